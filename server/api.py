@@ -1,0 +1,20 @@
+"""What an app imports: ``from server.api import *`` (oTree's ``otree.api``)."""
+
+from server.currency import Currency, RealWorldCurrency, cu
+from server.fields import models, widgets
+from server.model_bases import BaseConstants, BaseGroup, BasePlayer, BaseSubsession
+from server.page_classes import Page, WaitPage
+
+__all__ = [
+    "BaseConstants",
+    "BaseGroup",
+    "BasePlayer",
+    "BaseSubsession",
+    "Currency",
+    "Page",
+    "RealWorldCurrency",
+    "WaitPage",
+    "cu",
+    "models",
+    "widgets",
+]

@@ -1,0 +1,80 @@
+"""``create_app(settings)``: the Starlette application, its routes and middleware."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from server.config import Settings
+from server.currency import configure_currency
+from server.db import Database
+from server.errors import GroveError
+from server.project import load_project
+from server.schema import prepare_database
+from server.templating import make_environment
+from server.web import admin_auth, admin_routes, demo_routes, participant_routes
+from server.web.context import BUILTIN_TEMPLATES, Grove
+from server.web.errors import handle_grove_error, handle_http_exception, handle_unexpected
+from server.web.page_rendering import install_template_tags
+
+BUILTIN_STATIC = Path(__file__).resolve().parent / "static"
+
+
+def home(request: Request) -> Response:
+    """The root URL goes to the demo page (or the admin's session list when demo is off)."""
+    settings: Settings = request.app.state.grove.settings
+    return RedirectResponse("/demo" if settings.demo_open else "/sessions", status_code=303)
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
+    """Build the application for one project and database; creates missing tables."""
+    configure_currency(
+        settings.use_points,
+        settings.real_world_currency_code,
+        settings.points_decimal_places,
+        settings.real_world_currency_decimal_places,
+    )
+    project = load_project(settings)
+    db = database or Database(settings.database_url, info={"project": project})
+    db.info["project"] = project
+    prepare_database(db, project)
+    templates = make_environment(settings.root, BUILTIN_TEMPLATES)
+    install_template_tags(templates)
+    project_static = settings.root / "_static"
+    routes = [
+        Route("/", home, methods=["GET"]),
+        *demo_routes.routes,
+        *participant_routes.routes,
+        *admin_auth.routes,
+        *admin_routes.routes,
+        Mount("/grove_static", StaticFiles(directory=BUILTIN_STATIC), name="grove_static"),
+    ]
+    if project_static.is_dir():
+        routes.append(Mount("/static", StaticFiles(directory=project_static), name="static"))
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie="grove_admin",
+                same_site="lax",
+                https_only=settings.production,
+            )
+        ],
+        exception_handlers={
+            GroveError: handle_grove_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+    )
+    app.state.grove = Grove(settings=settings, project=project, db=db, templates=templates)
+    return app

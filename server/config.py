@@ -1,0 +1,159 @@
+"""Settings: the project's ``settings.py`` plus the environment, validated once.
+
+Nothing else in Grove reads ``os.environ``: the CLI calls :func:`load_settings` and hands the
+frozen :class:`Settings` to ``create_app``. Tests build ``Settings(...)`` directly.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from server.errors import ConfigurationError
+
+AUTH_LEVELS = ("DEMO", "STUDY")
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Grove needs to know about one deployment of one project."""
+
+    root: Path
+    database_url: str = ""
+    secret_key: str = "grove-development-secret-key-change-me"
+    admin_username: str = "admin"
+    admin_password: str = ""
+    auth_level: str | None = None
+    rest_key: str | None = None
+    production: bool = False
+    language_code: str = "en"
+    real_world_currency_code: str = "USD"
+    use_points: bool = True
+    points_decimal_places: int = 0
+    real_world_currency_decimal_places: int = 2
+    participant_fields: tuple[str, ...] = ()
+    session_fields: tuple[str, ...] = ()
+    session_config_defaults: Mapping[str, Any] = field(default_factory=dict)
+    rooms: tuple[Mapping[str, Any], ...] = ()
+    demo_page_intro_html: str = ""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    timeout_poll_seconds: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root).resolve())
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.root / 'db.sqlite3'}")
+        if self.auth_level is not None and self.auth_level not in AUTH_LEVELS:
+            raise ConfigurationError(
+                f"OTREE_AUTH_LEVEL must be one of {', '.join(AUTH_LEVELS)} or unset, "
+                f"not {self.auth_level!r}"
+            )
+
+    @property
+    def admin_login_required(self) -> bool:
+        """Admin pages need a login whenever a password is set or the server is public."""
+        return bool(self.admin_password) or self.production or self.auth_level is not None
+
+    @property
+    def demo_open(self) -> bool:
+        """The /demo pages are open except at auth level STUDY (oTree's rule)."""
+        return self.auth_level != "STUDY"
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """Return a copy with some fields replaced (used by tests and the CLI)."""
+        return replace(self, **changes)
+
+
+def _import_file(path: Path, module_name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ConfigurationError(f"{path}: cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ConfigurationError(f"{path}: failed to import: {exc!r}") from exc
+    return module
+
+
+def import_project_file(root: Path, filename: str) -> ModuleType | None:
+    """Import ``root/filename`` under a name unique to this project, or None if missing."""
+    path = Path(root) / filename
+    if not path.is_file():
+        return None
+    module_name = f"grove_project_{abs(hash(str(Path(root).resolve()))):x}_{path.stem}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    module = _import_file(path, module_name)
+    sys.modules[module_name] = module
+    return module
+
+
+def _typed(module: ModuleType, name: str, expected: type | tuple[type, ...], default: Any) -> Any:
+    value = getattr(module, name, default)
+    if not isinstance(value, expected):
+        names = (
+            expected.__name__
+            if isinstance(expected, type)
+            else " or ".join(t.__name__ for t in expected)
+        )
+        raise ConfigurationError(
+            f"settings.py: {name} must be a {names}, not {type(value).__name__}"
+        )
+    return value
+
+
+def _env_bool(environ: Mapping[str, str], name: str) -> bool:
+    value = environ.get(name, "").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
+def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
+    """Read ``root/settings.py`` and the oTree environment variables into a Settings.
+
+    Raises ConfigurationError naming the file and key when something is wrong.
+    """
+    module = import_project_file(root, "settings.py")
+    if module is None:
+        raise ConfigurationError(f"{Path(root) / 'settings.py'}: file not found")
+    rooms = _typed(module, "ROOMS", (list, tuple), [])
+    for index, room in enumerate(rooms):
+        if not isinstance(room, dict):
+            raise ConfigurationError(f"settings.py: ROOMS[{index}] must be a dict")
+    auth_level = environ.get("OTREE_AUTH_LEVEL") or getattr(module, "AUTH_LEVEL", None) or None
+    try:
+        max_body = int(environ.get("GROVE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+    except ValueError as exc:
+        raise ConfigurationError("GROVE_MAX_BODY_BYTES must be an integer") from exc
+    return Settings(
+        root=Path(root),
+        database_url=environ.get("DATABASE_URL", ""),
+        secret_key=environ.get("OTREE_SECRET_KEY")
+        or _typed(module, "SECRET_KEY", str, Settings.secret_key),
+        admin_username=_typed(module, "ADMIN_USERNAME", str, "admin"),
+        admin_password=environ.get("OTREE_ADMIN_PASSWORD")
+        or _typed(module, "ADMIN_PASSWORD", (str, type(None)), "")
+        or "",
+        auth_level=auth_level.upper() if isinstance(auth_level, str) else None,
+        rest_key=environ.get("OTREE_REST_KEY") or None,
+        production=_env_bool(environ, "OTREE_PRODUCTION"),
+        language_code=_typed(module, "LANGUAGE_CODE", str, "en"),
+        real_world_currency_code=_typed(module, "REAL_WORLD_CURRENCY_CODE", str, "USD"),
+        use_points=_typed(module, "USE_POINTS", bool, True),
+        points_decimal_places=_typed(module, "POINTS_DECIMAL_PLACES", int, 0),
+        real_world_currency_decimal_places=_typed(
+            module, "REAL_WORLD_CURRENCY_DECIMAL_PLACES", int, 2
+        ),
+        participant_fields=tuple(_typed(module, "PARTICIPANT_FIELDS", (list, tuple), [])),
+        session_fields=tuple(_typed(module, "SESSION_FIELDS", (list, tuple), [])),
+        session_config_defaults=dict(_typed(module, "SESSION_CONFIG_DEFAULTS", dict, {})),
+        rooms=tuple(rooms),
+        demo_page_intro_html=_typed(module, "DEMO_PAGE_INTRO_HTML", str, ""),
+        max_body_bytes=max_body,
+    )

@@ -1,0 +1,95 @@
+"""The database: engine, transactions and the locking rules that make several workers safe.
+
+Every request that writes runs in one transaction from :meth:`Database.transaction`.
+
+* SQLite: each write transaction starts with ``BEGIN IMMEDIATE``, which takes the database's
+  write lock up front. Two workers can therefore never both read "2 of 3 arrived" and both
+  decide they are not last: the second waits (``busy_timeout``) until the first commits and
+  then reads the committed state. WAL mode keeps readers unblocked meanwhile.
+* PostgreSQL: transactions run at READ COMMITTED and take row locks (``SELECT ... FOR UPDATE``)
+  on the rows they decide on (the participant, the group, the study's urn state). A waiting
+  transaction re-reads the locked row and sees everything its predecessor committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept Heroku-style ``postgres://`` URLs and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event, not the driver, decide how transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """One engine and the two ways to open a unit of work on it."""
+
+    def __init__(self, url: str, *, echo: bool = False, info: dict[str, Any] | None = None) -> None:
+        self.url = normalise_database_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
+        else:
+            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+        self.engine = sa.create_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        # ``info`` reaches model code through ``object_session(obj).info`` (e.g. the project).
+        self.info: dict[str, Any] = info if info is not None else {}
+        self._writer = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
+        reader_engine = (
+            self.engine.execution_options(sqlite_begin="DEFERRED")
+            if self.is_sqlite
+            else self.engine
+        )
+        self._reader = sessionmaker(reader_engine, expire_on_commit=False, info=self.info)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: commit on success, roll back everything on any exception."""
+        with self._writer() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work that never holds SQLite's write lock."""
+        with self._reader() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,46 @@
+"""Domain errors. Routes map each class to an HTTP status in one table; nothing below the
+routes knows about HTTP."""
+
+
+class GroveError(Exception):
+    """Base class of every error the domain raises on purpose."""
+
+
+class ConfigurationError(GroveError):
+    """A project file (settings.py, session_configs.py, an app) is wrong; raised at start."""
+
+
+class InvalidArguments(GroveError):
+    """A caller passed arguments that do not make sense (bad number, unknown key...)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFound(GroveError):
+    """Base class of the 'no such thing' errors."""
+
+
+class SessionNotFound(NotFound):
+    """No session has the given code."""
+
+
+class ParticipantNotFound(NotFound):
+    """No participant has the given code or label."""
+
+
+class RoomNotFound(NotFound):
+    """No room has the given name."""
+
+
+class SessionConfigNotFound(NotFound):
+    """No session config has the given name."""
+
+
+class SessionFull(GroveError):
+    """Every participant of the session has already been handed out."""
+
+
+class SchemaMismatch(GroveError):
+    """The database's tables do not match the project's models; resetdb is needed."""

@@ -1,0 +1,332 @@
+"""The page flow: where a participant is, submitting a page, advancing, and wait pages.
+
+Every function here runs inside the caller's transaction and knows nothing of HTTP. Callers
+lock the participant's row first (``get_participant(..., for_update=True)``), so two requests
+of one participant (a double click, two tabs, two workers) are applied one after the other.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.forms import PageForm, build_form, validate_submission
+from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
+from server.project import PageEntry, Project
+
+TIMEOUT_GRACE_SECONDS = 2.0
+
+
+def page_sequence_of(project: Project, participant: Participant) -> list[PageEntry]:
+    """The flattened page sequence of the participant's session."""
+    return project.page_sequence(participant.session.config["app_sequence"])
+
+
+def current_entry(project: Project, participant: Participant) -> PageEntry | None:
+    """The page the participant is on, or None when they have finished (or not started)."""
+    pages = page_sequence_of(project, participant)
+    index = participant.index_in_pages
+    if 1 <= index <= len(pages):
+        return pages[index - 1]
+    return None
+
+
+def page_url(project: Project, participant: Participant, entry: PageEntry | None) -> str:
+    """The URL of a page in oTree's scheme (or the finished page)."""
+    if entry is None:
+        return f"/p/{participant.code}/finished"
+    app = project.apps[entry.app_name]
+    return f"/p/{participant.code}/{app.name_in_url}/{entry.page_name}/{entry.index}"
+
+
+def current_url(project: Project, participant: Participant) -> str:
+    """Where the participant should be now."""
+    if participant.index_in_pages == 0:
+        return f"/InitializeParticipant/{participant.code}"
+    return page_url(project, participant, current_entry(project, participant))
+
+
+def player_for(db: Session, project: Project, participant: Participant, entry: PageEntry) -> Any:
+    """The participant's Player row in the entry's app and round."""
+    player_cls = project.apps[entry.app_name].player_cls
+    return db.scalars(
+        sa.select(player_cls).where(
+            player_cls.participant_id == participant.id,
+            player_cls.round_number == entry.round_number,
+        )
+    ).one()
+
+
+def start(db: Session, project: Project, participant: Participant) -> None:
+    """Put a participant who has not started on their first displayed page."""
+    if participant.index_in_pages != 0:
+        return
+    participant.visited = True
+    participant.time_started = utcnow()
+    _move_to(db, project, participant, 1)
+
+
+def _record_position(participant: Participant, entry: PageEntry | None) -> None:
+    participant.page_deadline = None
+    if entry is None:
+        participant.finished = True
+        participant.current_app = None
+        participant.current_page_name = None
+        participant.current_round = None
+    else:
+        participant.current_app = entry.app_name
+        participant.current_page_name = entry.page_name
+        participant.current_round = entry.round_number
+
+
+def _move_to(db: Session, project: Project, participant: Participant, index: int) -> None:
+    """Move to the first page at or after ``index`` that is displayed (wait pages stop here)."""
+    pages = page_sequence_of(project, participant)
+    while index <= len(pages):
+        entry = pages[index - 1]
+        if entry.is_wait_page:
+            break
+        player = player_for(db, project, participant, entry)
+        if entry.page_cls.is_displayed(player):
+            break
+        index += 1
+    participant.index_in_pages = min(index, len(pages) + 1)
+    _record_position(participant, pages[index - 1] if index <= len(pages) else None)
+
+
+def _next_index_after(
+    db: Session, project: Project, participant: Participant, entry: PageEntry, player: Any
+) -> int:
+    """The index after ``entry``, honouring ``app_after_this_page``."""
+    hook = getattr(entry.page_cls, "app_after_this_page", None)
+    if callable(hook):
+        sequence = participant.session.config["app_sequence"]
+        position = sequence.index(entry.app_name)
+        upcoming = sequence[position + 1 :]
+        target = hook(player, upcoming)
+        if target is not None:
+            if target not in upcoming:
+                raise ValueError(
+                    f"{entry.page_name}.app_after_this_page returned {target!r}, which is not "
+                    f"one of the upcoming apps {upcoming}"
+                )
+            for candidate in page_sequence_of(project, participant):
+                if candidate.app_name == target:
+                    return candidate.index
+    return entry.index + 1
+
+
+def form_object(player: Any, page_cls: type) -> Any:
+    """The object a page's form writes to (player or group), or None for no form."""
+    model = getattr(page_cls, "form_model", None)
+    if model is None:
+        return None
+    if model == "player":
+        return player
+    if model == "group":
+        return player.group
+    raise ValueError(f"{page_cls.__name__}.form_model must be 'player' or 'group', not {model!r}")
+
+
+def page_form(project: Project, entry: PageEntry, player: Any) -> PageForm:
+    """The form of a page, filled with the stored values."""
+    app = project.apps[entry.app_name]
+    return build_form(app, entry.page_cls, player, form_object(player, entry.page_cls))
+
+
+def timeout_seconds(entry: PageEntry, player: Any) -> float | None:
+    """The page's time limit for this player, if any."""
+    getter = getattr(entry.page_cls, "get_timeout_seconds", None)
+    if callable(getter):
+        value = getter(player)
+    else:
+        value = getattr(entry.page_cls, "timeout_seconds", None)
+    return None if value is None else float(value)
+
+
+def ensure_deadline(participant: Participant, entry: PageEntry, player: Any) -> float | None:
+    """Start the page's countdown on first display; return the deadline (epoch seconds)."""
+    seconds = timeout_seconds(entry, player)
+    if seconds is None:
+        return None
+    if participant.page_deadline is None:
+        participant.page_deadline = time.time() + seconds
+    return participant.page_deadline
+
+
+@dataclass
+class SubmitResult:
+    """What happened to a page submission."""
+
+    accepted: bool
+    form: PageForm | None = None
+    stale: bool = False
+
+
+def submit_page(
+    db: Session,
+    project: Project,
+    participant: Participant,
+    index: int,
+    submitted: dict[str, str],
+    *,
+    timeout_happened: bool = False,
+) -> SubmitResult:
+    """Apply a form submission for page ``index``; a submission for any other page is stale.
+
+    A valid submission saves the fields, runs ``before_next_page`` and advances. An invalid
+    one leaves everything unchanged and returns the form with its errors.
+    """
+    entry = current_entry(project, participant)
+    if entry is None or entry.index != index or entry.is_wait_page:
+        return SubmitResult(accepted=False, stale=True)
+    player = player_for(db, project, participant, entry)
+    deadline = participant.page_deadline
+    expired = deadline is not None and time.time() >= deadline - TIMEOUT_GRACE_SECONDS
+    timeout_happened = bool(timeout_happened and expired) or (
+        deadline is not None and time.time() >= deadline + TIMEOUT_GRACE_SECONDS
+    )
+    form = page_form(project, entry, player)
+    target = form_object(player, entry.page_cls)
+    app = project.apps[entry.app_name]
+    if timeout_happened:
+        values = _salvage_valid_values(form, submitted)
+    else:
+        values = validate_submission(app, entry.page_cls, player, form, submitted)
+        if values is None:
+            return SubmitResult(accepted=False, form=form)
+    for name, value in values.items():
+        setattr(target, name, value)
+    entry.page_cls.before_next_page(player, timeout_happened)
+    _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
+    return SubmitResult(accepted=True)
+
+
+def _salvage_valid_values(form: PageForm, submitted: dict[str, str]) -> dict[str, Any]:
+    """On a timeout, keep what the participant had filled in validly and nothing else."""
+    from server.fields import FieldValueError
+
+    values: dict[str, Any] = {}
+    for bound in form.fields:
+        raw = submitted.get(bound.name)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[bound.name] = bound.field.clean(raw, bound.choices, bound.minimum, bound.maximum)
+        except FieldValueError:
+            continue
+    return values
+
+
+def wait_scope(entry: PageEntry, player: Any) -> tuple[str, list[int]]:
+    """The key of the wait page's completion claim and the participant ids it waits for."""
+    if getattr(entry.page_cls, "wait_for_all_groups", False):
+        players = player.subsession.get_players()
+        return f"subsession:{player.subsession_id}", [p.participant_id for p in players]
+    players = player.group.get_players()
+    return f"group:{player.group_id}", [p.participant_id for p in players]
+
+
+def _lock_scope(db: Session, entry: PageEntry, player: Any, project: Project) -> None:
+    """Row-lock the group (or subsession) so arrivals of one scope are counted one at a time.
+
+    On PostgreSQL two last arrivals would otherwise both count "not everyone yet" under READ
+    COMMITTED; with the lock the second re-reads after the first commits. On SQLite the
+    transaction already holds the database write lock (BEGIN IMMEDIATE).
+    """
+    app = project.apps[entry.app_name]
+    if getattr(entry.page_cls, "wait_for_all_groups", False):
+        cls, row_id = app.subsession_cls, player.subsession_id
+    else:
+        cls, row_id = app.group_cls, player.group_id
+    db.execute(sa.select(cls.id).where(cls.id == row_id).with_for_update())
+
+
+def wait_page_is_complete(
+    db: Session, participant: Participant, entry: PageEntry, scope: str
+) -> bool:
+    """Has the wait page been completed for this scope?"""
+    return (
+        db.scalar(
+            sa.select(WaitPageCompletion.id).where(
+                WaitPageCompletion.session_id == participant.session_id,
+                WaitPageCompletion.page_index == entry.index,
+                WaitPageCompletion.scope == scope,
+            )
+        )
+        is not None
+    )
+
+
+def arrive_at_wait_page(db: Session, project: Project, participant: Participant) -> bool:
+    """Record the participant's arrival at their current wait page; True if they passed it.
+
+    The last arrival of the scope claims the completion row and runs
+    ``after_all_players_arrive`` once, in this same transaction.
+    """
+    entry = current_entry(project, participant)
+    if entry is None or not entry.is_wait_page:
+        return True
+    player = player_for(db, project, participant, entry)
+    if not entry.page_cls.is_displayed(player):
+        _move_to(
+            db, project, participant, _next_index_after(db, project, participant, entry, player)
+        )
+        return True
+    _lock_scope(db, entry, player, project)
+    scope, members = wait_scope(entry, player)
+    already = db.scalar(
+        sa.select(WaitPageArrival.id).where(
+            WaitPageArrival.participant_id == participant.id,
+            WaitPageArrival.page_index == entry.index,
+        )
+    )
+    if already is None:
+        db.add(
+            WaitPageArrival(
+                session_id=participant.session_id,
+                participant_id=participant.id,
+                page_index=entry.index,
+            )
+        )
+        db.flush()
+    if not wait_page_is_complete(db, participant, entry, scope):
+        arrived = db.scalar(
+            sa.select(sa.func.count(WaitPageArrival.id)).where(
+                WaitPageArrival.page_index == entry.index,
+                WaitPageArrival.participant_id.in_(members),
+            )
+        )
+        if arrived < len(members):
+            return False
+        db.add(
+            WaitPageCompletion(
+                session_id=participant.session_id, page_index=entry.index, scope=scope
+            )
+        )
+        db.flush()
+        _run_after_all_players_arrive(project, entry, player)
+    _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
+    return True
+
+
+def _run_after_all_players_arrive(project: Project, entry: PageEntry, player: Any) -> None:
+    hook = getattr(entry.page_cls, "after_all_players_arrive", None)
+    if hook is None:
+        return
+    if isinstance(hook, str):
+        func = project.apps[entry.app_name].hook(hook)
+        if func is None:
+            raise ValueError(
+                f"{entry.page_name}.after_all_players_arrive names {hook!r}, which is not a "
+                f"function in apps/{entry.app_name}/__init__.py"
+            )
+        hook = func
+    target = (
+        player.subsession if getattr(entry.page_cls, "wait_for_all_groups", False) else player.group
+    )
+    hook(target)

@@ -1,0 +1,49 @@
+"""The declarative base of Grove's own tables, and JSON change tracking for ``vars``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase, Session, attributes
+
+
+class Base(DeclarativeBase):
+    """Base class of Grove's fixed tables."""
+
+
+def _snapshot(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+class TracksJsonVars:
+    """Mixin for rows with a JSON ``vars`` column that experimenters mutate in place.
+
+    ``participant.vars['x'] = 1`` changes the dict without telling SQLAlchemy; before each flush
+    we compare with the snapshot taken at load and mark the column changed if needed.
+    """
+
+    _json_columns: tuple[str, ...] = ("vars",)
+
+
+@event.listens_for(Base, "load", propagate=True)
+def _take_snapshot(target: Any, _context: Any) -> None:
+    if isinstance(target, TracksJsonVars):
+        target.__dict__["_grove_json_snapshots"] = {
+            name: _snapshot(target.__dict__.get(name)) for name in target._json_columns
+        }
+
+
+@event.listens_for(Session, "before_flush")
+def _flag_changed_json(session: Session, _context: Any, _instances: Any) -> None:
+    for target in list(session.identity_map.values()):
+        if not isinstance(target, TracksJsonVars):
+            continue
+        snapshots = target.__dict__.get("_grove_json_snapshots")
+        if snapshots is None:
+            continue
+        for name in target._json_columns:
+            if name in target.__dict__ and _snapshot(target.__dict__[name]) != snapshots[name]:
+                attributes.flag_modified(target, name)
+                snapshots[name] = _snapshot(target.__dict__[name])

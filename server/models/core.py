@@ -1,0 +1,179 @@
+"""Grove's fixed tables: sessions, participants, and wait-page bookkeeping."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+
+from server.currency import Currency, RealWorldCurrency
+from server.models.base import Base, TracksJsonVars
+
+
+def utcnow() -> dt.datetime:
+    """The current time in UTC, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+class _ExtraFieldsMixin:
+    """Attributes named in PARTICIPANT_FIELDS / SESSION_FIELDS live in ``vars``."""
+
+    extra_field_names: ClassVar[frozenset[str]] = frozenset()
+
+    def __getattr__(self, name: str) -> Any:
+        if name in type(self).extra_field_names:
+            return self.__dict__.get("vars", {}).get(name)
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in type(self).extra_field_names:
+            new_vars = dict(self.vars or {})
+            new_vars[name] = value
+            self.vars = new_vars
+            return
+        super().__setattr__(name, value)
+
+
+class ExperimentSession(_ExtraFieldsMixin, TracksJsonVars, Base):
+    """One run of a session config: what oTree calls ``session``."""
+
+    __tablename__ = "grove_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    join_code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    config_name: Mapped[str] = mapped_column(sa.String(255))
+    config: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    label: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    room_name: Mapped[str | None] = mapped_column(sa.String(255), nullable=True, index=True)
+    num_participants: Mapped[int] = mapped_column(sa.Integer)
+    vars: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_by: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    participants: Mapped[list[Participant]] = relationship(
+        back_populates="session", order_by="Participant.id_in_session", lazy="select"
+    )
+
+    def get_participants(self) -> list[Participant]:
+        """Every participant of the session, by id_in_session."""
+        return list(self.participants)
+
+    @property
+    def participation_fee(self) -> RealWorldCurrency:
+        return RealWorldCurrency(self.config.get("participation_fee", 0))
+
+    @property
+    def real_world_currency_per_point(self) -> float:
+        return float(self.config.get("real_world_currency_per_point", 1))
+
+    def get_subsessions(self) -> list[Any]:
+        """The subsessions of every app and round, in play order."""
+        db = object_session(self)
+        project = db.info["project"]
+        result: list[Any] = []
+        for app_name in self.config["app_sequence"]:
+            app = project.apps[app_name]
+            result.extend(
+                db.scalars(
+                    sa.select(app.subsession_cls)
+                    .where(app.subsession_cls.session_id == self.id)
+                    .order_by(app.subsession_cls.round_number)
+                )
+            )
+        return result
+
+
+class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
+    """One person's seat in a session: what oTree calls ``participant``."""
+
+    __tablename__ = "grove_participant"
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "id_in_session"),
+        sa.UniqueConstraint("session_id", "label"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("grove_session.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    id_in_session: Mapped[int] = mapped_column(sa.Integer)
+    label: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    vars: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    stored_payoff: Mapped[float] = mapped_column("payoff", sa.Float, default=0.0)
+    index_in_pages: Mapped[int] = mapped_column(sa.Integer, default=0)
+    max_page_index: Mapped[int] = mapped_column(sa.Integer, default=0)
+    current_app: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    current_page_name: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    current_round: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    page_deadline: Mapped[float | None] = mapped_column(sa.Float, nullable=True, index=True)
+    visited: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    finished: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    browser_token: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, index=True)
+    time_started: Mapped[dt.datetime | None] = mapped_column(
+        sa.DateTime(timezone=True), nullable=True
+    )
+    last_seen: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+
+    session: Mapped[ExperimentSession] = relationship(back_populates="participants")
+
+    @property
+    def payoff(self) -> Currency:
+        """The sum of this participant's player payoffs across apps and rounds."""
+        return Currency(self.stored_payoff or 0)
+
+    @payoff.setter
+    def payoff(self, value: float) -> None:
+        self.stored_payoff = float(value)
+
+    def payoff_in_real_world_currency(self) -> RealWorldCurrency:
+        """The payoff converted to money with the session's rate."""
+        return RealWorldCurrency(
+            Currency(self.stored_payoff or 0).to_real_world_currency(self.session)
+        )
+
+    def payoff_plus_participation_fee(self) -> RealWorldCurrency:
+        """What the participant is paid: payoff in money plus the participation fee."""
+        return RealWorldCurrency(
+            float(self.payoff_in_real_world_currency()) + float(self.session.participation_fee)
+        )
+
+    @property
+    def _index_in_pages(self) -> int:
+        return self.index_in_pages
+
+    @property
+    def id_in_session_label(self) -> str:
+        return self.label or f"P{self.id_in_session}"
+
+
+class WaitPageArrival(Base):
+    """A participant has reached the wait page at ``page_index``."""
+
+    __tablename__ = "grove_wait_arrival"
+    __table_args__ = (sa.UniqueConstraint("participant_id", "page_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("grove_session.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(sa.ForeignKey("grove_participant.id"))
+    page_index: Mapped[int] = mapped_column(sa.Integer)
+    arrived_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class WaitPageCompletion(Base):
+    """The claim that a wait page is complete for one group (or for the whole subsession).
+
+    The unique constraint is what makes ``after_all_players_arrive`` run exactly once: only the
+    transaction that inserts this row runs it.
+    """
+
+    __tablename__ = "grove_wait_done"
+    __table_args__ = (sa.UniqueConstraint("session_id", "page_index", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("grove_session.id"), index=True)
+    page_index: Mapped[int] = mapped_column(sa.Integer)
+    scope: Mapped[str] = mapped_column(sa.String(64))
+    completed_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,226 @@
+"""Creating sessions and finding them again: plain functions on a database session."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.codes import new_code
+from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, SessionNotFound
+from server.models.core import ExperimentSession, Participant
+from server.project import RESERVED_CONFIG_KEYS, Project
+
+NON_EDITABLE_CONFIG_KEYS = RESERVED_CONFIG_KEYS | {"mock_exogenous_data", "urn"}
+MAX_PARTICIPANTS = 10_000
+
+
+def validate_num_participants(project: Project, config: Mapping[str, Any], value: Any) -> int:
+    """Check a requested participant count; None means the smallest valid number."""
+    multiple = project.group_size_multiple(config["app_sequence"])
+    if value is None:
+        return multiple
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArguments(
+            f"num_participants must be a positive integer, not {value!r}", field="num_participants"
+        )
+    if value <= 0:
+        raise InvalidArguments(
+            f"num_participants must be a positive integer, not {value}", field="num_participants"
+        )
+    if value > MAX_PARTICIPANTS:
+        raise InvalidArguments(
+            f"num_participants may be at most {MAX_PARTICIPANTS}", field="num_participants"
+        )
+    if value % multiple:
+        raise InvalidArguments(
+            f"num_participants must be a multiple of {multiple} (the group size of "
+            f"session config {config['name']!r}), not {value}",
+            field="num_participants",
+        )
+    return value
+
+
+def merge_modified_fields(config: Mapping[str, Any], modified: Any) -> dict[str, Any]:
+    """The config with ``modified_session_config_fields`` applied, after checking each key."""
+    merged = dict(config)
+    if modified is None:
+        return merged
+    if not isinstance(modified, dict):
+        raise InvalidArguments(
+            "modified_session_config_fields must be an object (dict)",
+            field="modified_session_config_fields",
+        )
+    for key, value in modified.items():
+        if key in NON_EDITABLE_CONFIG_KEYS:
+            raise InvalidArguments(
+                f"modified_session_config_fields: {key!r} cannot be changed",
+                field="modified_session_config_fields",
+            )
+        if key not in config:
+            raise InvalidArguments(
+                f"modified_session_config_fields: {key!r} is not a field of session config "
+                f"{config['name']!r}",
+                field="modified_session_config_fields",
+            )
+        merged[key] = value
+    return merged
+
+
+def _room_names(project: Project) -> set[str]:
+    return {room.get("name") for room in project.settings.rooms}
+
+
+def create_session(
+    db: Session,
+    project: Project,
+    config_name: str,
+    num_participants: int | None,
+    *,
+    modified_session_config_fields: Any = None,
+    room_name: str | None = None,
+    label: str | None = None,
+    is_demo: bool = False,
+    for_bots: bool = False,
+    created_by: str | None = None,
+) -> ExperimentSession:
+    """Create a session with its participants, groups and players, and run creating_session.
+
+    Runs inside the caller's transaction: if anything raises, nothing is left behind.
+    Raises SessionConfigNotFound, RoomNotFound or InvalidArguments.
+    """
+    base_config = project.session_config(config_name)
+    config = merge_modified_fields(base_config, modified_session_config_fields)
+    count = validate_num_participants(project, config, num_participants)
+    if room_name is not None and room_name not in _room_names(project):
+        raise RoomNotFound(f"no room named {room_name!r}")
+    if label is not None and not isinstance(label, str):
+        raise InvalidArguments("label must be a string", field="label")
+
+    session = ExperimentSession(
+        code=new_code(),
+        join_code=new_code(),
+        config_name=config_name,
+        config=config,
+        label=label,
+        room_name=room_name,
+        num_participants=count,
+        vars={},
+        is_demo=is_demo,
+        created_by=created_by,
+    )
+    db.add(session)
+    db.flush()
+    participants = [
+        Participant(
+            session_id=session.id,
+            code=new_code(),
+            id_in_session=number,
+            vars={},
+            stored_payoff=0.0,
+            index_in_pages=0,
+            max_page_index=len(project.page_sequence(config["app_sequence"])),
+        )
+        for number in range(1, count + 1)
+    ]
+    db.add_all(participants)
+    db.flush()
+    for app_name in config["app_sequence"]:
+        _create_app_rows(db, project, app_name, session, participants)
+    for app_name in config["app_sequence"]:
+        app = project.apps[app_name]
+        hook = app.hook("creating_session")
+        if hook is None:
+            continue
+        subsessions = db.scalars(
+            sa.select(app.subsession_cls)
+            .where(app.subsession_cls.session_id == session.id)
+            .order_by(app.subsession_cls.round_number)
+        ).all()
+        for subsession in subsessions:
+            hook(subsession)
+            db.flush()
+    if config.get("mock_exogenous_data") and (is_demo or for_bots):
+        mock = project.mock_exogenous_data
+        if mock is not None:
+            mock(session)
+            db.flush()
+    return session
+
+
+def _create_app_rows(
+    db: Session,
+    project: Project,
+    app_name: str,
+    session: ExperimentSession,
+    participants: list[Participant],
+) -> None:
+    app = project.apps[app_name]
+    size = app.players_per_group or len(participants)
+    for round_number in range(1, app.num_rounds + 1):
+        subsession = app.subsession_cls()
+        subsession.session_id = session.id
+        subsession.round_number = round_number
+        _apply_initials(subsession, app.fields["subsession"])
+        db.add(subsession)
+        db.flush()
+        groups = []
+        for number in range(len(participants) // size):
+            group = app.group_cls()
+            group.session_id = session.id
+            group.subsession_id = subsession.id
+            group.round_number = round_number
+            group.id_in_subsession = number + 1
+            _apply_initials(group, app.fields["group"])
+            groups.append(group)
+        db.add_all(groups)
+        db.flush()
+        players = []
+        for position, participant in enumerate(participants):
+            player = app.player_cls()
+            player.session_id = session.id
+            player.participant_id = participant.id
+            player.subsession_id = subsession.id
+            player.group_id = groups[position // size].id
+            player.round_number = round_number
+            player.id_in_group = position % size + 1
+            player.stored_payoff = 0.0
+            _apply_initials(player, app.fields["player"])
+            players.append(player)
+        db.add_all(players)
+        db.flush()
+
+
+def _apply_initials(row: Any, fields: Mapping[str, Any]) -> None:
+    for name, field in fields.items():
+        if field.initial is not None:
+            setattr(row, name, field.initial)
+
+
+def get_session(db: Session, code: str, *, for_update: bool = False) -> ExperimentSession:
+    """The session with this code; SessionNotFound if there is none."""
+    query = sa.select(ExperimentSession).where(ExperimentSession.code == code)
+    if for_update:
+        query = query.with_for_update()
+    session = db.scalars(query).first()
+    if session is None:
+        raise SessionNotFound(f"no session with code {code!r}")
+    return session
+
+
+def get_participant(db: Session, code: str, *, for_update: bool = False) -> Participant:
+    """The participant with this code; ParticipantNotFound if there is none."""
+    query = sa.select(Participant).where(Participant.code == code)
+    if for_update:
+        query = query.with_for_update()
+    participant = db.scalars(query).first()
+    if participant is None:
+        raise ParticipantNotFound(f"no participant with code {code!r}")
+    return participant
+
+
+def list_sessions(db: Session) -> list[ExperimentSession]:
+    """Every session, oldest first."""
+    return list(db.scalars(sa.select(ExperimentSession).order_by(ExperimentSession.id)))

@@ -1,0 +1,34 @@
+/* Grove's page behaviour: the countdown of timed pages and the polling of wait pages. */
+(function () {
+  "use strict";
+  var timer = document.getElementById("grove-timer");
+  if (timer) {
+    var deadline = Date.now() + parseFloat(timer.dataset.secondsLeft) * 1000;
+    var shown = timer.querySelector(".grove-timer-value");
+    var submitted = false;
+    var tick = function () {
+      var left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+      shown.textContent = Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0");
+      if (left <= 0 && !submitted) {
+        submitted = true;
+        var form = document.getElementById("form");
+        document.getElementById("grove-timeout-happened").value = "1";
+        form.submit();
+      }
+    };
+    tick();
+    setInterval(tick, 500);
+  }
+  var wait = document.getElementById("grove-wait");
+  if (wait && wait.dataset.statusUrl) {
+    var poll = function () {
+      fetch(wait.dataset.statusUrl, { cache: "no-store", credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          if (data.ready) { window.location.reload(); } else { setTimeout(poll, 1000); }
+        })
+        .catch(function () { setTimeout(poll, 2000); });
+    };
+    setTimeout(poll, 1000);
+  }
+})();

@@ -1,0 +1,1 @@
+"""HTTP routes and rendering. Domain modules never import from here."""

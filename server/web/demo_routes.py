@@ -1,0 +1,56 @@
+"""/demo: the list of session configs, and one click to a demo session."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from server.sessions import create_session
+from server.web.context import grove
+
+
+def _demo_closed(request: Request) -> Response | None:
+    app = grove(request)
+    if app.settings.demo_open:
+        return None
+    return app.message_page("Demo closed", "Demo mode is off on this server.", status_code=403)
+
+
+def demo_index(request: Request) -> Response:
+    """Every session config with its display name and doc."""
+    closed = _demo_closed(request)
+    if closed is not None:
+        return closed
+    app = grove(request)
+    return app.render(
+        "grove/demo.html",
+        {
+            "configs": list(app.project.session_configs.values()),
+            "intro_html": app.settings.demo_page_intro_html,
+        },
+    )
+
+
+def demo_session(request: Request) -> Response:
+    """GET: a button (robots fetch links); POST: create a demo session and show its links."""
+    closed = _demo_closed(request)
+    if closed is not None:
+        return closed
+    app = grove(request)
+    config = app.project.session_config(request.path_params["config"])
+    if request.method == "GET":
+        return app.render("grove/demo_create.html", {"config": config})
+    with app.db.transaction() as db:
+        session = create_session(
+            db, app.project, config["name"], config["num_demo_participants"], is_demo=True
+        )
+        code = session.code
+    return RedirectResponse(f"/SessionStartLinks/{code}", status_code=303)
+
+
+routes = [
+    Route("/demo", demo_index, methods=["GET"]),
+    Route("/demo/", demo_index, methods=["GET"]),
+    Route("/demo/{config:str}", demo_session, methods=["GET", "POST"]),
+]

@@ -1,0 +1,55 @@
+"""Fixtures: settings on a fresh SQLite file per test, the app, and a client."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.config import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The sample project's settings on a fresh SQLite database."""
+    from server.config import load_settings
+
+    loaded = load_settings(REPO_ROOT, {"DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite3'}"})
+    return loaded
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Starlette]:
+    """The application (tables created)."""
+    application = create_app(settings)
+    yield application
+    application.state.grove.db.dispose()
+
+
+@pytest.fixture
+def client(app: Starlette) -> Iterator[TestClient]:
+    """A test client with the lifespan running."""
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def participant_links(html: str) -> list[str]:
+    """The /InitializeParticipant links on a session's links page."""
+    return re.findall(r'href="https?://[^/"]+(/InitializeParticipant/\w+)"', html)
+
+
+def create_demo_session(client: TestClient, config: str) -> tuple[str, list[str]]:
+    """Create a demo session through /demo; return its code and participant start links."""
+    response = client.post(f"/demo/{config}", follow_redirects=False)
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    code = location.rsplit("/", 1)[-1]
+    links = participant_links(client.get(location).text)
+    return code, links
