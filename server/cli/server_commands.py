@@ -45,7 +45,6 @@ def prodserver(args: argparse.Namespace) -> int:
     context = load_context()
     _warn_if_open(context.settings)
     context.db.dispose()
-    os.environ.setdefault("OTREE_PRODUCTION", "1")
     uvicorn.run(
         "server.asgi:app_from_environment",
         factory=True,
