@@ -53,3 +53,26 @@ def create_demo_session(client: TestClient, config: str) -> tuple[str, list[str]
     code = location.rsplit("/", 1)[-1]
     links = participant_links(client.get(location).text)
     return code, links
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A PostgreSQL server for the whole test run; skipped only outside CI when absent."""
+    import os
+
+    from tests.postgres import postgres_available, postgres_server
+
+    if not postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is required in CI (apt-get install postgresql)")
+        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    from tests.postgres import create_database
+
+    return create_database(postgres_server_url)

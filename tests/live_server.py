@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,15 +52,18 @@ def live_server(
         "--workers",
         str(workers),
     ]
+    # A file, not a pipe: a pipe nobody reads would block a chatty server.
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_timeout
         while True:
             if process.poll() is not None:
-                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                log.seek(0)
+                output = log.read().decode(errors="replace")
                 raise RuntimeError(f"server exited with {process.returncode}:\n{output}")
             try:
                 if httpx.get(f"{base_url}/demo", timeout=2).status_code < 500:
@@ -77,3 +81,4 @@ def live_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()

@@ -1,0 +1,158 @@
+"""Restarts, schema changes, bad settings and session creation as one transaction."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.config import load_settings
+from server.errors import ConfigurationError, InvalidArguments, SchemaMismatch
+from server.models.core import ExperimentSession, Participant
+from server.project import load_project
+from server.sessions import create_session
+from tests.conftest import REPO_ROOT, create_demo_session
+from tests.live_server import live_server
+from tests.test_survey_flow import VALID_DEMOGRAPHICS
+
+
+def test_restart_resumes_on_the_same_page(settings):
+    first = create_app(settings)
+    with TestClient(first) as client:
+        _code, links = create_demo_session(client, "survey")
+        url = client.get(links[0], follow_redirects=False).headers["location"]
+        attitudes = client.post(url, data=VALID_DEMOGRAPHICS, follow_redirects=False)
+        attitudes_url = attitudes.headers["location"]
+    first.state.grove.db.dispose()
+
+    second = create_app(settings)
+    with TestClient(second) as client:
+        resumed = client.get(links[0], follow_redirects=False)
+        assert resumed.headers["location"] == attitudes_url
+        assert client.get(attitudes_url).status_code == 200
+    second.state.grove.db.dispose()
+
+
+@pytest.mark.slow
+def test_real_server_restart_loses_nothing(tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'restart.sqlite3'}"
+    with live_server(database_url, workers=1) as base:
+        with httpx.Client(base_url=base, follow_redirects=True) as http:
+            created = http.post("/demo/survey")
+            links = [
+                line.split('href="')[1].split('"')[0]
+                for line in created.text.splitlines()
+                if "grove-participant-link" in line
+            ]
+            url = http.get(links[0]).url.path
+            after = http.post(url, data=VALID_DEMOGRAPHICS).url.path
+            assert after.endswith("/survey/Attitudes/2")
+    with (
+        live_server(database_url, workers=1) as base,
+        httpx.Client(base_url=base, follow_redirects=True) as http,
+    ):
+        resumed = http.get(links[0].replace(links[0].split("/Initialize")[0], base))
+        assert resumed.url.path == after
+        assert "Your views" in resumed.text
+
+
+def test_changed_schema_is_detected_at_start(settings):
+    app = create_app(settings)
+    engine = app.state.grove.db.engine
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE survey_player DROP COLUMN nickname")
+    app.state.grove.db.dispose()
+    with pytest.raises(SchemaMismatch, match=r"survey_player lacks column\(s\) nickname.*resetdb"):
+        create_app(settings)
+
+
+def test_resetdb_command_recreates_tables(tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'reset.sqlite3'}"
+    env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE survey_player (id INTEGER PRIMARY KEY)")
+    engine.dispose()
+    failing = subprocess.run(
+        [sys.executable, "-m", "server", "create_session", "survey", "1"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert failing.returncode == 1
+    assert "python -m server resetdb" in failing.stderr
+    reset = subprocess.run(
+        [sys.executable, "-m", "server", "resetdb", "--yes"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert reset.returncode == 0, reset.stderr
+    created = subprocess.run(
+        [sys.executable, "-m", "server", "create_session", "survey", "2"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.count("/InitializeParticipant/") == 2
+
+
+def _minimal_project(tmp_path: Path, settings_text: str) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(REPO_ROOT / "apps" / "survey", root / "apps" / "survey")
+    (root / "settings.py").write_text(settings_text)
+    (root / "session_configs.py").write_text(
+        "SESSION_CONFIGS = [dict(name='s', app_sequence=['survey'], num_demo_participants=1)]\n"
+    )
+    return root
+
+
+def test_bad_setting_names_file_and_key(tmp_path):
+    root = _minimal_project(tmp_path, "USE_POINTS = 'yes'\n")
+    with pytest.raises(ConfigurationError, match=r"settings.py: USE_POINTS must be a bool"):
+        load_settings(root, {})
+
+
+def test_bad_session_config_names_the_key(tmp_path):
+    root = _minimal_project(tmp_path, "")
+    (root / "session_configs.py").write_text(
+        "SESSION_CONFIGS = [dict(name='s', app_sequence=['nope'], num_demo_participants=1)]\n"
+    )
+    with pytest.raises(ConfigurationError, match=r"app 'nope' is not in apps/"):
+        load_project(load_settings(root, {}))
+
+
+def test_failed_creating_session_leaves_nothing(settings):
+    project = load_project(settings)
+    app = create_app(settings)
+    database = app.state.grove.db
+    with pytest.raises(InvalidArguments), database.transaction() as session:
+        create_session(session, project, "survey", 0)
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        create_session(session, project, "survey", 3)
+        raise RuntimeError("boom after the inserts")
+    with database.read() as session:
+        assert session.scalar(sa.select(sa.func.count(ExperimentSession.id))) == 0
+        assert session.scalar(sa.select(sa.func.count(Participant.id))) == 0
+        assert session.scalar(sa.text("SELECT count(*) FROM survey_player")) == 0
+    database.dispose()
+
+
+def test_codes_are_long_and_distinct(client, app):
+    _code, _links = create_demo_session(client, "survey")
+    with app.state.grove.db.read() as session:
+        codes = [p.code for p in session.scalars(sa.select(Participant))]
+        codes += [s.code for s in session.scalars(sa.select(ExperimentSession))]
+    assert all(len(code) >= 8 for code in codes)
+    assert len(set(codes)) == len(codes)
