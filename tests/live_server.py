@@ -53,7 +53,7 @@ def live_server(
         str(workers),
     ]
     # A file, not a pipe: a pipe nobody reads would block a chatty server.
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )

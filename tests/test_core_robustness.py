@@ -43,17 +43,19 @@ def test_restart_resumes_on_the_same_page(settings):
 @pytest.mark.slow
 def test_real_server_restart_loses_nothing(tmp_path):
     database_url = f"sqlite:///{tmp_path / 'restart.sqlite3'}"
-    with live_server(database_url, workers=1) as base:
-        with httpx.Client(base_url=base, follow_redirects=True) as http:
-            created = http.post("/demo/survey")
-            links = [
-                line.split('href="')[1].split('"')[0]
-                for line in created.text.splitlines()
-                if "grove-participant-link" in line
-            ]
-            url = http.get(links[0]).url.path
-            after = http.post(url, data=VALID_DEMOGRAPHICS).url.path
-            assert after.endswith("/survey/Attitudes/2")
+    with (
+        live_server(database_url, workers=1) as base,
+        httpx.Client(base_url=base, follow_redirects=True) as http,
+    ):
+        created = http.post("/demo/survey")
+        links = [
+            line.split('href="')[1].split('"')[0]
+            for line in created.text.splitlines()
+            if "grove-participant-link" in line
+        ]
+        url = http.get(links[0]).url.path
+        after = http.post(url, data=VALID_DEMOGRAPHICS).url.path
+        assert after.endswith("/survey/Attitudes/2")
     with (
         live_server(database_url, workers=1) as base,
         httpx.Client(base_url=base, follow_redirects=True) as http,
@@ -139,7 +141,7 @@ def test_failed_creating_session_leaves_nothing(settings):
     database = app.state.grove.db
     with pytest.raises(InvalidArguments), database.transaction() as session:
         create_session(session, project, "survey", 0)
-    with pytest.raises(RuntimeError), database.transaction() as session:
+    with pytest.raises(RuntimeError), database.transaction() as session:  # noqa: PT012
         create_session(session, project, "survey", 3)
         raise RuntimeError("boom after the inserts")
     with database.read() as session:
