@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install Grove into ./.venv from requirements.txt (exact pins).
+# With --system, also install the Debian packages the full test suite uses:
+# PostgreSQL (the production database) and Chromium (browser tests). Needs root or sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "--system" ]; then
+    SUDO=""
+    if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql chromium >/dev/null
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -r requirements.txt
+echo "Grove is installed in .venv"
