@@ -1,0 +1,68 @@
+"""Field validation and currency formatting."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.currency import Currency, configure_currency
+from server.fields import FieldValueError, models, widgets
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "expected"),
+    [
+        (models.IntegerField(), "42", 42),
+        (models.IntegerField(), "-3", -3),
+        (models.IntegerField(), "4.0", 4),
+        (models.FloatField(), "-0.5", -0.5),
+        (models.CurrencyField(), "12", Currency(12)),
+        (models.StringField(), "  hi ", "hi"),
+        (models.BooleanField(), "True", True),
+        (models.BooleanField(), "False", False),
+        (models.IntegerField(choices=[[1, "a"], [2, "b"]]), "2", 2),
+        (models.StringField(blank=True), "", None),
+    ],
+)
+def test_valid_values(field, raw, expected):
+    value = field.clean(raw, field.choices, field.min, field.max)
+    assert value == expected
+    assert type(value) is type(expected) or isinstance(value, type(expected))
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "message"),
+    [
+        (models.IntegerField(), "4.5", "whole number"),
+        (models.IntegerField(), "abc", "whole number"),
+        (models.FloatField(), "nan", "number"),
+        (models.FloatField(), "inf", "number"),
+        (models.IntegerField(min=1), "0", "greater than or equal to 1"),
+        (models.IntegerField(max=9), "10", "less than or equal to 9"),
+        (models.StringField(), "", "required"),
+        (models.StringField(choices=["a", "b"]), "c", "valid choice"),
+        (models.BooleanField(), "maybe", "valid choice"),
+        (models.StringField(max_length=3), "abcd", "at most 3"),
+    ],
+)
+def test_invalid_values(field, raw, message):
+    with pytest.raises(FieldValueError, match=message):
+        field.clean(raw, field.choices, field.min, field.max)
+
+
+def test_checkbox_unticked_is_false():
+    field = models.BooleanField(widget=widgets.CheckboxInput)
+    assert field.clean(None, field.choices, None, None) is False
+    assert field.clean("on", field.choices, None, None) is True
+
+
+def test_currency_points_and_money():
+    configure_currency(True, "USD")
+    assert str(Currency(10)) == "10 points"
+    assert str(Currency(1)) == "1 point"
+    assert isinstance(Currency(3) + 2, Currency)
+    configure_currency(False, "EUR")
+    try:
+        assert str(Currency(2.5)) == "€2.50"
+        assert str(Currency(1) / 3) == "€0.33"
+    finally:
+        configure_currency(True, "USD")
