@@ -11,4 +11,23 @@ SESSION_CONFIGS = [
         num_demo_participants=1,
         doc="A questionnaire that shows every field type and widget, then the payment page.",
     ),
+    dict(
+        name="randomized_trial",
+        display_name="Randomized trial (urn randomization, mocked covariates)",
+        app_sequence=["trial"],
+        num_demo_participants=4,
+        doc="Participants get mocked age group and sex, and are randomized with the urn.",
+        # Demo and bot sessions call mock_exogenous_data(session) from shared_out.py.
+        mock_exogenous_data=True,
+        urn=dict(
+            treatments=["Control", "Intervention"],
+            factors={"age_group": ["18-40", "41-65", "65+"], "sex": ["Male", "Female"]},
+            D="chisquare",
+            alpha=0,
+            beta=1,
+            w=1,
+            starting_seed=100,
+            urn_selection="method1",
+        ),
+    ),
 ]

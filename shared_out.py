@@ -9,7 +9,13 @@ import random
 
 
 def mock_exogenous_data(session):
-    """Give every demo participant an age and gender, as a Qualtrics post would."""
+    """Give every demo participant an age and gender, as a Qualtrics post would.
+
+    Sessions with an urn also get a random level of each randomization factor.
+    """
+    factors = (session.config.get("urn") or {}).get("factors", {})
     for participant in session.get_participants():
         participant.vars["age"] = random.randint(18, 70)
         participant.vars["is_male"] = random.choice([True, False])
+        for factor, levels in factors.items():
+            participant.vars[factor] = random.choice(levels)

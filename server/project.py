@@ -262,6 +262,13 @@ def _merge_session_configs(
             raise ConfigurationError(
                 f"{where} ({name}): 'num_demo_participants' must be a positive integer"
             )
+        if "urn" in config:
+            from server.randomization.urn import UrnConfig, UrnConfigError
+
+            try:
+                UrnConfig.from_dict(config["urn"])
+            except UrnConfigError as exc:
+                raise ConfigurationError(f"{where} ({name}): {exc}") from exc
         config["app_sequence"] = list(sequence)
         config.setdefault("display_name", name)
         config["num_demo_participants"] = demo

@@ -12,6 +12,7 @@ from server.codes import new_code
 from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, SessionNotFound
 from server.models.core import ExperimentSession, Participant
 from server.project import RESERVED_CONFIG_KEYS, Project
+from server.randomization.session_urn import prepare_session_study
 
 NON_EDITABLE_CONFIG_KEYS = RESERVED_CONFIG_KEYS | {"mock_exogenous_data", "urn"}
 MAX_PARTICIPANTS = 10_000
@@ -113,6 +114,7 @@ def create_session(
     )
     db.add(session)
     db.flush()
+    prepare_session_study(db, session)
     participants = [
         Participant(
             session_id=session.id,

@@ -27,16 +27,36 @@ class TracksJsonVars:
     _json_columns: tuple[str, ...] = ("vars",)
 
 
+def _store_snapshot(target: Any) -> None:
+    target.__dict__["_grove_json_snapshots"] = {
+        name: _snapshot(target.__dict__.get(name)) for name in target._json_columns
+    }
+
+
 @event.listens_for(Base, "load", propagate=True)
-def _take_snapshot(target: Any, _context: Any) -> None:
+@event.listens_for(Base, "refresh", propagate=True)
+def _take_snapshot(target: Any, *_args: Any) -> None:
     if isinstance(target, TracksJsonVars):
-        target.__dict__["_grove_json_snapshots"] = {
-            name: _snapshot(target.__dict__.get(name)) for name in target._json_columns
-        }
+        _store_snapshot(target)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _snapshot_after_flush(session: Session, _context: Any) -> None:
+    # Rows inserted in this unit of work were never loaded: give them a snapshot too, so
+    # that later in-place changes (mock_exogenous_data, creating_session) are saved.
+    for target in list(session.identity_map.values()):
+        if isinstance(target, TracksJsonVars):
+            _store_snapshot(target)
+
+
+@event.listens_for(Session, "before_commit")
+def _flag_before_commit(session: Session) -> None:
+    # A flush with nothing marked dirty is skipped entirely, so check before committing too.
+    _flag_changed_json(session)
 
 
 @event.listens_for(Session, "before_flush")
-def _flag_changed_json(session: Session, _context: Any, _instances: Any) -> None:
+def _flag_changed_json(session: Session, *_args: Any) -> None:
     for target in list(session.identity_map.values()):
         if not isinstance(target, TracksJsonVars):
             continue

@@ -140,6 +140,15 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
             float(self.payoff_in_real_world_currency()) + float(self.session.participation_fee)
         )
 
+    def randomize(self, **levels: Any) -> str:
+        """Assign a treatment with the session's urn (once); return it.
+
+        Factor levels come from keyword arguments, else from ``participant.vars``.
+        """
+        from server.randomization.session_urn import randomize_participant
+
+        return randomize_participant(object_session(self), self, levels).treatment
+
     @property
     def _index_in_pages(self) -> int:
         return self.index_in_pages

@@ -48,7 +48,7 @@ class UrnConfig:
 
     treatments: tuple[str, ...]
     factors: dict[str, tuple[str, ...]]
-    D: str = "chisquare"  # noqa: N815 - the reference API's name
+    D: str = "chisquare"
     alpha: float = 0
     beta: float = 1
     w: float = 1

@@ -1,0 +1,246 @@
+"""The urn as a service of the session: load, lock, draw, save and audit, in one transaction.
+
+A study's state row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's write
+transaction lock otherwise) for every draw, so concurrent randomizations across workers are
+applied one after another and give exactly the sequence a replay in order gives. The cost of
+a draw depends on the number of urns, never on the length of the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.errors import GroveError, InvalidArguments, NotFound
+from server.models.urn import UrnAssignment, UrnStudy
+from server.randomization.urn import (
+    Counts,
+    InvalidLevels,
+    RngState,
+    UrnConfig,
+    UrnConfigError,
+    assign,
+    check_levels,
+    count_assignment,
+    empty_counts,
+    initial_rng_state,
+)
+
+
+class StudyNotFound(NotFound):
+    """No urn study has this name."""
+
+
+class DuplicateParticipant(InvalidArguments):
+    """This id has already been randomized in the study."""
+
+
+class StudyConfigFrozen(GroveError):
+    """The study already has assignments; its configuration can no longer change."""
+
+
+@dataclass(frozen=True)
+class Randomization:
+    """A stored assignment, as callers see it (no RNG state)."""
+
+    study: str
+    participant_key: str
+    treatment: str
+    sequence: int
+    levels: dict[str, str]
+    user: str | None
+    created_at: Any
+    is_new: bool
+
+
+def rng_state_to_json(state: RngState) -> dict[str, Any]:
+    """PCG64's 128-bit integers as strings, so every database keeps them exactly."""
+    return {
+        "bit_generator": state["bit_generator"],
+        "state": {key: str(value) for key, value in state["state"].items()},
+        "has_uint32": int(state["has_uint32"]),
+        "uinteger": int(state["uinteger"]),
+    }
+
+
+def rng_state_from_json(data: Mapping[str, Any]) -> RngState:
+    """The inverse of :func:`rng_state_to_json`."""
+    return {
+        "bit_generator": data["bit_generator"],
+        "state": {key: int(value) for key, value in data["state"].items()},
+        "has_uint32": int(data["has_uint32"]),
+        "uinteger": int(data["uinteger"]),
+    }
+
+
+def counts_to_json(counts: Counts) -> dict[str, dict[str, list[int]]]:
+    """Counts keyed factor -> level -> per-treatment list."""
+    nested: dict[str, dict[str, list[int]]] = {}
+    for (factor, level), values in counts.items():
+        nested.setdefault(factor, {})[level] = list(values)
+    return nested
+
+
+def counts_from_json(data: Mapping[str, Mapping[str, list[int]]]) -> Counts:
+    """The inverse of :func:`counts_to_json`."""
+    return {
+        (factor, level): list(values)
+        for factor, levels in data.items()
+        for level, values in levels.items()
+    }
+
+
+def parse_config(raw: Mapping[str, Any]) -> UrnConfig:
+    """Validate a config; UrnConfigError becomes InvalidArguments naming the problem."""
+    try:
+        return UrnConfig.from_dict(raw)
+    except UrnConfigError as exc:
+        raise InvalidArguments(str(exc), field="urn") from exc
+
+
+def get_study(db: Session, name: str, *, for_update: bool = False) -> UrnStudy:
+    """The study called ``name``; StudyNotFound if there is none."""
+    query = sa.select(UrnStudy).where(UrnStudy.name == name)
+    if for_update:
+        query = query.with_for_update()
+    study = db.scalars(query).first()
+    if study is None:
+        raise StudyNotFound(f"no study named {name!r}")
+    return study
+
+
+def ensure_study(db: Session, name: str, raw_config: Mapping[str, Any]) -> UrnStudy:
+    """The study, created on first use; a config change after the first draw is refused."""
+    config = parse_config(raw_config)
+    study = db.scalars(sa.select(UrnStudy).where(UrnStudy.name == name).with_for_update()).first()
+    if study is None:
+        study = UrnStudy(
+            name=name,
+            config=config.to_dict(),
+            counts=counts_to_json(empty_counts(config)),
+            rng_state=rng_state_to_json(initial_rng_state(config)),
+            num_assigned=0,
+        )
+        db.add(study)
+        db.flush()
+        return study
+    if study.config != config.to_dict():
+        if study.num_assigned:
+            raise StudyConfigFrozen(
+                f"study {name!r} already has {study.num_assigned} assignment(s): its urn "
+                "configuration is frozen and the session config's new one is refused"
+            )
+        study.config = config.to_dict()
+        study.counts = counts_to_json(empty_counts(config))
+        study.rng_state = rng_state_to_json(initial_rng_state(config))
+    return study
+
+
+def _as_randomization(study: UrnStudy, row: UrnAssignment, is_new: bool) -> Randomization:
+    return Randomization(
+        study=study.name,
+        participant_key=row.participant_key,
+        treatment=row.treatment,
+        sequence=row.sequence,
+        levels=dict(row.levels),
+        user=row.user,
+        created_at=row.created_at,
+        is_new=is_new,
+    )
+
+
+def randomize(
+    db: Session,
+    study_name: str,
+    participant_key: str,
+    levels: Mapping[str, Any],
+    *,
+    user: str | None = None,
+    participant_id: int | None = None,
+    allow_existing: bool = False,
+) -> Randomization:
+    """Assign a treatment to ``participant_key`` in the study and log it.
+
+    With ``allow_existing`` a second call for the same key returns the first assignment;
+    otherwise it raises DuplicateParticipant. Raises StudyNotFound, InvalidArguments.
+    """
+    if not isinstance(participant_key, str) or not participant_key:
+        raise InvalidArguments("id must be a non-empty string", field="id")
+    study = get_study(db, study_name, for_update=True)
+    existing = db.scalars(
+        sa.select(UrnAssignment).where(
+            UrnAssignment.study_id == study.id, UrnAssignment.participant_key == participant_key
+        )
+    ).first()
+    if existing is not None:
+        if allow_existing:
+            return _as_randomization(study, existing, is_new=False)
+        raise DuplicateParticipant(
+            f"id {participant_key!r} has already been randomized in study {study.name!r}",
+            field="id",
+        )
+    config = UrnConfig.from_dict(study.config)
+    try:
+        clean = check_levels(config, levels)
+    except InvalidLevels as exc:
+        raise InvalidArguments(str(exc), field=exc.factor) from exc
+    counts = counts_from_json(study.counts)
+    state_before = study.rng_state
+    result = assign(config, counts, rng_state_from_json(state_before), clean)
+    study.num_assigned = study.num_assigned + 1
+    study.counts = counts_to_json(count_assignment(counts, clean, result.treatment_index))
+    study.rng_state = rng_state_to_json(result.rng_state_after)
+    row = UrnAssignment(
+        study_id=study.id,
+        sequence=study.num_assigned,
+        participant_key=participant_key,
+        participant_id=participant_id,
+        levels=clean,
+        treatment=result.treatment,
+        treatment_index=result.treatment_index,
+        user=user,
+        rng_state_before=state_before,
+    )
+    db.add(row)
+    db.flush()
+    return _as_randomization(study, row, is_new=True)
+
+
+def assignments(db: Session, study: UrnStudy) -> list[UrnAssignment]:
+    """The study's log in sequence order."""
+    return list(
+        db.scalars(
+            sa.select(UrnAssignment)
+            .where(UrnAssignment.study_id == study.id)
+            .order_by(UrnAssignment.sequence)
+        )
+    )
+
+
+def verify(db: Session, study_name: str) -> list[str]:
+    """Replay the whole history from the seed; return every divergence found (none: [])."""
+    study = get_study(db, study_name)
+    config = UrnConfig.from_dict(study.config)
+    counts = empty_counts(config)
+    state = initial_rng_state(config)
+    problems: list[str] = []
+    for row in assignments(db, study):
+        if rng_state_from_json(row.rng_state_before) != state:
+            problems.append(f"#{row.sequence} {row.participant_key}: RNG state before differs")
+        result = assign(config, counts, state, row.levels)
+        if result.treatment != row.treatment:
+            problems.append(
+                f"#{row.sequence} {row.participant_key}: stored {row.treatment!r}, "
+                f"replay gives {result.treatment!r}"
+            )
+        counts = count_assignment(counts, row.levels, row.treatment_index)
+        state = result.rng_state_after
+    if counts_to_json(counts) != study.counts:
+        problems.append("stored urn counts differ from the history")
+    if rng_state_to_json(state) != study.rng_state:
+        problems.append("stored RNG state differs from the replayed one")
+    return problems
