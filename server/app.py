@@ -18,6 +18,7 @@ from server.currency import configure_currency
 from server.db import Database
 from server.errors import GroveError
 from server.project import load_project
+from server.rest.routes import api_routes, urn_reference_routes
 from server.schema import prepare_database
 from server.templating import make_environment
 from server.web import admin_auth, admin_routes, demo_routes, participant_routes
@@ -55,6 +56,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         *participant_routes.routes,
         *admin_auth.routes,
         *admin_routes.routes,
+        Mount("/api", routes=api_routes),
+        *urn_reference_routes,
         Mount("/grove_static", StaticFiles(directory=BUILTIN_STATIC), name="grove_static"),
     ]
     if project_static.is_dir():

@@ -1,0 +1,77 @@
+"""Creating, listing, revoking and checking per-user API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.errors import InvalidArguments, NotFound
+from server.models.api_keys import ApiKey
+
+USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def _check_user(user: str) -> str:
+    if not USER_NAME.match(user or ""):
+        raise InvalidArguments(
+            "user names are 1-100 letters, digits, '_', '.', '@' or '-'", field="user"
+        )
+    return user
+
+
+def create_key(db: Session, user: str) -> str:
+    """Create a key for a new user; return it (it is never shown again)."""
+    _check_user(user)
+    if db.scalar(sa.select(ApiKey.id).where(ApiKey.user == user)) is not None:
+        raise InvalidArguments(f"user {user!r} already has a key; use regenerate", field="user")
+    key = secrets.token_urlsafe(32)
+    db.add(ApiKey(user=user, key_hash=hash_key(key)))
+    db.flush()
+    return key
+
+
+def regenerate_key(db: Session, user: str) -> str:
+    """Replace a user's key with a new one; return the new key."""
+    row = db.scalars(sa.select(ApiKey).where(ApiKey.user == user)).first()
+    if row is None:
+        raise NotFound(f"user {user!r} has no key")
+    key = secrets.token_urlsafe(32)
+    row.key_hash = hash_key(key)
+    return key
+
+
+def revoke_key(db: Session, user: str) -> None:
+    """Delete a user's key."""
+    row = db.scalars(sa.select(ApiKey).where(ApiKey.user == user)).first()
+    if row is None:
+        raise NotFound(f"user {user!r} has no key")
+    db.delete(row)
+
+
+def list_users(db: Session) -> list[ApiKey]:
+    """Every user with a key."""
+    return list(db.scalars(sa.select(ApiKey).order_by(ApiKey.user)))
+
+
+def any_keys(db: Session) -> bool:
+    """Does at least one API key exist?"""
+    return db.scalar(sa.select(ApiKey.id).limit(1)) is not None
+
+
+def user_for_key(db: Session, key: str) -> str | None:
+    """The user whose key this is, or None. The comparison is constant-time."""
+    digest = hash_key(key)
+    row = db.scalars(sa.select(ApiKey).where(ApiKey.key_hash == digest)).first()
+    if row is not None and hmac.compare_digest(row.key_hash, digest):
+        return row.user
+    return None

@@ -1,0 +1,67 @@
+"""Authentication of /api/ requests, before the body is read.
+
+oTree's rule: at auth level DEMO or STUDY every request needs ``otree-rest-key`` equal to
+OTREE_REST_KEY. Grove's stricter rule: whenever OTREE_REST_KEY is set or any per-user key
+exists, a valid key is required, whatever the auth level. Keys are accepted as the
+``otree-rest-key`` header, ``Authorization: Bearer <key>`` or an ``api_key`` query parameter.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from server.api_keys import any_keys, user_for_key
+from server.rest.errors import RequestError
+from server.web.context import grove
+
+REST_KEY_USER = "otree-rest-key"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made an API request (None when the API is open and no key was sent)."""
+
+    user: str | None
+
+
+def presented_key(request: Request) -> str | None:
+    """The key sent with the request, wherever it was put."""
+    header = request.headers.get("otree-rest-key")
+    if header:
+        return header
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip() or None
+    return request.query_params.get("api_key") or None
+
+
+def authenticate(request: Request, status: int = 403) -> Caller:
+    """Check the request's key; RequestError(status) if one is needed and not valid."""
+    app = grove(request)
+    settings = app.settings
+    key = presented_key(request)
+    if (
+        key is not None
+        and settings.rest_key
+        and hmac.compare_digest(key.encode(), settings.rest_key.encode())
+    ):
+        return Caller(REST_KEY_USER)
+    with app.db.read() as db:
+        user = user_for_key(db, key) if key is not None else None
+        if user is not None:
+            return Caller(user)
+        keys_exist = any_keys(db)
+    required = bool(settings.rest_key) or keys_exist or settings.auth_level is not None
+    if not required:
+        return Caller(None)
+    if key is None:
+        raise RequestError(status, "Missing otree-rest-key header (or Bearer token / api_key)")
+    raise RequestError(status, "Invalid otree-rest-key")
+
+
+def api_is_open(settings_rest_key: str | None, auth_level: str | None, keys_exist: bool) -> bool:
+    """True when the API accepts requests without any key (logged as a warning at start)."""
+    return not settings_rest_key and auth_level is None and not keys_exist

@@ -1,0 +1,111 @@
+"""Reading API request bodies: JSON, form-encoded or query string, Qualtrics-style.
+
+Qualtrics' web service sends JSON whose keys may use dots (``vars.age``), or a form body, or
+only query parameters; every value is a string. All of these become one plain dict:
+``vars.age=25`` and ``{"vars.age": "25"}`` both mean ``{"vars": {"age": "25"}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from server.rest.errors import RequestError
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+def expand_dotted(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """``[("vars.age", "25")]`` -> ``{"vars": {"age": "25"}}``; plain keys stay as they are."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if "." in key:
+            head, rest = key.split(".", 1)
+            target = result.setdefault(head, {})
+            if not isinstance(target, dict):
+                raise RequestError(400, f"{head!r} is given both as a value and as {key!r}", head)
+            nested = expand_dotted([(rest, value)])
+            _merge(target, nested)
+        else:
+            if key in result and isinstance(result[key], dict) and isinstance(value, dict):
+                _merge(result[key], value)
+            else:
+                result[key] = value
+    return result
+
+
+def _merge(target: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise RequestError(413, f"request body is larger than {limit} bytes")
+        except ValueError:
+            raise RequestError(400, "Content-Length is not a number") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"request body is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
+    """The request's parameters: query string merged under a JSON or form body."""
+    query_pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "api_key"]
+    raw = await _read_limited(request, limit)
+    body: dict[str, Any] = {}
+    if raw.strip():
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RequestError(400, "the request body is not valid UTF-8") from None
+        if content_type in ("application/json", "") or content_type.endswith("+json"):
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise RequestError(400, f"the request body is not valid JSON: {exc.msg}") from None
+            if not isinstance(parsed, dict):
+                raise RequestError(
+                    400, f"the JSON body must be an object, not {type(parsed).__name__}"
+                )
+            body = expand_dotted(parsed.items())
+        elif content_type == FORM_TYPE:
+            pairs = [(k, v) for k, v in parse_qsl(text, keep_blank_values=True) if k != "api_key"]
+            body = expand_dotted(pairs)
+        else:
+            raise RequestError(
+                415,
+                f"unsupported Content-Type {content_type!r}: send application/json or {FORM_TYPE}",
+            )
+    params = expand_dotted(query_pairs)
+    _merge(params, body)
+    return params
+
+
+def require_fields(
+    params: dict[str, Any], required: Iterable[str], optional: Iterable[str] = ()
+) -> None:
+    """400 naming every missing required field and every unknown one."""
+    required, allowed = list(required), set(required) | set(optional)
+    missing = [name for name in required if name not in params]
+    if missing:
+        raise RequestError(400, f"missing required field(s): {', '.join(missing)}", missing[0])
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise RequestError(400, f"unknown field(s): {', '.join(unknown)}", unknown[0])
