@@ -12,6 +12,16 @@ SESSION_CONFIGS = [
         doc="A questionnaire that shows every field type and widget, then the payment page.",
     ),
     dict(
+        name="trust",
+        display_name="Trust game",
+        app_sequence=["trust", "payment_info"],
+        num_demo_participants=2,
+        doc="Two players: a trustor and a trustee, with wait pages between their moves.",
+        # Parameters that oTree's REST example changes with modified_session_config_fields.
+        num_apples=10,
+        abc=[1, 2, 3],
+    ),
+    dict(
         name="randomized_trial",
         display_name="Randomized trial (urn randomization, mocked covariates)",
         app_sequence=["trial"],

@@ -165,9 +165,23 @@ class FloatField(Field):
         return value
 
 
+class CurrencyType(sa.types.TypeDecorator):
+    """A float column whose values come back as Currency."""
+
+    impl = sa.Float
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> float | None:
+        return None if value is None else float(value)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Currency | None:
+        return None if value is None else Currency(value)
+
+
 class CurrencyField(FloatField):
     """An amount of currency or points (``models.CurrencyField``)."""
 
+    sql_type = CurrencyType
     kind = "currency"
 
     def convert(self, raw: str) -> Currency:

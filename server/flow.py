@@ -68,6 +68,7 @@ def start(db: Session, project: Project, participant: Participant) -> None:
     participant.visited = True
     participant.time_started = utcnow()
     _move_to(db, project, participant, 1)
+    settle_on_wait_pages(db, project, participant)
 
 
 def _record_position(participant: Participant, entry: PageEntry | None) -> None:
@@ -203,7 +204,22 @@ def submit_page(
         setattr(target, name, value)
     entry.page_cls.before_next_page(player, timeout_happened)
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
+    settle_on_wait_pages(db, project, participant)
     return SubmitResult(accepted=True)
+
+
+def settle_on_wait_pages(db: Session, project: Project, participant: Participant) -> None:
+    """Register arrival at the wait page(s) the participant has just moved onto.
+
+    Arrival counts from the moment a page is submitted, not from when the browser follows
+    the redirect, so a closed browser cannot hold up the rest of the group.
+    """
+    while True:
+        entry = current_entry(project, participant)
+        if entry is None or not entry.is_wait_page:
+            return
+        if not arrive_at_wait_page(db, project, participant):
+            return
 
 
 def _salvage_valid_values(form: PageForm, submitted: dict[str, str]) -> dict[str, Any]:

@@ -69,14 +69,14 @@ def build_form(app: AppSpec, page_cls: type, player: Any, form_object: Any) -> P
                 f"apps/{app.name}: page {page_cls.__name__} lists form field {name!r}, which "
                 f"is not a field of {type(form_object).__name__}"
             )
-        dynamic_choices = _call_hook(app, f"{name}_choices", player)
+        dynamic_choices = _call_hook(app, f"{name}_choices", form_object)
         choices = model_field.choices
         if dynamic_choices is not None:
             from server.fields import _normalise_choices
 
             choices = _normalise_choices(dynamic_choices)
-        minimum = _call_hook(app, f"{name}_min", player)
-        maximum = _call_hook(app, f"{name}_max", player)
+        minimum = _call_hook(app, f"{name}_min", form_object)
+        maximum = _call_hook(app, f"{name}_max", form_object)
         bound_fields.append(
             BoundField(
                 name=name,
@@ -110,7 +110,9 @@ def validate_submission(
             form.errors[bound.name] = str(exc)
             continue
         bound.value = value
-        message = _call_hook(app, f"{bound.name}_error_message", player, value)
+        # Field hooks get the object the field belongs to (player or group), as in oTree.
+        owner = player.group if getattr(page_cls, "form_model", None) == "group" else player
+        message = _call_hook(app, f"{bound.name}_error_message", owner, value)
         if message:
             bound.error = str(message)
             form.errors[bound.name] = str(message)
@@ -138,6 +140,10 @@ def _attrs(**attributes: Any) -> Markup:
         if value is None or value is False:
             continue
         name = key.rstrip("_").replace("_", "-")
+        if isinstance(value, float) and not isinstance(value, bool):
+            # Currency prints "10 points"; an HTML attribute needs the bare number.
+            number = float(value)
+            value = int(number) if number.is_integer() else number
         parts.append(name if value is True else f'{name}="{escape(value)}"')
     return Markup(" ".join(parts))
 
