@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from server.rest import meta, openapi, sessions, urn_api
@@ -15,10 +17,10 @@ def both(path: str, endpoint: Callable, methods: list[str]) -> list[BaseRoute]:
     return [Route(path, endpoint, methods=methods), Route(path + "/", endpoint, methods=methods)]
 
 
-def _sessions_root(request):  # type: ignore[no-untyped-def]
+async def _sessions_root(request: Request) -> Response:
     if request.method == "POST":
-        return sessions.create(request)
-    return sessions.index(request)
+        return await sessions.create(request)
+    return await sessions.index(request)
 
 
 api_routes: list[BaseRoute] = [

@@ -1,0 +1,498 @@
+"""The REST API: oTree's documented examples, Qualtrics shapes, keys, and every bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from tests.conftest import REPO_ROOT
+from tests.rest_helpers import HEADERS, REST_KEY, assert_error_shape, table_counts
+
+
+@pytest.fixture
+def api(settings):
+    app = create_app(settings.with_changes(rest_key=REST_KEY))
+    with TestClient(app) as client:
+        client.headers.update(HEADERS)
+        yield client
+    app.state.grove.db.dispose()
+
+
+def create(api, **payload):
+    return api.post("/api/sessions/", json=payload)
+
+
+def test_otree_doc_create_session_example(api):
+    resp = create(
+        api,
+        session_config_name="trust",
+        room_name="econ101",
+        num_participants=4,
+        modified_session_config_fields=dict(num_apples=10, abc=[1, 2, 3]),
+    )
+    resp.raise_for_status()
+    body = resp.json()
+    assert set(body) == {"code", "session_wide_url", "admin_url", "room_url"}
+    assert body["session_wide_url"].startswith("http://testserver/join/")
+    assert body["room_url"] == "http://testserver/room/econ101/"
+    detail = api.get(f"/api/sessions/{body['code']}").json()
+    assert detail["config"]["num_apples"] == 10
+    assert detail["config"]["abc"] == [1, 2, 3]
+    assert len(detail["participants"]) == 4
+    assert detail["room_name"] == "econ101"
+
+
+def test_otree_doc_participant_vars_example(api):
+    resp = api.post(
+        "/api/participant_vars/",
+        json=dict(
+            room_name="qualtrics_study",
+            participant_label="albert_e",
+            vars=dict(age=25, is_male=True, x=[3, 6, 9]),
+        ),
+    )
+    resp.raise_for_status()
+    assert resp.json()["pending"] is True  # kept until albert_e arrives in the room
+
+
+def test_otree_doc_session_vars_example(api):
+    create(api, session_config_name="survey", room_name="my_room", num_participants=1)
+    resp = api.post("/api/session_vars/", json=dict(room_name="my_room", vars=dict(dice_roll=4)))
+    resp.raise_for_status()
+    code = resp.json()["code"]
+    assert api.get(f"/api/sessions/{code}").json()["vars"] == {"dice_roll": 4}
+
+
+def test_paths_work_with_and_without_slash(api):
+    for path in (
+        "/api/sessions",
+        "/api/sessions/",
+        "/api/otree_version",
+        "/api/otree_version/",
+        "/api/rooms",
+        "/api/session_configs/",
+    ):
+        response = api.get(path, follow_redirects=False)
+        assert response.status_code == 200, path
+
+
+def test_list_sessions_newest_last(api):
+    first = create(api, session_config_name="survey", num_participants=1).json()["code"]
+    second = create(api, session_config_name="trust", num_participants=None).json()["code"]
+    listing = api.get("/api/sessions/").json()
+    assert [s["code"] for s in listing] == [first, second]
+    assert listing[1]["num_participants"] == 2  # null means the smallest valid number
+    assert set(listing[0]) >= {
+        "code",
+        "config_name",
+        "num_participants",
+        "label",
+        "created_at",
+        "session_wide_url",
+        "admin_url",
+        "room_name",
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs"),
+    [
+        {"json": {"room_name": "qualtrics_study", "participant_label": "q1", "vars.age": "25"}},
+        {"data": {"room_name": "qualtrics_study", "participant_label": "q1", "vars.age": "25"}},
+        {"params": {"room_name": "qualtrics_study", "participant_label": "q1", "vars.age": "25"}},
+    ],
+    ids=["json-dotted", "form", "query"],
+)
+def test_qualtrics_shapes_for_participant_vars(api, kwargs):
+    create(api, session_config_name="survey", room_name="qualtrics_study", num_participants=1)
+    api.post("/api/participant_vars/", **kwargs).raise_for_status()
+    # The vars wait for q1; a participant labelled q1 arriving in the room gets them.
+    from server.participant_vars import apply_pending_vars
+    from server.sessions import list_sessions
+
+    grove = api.app.state.grove
+    with grove.db.transaction() as db:
+        participant = list_sessions(db)[-1].get_participants()[0]
+        apply_pending_vars(db, participant, "qualtrics_study", "q1")
+        assert participant.vars == {"age": "25"}
+        assert participant.label == "q1"
+
+
+@pytest.mark.parametrize("shape", ["json", "form", "query"])
+def test_qualtrics_shapes_for_session_vars(api, shape):
+    code = create(
+        api, session_config_name="survey", room_name="my_room", num_participants=1
+    ).json()["code"]
+    params = {"room_name": "my_room", "vars.dice_roll": "4"}
+    kwargs = (
+        {"json": params}
+        if shape == "json"
+        else {"data": params}
+        if shape == "form"
+        else {"params": params}
+    )
+    api.post("/api/session_vars", **kwargs).raise_for_status()
+    assert api.get(f"/api/sessions/{code}").json()["vars"] == {"dice_roll": "4"}
+
+
+def test_vars_by_code(api):
+    code = create(api, session_config_name="survey", num_participants=1).json()["code"]
+    participant = api.get(f"/api/sessions/{code}").json()["participants"][0]["code"]
+    api.post(f"/api/participant_vars/{participant}", json={"vars": {"a": 1}}).raise_for_status()
+    api.post(f"/api/session_vars/{code}", json={"vars": {"b": 2}}).raise_for_status()
+    detail = api.post(f"/api/get_session/{code}", json={"participant_vars": ["a"]}).json()
+    assert detail["participants"][0]["vars"] == {"a": 1}
+    assert detail["vars"] == {"b": 2}
+
+
+def test_participant_filters(api):
+    code = create(api, session_config_name="survey", num_participants=2).json()["code"]
+    detail = api.get(f"/api/sessions/{code}", params={"participant_labels": "nobody"}).json()
+    assert detail["participants"] == []
+
+
+BAD_REQUESTS = [
+    # (name, method, path, kwargs, status)
+    (
+        "unknown config",
+        "post",
+        "/api/sessions/",
+        {"json": {"session_config_name": "nope", "num_participants": 1}},
+        404,
+    ),
+    (
+        "unknown room",
+        "post",
+        "/api/sessions/",
+        {"json": {"session_config_name": "survey", "num_participants": 1, "room_name": "nope"}},
+        404,
+    ),
+    ("missing config", "post", "/api/sessions/", {"json": {"num_participants": 1}}, 400),
+    ("missing num", "post", "/api/sessions/", {"json": {"session_config_name": "survey"}}, 400),
+    (
+        "unknown field",
+        "post",
+        "/api/sessions/",
+        {"json": {"session_config_name": "survey", "num_participants": 1, "colour": "red"}},
+        400,
+    ),
+    (
+        "num zero",
+        "post",
+        "/api/sessions/",
+        {"json": {"session_config_name": "survey", "num_participants": 0}},
+        400,
+    ),
+    (
+        "num negative",
+        "post",
+        "/api/sessions/",
+        {"json": {"session_config_name": "survey", "num_participants": -2}},
+        400,
+    ),
+    (
+        "num float",
+        "post",
+        "/api/sessions/",
+        {"json": {"session_config_name": "survey", "num_participants": 1.5}},
+        400,
+    ),
+    (
+        "num string",
+        "post",
+        "/api/sessions/",
+        {"json": {"session_config_name": "survey", "num_participants": "many"}},
+        400,
+    ),
+    (
+        "num bool",
+        "post",
+        "/api/sessions/",
+        {"json": {"session_config_name": "survey", "num_participants": True}},
+        400,
+    ),
+    (
+        "num not multiple",
+        "post",
+        "/api/sessions/",
+        {"json": {"session_config_name": "trust", "num_participants": 3}},
+        400,
+    ),
+    (
+        "modified not dict",
+        "post",
+        "/api/sessions/",
+        {
+            "json": {
+                "session_config_name": "trust",
+                "num_participants": 2,
+                "modified_session_config_fields": [1],
+            }
+        },
+        400,
+    ),
+    (
+        "modified non-editable",
+        "post",
+        "/api/sessions/",
+        {
+            "json": {
+                "session_config_name": "trust",
+                "num_participants": 2,
+                "modified_session_config_fields": {"app_sequence": ["survey"]},
+            }
+        },
+        400,
+    ),
+    (
+        "modified unknown",
+        "post",
+        "/api/sessions/",
+        {
+            "json": {
+                "session_config_name": "trust",
+                "num_participants": 2,
+                "modified_session_config_fields": {"zzz": 1},
+            }
+        },
+        400,
+    ),
+    (
+        "config name not string",
+        "post",
+        "/api/sessions/",
+        {"json": {"session_config_name": 5, "num_participants": 1}},
+        400,
+    ),
+    ("unknown session", "get", "/api/sessions/nosuchcode", {}, 404),
+    ("unknown session post", "post", "/api/get_session/nosuchcode", {"json": {}}, 404),
+    (
+        "pvars unknown room",
+        "post",
+        "/api/participant_vars/",
+        {"json": {"room_name": "nope", "participant_label": "a", "vars": {}}},
+        404,
+    ),
+    (
+        "pvars vars not dict",
+        "post",
+        "/api/participant_vars/",
+        {"json": {"room_name": "qualtrics_study", "participant_label": "a", "vars": [1]}},
+        400,
+    ),
+    (
+        "pvars vars string",
+        "post",
+        "/api/participant_vars/",
+        {"json": {"room_name": "qualtrics_study", "participant_label": "a", "vars": "x"}},
+        400,
+    ),
+    (
+        "pvars missing label",
+        "post",
+        "/api/participant_vars/",
+        {"json": {"room_name": "qualtrics_study", "vars": {}}},
+        400,
+    ),
+    (
+        "pvars unknown participant",
+        "post",
+        "/api/participant_vars/nosuchcode",
+        {"json": {"vars": {}}},
+        404,
+    ),
+    (
+        "pvars by code vars not dict",
+        "post",
+        "/api/participant_vars/nosuchcode",
+        {"json": {"vars": 3}},
+        400,
+    ),
+    (
+        "svars unknown room",
+        "post",
+        "/api/session_vars/",
+        {"json": {"room_name": "nope", "vars": {}}},
+        404,
+    ),
+    (
+        "svars room without session",
+        "post",
+        "/api/session_vars/",
+        {"json": {"room_name": "live_demo", "vars": {}}},
+        404,
+    ),
+    (
+        "svars vars not dict",
+        "post",
+        "/api/session_vars/",
+        {"json": {"room_name": "my_room", "vars": None}},
+        400,
+    ),
+    ("svars unknown session", "post", "/api/session_vars/nosuchcode", {"json": {"vars": {}}}, 404),
+    (
+        "not json",
+        "post",
+        "/api/sessions/",
+        {"content": b"{not json", "headers": {"content-type": "application/json"}},
+        400,
+    ),
+    (
+        "not utf8",
+        "post",
+        "/api/sessions/",
+        {"content": b'{"a": "\xff"}', "headers": {"content-type": "application/json"}},
+        400,
+    ),
+    ("json array", "post", "/api/sessions/", {"json": [1, 2]}, 400),
+    ("json string", "post", "/api/sessions/", {"json": "trust"}, 400),
+    (
+        "too large",
+        "post",
+        "/api/participant_vars/",
+        {
+            "content": b'{"x": "' + b"a" * (1024 * 1024 + 10) + b'"}',
+            "headers": {"content-type": "application/json"},
+        },
+        413,
+    ),
+    (
+        "wrong type",
+        "post",
+        "/api/sessions/",
+        {"content": b"<xml/>", "headers": {"content-type": "application/xml"}},
+        415,
+    ),
+    ("method", "delete", "/api/sessions/", {}, 405),
+    ("method put vars", "put", "/api/participant_vars/", {}, 405),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "path", "kwargs", "status"),
+    BAD_REQUESTS,
+    ids=[case[0] for case in BAD_REQUESTS],
+)
+def test_bad_input_is_a_clear_4xx_and_writes_nothing(api, name, method, path, kwargs, status):
+    engine = api.app.state.grove.db.engine
+    before = table_counts(engine)
+    response = getattr(api, method)(path, **kwargs)
+    body = assert_error_shape(response, status)
+    assert "Traceback" not in body["error"]
+    assert table_counts(engine) == before
+
+
+def test_errors_name_the_field(api):
+    body = create(api, session_config_name="survey", num_participants=0).json()
+    assert "num_participants" in body["error"]
+    assert body["errors"][0]["field"] == "num_participants"
+    body = create(api, session_config_name="survey").json()
+    assert "num_participants" in body["error"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"otree-rest-key": "wrong"}])
+def test_rest_key_required_when_set(settings, headers):
+    app = create_app(settings.with_changes(rest_key=REST_KEY))
+    with TestClient(app) as client:
+        engine = app.state.grove.db.engine
+        before = table_counts(engine)
+        response = client.post(
+            "/api/sessions/",
+            headers=headers,
+            json={"session_config_name": "survey", "num_participants": 1},
+        )
+        body = assert_error_shape(response, 403)
+        assert ("Missing" in body["error"]) == (not headers)
+        assert table_counts(engine) == before
+    app.state.grove.db.dispose()
+
+
+def test_auth_level_without_key_closes_api(settings):
+    app = create_app(settings.with_changes(auth_level="STUDY"))
+    with TestClient(app) as client:
+        assert client.get("/api/sessions/").status_code == 403
+    app.state.grove.db.dispose()
+
+
+def test_open_api_without_any_key(client):
+    assert client.get("/api/sessions/").status_code == 200
+
+
+def test_per_user_keys_in_every_place(settings, tmp_path):
+    env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
+    created = subprocess.run(
+        [sys.executable, "-m", "server", "apikey", "create", "alice"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    listed = subprocess.run(
+        [sys.executable, "-m", "server", "apikey", "list"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "alice" in listed.stdout
+    assert key not in listed.stdout
+    app = create_app(settings)
+    with TestClient(app) as client:
+        assert client.get("/api/sessions/").status_code == 403  # a key exists: API closed
+        assert client.get("/api/sessions/", headers={"otree-rest-key": key}).status_code == 200
+        bearer = {"Authorization": f"Bearer {key}"}
+        created_session = client.post(
+            "/api/sessions/",
+            headers=bearer,
+            json={"session_config_name": "survey", "num_participants": 1},
+        )
+        assert created_session.status_code == 200
+        assert client.get("/api/rooms", params={"api_key": key}).status_code == 200
+        from server.sessions import get_session
+
+        with app.state.grove.db.read() as db:
+            assert get_session(db, created_session.json()["code"]).created_by == "alice"
+    app.state.grove.db.dispose()
+    regenerated = subprocess.run(
+        [sys.executable, "-m", "server", "apikey", "regenerate", "alice"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    new_key = regenerated.stdout.strip().splitlines()[-1]
+    assert new_key != key
+    app = create_app(settings)
+    with TestClient(app) as client:
+        assert client.get("/api/rooms", headers={"otree-rest-key": key}).status_code == 403
+        assert client.get("/api/rooms", headers={"otree-rest-key": new_key}).status_code == 200
+    app.state.grove.db.dispose()
+    revoked = subprocess.run(
+        [sys.executable, "-m", "server", "apikey", "revoke", "alice"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert revoked.returncode == 0
+
+
+def test_openapi_document_and_page(api):
+    spec = api.get("/api/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    for path in (
+        "/api/sessions/",
+        "/api/participant_vars/",
+        "/api/session_vars/",
+        "/study_participants",
+    ):
+        assert path in spec["paths"]
+    page = api.get("/api/docs")
+    assert page.status_code == 200
+    assert "POST /api/sessions/" in page.text
