@@ -17,6 +17,13 @@ from server.randomization.session_urn import study_name_of
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
+def conceal_session_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A session config safe to show a non-admin: the urn's starting_seed is None."""
+    if not isinstance(config.get("urn"), dict):
+        return config
+    return {**config, "urn": {**config["urn"], "starting_seed": None}}
+
+
 def study_config_view(study: UrnStudy, *, show_seed: bool) -> dict[str, Any]:
     """The study's configuration; ``starting_seed`` is None unless shown to an admin."""
     config = dict(study.config)

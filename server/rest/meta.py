@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 
 from server import __version__
+from server.randomization.api_views import conceal_session_config
 from server.rest.auth import Caller
 from server.rest.endpoint import absolute, api_endpoint
 from server.web.context import Grove
@@ -23,7 +24,7 @@ def otree_version(request: Request, app: Grove, caller: Caller, params: dict[str
 @api_endpoint(reads_body=False)
 def session_configs(request: Request, app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
     """Every session config (merged with the defaults)."""
-    return list(app.project.session_configs.values())
+    return [conceal_session_config(c) for c in app.project.session_configs.values()]
 
 
 @api_endpoint(reads_body=False)

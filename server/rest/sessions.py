@@ -103,7 +103,7 @@ def session_detail(request: Request, app: Grove, code: str, params: dict[str, An
     labels = _name_list(params.get("participant_labels"), "participant_labels")
     pvars = _name_list(params.get("participant_vars"), "participant_vars")
     svars = _name_list(params.get("session_vars"), "session_vars")
-    from server.randomization.api_views import urn_state_for_session
+    from server.randomization.api_views import conceal_session_config, urn_state_for_session
 
     with app.db.read() as db:
         session = get_session(db, code)
@@ -132,7 +132,7 @@ def session_detail(request: Request, app: Grove, code: str, params: dict[str, An
         session_vars = session.vars or {}
         data = session_summary(request, session)
         data.update(
-            config=session.config,
+            config=conceal_session_config(session.config),
             vars=session_vars if svars is None else {k: session_vars.get(k) for k in svars},
             REAL_WORLD_CURRENCY_CODE=app.settings.real_world_currency_code,
             participants=participants,
