@@ -6,10 +6,10 @@ import argparse
 import logging
 import sys
 
-from server.cli import apikey_commands, server_commands
+from server.cli import apikey_commands, server_commands, urn_commands
 from server.errors import GroveError
 
-COMMAND_MODULES = [server_commands, apikey_commands]
+COMMAND_MODULES = [server_commands, apikey_commands, urn_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

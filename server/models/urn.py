@@ -47,4 +47,6 @@ class UrnAssignment(Base):
     treatment_index: Mapped[int] = mapped_column(sa.Integer)
     user: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     rng_state_before: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    # Imported from a study run elsewhere: counted, but not drawn here (no RNG step).
+    imported: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -229,6 +229,9 @@ def verify(db: Session, study_name: str) -> list[str]:
     state = initial_rng_state(config)
     problems: list[str] = []
     for row in assignments(db, study):
+        if row.imported:
+            counts = count_assignment(counts, row.levels, row.treatment_index)
+            continue
         if rng_state_from_json(row.rng_state_before) != state:
             problems.append(f"#{row.sequence} {row.participant_key}: RNG state before differs")
         result = assign(config, counts, state, row.levels)
