@@ -13,6 +13,7 @@ Every request that writes runs in one transaction from :meth:`Database.transacti
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -65,6 +66,7 @@ class Database:
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        self._sqlite_write_lock = threading.Lock()
         # ``info`` reaches model code through ``object_session(obj).info`` (e.g. the project).
         self.info: dict[str, Any] = info if info is not None else {}
         self._writer = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
@@ -78,6 +80,13 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction: commit on success, roll back everything on any exception."""
+        if self.is_sqlite:
+            # Threads of one process queue here instead of in SQLite's busy handler, which
+            # polls with sleeps of up to 100 ms. Correctness never rests on this lock:
+            # BEGIN IMMEDIATE still serializes writers across processes.
+            with self._sqlite_write_lock, self._writer() as session, session.begin():
+                yield session
+            return
         with self._writer() as session, session.begin():
             yield session
 

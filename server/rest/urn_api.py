@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.errors import GroveError, InvalidArguments
+from server.models.urn import UrnAssignment
 from server.randomization.api_views import assignment_row, study_config_view, study_log
 from server.randomization.service import StudyNotFound, get_study, randomize
 from server.randomization.session_urn import (
@@ -103,13 +104,13 @@ def _randomize(app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
             participant.vars = {**(participant.vars or {}), "treatment": result.treatment}
         import sqlalchemy as sa
 
-        from server.models.urn import UrnAssignment
-
+        # Look the row up by (study, sequence): an index hit, whatever the history's length.
         row = db.scalars(
             sa.select(UrnAssignment).where(
-                UrnAssignment.participant_key == key, UrnAssignment.sequence == result.sequence
+                UrnAssignment.study_id == get_study(db, name).id,
+                UrnAssignment.sequence == result.sequence,
             )
-        ).first()
+        ).one()
         return [assignment_row(row)]
 
 
