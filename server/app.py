@@ -19,9 +19,10 @@ from server.db import Database
 from server.errors import GroveError
 from server.project import load_project
 from server.rest.routes import api_routes, urn_reference_routes
+from server.rooms import load_rooms
 from server.schema import prepare_database
 from server.templating import make_environment
-from server.web import admin_auth, admin_routes, demo_routes, participant_routes
+from server.web import admin_auth, admin_routes, demo_routes, participant_routes, room_routes
 from server.web.context import BUILTIN_TEMPLATES, Grove
 from server.web.errors import handle_grove_error, handle_http_exception, handle_unexpected
 from server.web.page_rendering import install_template_tags
@@ -56,6 +57,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         *participant_routes.routes,
         *admin_auth.routes,
         *admin_routes.routes,
+        *room_routes.routes,
         Mount("/api", routes=api_routes),
         *urn_reference_routes,
         Mount("/grove_static", StaticFiles(directory=BUILTIN_STATIC), name="grove_static"),
@@ -79,5 +81,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Exception: handle_unexpected,
         },
     )
-    app.state.grove = Grove(settings=settings, project=project, db=db, templates=templates)
+    app.state.grove = Grove(
+        settings=settings, project=project, db=db, templates=templates, rooms=load_rooms(settings)
+    )
     return app

@@ -36,10 +36,15 @@ def check_room(project: Project, room_name: Any) -> str:
 def current_room_session(
     db: Session, room_name: str, *, for_update: bool = False
 ) -> ExperimentSession | None:
-    """The newest session created in the room, if any."""
+    """The newest session created in the room since it was last closed, if any."""
+    from server.models.rooms import RoomState
+
+    closed_after = db.scalar(
+        sa.select(RoomState.closed_after_session_id).where(RoomState.room_name == room_name)
+    )
     query = (
         sa.select(ExperimentSession)
-        .where(ExperimentSession.room_name == room_name)
+        .where(ExperimentSession.room_name == room_name, ExperimentSession.id > (closed_after or 0))
         .order_by(ExperimentSession.id.desc())
         .limit(1)
     )

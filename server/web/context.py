@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ class Grove:
     project: Project
     db: Database
     templates: jinja2.Environment
+    rooms: dict[str, Any] = field(default_factory=dict)
 
     def render(
         self, template: str, context: dict[str, Any], status_code: int = 200

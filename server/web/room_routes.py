@@ -1,0 +1,175 @@
+"""Room pages for participants (/room/<name>/) and for admins (/rooms)."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from server.errors import InvalidArguments, SessionFull
+from server.rooms import (
+    arrive,
+    check_label,
+    close_room,
+    get_room,
+    label_signature,
+    room_has_session,
+    waiting_count,
+    waiting_visitors,
+)
+from server.sessions import create_session
+from server.web.admin_auth import admin_required, is_admin
+from server.web.context import grove
+from server.web.participant_routes import BROWSER_COOKIE
+
+
+def _browser_token(request: Request) -> tuple[str, bool]:
+    token = request.cookies.get(BROWSER_COOKIE)
+    return (token, False) if token else (secrets.token_urlsafe(24), True)
+
+
+def _with_cookie(response: Response, token: str, new: bool) -> Response:
+    if new:
+        response.set_cookie(
+            BROWSER_COOKIE, token, max_age=60 * 60 * 24 * 30, httponly=True, samesite="lax"
+        )
+    return response
+
+
+def room_entry(request: Request, form: dict[str, str] | None = None) -> Response:
+    """GET shows the label form or a one-click start; POST (a real interaction) joins."""
+    app = grove(request)
+    room = get_room(app.rooms, request.path_params["name"])
+    values = form if form is not None else dict(request.query_params)
+    label = (values.get("participant_label") or "").strip() or None
+    signature = values.get("hash")
+    token, new = _browser_token(request)
+    context = {"room": room, "label": label, "hash": signature or "", "action": request.url.path}
+    if label is None and room.has_labels:
+        return app.render("grove/room_label.html", context)
+    if label is not None:
+        try:
+            check_label(app.settings, room, label, signature)
+        except InvalidArguments as exc:
+            return app.render(
+                "grove/room_refused.html", {**context, "message": str(exc)}, status_code=403
+            )
+    if form is None:
+        return _with_cookie(app.render("grove/room_start.html", context), token, new)
+    try:
+        with app.db.transaction() as db:
+            arrival = arrive(db, room, label=label, browser_token=token)
+            count = waiting_count(db, room.name)
+    except SessionFull:
+        return app.message_page("Session full", "Sorry, this session is full.", status_code=409)
+    if arrival.waiting:
+        query = urlencode(
+            {k: v for k, v in (("participant_label", label or ""), ("hash", signature or "")) if v}
+        )
+        status_url = f"/room/{room.name}/status" + (f"?{query}" if query else "")
+        response = app.render(
+            "grove/room_waiting.html", {**context, "waiting": count, "status_url": status_url}
+        )
+    else:
+        response = RedirectResponse(
+            f"/InitializeParticipant/{arrival.participant_code}", status_code=303
+        )
+    return _with_cookie(response, token, new)
+
+
+async def room_page(request: Request) -> Response:
+    """Read the form body (POST) then run the room logic in a worker thread."""
+    form = None
+    if request.method == "POST":
+        data = await request.form()
+        form = {k: v for k, v in data.items() if isinstance(v, str)}
+    return await run_in_threadpool(room_entry, request, form)
+
+
+def room_status(request: Request) -> Response:
+    """Polled every second by the waiting page: is there a session yet; how many wait."""
+    app = grove(request)
+    room = get_room(app.rooms, request.path_params["name"])
+    label = request.query_params.get("participant_label")
+    token = request.cookies.get(BROWSER_COOKIE, "")
+    visitor = f"label:{label}" if label else f"browser:{token}"
+    with app.db.transaction() as db:
+        from server.rooms import _mark_present
+
+        ready = room_has_session(db, room.name)
+        if not ready:
+            _mark_present(db, room.name, visitor)
+        count = waiting_count(db, room.name)
+    return JSONResponse({"ready": ready, "waiting": count})
+
+
+@admin_required
+def rooms_index(request: Request) -> Response:
+    """Every room with its links, who is waiting, and whether it has a session."""
+    app = grove(request)
+    base = str(request.base_url).rstrip("/")
+    rows = []
+    with app.db.read() as db:
+        for room in app.rooms.values():
+            links = []
+            if room.use_secure_urls and room.labels:
+                links = [
+                    f"{base}/room/{room.name}/?"
+                    + urlencode(
+                        {
+                            "participant_label": label,
+                            "hash": label_signature(app.settings, room, label),
+                        }
+                    )
+                    for label in sorted(room.labels)
+                ]
+            rows.append(
+                {
+                    "room": room,
+                    "url": f"{base}/room/{room.name}/",
+                    "links": links,
+                    "waiting": waiting_visitors(db, room.name),
+                    "has_session": room_has_session(db, room.name),
+                }
+            )
+    return app.render(
+        "grove/rooms.html", {"rows": rows, "configs": app.project.session_configs.values()}
+    )
+
+
+async def room_admin_action(request: Request) -> Response:
+    """POST /rooms/<name>: create a session in the room, or close it (admins only)."""
+    if not is_admin(request):
+        return RedirectResponse("/login?next=/rooms", status_code=303)
+    form = dict(await request.form())
+    return await run_in_threadpool(_room_admin_action, request, form)
+
+
+def _room_admin_action(request: Request, form: dict) -> Response:
+    app = grove(request)
+    room = get_room(app.rooms, request.path_params["name"])
+    with app.db.transaction() as db:
+        if form.get("action") == "close":
+            close_room(db, room)
+        else:
+            try:
+                count = int(str(form.get("num_participants", "")))
+            except ValueError:
+                raise InvalidArguments(
+                    "num_participants must be a whole number", field="num_participants"
+                ) from None
+            create_session(db, app.project, str(form.get("config", "")), count, room_name=room.name)
+    return RedirectResponse("/rooms", status_code=303)
+
+
+routes = [
+    Route("/room/{name:str}", room_page, methods=["GET", "POST"]),
+    Route("/room/{name:str}/", room_page, methods=["GET", "POST"]),
+    Route("/room/{name:str}/status", room_status, methods=["GET"]),
+    Route("/rooms", rooms_index, methods=["GET"]),
+    Route("/rooms/{name:str}", room_admin_action, methods=["POST"]),
+]

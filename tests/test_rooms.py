@@ -1,0 +1,185 @@
+"""Rooms for browser participants: labels, waiting, returning, secure links, full sessions."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.errors import ConfigurationError
+from server.rooms import label_signature, load_rooms
+
+
+def _create(client, room, config="survey", n=2):
+    response = client.post(
+        "/api/sessions/",
+        json={"session_config_name": config, "num_participants": n, "room_name": room},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["code"]
+
+
+def _join(client, room, label=None, **extra):
+    data = {"participant_label": label} if label else {}
+    data.update(extra)
+    return client.post(f"/room/{room}/", data=data, follow_redirects=False)
+
+
+def test_room_with_labels_asks_for_one(client):
+    page = client.get("/room/econ101/")
+    assert page.status_code == 200
+    assert 'name="participant_label"' in page.text
+
+
+def test_link_preview_does_not_consume_a_participant(client, app):
+    code = _create(client, "econ101")
+    for _ in range(3):
+        preview = client.get("/room/econ101/?participant_label=alice")
+        assert preview.status_code == 200
+        assert "grove-start" in preview.text
+    detail = client.get(f"/api/sessions/{code}").json()
+    assert all(p["label"] is None for p in detail["participants"])
+
+
+def test_label_joins_and_returns_to_the_same_participant(client):
+    code = _create(client, "econ101")
+    first = _join(client, "econ101", "alice")
+    assert first.status_code == 303
+    assert first.headers["location"].startswith(
+        "/InitializeParticipant/"
+    )
+    again = _join(client, "econ101", "alice")
+    assert again.headers["location"] == first.headers["location"]
+    other = TestClient(client.app)  # another browser, another label
+    bob = _join(other, "econ101", "bob")
+    assert bob.headers["location"] != first.headers["location"]
+    labels = {p["label"] for p in client.get(f"/api/sessions/{code}").json()["participants"]}
+    assert labels == {"alice", "bob"}
+
+
+def test_unknown_label_is_refused(client):
+    _create(client, "econ101")
+    refused = _join(client, "econ101", "mallory")
+    assert refused.status_code == 403
+    assert "not a participant label of this room" in refused.text
+
+
+def test_anonymous_room_same_browser_same_participant(client):
+    _create(client, "live_demo", n=2)
+    page = client.get("/room/live_demo/")
+    assert "grove-start" in page.text
+    first = _join(client, "live_demo")
+    assert _join(client, "live_demo").headers["location"] == first.headers["location"]
+
+
+def test_full_session_page(client):
+    _create(client, "live_demo", n=1)
+    _join(client, "live_demo")
+    stranger = TestClient(client.app)
+    full = _join(stranger, "live_demo")
+    assert full.status_code == 409
+    assert "session is full" in full.text
+
+
+def test_waiting_then_session_created_by_rest(client):
+    waiting = _join(client, "econ101", "carol")
+    assert waiting.status_code == 200
+    assert "Please wait" in waiting.text
+    status = client.get("/room/econ101/status?participant_label=carol").json()
+    assert status == {"ready": False, "waiting": 1}
+    _create(client, "econ101")
+    assert client.get("/room/econ101/status?participant_label=carol").json()["ready"] is True
+    joined = _join(client, "econ101", "carol")
+    assert joined.status_code == 303
+
+
+def test_pending_vars_applied_on_arrival(client):
+    client.post(
+        "/api/participant_vars/",
+        json={"room_name": "qualtrics_study", "participant_label": "albert_e", "vars": {"age": 25}},
+    ).raise_for_status()
+    code = _create(client, "qualtrics_study")
+    _join(client, "qualtrics_study", "albert_e")
+    participants = client.get(f"/api/sessions/{code}").json()["participants"]
+    mine = [p for p in participants if p["label"] == "albert_e"]
+    assert mine
+    assert mine[0]["vars"] == {"age": 25}
+
+
+def test_secure_room_needs_signed_link(settings):
+    project_settings = settings.with_changes(
+        rooms=(
+            {
+                "name": "secure",
+                "participant_label_file": "rooms/econ101.txt",
+                "use_secure_urls": True,
+            },
+        )
+    )
+    app = create_app(project_settings)
+    with TestClient(app) as client:
+        client.post(
+            "/api/sessions/",
+            json={"session_config_name": "survey", "num_participants": 1, "room_name": "secure"},
+        )
+        room = app.state.grove.rooms["secure"]
+        assert _join(client, "secure", "alice").status_code == 403
+        assert _join(client, "secure", "alice", hash="forged").status_code == 403
+        signed = _join(
+            client, "secure", "alice", hash=label_signature(project_settings, room, "alice")
+        )
+        assert signed.status_code == 303
+    app.state.grove.db.dispose()
+
+
+def test_label_file_may_not_leave_rooms(settings):
+    bad = settings.with_changes(rooms=({"name": "x", "participant_label_file": "settings.py"},))
+    with pytest.raises(ConfigurationError, match="inside rooms/"):
+        load_rooms(bad)
+
+
+def test_admin_rooms_page_behind_login(settings):
+    protected = settings.with_changes(admin_password="s3cret")
+    app = create_app(protected)
+    with TestClient(app) as client:
+        assert client.get("/rooms", follow_redirects=False).status_code == 303
+        bad = client.post("/login", data={"username": "admin", "password": "nope"})
+        assert bad.status_code == 401
+        client.post("/login", data={"username": "admin", "password": "s3cret", "next": "/rooms"})
+        page = client.get("/rooms")
+        assert page.status_code == 200
+        assert "econ101" in page.text
+        created = client.post(
+            "/rooms/live_demo",
+            data={"config": "survey", "num_participants": "2"},
+            follow_redirects=False,
+        )
+        assert created.status_code == 303
+        assert "Close room" in client.get("/rooms").text
+        client.post("/rooms/live_demo", data={"action": "close"})
+        assert "waiting" in _join(client, "live_demo").text.lower()
+    app.state.grove.db.dispose()
+
+
+def test_signed_links_listed_for_admins(settings):
+    project_settings = settings.with_changes(
+        rooms=(
+            {
+                "name": "secure",
+                "participant_label_file": "rooms/econ101.txt",
+                "use_secure_urls": True,
+            },
+        )
+    )
+    app = create_app(project_settings)
+    with TestClient(app) as client:
+        page = client.get("/rooms").text
+        link = page.split("<code>http://testserver/room/secure/?")[1].split("</code>")[0]
+        query = parse_qs(urlparse("?" + link.replace("&amp;", "&")).query)
+        label = query["participant_label"][0]
+        room = app.state.grove.rooms["secure"]
+        assert label in room.labels
+        assert query["hash"][0] == label_signature(project_settings, room, label)
+    app.state.grove.db.dispose()
