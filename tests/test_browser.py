@@ -1,0 +1,69 @@
+"""Real headless Chromium (Debian's package) driven by Playwright: a participant waits in a
+room and moves on by itself when a session is created through the REST API."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import httpx
+import pytest
+
+from tests.live_server import live_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required in CI (apt-get install chromium)")
+        pytest.skip("Chromium is not installed here (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def test_waiting_participant_proceeds_when_session_is_created(browser, tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
+    with live_server(database_url, workers=2) as base:
+        page = browser.new_page()
+        page.goto(f"{base}/room/econ101/?participant_label=alice")
+        page.click("button.grove-start")
+        page.wait_for_selector("#grove-waiting-count")
+        assert "Please wait" in page.content()
+        created = httpx.post(
+            f"{base}/api/sessions/",
+            json={"session_config_name": "survey", "num_participants": 2, "room_name": "econ101"},
+        )
+        assert created.status_code == 200
+        started = time.monotonic()
+        page.wait_for_url("**/survey/Demographics/1", timeout=10_000)
+        assert time.monotonic() - started < 5
+        page.fill("#id_age", "34")
+        page.check("#id_gender_1")
+        page.fill("#id_temperature", "21.5")
+        page.select_option("#id_year_in_school", "Senior")
+        page.click("button.grove-next")
+        page.wait_for_url("**/survey/Attitudes/2")
+        page.screenshot(path=str(tmp_path / "attitudes.png"))
+        detail = httpx.get(f"{base}/api/sessions/{created.json()['code']}").json()
+        alice = next(p for p in detail["participants"] if p["label"] == "alice")
+        assert alice["current_page_name"] == "Attitudes"
