@@ -12,6 +12,15 @@ SESSION_CONFIGS = [
         doc="A questionnaire that shows every field type and widget, then the payment page.",
     ),
     dict(
+        name="public_goods",
+        display_name="Public goods game",
+        app_sequence=["public_goods", "payment_info"],
+        num_demo_participants=3,
+        doc="Groups of 3 contribute to a common project; the decision has a time limit.",
+        # Seconds each player has to decide (used by Contribute.get_timeout_seconds).
+        contribution_timeout_seconds=180,
+    ),
+    dict(
         name="trust",
         display_name="Trust game",
         app_sequence=["trust", "payment_info"],

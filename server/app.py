@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -22,6 +29,7 @@ from server.rest.routes import api_routes, urn_reference_routes
 from server.rooms import load_rooms
 from server.schema import prepare_database
 from server.templating import make_environment
+from server.timeouts import submit_due_pages
 from server.web import admin_auth, admin_routes, demo_routes, participant_routes, room_routes
 from server.web.context import BUILTIN_TEMPLATES, Grove
 from server.web.errors import handle_grove_error, handle_http_exception, handle_unexpected
@@ -34,6 +42,33 @@ def home(request: Request) -> Response:
     """The root URL goes to the demo page (or the admin's session list when demo is off)."""
     settings: Settings = request.app.state.grove.settings
     return RedirectResponse("/demo" if settings.demo_open else "/sessions", status_code=303)
+
+
+def _lifespan() -> Callable[[Starlette], Any]:
+    """Background work of each worker: auto-submitting pages whose time is up."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        grove = app.state.grove
+        interval = grove.settings.timeout_poll_seconds
+
+        async def expire_pages() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                try:
+                    await run_in_threadpool(submit_due_pages, grove.db, grove.project)
+                except Exception:
+                    logging.getLogger("grove").exception("timeout task failed")
+
+        task = asyncio.create_task(expire_pages())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
@@ -66,6 +101,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         routes.append(Mount("/static", StaticFiles(directory=project_static), name="static"))
     app = Starlette(
         routes=routes,
+        lifespan=_lifespan(),
         middleware=[
             Middleware(
                 SessionMiddleware,

@@ -97,6 +97,10 @@ def _move_to(db: Session, project: Project, participant: Participant, index: int
         index += 1
     participant.index_in_pages = min(index, len(pages) + 1)
     _record_position(participant, pages[index - 1] if index <= len(pages) else None)
+    if index <= len(pages) and not pages[index - 1].is_wait_page:
+        # The countdown starts when the participant reaches the page, not when a browser
+        # shows it, so an absent participant still times out.
+        ensure_deadline(participant, pages[index - 1], player)
 
 
 def _next_index_after(
