@@ -47,7 +47,7 @@ def json_error(status: int, message: str, errors: list[dict] | None = None) -> J
 
 def _wants_json(request: Request) -> bool:
     return (
-        request.url.path.startswith("/api")
+        request.url.path.startswith(("/api", "/study_"))
         or "application/json" in request.headers.get("accept", "").split(",")[0]
     )
 
