@@ -71,6 +71,18 @@ def _lifespan() -> Callable[[Starlette], Any]:
     return lifespan
 
 
+def _warn_if_api_open(settings: Settings, db: Database) -> None:
+    from server.api_keys import any_keys
+
+    with db.read() as session:
+        keys_exist = any_keys(session)
+    if not settings.rest_key and settings.auth_level is None and not keys_exist:
+        logging.getLogger("grove").warning(
+            "The REST API is open: no OTREE_REST_KEY, no API key and no OTREE_AUTH_LEVEL. "
+            "Create a key with `python -m server apikey create <user>` before a real study."
+        )
+
+
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
     """Build the application for one project and database; creates missing tables."""
     configure_currency(
@@ -83,6 +95,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     db = database or Database(settings.database_url, info={"project": project})
     db.info["project"] = project
     prepare_database(db, project)
+    _warn_if_api_open(settings, db)
     templates = make_environment(settings.root, BUILTIN_TEMPLATES)
     install_template_tags(templates)
     project_static = settings.root / "_static"

@@ -496,3 +496,15 @@ def test_openapi_document_and_page(api):
     page = api.get("/api/docs")
     assert page.status_code == 200
     assert "POST /api/sessions/" in page.text
+
+
+def test_open_api_is_logged_at_start(settings, caplog):
+    with caplog.at_level("WARNING", logger="grove"):
+        app = create_app(settings)
+    app.state.grove.db.dispose()
+    assert "The REST API is open" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="grove"):
+        app = create_app(settings.with_changes(rest_key=REST_KEY))
+    app.state.grove.db.dispose()
+    assert "The REST API is open" not in caplog.text
