@@ -31,6 +31,13 @@ SESSION_CONFIGS = [
         abc=[1, 2, 3],
     ),
     dict(
+        name="prisoner",
+        display_name="Repeated prisoner's dilemma with chat",
+        app_sequence=["prisoner", "payment_info"],
+        num_demo_participants=4,
+        doc="Pairs are re-matched at random every round; partners can chat.",
+    ),
+    dict(
         name="randomized_trial",
         display_name="Randomized trial (urn randomization, mocked covariates)",
         app_sequence=["trial"],

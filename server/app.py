@@ -30,7 +30,14 @@ from server.rooms import load_rooms
 from server.schema import prepare_database
 from server.templating import make_environment
 from server.timeouts import submit_due_pages
-from server.web import admin_auth, admin_routes, demo_routes, participant_routes, room_routes
+from server.web import (
+    admin_auth,
+    admin_routes,
+    chat_routes,
+    demo_routes,
+    participant_routes,
+    room_routes,
+)
 from server.web.context import BUILTIN_TEMPLATES, Grove
 from server.web.errors import handle_grove_error, handle_http_exception, handle_unexpected
 from server.web.page_rendering import install_template_tags
@@ -98,6 +105,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     _warn_if_api_open(settings, db)
     templates = make_environment(settings.root, BUILTIN_TEMPLATES)
     install_template_tags(templates)
+    templates.globals["grove_chat_renderer"] = chat_routes.make_chat_renderer(settings.secret_key)
     project_static = settings.root / "_static"
     routes = [
         Route("/", home, methods=["GET"]),
@@ -106,6 +114,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         *admin_auth.routes,
         *admin_routes.routes,
         *room_routes.routes,
+        *chat_routes.routes,
         Mount("/api", routes=api_routes),
         *urn_reference_routes,
         Mount("/grove_static", StaticFiles(directory=BUILTIN_STATIC), name="grove_static"),

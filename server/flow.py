@@ -259,7 +259,8 @@ def _lock_scope(db: Session, entry: PageEntry, player: Any, project: Project) ->
     transaction already holds the database write lock (BEGIN IMMEDIATE).
     """
     app = project.apps[entry.app_name]
-    if getattr(entry.page_cls, "wait_for_all_groups", False):
+    page = entry.page_cls
+    if getattr(page, "wait_for_all_groups", False) or getattr(page, "group_by_arrival_time", False):
         cls, row_id = app.subsession_cls, player.subsession_id
     else:
         cls, row_id = app.group_cls, player.group_id
@@ -298,7 +299,7 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
         )
         return True
     _lock_scope(db, entry, player, project)
-    scope, members = wait_scope(entry, player)
+    by_arrival = getattr(entry.page_cls, "group_by_arrival_time", False)
     already = db.scalar(
         sa.select(WaitPageArrival.id).where(
             WaitPageArrival.participant_id == participant.id,
@@ -314,6 +315,14 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
             )
         )
         db.flush()
+    if by_arrival:
+        from server.arrival_grouping import group_arrivals
+
+        group_arrivals(db, project, entry, player)
+        player = player_for(db, project, participant, entry)
+        if not _is_grouped(db, participant, entry):
+            return False
+    scope, members = wait_scope(entry, player)
     if not wait_page_is_complete(db, participant, entry, scope):
         arrived = db.scalar(
             sa.select(sa.func.count(WaitPageArrival.id)).where(
@@ -332,6 +341,19 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
         _run_after_all_players_arrive(project, entry, player)
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
     return True
+
+
+def _is_grouped(db: Session, participant: Participant, entry: PageEntry) -> bool:
+    return (
+        db.scalar(
+            sa.select(WaitPageCompletion.id).where(
+                WaitPageCompletion.session_id == participant.session_id,
+                WaitPageCompletion.page_index == entry.index,
+                WaitPageCompletion.scope == f"arrival-grouped:{participant.id}",
+            )
+        )
+        is not None
+    )
 
 
 def _run_after_all_players_arrive(project: Project, entry: PageEntry, player: Any) -> None:

@@ -1,1 +1,4 @@
-SESSION_CONFIGS = [dict(name="race", app_sequence=["race"], num_demo_participants=2)]
+SESSION_CONFIGS = [
+    dict(name="race", app_sequence=["race"], num_demo_participants=2),
+    dict(name="lobby", app_sequence=["lobby"], num_demo_participants=4),
+]

@@ -1,0 +1,129 @@
+"""Chat between players: channels, posting, reading and exporting. No HTTP here.
+
+A chat box's channel and nickname are signed into a token when the page renders, so a
+participant can only write to (and read) the channels their pages gave them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import Session
+
+from server.errors import InvalidArguments
+from server.models.chat import ChatMessage
+from server.models.core import Participant
+
+MAX_MESSAGE_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class ChatSeat:
+    """Where a participant chats: channel and the name others see."""
+
+    participant_code: str
+    channel: str
+    nickname: str
+
+
+def default_channel(app_name: str, player: Any) -> str:
+    """oTree's default: one channel per group and round."""
+    return f"{app_name}-{player.round_number}-{player.group.id_in_subsession}"
+
+
+def default_nickname(player: Any) -> str:
+    """oTree's default: the player's id in the group."""
+    return f"Player {player.id_in_group}"
+
+
+def _serializer(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt="grove-chat")
+
+
+def seat_token(secret_key: str, seat: ChatSeat) -> str:
+    """A signed token for a chat box."""
+    return _serializer(secret_key).dumps([seat.participant_code, seat.channel, seat.nickname])
+
+
+def seat_from_token(secret_key: str, token: str, participant_code: str) -> ChatSeat:
+    """The seat a token grants; InvalidArguments if forged or for someone else."""
+    try:
+        code, channel, nickname = _serializer(secret_key).loads(token)
+    except (BadSignature, ValueError, TypeError):
+        raise InvalidArguments("invalid chat token", field="token") from None
+    if code != participant_code:
+        raise InvalidArguments("this chat token belongs to another participant", field="token")
+    return ChatSeat(code, channel, nickname)
+
+
+def post_message(db: Session, participant: Participant, seat: ChatSeat, body: Any) -> ChatMessage:
+    """Store a message; InvalidArguments for an empty or too long one."""
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidArguments("the message is empty", field="body")
+    if len(body) > MAX_MESSAGE_LENGTH:
+        raise InvalidArguments(
+            f"messages are at most {MAX_MESSAGE_LENGTH} characters", field="body"
+        )
+    message = ChatMessage(
+        session_id=participant.session_id,
+        channel=seat.channel,
+        participant_id=participant.id,
+        nickname=seat.nickname,
+        body=body.strip(),
+    )
+    db.add(message)
+    db.flush()
+    return message
+
+
+def messages_after(db: Session, session_id: int, channel: str, after_id: int) -> list[dict]:
+    """Messages of a channel newer than ``after_id``, oldest first."""
+    rows = db.scalars(
+        sa.select(ChatMessage)
+        .where(
+            ChatMessage.session_id == session_id,
+            ChatMessage.channel == channel,
+            ChatMessage.id > after_id,
+        )
+        .order_by(ChatMessage.id)
+        .limit(200)
+    )
+    return [
+        {
+            "id": m.id,
+            "nickname": m.nickname,
+            "body": m.body,
+            "time": m.created_at.isoformat() if m.created_at else None,
+        }
+        for m in rows
+    ]
+
+
+def export_chat_csv(db: Session, session_id: int) -> str:
+    """Every chat message of a session as CSV (for the data export)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["session_id", "channel", "participant_code", "nickname", "body", "time"])
+    rows = db.execute(
+        sa.select(ChatMessage, Participant.code)
+        .join(Participant, Participant.id == ChatMessage.participant_id)
+        .where(ChatMessage.session_id == session_id)
+        .order_by(ChatMessage.id)
+    )
+    for message, code in rows:
+        writer.writerow(
+            [
+                session_id,
+                message.channel,
+                code,
+                message.nickname,
+                message.body,
+                message.created_at.isoformat() if message.created_at else "",
+            ]
+        )
+    return buffer.getvalue()

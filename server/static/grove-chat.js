@@ -1,0 +1,36 @@
+/* Chat boxes: poll for new messages every second; Enter sends. */
+(function () {
+  "use strict";
+  document.querySelectorAll(".grove-chat").forEach(function (box) {
+    if (box.dataset.started) { return; }
+    box.dataset.started = "1";
+    var list = box.querySelector(".grove-chat-messages");
+    var input = box.querySelector(".grove-chat-input");
+    var last = 0;
+    var show = function (message) {
+      var line = document.createElement("div");
+      var who = document.createElement("strong");
+      who.textContent = message.nickname + ": ";
+      line.appendChild(who);
+      line.appendChild(document.createTextNode(message.body));
+      list.appendChild(line);
+      last = Math.max(last, message.id);
+    };
+    var poll = function () {
+      var url = box.dataset.url + "?token=" + encodeURIComponent(box.dataset.token) + "&after=" + last;
+      fetch(url, { cache: "no-store" }).then(function (r) { return r.json(); })
+        .then(function (data) { (data.messages || []).forEach(show); })
+        .finally(function () { setTimeout(poll, 1000); });
+    };
+    input.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") { return; }
+      event.preventDefault();
+      var body = input.value.trim();
+      if (!body) { return; }
+      input.value = "";
+      fetch(box.dataset.url, { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ token: box.dataset.token, body: body }) });
+    });
+    poll();
+  });
+})();

@@ -1,0 +1,108 @@
+"""Chat over HTTP: the ``{{ chat }}`` box, posting and polling, and the admin CSV export."""
+
+from __future__ import annotations
+
+import jinja2
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from server.chat import (
+    ChatSeat,
+    default_channel,
+    default_nickname,
+    export_chat_csv,
+    messages_after,
+    post_message,
+    seat_from_token,
+    seat_token,
+)
+from server.sessions import get_participant, get_session
+from server.web.admin_auth import is_admin
+from server.web.context import grove
+
+
+def make_chat_renderer(secret_key: str):
+    """The function ``{{ chat }}`` calls: a chat box bound to this player's channel."""
+
+    def render(context: jinja2.runtime.Context, channel=None, nickname=None) -> Markup:
+        player = context.get("player")
+        participant = context.get("participant")
+        app_name = type(player)._grove_app.name
+        channel_name = (
+            f"{app_name}-{channel}" if channel is not None else default_channel(app_name, player)
+        )
+        seat = ChatSeat(
+            participant.code,
+            channel_name,
+            str(nickname) if nickname is not None else default_nickname(player),
+        )
+        token = seat_token(secret_key, seat)
+        return Markup(
+            '<div class="grove-chat" data-url="/p/{}/chat" data-token="{}">'
+            '<div class="grove-chat-messages" aria-live="polite"></div>'
+            '<input class="form-control grove-chat-input" maxlength="1000" '
+            'placeholder="Type a message and press Enter">'
+            '</div><script src="/grove_static/grove-chat.js"></script>'
+        ).format(participant.code, token)
+
+    return render
+
+
+def chat(request: Request) -> Response:
+    """GET: messages after ``after``; POST (JSON ``{"token", "body"}``): send one."""
+    app = grove(request)
+    code = request.path_params["code"]
+    if request.method == "GET":
+        seat = seat_from_token(app.settings.secret_key, request.query_params.get("token", ""), code)
+        try:
+            after = int(request.query_params.get("after", "0"))
+        except ValueError:
+            after = 0
+        with app.db.read() as db:
+            participant = get_participant(db, code)
+            return JSONResponse(
+                {"messages": messages_after(db, participant.session_id, seat.channel, after)}
+            )
+    data = request.state.chat_body
+    seat = seat_from_token(app.settings.secret_key, str(data.get("token", "")), code)
+    with app.db.transaction() as db:
+        participant = get_participant(db, code)
+        message = post_message(db, participant, seat, data.get("body"))
+        return JSONResponse({"ok": True, "id": message.id})
+
+
+async def chat_entry(request: Request) -> Response:
+    """Read the JSON body of a post, then run the chat logic in a worker thread."""
+    from starlette.concurrency import run_in_threadpool
+
+    if request.method == "POST":
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        request.state.chat_body = body if isinstance(body, dict) else {}
+    return await run_in_threadpool(chat, request)
+
+
+def chat_export(request: Request) -> Response:
+    """GET /SessionChat/<code>.csv: every message of the session (admins only)."""
+    if not is_admin(request):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    app = grove(request)
+    with app.db.read() as db:
+        session = get_session(db, request.path_params["code"])
+        text = export_chat_csv(db, session.id)
+        code = session.code
+    return Response(
+        text,
+        media_type="text/csv",
+        headers={"content-disposition": f'attachment; filename="chat-{code}.csv"'},
+    )
+
+
+routes = [
+    Route("/p/{code:str}/chat", chat_entry, methods=["GET", "POST"]),
+    Route("/SessionChat/{code:str}.csv", chat_export, methods=["GET"]),
+]

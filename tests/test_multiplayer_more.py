@@ -1,0 +1,101 @@
+"""The repeated prisoner's dilemma with re-matching and chat, and group_by_arrival_time."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.config import load_settings
+from tests.conftest import create_demo_session
+from tests.test_multiplayer import RACE_PROJECT
+
+
+def _start(client, link):
+    return client.get(link, follow_redirects=False).headers["location"]
+
+
+def _chat_token(html: str) -> str:
+    return re.search(r'class="grove-chat" data-url="[^"]+" data-token="([^"]+)"', html).group(1)
+
+
+def test_prisoner_three_rounds_with_rematching_and_chat(client, app):
+    code, links = create_demo_session(client, "prisoner")
+    urls = [_start(client, link) for link in links]
+    pages = [client.get(url).text for url in urls]
+    tokens = [_chat_token(page) for page in pages]
+
+    # Chat: participant 1 writes; only their partner's box shows it.
+    sent = client.post(
+        urls[0].split("/prisoner/")[0] + "/chat",
+        json={"token": tokens[0], "body": "let's cooperate <b>"},
+    )
+    assert sent.json()["ok"] is True
+    seen = [
+        client.get(url.split("/prisoner/")[0] + "/chat", params={"token": token}).json()["messages"]
+        for url, token in zip(urls, tokens, strict=True)
+    ]
+    assert [len(m) for m in seen].count(1) == 2  # the writer and their partner
+    assert seen[0][0]["body"] == "let's cooperate <b>"
+    assert seen[0][0]["nickname"] == "Player 1"
+    forged = client.post(
+        urls[1].split("/prisoner/")[0] + "/chat", json={"token": tokens[0], "body": "spoof"}
+    )
+    assert forged.status_code == 400
+
+    for round_number in range(1, 4):
+        for index, url in enumerate(urls):
+            response = client.post(
+                url, data={"cooperate": "True" if index % 2 else "False"}, follow_redirects=False
+            )
+            urls[index] = response.headers["location"]
+        for index, url in enumerate(urls):
+            page = client.get(url, follow_redirects=True)
+            assert "/prisoner/Results/" in str(page.url), page.text
+            urls[index] = str(page.url).replace("http://testserver", "")
+        for index in range(4):
+            urls[index] = client.post(urls[index], data={}, follow_redirects=False).headers[
+                "location"
+            ]
+        detail = client.get(f"/api/sessions/{code}").json()
+        for participant in detail["participants"]:
+            if round_number < 3:
+                assert participant["round_number"] == round_number + 1
+            else:
+                assert participant["current_app"] == "payment_info"
+    assert all("/payment_info/PaymentInfo/" in url for url in urls)
+    csv_text = client.get(f"/SessionChat/{code}.csv").text
+    assert "let's cooperate <b>" in csv_text
+    assert "Player 1" in csv_text
+
+
+def test_group_by_arrival_time_groups_in_arrival_order(tmp_path):
+    settings = load_settings(RACE_PROJECT, {"DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}"})
+    app = create_app(settings)
+    with TestClient(app) as client:
+        _code, links = create_demo_session(client, "lobby")
+        order = [2, 0, 3, 1]  # participants 3, 1, 4, 2 arrive in this order
+        urls = {}
+        for position, index in enumerate(order):
+            urls[index] = _start(client, links[index])
+            if position == 0:
+                assert "/lobby/Lobby/" in urls[index]
+                assert client.get(urls[index] + "/status").json() == {"ready": False}
+        results = {}
+        for index in order:
+            page = client.get(urls[index], follow_redirects=True)
+            assert "/lobby/Play/" in str(page.url)
+            mates = re.search(r'class="mates">([^<]*)<', page.text).group(1).split()
+            results[index + 1] = sorted(int(m) for m in mates)
+        assert results[3] == results[1] == [1, 3]
+        assert results[4] == results[2] == [2, 4]
+    app.state.grove.db.dispose()
+
+
+@pytest.mark.parametrize("nickname_tag", ['{{ chat nickname="Boss" }}'])
+def test_chat_tag_translates_with_arguments(nickname_tag):
+    from server.templating import translate
+
+    assert 'grove_chat(nickname="Boss")' in translate(nickname_tag)
