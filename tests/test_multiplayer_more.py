@@ -99,3 +99,25 @@ def test_chat_tag_translates_with_arguments(nickname_tag):
     from server.templating import translate
 
     assert 'grove_chat(nickname="Boss")' in translate(nickname_tag)
+
+
+def test_wait_for_all_groups_runs_the_subsession_hook_once_per_round(tmp_path):
+    settings = load_settings(RACE_PROJECT, {"DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"})
+    app = create_app(settings)
+    with TestClient(app) as client:
+        _code, links = create_demo_session(client, "allgroups")
+        urls = [_start(client, link) for link in links[:2]]
+        waiting = client.get(urls[0])
+        assert "Waiting for everybody" in waiting.text
+        assert client.get(urls[0] + "/status").json() == {"ready": False}
+        urls.append(_start(client, links[2]))  # the last of three groups arrives
+        for round_number in (1, 2):
+            for index, url in enumerate(urls):
+                page = client.get(url, follow_redirects=True)
+                assert f"/allgroups/Done/{2 * round_number}" in str(page.url)
+                assert '<p class="runs">1</p>' in page.text
+                assert f'<p class="prev">{round_number}</p>' in page.text
+                urls[index] = client.post(
+                    str(page.url).replace("http://testserver", ""), data={}, follow_redirects=False
+                ).headers["location"]
+    app.state.grove.db.dispose()
