@@ -6,15 +6,17 @@ import argparse
 import logging
 import sys
 
-from server.cli import apikey_commands, server_commands, urn_commands
+from server.cli import apikey_commands, bot_commands, server_commands, urn_commands
 from server.errors import GroveError
 
-COMMAND_MODULES = [server_commands, apikey_commands, urn_commands]
+COMMAND_MODULES = [server_commands, apikey_commands, bot_commands, urn_commands]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command; return the exit status."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpx2"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="python -m server", description="Grove experiment server")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for module in COMMAND_MODULES:

@@ -1,5 +1,6 @@
 """What an app imports: ``from server.api import *`` (oTree's ``otree.api``)."""
 
+from server.bots import Bot, Submission, SubmissionMustFail, expect
 from server.currency import Currency, RealWorldCurrency, cu
 from server.fields import models, widgets
 from server.model_bases import BaseConstants, BaseGroup, BasePlayer, BaseSubsession
@@ -10,11 +11,15 @@ __all__ = [
     "BaseGroup",
     "BasePlayer",
     "BaseSubsession",
+    "Bot",
     "Currency",
     "Page",
     "RealWorldCurrency",
+    "Submission",
+    "SubmissionMustFail",
     "WaitPage",
     "cu",
+    "expect",
     "models",
     "widgets",
 ]

@@ -1,0 +1,74 @@
+"""Data export: one CSV per app with every player row, its participant and its group."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.models.core import Participant
+from server.project import Project
+from server.sessions import get_session
+
+
+def export_session(db: Session, project: Project, session_code: str, folder: Path) -> list[Path]:
+    """Write ``<config>_<app>.csv`` for each app of the session; return the paths."""
+    session = get_session(db, session_code)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for app_name in session.config["app_sequence"]:
+        app = project.apps[app_name]
+        player_cls, group_cls = app.player_cls, app.group_cls
+        player_fields = list(app.fields["player"])
+        group_fields = list(app.fields["group"])
+        rows = db.execute(
+            sa.select(Participant, player_cls, group_cls)
+            .join(player_cls, player_cls.participant_id == Participant.id)
+            .join(group_cls, group_cls.id == player_cls.group_id)
+            .where(player_cls.session_id == session.id)
+            .order_by(player_cls.round_number, Participant.id_in_session)
+        ).all()
+        path = folder / f"{session.config_name}_{app_name}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(
+                [
+                    "session.code",
+                    "participant.code",
+                    "participant.label",
+                    "participant.id_in_session",
+                    "round_number",
+                    "group.id_in_subsession",
+                    "player.id_in_group",
+                    "player.payoff",
+                    *[f"player.{f}" for f in player_fields],
+                    *[f"group.{f}" for f in group_fields],
+                ]
+            )
+            for participant, player, group in rows:
+                writer.writerow(
+                    [
+                        session.code,
+                        participant.code,
+                        participant.label or "",
+                        participant.id_in_session,
+                        player.round_number,
+                        group.id_in_subsession,
+                        player.id_in_group,
+                        float(player.payoff),
+                        *[_cell(getattr(player, f)) for f in player_fields],
+                        *[_cell(getattr(group, f)) for f in group_fields],
+                    ]
+                )
+        written.append(path)
+    return written
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return float(value)
+    return value
