@@ -99,8 +99,12 @@ def test_timeout_auto_advances_an_absent_player(settings):
 
 
 @pytest.mark.slow
-def test_last_two_arrivals_race_on_two_workers(tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_last_two_arrivals_race_on_two_workers(tmp_path, request, backend):
+    if backend == "postgres":
+        database_url = request.getfixturevalue("postgres_url")
+    else:
+        database_url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
     groups = 10
     env = {"GROVE_PROJECT_ROOT": str(RACE_PROJECT)}
     with live_server(database_url, workers=2, extra_env=env) as base:
