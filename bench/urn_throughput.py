@@ -31,9 +31,9 @@ REFERENCE_RATES = {100: 31.0, 20_000: 2.7}
 LEVELS = [{"age_group": a, "sex": s} for a in ("18-40", "41-65", "65+") for s in ("Male", "Female")]
 
 
-def seed_history(database_url: str, prior: int) -> str:
+def seed_history(database_url: str, prior: int, root: Path = REPO_ROOT) -> str:
     """A randomized_trial session whose study already has ``prior`` assignments."""
-    settings = load_settings(REPO_ROOT, {"DATABASE_URL": database_url})
+    settings = load_settings(root, {"DATABASE_URL": database_url})
     app = create_app(settings)
     db = app.state.grove.db
     with db.transaction() as session_db:
@@ -75,20 +75,22 @@ def in_process_rate(database_url: str, code: str, draws: int) -> float:
 
 def api_rate(database_url: str, code: str, draws: int, concurrency: int = 8) -> float:
     """Draws per second through POST /study_participants on a 2-worker server."""
-    with live_server(database_url, workers=2, extra_env={"OTREE_REST_KEY": "bench"}) as base:
-        with httpx.Client(base_url=base, timeout=60) as client:
-            client.post("/study_participants", params={"api_key": "bench", "study": code,
-                                                       "id": "warmup", **LEVELS[0]})
+    with (
+        live_server(database_url, workers=2, extra_env={"OTREE_REST_KEY": "bench"}) as base,
+        httpx.Client(base_url=base, timeout=60) as client,
+    ):
+        client.post("/study_participants", params={"api_key": "bench", "study": code,
+                                                   "id": "warmup", **LEVELS[0]})
 
-            def one(i: int) -> int:
-                return client.post("/study_participants", params={
-                    "api_key": "bench", "study": code, "id": f"API{i}", **LEVELS[i % 6]}
-                ).status_code
+        def one(i: int) -> int:
+            return client.post("/study_participants", params={
+                "api_key": "bench", "study": code, "id": f"API{i}", **LEVELS[i % 6]}
+            ).status_code
 
-            start = time.perf_counter()
-            with ThreadPoolExecutor(concurrency) as pool:
-                statuses = list(pool.map(one, range(draws)))
-            elapsed = time.perf_counter() - start
+        start = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            statuses = list(pool.map(one, range(draws)))
+        elapsed = time.perf_counter() - start
     if set(statuses) != {200}:
         raise RuntimeError(f"unexpected statuses {set(statuses)}")
     return draws / elapsed

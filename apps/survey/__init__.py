@@ -36,8 +36,11 @@ class Player(BasePlayer):
         label="What is your gender?",
         widget=widgets.RadioSelect,
     )
-    # A number with decimals; negative values are allowed (no silent min=0).
-    temperature = models.FloatField(label="What is the temperature outside (°C)?")
+    # A number with decimals and explicit bounds: negative values are allowed (Grove adds no
+    # silent min=0, though oTree does for a FloatField without one).
+    temperature = models.FloatField(
+        label="What is the temperature outside (°C)?", min=-90, max=60
+    )
     # An amount of points; its upper bound is set by a function below (savings_max).
     savings = models.CurrencyField(label="How many points would you save out of 100?", min=0)
     # A drop-down list of plain values.

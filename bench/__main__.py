@@ -1,0 +1,142 @@
+"""Grove against oTree and the bare Starlette floor, side by side in one run.
+
+Run from the repository root: ``python -m bench`` (about 15 minutes; ``--quick`` for a short
+smoke run). It installs oTree into ``bench/.venv-otree`` on first use, starts each server on
+loopback, loads it with wrk and the asyncio flow client in separate processes, prints the
+table and the targets, and saves the results under ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench import metrics
+from bench.machine import describe_machine
+from bench.otree_env import OTREE_VERSION, ensure_otree, otree_python
+from bench.projects import build_grove_project, build_otree_project
+from bench.report import build_rows, check_targets, format_table, format_targets
+from bench.servers import RunningServer, floor_server, grove_server, otree_server
+from bench.urn_throughput import seed_history
+from bench.wrk import wrk_available
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def _server_metrics(server: RunningServer, plan: dict[str, Any], python: Path | None) -> dict:
+    out: dict[str, Any] = {}
+    _log(f"{server.name}: form page")
+    out["form_page"] = metrics.form_page(server, plan["concurrencies"], plan["seconds"])
+    _log(f"{server.name}: participant_vars")
+    out["participant_vars"] = metrics.participant_vars(server, plan["vars_clients"],
+                                                       plan["seconds"])
+    _log(f"{server.name}: session creation")
+    out["session_creation"] = metrics.session_creation(
+        server, plan["session_sizes"], plan["concurrent_size"], plan["get_clients"])
+    _log(f"{server.name}: wait page")
+    out["wait_page"] = metrics.wait_page(server, plan["wait_groups"], python)
+    return out
+
+
+def _urn(project: Path, folder: Path, plan: dict[str, Any], workers: int) -> dict:
+    results = {}
+    for prior in plan["urn_priors"]:
+        _log(f"grove: urn API at {prior:,} prior assignments")
+        data = folder / f"urn_{prior}"
+        data.mkdir()
+        study = seed_history(f"sqlite:///{data / 'grove.sqlite3'}", prior, project)
+        with grove_server(project, data, workers=workers) as server:
+            results[str(prior)] = metrics.urn_api(server, study, plan["vars_clients"],
+                                                  plan["seconds"], plan["urn_max_draws"])
+    return results
+
+
+def _plan(args: argparse.Namespace) -> dict[str, Any]:
+    if args.quick:
+        return {"concurrencies": [1, 10], "seconds": 1.0, "vars_clients": 10,
+                "session_sizes": [(10, 1), (200, 1)], "concurrent_size": 200,
+                "get_clients": 4, "wait_groups": 2, "urn_priors": [100],
+                "urn_max_draws": 5_000}
+    return {"concurrencies": [1, 10, 100], "seconds": args.seconds, "vars_clients": 10,
+            "session_sizes": [(10, 5), (200, 3), (2000, 1)], "concurrent_size": 2000,
+            "get_clients": 10, "wait_groups": 20, "urn_priors": [100, 100_000],
+            "urn_max_draws": 40_000}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Measure everything the arguments ask for; return the results document."""
+    if not wrk_available():
+        raise SystemExit("wrk is not installed: apt-get install wrk (or ./scripts/install.sh "
+                         "--system)")
+    plan = _plan(args)
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": describe_machine(), "otree_version": None if args.skip_otree
+        else OTREE_VERSION, "workers": {"grove": args.workers, "floor": args.workers,
+                                        "otree": 1},
+        "database": "SQLite (file) for Grove and oTree", "plan": plan,
+        "grove": {}, "otree": {}, "floor": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="grove-bench-") as tmp:
+        folder = Path(tmp)
+        grove_project = build_grove_project(folder / "grove_project")
+        _log("floor")
+        with floor_server(workers=args.workers) as server:
+            results["floor"] = metrics.floor(server, plan["concurrencies"], plan["seconds"])
+        (folder / "grove_data").mkdir()
+        with grove_server(grove_project, folder / "grove_data", workers=args.workers) as server:
+            results["grove"] = _server_metrics(server, plan, None)
+        results["grove"]["urn_api"] = _urn(grove_project, folder, plan, args.workers)
+        otree_bin = otree_project = None
+        if not args.skip_otree:
+            _log("installing oTree (first run only)")
+            otree_bin = ensure_otree()
+            otree_project = build_otree_project(folder / "otree_project")
+            with otree_server(otree_bin, otree_project) as server:
+                results["otree"] = _server_metrics(server, plan, otree_python())
+            (otree_project / "db.sqlite3").unlink(missing_ok=True)
+        _log("bots")
+        results["bots"] = metrics.bot_runs(otree_bin, otree_project)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print the table and targets, save the results."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--skip-otree", action="store_true", help="Grove and the floor only")
+    parser.add_argument("--workers", type=int, default=2, help="Grove's and the floor's")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per throughput run")
+    parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
+    args = parser.parse_args(argv)
+    results = run(args)
+    rows = build_rows(results)
+    checks = check_targets(results)
+    results["table"] = [list(row) for row in rows]
+    results["targets"] = [{"target": name, "met": met, "figures": figures}
+                          for name, met, figures in checks]
+    print(format_table(rows))
+    print()
+    print(format_targets(checks))
+    if not args.no_save:
+        RESULTS.mkdir(exist_ok=True)
+        stamp = results["date"].replace(":", "").replace("+0000", "Z")
+        text = json.dumps(results, indent=2)
+        (RESULTS / f"bench-{stamp}.json").write_text(text)
+        (RESULTS / "latest.json").write_text(text)
+        print(f"\nsaved bench/results/bench-{stamp}.json and bench/results/latest.json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,167 @@
+"""The measurements, one function per metric of ``bench/README.md``. Each takes a running
+server (or none, where the metric starts its own) and returns JSON-ready records."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from bench.projects import BENCH_ROOM, REPO_ROOT, SHARED_CONFIGS
+from bench.servers import REST_KEY, RunningServer
+from bench.setup_calls import create_session, run_flow, start_participants
+from bench.wrk import run_wrk
+
+FORM_BODY = "answer=42"
+VARS_BODY = '{"vars": {"age": 25, "consent": true, "source": "qualtrics"}}'
+JSON_HEADERS = {"Content-Type": "application/json", "otree-rest-key": REST_KEY}
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def _answers_saved(database: Path | None) -> int | None:
+    """How many bench_form players have the benchmark's answer stored (None: no database)."""
+    if database is None or not database.exists():
+        return None
+    with sqlite3.connect(database, timeout=30) as connection:
+        return connection.execute(
+            "SELECT count(*) FROM bench_form_player WHERE answer = 42").fetchone()[0]
+
+
+def form_page(server: RunningServer, concurrencies: list[int], seconds: float) -> dict:
+    """GET and valid POST of a one-field page at each number of concurrent clients."""
+    results: dict[str, dict] = {}
+    _, codes = create_session(server, "bench_form", 100)
+    get_paths = start_participants(server, codes)
+    for clients in concurrencies:
+        got = run_wrk(server.base_url, get_paths, connections=clients, seconds=seconds)
+        results[f"get_c{clients}"] = got.as_dict()
+        # Every POST needs a participant still on the form: provide more than can be used,
+        # and if wrk still used them all up, run again with four times as many.
+        needed = min(30_000, math.ceil(got.rate * seconds * 1.5) + 4 * clients)
+        for _ in range(4):
+            _, codes = create_session(server, "bench_form", needed)
+            post_paths = start_participants(server, codes)
+            before = _answers_saved(server.database) or 0
+            posted = run_wrk(server.base_url, post_paths, connections=clients,
+                             seconds=seconds, method="POST", body=FORM_BODY,
+                             headers=FORM_HEADERS, once=True)
+            exhausted = posted.requests >= len(post_paths)
+            if not exhausted or needed >= 30_000:
+                break
+            needed = min(30_000, needed * 4)
+        record = posted.as_dict()
+        record["participants_provided"] = len(post_paths)
+        record["exhausted"] = exhausted
+        saved = _answers_saved(server.database)
+        record["answers_saved"] = None if saved is None else saved - before
+        results[f"post_c{clients}"] = record
+    return results
+
+
+def participant_vars(server: RunningServer, clients: int, seconds: float) -> dict:
+    """POST /api/participant_vars/ by room and label, and by participant code."""
+    labels = [f"P{i:05d}" for i in range(20_000)]
+    bodies = [f'{{"room_name": "{BENCH_ROOM}", "participant_label": "{label}", '
+              f'"vars": {{"age": 25, "consent": true, "source": "qualtrics"}}}}'
+              for label in labels]
+    by_label = run_wrk(server.base_url, ["/api/participant_vars/"] * len(bodies),
+                       connections=clients, seconds=seconds, method="POST", bodies=bodies,
+                       headers=JSON_HEADERS)
+    _, codes = create_session(server, "bench_form", 200)
+    by_code = run_wrk(server.base_url, [f"/api/participant_vars/{code}" for code in codes],
+                      connections=clients, seconds=seconds, method="POST", body=VARS_BODY,
+                      headers=JSON_HEADERS)
+    return {f"by_label_c{clients}": by_label.as_dict(), f"by_code_c{clients}": by_code.as_dict()}
+
+
+def session_creation(server: RunningServer, sizes: list[tuple[int, int]],
+                     concurrent_size: int, get_clients: int) -> dict:
+    """POST /api/sessions/ at each size; page GET latency during one more large creation."""
+    _, codes = create_session(server, "bench_form", 50)
+    page_paths = start_participants(server, codes)
+    return run_flow({
+        "flow": "create_sessions", "base_url": server.base_url, "rest_key": REST_KEY,
+        "config": "trust", "sizes": sizes, "page_paths": page_paths,
+        "concurrent_size": concurrent_size, "get_clients": get_clients,
+    })
+
+
+def wait_page(server: RunningServer, groups: int, python: Path | None) -> dict:
+    """From the last player's arrival to every player of the group on the next page."""
+    _, codes = create_session(server, "bench_wait", 3 * groups)
+    grouped = [codes[i:i + 3] for i in range(0, len(codes), 3)]
+    return run_flow({"flow": "wait_page", "base_url": server.base_url, "server": server.name,
+                     "groups": grouped}, python)
+
+
+def floor(server: RunningServer, concurrencies: list[int], seconds: float) -> dict:
+    """The bare Starlette endpoint: GET, and POST of the participant_vars JSON body."""
+    results = {}
+    for clients in concurrencies:
+        results[f"get_c{clients}"] = run_wrk(server.base_url, ["/"], connections=clients,
+                                             seconds=seconds).as_dict()
+        results[f"post_c{clients}"] = run_wrk(
+            server.base_url, ["/"], connections=clients, seconds=seconds, method="POST",
+            body=VARS_BODY, headers=JSON_HEADERS).as_dict()
+    return results
+
+
+def urn_api(server: RunningServer, study: str, clients: int, seconds: float,
+            max_draws: int) -> dict:
+    """Urn randomizations per second through POST /study_participants (every id new)."""
+    levels = [("18-40", "Male"), ("41-65", "Female"), ("65+", "Male"), ("18-40", "Female")]
+    paths = []
+    for i in range(max_draws):
+        age_group, sex = levels[i % len(levels)]
+        query = urlencode({"api_key": REST_KEY, "study": study, "id": f"B{i:06d}",
+                           "age_group": age_group, "sex": sex})
+        paths.append(f"/study_participants?{query}")
+    result = run_wrk(server.base_url, paths, connections=clients, seconds=seconds,
+                     method="POST", once=True)
+    record = result.as_dict()
+    record["exhausted"] = result.requests >= len(paths)
+    return record
+
+
+def bot_runs(otree_bin: Path | None, otree_project: Path | None) -> dict:
+    """Wall time of the bots over the sample configs both servers run, one command each."""
+    results: dict[str, dict] = {"configs": list(SHARED_CONFIGS)}
+    grove_times = {}
+    for config in SHARED_CONFIGS:
+        started = time.perf_counter()
+        completed = subprocess.run(
+            [sys.executable, "-m", "server", "test", config], cwd=REPO_ROOT,
+            capture_output=True, text=True, check=False,
+            env=_scratch_env(None),
+        )
+        grove_times[config] = time.perf_counter() - started
+        if completed.returncode != 0:
+            raise RuntimeError(f"grove bots failed for {config}:\n{completed.stderr[-2000:]}")
+    results["grove"] = {"seconds": grove_times, "total_s": sum(grove_times.values())}
+    if otree_bin is not None and otree_project is not None:
+        otree_times = {}
+        for config in SHARED_CONFIGS:
+            started = time.perf_counter()
+            completed = subprocess.run([str(otree_bin), "test", config], cwd=otree_project,
+                                       capture_output=True, text=True, check=False,
+                                       env=_scratch_env(None))
+            otree_times[config] = time.perf_counter() - started
+            if completed.returncode != 0 or "Bots completed session" not in completed.stdout:
+                raise RuntimeError(f"oTree bots failed for {config}:\n"
+                                   f"{(completed.stdout + completed.stderr)[-2000:]}")
+        results["otree"] = {"seconds": otree_times, "total_s": sum(otree_times.values())}
+    return results
+
+
+def _scratch_env(database_url: str | None) -> dict[str, str]:
+    import os
+
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("OTREE_", "GROVE_", "DATABASE_URL"))}
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env

@@ -1,0 +1,129 @@
+"""The three servers under test, each started on a free loopback port in its own processes:
+Grove (``python -m server prodserver``), oTree (``otree prodserver``) and the bare Starlette
+floor (``bench.floor_serve``, with Grove's uvicorn options)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REST_KEY = "bench-rest-key"
+ADMIN_PASSWORD = "bench-admin-password"
+
+
+@dataclass
+class RunningServer:
+    """A started server: its name, base URL, database file and process."""
+
+    name: str
+    base_url: str
+    database: Path | None
+    process: subprocess.Popen[bytes]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: server exited with {process.returncode}:\n"
+                               f"{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url}: server did not start in {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server and every process it started (its own process group)."""
+    try:
+        os.killpg(process.pid, 15)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.wait()
+
+
+@contextmanager
+def _serve(name: str, command: list[str], cwd: Path, env: dict[str, str], port: int,
+           database: Path | None, ready_path: str = "/") -> Iterator[RunningServer]:
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / f"{name}.log"
+        with log.open("wb") as log_file:
+            process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(process, base_url + ready_path, log, timeout=90)
+            yield RunningServer(name, base_url, database, process)
+        finally:
+            _stop(process)
+
+
+def _common_env() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("OTREE_", "GROVE_", "DATABASE_URL"))}
+    env.update(OTREE_REST_KEY=REST_KEY, OTREE_ADMIN_PASSWORD=ADMIN_PASSWORD,
+               OTREE_AUTH_LEVEL="STUDY", OTREE_PRODUCTION="1", PYTHONUNBUFFERED="1")
+    return env
+
+
+@contextmanager
+def grove_server(project: Path, data_dir: Path, *, workers: int) -> Iterator[RunningServer]:
+    """Grove's production server on SQLite with ``workers`` processes."""
+    port = free_port()
+    database = data_dir / "grove.sqlite3"
+    env = _common_env()
+    env.update(DATABASE_URL=f"sqlite:///{database}", GROVE_PROJECT_ROOT=str(project))
+    command = [sys.executable, "-m", "server", "prodserver", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", str(workers)]
+    with _serve("grove", command, REPO_ROOT, env, port, database) as server:
+        yield server
+
+
+@contextmanager
+def otree_server(otree_bin: Path, project: Path) -> Iterator[RunningServer]:
+    """oTree's production server (one process: oTree keeps state in memory) on SQLite."""
+    port = free_port()
+    database = project / "db.sqlite3"
+    database.unlink(missing_ok=True)
+    env = _common_env()
+    command = [str(otree_bin), "prodserver", f"127.0.0.1:{port}"]
+    with _serve("otree", command, project, env, port, database) as server:
+        yield server
+
+
+@contextmanager
+def floor_server(*, workers: int) -> Iterator[RunningServer]:
+    """The bare Starlette JSON endpoint, served with Grove's uvicorn options."""
+    port = free_port()
+    command = [sys.executable, "-m", "bench.floor_serve", "--port", str(port),
+               "--workers", str(workers)]
+    with _serve("floor", command, REPO_ROOT, _common_env(), port, None) as server:
+        yield server

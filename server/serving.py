@@ -1,0 +1,67 @@
+"""How uvicorn serves Grove: the protocol class and options shared by every server command.
+
+With ``--workers N`` uvicorn binds the listening socket itself without naming the protocol,
+and asyncio only sets ``TCP_NODELAY`` on sockets whose protocol is ``IPPROTO_TCP``. Without
+it, a response written in two parts (headers, then body) waits for the client's delayed ACK:
+every keep-alive request took 40 ms or more on a multi-worker server (measured by
+``python -m bench``). The protocol classes here set ``TCP_NODELAY`` on every connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+try:  # httptools is uvicorn's fast HTTP parser; h11 is the pure-Python fallback.
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # pragma: no cover - httptools is in requirements.txt
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]
+
+
+def set_nodelay(transport: asyncio.BaseTransport) -> None:
+    """Send small writes at once on this connection (no Nagle delay)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):  # a socket closed before we got to it
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class NoDelayH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with ``TCP_NODELAY`` on every connection."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Set ``TCP_NODELAY``, then let uvicorn take the connection."""
+        set_nodelay(transport)
+        super().connection_made(transport)
+
+
+if HttpToolsProtocol is not None:
+
+    class NoDelayHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc,valid-type]
+        """uvicorn's httptools protocol with ``TCP_NODELAY`` on every connection."""
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            """Set ``TCP_NODELAY``, then let uvicorn take the connection."""
+            set_nodelay(transport)
+            super().connection_made(transport)
+
+    HTTP_PROTOCOL: type[asyncio.Protocol] = NoDelayHttpToolsProtocol
+else:  # pragma: no cover
+    HTTP_PROTOCOL = NoDelayH11Protocol
+
+
+def production_options(*, host: str, port: int, workers: int) -> dict[str, Any]:
+    """uvicorn.run keyword arguments for ``prodserver`` (and the benchmark's floor)."""
+    return {
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": "warning",
+        "proxy_headers": True,
+        "http": HTTP_PROTOCOL,
+        "loop": "auto",
+    }
