@@ -7,7 +7,7 @@ import argparse
 
 import uvicorn
 
-from server.serving import production_options
+from server.cli.serving import production_options
 
 
 def main(argv: list[str] | None = None) -> int:

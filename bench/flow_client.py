@@ -149,7 +149,7 @@ async def create_sessions(job: dict) -> dict:
             body = json.dumps({"session_config_name": job["config"],
                                "num_participants": size}).encode()
             start = time.perf_counter()
-            status, _, content = await client.request("POST", "/api/sessions/", body, headers)
+            status, _, content = await client.request("POST", "/api/sessions", body, headers)
             timings.append(time.perf_counter() - start)
             if status != 200:
                 raise RuntimeError(f"POST /api/sessions/ ({size}): HTTP {status} {content[:300]!r}")
@@ -186,7 +186,7 @@ async def create_sessions(job: dict) -> dict:
             body = json.dumps({"session_config_name": job["config"],
                                "num_participants": job["concurrent_size"]}).encode()
             started = time.perf_counter()
-            await creator.request("POST", "/api/sessions/", body, headers)
+            await creator.request("POST", "/api/sessions", body, headers)
             creation_seconds = time.perf_counter() - started
             await creator.close()
         else:
@@ -221,13 +221,18 @@ async def _wait_like_grove(client: HttpClient, page_path: str, html: bytes) -> f
     if match is None:
         raise RuntimeError(f"no status URL on Grove's wait page {page_path}")
     status_url = match.group(1).replace("&amp;", "&")
-    delay_ms = int(re.search(r'data-poll-ms="(\d+)"', html.decode()).group(1)) \
-        if 'data-poll-ms="' in html.decode() else 1000
-    while True:
-        await asyncio.sleep(delay_ms / 1000)
-        _, _, content = await client.request("GET", status_url)
-        if json.loads(content).get("ready"):
-            break
+    text = html.decode()
+    if 'data-long-poll="1"' in text:  # the script asks with ?wait=1, again at once if not ready
+        while True:
+            _, _, content = await client.request("GET", status_url + "?wait=1")
+            if json.loads(content).get("ready"):
+                break
+    else:  # the script asks every second
+        while True:
+            await asyncio.sleep(1.0)
+            _, _, content = await client.request("GET", status_url)
+            if json.loads(content).get("ready"):
+                break
     await client.follow("GET", page_path)
     return time.perf_counter()
 

@@ -68,7 +68,7 @@ def participant_vars(server: RunningServer, clients: int, seconds: float) -> dic
     bodies = [f'{{"room_name": "{BENCH_ROOM}", "participant_label": "{label}", '
               f'"vars": {{"age": 25, "consent": true, "source": "qualtrics"}}}}'
               for label in labels]
-    by_label = run_wrk(server.base_url, ["/api/participant_vars/"] * len(bodies),
+    by_label = run_wrk(server.base_url, ["/api/participant_vars"] * len(bodies),
                        connections=clients, seconds=seconds, method="POST", bodies=bodies,
                        headers=JSON_HEADERS)
     _, codes = create_session(server, "bench_form", 200)
@@ -148,7 +148,8 @@ def bot_runs(otree_bin: Path | None, otree_project: Path | None) -> dict:
             started = time.perf_counter()
             completed = subprocess.run([str(otree_bin), "test", config], cwd=otree_project,
                                        capture_output=True, text=True, check=False,
-                                       env=_scratch_env(None))
+                                       env={**_scratch_env(None), "PATH": f"{otree_bin.parent}:"
+                                            f"{_scratch_env(None).get('PATH', '')}"})
             otree_times[config] = time.perf_counter() - started
             if completed.returncode != 0 or "Bots completed session" not in completed.stdout:
                 raise RuntimeError(f"oTree bots failed for {config}:\n"

@@ -114,6 +114,8 @@ def otree_server(otree_bin: Path, project: Path) -> Iterator[RunningServer]:
     database = project / "db.sqlite3"
     database.unlink(missing_ok=True)
     env = _common_env()
+    # oTree's prodserver starts ``otree timeoutsubprocess`` by name.
+    env["PATH"] = f"{otree_bin.parent}:{env.get('PATH', '')}"
     command = [str(otree_bin), "prodserver", f"127.0.0.1:{port}"]
     with _serve("otree", command, project, env, port, database) as server:
         yield server

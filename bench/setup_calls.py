@@ -31,7 +31,7 @@ def create_session(server: RunningServer, config: str, participants: int,
     body: dict[str, object] = {"session_config_name": config, "num_participants": participants}
     if room:
         body["room_name"] = room
-    created = rest(server, "POST", "/api/sessions/", body)
+    created = rest(server, "POST", "/api/sessions", body)
     code = created["code"]  # type: ignore[index]
     detail = rest(server, "GET", f"/api/sessions/{code}")
     people = sorted(detail["participants"], key=lambda p: p["id_in_session"])  # type: ignore[index]

@@ -13,9 +13,12 @@ Every request that writes runs in one transaction from :meth:`Database.transacti
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,6 +55,37 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+class _ProcessLock:
+    """An exclusive advisory lock (``flock``) on a file beside the SQLite database.
+
+    Held by one thread of a process at a time (callers hold a thread lock first), so one file
+    descriptor per process is enough.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+
+    @classmethod
+    def for_database(cls, engine: sa.Engine) -> _ProcessLock | None:
+        """The lock for a file database; None for an in-memory one."""
+        database = engine.url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        return cls(Path(database).resolve().with_name(Path(database).name + ".writelock"))
+
+    def __enter__(self) -> None:
+        if self._fd is None or self._pid != os.getpid():  # a forked child needs its own
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_exc: object) -> None:
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 class Database:
     """One engine and the two ways to open a unit of work on it."""
 
@@ -67,6 +101,9 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._sqlite_write_lock = threading.Lock()
+        self._sqlite_process_lock = (
+            _ProcessLock.for_database(self.engine) if self.is_sqlite else None
+        )
         # ``info`` reaches model code through ``object_session(obj).info`` (e.g. the project).
         self.info: dict[str, Any] = info if info is not None else {}
         self._writer = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
@@ -83,8 +120,15 @@ class Database:
         if self.is_sqlite:
             # Threads of one process queue here instead of in SQLite's busy handler, which
             # polls with sleeps of up to 100 ms. Correctness never rests on this lock:
-            # BEGIN IMMEDIATE still serializes writers across processes.
-            with self._sqlite_write_lock, self._writer() as session, session.begin():
+            # BEGIN IMMEDIATE still serializes writers across processes. Across processes,
+            # an advisory file lock does the same job: the kernel wakes the next writer the
+            # moment the lock is free, where SQLite's handler would sleep.
+            with (
+                self._sqlite_write_lock,
+                self._process_lock(),
+                self._writer() as session,
+                session.begin(),
+            ):
                 yield session
             return
         with self._writer() as session, session.begin():
@@ -98,6 +142,14 @@ class Database:
                 yield session
             finally:
                 session.rollback()
+
+    @contextmanager
+    def _process_lock(self) -> Iterator[None]:
+        if self._sqlite_process_lock is None:
+            yield
+            return
+        with self._sqlite_process_lock:
+            yield
 
     def dispose(self) -> None:
         """Close every pooled connection."""

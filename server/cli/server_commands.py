@@ -9,6 +9,7 @@ import os
 import uvicorn
 
 from server.cli.common import load_context
+from server.cli.serving import HTTP_PROTOCOL, production_options
 from server.schema import reset_database
 from server.sessions import create_session
 
@@ -36,6 +37,7 @@ def devserver(args: argparse.Namespace) -> int:
         port=args.port,
         reload=args.reload,
         log_level="info",
+        http=HTTP_PROTOCOL,
     )
     return 0
 
@@ -48,11 +50,7 @@ def prodserver(args: argparse.Namespace) -> int:
     uvicorn.run(
         "server.asgi:app_from_environment",
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="warning",
-        proxy_headers=True,
+        **production_options(host=args.host, port=args.port, workers=args.workers),
     )
     return 0
 

@@ -21,14 +21,16 @@
   }
   var wait = document.getElementById("grove-wait");
   if (wait && wait.dataset.statusUrl) {
+    // Long polling: the server answers as soon as the wait page is complete (or after
+    // about 20 seconds, when we simply ask again).
     var poll = function () {
-      fetch(wait.dataset.statusUrl, { cache: "no-store", credentials: "same-origin" })
+      fetch(wait.dataset.statusUrl + "?wait=1", { cache: "no-store", credentials: "same-origin" })
         .then(function (response) { return response.json(); })
         .then(function (data) {
-          if (data.ready) { window.location.reload(); } else { setTimeout(poll, 1000); }
+          if (data.ready) { window.location.reload(); } else { poll(); }
         })
         .catch(function () { setTimeout(poll, 2000); });
     };
-    setTimeout(poll, 1000);
+    poll();
   }
 })();

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -15,6 +16,7 @@ from server.models.core import ExperimentSession, Participant
 from server.sessions import get_participant
 from server.web.context import grove
 from server.web.page_rendering import render_page, render_wait_page
+from server.web.wait_watch import CompletionWatcher
 
 BROWSER_COOKIE = "grove_browser"
 
@@ -33,6 +35,31 @@ def initialize_participant(request: Request) -> Response:
     return _redirect(url)
 
 
+def _show_without_writing(request: Request) -> Response | None:
+    """GET of the page the participant is on, in a read transaction; None if it must write.
+
+    Showing a page normally changes nothing, so it takes no write lock: many workers render
+    pages at once, and never wait behind a session being created. A page that must record
+    something (the first page, a wait page arrival, a countdown's start) or whose
+    ``vars_for_template`` changes a row goes through the write path instead.
+    """
+    app = grove(request)
+    with app.db.read() as db:
+        participant = get_participant(db, request.path_params["code"])
+        if participant.index_in_pages == 0:
+            return None
+        entry = flow.current_entry(app.project, participant)
+        if entry is None or entry.is_wait_page or entry.index != request.path_params["index"]:
+            return None
+        player = flow.player_for(db, app.project, participant, entry)
+        if participant.page_deadline is None and flow.timeout_seconds(entry, player) is not None:
+            return None
+        response = render_page(app, participant, entry, player)
+        if db.new or db.dirty or db.deleted:
+            return None  # the page wrote something: redo it in a write transaction
+        return response
+
+
 def participant_page(request: Request) -> Response:
     """Show (GET) or submit (POST) a page; any other page than the current one redirects."""
     app = grove(request)
@@ -40,6 +67,10 @@ def participant_page(request: Request) -> Response:
     submitted: dict[str, str] | None = None
     if request.method == "POST":
         submitted = request.state.form_data
+    else:
+        shown = _show_without_writing(request)
+        if shown is not None:
+            return shown
     with app.db.transaction() as db:
         participant = get_participant(db, request.path_params["code"], for_update=True)
         if participant.index_in_pages == 0:
@@ -70,8 +101,6 @@ def participant_page(request: Request) -> Response:
 
 async def participant_page_entry(request: Request) -> Response:
     """Read the form body asynchronously, then run the page logic in a worker thread."""
-    from starlette.concurrency import run_in_threadpool
-
     if request.method == "POST":
         form = await request.form()
         request.state.form_data = {
@@ -80,21 +109,37 @@ async def participant_page_entry(request: Request) -> Response:
     return await run_in_threadpool(participant_page, request)
 
 
-def wait_status(request: Request) -> Response:
-    """Polled by wait pages: is the participant free to move on?"""
+def _wait_page_is_done(request: Request) -> bool:
+    """Is the participant free to move on from the wait page in the URL?"""
     app = grove(request)
     index = request.path_params["index"]
     with app.db.read() as db:
         participant = get_participant(db, request.path_params["code"])
         entry = flow.current_entry(app.project, participant)
         if entry is None or entry.index != index or not entry.is_wait_page:
-            return JSONResponse({"ready": True})
+            return True
         player = flow.player_for(db, app.project, participant, entry)
         if not entry.page_cls.is_displayed(player):
-            return JSONResponse({"ready": True})
+            return True
         scope, _members = flow.wait_scope(entry, player)
-        ready = flow.wait_page_is_complete(db, participant, entry, scope)
-    return JSONResponse({"ready": ready})
+        return flow.wait_page_is_complete(db, participant, entry, scope)
+
+
+async def wait_status(request: Request) -> Response:
+    """Asked by wait pages: is the participant free to move on?
+
+    With ``?wait=1`` the answer is held until the wait page completes (long polling), for at
+    most LONG_POLL_SECONDS; without it, the answer comes at once.
+    """
+    if request.query_params.get("wait") != "1":
+        ready = await run_in_threadpool(_wait_page_is_done, request)
+        return JSONResponse({"ready": ready})
+    state = request.app.state
+    watcher = getattr(state, "wait_watcher", None)
+    if watcher is None:
+        watcher = state.wait_watcher = CompletionWatcher(grove(request).db)
+    ready = await watcher.wait_until_ready(lambda: _wait_page_is_done(request))
+    return JSONResponse({"ready": ready}, headers={"Cache-Control": "no-store"})
 
 
 def finished(request: Request) -> Response:

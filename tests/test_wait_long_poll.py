@@ -1,0 +1,75 @@
+"""Wait pages answer by long polling: a waiting request is held until the group's wait page
+completes, and answered within moments of that, even when another worker completed it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+
+from tests.live_server import live_server
+
+pytestmark = pytest.mark.slow
+
+
+def _start(client: httpx.Client, code: str) -> str:
+    response = client.get(f"/InitializeParticipant/{code}", follow_redirects=True)
+    assert response.status_code == 200
+    return response.url.path
+
+
+def test_long_poll_is_held_until_the_trustor_moves_then_answers_at_once(tmp_path):
+    with live_server(f"sqlite:///{tmp_path / 'db.sqlite3'}", workers=2) as base:
+        # Separate connections, so the two players usually reach different workers.
+        trustor = httpx.Client(base_url=base, timeout=30)
+        trustee = httpx.Client(base_url=base, timeout=30)
+        code = trustor.post(
+            "/api/sessions", json={"session_config_name": "trust", "num_participants": 2}
+        ).json()["code"]
+        people = trustor.get(f"/api/sessions/{code}").json()["participants"]
+        codes = [p["code"] for p in sorted(people, key=lambda p: p["id_in_session"])]
+        send_page = _start(trustor, codes[0])
+        wait_page = _start(trustee, codes[1])
+        assert "/Send/" in send_page
+        assert "/WaitForTrustor/" in wait_page
+        assert trustee.get(wait_page + "/status").json() == {"ready": False}
+
+        answer: dict[str, object] = {}
+
+        def wait() -> None:
+            started = time.monotonic()
+            answer["json"] = trustee.get(wait_page + "/status", params={"wait": "1"}).json()
+            answer["at"] = time.monotonic()
+            answer["held"] = answer["at"] - started
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        time.sleep(1.0)
+        assert "json" not in answer, "the long poll answered before the wait page completed"
+        moved = time.monotonic()
+        response = trustor.post(send_page, data={"sent_amount": "5"}, follow_redirects=False)
+        assert response.status_code == 303
+        waiter.join(timeout=10)
+        assert answer["json"] == {"ready": True}
+        assert answer["held"] >= 0.9
+        assert answer["at"] - moved < 1.0
+        assert "/SendBack/" in trustee.get(wait_page, follow_redirects=True).url.path
+        trustor.close()
+        trustee.close()
+
+
+def test_status_without_wait_answers_at_once(tmp_path):
+    with live_server(f"sqlite:///{tmp_path / 'db.sqlite3'}", workers=1) as base:
+        client = httpx.Client(base_url=base, timeout=30)
+        code = client.post(
+            "/api/sessions", json={"session_config_name": "trust", "num_participants": 2}
+        ).json()["code"]
+        people = client.get(f"/api/sessions/{code}").json()["participants"]
+        trustee_code = sorted(people, key=lambda p: p["id_in_session"])[1]["code"]
+        wait_page = _start(client, trustee_code)
+        started = time.monotonic()
+        assert client.get(wait_page + "/status").json() == {"ready": False}
+        assert time.monotonic() - started < 5
+        client.close()
