@@ -1,8 +1,9 @@
 """Throughput with wrk (Debian's ``wrk`` package), driven by a generated Lua script.
 
 The script spreads requests over a list of paths, each wrk thread taking every T-th path. With
-``once=True`` every path is requested exactly once and a thread stops when its share is used
-up, so a list of N fresh participants gives N valid form submissions and nothing else. The
+``once=True`` no path is requested twice and a thread stops when its share is used up (wrk
+may leave a path or two unrequested), so a list of fresh participants gives only valid form
+submissions. The
 rate is computed from the requests actually made and wrk's own measured time.
 """
 
@@ -42,7 +43,7 @@ function request()
   count = count + 1
   if once and i >= #paths then
     wrk.thread:stop()
-    i = i % #paths
+    return wrk.format("GET", "/__wrk_stopped__")
   end
   local k = (i % #paths) + 1
   if bodies then return wrk.format(method, paths[k], headers, bodies[k]) end

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install Grove into ./.venv from requirements.txt (exact pins).
 # With --system, also install the Debian packages the full test suite uses:
-# PostgreSQL (the production database) and Chromium (browser tests). Needs root or sudo.
+# PostgreSQL (the production database), Chromium (browser tests) and wrk (the benchmark
+# harness test). Needs root or sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +10,7 @@ if [ "${1:-}" = "--system" ]; then
     SUDO=""
     if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql chromium wrk >/dev/null
 fi
 
 PYTHON="${PYTHON:-python3}"

@@ -1,0 +1,83 @@
+"""The benchmark's own parts: the oTree twin of the project, wrk driving exactly the requests
+asked for, and the report built from results. Nothing here times Grove."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from bench.floor_app import app as floor_app  # noqa: F401 - importable without side effects
+from bench.projects import build_grove_project, build_otree_project
+from bench.report import build_rows, check_targets, format_table
+from bench.servers import floor_server
+from bench.wrk import run_wrk, wrk_available
+
+
+def test_otree_twin_has_the_same_apps_with_otree_imports(tmp_path):
+    grove = build_grove_project(tmp_path / "grove")
+    otree = build_otree_project(tmp_path / "otree")
+    grove_apps = {p.name for p in (grove / "apps").iterdir()}
+    otree_apps = {p.name for p in otree.iterdir() if (p / "__init__.py").exists()}
+    assert {"bench_form", "bench_wait", "trust", "survey"} <= grove_apps
+    assert otree_apps == grove_apps - {"trial"}
+    for module in otree.glob("*/*.py"):
+        assert "from server.api import" not in module.read_text(), module
+    assert "from otree.api import" in (otree / "bench_form" / "__init__.py").read_text()
+    assert "randomized_trial" in (otree / "session_configs.py").read_text()
+    assert "SESSION_CONFIGS" in (otree / "settings.py").read_text()
+
+
+@pytest.fixture
+def floor_url():
+    if not wrk_available():
+        if os.environ.get("CI"):
+            pytest.fail("wrk is not installed (./scripts/install.sh --system installs it)")
+        pytest.skip("wrk is not installed")
+    with floor_server(workers=1) as server:
+        yield server.base_url
+
+
+@pytest.mark.slow
+def test_wrk_once_sends_each_path_exactly_once(floor_url):
+    paths = [f"/?n={i}" for i in range(40)]
+    result = run_wrk(floor_url, paths, connections=2, seconds=1, once=True)
+    # At most once each: wrk may skip a path when a thread stops, never repeat one.
+    assert 36 <= result.requests <= 40
+    assert result.statuses == {"200": result.requests}
+    assert result.errors == 0
+
+
+@pytest.mark.slow
+def test_wrk_posts_one_body_per_path(floor_url):
+    bodies = [f'{{"k{i}": {i}}}' for i in range(10)]
+    result = run_wrk(floor_url, ["/"] * 10, connections=1, seconds=1, method="POST",
+                     bodies=bodies, headers={"Content-Type": "application/json"}, once=True)
+    assert 8 <= result.statuses["200"] <= 10
+    assert result.p50_ms > 0
+
+
+def test_report_rows_and_targets_from_results():
+    record = {"rate": 1000.0, "p50_ms": 1.0, "p99_ms": 2.0}
+    slow = {"rate": 50.0, "p50_ms": 20.0, "p99_ms": 90.0}
+    results = {
+        "floor": {"get_c1": record, "post_c10": {**record, "rate": 4000.0}},
+        "grove": {"form_page": {"get_c1": record}, "participant_vars": {"by_code_c10": record},
+                  "urn_api": {"100": {**record, "rate": 800.0}}},
+        "otree": {"form_page": {"get_c1": slow}, "participant_vars": {"by_code_c10": slow}},
+        "bots": {"configs": ["a"], "grove": {"total_s": 1.0}, "otree": {"total_s": 4.0}},
+    }
+    table = format_table(build_rows(results))
+    assert "20.0x" in table  # 1000/s against 50/s
+    assert "4.0x" in table  # bots: 4 s against 1 s
+    checks = {name: met for name, met, _ in check_targets(results)}
+    assert checks["page get_c1 >= 10x oTree"] is True
+    assert checks["participant_vars by_code_c10 >= 50% of floor"] is False  # 25%
+    assert checks["urn API >= 1,000/s at 100 prior"] is False
+    assert checks["bot run <= 1/3 of oTree's"] is True
+
+
+def test_wrk_is_found_where_ci_installs_it():
+    if os.environ.get("CI"):
+        assert shutil.which("wrk"), "./scripts/install.sh --system must install wrk"
