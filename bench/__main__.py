@@ -32,31 +32,40 @@ def _log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
+def _measure(out: dict[str, Any], name: str, label: str, measure: Any, *args: Any) -> None:
+    """Run one metric; on failure record the error and go on with the others."""
+    _log(label)
+    try:
+        out[name] = measure(*args)
+    except Exception as error:
+        _log(f"{label} FAILED: {error}")
+        out[name] = {"error": str(error)[-2000:]}
+
+
 def _server_metrics(server: RunningServer, plan: dict[str, Any], python: Path | None) -> dict:
     out: dict[str, Any] = {}
-    _log(f"{server.name}: form page")
-    out["form_page"] = metrics.form_page(server, plan["concurrencies"], plan["seconds"])
-    _log(f"{server.name}: participant_vars")
-    out["participant_vars"] = metrics.participant_vars(server, plan["vars_clients"],
-                                                       plan["seconds"])
-    _log(f"{server.name}: session creation")
-    out["session_creation"] = metrics.session_creation(
-        server, plan["session_sizes"], plan["concurrent_size"], plan["get_clients"])
-    _log(f"{server.name}: wait page")
-    out["wait_page"] = metrics.wait_page(server, plan["wait_groups"], python)
+    name = server.name
+    _measure(out, "form_page", f"{name}: form page", metrics.form_page, server,
+             plan["concurrencies"], plan["seconds"])
+    _measure(out, "participant_vars", f"{name}: participant_vars", metrics.participant_vars,
+             server, plan["vars_clients"], plan["seconds"])
+    _measure(out, "session_creation", f"{name}: session creation", metrics.session_creation,
+             server, plan["session_sizes"], plan["concurrent_size"], plan["get_clients"])
+    _measure(out, "wait_page", f"{name}: wait page", metrics.wait_page, server,
+             plan["wait_groups"], python)
     return out
 
 
 def _urn(project: Path, folder: Path, plan: dict[str, Any], workers: int) -> dict:
     results = {}
     for prior in plan["urn_priors"]:
-        _log(f"grove: urn API at {prior:,} prior assignments")
         data = folder / f"urn_{prior}"
         data.mkdir()
         study = seed_history(f"sqlite:///{data / 'grove.sqlite3'}", prior, project)
         with grove_server(project, data, workers=workers) as server:
-            results[str(prior)] = metrics.urn_api(server, study, plan["vars_clients"],
-                                                  plan["seconds"], plan["urn_max_draws"])
+            _measure(results, str(prior), f"grove: urn API at {prior:,} prior",
+                     metrics.urn_api, server, study, plan["vars_clients"], plan["seconds"],
+                     plan["urn_max_draws"])
     return results
 
 
@@ -104,8 +113,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             with otree_server(otree_bin, otree_project) as server:
                 results["otree"] = _server_metrics(server, plan, otree_python())
             (otree_project / "db.sqlite3").unlink(missing_ok=True)
-        _log("bots")
-        results["bots"] = metrics.bot_runs(otree_bin, otree_project)
+        _measure(results, "bots", "bots", metrics.bot_runs, otree_bin, otree_project)
     return results
 
 
@@ -128,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows))
     print()
     print(format_targets(checks))
+    for where, part in (("grove", results["grove"]), ("otree", results["otree"]),
+                        ("floor", results["floor"]), ("bots", results.get("bots") or {})):
+        for name, value in (part.items() if isinstance(part, dict) else []):
+            if isinstance(value, dict) and "error" in value:
+                print(f"FAILED  {where} {name}: {value['error'][-300:]}")
+        if isinstance(part, dict) and "error" in part:
+            print(f"FAILED  {where}: {part['error'][-300:]}")
     if not args.no_save:
         RESULTS.mkdir(exist_ok=True)
         stamp = results["date"].replace(":", "").replace("+0000", "Z")

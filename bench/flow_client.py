@@ -251,14 +251,10 @@ async def _wait_like_otree(client: HttpClient, page_path: str, html: bytes) -> f
     return time.perf_counter()
 
 
-async def wait_page(job: dict) -> dict:
-    """Per group: last arrival to every player on the next page, in milliseconds."""
-    base, kind = job["base_url"], job["server"]
-    waiter = _wait_like_grove if kind == "grove" else _wait_like_otree
-    latencies = []
-    rng = random.Random(1)
-    for group in job["groups"]:
-        clients = [HttpClient(base) for _ in group]
+async def _one_group(base: str, group: list[str], waiter, pause: float) -> float:
+    """One group through the wait page; the milliseconds from the last arrival to all moved."""
+    clients = [HttpClient(base) for _ in group]
+    try:
         pages = []
         for client, code in zip(clients, group, strict=True):
             _, path, _ = await client.follow("GET", f"/InitializeParticipant/{code}")
@@ -267,21 +263,48 @@ async def wait_page(job: dict) -> dict:
         for client, path in zip(clients[:-1], pages[:-1], strict=True):
             status, wait_path, html = await client.follow("POST", path, b"", FORM)
             if status != 200:
-                raise RuntimeError(f"arriving at the wait page: HTTP {status}")
+                raise RuntimeError(f"arriving at the wait page from {path}: HTTP {status} "
+                                   f"at {wait_path}")
             waiting.append(asyncio.create_task(waiter(client, wait_path, html)))
-        await asyncio.sleep(0.3 + rng.random())  # the last player comes at a random moment
+        await asyncio.sleep(pause)  # the last player comes at a random moment
         arrived = time.perf_counter()
-        status, final_path, _ = await clients[-1].follow("POST", pages[-1], b"", FORM)
+        status, final_path, body = await clients[-1].follow("POST", pages[-1], b"", FORM)
         last_done = time.perf_counter()
-        done = await asyncio.wait_for(asyncio.gather(*waiting), timeout=30)
-        if "After" not in final_path:
-            raise RuntimeError(f"the last player ended on {final_path}, not the next page")
-        latencies.append((max([last_done, *done]) - arrived) * 1000)
+        if status != 200 or "After" not in final_path:
+            for task in waiting:
+                task.cancel()
+            raise RuntimeError(f"the last player got HTTP {status} at {final_path}: "
+                               f"{body[:200]!r}")
+        try:
+            done = await asyncio.wait_for(asyncio.gather(*waiting), timeout=30)
+        except TimeoutError:
+            raise RuntimeError("a waiting player was not let through in 30 s") from None
+        return (max([last_done, *done]) - arrived) * 1000
+    finally:
         for client in clients:
             await client.close()
-    return {"groups": len(latencies), "latencies_ms": latencies,
+
+
+async def wait_page(job: dict) -> dict:
+    """Per group: last arrival to every player on the next page, in milliseconds.
+
+    A group that fails (an error page, a player never let through) is counted and reported,
+    and the run goes on with the next group.
+    """
+    base, kind = job["base_url"], job["server"]
+    waiter = _wait_like_grove if kind == "grove" else _wait_like_otree
+    latencies: list[float] = []
+    failures: list[str] = []
+    rng = random.Random(1)
+    for group in job["groups"]:
+        try:
+            latencies.append(await _one_group(base, group, waiter, 0.3 + rng.random()))
+        except (RuntimeError, OSError, asyncio.IncompleteReadError) as error:
+            failures.append(str(error)[:300])
+    return {"groups": len(job["groups"]), "failed_groups": len(failures),
+            "failures": failures[:5], "latencies_ms": latencies,
             "p50_ms": _percentile(latencies, 0.5), "p99_ms": _percentile(latencies, 0.99),
-            "mean_ms": statistics.fmean(latencies)}
+            "mean_ms": statistics.fmean(latencies) if latencies else None}
 
 
 FLOWS = {"start": start_participants, "create_sessions": create_sessions,

@@ -31,15 +31,34 @@ def _ratio(grove: float | None, otree: float | None, *, lower_is_better: bool = 
     return f"{value:,.1f}x"
 
 
+def _failed(record: dict | None) -> str:
+    if record is None:
+        return "n/a"
+    return f"{record.get('failed_groups', 0)} of {record['groups']}"
+
+
 def _latency(record: dict | None) -> str:
     if record is None:
         return "n/a"
     return f"{record['p50_ms']:.1f} / {record['p99_ms']:.1f} ms"
 
 
+def _measured(part: Any) -> dict[str, Any]:
+    """A server's results without the metrics that failed (they carry an "error")."""
+    if not isinstance(part, dict) or "error" in part:
+        return {}
+    return {key: value for key, value in part.items()
+            if not (isinstance(value, dict) and "error" in value)}
+
+
+def _parts(results: dict[str, Any]) -> tuple[dict, dict, dict]:
+    return (_measured(results.get("grove")), _measured(results.get("otree")),
+            _measured(results.get("floor")))
+
+
 def build_rows(results: dict[str, Any]) -> list[Row]:
     """The table rows: metric, Grove, oTree, floor, Grove vs oTree."""
-    grove, otree, floor = results["grove"], results.get("otree") or {}, results["floor"]
+    grove, otree, floor = _parts(results)
     rows: list[Row] = []
     for key in grove.get("form_page", {}):
         kind, clients = key.rsplit("_c", 1)
@@ -84,10 +103,11 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
         rows.append(("   p99", _fmt_ms(g_wait["p99_ms"]), _fmt_ms(o_wait and o_wait["p99_ms"]),
                      "", _ratio(g_wait["p99_ms"], o_wait and o_wait["p99_ms"],
                                 lower_is_better=True)))
-    for prior, record in grove.get("urn_api", {}).items():
+        rows.append(("   groups that failed", _failed(g_wait), _failed(o_wait), "", ""))
+    for prior, record in _measured(grove.get("urn_api")).items():
         rows.append((f"5. urn randomizations, {int(prior):,} prior", _fmt_rate(_rate(record)),
                      "n/a (no urn)", "", ""))
-    bots = results.get("bots")
+    bots = _measured(results.get("bots"))
     if bots:
         g_total = bots["grove"]["total_s"]
         o_total = (bots.get("otree") or {}).get("total_s")
@@ -108,7 +128,7 @@ def format_table(rows: list[Row]) -> str:
 
 def check_targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     """Each target of the issue: its name, met (None: not measured) and the figures."""
-    grove, otree, floor = results["grove"], results.get("otree") or {}, results["floor"]
+    grove, otree, floor = _parts(results)
     checks: list[tuple[str, bool | None, str]] = []
 
     def ratio_check(name: str, g: float | None, o: float | None, goal: float,
@@ -140,11 +160,11 @@ def check_targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]
         p99 = g_create["concurrent_gets"]["during"]["p99_ms"]
         checks.append(("page GET p99 during that creation < 100 ms", p99 < 100,
                        f"{p99:.1f} ms"))
-    bots = results.get("bots")
+    bots = _measured(results.get("bots"))
     if bots:
         ratio_check("bot run <= 1/3 of oTree's", bots["grove"]["total_s"],
                     (bots.get("otree") or {}).get("total_s"), 3, lower_is_better=True)
-    for prior, record in grove.get("urn_api", {}).items():
+    for prior, record in _measured(grove.get("urn_api")).items():
         rate = _rate(record) or 0.0
         checks.append((f"urn API >= 1,000/s at {int(prior):,} prior", rate >= 1000,
                        f"{rate:,.0f}/s"))

@@ -30,6 +30,7 @@ class RunningServer:
     base_url: str
     database: Path | None
     process: subprocess.Popen[bytes]
+    log: Path | None = None
 
 
 def free_port() -> int:
@@ -81,7 +82,7 @@ def _serve(name: str, command: list[str], cwd: Path, env: dict[str, str], port: 
         base_url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(process, base_url + ready_path, log, timeout=90)
-            yield RunningServer(name, base_url, database, process)
+            yield RunningServer(name, base_url, database, process, log)
         finally:
             _stop(process)
 

@@ -33,7 +33,7 @@ LEVELS = [{"age_group": a, "sex": s} for a in ("18-40", "41-65", "65+") for s in
 
 def seed_history(database_url: str, prior: int, root: Path = REPO_ROOT) -> str:
     """A randomized_trial session whose study already has ``prior`` assignments."""
-    settings = load_settings(root, {"DATABASE_URL": database_url})
+    settings = load_settings(root, {"DATABASE_URL": database_url, "OTREE_REST_KEY": "bench"})
     app = create_app(settings)
     db = app.state.grove.db
     with db.transaction() as session_db:
