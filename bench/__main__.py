@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with grove_server(grove_project, folder / "grove_data", workers=args.workers) as server:
             results["grove"] = _server_metrics(server, plan, None)
         results["grove"]["urn_api"] = _urn(grove_project, folder, plan, args.workers)
-        otree_bin = otree_project = None
+        otree_bin = None
         if not args.skip_otree:
             _log("installing oTree (first run only)")
             otree_bin = ensure_otree()
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             with otree_server(otree_bin, otree_project) as server:
                 results["otree"] = _server_metrics(server, plan, otree_python())
             (otree_project / "db.sqlite3").unlink(missing_ok=True)
-        _measure(results, "bots", "bots", metrics.bot_runs, otree_bin, otree_project)
+        _measure(results, "bots", "bots", metrics.bot_runs, folder, otree_bin)
     return results
 
 

@@ -4,6 +4,7 @@ server (or none, where the metric starts its own) and returns JSON-ready records
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import subprocess
 import sys
@@ -11,7 +12,13 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench.projects import BENCH_ROOM, REPO_ROOT, SHARED_CONFIGS
+from bench.projects import (
+    BENCH_ROOM,
+    REPO_ROOT,
+    SHARED_CONFIGS,
+    build_grove_project,
+    build_otree_project,
+)
 from bench.servers import REST_KEY, RunningServer
 from bench.setup_calls import create_session, run_flow, start_participants
 from bench.wrk import run_wrk
@@ -127,42 +134,46 @@ def urn_api(server: RunningServer, study: str, clients: int, seconds: float,
     return record
 
 
-def bot_runs(otree_bin: Path | None, otree_project: Path | None) -> dict:
-    """Wall time of the bots over the sample configs both servers run, one command each."""
-    results: dict[str, dict] = {"configs": list(SHARED_CONFIGS)}
-    grove_times = {}
-    for config in SHARED_CONFIGS:
-        started = time.perf_counter()
-        completed = subprocess.run(
-            [sys.executable, "-m", "server", "test", config], cwd=REPO_ROOT,
-            capture_output=True, text=True, check=False,
-            env=_scratch_env(None),
-        )
-        grove_times[config] = time.perf_counter() - started
-        if completed.returncode != 0:
-            raise RuntimeError(f"grove bots failed for {config}:\n{completed.stderr[-2000:]}")
-    results["grove"] = {"seconds": grove_times, "total_s": sum(grove_times.values())}
-    if otree_bin is not None and otree_project is not None:
-        otree_times = {}
-        for config in SHARED_CONFIGS:
-            started = time.perf_counter()
-            completed = subprocess.run([str(otree_bin), "test", config], cwd=otree_project,
-                                       capture_output=True, text=True, check=False,
-                                       env={**_scratch_env(None), "PATH": f"{otree_bin.parent}:"
-                                            f"{_scratch_env(None).get('PATH', '')}"})
-            otree_times[config] = time.perf_counter() - started
-            output = completed.stdout + completed.stderr
-            # oTree's exit status is not always 0 after a clean run; its output says.
-            if "Bots completed session" not in output or "Traceback" in output:
-                raise RuntimeError(f"oTree bots failed for {config}:\n"
-                                   f"exit {completed.returncode}\n{output[-2000:]}")
-        results["otree"] = {"seconds": otree_times, "total_s": sum(otree_times.values())}
+def _timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str, int]:
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False,
+                               env=env)
+    return (time.perf_counter() - started, completed.stdout + completed.stderr,
+            completed.returncode)
+
+
+def bot_runs(folder: Path, otree_bin: Path | None) -> dict:
+    """Wall time of one command running the bots of every config, on each server.
+
+    Both run the same four sample configs (the ones oTree can run) in one process each:
+    ``python -m server test`` and ``otree test``. Grove's run over all of its sample configs
+    (with the urn trial) is reported too.
+    """
+    results: dict[str, object] = {"configs": list(SHARED_CONFIGS)}
+    grove_project = build_grove_project(folder / "grove_bots", SHARED_CONFIGS)
+    env = {**_scratch_env(None), "GROVE_PROJECT_ROOT": str(grove_project)}
+    seconds, output, code = _timed([sys.executable, "-m", "server", "test"], REPO_ROOT, env)
+    if code != 0:
+        raise RuntimeError(f"Grove's bots failed:\n{output[-2000:]}")
+    results["grove"] = {"total_s": seconds,
+                        "summary": [line for line in output.splitlines() if ": OK" in line]}
+    seconds, output, code = _timed([sys.executable, "-m", "server", "test"], REPO_ROOT,
+                                   _scratch_env(None))
+    if code != 0:
+        raise RuntimeError(f"Grove's bots failed on the sample project:\n{output[-2000:]}")
+    results["grove_all_sample_configs"] = {"total_s": seconds}
+    if otree_bin is not None:
+        otree_project = build_otree_project(folder / "otree_bots", SHARED_CONFIGS)
+        env = {**_scratch_env(None), "PATH": f"{otree_bin.parent}:{os.environ.get('PATH', '')}"}
+        seconds, output, code = _timed([str(otree_bin), "test"], otree_project, env)
+        # oTree's exit status is not always 0 after a clean run; its output says.
+        if output.count("Bots completed session") < len(SHARED_CONFIGS) or "Traceback" in output:
+            raise RuntimeError(f"oTree's bots failed (exit {code}):\n{output[-2000:]}")
+        results["otree"] = {"total_s": seconds}
     return results
 
 
 def _scratch_env(database_url: str | None) -> dict[str, str]:
-    import os
-
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("OTREE_", "GROVE_", "DATABASE_URL"))}
     if database_url:

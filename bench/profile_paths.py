@@ -1,6 +1,7 @@
 """Profiles of Grove's hot paths under load: py-spy samples a one-worker server while wrk
 drives one path, and the top functions by own and by total time are printed and saved under
-``bench/results/profiles/``.
+``bench/results/profiles/``. Only samples of threads holding the GIL count (``--gil``): the
+CPU that Python spends, not threads waiting for a lock or for the network.
 
 Run: ``python -m bench.profile_paths [--seconds 8] [--paths page_get,page_post,vars_label]``.
 """
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
-import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import metrics
@@ -25,29 +28,38 @@ from bench.wrk import run_wrk
 OUT = Path(__file__).resolve().parent / "results" / "profiles"
 
 
-def _load(server: RunningServer, path_name: str, seconds: float) -> None:
+def _prepare(server: RunningServer, path_name: str, seconds: float) -> Callable[[], object]:
+    """Set up what the path needs (not profiled); return the load to run while sampling."""
     clients = 10
+    base = server.base_url
     if path_name == "page_get":
         _, codes = create_session(server, "bench_form", 100)
-        run_wrk(server.base_url, start_participants(server, codes), connections=clients,
-                seconds=seconds)
-    elif path_name == "page_post":
-        _, codes = create_session(server, "bench_form", 8000)
-        run_wrk(server.base_url, start_participants(server, codes), connections=clients,
-                seconds=seconds, method="POST", body=metrics.FORM_BODY,
-                headers=metrics.FORM_HEADERS, once=True)
-    elif path_name == "vars_label":
+        paths = start_participants(server, codes)
+        return lambda: run_wrk(base, paths, connections=clients, seconds=seconds)
+    if path_name == "page_post":
+        _, codes = create_session(server, "bench_form", 6000)
+        paths = start_participants(server, codes)
+        return lambda: run_wrk(base, paths, connections=clients, seconds=seconds,
+                               method="POST", body=metrics.FORM_BODY,
+                               headers=metrics.FORM_HEADERS, once=True)
+    if path_name == "vars_label":
         bodies = [f'{{"room_name": "{BENCH_ROOM}", "participant_label": "L{i}", '
                   f'"vars": {{"age": 25}}}}' for i in range(20_000)]
-        run_wrk(server.base_url, ["/api/participant_vars"] * len(bodies), connections=clients,
-                seconds=seconds, method="POST", bodies=bodies, headers=metrics.JSON_HEADERS)
-    elif path_name == "vars_code":
+        return lambda: run_wrk(base, ["/api/participant_vars"] * len(bodies),
+                               connections=clients, seconds=seconds, method="POST",
+                               bodies=bodies, headers=metrics.JSON_HEADERS)
+    if path_name == "vars_code":
         _, codes = create_session(server, "bench_form", 200)
-        run_wrk(server.base_url, [f"/api/participant_vars/{code}" for code in codes],
-                connections=clients, seconds=seconds, method="POST", body=metrics.VARS_BODY,
-                headers=metrics.JSON_HEADERS)
-    else:
-        raise SystemExit(f"unknown path {path_name!r}")
+        paths = [f"/api/participant_vars/{code}" for code in codes]
+        return lambda: run_wrk(base, paths, connections=clients, seconds=seconds,
+                               method="POST", body=metrics.VARS_BODY,
+                               headers=metrics.JSON_HEADERS)
+    raise SystemExit(f"unknown path {path_name!r}")
+
+
+# Leaf frames of threads that wait for work: idle time, not cost.
+_IDLE = ("Condition.wait", "Queue.get", "select (selectors.py", "EpollSelector.select",
+         "_run_once", "sleep")
 
 
 def summarize(collapsed: str, top: int = 25) -> str:
@@ -61,8 +73,8 @@ def summarize(collapsed: str, top: int = 25) -> str:
             continue
         count = int(count_text)
         frames = stack.split(";")
-        if any("select" in f and "selectors.py" in f for f in frames[-2:]):
-            continue  # the event loop waiting for the network: idle, not work
+        if frames[-1].startswith(_IDLE):
+            continue  # a thread or the event loop waiting for work
         samples += count
         own[frames[-1]] += count
         for frame in set(frames):
@@ -71,6 +83,9 @@ def summarize(collapsed: str, top: int = 25) -> str:
     lines += [f"  {100 * n / samples:5.1f}%  {frame}" for frame, n in own.most_common(top)]
     lines += ["", "total time (including callees):"]
     lines += [f"  {100 * n / samples:5.1f}%  {frame}" for frame, n in total.most_common(top)]
+    lines += ["", "total time of Grove's own functions (server/):"]
+    lines += [f"  {100 * n / samples:5.1f}%  {frame}" for frame, n in total.most_common()
+              if "(server/" in frame][:top]
     return "\n".join(lines)
 
 
@@ -81,16 +96,16 @@ def profile(path_name: str, seconds: float, folder: Path) -> str:
     data.mkdir()
     with grove_server(project, data, workers=1) as server:
         raw = folder / f"{path_name}.txt"
+        load = _prepare(server, path_name, seconds)
         sampler = subprocess.Popen(
             [shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"), "record",
-             "--pid", str(server.process.pid), "--duration", str(int(seconds) + 20),
-             "--rate", "250", "--format", "raw", "--output", str(raw), "--threads"],
+             "--pid", str(server.process.pid), "--rate", "250", "--gil", "--format", "raw",
+             "--output", str(raw)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        loader = threading.Thread(target=_load, args=(server, path_name, seconds))
-        loader.start()
-        loader.join()
-        sampler.terminate()
-        sampler.wait(timeout=30)
+        time.sleep(1.0)  # py-spy attaches
+        load()
+        sampler.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+        sampler.wait(timeout=60)
     return summarize(raw.read_text() if raw.exists() else "")
 
 

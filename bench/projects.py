@@ -53,20 +53,29 @@ def _copy_apps(destination: Path) -> None:
                                 ignore=shutil.ignore_patterns("__pycache__"))
 
 
-def build_grove_project(destination: Path) -> Path:
-    """Grove's project root for the benchmark: ``apps/``, configs, settings, shared_out."""
+def _only(configs: list[str] | None) -> str:
+    if configs is None:
+        return ""
+    return f"\nSESSION_CONFIGS = [c for c in SESSION_CONFIGS if c['name'] in {configs!r}]\n"
+
+
+def build_grove_project(destination: Path, configs: list[str] | None = None) -> Path:
+    """Grove's project root for the benchmark: ``apps/``, configs, settings, shared_out.
+
+    ``configs`` keeps only those session configs (the bot comparison runs the shared ones).
+    """
     destination.mkdir(parents=True, exist_ok=True)
     (destination / "apps").mkdir()
     _copy_apps(destination / "apps")
-    configs = (REPO_ROOT / "session_configs.py").read_text()
-    (destination / "session_configs.py").write_text(configs + _BENCH_CONFIGS)
+    (destination / "session_configs.py").write_text(
+        (REPO_ROOT / "session_configs.py").read_text() + _BENCH_CONFIGS + _only(configs))
     (destination / "settings.py").write_text(_SETTINGS)
     shutil.copy(REPO_ROOT / "shared_out.py", destination / "shared_out.py")
     (destination / "rooms").mkdir()
     return destination
 
 
-def build_otree_project(destination: Path) -> Path:
+def build_otree_project(destination: Path, configs: list[str] | None = None) -> Path:
     """The same apps and settings as an oTree project (apps at the top level)."""
     destination.mkdir(parents=True, exist_ok=True)
     _copy_apps(destination)
@@ -74,10 +83,10 @@ def build_otree_project(destination: Path) -> Path:
     for module in destination.glob("*/*.py"):
         text = module.read_text().replace("from server.api import", "from otree.api import")
         module.write_text(text)
-    configs = (REPO_ROOT / "session_configs.py").read_text()
     (destination / "session_configs.py").write_text(
-        configs + "\nSESSION_CONFIGS = [c for c in SESSION_CONFIGS "
-        "if c['name'] != 'randomized_trial']\n" + _BENCH_CONFIGS
+        (REPO_ROOT / "session_configs.py").read_text()
+        + "\nSESSION_CONFIGS = [c for c in SESSION_CONFIGS "
+        "if c['name'] != 'randomized_trial']\n" + _BENCH_CONFIGS + _only(configs)
     )
     (destination / "settings.py").write_text(
         "from session_configs import SESSION_CONFIGS\n" + _SETTINGS

@@ -113,6 +113,10 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
         o_total = (bots.get("otree") or {}).get("total_s")
         rows.append((f"6. bots over {len(bots['configs'])} sample configs", _fmt_s(g_total),
                      _fmt_s(o_total), "", _ratio(g_total, o_total, lower_is_better=True)))
+        every = bots.get("grove_all_sample_configs")
+        if every:
+            rows.append(("   Grove: every sample config (with the urn trial)",
+                         _fmt_s(every["total_s"]), "n/a", "", ""))
     return rows
 
 

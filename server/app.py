@@ -103,7 +103,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     db.info["project"] = project
     prepare_database(db, project)
     _warn_if_api_open(settings, db)
-    templates = make_environment(settings.root, BUILTIN_TEMPLATES)
+    templates = make_environment(
+        settings.root, BUILTIN_TEMPLATES, auto_reload=not settings.production
+    )
     install_template_tags(templates)
     templates.globals["grove_chat_renderer"] = chat_routes.make_chat_renderer(settings.secret_key)
     project_static = settings.root / "_static"

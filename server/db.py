@@ -55,6 +55,11 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _is_memory_database(url: str) -> bool:
+    database = sa.make_url(url).database
+    return not database or database == ":memory:" or database.startswith("file:")
+
+
 class _ProcessLock:
     """An exclusive advisory lock (``flock``) on a file beside the SQLite database.
 
@@ -93,10 +98,15 @@ class Database:
         self.url = normalise_database_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
+        # Pools as large as the threads that use them (Starlette's thread pool has 40): a
+        # connection opened past the pool size is closed again after one request, and
+        # opening one (PRAGMAs on SQLite, a login on PostgreSQL) cost more than the request.
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
+            if not _is_memory_database(self.url):
+                kwargs.update(poolclass=sa.pool.QueuePool, pool_size=40, max_overflow=10)
         else:
-            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+            kwargs.update(pool_pre_ping=True, pool_size=20, max_overflow=20)
         self.engine = sa.create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)

@@ -144,14 +144,20 @@ def _to_places(places: int) -> Callable[[Any], str]:
     return formatter
 
 
-def make_environment(project_root: Path, builtin_templates: Path) -> jinja2.Environment:
-    """The Jinja2 environment for a project's templates, autoescaping everything."""
+def make_environment(
+    project_root: Path, builtin_templates: Path, *, auto_reload: bool = True
+) -> jinja2.Environment:
+    """The Jinja2 environment for a project's templates, autoescaping everything.
+
+    ``auto_reload`` re-reads a template whose file changed (a ``stat`` per render): on for
+    development, off in production (OTREE_PRODUCTION), where templates do not change.
+    """
     loader = OTreeLoader([project_root / "_templates", project_root / "apps", builtin_templates])
     env = jinja2.Environment(
         loader=loader,
         autoescape=True,
         undefined=jinja2.ChainableUndefined,
-        auto_reload=True,
+        auto_reload=auto_reload,
     )
     env.filters.update(
         c=Currency,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -26,6 +27,8 @@ def test_command(args: argparse.Namespace) -> int:
     """Run the bots of one config (or all) and print a summary line per config."""
     settings = load_settings(project_root(), os.environ)
     project = load_project(settings)
+    # Each run's scratch server would warn that its REST API is open: true and irrelevant.
+    logging.getLogger("grove").setLevel(logging.ERROR)
     names = [args.config] if args.config else list(project.session_configs)
     if args.config:
         project.session_config(args.config)
