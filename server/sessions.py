@@ -115,22 +115,27 @@ def create_session(
     db.add(session)
     db.flush()
     prepare_session_study(db, session)
-    participants = [
-        Participant(
-            session_id=session.id,
-            code=new_code(),
-            id_in_session=number,
-            vars={},
-            stored_payoff=0.0,
-            index_in_pages=0,
-            max_page_index=len(project.page_sequence(config["app_sequence"])),
+    # Rows are written with ORM bulk INSERTs (one statement per table and round, ids returned
+    # in order), not one object per row: a 2,000-participant session is thousands of rows.
+    participant_ids = list(
+        db.scalars(
+            sa.insert(Participant).returning(Participant.id, sort_by_parameter_order=True),
+            [
+                {
+                    "session_id": session.id,
+                    "code": new_code(),
+                    "id_in_session": number,
+                    "vars": {},
+                    "stored_payoff": 0.0,
+                    "index_in_pages": 0,
+                    "max_page_index": len(project.page_sequence(config["app_sequence"])),
+                }
+                for number in range(1, count + 1)
+            ],
         )
-        for number in range(1, count + 1)
-    ]
-    db.add_all(participants)
-    db.flush()
+    )
     for app_name in config["app_sequence"]:
-        _create_app_rows(db, project, app_name, session, participants)
+        _create_app_rows(db, project, app_name, session, participant_ids)
     for app_name in config["app_sequence"]:
         app = project.apps[app_name]
         hook = app.hook("creating_session")
@@ -157,10 +162,10 @@ def _create_app_rows(
     project: Project,
     app_name: str,
     session: ExperimentSession,
-    participants: list[Participant],
+    participant_ids: list[int],
 ) -> None:
     app = project.apps[app_name]
-    size = app.players_per_group or len(participants)
+    size = app.players_per_group or len(participant_ids)
     for round_number in range(1, app.num_rounds + 1):
         subsession = app.subsession_cls()
         subsession.session_id = session.id
@@ -168,31 +173,45 @@ def _create_app_rows(
         _apply_initials(subsession, app.fields["subsession"])
         db.add(subsession)
         db.flush()
-        groups = []
-        for number in range(len(participants) // size):
-            group = app.group_cls()
-            group.session_id = session.id
-            group.subsession_id = subsession.id
-            group.round_number = round_number
-            group.id_in_subsession = number + 1
-            _apply_initials(group, app.fields["group"])
-            groups.append(group)
-        db.add_all(groups)
-        db.flush()
-        players = []
-        for position, participant in enumerate(participants):
-            player = app.player_cls()
-            player.session_id = session.id
-            player.participant_id = participant.id
-            player.subsession_id = subsession.id
-            player.group_id = groups[position // size].id
-            player.round_number = round_number
-            player.id_in_group = position % size + 1
-            player.stored_payoff = 0.0
-            _apply_initials(player, app.fields["player"])
-            players.append(player)
-        db.add_all(players)
-        db.flush()
+        group_initials = _initials(app.fields["group"])
+        group_ids = list(
+            db.scalars(
+                sa.insert(app.group_cls).returning(
+                    app.group_cls.id, sort_by_parameter_order=True
+                ),
+                [
+                    {
+                        **group_initials,
+                        "session_id": session.id,
+                        "subsession_id": subsession.id,
+                        "round_number": round_number,
+                        "id_in_subsession": number + 1,
+                    }
+                    for number in range(len(participant_ids) // size)
+                ],
+            )
+        )
+        player_initials = _initials(app.fields["player"])
+        db.execute(
+            sa.insert(app.player_cls),
+            [
+                {
+                    **player_initials,
+                    "session_id": session.id,
+                    "participant_id": participant_id,
+                    "subsession_id": subsession.id,
+                    "group_id": group_ids[position // size],
+                    "round_number": round_number,
+                    "id_in_group": position % size + 1,
+                    "stored_payoff": 0.0,
+                }
+                for position, participant_id in enumerate(participant_ids)
+            ],
+        )
+
+
+def _initials(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: field.initial for name, field in fields.items() if field.initial is not None}
 
 
 def _apply_initials(row: Any, fields: Mapping[str, Any]) -> None:
