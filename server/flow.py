@@ -53,12 +53,19 @@ def current_url(project: Project, participant: Participant) -> str:
 def player_for(db: Session, project: Project, participant: Participant, entry: PageEntry) -> Any:
     """The participant's Player row in the entry's app and round."""
     player_cls = project.apps[entry.app_name].player_cls
-    return db.scalars(
-        sa.select(player_cls).where(
-            player_cls.participant_id == participant.id,
-            player_cls.round_number == entry.round_number,
-        )
-    ).one()
+    # One query per player per unit of work: a submission looks the same player up for the
+    # page it submits and for each page it moves through.
+    cache = db.info.setdefault("grove_players", {})
+    key = (player_cls, participant.id, entry.round_number)
+    player = cache.get(key)
+    if player is None:
+        player = cache[key] = db.scalars(
+            sa.select(player_cls).where(
+                player_cls.participant_id == participant.id,
+                player_cls.round_number == entry.round_number,
+            )
+        ).one()
+    return player
 
 
 def start(db: Session, project: Project, participant: Participant) -> None:

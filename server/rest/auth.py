@@ -38,6 +38,19 @@ def presented_key(request: Request) -> str | None:
     return request.query_params.get("api_key") or None
 
 
+def settings_key_caller(request: Request) -> Caller | None:
+    """The caller when the request carries OTREE_REST_KEY (no database needed), else None."""
+    settings = grove(request).settings
+    key = presented_key(request)
+    if (
+        key is not None
+        and settings.rest_key
+        and hmac.compare_digest(key.encode(), settings.rest_key.encode())
+    ):
+        return Caller(REST_KEY_USER)
+    return None
+
+
 def authenticate(request: Request, status: int = 403) -> Caller:
     """Check the request's key; RequestError(status) if one is needed and not valid."""
     app = grove(request)

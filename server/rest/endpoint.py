@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.errors import GroveError
-from server.rest.auth import Caller, authenticate
+from server.rest.auth import Caller, authenticate, settings_key_caller
 from server.rest.body import read_parameters
 from server.rest.errors import RequestError
 from server.web.context import Grove, grove
@@ -30,7 +30,10 @@ def api_endpoint(
         async def endpoint(request: Request) -> Response:
             app = grove(request)
             try:
-                caller = await run_in_threadpool(authenticate, request)
+                # The server's own key is checked here; only per-user keys need the database.
+                caller = settings_key_caller(request) or await run_in_threadpool(
+                    authenticate, request
+                )
                 params = (
                     await read_parameters(request, app.settings.max_body_bytes)
                     if reads_body
