@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from server.codes import new_code
 from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, SessionNotFound
@@ -236,6 +236,11 @@ def get_participant(db: Session, code: str, *, for_update: bool = False) -> Part
     query = sa.select(Participant).where(Participant.code == code)
     if for_update:
         query = query.with_for_update()
+    else:
+        # For a read, the session comes in the same query (showing a page needs its config).
+        # Not with FOR UPDATE: PostgreSQL would lock the session row too, and every
+        # participant of the session would queue on it.
+        query = query.options(joinedload(Participant.session, innerjoin=True))
     participant = db.scalars(query).first()
     if participant is None:
         raise ParticipantNotFound(f"no participant with code {code!r}")
