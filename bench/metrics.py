@@ -38,6 +38,14 @@ def _answers_saved(database: Path | None) -> int | None:
             "SELECT count(*) FROM bench_form_player WHERE answer = 42").fetchone()[0]
 
 
+def _fresh_participants(server: RunningServer, count: int, chunk: int = 5_000) -> list[str]:
+    """Codes of ``count`` new bench_form participants, in sessions of at most ``chunk``."""
+    codes: list[str] = []
+    while len(codes) < count:
+        codes += create_session(server, "bench_form", min(chunk, count - len(codes)))[1]
+    return codes
+
+
 def form_page(server: RunningServer, concurrencies: list[int], seconds: float) -> dict:
     """GET and valid POST of a one-field page at each number of concurrent clients."""
     results: dict[str, dict] = {}
@@ -50,8 +58,7 @@ def form_page(server: RunningServer, concurrencies: list[int], seconds: float) -
         # and if wrk still used them all up, run again with four times as many.
         needed = min(30_000, math.ceil(got.rate * seconds * 1.5) + 4 * clients)
         for _ in range(4):
-            _, codes = create_session(server, "bench_form", needed)
-            post_paths = start_participants(server, codes)
+            post_paths = start_participants(server, _fresh_participants(server, needed))
             before = _answers_saved(server.database) or 0
             posted = run_wrk(server.base_url, post_paths, connections=clients,
                              seconds=seconds, method="POST", body=FORM_BODY,

@@ -55,13 +55,10 @@ def authenticate(request: Request, status: int = 403) -> Caller:
     """Check the request's key; RequestError(status) if one is needed and not valid."""
     app = grove(request)
     settings = app.settings
+    by_settings_key = settings_key_caller(request)
+    if by_settings_key is not None:
+        return by_settings_key
     key = presented_key(request)
-    if (
-        key is not None
-        and settings.rest_key
-        and hmac.compare_digest(key.encode(), settings.rest_key.encode())
-    ):
-        return Caller(REST_KEY_USER)
     with app.db.read() as db:
         user = user_for_key(db, key) if key is not None else None
         if user is not None:
