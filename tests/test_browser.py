@@ -67,3 +67,24 @@ def test_waiting_participant_proceeds_when_session_is_created(browser, tmp_path)
         detail = httpx.get(f"{base}/api/sessions/{created.json()['code']}").json()
         alice = next(p for p in detail["participants"] if p["label"] == "alice")
         assert alice["current_page_name"] == "Attitudes"
+
+
+def test_wait_page_moves_on_by_itself_when_the_other_player_decides(browser, tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'wait.sqlite3'}"
+    with live_server(database_url, workers=2) as base, httpx.Client(base_url=base) as client:
+        code = client.post(
+            "/api/sessions", json={"session_config_name": "trust", "num_participants": 2}
+        ).json()["code"]
+        people = client.get(f"/api/sessions/{code}").json()["participants"]
+        trustor, trustee = (p["code"] for p in sorted(people, key=lambda p: p["id_in_session"]))
+        page = browser.new_page()
+        page.goto(f"{base}/InitializeParticipant/{trustee}")
+        page.wait_for_selector("#grove-wait")
+        assert "/WaitForTrustor/" in page.url
+        time.sleep(1.5)  # the page's long poll is now held by the server
+        send = client.get(f"/InitializeParticipant/{trustor}", follow_redirects=True)
+        moved = time.monotonic()
+        client.post(str(send.url), data={"sent_amount": "5"})
+        page.wait_for_url("**/SendBack/**", timeout=10_000)
+        assert time.monotonic() - moved < 3
+        page.close()
