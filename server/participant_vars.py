@@ -39,12 +39,18 @@ def current_room_session(
     """The newest session created in the room since it was last closed, if any."""
     from server.models.rooms import RoomState
 
-    closed_after = db.scalar(
-        sa.select(RoomState.closed_after_session_id).where(RoomState.room_name == room_name)
+    # One query: the room's close marker is a subquery (this runs on every Qualtrics post).
+    closed_after = (
+        sa.select(RoomState.closed_after_session_id)
+        .where(RoomState.room_name == room_name)
+        .scalar_subquery()
     )
     query = (
         sa.select(ExperimentSession)
-        .where(ExperimentSession.room_name == room_name, ExperimentSession.id > (closed_after or 0))
+        .where(
+            ExperimentSession.room_name == room_name,
+            ExperimentSession.id > sa.func.coalesce(closed_after, 0),
+        )
         .order_by(ExperimentSession.id.desc())
         .limit(1)
     )
