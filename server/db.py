@@ -13,6 +13,7 @@ Every request that writes runs in one transaction from :meth:`Database.transacti
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -55,7 +56,8 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _is_memory_database(url: str) -> bool:
+def _is_memory_database(url: str | sa.URL) -> bool:
+    """An in-memory SQLite database, or one given as a ``file:`` URI: no plain file path."""
     database = sa.make_url(url).database
     return not database or database == ":memory:" or database.startswith("file:")
 
@@ -75,10 +77,10 @@ class _ProcessLock:
     @classmethod
     def for_database(cls, engine: sa.Engine) -> _ProcessLock | None:
         """The lock for a file database; None for an in-memory one."""
-        database = engine.url.database
-        if not database or database == ":memory:" or database.startswith("file:"):
+        if _is_memory_database(engine.url):
             return None
-        return cls(Path(database).resolve().with_name(Path(database).name + ".writelock"))
+        database = Path(str(engine.url.database))
+        return cls(database.resolve().with_name(database.name + ".writelock"))
 
     def __enter__(self) -> None:
         if self._fd is None or self._pid != os.getpid():  # a forked child needs its own
@@ -135,7 +137,7 @@ class Database:
             # moment the lock is free, where SQLite's handler would sleep.
             with (
                 self._sqlite_write_lock,
-                self._process_lock(),
+                self._sqlite_process_lock or contextlib.nullcontext(),
                 self._writer() as session,
                 session.begin(),
             ):
@@ -152,14 +154,6 @@ class Database:
                 yield session
             finally:
                 session.rollback()
-
-    @contextmanager
-    def _process_lock(self) -> Iterator[None]:
-        if self._sqlite_process_lock is None:
-            yield
-            return
-        with self._sqlite_process_lock:
-            yield
 
     def dispose(self) -> None:
         """Close every pooled connection."""

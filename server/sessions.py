@@ -117,6 +117,7 @@ def create_session(
     prepare_session_study(db, session)
     # Rows are written with ORM bulk INSERTs (one statement per table and round, ids returned
     # in order), not one object per row: a 2,000-participant session is thousands of rows.
+    num_pages = len(project.page_sequence(config["app_sequence"]))
     participant_ids = list(
         db.scalars(
             sa.insert(Participant).returning(Participant.id, sort_by_parameter_order=True),
@@ -128,7 +129,7 @@ def create_session(
                     "vars": {},
                     "stored_payoff": 0.0,
                     "index_in_pages": 0,
-                    "max_page_index": len(project.page_sequence(config["app_sequence"])),
+                    "max_page_index": num_pages,
                 }
                 for number in range(1, count + 1)
             ],
@@ -215,9 +216,8 @@ def _initials(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _apply_initials(row: Any, fields: Mapping[str, Any]) -> None:
-    for name, field in fields.items():
-        if field.initial is not None:
-            setattr(row, name, field.initial)
+    for name, value in _initials(fields).items():
+        setattr(row, name, value)
 
 
 def get_session(db: Session, code: str, *, for_update: bool = False) -> ExperimentSession:

@@ -31,7 +31,6 @@ class CompletionWatcher:
         self._db = db
         self._interval = interval
         self._latest: int | None = None
-        self._generation = 0
         self._changed: asyncio.Event | None = None
         self._waiters = 0
         self._task: asyncio.Task[None] | None = None
@@ -47,7 +46,6 @@ class CompletionWatcher:
                 latest = await run_in_threadpool(self._read_latest)
                 if latest != self._latest:
                     self._latest = latest
-                    self._generation += 1
                     assert self._changed is not None
                     self._changed.set()
                     self._changed = asyncio.Event()
@@ -64,9 +62,10 @@ class CompletionWatcher:
             if self._task is None:
                 # Read the newest id before the first check, so any completion after that
                 # check is seen as a change.
-                self._latest = await run_in_threadpool(self._read_latest)
-                self._changed = asyncio.Event()
-                if self._task is None:
+                latest = await run_in_threadpool(self._read_latest)
+                if self._task is None:  # no other waiter started the watcher meanwhile
+                    self._latest = latest
+                    self._changed = asyncio.Event()
                     self._task = asyncio.create_task(self._watch())
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout
