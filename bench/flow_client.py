@@ -216,23 +216,16 @@ _OTREE_SOCKET = re.compile(r'makeReconnectingWebSocket\("([^"]+)"\)')
 
 
 async def _wait_like_grove(client: HttpClient, page_path: str, html: bytes) -> float:
-    """What Grove's wait page script does: poll the status URL, then reload the page."""
+    """What Grove's wait page script (grove.js) does: long-poll the status URL with
+    ``?wait=1``, asking again at once while the answer is not ready, then reload."""
     match = _GROVE_STATUS.search(html.decode())
     if match is None:
         raise RuntimeError(f"no status URL on Grove's wait page {page_path}")
     status_url = match.group(1).replace("&amp;", "&")
-    text = html.decode()
-    if 'data-long-poll="1"' in text:  # the script asks with ?wait=1, again at once if not ready
-        while True:
-            _, _, content = await client.request("GET", status_url + "?wait=1")
-            if json.loads(content).get("ready"):
-                break
-    else:  # the script asks every second
-        while True:
-            await asyncio.sleep(1.0)
-            _, _, content = await client.request("GET", status_url)
-            if json.loads(content).get("ready"):
-                break
+    while True:
+        _, _, content = await client.request("GET", status_url + "?wait=1")
+        if json.loads(content).get("ready"):
+            break
     await client.follow("GET", page_path)
     return time.perf_counter()
 

@@ -3,8 +3,8 @@ server (or none, where the metric starts its own) and returns JSON-ready records
 
 from __future__ import annotations
 
+import json
 import math
-import os
 import sqlite3
 import subprocess
 import sys
@@ -19,12 +19,13 @@ from bench.projects import (
     build_grove_project,
     build_otree_project,
 )
-from bench.servers import REST_KEY, RunningServer
+from bench.servers import REST_KEY, RunningServer, scratch_env
 from bench.setup_calls import create_session, run_flow, start_participants
 from bench.wrk import run_wrk
 
 FORM_BODY = "answer=42"
-VARS_BODY = '{"vars": {"age": 25, "consent": true, "source": "qualtrics"}}'
+VARS = {"age": 25, "consent": True, "source": "qualtrics"}
+VARS_BODY = json.dumps({"vars": VARS})
 JSON_HEADERS = {"Content-Type": "application/json", "otree-rest-key": REST_KEY}
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -38,7 +39,13 @@ def _answers_saved(database: Path | None) -> int | None:
             "SELECT count(*) FROM bench_form_player WHERE answer = 42").fetchone()[0]
 
 
-def _fresh_participants(server: RunningServer, count: int, chunk: int = 5_000) -> list[str]:
+def label_bodies(count: int) -> list[str]:
+    """Qualtrics-style participant_vars bodies for the benchmark room, a new label each."""
+    return [json.dumps({"room_name": BENCH_ROOM, "participant_label": f"P{i:05d}", "vars": VARS})
+            for i in range(count)]
+
+
+def fresh_participants(server: RunningServer, count: int, chunk: int = 5_000) -> list[str]:
     """Codes of ``count`` new bench_form participants, in sessions of at most ``chunk``."""
     codes: list[str] = []
     while len(codes) < count:
@@ -58,7 +65,7 @@ def form_page(server: RunningServer, concurrencies: list[int], seconds: float) -
         # and if wrk still used them all up, run again with four times as many.
         needed = min(30_000, math.ceil(got.rate * seconds * 1.5) + 4 * clients)
         for _ in range(4):
-            post_paths = start_participants(server, _fresh_participants(server, needed))
+            post_paths = start_participants(server, fresh_participants(server, needed))
             before = _answers_saved(server.database) or 0
             posted = run_wrk(server.base_url, post_paths, connections=clients,
                              seconds=seconds, method="POST", body=FORM_BODY,
@@ -78,10 +85,7 @@ def form_page(server: RunningServer, concurrencies: list[int], seconds: float) -
 
 def participant_vars(server: RunningServer, clients: int, seconds: float) -> dict:
     """POST /api/participant_vars/ by room and label, and by participant code."""
-    labels = [f"P{i:05d}" for i in range(20_000)]
-    bodies = [f'{{"room_name": "{BENCH_ROOM}", "participant_label": "{label}", '
-              f'"vars": {{"age": 25, "consent": true, "source": "qualtrics"}}}}'
-              for label in labels]
+    bodies = label_bodies(20_000)
     by_label = run_wrk(server.base_url, ["/api/participant_vars"] * len(bodies),
                        connections=clients, seconds=seconds, method="POST", bodies=bodies,
                        headers=JSON_HEADERS)
@@ -158,31 +162,23 @@ def bot_runs(folder: Path, otree_bin: Path | None) -> dict:
     """
     results: dict[str, object] = {"configs": list(SHARED_CONFIGS)}
     grove_project = build_grove_project(folder / "grove_bots", SHARED_CONFIGS)
-    env = {**_scratch_env(None), "GROVE_PROJECT_ROOT": str(grove_project)}
+    env = {**scratch_env(), "GROVE_PROJECT_ROOT": str(grove_project)}
     seconds, output, code = _timed([sys.executable, "-m", "server", "test"], REPO_ROOT, env)
     if code != 0:
         raise RuntimeError(f"Grove's bots failed:\n{output[-2000:]}")
     results["grove"] = {"total_s": seconds,
                         "summary": [line for line in output.splitlines() if ": OK" in line]}
     seconds, output, code = _timed([sys.executable, "-m", "server", "test"], REPO_ROOT,
-                                   _scratch_env(None))
+                                   scratch_env())
     if code != 0:
         raise RuntimeError(f"Grove's bots failed on the sample project:\n{output[-2000:]}")
     results["grove_all_sample_configs"] = {"total_s": seconds}
     if otree_bin is not None:
         otree_project = build_otree_project(folder / "otree_bots", SHARED_CONFIGS)
-        env = {**_scratch_env(None), "PATH": f"{otree_bin.parent}:{os.environ.get('PATH', '')}"}
-        seconds, output, code = _timed([str(otree_bin), "test"], otree_project, env)
+        seconds, output, code = _timed([str(otree_bin), "test"], otree_project,
+                                       scratch_env(otree_bin.parent))
         # oTree's exit status is not always 0 after a clean run; its output says.
         if output.count("Bots completed session") < len(SHARED_CONFIGS) or "Traceback" in output:
             raise RuntimeError(f"oTree's bots failed (exit {code}):\n{output[-2000:]}")
         results["otree"] = {"total_s": seconds}
     return results
-
-
-def _scratch_env(database_url: str | None) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("OTREE_", "GROVE_", "DATABASE_URL"))}
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env

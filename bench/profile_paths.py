@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import metrics
-from bench.projects import BENCH_ROOM, build_grove_project
+from bench.projects import build_grove_project
 from bench.servers import RunningServer, grove_server
 from bench.setup_calls import create_session, start_participants
 from bench.wrk import run_wrk
@@ -37,14 +37,12 @@ def _prepare(server: RunningServer, path_name: str, seconds: float) -> Callable[
         paths = start_participants(server, codes)
         return lambda: run_wrk(base, paths, connections=clients, seconds=seconds)
     if path_name == "page_post":
-        _, codes = create_session(server, "bench_form", 6000)
-        paths = start_participants(server, codes)
+        paths = start_participants(server, metrics.fresh_participants(server, 6000))
         return lambda: run_wrk(base, paths, connections=clients, seconds=seconds,
                                method="POST", body=metrics.FORM_BODY,
                                headers=metrics.FORM_HEADERS, once=True)
     if path_name == "vars_label":
-        bodies = [f'{{"room_name": "{BENCH_ROOM}", "participant_label": "L{i}", '
-                  f'"vars": {{"age": 25}}}}' for i in range(20_000)]
+        bodies = metrics.label_bodies(20_000)
         return lambda: run_wrk(base, ["/api/participant_vars"] * len(bodies),
                                connections=clients, seconds=seconds, method="POST",
                                bodies=bodies, headers=metrics.JSON_HEADERS)

@@ -87,9 +87,18 @@ def _serve(name: str, command: list[str], cwd: Path, env: dict[str, str], port: 
             _stop(process)
 
 
-def _common_env() -> dict[str, str]:
+def scratch_env(path_prefix: Path | None = None) -> dict[str, str]:
+    """This environment without the project's variables (OTREE_*, GROVE_*, DATABASE_URL),
+    with ``path_prefix`` in front of PATH if given (oTree starts ``otree`` by name)."""
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("OTREE_", "GROVE_", "DATABASE_URL"))}
+    if path_prefix is not None:
+        env["PATH"] = f"{path_prefix}:{env.get('PATH', '')}"
+    return env
+
+
+def _common_env(path_prefix: Path | None = None) -> dict[str, str]:
+    env = scratch_env(path_prefix)
     env.update(OTREE_REST_KEY=REST_KEY, OTREE_ADMIN_PASSWORD=ADMIN_PASSWORD,
                OTREE_AUTH_LEVEL="STUDY", OTREE_PRODUCTION="1", PYTHONUNBUFFERED="1")
     return env
@@ -114,9 +123,7 @@ def otree_server(otree_bin: Path, project: Path) -> Iterator[RunningServer]:
     port = free_port()
     database = project / "db.sqlite3"
     database.unlink(missing_ok=True)
-    env = _common_env()
-    # oTree's prodserver starts ``otree timeoutsubprocess`` by name.
-    env["PATH"] = f"{otree_bin.parent}:{env.get('PATH', '')}"
+    env = _common_env(otree_bin.parent)  # its prodserver starts ``otree timeoutsubprocess``
     command = [str(otree_bin), "prodserver", f"127.0.0.1:{port}"]
     with _serve("otree", command, project, env, port, database) as server:
         yield server
