@@ -11,8 +11,6 @@ import pytest
 
 from tests.live_server import live_server
 
-pytestmark = pytest.mark.slow
-
 
 def _start(client: httpx.Client, code: str) -> str:
     response = client.get(f"/InitializeParticipant/{code}", follow_redirects=True)
@@ -20,6 +18,7 @@ def _start(client: httpx.Client, code: str) -> str:
     return response.url.path
 
 
+@pytest.mark.slow
 def test_long_poll_is_held_until_the_trustor_moves_then_answers_at_once(tmp_path):
     with live_server(f"sqlite:///{tmp_path / 'db.sqlite3'}", workers=2) as base:
         # Separate connections, so the two players usually reach different workers.
@@ -60,6 +59,7 @@ def test_long_poll_is_held_until_the_trustor_moves_then_answers_at_once(tmp_path
         trustee.close()
 
 
+@pytest.mark.slow
 def test_status_without_wait_answers_at_once(tmp_path):
     with live_server(f"sqlite:///{tmp_path / 'db.sqlite3'}", workers=1) as base:
         client = httpx.Client(base_url=base, timeout=30)
@@ -73,3 +73,12 @@ def test_status_without_wait_answers_at_once(tmp_path):
         assert client.get(wait_page + "/status").json() == {"ready": False}
         assert time.monotonic() - started < 5
         client.close()
+
+
+def test_status_of_an_unknown_participant_is_a_json_404(client):
+    for suffix in ("", "?wait=1"):
+        response = client.get(f"/p/nosuchcode/trust/WaitForTrustor/2/status{suffix}")
+        assert response.status_code == 404
+        body = response.json()
+        assert body["ok"] is False
+        assert "nosuchcode" in body["error"]

@@ -46,8 +46,11 @@ def json_error(status: int, message: str, errors: list[dict] | None = None) -> J
 
 
 def _wants_json(request: Request) -> bool:
+    # The API, the urn API, and the status URLs that wait pages and room pages poll.
+    path = request.url.path
     return (
-        request.url.path.startswith(("/api", "/study_"))
+        path.startswith(("/api", "/study_"))
+        or path.endswith("/status")
         or "application/json" in request.headers.get("accept", "").split(",")[0]
     )
 
