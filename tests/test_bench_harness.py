@@ -4,11 +4,9 @@ asked for, and the report built from results. Nothing here times Grove."""
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 
-from bench.floor_app import app as floor_app  # noqa: F401 - importable without side effects
 from bench.projects import build_grove_project, build_otree_project
 from bench.report import build_rows, check_targets, format_table
 from bench.servers import floor_server
@@ -77,7 +75,3 @@ def test_report_rows_and_targets_from_results():
     assert checks["urn API >= 1,000/s at 100 prior"] is False
     assert checks["bot run <= 1/3 of oTree's"] is True
 
-
-def test_wrk_is_found_where_ci_installs_it():
-    if os.environ.get("CI"):
-        assert shutil.which("wrk"), "./scripts/install.sh --system must install wrk"
