@@ -45,14 +45,43 @@ def _measure(out: dict[str, Any], name: str, label: str, measure: Any, *args: An
 def _server_metrics(server: RunningServer, plan: dict[str, Any], python: Path | None) -> dict:
     out: dict[str, Any] = {}
     name = server.name
-    _measure(out, "form_page", f"{name}: form page", metrics.form_page, server,
-             plan["concurrencies"], plan["seconds"])
-    _measure(out, "participant_vars", f"{name}: participant_vars", metrics.participant_vars,
-             server, plan["vars_clients"], plan["seconds"])
-    _measure(out, "session_creation", f"{name}: session creation", metrics.session_creation,
-             server, plan["session_sizes"], plan["concurrent_size"], plan["get_clients"])
-    _measure(out, "wait_page", f"{name}: wait page", metrics.wait_page, server,
-             plan["wait_groups"], python)
+    _measure(
+        out,
+        "form_page",
+        f"{name}: form page",
+        metrics.form_page,
+        server,
+        plan["concurrencies"],
+        plan["seconds"],
+    )
+    _measure(
+        out,
+        "participant_vars",
+        f"{name}: participant_vars",
+        metrics.participant_vars,
+        server,
+        plan["vars_clients"],
+        plan["seconds"],
+    )
+    _measure(
+        out,
+        "session_creation",
+        f"{name}: session creation",
+        metrics.session_creation,
+        server,
+        plan["session_sizes"],
+        plan["concurrent_size"],
+        plan["get_clients"],
+    )
+    _measure(
+        out,
+        "wait_page",
+        f"{name}: wait page",
+        metrics.wait_page,
+        server,
+        plan["wait_groups"],
+        python,
+    )
     return out
 
 
@@ -63,37 +92,63 @@ def _urn(project: Path, folder: Path, plan: dict[str, Any], workers: int) -> dic
         data.mkdir()
         study = seed_history(f"sqlite:///{data / 'grove.sqlite3'}", prior, project)
         with grove_server(project, data, workers=workers) as server:
-            _measure(results, str(prior), f"grove: urn API at {prior:,} prior",
-                     metrics.urn_api, server, study, plan["vars_clients"], plan["seconds"],
-                     plan["urn_max_draws"])
+            _measure(
+                results,
+                str(prior),
+                f"grove: urn API at {prior:,} prior",
+                metrics.urn_api,
+                server,
+                study,
+                plan["vars_clients"],
+                plan["seconds"],
+                plan["urn_max_draws"],
+            )
     return results
 
 
 def _plan(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
-        return {"concurrencies": [1, 10], "seconds": 1.0, "vars_clients": 10,
-                "session_sizes": [(10, 1), (200, 1)], "concurrent_size": 200,
-                "get_clients": 4, "wait_groups": 2, "urn_priors": [100],
-                "urn_max_draws": 5_000}
-    return {"concurrencies": [1, 10, 100], "seconds": args.seconds, "vars_clients": 10,
-            "session_sizes": [(10, 5), (200, 3), (2000, 1)], "concurrent_size": 2000,
-            "get_clients": 10, "wait_groups": 20, "urn_priors": [100, 100_000],
-            "urn_max_draws": 40_000}
+        return {
+            "concurrencies": [1, 10],
+            "seconds": 1.0,
+            "vars_clients": 10,
+            "session_sizes": [(10, 1), (200, 1)],
+            "concurrent_size": 200,
+            "get_clients": 4,
+            "wait_groups": 2,
+            "urn_priors": [100],
+            "urn_max_draws": 5_000,
+        }
+    return {
+        "concurrencies": [1, 10, 100],
+        "seconds": args.seconds,
+        "vars_clients": 10,
+        "session_sizes": [(10, 5), (200, 3), (2000, 1)],
+        "concurrent_size": 2000,
+        "get_clients": 10,
+        "wait_groups": 20,
+        "urn_priors": [100, 100_000],
+        "urn_max_draws": 40_000,
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Measure everything the arguments ask for; return the results document."""
     if not wrk_available():
-        raise SystemExit("wrk is not installed: apt-get install wrk (or ./scripts/install.sh "
-                         "--system)")
+        raise SystemExit(
+            "wrk is not installed: apt-get install wrk (or ./scripts/install.sh --system)"
+        )
     plan = _plan(args)
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": describe_machine(), "otree_version": None if args.skip_otree
-        else OTREE_VERSION, "workers": {"grove": args.workers, "floor": args.workers,
-                                        "otree": 1},
-        "database": "SQLite (file) for Grove and oTree", "plan": plan,
-        "grove": {}, "otree": {}, "floor": {},
+        "machine": describe_machine(),
+        "otree_version": None if args.skip_otree else OTREE_VERSION,
+        "workers": {"grove": args.workers, "floor": args.workers, "otree": 1},
+        "database": "SQLite (file) for Grove and oTree",
+        "plan": plan,
+        "grove": {},
+        "otree": {},
+        "floor": {},
     }
     with tempfile.TemporaryDirectory(prefix="grove-bench-") as tmp:
         folder = Path(tmp)
@@ -119,8 +174,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and targets, save the results."""
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--skip-otree", action="store_true", help="Grove and the floor only")
     parser.add_argument("--workers", type=int, default=2, help="Grove's and the floor's")
@@ -131,14 +189,19 @@ def main(argv: list[str] | None = None) -> int:
     rows = build_rows(results)
     checks = check_targets(results)
     results["table"] = [list(row) for row in rows]
-    results["targets"] = [{"target": name, "met": met, "figures": figures}
-                          for name, met, figures in checks]
+    results["targets"] = [
+        {"target": name, "met": met, "figures": figures} for name, met, figures in checks
+    ]
     print(format_table(rows))
     print()
     print(format_targets(checks))
-    for where, part in (("grove", results["grove"]), ("otree", results["otree"]),
-                        ("floor", results["floor"]), ("bots", results.get("bots") or {})):
-        for name, value in (part.items() if isinstance(part, dict) else []):
+    for where, part in (
+        ("grove", results["grove"]),
+        ("otree", results["otree"]),
+        ("floor", results["floor"]),
+        ("bots", results.get("bots") or {}),
+    ):
+        for name, value in part.items() if isinstance(part, dict) else []:
             if isinstance(value, dict) and "error" in value:
                 print(f"FAILED  {where} {name}: {value['error'][-300:]}")
         if isinstance(part, dict) and "error" in part:

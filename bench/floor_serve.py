@@ -16,8 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
-    uvicorn.run("bench.floor_app:app", **production_options(
-        host="127.0.0.1", port=args.port, workers=args.workers))
+    uvicorn.run(
+        "bench.floor_app:app",
+        **production_options(host="127.0.0.1", port=args.port, workers=args.workers),
+    )
     return 0
 
 

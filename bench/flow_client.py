@@ -48,14 +48,18 @@ class HttpClient:
             self.writer.close()
             self.reader = self.writer = None
 
-    async def request(self, method: str, path: str, body: bytes = b"",
-                      headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         """Send one request; return status, headers (lower-case names) and body."""
         for attempt in (1, 2):
             if self.writer is None:
                 await self._connect()
-            lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
-                     f"Content-Length: {len(body)}"]
+            lines = [
+                f"{method} {path} HTTP/1.1",
+                f"Host: {self.host}:{self.port}",
+                f"Content-Length: {len(body)}",
+            ]
             lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
             assert self.writer is not None
             try:
@@ -94,8 +98,9 @@ class HttpClient:
             await self.close()
         return status, headers, body
 
-    async def follow(self, method: str, path: str, body: bytes = b"",
-                     headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
+    async def follow(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, str, bytes]:
         """Request and follow redirects (as GETs); return the final status, path and body."""
         status, response_headers, content = await self.request(method, path, body, headers)
         for _ in range(10):
@@ -146,15 +151,17 @@ async def create_sessions(job: dict) -> dict:
     for size, repeats in job["sizes"]:
         timings = []
         for _ in range(repeats):
-            body = json.dumps({"session_config_name": job["config"],
-                               "num_participants": size}).encode()
+            body = json.dumps(
+                {"session_config_name": job["config"], "num_participants": size}
+            ).encode()
             start = time.perf_counter()
             status, _, content = await client.request("POST", "/api/sessions", body, headers)
             timings.append(time.perf_counter() - start)
             if status != 200:
                 raise RuntimeError(f"POST /api/sessions/ ({size}): HTTP {status} {content[:300]!r}")
-        results.append({"participants": size, "seconds": timings,
-                        "median_s": statistics.median(timings)})
+        results.append(
+            {"participants": size, "seconds": timings, "median_s": statistics.median(timings)}
+        )
     await client.close()
 
     # The concurrent GETs: measured idle first, then during one more largest creation.
@@ -176,15 +183,17 @@ async def create_sessions(job: dict) -> dict:
     async def measure(during_creation: bool) -> tuple[list[float], float]:
         stop = asyncio.Event()
         latencies: list[float] = []
-        loops = [asyncio.create_task(page_loop(stop, latencies, i))
-                 for i in range(job["get_clients"])]
+        loops = [
+            asyncio.create_task(page_loop(stop, latencies, i)) for i in range(job["get_clients"])
+        ]
         await asyncio.sleep(0.3)
         latencies.clear()
         creation_seconds = 0.0
         if during_creation:
             creator = HttpClient(base)
-            body = json.dumps({"session_config_name": job["config"],
-                               "num_participants": job["concurrent_size"]}).encode()
+            body = json.dumps(
+                {"session_config_name": job["config"], "num_participants": job["concurrent_size"]}
+            ).encode()
             started = time.perf_counter()
             await creator.request("POST", "/api/sessions", body, headers)
             creation_seconds = time.perf_counter() - started
@@ -200,13 +209,20 @@ async def create_sessions(job: dict) -> dict:
     return {
         "creations": results,
         "concurrent_gets": {
-            "clients": job["get_clients"], "participants": job["concurrent_size"],
+            "clients": job["get_clients"],
+            "participants": job["concurrent_size"],
             "creation_s": creation_seconds,
-            "idle": {"count": len(idle), "p50_ms": _percentile(idle, 0.5) * 1000,
-                     "p99_ms": _percentile(idle, 0.99) * 1000},
-            "during": {"count": len(busy), "p50_ms": _percentile(busy, 0.5) * 1000,
-                       "p99_ms": _percentile(busy, 0.99) * 1000,
-                       "max_ms": max(busy, default=0.0) * 1000},
+            "idle": {
+                "count": len(idle),
+                "p50_ms": _percentile(idle, 0.5) * 1000,
+                "p99_ms": _percentile(idle, 0.99) * 1000,
+            },
+            "during": {
+                "count": len(busy),
+                "p50_ms": _percentile(busy, 0.5) * 1000,
+                "p99_ms": _percentile(busy, 0.99) * 1000,
+                "max_ms": max(busy, default=0.0) * 1000,
+            },
         },
     }
 
@@ -256,8 +272,9 @@ async def _one_group(base: str, group: list[str], waiter, pause: float) -> float
         for client, path in zip(clients[:-1], pages[:-1], strict=True):
             status, wait_path, html = await client.follow("POST", path, b"", FORM)
             if status != 200:
-                raise RuntimeError(f"arriving at the wait page from {path}: HTTP {status} "
-                                   f"at {wait_path}")
+                raise RuntimeError(
+                    f"arriving at the wait page from {path}: HTTP {status} at {wait_path}"
+                )
             waiting.append(asyncio.create_task(waiter(client, wait_path, html)))
         await asyncio.sleep(pause)  # the last player comes at a random moment
         arrived = time.perf_counter()
@@ -266,8 +283,7 @@ async def _one_group(base: str, group: list[str], waiter, pause: float) -> float
         if status != 200 or "After" not in final_path:
             for task in waiting:
                 task.cancel()
-            raise RuntimeError(f"the last player got HTTP {status} at {final_path}: "
-                               f"{body[:200]!r}")
+            raise RuntimeError(f"the last player got HTTP {status} at {final_path}: {body[:200]!r}")
         try:
             done = await asyncio.wait_for(asyncio.gather(*waiting), timeout=30)
         except TimeoutError:
@@ -294,14 +310,18 @@ async def wait_page(job: dict) -> dict:
             latencies.append(await _one_group(base, group, waiter, 0.3 + rng.random()))
         except (RuntimeError, OSError, asyncio.IncompleteReadError) as error:
             failures.append(str(error)[:300])
-    return {"groups": len(job["groups"]), "failed_groups": len(failures),
-            "failures": failures[:5], "latencies_ms": latencies,
-            "p50_ms": _percentile(latencies, 0.5), "p99_ms": _percentile(latencies, 0.99),
-            "mean_ms": statistics.fmean(latencies) if latencies else None}
+    return {
+        "groups": len(job["groups"]),
+        "failed_groups": len(failures),
+        "failures": failures[:5],
+        "latencies_ms": latencies,
+        "p50_ms": _percentile(latencies, 0.5),
+        "p99_ms": _percentile(latencies, 0.99),
+        "mean_ms": statistics.fmean(latencies) if latencies else None,
+    }
 
 
-FLOWS = {"start": start_participants, "create_sessions": create_sessions,
-         "wait_page": wait_page}
+FLOWS = {"start": start_participants, "create_sessions": create_sessions, "wait_page": wait_page}
 
 
 def main() -> int:

@@ -23,10 +23,16 @@ def describe_machine() -> dict[str, Any]:
     if meminfo.exists():
         memory = meminfo.read_text().splitlines()[0].split(":", 1)[1].strip()
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                check=False).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
     except OSError:
         commit = ""
-    return {"cpus": os.cpu_count(), "cpu_model": model, "memory": memory,
-            "python": platform.python_version(), "platform": platform.platform(),
-            "commit": commit}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "memory": memory,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "commit": commit,
+    }

@@ -36,13 +36,16 @@ def _answers_saved(database: Path | None) -> int | None:
         return None
     with sqlite3.connect(database, timeout=30) as connection:
         return connection.execute(
-            "SELECT count(*) FROM bench_form_player WHERE answer = 42").fetchone()[0]
+            "SELECT count(*) FROM bench_form_player WHERE answer = 42"
+        ).fetchone()[0]
 
 
 def label_bodies(count: int) -> list[str]:
     """Qualtrics-style participant_vars bodies for the benchmark room, a new label each."""
-    return [json.dumps({"room_name": BENCH_ROOM, "participant_label": f"P{i:05d}", "vars": VARS})
-            for i in range(count)]
+    return [
+        json.dumps({"room_name": BENCH_ROOM, "participant_label": f"P{i:05d}", "vars": VARS})
+        for i in range(count)
+    ]
 
 
 def fresh_participants(server: RunningServer, count: int, chunk: int = 5_000) -> list[str]:
@@ -67,9 +70,16 @@ def form_page(server: RunningServer, concurrencies: list[int], seconds: float) -
         for _ in range(4):
             post_paths = start_participants(server, fresh_participants(server, needed))
             before = _answers_saved(server.database) or 0
-            posted = run_wrk(server.base_url, post_paths, connections=clients,
-                             seconds=seconds, method="POST", body=FORM_BODY,
-                             headers=FORM_HEADERS, once=True)
+            posted = run_wrk(
+                server.base_url,
+                post_paths,
+                connections=clients,
+                seconds=seconds,
+                method="POST",
+                body=FORM_BODY,
+                headers=FORM_HEADERS,
+                once=True,
+            )
             exhausted = posted.requests >= len(post_paths)
             if not exhausted or needed >= 30_000:
                 break
@@ -86,60 +96,103 @@ def form_page(server: RunningServer, concurrencies: list[int], seconds: float) -
 def participant_vars(server: RunningServer, clients: int, seconds: float) -> dict:
     """POST /api/participant_vars/ by room and label, and by participant code."""
     bodies = label_bodies(20_000)
-    by_label = run_wrk(server.base_url, ["/api/participant_vars"] * len(bodies),
-                       connections=clients, seconds=seconds, method="POST", bodies=bodies,
-                       headers=JSON_HEADERS)
+    by_label = run_wrk(
+        server.base_url,
+        ["/api/participant_vars"] * len(bodies),
+        connections=clients,
+        seconds=seconds,
+        method="POST",
+        bodies=bodies,
+        headers=JSON_HEADERS,
+    )
     _, codes = create_session(server, "bench_form", 200)
-    by_code = run_wrk(server.base_url, [f"/api/participant_vars/{code}" for code in codes],
-                      connections=clients, seconds=seconds, method="POST", body=VARS_BODY,
-                      headers=JSON_HEADERS)
+    by_code = run_wrk(
+        server.base_url,
+        [f"/api/participant_vars/{code}" for code in codes],
+        connections=clients,
+        seconds=seconds,
+        method="POST",
+        body=VARS_BODY,
+        headers=JSON_HEADERS,
+    )
     return {f"by_label_c{clients}": by_label.as_dict(), f"by_code_c{clients}": by_code.as_dict()}
 
 
-def session_creation(server: RunningServer, sizes: list[tuple[int, int]],
-                     concurrent_size: int, get_clients: int) -> dict:
+def session_creation(
+    server: RunningServer, sizes: list[tuple[int, int]], concurrent_size: int, get_clients: int
+) -> dict:
     """POST /api/sessions/ at each size; page GET latency during one more large creation."""
     _, codes = create_session(server, "bench_form", 50)
     page_paths = start_participants(server, codes)
-    return run_flow({
-        "flow": "create_sessions", "base_url": server.base_url, "rest_key": REST_KEY,
-        "config": "trust", "sizes": sizes, "page_paths": page_paths,
-        "concurrent_size": concurrent_size, "get_clients": get_clients,
-    })
+    return run_flow(
+        {
+            "flow": "create_sessions",
+            "base_url": server.base_url,
+            "rest_key": REST_KEY,
+            "config": "trust",
+            "sizes": sizes,
+            "page_paths": page_paths,
+            "concurrent_size": concurrent_size,
+            "get_clients": get_clients,
+        }
+    )
 
 
 def wait_page(server: RunningServer, groups: int, python: Path | None) -> dict:
     """From the last player's arrival to every player of the group on the next page."""
     _, codes = create_session(server, "bench_wait", 3 * groups)
-    grouped = [codes[i:i + 3] for i in range(0, len(codes), 3)]
-    return run_flow({"flow": "wait_page", "base_url": server.base_url, "server": server.name,
-                     "groups": grouped}, python)
+    grouped = [codes[i : i + 3] for i in range(0, len(codes), 3)]
+    return run_flow(
+        {
+            "flow": "wait_page",
+            "base_url": server.base_url,
+            "server": server.name,
+            "groups": grouped,
+        },
+        python,
+    )
 
 
 def floor(server: RunningServer, concurrencies: list[int], seconds: float) -> dict:
     """The bare Starlette endpoint: GET, and POST of the participant_vars JSON body."""
     results = {}
     for clients in concurrencies:
-        results[f"get_c{clients}"] = run_wrk(server.base_url, ["/"], connections=clients,
-                                             seconds=seconds).as_dict()
+        results[f"get_c{clients}"] = run_wrk(
+            server.base_url, ["/"], connections=clients, seconds=seconds
+        ).as_dict()
         results[f"post_c{clients}"] = run_wrk(
-            server.base_url, ["/"], connections=clients, seconds=seconds, method="POST",
-            body=VARS_BODY, headers=JSON_HEADERS).as_dict()
+            server.base_url,
+            ["/"],
+            connections=clients,
+            seconds=seconds,
+            method="POST",
+            body=VARS_BODY,
+            headers=JSON_HEADERS,
+        ).as_dict()
     return results
 
 
-def urn_api(server: RunningServer, study: str, clients: int, seconds: float,
-            max_draws: int) -> dict:
+def urn_api(
+    server: RunningServer, study: str, clients: int, seconds: float, max_draws: int
+) -> dict:
     """Urn randomizations per second through POST /study_participants (every id new)."""
     levels = [("18-40", "Male"), ("41-65", "Female"), ("65+", "Male"), ("18-40", "Female")]
     paths = []
     for i in range(max_draws):
         age_group, sex = levels[i % len(levels)]
-        query = urlencode({"api_key": REST_KEY, "study": study, "id": f"B{i:06d}",
-                           "age_group": age_group, "sex": sex})
+        query = urlencode(
+            {
+                "api_key": REST_KEY,
+                "study": study,
+                "id": f"B{i:06d}",
+                "age_group": age_group,
+                "sex": sex,
+            }
+        )
         paths.append(f"/study_participants?{query}")
-    result = run_wrk(server.base_url, paths, connections=clients, seconds=seconds,
-                     method="POST", once=True)
+    result = run_wrk(
+        server.base_url, paths, connections=clients, seconds=seconds, method="POST", once=True
+    )
     record = result.as_dict()
     record["exhausted"] = result.requests >= len(paths)
     return record
@@ -147,10 +200,14 @@ def urn_api(server: RunningServer, study: str, clients: int, seconds: float,
 
 def _timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str, int]:
     started = time.perf_counter()
-    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False,
-                               env=env)
-    return (time.perf_counter() - started, completed.stdout + completed.stderr,
-            completed.returncode)
+    completed = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, check=False, env=env
+    )
+    return (
+        time.perf_counter() - started,
+        completed.stdout + completed.stderr,
+        completed.returncode,
+    )
 
 
 def bot_runs(folder: Path, otree_bin: Path | None) -> dict:
@@ -166,17 +223,21 @@ def bot_runs(folder: Path, otree_bin: Path | None) -> dict:
     seconds, output, code = _timed([sys.executable, "-m", "server", "test"], REPO_ROOT, env)
     if code != 0:
         raise RuntimeError(f"Grove's bots failed:\n{output[-2000:]}")
-    results["grove"] = {"total_s": seconds,
-                        "summary": [line for line in output.splitlines() if ": OK" in line]}
-    seconds, output, code = _timed([sys.executable, "-m", "server", "test"], REPO_ROOT,
-                                   scratch_env())
+    results["grove"] = {
+        "total_s": seconds,
+        "summary": [line for line in output.splitlines() if ": OK" in line],
+    }
+    seconds, output, code = _timed(
+        [sys.executable, "-m", "server", "test"], REPO_ROOT, scratch_env()
+    )
     if code != 0:
         raise RuntimeError(f"Grove's bots failed on the sample project:\n{output[-2000:]}")
     results["grove_all_sample_configs"] = {"total_s": seconds}
     if otree_bin is not None:
         otree_project = build_otree_project(folder / "otree_bots", SHARED_CONFIGS)
-        seconds, output, code = _timed([str(otree_bin), "test"], otree_project,
-                                       scratch_env(otree_bin.parent))
+        seconds, output, code = _timed(
+            [str(otree_bin), "test"], otree_project, scratch_env(otree_bin.parent)
+        )
         # oTree's exit status is not always 0 after a clean run; its output says.
         if output.count("Bots completed session") < len(SHARED_CONFIGS) or "Traceback" in output:
             raise RuntimeError(f"oTree's bots failed (exit {code}):\n{output[-2000:]}")

@@ -29,7 +29,9 @@ def installed_version() -> str | None:
         return None
     completed = subprocess.run(
         [str(otree_python()), "-c", "import importlib.metadata as m; print(m.version('otree'))"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return completed.stdout.strip() or None
 
@@ -40,8 +42,7 @@ def ensure_otree() -> Path:
         return otree_command()
     if not otree_python().exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run([str(otree_python()), "-m", "pip", "install", "-q", *OTREE_PACKAGES],
-                   check=True)
+    subprocess.run([str(otree_python()), "-m", "pip", "install", "-q", *OTREE_PACKAGES], check=True)
     if installed_version() != OTREE_VERSION:
         raise RuntimeError(f"could not install otree=={OTREE_VERSION} into {VENV}")
     return otree_command()

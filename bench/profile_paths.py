@@ -38,26 +38,51 @@ def _prepare(server: RunningServer, path_name: str, seconds: float) -> Callable[
         return lambda: run_wrk(base, paths, connections=clients, seconds=seconds)
     if path_name == "page_post":
         paths = start_participants(server, metrics.fresh_participants(server, 6000))
-        return lambda: run_wrk(base, paths, connections=clients, seconds=seconds,
-                               method="POST", body=metrics.FORM_BODY,
-                               headers=metrics.FORM_HEADERS, once=True)
+        return lambda: run_wrk(
+            base,
+            paths,
+            connections=clients,
+            seconds=seconds,
+            method="POST",
+            body=metrics.FORM_BODY,
+            headers=metrics.FORM_HEADERS,
+            once=True,
+        )
     if path_name == "vars_label":
         bodies = metrics.label_bodies(20_000)
-        return lambda: run_wrk(base, ["/api/participant_vars"] * len(bodies),
-                               connections=clients, seconds=seconds, method="POST",
-                               bodies=bodies, headers=metrics.JSON_HEADERS)
+        return lambda: run_wrk(
+            base,
+            ["/api/participant_vars"] * len(bodies),
+            connections=clients,
+            seconds=seconds,
+            method="POST",
+            bodies=bodies,
+            headers=metrics.JSON_HEADERS,
+        )
     if path_name == "vars_code":
         _, codes = create_session(server, "bench_form", 200)
         paths = [f"/api/participant_vars/{code}" for code in codes]
-        return lambda: run_wrk(base, paths, connections=clients, seconds=seconds,
-                               method="POST", body=metrics.VARS_BODY,
-                               headers=metrics.JSON_HEADERS)
+        return lambda: run_wrk(
+            base,
+            paths,
+            connections=clients,
+            seconds=seconds,
+            method="POST",
+            body=metrics.VARS_BODY,
+            headers=metrics.JSON_HEADERS,
+        )
     raise SystemExit(f"unknown path {path_name!r}")
 
 
 # Leaf frames of threads that wait for work: idle time, not cost.
-_IDLE = ("Condition.wait", "Queue.get", "select (selectors.py", "EpollSelector.select",
-         "_run_once", "sleep")
+_IDLE = (
+    "Condition.wait",
+    "Queue.get",
+    "select (selectors.py",
+    "EpollSelector.select",
+    "_run_once",
+    "sleep",
+)
 
 
 def summarize(collapsed: str, top: int = 25) -> str:
@@ -82,8 +107,11 @@ def summarize(collapsed: str, top: int = 25) -> str:
     lines += ["", "total time (including callees):"]
     lines += [f"  {100 * n / samples:5.1f}%  {frame}" for frame, n in total.most_common(top)]
     lines += ["", "total time of Grove's own functions (server/):"]
-    lines += [f"  {100 * n / samples:5.1f}%  {frame}" for frame, n in total.most_common()
-              if "(server/" in frame][:top]
+    lines += [
+        f"  {100 * n / samples:5.1f}%  {frame}"
+        for frame, n in total.most_common()
+        if "(server/" in frame
+    ][:top]
     return "\n".join(lines)
 
 
@@ -96,10 +124,22 @@ def profile(path_name: str, seconds: float, folder: Path) -> str:
         raw = folder / f"{path_name}.txt"
         load = _prepare(server, path_name, seconds)
         sampler = subprocess.Popen(
-            [shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"), "record",
-             "--pid", str(server.process.pid), "--rate", "250", "--gil", "--format", "raw",
-             "--output", str(raw)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(server.process.pid),
+                "--rate",
+                "250",
+                "--gil",
+                "--format",
+                "raw",
+                "--output",
+                str(raw),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(1.0)  # py-spy attaches
         load()
         sampler.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C

@@ -49,8 +49,9 @@ def _copy_apps(destination: Path) -> None:
     for source_root in (REPO_ROOT / "apps", BENCH_APPS):
         for app in sorted(source_root.iterdir()):
             if (app / "__init__.py").exists():
-                shutil.copytree(app, destination / app.name,
-                                ignore=shutil.ignore_patterns("__pycache__"))
+                shutil.copytree(
+                    app, destination / app.name, ignore=shutil.ignore_patterns("__pycache__")
+                )
 
 
 def _only(configs: list[str] | None) -> str:
@@ -68,7 +69,8 @@ def build_grove_project(destination: Path, configs: list[str] | None = None) -> 
     (destination / "apps").mkdir()
     _copy_apps(destination / "apps")
     (destination / "session_configs.py").write_text(
-        (REPO_ROOT / "session_configs.py").read_text() + _BENCH_CONFIGS + _only(configs))
+        (REPO_ROOT / "session_configs.py").read_text() + _BENCH_CONFIGS + _only(configs)
+    )
     (destination / "settings.py").write_text(_SETTINGS)
     shutil.copy(REPO_ROOT / "shared_out.py", destination / "shared_out.py")
     (destination / "rooms").mkdir()

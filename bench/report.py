@@ -47,13 +47,19 @@ def _measured(part: Any) -> dict[str, Any]:
     """A server's results without the metrics that failed (they carry an "error")."""
     if not isinstance(part, dict) or "error" in part:
         return {}
-    return {key: value for key, value in part.items()
-            if not (isinstance(value, dict) and "error" in value)}
+    return {
+        key: value
+        for key, value in part.items()
+        if not (isinstance(value, dict) and "error" in value)
+    }
 
 
 def _parts(results: dict[str, Any]) -> tuple[dict, dict, dict]:
-    return (_measured(results.get("grove")), _measured(results.get("otree")),
-            _measured(results.get("floor")))
+    return (
+        _measured(results.get("grove")),
+        _measured(results.get("otree")),
+        _measured(results.get("floor")),
+    )
 
 
 def build_rows(results: dict[str, Any]) -> list[Row]:
@@ -65,8 +71,15 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
         verb = "GET" if kind == "get" else "valid POST"
         g, o = grove["form_page"][key], otree.get("form_page", {}).get(key)
         f = floor.get(key)
-        rows.append((f"1. page {verb}, {clients} clients", _fmt_rate(_rate(g)),
-                     _fmt_rate(_rate(o)), _fmt_rate(_rate(f)), _ratio(_rate(g), _rate(o))))
+        rows.append(
+            (
+                f"1. page {verb}, {clients} clients",
+                _fmt_rate(_rate(g)),
+                _fmt_rate(_rate(o)),
+                _fmt_rate(_rate(f)),
+                _ratio(_rate(g), _rate(o)),
+            )
+        )
         rows.append(("   p50 / p99 latency", _latency(g), _latency(o), _latency(f), ""))
     for key, label in (("by_label", "by room and label"), ("by_code", "by participant code")):
         for name, g in grove.get("participant_vars", {}).items():
@@ -75,48 +88,98 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
             clients = name.rsplit("_c", 1)[1]
             o = otree.get("participant_vars", {}).get(name)
             f = floor.get(f"post_c{clients}")
-            rows.append((f"2. participant_vars {label}, {clients} clients",
-                         _fmt_rate(_rate(g)), _fmt_rate(_rate(o)), _fmt_rate(_rate(f)),
-                         _ratio(_rate(g), _rate(o))))
+            rows.append(
+                (
+                    f"2. participant_vars {label}, {clients} clients",
+                    _fmt_rate(_rate(g)),
+                    _fmt_rate(_rate(o)),
+                    _fmt_rate(_rate(f)),
+                    _ratio(_rate(g), _rate(o)),
+                )
+            )
     g_create = grove.get("session_creation", {})
     o_create = otree.get("session_creation", {})
     o_by_size = {c["participants"]: c for c in o_create.get("creations", [])}
     for creation in g_create.get("creations", []):
         size = creation["participants"]
         other = o_by_size.get(size, {}).get("median_s")
-        rows.append((f"3. POST /api/sessions/, {size} participants", _fmt_s(creation["median_s"]),
-                     _fmt_s(other), "", _ratio(creation["median_s"], other,
-                                                 lower_is_better=True)))
+        rows.append(
+            (
+                f"3. POST /api/sessions/, {size} participants",
+                _fmt_s(creation["median_s"]),
+                _fmt_s(other),
+                "",
+                _ratio(creation["median_s"], other, lower_is_better=True),
+            )
+        )
     if g_create:
         g_during = g_create["concurrent_gets"]["during"]
         o_during = (o_create.get("concurrent_gets") or {}).get("during")
         size = g_create["concurrent_gets"]["participants"]
-        rows.append((f"   page GET p99 while {size} are created",
-                     _fmt_ms(g_during["p99_ms"]), _fmt_ms(o_during and o_during["p99_ms"]), "",
-                     _ratio(g_during["p99_ms"], o_during and o_during["p99_ms"],
-                            lower_is_better=True)))
+        rows.append(
+            (
+                f"   page GET p99 while {size} are created",
+                _fmt_ms(g_during["p99_ms"]),
+                _fmt_ms(o_during and o_during["p99_ms"]),
+                "",
+                _ratio(g_during["p99_ms"], o_during and o_during["p99_ms"], lower_is_better=True),
+            )
+        )
     g_wait, o_wait = grove.get("wait_page"), otree.get("wait_page")
     if g_wait:
-        rows.append(("4. wait page: last arrival to all moved on, p50",
-                     _fmt_ms(g_wait["p50_ms"]), _fmt_ms(o_wait and o_wait["p50_ms"]), "",
-                     _ratio(g_wait["p50_ms"], o_wait and o_wait["p50_ms"], lower_is_better=True)))
-        rows.append(("   p99", _fmt_ms(g_wait["p99_ms"]), _fmt_ms(o_wait and o_wait["p99_ms"]),
-                     "", _ratio(g_wait["p99_ms"], o_wait and o_wait["p99_ms"],
-                                lower_is_better=True)))
+        rows.append(
+            (
+                "4. wait page: last arrival to all moved on, p50",
+                _fmt_ms(g_wait["p50_ms"]),
+                _fmt_ms(o_wait and o_wait["p50_ms"]),
+                "",
+                _ratio(g_wait["p50_ms"], o_wait and o_wait["p50_ms"], lower_is_better=True),
+            )
+        )
+        rows.append(
+            (
+                "   p99",
+                _fmt_ms(g_wait["p99_ms"]),
+                _fmt_ms(o_wait and o_wait["p99_ms"]),
+                "",
+                _ratio(g_wait["p99_ms"], o_wait and o_wait["p99_ms"], lower_is_better=True),
+            )
+        )
         rows.append(("   groups that failed", _failed(g_wait), _failed(o_wait), "", ""))
     for prior, record in _measured(grove.get("urn_api")).items():
-        rows.append((f"5. urn randomizations, {int(prior):,} prior", _fmt_rate(_rate(record)),
-                     "n/a (no urn)", "", ""))
+        rows.append(
+            (
+                f"5. urn randomizations, {int(prior):,} prior",
+                _fmt_rate(_rate(record)),
+                "n/a (no urn)",
+                "",
+                "",
+            )
+        )
     bots = _measured(results.get("bots"))
     if bots:
         g_total = bots["grove"]["total_s"]
         o_total = (bots.get("otree") or {}).get("total_s")
-        rows.append((f"6. bots over {len(bots['configs'])} sample configs", _fmt_s(g_total),
-                     _fmt_s(o_total), "", _ratio(g_total, o_total, lower_is_better=True)))
+        rows.append(
+            (
+                f"6. bots over {len(bots['configs'])} sample configs",
+                _fmt_s(g_total),
+                _fmt_s(o_total),
+                "",
+                _ratio(g_total, o_total, lower_is_better=True),
+            )
+        )
         every = bots.get("grove_all_sample_configs")
         if every:
-            rows.append(("   Grove: every sample config (with the urn trial)",
-                         _fmt_s(every["total_s"]), "n/a", "", ""))
+            rows.append(
+                (
+                    "   Grove: every sample config (with the urn trial)",
+                    _fmt_s(every["total_s"]),
+                    "n/a",
+                    "",
+                    "",
+                )
+            )
     return rows
 
 
@@ -124,8 +187,12 @@ def format_table(rows: list[Row]) -> str:
     """A plain-text table with aligned columns."""
     header: Row = ("metric", "Grove", "oTree", "floor", "Grove vs oTree")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(5)]
-    lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
-                       for i, cell in enumerate(row)) for row in [header, *rows]]
+    lines = [
+        "  ".join(
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)
+        )
+        for row in [header, *rows]
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 
@@ -135,8 +202,9 @@ def check_targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]
     grove, otree, floor = _parts(results)
     checks: list[tuple[str, bool | None, str]] = []
 
-    def ratio_check(name: str, g: float | None, o: float | None, goal: float,
-                    lower_is_better: bool = False) -> None:
+    def ratio_check(
+        name: str, g: float | None, o: float | None, goal: float, lower_is_better: bool = False
+    ) -> None:
         if not g or not o:
             checks.append((name, None, "not measured"))
             return
@@ -147,31 +215,50 @@ def check_targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]
         o = otree.get("form_page", {}).get(key)
         ratio_check(f"page {key} >= 10x oTree", _rate(g), _rate(o), 10)
     for key, g in grove.get("participant_vars", {}).items():
-        ratio_check(f"participant_vars {key} >= 5x oTree", _rate(g),
-                    _rate(otree.get("participant_vars", {}).get(key)), 5)
+        ratio_check(
+            f"participant_vars {key} >= 5x oTree",
+            _rate(g),
+            _rate(otree.get("participant_vars", {}).get(key)),
+            5,
+        )
         clients = key.rsplit("_c", 1)[1]
         f = _rate(floor.get(f"post_c{clients}"))
         g_rate = _rate(g)
         if f and g_rate:
-            checks.append((f"participant_vars {key} >= 50% of floor", g_rate / f >= 0.5,
-                           f"{100 * g_rate / f:.0f}% of {f:,.0f}/s"))
+            checks.append(
+                (
+                    f"participant_vars {key} >= 50% of floor",
+                    g_rate / f >= 0.5,
+                    f"{100 * g_rate / f:.0f}% of {f:,.0f}/s",
+                )
+            )
     g_create, o_create = grove.get("session_creation"), otree.get("session_creation")
     if g_create:
         g_big = g_create["concurrent_gets"]["creation_s"]
         o_big = o_create["concurrent_gets"]["creation_s"] if o_create else None
-        ratio_check("2,000-participant session <= 1/5 of oTree's time", g_big, o_big, 5,
-                    lower_is_better=True)
+        ratio_check(
+            "2,000-participant session <= 1/5 of oTree's time",
+            g_big,
+            o_big,
+            5,
+            lower_is_better=True,
+        )
         p99 = g_create["concurrent_gets"]["during"]["p99_ms"]
-        checks.append(("page GET p99 during that creation < 100 ms", p99 < 100,
-                       f"{p99:.1f} ms"))
+        checks.append(("page GET p99 during that creation < 100 ms", p99 < 100, f"{p99:.1f} ms"))
     bots = _measured(results.get("bots"))
     if bots:
-        ratio_check("bot run <= 1/3 of oTree's", bots["grove"]["total_s"],
-                    (bots.get("otree") or {}).get("total_s"), 3, lower_is_better=True)
+        ratio_check(
+            "bot run <= 1/3 of oTree's",
+            bots["grove"]["total_s"],
+            (bots.get("otree") or {}).get("total_s"),
+            3,
+            lower_is_better=True,
+        )
     for prior, record in _measured(grove.get("urn_api")).items():
         rate = _rate(record) or 0.0
-        checks.append((f"urn API >= 1,000/s at {int(prior):,} prior", rate >= 1000,
-                       f"{rate:,.0f}/s"))
+        checks.append(
+            (f"urn API >= 1,000/s at {int(prior):,} prior", rate >= 1000, f"{rate:,.0f}/s")
+        )
     return checks
 
 

@@ -44,8 +44,10 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path, timeou
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"{url}: server exited with {process.returncode}:\n"
-                               f"{log.read_text(errors='replace')[-3000:]}")
+            raise RuntimeError(
+                f"{url}: server exited with {process.returncode}:\n"
+                f"{log.read_text(errors='replace')[-3000:]}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
@@ -72,13 +74,26 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def _serve(name: str, command: list[str], cwd: Path, env: dict[str, str], port: int,
-           database: Path | None, ready_path: str = "/") -> Iterator[RunningServer]:
+def _serve(
+    name: str,
+    command: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    port: int,
+    database: Path | None,
+    ready_path: str = "/",
+) -> Iterator[RunningServer]:
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / f"{name}.log"
         with log.open("wb") as log_file:
-            process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         base_url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(process, base_url + ready_path, log, timeout=90)
@@ -90,8 +105,11 @@ def _serve(name: str, command: list[str], cwd: Path, env: dict[str, str], port: 
 def scratch_env(path_prefix: Path | None = None) -> dict[str, str]:
     """This environment without the project's variables (OTREE_*, GROVE_*, DATABASE_URL),
     with ``path_prefix`` in front of PATH if given (oTree starts ``otree`` by name)."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("OTREE_", "GROVE_", "DATABASE_URL"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OTREE_", "GROVE_", "DATABASE_URL"))
+    }
     if path_prefix is not None:
         env["PATH"] = f"{path_prefix}:{env.get('PATH', '')}"
     return env
@@ -99,8 +117,13 @@ def scratch_env(path_prefix: Path | None = None) -> dict[str, str]:
 
 def _common_env(path_prefix: Path | None = None) -> dict[str, str]:
     env = scratch_env(path_prefix)
-    env.update(OTREE_REST_KEY=REST_KEY, OTREE_ADMIN_PASSWORD=ADMIN_PASSWORD,
-               OTREE_AUTH_LEVEL="STUDY", OTREE_PRODUCTION="1", PYTHONUNBUFFERED="1")
+    env.update(
+        OTREE_REST_KEY=REST_KEY,
+        OTREE_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        OTREE_AUTH_LEVEL="STUDY",
+        OTREE_PRODUCTION="1",
+        PYTHONUNBUFFERED="1",
+    )
     return env
 
 
@@ -111,8 +134,18 @@ def grove_server(project: Path, data_dir: Path, *, workers: int) -> Iterator[Run
     database = data_dir / "grove.sqlite3"
     env = _common_env()
     env.update(DATABASE_URL=f"sqlite:///{database}", GROVE_PROJECT_ROOT=str(project))
-    command = [sys.executable, "-m", "server", "prodserver", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "server",
+        "prodserver",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     with _serve("grove", command, REPO_ROOT, env, port, database) as server:
         yield server
 
@@ -133,7 +166,14 @@ def otree_server(otree_bin: Path, project: Path) -> Iterator[RunningServer]:
 def floor_server(*, workers: int) -> Iterator[RunningServer]:
     """The bare Starlette JSON endpoint, served with Grove's uvicorn options."""
     port = free_port()
-    command = [sys.executable, "-m", "bench.floor_serve", "--port", str(port),
-               "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.floor_serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     with _serve("floor", command, REPO_ROOT, _common_env(), port, None) as server:
         yield server

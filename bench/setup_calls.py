@@ -17,16 +17,19 @@ FLOW_CLIENT = Path(__file__).resolve().parent / "flow_client.py"
 
 def rest(server: RunningServer, method: str, path: str, body: dict | None = None) -> object:
     """One REST call with the benchmark's key; raise on any non-2xx answer."""
-    response = httpx.request(method, server.base_url + path, json=body, timeout=600,
-                             headers={"otree-rest-key": REST_KEY})
+    response = httpx.request(
+        method, server.base_url + path, json=body, timeout=600, headers={"otree-rest-key": REST_KEY}
+    )
     if response.status_code >= 300:
-        raise RuntimeError(f"{server.name} {method} {path}: HTTP {response.status_code} "
-                           f"{response.text[:300]}")
+        raise RuntimeError(
+            f"{server.name} {method} {path}: HTTP {response.status_code} {response.text[:300]}"
+        )
     return response.json()
 
 
-def create_session(server: RunningServer, config: str, participants: int,
-                   room: str | None = None) -> tuple[str, list[str]]:
+def create_session(
+    server: RunningServer, config: str, participants: int, room: str | None = None
+) -> tuple[str, list[str]]:
     """Create a session over REST; return its code and its participants' codes in order."""
     body: dict[str, object] = {"session_config_name": config, "num_participants": participants}
     if room:
@@ -41,8 +44,12 @@ def create_session(server: RunningServer, config: str, participants: int,
 def run_flow(job: dict, python: Path | None = None) -> dict:
     """Run one flow-client job in its own process; return its JSON result."""
     completed = subprocess.run(
-        [str(python or sys.executable), str(FLOW_CLIENT)], input=json.dumps(job),
-        capture_output=True, text=True, check=False, timeout=1800,
+        [str(python or sys.executable), str(FLOW_CLIENT)],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
     )
     if completed.returncode != 0:
         raise RuntimeError(f"flow {job['flow']} failed:\n{completed.stderr[-3000:]}")

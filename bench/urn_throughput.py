@@ -48,10 +48,19 @@ def seed_history(database_url: str, prior: int, root: Path = REPO_ROOT) -> str:
             index = i % 2
             for factor, level in levels.items():
                 counts[(factor, level)][index] += 1
-            rows.append({"study_id": study.id, "sequence": i + 1, "participant_key": f"H{i}",
-                         "levels": levels, "treatment": config.treatments[index],
-                         "treatment_index": index, "user": "history",
-                         "rng_state_before": study.rng_state, "imported": True})
+            rows.append(
+                {
+                    "study_id": study.id,
+                    "sequence": i + 1,
+                    "participant_key": f"H{i}",
+                    "levels": levels,
+                    "treatment": config.treatments[index],
+                    "treatment_index": index,
+                    "user": "history",
+                    "rng_state_before": study.rng_state,
+                    "imported": True,
+                }
+            )
         session_db.execute(sa.insert(UrnAssignment), rows)
         study.num_assigned = prior
         study.counts = counts_to_json(counts)
@@ -79,12 +88,15 @@ def api_rate(database_url: str, code: str, draws: int, concurrency: int = 8) -> 
         live_server(database_url, workers=2, extra_env={"OTREE_REST_KEY": "bench"}) as base,
         httpx.Client(base_url=base, timeout=60) as client,
     ):
-        client.post("/study_participants", params={"api_key": "bench", "study": code,
-                                                   "id": "warmup", **LEVELS[0]})
+        client.post(
+            "/study_participants",
+            params={"api_key": "bench", "study": code, "id": "warmup", **LEVELS[0]},
+        )
 
         def one(i: int) -> int:
-            return client.post("/study_participants", params={
-                "api_key": "bench", "study": code, "id": f"API{i}", **LEVELS[i % 6]}
+            return client.post(
+                "/study_participants",
+                params={"api_key": "bench", "study": code, "id": f"API{i}", **LEVELS[i % 6]},
             ).status_code
 
         start = time.perf_counter()
@@ -109,25 +121,38 @@ def main(argv: list[str] | None = None) -> int:
         for prior in sizes:
             url = f"sqlite:///{Path(folder) / f'urn_{prior}.sqlite3'}"
             code = seed_history(url, prior)
-            results.append({"prior_assignments": prior,
-                            "in_process_per_s": in_process_rate(url, code, args.draws),
-                            "api_per_s": api_rate(url, code, args.draws)})
+            results.append(
+                {
+                    "prior_assignments": prior,
+                    "in_process_per_s": in_process_rate(url, code, args.draws),
+                    "api_per_s": api_rate(url, code, args.draws),
+                }
+            )
     first = results[0]
-    print(f"{'prior':>8} {'in-process/s':>13} {'API/s':>8} {'API vs first':>13} "
-          f"{'reference/s':>12} {'API/reference':>14}")
+    print(
+        f"{'prior':>8} {'in-process/s':>13} {'API/s':>8} {'API vs first':>13} "
+        f"{'reference/s':>12} {'API/reference':>14}"
+    )
     for row in results:
         reference = REFERENCE_RATES.get(row["prior_assignments"])
         if reference is None:
             reference = REFERENCE_RATES[20_000] if row["prior_assignments"] > 100 else 31.0
-        print(f"{row['prior_assignments']:>8} {row['in_process_per_s']:>13.0f} "
-              f"{row['api_per_s']:>8.0f} {row['api_per_s'] / first['api_per_s']:>13.2f} "
-              f"{reference:>12.1f} {row['api_per_s'] / reference:>14.0f}x")
-    print("reference: the urand package measured 31/s at 100 and 2.7/s at 20,000 prior "
-          "assignments; rows above 100 compare with its 20,000 figure (its best case there).")
+        print(
+            f"{row['prior_assignments']:>8} {row['in_process_per_s']:>13.0f} "
+            f"{row['api_per_s']:>8.0f} {row['api_per_s'] / first['api_per_s']:>13.2f} "
+            f"{reference:>12.1f} {row['api_per_s'] / reference:>14.0f}x"
+        )
+    print(
+        "reference: the urand package measured 31/s at 100 and 2.7/s at 20,000 prior "
+        "assignments; rows above 100 compare with its 20,000 figure (its best case there)."
+    )
     if not args.no_save:
         out = Path(__file__).parent / "results" / "urn_throughput.json"
-        out.write_text(json.dumps({"machine": describe_machine(), "draws": args.draws,
-                                   "results": results}, indent=2))
+        out.write_text(
+            json.dumps(
+                {"machine": describe_machine(), "draws": args.draws, "results": results}, indent=2
+            )
+        )
         print(f"saved {out}")
     return 0
 

@@ -92,9 +92,16 @@ class WrkResult:
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready record."""
-        return {"requests": self.requests, "seconds": round(self.seconds, 3),
-                "rate": round(self.rate, 1), "p50_ms": self.p50_ms, "p99_ms": self.p99_ms,
-                "max_ms": self.max_ms, "errors": self.errors, "statuses": self.statuses}
+        return {
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "rate": round(self.rate, 1),
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+            "max_ms": self.max_ms,
+            "errors": self.errors,
+            "statuses": self.statuses,
+        }
 
 
 def _lua_string(text: str) -> str:
@@ -129,9 +136,11 @@ def run_wrk(
     if not paths:
         raise ValueError("wrk needs at least one path")
     threads = max(1, min(2, connections))
-    header_table = "{" + ", ".join(
-        f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in (headers or {}).items()
-    ) + "}"
+    header_table = (
+        "{"
+        + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in (headers or {}).items())
+        + "}"
+    )
     script = (
         _SCRIPT.replace("{PATHS}", _lua_table(paths))
         .replace("{METHOD}", method)
@@ -144,16 +153,30 @@ def run_wrk(
     with tempfile.TemporaryDirectory() as folder:
         script_path = Path(folder) / "bench.lua"
         script_path.write_text(script)
-        command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-                   "--timeout", "30s", "-s", str(script_path), base_url]
-        completed = subprocess.run(command, capture_output=True, text=True, check=False,
-                                   timeout=seconds + 60)
+        command = [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(script_path),
+            base_url,
+        ]
+        completed = subprocess.run(
+            command, capture_output=True, text=True, check=False, timeout=seconds + 60
+        )
     for line in completed.stdout.splitlines():
         if line.startswith("WRKJSON "):
-            data = json.loads(line[len("WRKJSON "):])
+            data = json.loads(line[len("WRKJSON ") :])
             return WrkResult(
-                requests=data["requests"], seconds=data["duration_us"] / 1e6,
-                p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000,
-                max_ms=data["max_us"] / 1000, errors=data["errors"], statuses=data["statuses"],
+                requests=data["requests"],
+                seconds=data["duration_us"] / 1e6,
+                p50_ms=data["p50_us"] / 1000,
+                p99_ms=data["p99_us"] / 1000,
+                max_ms=data["max_us"] / 1000,
+                errors=data["errors"],
+                statuses=data["statuses"],
             )
     raise RuntimeError(f"wrk printed no result:\n{completed.stdout}\n{completed.stderr}")

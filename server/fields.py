@@ -151,7 +151,7 @@ class IntegerField(Field):
 class FloatField(Field):
     """A decimal number (``models.FloatField``)."""
 
-    sql_type = sa.Float
+    sql_type: Any = sa.Float
     python_type = float
     kind = "float"
 

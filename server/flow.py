@@ -132,7 +132,7 @@ def _next_index_after(
     return entry.index + 1
 
 
-def form_object(player: Any, page_cls: type) -> Any:
+def form_object(player: Any, page_cls: type[Any]) -> Any:
     """The object a page's form writes to (player or group), or None for no form."""
     model = getattr(page_cls, "form_model", None)
     if model is None:
@@ -208,9 +208,10 @@ def submit_page(
     if timeout_happened:
         values = _salvage_valid_values(form, submitted)
     else:
-        values = validate_submission(app, entry.page_cls, player, form, submitted)
-        if values is None:
+        validated = validate_submission(app, entry.page_cls, player, form, submitted)
+        if validated is None:
             return SubmitResult(accepted=False, form=form)
+        values = validated
     for name, value in values.items():
         setattr(target, name, value)
     entry.page_cls.before_next_page(player, timeout_happened)
@@ -337,7 +338,7 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
                 WaitPageArrival.participant_id.in_(members),
             )
         )
-        if arrived < len(members):
+        if (arrived or 0) < len(members):
             return False
         db.add(
             WaitPageCompletion(

@@ -50,7 +50,7 @@ def _call_hook(app: AppSpec, name: str, *args: Any) -> Any:
     return hook(*args) if hook is not None else None
 
 
-def form_field_names(page_cls: type, player: Any) -> list[str]:
+def form_field_names(page_cls: type[Any], player: Any) -> list[str]:
     """The page's form fields: ``get_form_fields(player)`` if defined, else ``form_fields``."""
     getter = getattr(page_cls, "get_form_fields", None)
     if callable(getter):
@@ -58,7 +58,7 @@ def form_field_names(page_cls: type, player: Any) -> list[str]:
     return list(getattr(page_cls, "form_fields", []) or [])
 
 
-def build_form(app: AppSpec, page_cls: type, player: Any, form_object: Any) -> PageForm:
+def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any) -> PageForm:
     """The bound form of a page, with the stored values as initial values."""
     model_fields = app.fields_of(type(form_object)) if form_object is not None else {}
     bound_fields: list[BoundField] = []
@@ -93,7 +93,7 @@ def build_form(app: AppSpec, page_cls: type, player: Any, form_object: Any) -> P
 
 def validate_submission(
     app: AppSpec,
-    page_cls: type,
+    page_cls: type[Any],
     player: Any,
     form: PageForm,
     submitted: Mapping[str, str],

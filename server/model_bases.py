@@ -27,9 +27,11 @@ class _AppModel:
     """What the three app models share: round navigation and the unit of work."""
 
     _grove_app: ClassVar[Any] = None
-    id: int
-    session_id: int
-    round_number: int
+    # Columns and relationships are added per app (server/models/app_tables.py); Any keeps
+    # both instance values and class-level column expressions typed for mypy.
+    id: Any
+    session_id: Any
+    round_number: Any
 
     def _db(self) -> Session:
         db = object_session(self)
@@ -192,7 +194,7 @@ class BaseSubsession(_AppModel):
 class BaseGroup(_AppModel):
     """A group of players in one round."""
 
-    id_in_subsession: int
+    id_in_subsession: Any
 
     def _same_in_round(self, round_number: int) -> Any:
         cls = type(self)
@@ -237,10 +239,13 @@ class BaseGroup(_AppModel):
 class BasePlayer(_AppModel):
     """One participant in one round of one app."""
 
-    participant_id: int
-    group_id: int
-    id_in_group: int
-    stored_payoff: float | None
+    participant_id: Any
+    group_id: Any
+    id_in_group: Any
+    stored_payoff: Any
+    participant: Any
+    group: Any
+    subsession: Any
 
     def _same_in_round(self, round_number: int) -> Any:
         cls = type(self)

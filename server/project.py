@@ -38,11 +38,11 @@ class AppSpec:
     name: str
     module: types.ModuleType
     directory: Path
-    constants: type
-    subsession_cls: type
-    group_cls: type
-    player_cls: type
-    page_sequence: list[type]
+    constants: type[Any]
+    subsession_cls: type[Any]
+    group_cls: type[Any]
+    player_cls: type[Any]
+    page_sequence: list[type[Any]]
     fields: dict[str, dict[str, Field]]
     roles: list[str]
 
@@ -71,7 +71,7 @@ class AppSpec:
             return self.fields["group"]
         return self.fields["subsession"]
 
-    def model_for(self, form_model: str) -> type:
+    def model_for(self, form_model: str) -> type[Any]:
         """The class named by a page's ``form_model``."""
         if form_model == "player":
             return self.player_cls
@@ -87,7 +87,7 @@ class PageEntry:
     index: int
     app_name: str
     round_number: int
-    page_cls: type
+    page_cls: type[Any]
 
     @property
     def page_name(self) -> str:
@@ -144,7 +144,7 @@ class Project:
         return func if callable(func) else None
 
 
-def _find_class(module: types.ModuleType, name: str, base: type, app_name: str) -> type:
+def _find_class(module: types.ModuleType, name: str, base: type, app_name: str) -> type[Any]:
     cls = getattr(module, name, None)
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise ConfigurationError(

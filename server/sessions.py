@@ -71,7 +71,7 @@ def merge_modified_fields(config: Mapping[str, Any], modified: Any) -> dict[str,
 
 
 def _room_names(project: Project) -> set[str]:
-    return {room.get("name") for room in project.settings.rooms}
+    return {str(room.get("name")) for room in project.settings.rooms}
 
 
 def create_session(
@@ -177,9 +177,7 @@ def _create_app_rows(
         group_initials = _initials(app.fields["group"])
         group_ids = list(
             db.scalars(
-                sa.insert(app.group_cls).returning(
-                    app.group_cls.id, sort_by_parameter_order=True
-                ),
+                sa.insert(app.group_cls).returning(app.group_cls.id, sort_by_parameter_order=True),
                 [
                     {
                         **group_initials,

@@ -50,8 +50,16 @@ def test_wrk_once_sends_each_path_exactly_once(floor_url):
 @pytest.mark.slow
 def test_wrk_posts_one_body_per_path(floor_url):
     bodies = [f'{{"k{i}": {i}}}' for i in range(10)]
-    result = run_wrk(floor_url, ["/"] * 10, connections=1, seconds=1, method="POST",
-                     bodies=bodies, headers={"Content-Type": "application/json"}, once=True)
+    result = run_wrk(
+        floor_url,
+        ["/"] * 10,
+        connections=1,
+        seconds=1,
+        method="POST",
+        bodies=bodies,
+        headers={"Content-Type": "application/json"},
+        once=True,
+    )
     assert 8 <= result.statuses["200"] <= 10
     assert result.p50_ms > 0
 
@@ -61,8 +69,11 @@ def test_report_rows_and_targets_from_results():
     slow = {"rate": 50.0, "p50_ms": 20.0, "p99_ms": 90.0}
     results = {
         "floor": {"get_c1": record, "post_c10": {**record, "rate": 4000.0}},
-        "grove": {"form_page": {"get_c1": record}, "participant_vars": {"by_code_c10": record},
-                  "urn_api": {"100": {**record, "rate": 800.0}}},
+        "grove": {
+            "form_page": {"get_c1": record},
+            "participant_vars": {"by_code_c10": record},
+            "urn_api": {"100": {**record, "rate": 800.0}},
+        },
         "otree": {"form_page": {"get_c1": slow}, "participant_vars": {"by_code_c10": slow}},
         "bots": {"configs": ["a"], "grove": {"total_s": 1.0}, "otree": {"total_s": 4.0}},
     }
@@ -74,4 +85,3 @@ def test_report_rows_and_targets_from_results():
     assert checks["participant_vars by_code_c10 >= 50% of floor"] is False  # 25%
     assert checks["urn API >= 1,000/s at 100 prior"] is False
     assert checks["bot run <= 1/3 of oTree's"] is True
-

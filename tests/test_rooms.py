@@ -47,9 +47,7 @@ def test_label_joins_and_returns_to_the_same_participant(client):
     code = _create(client, "econ101")
     first = _join(client, "econ101", "alice")
     assert first.status_code == 303
-    assert first.headers["location"].startswith(
-        "/InitializeParticipant/"
-    )
+    assert first.headers["location"].startswith("/InitializeParticipant/")
     again = _join(client, "econ101", "alice")
     assert again.headers["location"] == first.headers["location"]
     other = TestClient(client.app)  # another browser, another label

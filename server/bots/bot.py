@@ -42,7 +42,7 @@ def expect(*args: Any) -> None:
 class Submission:
     """A page submission: the page class, its form data and options."""
 
-    page_class: type
+    page_class: type[Any]
     post_data: dict[str, Any] = field(default_factory=dict)
     check_html: bool = True
     timeout_happened: bool = False
@@ -50,7 +50,7 @@ class Submission:
 
     def __init__(
         self,
-        page_class: type,
+        page_class: type[Any],
         post_data: dict[str, Any] | None = None,
         *,
         check_html: bool = True,
@@ -67,7 +67,11 @@ class SubmissionMustFail(Submission):
     """A submission the page must reject (its form is shown again with errors)."""
 
     def __init__(
-        self, page_class: type, post_data: dict[str, Any] | None = None, *, check_html: bool = True
+        self,
+        page_class: type[Any],
+        post_data: dict[str, Any] | None = None,
+        *,
+        check_html: bool = True,
     ) -> None:
         super().__init__(page_class, post_data, check_html=check_html)
         self.must_fail = True

@@ -182,6 +182,8 @@ class BotRunner:
         self.last_html[code] = html
         participant = self.participant(code)
         app_name, round_number = participant.current_app, participant.current_round
+        if app_name is None or round_number is None:
+            raise BotError(f"participant {code} is on a page but in no app")
         page_name = match.group("page")
         submission = self._next_submission(code, app_name, round_number, page_name, result)
         if submission is None:

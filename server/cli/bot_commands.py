@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from server.bots.runner import run_bots
@@ -14,7 +15,7 @@ from server.config import load_settings
 from server.project import load_project
 
 
-def _progress_bar(config: str) -> object:
+def _progress_bar(config: str) -> Callable[[int, int], None]:
     def show(pages: int, _total: int) -> None:
         filled = min(30, pages)
         sys.stdout.write(f"\r{config:<20} [{'#' * filled}{' ' * (30 - filled)}] {pages} pages")

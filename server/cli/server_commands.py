@@ -10,13 +10,14 @@ import uvicorn
 
 from server.cli.common import load_context
 from server.cli.serving import HTTP_PROTOCOL, production_options
+from server.config import Settings
 from server.schema import reset_database
 from server.sessions import create_session
 
 logger = logging.getLogger("grove")
 
 
-def _warn_if_open(context_settings) -> None:
+def _warn_if_open(context_settings: Settings) -> None:
     if not context_settings.admin_login_required:
         logger.warning(
             "No admin password is set: the admin pages are open. Set OTREE_ADMIN_PASSWORD "

@@ -41,7 +41,7 @@ class NoDelayH11Protocol(H11Protocol):
 
 if HttpToolsProtocol is not None:
 
-    class NoDelayHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc,valid-type]
+    class NoDelayHttpToolsProtocol(HttpToolsProtocol):
         """uvicorn's httptools protocol with ``TCP_NODELAY`` on every connection."""
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
 
 from server.currency import Currency, RealWorldCurrency
 from server.models.base import Base, TracksJsonVars
@@ -15,6 +15,14 @@ from server.models.base import Base, TracksJsonVars
 def utcnow() -> dt.datetime:
     """The current time in UTC, timezone-aware."""
     return dt.datetime.now(dt.UTC)
+
+
+def _attached(row: Any) -> Session:
+    """The database session a row was loaded in; RuntimeError for a detached row."""
+    db = object_session(row)
+    if db is None:
+        raise RuntimeError(f"{type(row).__name__} is not attached to a database session")
+    return db
 
 
 class _ExtraFieldsMixin:
@@ -29,7 +37,7 @@ class _ExtraFieldsMixin:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in type(self).extra_field_names:
-            new_vars = dict(self.vars or {})
+            new_vars = dict(getattr(self, "vars", None) or {})
             new_vars[name] = value
             self.vars = new_vars
             return
@@ -72,7 +80,7 @@ class ExperimentSession(_ExtraFieldsMixin, TracksJsonVars, Base):
 
     def get_subsessions(self) -> list[Any]:
         """The subsessions of every app and round, in play order."""
-        db = object_session(self)
+        db = _attached(self)
         project = db.info["project"]
         result: list[Any] = []
         for app_name in self.config["app_sequence"]:
@@ -147,7 +155,7 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
         """
         from server.randomization.session_urn import randomize_participant
 
-        return randomize_participant(object_session(self), self, levels).treatment
+        return randomize_participant(_attached(self), self, levels).treatment
 
     @property
     def _index_in_pages(self) -> int:

@@ -159,7 +159,7 @@ def empty_counts(config: UrnConfig) -> Counts:
 
 def initial_rng_state(config: UrnConfig) -> RngState:
     """The PCG64 state of ``Generator(PCG64(starting_seed))``."""
-    return np.random.PCG64(config.starting_seed).state
+    return dict(np.random.PCG64(config.starting_seed).state)
 
 
 def check_levels(config: UrnConfig, levels: Mapping[str, Any]) -> dict[str, str]:

@@ -31,9 +31,9 @@ def api_endpoint(
             app = grove(request)
             try:
                 # The server's own key is checked here; only per-user keys need the database.
-                caller = settings_key_caller(request) or await run_in_threadpool(
-                    authenticate, request
-                )
+                caller = settings_key_caller(request)
+                if caller is None:
+                    caller = await run_in_threadpool(authenticate, request)
                 params = (
                     await read_parameters(request, app.settings.max_body_bytes)
                     if reads_body

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import jinja2
 from markupsafe import Markup
 from starlette.requests import Request
@@ -23,10 +26,12 @@ from server.web.admin_auth import is_admin
 from server.web.context import grove
 
 
-def make_chat_renderer(secret_key: str):
+def make_chat_renderer(secret_key: str) -> Callable[..., Markup]:
     """The function ``{{ chat }}`` calls: a chat box bound to this player's channel."""
 
-    def render(context: jinja2.runtime.Context, channel=None, nickname=None) -> Markup:
+    def render(
+        context: jinja2.runtime.Context, channel: Any = None, nickname: Any = None
+    ) -> Markup:
         player = context.get("player")
         participant = context.get("participant")
         app_name = type(player)._grove_app.name

@@ -69,6 +69,7 @@ async def handle_grove_error(request: Request, exc: Exception) -> Response:
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 errors, in the same shapes."""
     assert isinstance(exc, HTTPException)
+    response: Response
     if _wants_json(request):
         response = json_error(exc.status_code, str(exc.detail))
     else:

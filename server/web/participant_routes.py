@@ -82,6 +82,7 @@ def participant_page(request: Request) -> Response:
             )
             if not result.accepted and not result.stale:
                 entry = flow.current_entry(app.project, participant)
+                assert entry is not None  # a refused submission leaves the participant on it
                 player = flow.player_for(db, app.project, participant, entry)
                 return render_page(app, participant, entry, player, form=result.form)
             return _redirect(flow.current_url(app.project, participant))

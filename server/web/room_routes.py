@@ -66,6 +66,7 @@ def room_entry(request: Request, form: dict[str, str] | None = None) -> Response
             count = waiting_count(db, room.name)
     except SessionFull:
         return app.message_page("Session full", "Sorry, this session is full.", status_code=409)
+    response: Response
     if arrival.waiting:
         query = urlencode(
             {k: v for k, v in (("participant_label", label or ""), ("hash", signature or "")) if v}
