@@ -36,7 +36,27 @@ class widgets:
     Select = Widget("Select")
 
 
-def _normalise_choices(choices: Sequence[Any] | None) -> list[tuple[Any, str]] | None:
+def choice_form_value(value: Any) -> str:
+    """The string a browser submits for one choice: the ``value`` attribute Grove renders.
+
+    ``True``/``False`` for booleans and Python's ``str`` for numbers and text, as oTree renders
+    them (``1.0`` for a float choice of 1). A Currency choice is its bare amount (``2`` for
+    2 points), never the formatted ``2 points``.
+    """
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, Currency):
+        amount = float(value)
+        return str(int(amount)) if amount.is_integer() else repr(amount)
+    return str(value)
+
+
+def normalise_choices(choices: Sequence[Any] | None) -> list[tuple[Any, str]] | None:
+    """oTree's choices (plain values or ``[value, label]`` pairs) as ``(value, label)`` pairs.
+
+    Raises ValueError for a pair of the wrong length or two choices that would submit the
+    same string (for example ``1`` and ``"1"``).
+    """
     if choices is None:
         return None
     pairs: list[tuple[Any, str]] = []
@@ -47,6 +67,10 @@ def _normalise_choices(choices: Sequence[Any] | None) -> list[tuple[Any, str]] |
             pairs.append((choice[0], str(choice[1])))
         else:
             pairs.append((choice, str(choice)))
+    submitted = [choice_form_value(value) for value, _ in pairs]
+    duplicates = sorted({s for s in submitted if submitted.count(s) > 1})
+    if duplicates:
+        raise ValueError(f"two choices submit the same value {duplicates[0]!r}: {choices!r}")
     return pairs
 
 
@@ -74,7 +98,7 @@ class Field:
         self.label = label if label is not None else verbose_name
         self.initial = initial
         self.blank = blank
-        self.choices = _normalise_choices(choices)
+        self.choices = normalise_choices(choices)
         self.min = min
         self.max = max
         self.doc = doc
@@ -114,11 +138,9 @@ class Field:
             if self.blank:
                 return None
             raise FieldValueError("This field is required.")
-        value = self.convert(raw.strip() if self.kind != "longstring" else raw)
         if choices is not None:
-            allowed = [choice_value for choice_value, _ in choices]
-            if value not in allowed:
-                raise FieldValueError("Select a valid choice.")
+            return self.choose(raw, choices)
+        value = self.convert(raw.strip() if self.kind != "longstring" else raw)
         if minimum is not None and value < minimum:
             raise FieldValueError(f"Ensure this value is greater than or equal to {minimum}.")
         if maximum is not None and value > maximum:
@@ -126,6 +148,27 @@ class Field:
         if self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
             raise FieldValueError(f"Ensure this value has at most {self.max_length} characters.")
         return value
+
+    def choose(self, raw: str, choices: list[tuple[Any, str]]) -> Any:
+        """The choice a submitted string stands for.
+
+        A browser submits a choice's ``value`` attribute (``choice_form_value``); a script or
+        bot may post an equivalent spelling (``1`` for ``1.0``, ``true``), which is converted
+        and compared. Anything else: FieldValueError.
+        """
+        for value, _ in choices:
+            if choice_form_value(value) == raw:
+                return value
+        try:
+            converted = self.convert(raw.strip())
+        except FieldValueError:
+            converted = raw
+        for value, _ in choices:
+            if type(value) is not bool and type(converted) is not bool and value == converted:
+                return value
+            if type(value) is type(converted) is bool and value is converted:
+                return value
+        raise FieldValueError("Select a valid choice.")
 
 
 class IntegerField(Field):
@@ -215,7 +258,11 @@ class LongStringField(Field):
 
 
 class BooleanField(Field):
-    """Yes or no (``models.BooleanField``); radio buttons Yes/No unless a widget says else."""
+    """Yes or no (``models.BooleanField``).
+
+    As in oTree: radio buttons Yes/No, one per line, unless ``choices`` or a widget say
+    otherwise; with ``widgets.CheckboxInput`` an unticked box is False (never "required").
+    """
 
     sql_type = sa.Boolean
     python_type = bool
@@ -229,20 +276,24 @@ class BooleanField(Field):
     def widget_name(self, has_choices: bool) -> str:
         if isinstance(self.widget, Widget):
             return self.widget.name
-        return "RadioSelectHorizontal"
+        return "RadioSelect"
 
     def clean(
         self, raw: str | None, choices: list[tuple[Any, str]] | None, minimum: Any, maximum: Any
     ) -> Any:
         if self.widget is widgets.CheckboxInput:
-            return raw is not None and raw.strip().lower() in ("on", "true", "1", "yes")
+            # A ticked box submits its value (Grove renders "True"; a hand-written box "on"),
+            # an unticked one nothing. Same reading as oTree's.
+            return raw is not None and raw.strip() not in ("", "0", "False", "false")
         return super().clean(raw, choices, minimum, maximum)
 
     def convert(self, raw: str) -> bool:
+        # "on" is what a radio button without a value submits, whichever was clicked: it
+        # says nothing about the answer, so it is refused rather than read as True.
         lowered = raw.strip().lower()
-        if lowered in ("true", "1", "yes", "on"):
+        if lowered in ("true", "1"):
             return True
-        if lowered in ("false", "0", "no", "off"):
+        if lowered in ("false", "0"):
             return False
         raise FieldValueError("Select a valid choice.")
 

@@ -8,7 +8,13 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from server.fields import BooleanField, Field, FieldValueError
+from server.fields import (
+    BooleanField,
+    Field,
+    FieldValueError,
+    choice_form_value,
+    normalise_choices,
+)
 from server.project import AppSpec
 
 
@@ -50,6 +56,12 @@ def _call_hook(app: AppSpec, name: str, *args: Any) -> Any:
     return hook(*args) if hook is not None else None
 
 
+def default_label(name: str) -> str:
+    """The label of a field without ``label=``: its name in title case (``my_age`` -> ``My Age``),
+    as oTree shows it."""
+    return name.replace("_", " ").title()
+
+
 def form_field_names(page_cls: type[Any], player: Any) -> list[str]:
     """The page's form fields: ``get_form_fields(player)`` if defined, else ``form_fields``."""
     getter = getattr(page_cls, "get_form_fields", None)
@@ -72,16 +84,14 @@ def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any)
         dynamic_choices = _call_hook(app, f"{name}_choices", form_object)
         choices = model_field.choices
         if dynamic_choices is not None:
-            from server.fields import _normalise_choices
-
-            choices = _normalise_choices(dynamic_choices)
+            choices = normalise_choices(dynamic_choices)
         minimum = _call_hook(app, f"{name}_min", form_object)
         maximum = _call_hook(app, f"{name}_max", form_object)
         bound_fields.append(
             BoundField(
                 name=name,
                 field=model_field,
-                label=model_field.label if model_field.label is not None else name,
+                label=model_field.label if model_field.label is not None else default_label(name),
                 choices=choices,
                 minimum=model_field.min if minimum is None else minimum,
                 maximum=model_field.max if maximum is None else maximum,
@@ -121,7 +131,12 @@ def validate_submission(
     if form.errors:
         return None
     page_message = page_cls.error_message(player, dict(values))
-    if isinstance(page_message, dict):
+    if isinstance(page_message, dict) and page_message:
+        page_message = dict(page_message)
+        # oTree: the "__all__" key is an error for the whole form, the others name fields.
+        whole_form = page_message.pop("__all__", None)
+        if whole_form:
+            form.non_field_error = str(whole_form)
         for name, message in page_message.items():
             bound_field = form.get(name)
             if bound_field is not None:
@@ -148,51 +163,96 @@ def _attrs(**attributes: Any) -> Markup:
     return Markup(" ".join(parts))
 
 
-def _same(choice_value: Any, current: Any) -> bool:
+class WidgetError(LookupError):
+    """A field's widget cannot render it (a radio or select without choices, say)."""
+
+
+def _is_current(choice_value: Any, current: Any) -> bool:
+    """Whether a choice is the field's current value (stored, or just submitted as text)."""
     if current is None:
         return False
-    return str(choice_value) == str(current) or choice_value == current
+    shown = current if isinstance(current, str) else choice_form_value(current)
+    return choice_form_value(choice_value) == shown
+
+
+def _choice_inputs(bound: BoundField, choices: list[tuple[Any, str]], inline: bool) -> Markup:
+    """Radio buttons in Bootstrap's form-check markup, one per choice."""
+    items = []
+    for index, (choice_value, label) in enumerate(choices):
+        input_id = f"id_{bound.name}-{index}"
+        attrs = _attrs(
+            class_="form-check-input",
+            type="radio",
+            name=bound.name,
+            id=input_id,
+            value=choice_form_value(choice_value),
+            checked=_is_current(choice_value, bound.value),
+            required=not bound.field.blank,
+        )
+        items.append(
+            Markup(
+                '<div class="form-check{}"><input {}>'
+                '<label class="form-check-label" for="{}">{}</label></div>'
+            ).format(" form-check-inline" if inline else "", attrs, input_id, label)
+        )
+    return Markup('<div class="grove-radio" id="id_{}">{}</div>').format(
+        bound.name, Markup("").join(items)
+    )
+
+
+def _select(bound: BoundField, choices: list[tuple[Any, str]]) -> Markup:
+    """A drop-down list with an empty first option, so nothing is chosen by default."""
+    options = [Markup('<option value="">---------</option>')]
+    for choice_value, label in choices:
+        options.append(
+            Markup("<option {}>{}</option>").format(
+                _attrs(
+                    value=choice_form_value(choice_value),
+                    selected=_is_current(choice_value, bound.value),
+                ),
+                label,
+            )
+        )
+    return Markup('<select class="form-select" {}>{}</select>').format(
+        _attrs(name=bound.name, id=f"id_{bound.name}", required=not bound.field.blank),
+        Markup("").join(options),
+    )
 
 
 def render_widget(bound: BoundField) -> Markup:
-    """The HTML input(s) of one bound field."""
+    """The HTML input(s) of one bound field.
+
+    Every input submits, by a browser's rules, a string ``Field.clean`` reads back as the
+    value shown: a choice's ``value`` attribute is ``choice_form_value`` of it. Raises
+    WidgetError for a radio or select widget without choices, or a check box on a field
+    that is not a BooleanField.
+    """
     name, value, widget = bound.name, bound.value, bound.widget
     required = not bound.field.blank
-    if widget in ("RadioSelect", "RadioSelectHorizontal") and bound.choices is not None:
-        inline = " grove-inline" if widget == "RadioSelectHorizontal" else ""
-        items = []
-        for index, (choice_value, label) in enumerate(bound.choices):
-            input_id = f"id_{name}_{index}"
-            attrs = _attrs(
-                type="radio",
-                name=name,
-                id=input_id,
-                value=choice_value,
-                checked=_same(choice_value, value),
-                required=required,
-            )
-            items.append(
-                Markup('<label class="grove-choice{}" for="{}"><input {}> {}</label>').format(
-                    inline, input_id, attrs, label
-                )
-            )
-        return Markup('<div class="grove-radio" id="id_{}">{}</div>').format(
-            name, Markup("").join(items)
+    if widget in ("RadioSelect", "RadioSelectHorizontal", "Select") and bound.choices is None:
+        raise WidgetError(
+            f"field {name!r} uses widgets.{widget} but has no choices (set choices= or "
+            f"define {name}_choices)"
         )
     if widget == "CheckboxInput":
-        attrs = _attrs(type="checkbox", name=name, id=f"id_{name}", checked=bool(value) is True)
-        return Markup("<input {}>").format(attrs)
-    if bound.choices is not None:
-        options = [Markup('<option value="">---------</option>')]
-        for choice_value, label in bound.choices:
-            options.append(
-                Markup("<option {}>{}</option>").format(
-                    _attrs(value=choice_value, selected=_same(choice_value, value)), label
-                )
+        if not isinstance(bound.field, BooleanField):
+            raise WidgetError(
+                f"field {name!r}: widgets.CheckboxInput is for a BooleanField, not a "
+                f"{type(bound.field).__name__}"
             )
-        return Markup('<select class="form-select" {}>{}</select>').format(
-            _attrs(name=name, id=f"id_{name}", required=required), Markup("").join(options)
+        attrs = _attrs(
+            class_="form-check-input",
+            type="checkbox",
+            name=name,
+            id=f"id_{name}",
+            value="True",
+            checked=value is True or _is_current(True, value),
         )
+        return Markup("<input {}>").format(attrs)
+    if widget in ("RadioSelect", "RadioSelectHorizontal") and bound.choices is not None:
+        return _choice_inputs(bound, bound.choices, inline=widget == "RadioSelectHorizontal")
+    if bound.choices is not None and widget not in ("TextInput", "Textarea"):
+        return _select(bound, bound.choices)
     if widget == "Textarea":
         return Markup('<textarea class="form-control" {}>{}</textarea>').format(
             _attrs(name=name, id=f"id_{name}", rows=4, required=required),
@@ -217,23 +277,22 @@ def render_widget(bound: BoundField) -> Markup:
 
 
 def render_field(bound: BoundField, label: str | None = None) -> Markup:
-    """A field with its label, widget and error message."""
+    """A field with its label, widget and error message, in Bootstrap's form markup."""
     error = (
-        Markup('<div class="grove-error" role="alert">{}</div>').format(bound.error)
+        Markup('<div class="invalid-feedback d-block grove-error" role="alert">{}</div>').format(
+            bound.error
+        )
         if bound.error
         else Markup("")
     )
     shown_label = bound.label if label is None else label
-    if isinstance(bound.field, BooleanField) and bound.widget == "CheckboxInput":
-        return Markup('<div class="grove-field{}"><label for="id_{}">{} {}</label>{}</div>').format(
-            " has-error" if bound.error else "",
-            bound.name,
-            render_widget(bound),
-            shown_label,
-            error,
-        )
+    invalid = " has-error" if bound.error else ""
+    if bound.widget == "CheckboxInput":
+        return Markup(
+            '<div class="mb-3 grove-field form-check{}">{}'
+            '<label class="form-check-label" for="id_{}">{}</label>{}</div>'
+        ).format(invalid, render_widget(bound), bound.name, shown_label, error)
     return Markup(
-        '<div class="grove-field{}"><label class="grove-label" for="id_{}">{}</label>{}{}</div>'
-    ).format(
-        " has-error" if bound.error else "", bound.name, shown_label, render_widget(bound), error
-    )
+        '<div class="mb-3 grove-field{}"><label class="col-form-label grove-label" for="id_{}">'
+        '{}</label><div class="controls">{}</div>{}</div>'
+    ).format(invalid, bound.name, shown_label, render_widget(bound), error)

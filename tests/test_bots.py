@@ -57,7 +57,7 @@ def test_server_test_runs_every_config_and_exports(tmp_path):
     [
         ("fails_expect", "Thanks", "expect failed: 2 == 3"),
         ("valid_must_fail", "Question", "SubmissionMustFail, but the page accepted"),
-        ("missing_field", "Question", "the form has no field(s) ['colour']"),
+        ("missing_field", "Question", "the form has no control named 'colour'"),
         (
             "wrong_page",
             "Question",

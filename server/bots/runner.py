@@ -22,7 +22,9 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.bots.bot import Bot, BotError, Submission, as_submission
+from server.bots.html_form import FormFillError, HtmlForm, page_form, pairs_to_dict
 from server.config import Settings
+from server.fields import choice_form_value
 from server.models.core import Participant
 from server.project import _apps_package
 from server.sessions import create_session
@@ -230,11 +232,7 @@ class BotRunner:
                 f"the bot submitted {submission.page_class.__name__} but the "
                 f"participant is on page {page_name}"
             )
-        data = {key: _form_value(value) for key, value in submission.post_data.items()}
-        if submission.check_html:
-            missing = [name for name in data if f'name="{name}"' not in html]
-            if missing:
-                raise BotError(f"page {page_name}: the form has no field(s) {missing}")
+        data = self._form_data(html, page_name, submission)
         if submission.timeout_happened:
             self._expire_page(code)
             data["timeout_happened"] = "1"
@@ -258,6 +256,29 @@ class BotRunner:
         if self.progress:
             self.progress(result.pages, 0)
 
+    def _form_data(self, html: str, page_name: str, submission: Submission) -> dict[str, str]:
+        """What a browser would send after a participant entered the bot's values.
+
+        The page's own form is filled: a radio button or option is clicked by the value it
+        submits, a check box ticked for True. A value the page offers no way to enter is a
+        BotError, unless the submission must fail (then it is posted as given, like oTree's
+        ``SubmissionMustFail``) or ``check_html=False``.
+        """
+        raw = {key: _form_value(value) for key, value in submission.post_data.items()}
+        if not submission.check_html:
+            return raw
+        try:
+            form = page_form(html)
+            entered = {
+                name: _entered_value(form, name, value)
+                for name, value in submission.post_data.items()
+            }
+            return pairs_to_dict(form.submission(entered))
+        except FormFillError as exc:
+            if submission.must_fail:
+                return raw
+            raise BotError(f"page {page_name}: {exc}") from exc
+
     def _expire_page(self, code: str) -> None:
         participant = self.participant(code)
         participant_id = participant.id
@@ -269,6 +290,28 @@ class BotRunner:
                 .where(Participant.id == participant_id)
                 .values(page_deadline=time.time() - 60)
             )
+
+
+def _entered_value(form: HtmlForm, name: str, value: Any) -> str | bool | None:
+    """A bot's Python value as a participant would enter it in the control ``name``."""
+    kind = form.kind(name)
+    if kind == "checkbox":
+        return bool(value)
+    if kind not in ("radio", "select") or value is None:
+        return _form_value(value)
+    offered = [option.value for option in form.choices(name)]
+    wanted = choice_form_value(value)
+    if wanted in offered:
+        return wanted
+    if not isinstance(value, bool | str):
+        # 5 for a float choice rendered "5.0", cu(5) for "5": the same number.
+        for option in offered:
+            try:
+                if float(option) == float(value):
+                    return option
+            except ValueError:
+                continue
+    raise FormFillError(f"{name}: the page offers no choice {value!r} (it offers {offered})")
 
 
 def _form_value(value: Any) -> str:

@@ -1,0 +1,292 @@
+"""Read an HTML form the way a browser does, and submit it the way a browser would.
+
+Bots and tests fill the form a page actually renders, so a page whose radio buttons have no
+``value`` (a browser then submits ``on``) or whose options submit the wrong string is caught
+where a participant would meet it. Browser rules (HTML's "constructing the entry list"):
+
+- a text, number, hidden or other ``<input>`` submits its ``value`` (``""`` if absent);
+- a radio button or check box submits only when checked, its ``value`` or ``on`` if absent;
+- a ``<select>`` submits its selected option's ``value`` (its text if the option has no
+  ``value``), the first option when none is marked selected;
+- a ``<textarea>`` submits its text;
+- disabled controls, controls without a name, and buttons other than the submitter submit
+  nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+_NO_SUBMIT_TYPES = ("submit", "button", "reset", "image", "file")
+
+
+class FormFillError(ValueError):
+    """A value cannot be entered in the form as a participant could (no such control or choice)."""
+
+
+@dataclass
+class Option:
+    """One choice of a radio group or a select: what it submits and what the participant reads."""
+
+    value: str
+    label: str
+    selected: bool = False
+
+
+@dataclass
+class Control:
+    """One named control: an input, a select or a text area."""
+
+    tag: str
+    type: str
+    name: str
+    value: str | None = None
+    checked: bool = False
+    disabled: bool = False
+    required: bool = False
+    id: str | None = None
+    text: str = ""
+    options: list[Option] = field(default_factory=list)
+
+
+@dataclass
+class HtmlForm:
+    """A parsed ``<form>``: its attributes and controls in document order."""
+
+    attributes: dict[str, str]
+    controls: list[Control] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def action(self) -> str | None:
+        return self.attributes.get("action")
+
+    def names(self) -> list[str]:
+        """The names of the form's controls, each once, in document order."""
+        return list(dict.fromkeys(c.name for c in self.controls if c.name))
+
+    def controls_named(self, name: str) -> list[Control]:
+        return [c for c in self.controls if c.name == name]
+
+    def kind(self, name: str) -> str:
+        """``radio``, ``checkbox``, ``select``, ``textarea`` or the input's type."""
+        controls = self.controls_named(name)
+        if not controls:
+            raise FormFillError(f"the form has no control named {name!r}")
+        first = controls[0]
+        return first.tag if first.tag in ("select", "textarea") else first.type
+
+    def choices(self, name: str) -> list[Option]:
+        """What a participant can pick for a radio group or select, empty options left out.
+
+        Each option's label is the text the participant reads (a radio's ``<label for>``).
+        """
+        controls = self.controls_named(name)
+        if not controls:
+            raise FormFillError(f"the form has no control named {name!r}")
+        if controls[0].tag == "select":
+            return [o for o in controls[0].options if o.value != ""]
+        return [
+            Option(
+                value=c.value if c.value is not None else "on",
+                label=self.labels.get(c.id or "", ""),
+                selected=c.checked,
+            )
+            for c in controls
+            if c.type == "radio"
+        ]
+
+    def submission(
+        self, values: Mapping[str, str | bool | None] | None = None
+    ) -> list[tuple[str, str]]:
+        """The (name, value) pairs a browser sends after the participant entered ``values``.
+
+        ``values`` maps a name to the text typed (inputs, text areas), the ``value`` of the
+        radio button or option clicked (radios, selects), or True/False for a check box.
+        A value with no control or no matching choice raises FormFillError: a participant
+        could not have entered it.
+        """
+        entered = dict(values or {})
+        unknown = [name for name in entered if not self.controls_named(name)]
+        if unknown:
+            raise FormFillError(f"the form has no control named {unknown[0]!r}")
+        for name, value in entered.items():
+            if self.kind(name) in ("radio", "select") and value is not None:
+                offered = [o.value for o in self.choices(name)]
+                if str(value) not in offered:
+                    raise FormFillError(
+                        f"{name}: the page offers no choice submitting {value!r} "
+                        f"(it offers {offered})"
+                    )
+        pairs: list[tuple[str, str]] = []
+        for control in self.controls:
+            if control.disabled or not control.name:
+                continue
+            name = control.name
+            given = entered.get(name, _UNSET)
+            if control.tag == "select":
+                pairs.extend(_select_pairs(control, given))
+            elif control.tag == "textarea":
+                pairs.append((name, control.text if given is _UNSET else _text(given)))
+            elif control.type in _NO_SUBMIT_TYPES:
+                continue
+            elif control.type == "radio":
+                own = control.value if control.value is not None else "on"
+                chosen = control.checked if given is _UNSET else own == _text(given)
+                if chosen:
+                    pairs.append((name, own))
+            elif control.type == "checkbox":
+                ticked = control.checked if given is _UNSET else bool(given)
+                if ticked:
+                    pairs.append((name, control.value if control.value is not None else "on"))
+            else:
+                pairs.append((name, (control.value or "") if given is _UNSET else _text(given)))
+        return pairs
+
+
+_UNSET: Any = object()
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _select_pairs(control: Control, given: Any) -> list[tuple[str, str]]:
+    if not control.options:
+        return []
+    if given is not _UNSET:
+        return [(control.name, _text(given))]
+    chosen = next((o for o in control.options if o.selected), control.options[0])
+    return [(control.name, chosen.value)]
+
+
+class _FormParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: list[HtmlForm] = []
+        self._form: HtmlForm | None = None
+        self._select: Control | None = None
+        self._option: tuple[dict[str, str | None], list[str]] | None = None
+        self._textarea: Control | None = None
+        self._label_for: str | None = None
+        self._label_text: list[str] = []
+        self._labels: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "form":
+            self._form = HtmlForm({k: v or "" for k, v in attributes.items()})
+            self.forms.append(self._form)
+        elif tag == "label":
+            self._label_for = attributes.get("for") or ""
+            self._label_text = []
+        elif tag == "input":
+            self._add(
+                Control(
+                    tag="input",
+                    type=(attributes.get("type") or "text").lower(),
+                    name=attributes.get("name") or "",
+                    value=attributes.get("value"),
+                    checked="checked" in attributes,
+                    disabled="disabled" in attributes,
+                    required="required" in attributes,
+                    id=attributes.get("id"),
+                )
+            )
+        elif tag == "select":
+            self._select = Control(
+                tag="select",
+                type="select",
+                name=attributes.get("name") or "",
+                disabled="disabled" in attributes,
+                required="required" in attributes,
+                id=attributes.get("id"),
+            )
+            self._add(self._select)
+        elif tag == "option" and self._select is not None:
+            self._finish_option()
+            self._option = (attributes, [])
+        elif tag == "textarea":
+            self._textarea = Control(
+                tag="textarea",
+                type="textarea",
+                name=attributes.get("name") or "",
+                disabled="disabled" in attributes,
+                required="required" in attributes,
+                id=attributes.get("id"),
+            )
+            self._add(self._textarea)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._form = None
+        elif tag == "label" and self._label_for is not None:
+            if self._label_for:
+                self._labels[self._label_for] = " ".join("".join(self._label_text).split())
+            self._label_for = None
+        elif tag == "option":
+            self._finish_option()
+        elif tag == "select":
+            self._finish_option()
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            # A browser drops one newline right after <textarea>.
+            text = self._textarea.text
+            self._textarea.text = text[1:] if text.startswith("\n") else text
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._label_for is not None:
+            self._label_text.append(data)
+        if self._option is not None:
+            self._option[1].append(data)
+        if self._textarea is not None:
+            self._textarea.text += data
+
+    def _finish_option(self) -> None:
+        if self._option is None or self._select is None:
+            return
+        attributes, text_parts = self._option
+        text = " ".join("".join(text_parts).split())
+        value = attributes.get("value")
+        self._select.options.append(
+            Option(
+                value=text if value is None else value,
+                label=text,
+                selected="selected" in attributes,
+            )
+        )
+        self._option = None
+
+    def _add(self, control: Control) -> None:
+        if self._form is not None:
+            self._form.controls.append(control)
+
+    def close(self) -> None:
+        super().close()
+        for form in self.forms:
+            form.labels = dict(self._labels)
+
+
+def parse_forms(html: str) -> list[HtmlForm]:
+    """Every ``<form>`` of a page, with its controls and the page's ``<label for>`` texts."""
+    parser = _FormParser()
+    parser.feed(html)
+    parser.close()
+    return parser.forms
+
+
+def page_form(html: str, form_id: str = "form") -> HtmlForm:
+    """The participant page's form (``id="form"``, as oTree's layout names it)."""
+    for form in parse_forms(html):
+        if form.attributes.get("id") == form_id:
+            return form
+    raise FormFillError(f'the page has no <form id="{form_id}">')
+
+
+def pairs_to_dict(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """A submission as a dict (the last value of a repeated name wins, as Starlette reads it)."""
+    return dict(pairs)
