@@ -61,3 +61,11 @@ class WaitPage:
     @staticmethod
     def is_displayed(player: Any) -> bool:
         return True
+
+    @staticmethod
+    def vars_for_template(player: Any) -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def js_vars(player: Any) -> dict[str, Any]:
+        return {}

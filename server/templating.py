@@ -3,17 +3,30 @@
 oTree writes tags as ``{{ if x }}``, ``{{ formfields }}``, ``{{ block content }}``. The loader
 rewrites those to Jinja2 without adding or removing lines, so a template error still names the
 right file and line. Native ``{% %}`` tags work unchanged. Autoescaping is always on.
+
+What oTree's template language does and Jinja2 does not, Grove adds:
+
+- a page template without ``extends`` gets the page layout; a fragment it includes
+  (``{{ include_sibling }}``, ``{{ include }}``) is inserted as it is;
+- a method named without parentheses is called (``{{ participant.payoff_plus_participation_fee }}``,
+  ``{{ for p in group.get_players }}``), as oTree (like Django) calls it;
+- an undefined name or attribute is an error naming the template and line, not an empty string;
+- ``|json`` and ``js_vars`` are safe inside ``<script>`` (``<``, ``>``, ``&`` and ``'`` escaped).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
+from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
 from server.currency import Currency
@@ -88,8 +101,26 @@ def _keyword_args(text: str) -> str:
     return ", ".join(f"{key}={value}" for key, value in pairs)
 
 
-def translate(source: str, app_name: str | None = None) -> str:
-    """Rewrite oTree tags to Jinja2, keeping every newline where it was."""
+PAGE_PREFIX = "page:"
+WAIT_PAGE_PREFIX = "waitpage:"
+_LAYOUTS = {PAGE_PREFIX: "global/Page.html", WAIT_PAGE_PREFIX: "global/WaitPage.html"}
+
+
+def page_template_name(name: str, *, wait_page: bool = False) -> str:
+    """The name under which a page's own template loads with the page layout if it lacks one.
+
+    oTree adds ``extends`` to the template a page renders and to nothing else: a fragment
+    included from it, or a template it extends, loads by its plain name, unchanged.
+    """
+    return (WAIT_PAGE_PREFIX if wait_page else PAGE_PREFIX) + name
+
+
+def translate(source: str, app_name: str | None = None, layout: str | None = None) -> str:
+    """Rewrite oTree tags to Jinja2, keeping every newline where it was.
+
+    With ``layout`` (a page's own template), a template without ``extends`` extends it: its
+    blocks fill the layout's, or, without blocks, the whole template is the content block.
+    """
 
     def replace(match: re.Match[str]) -> str:
         body = match.group(1)
@@ -100,17 +131,11 @@ def translate(source: str, app_name: str | None = None) -> str:
         return translated + "\n" * match.group(0).count("\n")
 
     translated = _TAG.sub(replace, source)
-    if "{% extends" not in translated and "<html" not in translated.lower():
-        # A page template without ``extends`` gets the default page layout.
-        if "{% block" in translated:
-            translated = '{% extends "global/Page.html" %}' + translated
-        else:
-            translated = (
-                '{% extends "global/Page.html" %}{% block content %}'
-                + translated
-                + "{% endblock %}"
-            )
-    return translated
+    if layout is None or "{% extends" in translated or "<html" in translated.lower():
+        return translated
+    if "{% block" in translated:
+        return '{% extends "' + layout + '" %}' + translated
+    return '{% extends "' + layout + '" %}{% block content %}' + translated + "{% endblock %}"
 
 
 class OTreeLoader(jinja2.BaseLoader):
@@ -122,6 +147,10 @@ class OTreeLoader(jinja2.BaseLoader):
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
+        layout = None
+        for prefix, prefix_layout in _LAYOUTS.items():
+            if template.startswith(prefix):
+                template, layout = template[len(prefix) :], prefix_layout
         pieces = jinja2.loaders.split_template_path(template)  # refuses "..": no escape
         for base in self.search_path:
             path = base.joinpath(*pieces)
@@ -130,7 +159,7 @@ class OTreeLoader(jinja2.BaseLoader):
                 app_name = pieces[0] if len(pieces) > 1 else None
                 mtime = path.stat().st_mtime
                 return (
-                    translate(source, app_name),
+                    translate(source, app_name, layout),
                     str(path),
                     lambda p=path, m=mtime: p.stat().st_mtime == m,
                 )
@@ -144,6 +173,106 @@ def _to_places(places: int) -> Callable[[Any], str]:
     return formatter
 
 
+def script_safe_json(value: Any) -> Markup:
+    """``value`` as JSON that is safe inside ``<script>`` and inside HTML attributes.
+
+    ``<``, ``>``, ``&`` and ``'`` are written as ``\\u`` escapes, so a participant's text
+    containing ``</script>`` cannot end the script. Values JSON cannot hold (Currency,
+    dates) are written as their ``str``.
+    """
+    return jinja2.utils.htmlsafe_json_dumps(value, dumps=json.dumps, default=str)
+
+
+def call_method(value: Any) -> Any:
+    """Call a bound method that needs no arguments; anything else comes back unchanged.
+
+    This is how oTree's templates read ``{{ player.get_others_in_group }}``: the method is
+    called. Classes, plain functions and methods that need arguments are left alone (so
+    ``{{ player.method(1) }}`` still works: the parser leaves called attributes alone).
+    """
+    if isinstance(value, jinja2.Undefined):
+        return value
+    if not (inspect.ismethod(value) or (inspect.isbuiltin(value) and value.__self__ is not None)):
+        return value
+    if isinstance(value.__self__, type | types.ModuleType):
+        return value
+    try:
+        inspect.signature(value).bind()
+    except (TypeError, ValueError):
+        return value
+    return value()
+
+
+class _CallMethodsNamedWithoutParentheses(NodeTransformer):
+    """Wrap every ``a.b`` that is not itself being called in ``grove_call_method(a.b)``."""
+
+    def __init__(self) -> None:
+        self.callees: set[int] = set()
+
+    def visit_Call(self, node: nodes.Call) -> nodes.Node:
+        self.callees.add(id(node.node))
+        return self.generic_visit(node)
+
+    def visit_Getattr(self, node: nodes.Getattr) -> nodes.Node:
+        visited = self.generic_visit(node)
+        if id(node) in self.callees or node.ctx != "load":
+            return visited
+        return nodes.Call(
+            nodes.Name("grove_call_method", "load"), [visited], [], None, None, lineno=node.lineno
+        )
+
+
+class OTreeEnvironment(jinja2.Environment):
+    """Jinja2 with oTree's reading of a template: methods named without parentheses are called."""
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        template = super()._parse(source, name, filename)
+        transformed = _CallMethodsNamedWithoutParentheses().visit(template)
+        assert isinstance(transformed, nodes.Template)
+        return transformed
+
+
+class TemplateRenderError(Exception):
+    """A template failed while rendering; the message names the template file and line."""
+
+    def __init__(self, message: str, filename: str | None, lineno: int | None) -> None:
+        super().__init__(message)
+        self.filename = filename
+        self.lineno = lineno
+
+
+def render_template(template: jinja2.Template, context: dict[str, Any]) -> str:
+    """Render ``template``; TemplateRenderError naming the file and line if it fails.
+
+    An undefined name (``{{ player.no_such_field }}``) is such an error, as in oTree.
+    """
+    try:
+        return template.render(context)
+    except Exception as exc:
+        filename, lineno = _template_position(exc)
+        where = f"{filename}, line {lineno}" if filename else template.name or "a template"
+        raise TemplateRenderError(
+            f"{where}: {type(exc).__name__}: {exc}", filename, lineno
+        ) from exc
+
+
+def _template_position(exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost template frame of a traceback (Jinja2 rewrites frames to template lines)."""
+    found: tuple[str | None, int | None] = (None, None)
+    trace = exc.__traceback__
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        if code.co_filename.endswith(".html") or code.co_name in (
+            "template",
+            "top-level template code",
+        ):
+            found = (code.co_filename, trace.tb_lineno)
+        trace = trace.tb_next
+    if found[0] is None and isinstance(exc, jinja2.TemplateSyntaxError):
+        return exc.filename, exc.lineno
+    return found
+
+
 def make_environment(
     project_root: Path, builtin_templates: Path, *, auto_reload: bool = True
 ) -> jinja2.Environment:
@@ -153,10 +282,10 @@ def make_environment(
     development, off in production (OTREE_PRODUCTION), where templates do not change.
     """
     loader = OTreeLoader([project_root / "_templates", project_root / "apps", builtin_templates])
-    env = jinja2.Environment(
+    env = OTreeEnvironment(
         loader=loader,
         autoescape=True,
-        undefined=jinja2.ChainableUndefined,
+        undefined=jinja2.StrictUndefined,
         auto_reload=auto_reload,
     )
     env.filters.update(
@@ -165,6 +294,7 @@ def make_environment(
         to0=_to_places(0),
         to1=_to_places(1),
         to2=_to_places(2),
-        json=lambda value: Markup(json.dumps(value)),
+        json=script_safe_json,
     )
+    env.globals["grove_call_method"] = call_method
     return env

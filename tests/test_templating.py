@@ -7,7 +7,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from server.templating import make_environment, translate
+from server.templating import make_environment, page_template_name, translate
 from server.web.context import BUILTIN_TEMPLATES
 from server.web.page_rendering import install_template_tags
 
@@ -42,9 +42,13 @@ def test_tags_translate(otree, jinja):
     assert translate(wrapped + otree, "survey") == wrapped + jinja
 
 
-def test_template_without_extends_gets_the_page_layout():
-    translated = translate("<p>{{ x }}</p>")
+def test_page_template_without_extends_gets_the_page_layout():
+    translated = translate("<p>{{ x }}</p>", layout="global/Page.html")
     assert translated.startswith('{% extends "global/Page.html" %}{% block content %}')
+
+
+def test_an_included_fragment_is_inserted_as_it_is():
+    assert translate("<p>{{ x }}</p>", "survey") == "<p>{{ x }}</p>"
 
 
 def test_line_numbers_are_kept():
@@ -87,4 +91,5 @@ def test_project_can_override_global_page(tmp_path):
     )
     (tmp_path / "apps" / "a").mkdir(parents=True)
     (tmp_path / "apps" / "a" / "P.html").write_text("{{ block content }}hello{{ endblock }}")
-    assert _environment(tmp_path).get_template("a/P.html").render() == "<html>CUSTOM hello</html>"
+    page = _environment(tmp_path).get_template(page_template_name("a/P.html"))
+    assert page.render() == "<html>CUSTOM hello</html>"

@@ -64,6 +64,13 @@ class HtmlForm:
     def action(self) -> str | None:
         return self.attributes.get("action")
 
+    def has_submit_button(self) -> bool:
+        """Whether the form holds a button that submits it (a participant can leave the page)."""
+        return any(
+            c.type == "submit" and not c.disabled and c.tag in ("button", "input")
+            for c in self.controls
+        )
+
     def names(self) -> list[str]:
         """The names of the form's controls, each once, in document order."""
         return list(dict.fromkeys(c.name for c in self.controls if c.name))
@@ -131,7 +138,7 @@ class HtmlForm:
                 pairs.extend(_select_pairs(control, given))
             elif control.tag == "textarea":
                 pairs.append((name, control.text if given is _UNSET else _text(given)))
-            elif control.type in _NO_SUBMIT_TYPES:
+            elif control.tag == "button" or control.type in _NO_SUBMIT_TYPES:
                 continue
             elif control.type == "radio":
                 own = control.value if control.value is not None else "on"
@@ -193,6 +200,17 @@ class _FormParser(HTMLParser):
                     checked="checked" in attributes,
                     disabled="disabled" in attributes,
                     required="required" in attributes,
+                    id=attributes.get("id"),
+                )
+            )
+        elif tag == "button":
+            self._add(
+                Control(
+                    tag="button",
+                    type=(attributes.get("type") or "submit").lower(),
+                    name=attributes.get("name") or "",
+                    value=attributes.get("value"),
+                    disabled="disabled" in attributes,
                     id=attributes.get("id"),
                 )
             )

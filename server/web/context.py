@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse
 from server.config import Settings
 from server.db import Database
 from server.project import Project
+from server.templating import render_template
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -31,7 +32,7 @@ class Grove:
         self, template: str, context: dict[str, Any], status_code: int = 200
     ) -> HTMLResponse:
         """Render a template to an HTML response."""
-        html = self.templates.get_template(template).render(context)
+        html = render_template(self.templates.get_template(template), context)
         return HTMLResponse(html, status_code=status_code)
 
     def message_page(self, title: str, message: str, status_code: int = 200) -> HTMLResponse:

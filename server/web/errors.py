@@ -16,6 +16,7 @@ from server.errors import (
     NotFound,
     SessionFull,
 )
+from server.templating import TemplateRenderError
 from server.web.context import grove
 
 logger = logging.getLogger("grove")
@@ -91,4 +92,6 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
     detail = "" if app.settings.production else f"{type(exc).__name__}: {exc}"
     if isinstance(exc, jinja2.TemplateSyntaxError) and not app.settings.production:
         detail = f"Template error in {exc.filename}, line {exc.lineno}: {exc.message}"
+    elif isinstance(exc, TemplateRenderError) and not app.settings.production:
+        detail = f"Template error in {exc}"
     return app.message_page("Server error", detail or "Something went wrong.", status_code=500)

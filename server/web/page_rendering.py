@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -14,6 +13,7 @@ from server import flow
 from server.forms import PageForm, render_field
 from server.models.core import Participant
 from server.project import PageEntry
+from server.templating import page_template_name, script_safe_json
 from server.web.context import Grove
 
 
@@ -72,17 +72,26 @@ def install_template_tags(env: jinja2.Environment) -> None:
 
 
 def _template_for(grove: Grove, entry: PageEntry) -> str:
+    """The page's own template, loaded so that it gets the page layout if it has none."""
     explicit = getattr(entry.page_cls, "template_name", None)
-    if explicit:
-        return explicit
+    own = explicit or f"{entry.app_name}/{entry.page_name}.html"
     if entry.is_wait_page:
-        candidate = f"{entry.app_name}/{entry.page_name}.html"
+        candidate = page_template_name(own, wait_page=True)
         try:
             grove.templates.get_template(candidate)
             return candidate
         except jinja2.TemplateNotFound:
+            if explicit:
+                raise
             return "global/WaitPage.html"
-    return f"{entry.app_name}/{entry.page_name}.html"
+    return page_template_name(own)
+
+
+def _page_hooks_context(page_cls: type[Any], player: Any) -> dict[str, Any]:
+    """``vars_for_template`` and ``js_vars`` of a page or wait page (oTree calls both)."""
+    context = dict(page_cls.vars_for_template(player) or {})
+    context["js_vars"] = script_safe_json(page_cls.js_vars(player) or {})
+    return context
 
 
 def base_context(
@@ -120,8 +129,7 @@ def render_page(
     if form is None:
         form = flow.page_form(grove.project, entry, player)
     context["form"] = form
-    context.update(page_cls.vars_for_template(player) or {})
-    context["js_vars"] = Markup(json.dumps(page_cls.js_vars(player) or {}, default=str))
+    context.update(_page_hooks_context(page_cls, player))
     deadline = participant.page_deadline
     context["timer_seconds_left"] = (
         None if deadline is None else max(0.0, round(deadline - time.time(), 1))
@@ -135,6 +143,7 @@ def render_wait_page(
 ) -> HTMLResponse:
     """Render a wait page that polls until its group is complete."""
     context = base_context(grove, participant, entry, player)
+    context.update(_page_hooks_context(entry.page_cls, player))
     context["title_text"] = entry.page_cls.title_text
     context["body_text"] = entry.page_cls.body_text
     context["status_url"] = context["page_url"] + "/status"

@@ -1,0 +1,4 @@
+SESSION_CONFIGS = [
+    dict(name="pages", app_sequence=["pages"], num_demo_participants=2),
+    dict(name="broken", app_sequence=["broken"], num_demo_participants=1),
+]
