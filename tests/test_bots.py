@@ -34,6 +34,7 @@ def _server_test(root: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # a subprocess per case, or many draws: seconds each
 @pytest.mark.parametrize("config", SAMPLE_CONFIGS)
 def test_every_sample_config_passes_its_bots(config):
     result = _server_test(REPO_ROOT, config)
@@ -41,6 +42,7 @@ def test_every_sample_config_passes_its_bots(config):
     assert f"{config}: OK" in result.stdout
 
 
+@pytest.mark.slow  # a subprocess per case, or many draws: seconds each
 def test_server_test_runs_every_config_and_exports(tmp_path):
     result = _server_test(REPO_ROOT, "--export", str(tmp_path))
     assert result.returncode == 0, result.stderr
@@ -65,6 +67,7 @@ def test_server_test_runs_every_config_and_exports(tmp_path):
         ),
     ],
 )
+@pytest.mark.slow  # a subprocess per case, or many draws: seconds each
 def test_failing_bot_reported_with_page(config, page, message):
     result = _server_test(BOTFAIL, config)
     assert result.returncode == 1

@@ -75,6 +75,7 @@ def test_changed_schema_is_detected_at_start(settings):
         create_app(settings)
 
 
+@pytest.mark.slow  # a subprocess per case, or many draws: seconds each
 def test_resetdb_command_recreates_tables(tmp_path):
     database_url = f"sqlite:///{tmp_path / 'reset.sqlite3'}"
     env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}

@@ -422,6 +422,7 @@ def test_open_api_without_any_key(client):
     assert client.get("/api/sessions/").status_code == 200
 
 
+@pytest.mark.slow  # a subprocess per case, or many draws: seconds each
 def test_per_user_keys_in_every_place(settings, tmp_path):
     env = {"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"}
     created = subprocess.run(

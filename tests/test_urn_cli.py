@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy as sa
 
 from server.app import create_app
@@ -38,6 +39,7 @@ def _study_with_history(settings, n=6):
     return app, code
 
 
+@pytest.mark.slow  # a subprocess per case, or many draws: seconds each
 def test_verify_export_import(settings, tmp_path):
     app, code = _study_with_history(settings)
     ok = _run(settings, "verify", code)
@@ -79,6 +81,7 @@ def test_verify_export_import(settings, tmp_path):
     app.state.grove.db.dispose()
 
 
+@pytest.mark.slow  # a subprocess per case, or many draws: seconds each
 def test_simulate_prints_imbalance_per_level(settings):
     result = _run(settings, "simulate", "randomized_trial", "--participants", "60", "--runs", "3")
     assert result.returncode == 0, result.stderr
