@@ -97,6 +97,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         settings.real_world_currency_code,
         settings.points_decimal_places,
         settings.real_world_currency_decimal_places,
+        language_code=settings.language_code,
+        thousand_separator=settings.thousand_separator,
+        points_custom_name=settings.points_custom_name,
     )
     project = load_project(settings)
     db = database or Database(settings.database_url, info={"project": project})

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from server.currency import default_real_world_places
 from server.errors import ConfigurationError
 
 AUTH_LEVELS = ("DEMO", "STUDY")
@@ -37,6 +38,8 @@ class Settings:
     use_points: bool = True
     points_decimal_places: int = 0
     real_world_currency_decimal_places: int = 2
+    thousand_separator: str = ""
+    points_custom_name: str | None = None
     participant_fields: tuple[str, ...] = ()
     session_fields: tuple[str, ...] = ()
     session_config_defaults: Mapping[str, Any] = field(default_factory=dict)
@@ -131,6 +134,7 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
         max_body = int(environ.get("GROVE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
     except ValueError as exc:
         raise ConfigurationError("GROVE_MAX_BODY_BYTES must be an integer") from exc
+    currency_code = _typed(module, "REAL_WORLD_CURRENCY_CODE", str, "USD")
     return Settings(
         root=Path(root),
         database_url=environ.get("DATABASE_URL", ""),
@@ -144,12 +148,18 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
         rest_key=environ.get("OTREE_REST_KEY") or None,
         production=_env_bool(environ, "OTREE_PRODUCTION"),
         language_code=_typed(module, "LANGUAGE_CODE", str, "en"),
-        real_world_currency_code=_typed(module, "REAL_WORLD_CURRENCY_CODE", str, "USD"),
+        real_world_currency_code=currency_code,
         use_points=_typed(module, "USE_POINTS", bool, True),
         points_decimal_places=_typed(module, "POINTS_DECIMAL_PLACES", int, 0),
+        # oTree's default: 0 places for JPY, KRW, HUF, IRR, COP, VND and IDR, else 2.
         real_world_currency_decimal_places=_typed(
-            module, "REAL_WORLD_CURRENCY_DECIMAL_PLACES", int, 2
+            module,
+            "REAL_WORLD_CURRENCY_DECIMAL_PLACES",
+            int,
+            default_real_world_places(currency_code),
         ),
+        thousand_separator=_typed(module, "THOUSAND_SEPARATOR", str, ""),
+        points_custom_name=_typed(module, "POINTS_CUSTOM_NAME", (str, type(None)), None) or None,
         participant_fields=tuple(_typed(module, "PARTICIPANT_FIELDS", (list, tuple), [])),
         session_fields=tuple(_typed(module, "SESSION_FIELDS", (list, tuple), [])),
         session_config_defaults=dict(_typed(module, "SESSION_CONFIG_DEFAULTS", dict, {})),
