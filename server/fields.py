@@ -5,13 +5,16 @@ A field knows its SQL column type and how to turn a submitted form string into a
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from server.currency import Currency
+from server.currency import FORMAT, Currency, input_unit_label
 
 
 class FieldValueError(ValueError):
@@ -171,67 +174,262 @@ class Field:
         raise FieldValueError("Select a valid choice.")
 
 
-class IntegerField(Field):
-    """A whole number (``models.IntegerField``)."""
-
-    sql_type = sa.Integer
-    python_type = int
-    kind = "integer"
-
-    def convert(self, raw: str) -> int:
-        try:
-            return int(raw)
-        except ValueError:
-            try:
-                as_float = float(raw)
-            except ValueError:
-                raise FieldValueError("Enter a whole number.") from None
-            if as_float.is_integer():
-                return int(as_float)
-            raise FieldValueError("Enter a whole number.") from None
+INTEGER_MIN = -(2**63)
+INTEGER_MAX = 2**63 - 1
 
 
-class FloatField(Field):
-    """A decimal number (``models.FloatField``)."""
+class NumberInput(NamedTuple):
+    """The ``<input>`` oTree gives a number field, so a browser accepts what the server does.
 
-    sql_type: Any = sa.Float
-    python_type = float
-    kind = "float"
+    ``type`` is "number" for whole numbers (a browser refuses 12.5 with its default step of
+    1) and "text" where decimals are typed (a number input would refuse "2,5");
+    ``inputmode`` is the phone keyboard, set only when the minimum is 0 or more (the numeric
+    keyboards have no minus sign).
+    """
 
-    def convert(self, raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise FieldValueError("Enter a number.") from None
-        if value != value or value in (float("inf"), float("-inf")):
-            raise FieldValueError("Enter a number.")
-        return value
+    type: str
+    inputmode: str
 
 
-class CurrencyType(sa.types.TypeDecorator):
-    """A float column whose values come back as Currency."""
+class NumberField(Field):
+    """What IntegerField, FloatField and CurrencyField share: their input and value checks."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # A wrong initial value fails when the app loads, not when the first session starts.
+        self.check_value(self.initial, f"{type(self).__name__}(initial=...)")
+
+    def number_input(self) -> NumberInput:
+        """The input type and phone keyboard of this field (oTree's)."""
+        raise NotImplementedError
+
+    def form_text(self, value: Any) -> str:
+        """The text an input shows for a value: a stored number in the language's notation,
+        a string (what the participant typed into a refused form) unchanged."""
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        return self.format_number(value)
+
+    def format_number(self, value: Any) -> str:
+        """A stored number as the input shows it."""
+        raise NotImplementedError
+
+    def unit_label(self) -> str | None:
+        """A word or symbol shown beside the input (the currency's), or None."""
+        return None
+
+    def check_value(self, value: Any, where: str) -> Any:
+        """A value assigned in code, normalised; TypeError or ValueError naming ``where``."""
+        raise NotImplementedError
+
+
+class Int64(sa.types.TypeDecorator):
+    """A 64-bit signed integer column: BIGINT on PostgreSQL, INTEGER on SQLite (64 bits there
+    too, and the type SQLite's own integer columns have). Refuses values out of range."""
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.Integer())
+        return dialect.type_descriptor(sa.BigInteger())
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        return IntegerField.check_int(value, "an IntegerField column")
+
+
+class FiniteFloat(sa.types.TypeDecorator):
+    """A float column that refuses NaN and infinity (SQLite would store NaN as NULL)."""
 
     impl = sa.Float
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Any) -> float | None:
-        return None if value is None else float(value)
+        return FloatField.check_float(value, "a FloatField column")
+
+
+class IntegerField(NumberField):
+    """A whole number from -2**63 to 2**63-1 (``models.IntegerField``), on every database.
+
+    oTree's column is an INTEGER, 32 bits on PostgreSQL (3000000000 cannot be stored there),
+    and it answers 500 for 2**63 typed on SQLite; Grove refuses anything out of range beside
+    the field instead.
+    """
+
+    sql_type: Any = Int64
+    python_type = int
+    kind = "integer"
+
+    def convert(self, raw: str) -> int:
+        """The submitted text as an int ("4", also "4.0" and "1e3"); FieldValueError else."""
+        try:
+            value = int(raw)
+        except ValueError:
+            try:
+                exact = Decimal(raw)
+            except InvalidOperation:
+                raise FieldValueError("Enter a whole number.") from None
+            if not exact.is_finite() or exact != exact.to_integral_value():
+                raise FieldValueError("Enter a whole number.") from None
+            value = int(exact)
+        if value > INTEGER_MAX:
+            raise FieldValueError(f"Ensure this value is less than or equal to {INTEGER_MAX}.")
+        if value < INTEGER_MIN:
+            raise FieldValueError(f"Ensure this value is greater than or equal to {INTEGER_MIN}.")
+        return value
+
+    def number_input(self) -> NumberInput:
+        return NumberInput("number", "numeric")
+
+    def format_number(self, value: Any) -> str:
+        return str(int(value))
+
+    def check_value(self, value: Any, where: str) -> int | None:
+        return self.check_int(value, where)
+
+    @staticmethod
+    def check_int(value: Any, where: str) -> int | None:
+        """``value`` as an int in the 64-bit range (a whole float or Decimal is converted).
+
+        TypeError for a string or other non-number, ValueError for a fraction or a number
+        out of range; the message names ``where`` (for example ``Player.age``).
+        """
+        if value is None:
+            return None
+        if isinstance(value, numbers.Integral):
+            number = int(value)
+        elif isinstance(value, numbers.Real | Decimal):
+            exact = value if isinstance(value, Decimal) else Decimal(float(value))
+            if not exact.is_finite() or exact != exact.to_integral_value():
+                raise ValueError(f"{where} must be a whole number, not {value!r}")
+            number = int(exact)
+        else:
+            raise TypeError(f"{where} must be an int, not {type(value).__name__} {value!r}")
+        if not INTEGER_MIN <= number <= INTEGER_MAX:
+            raise ValueError(
+                f"{where} = {number} is out of range: an IntegerField holds whole numbers from "
+                f"{INTEGER_MIN} to {INTEGER_MAX}"
+            )
+        return number
+
+
+class FloatField(NumberField):
+    """A finite decimal number (``models.FloatField``).
+
+    A comma is read as the decimal point ("2,5" is 2.5), in every language, as oTree reads
+    it; NaN and infinity ("nan", "inf", "1e999") are refused (oTree stores them).
+    """
+
+    sql_type: Any = FiniteFloat
+    python_type = float
+    kind = "float"
+
+    def convert(self, raw: str) -> float:
+        """The submitted text as a float; FieldValueError if it is none or not finite."""
+        try:
+            value = float(raw.replace(",", "."))
+        except ValueError:
+            raise FieldValueError("Enter a number.") from None
+        if math.isnan(value) or (math.isinf(value) and "inf" in raw.lower()):
+            raise FieldValueError("Enter a number.")
+        if math.isinf(value):
+            raise FieldValueError("This number is too large.")
+        return value
+
+    def number_input(self) -> NumberInput:
+        return NumberInput("text", "decimal")
+
+    def format_number(self, value: Any) -> str:
+        return str(float(value)).replace(".", FORMAT.decimal_separator)
+
+    def check_value(self, value: Any, where: str) -> float | None:
+        return self.check_float(value, where)
+
+    @staticmethod
+    def check_float(value: Any, where: str) -> float | None:
+        """``value`` as a finite float; TypeError for a non-number, ValueError for NaN/inf."""
+        if value is None:
+            return None
+        if not isinstance(value, numbers.Real | Decimal):
+            raise TypeError(f"{where} must be a float, not {type(value).__name__} {value!r}")
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"{where} must be a finite number, not {number!r}")
+        return number
+
+
+class CurrencyType(sa.types.TypeDecorator):
+    """A float column whose values come back as Currency (rounded per the settings)."""
+
+    impl = sa.Float
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> float | None:
+        checked = CurrencyField.check_currency(value, "a CurrencyField column")
+        return None if checked is None else float(checked)
 
     def process_result_value(self, value: Any, dialect: Any) -> Currency | None:
         return None if value is None else Currency(value)
 
 
 class CurrencyField(FloatField):
-    """An amount of currency or points (``models.CurrencyField``)."""
+    """An amount of currency or points (``models.CurrencyField``), rounded as Currency rounds.
+
+    The typed text is read as a decimal (a comma as the decimal point) and rounded half up to
+    the currency's places before ``min``/``max`` are checked, as oTree does: 12.5 points is 13
+    and refused by ``max=12``, 12.4 is 12.
+    """
 
     sql_type = CurrencyType
     kind = "currency"
 
     def convert(self, raw: str) -> Currency:
-        return Currency(super().convert(raw.replace(",", "")))
+        """The submitted text as a Currency; FieldValueError if it is not a finite number."""
+        try:
+            exact = Decimal(raw.replace(",", "."))
+        except InvalidOperation:
+            raise FieldValueError("Enter a number.") from None
+        if not exact.is_finite():
+            raise FieldValueError("Enter a number.")
+        try:
+            return Currency(exact)
+        except OverflowError:
+            raise FieldValueError("This number is too large.") from None
 
     def to_python(self, value: Any) -> Any:
         return None if value is None else Currency(value)
+
+    def number_input(self) -> NumberInput:
+        """oTree's: a number input for whole amounts, a text input when there are decimals."""
+        if FORMAT.places == 0:
+            return NumberInput("number", "numeric")
+        return NumberInput("text", "decimal")
+
+    def format_number(self, value: Any) -> str:
+        """The amount with all its places, no thousands separator ("12,50" in German)."""
+        amount = Currency(value).decimal
+        return f"{amount:.{FORMAT.places}f}".replace(".", FORMAT.decimal_separator)
+
+    def unit_label(self) -> str | None:
+        return input_unit_label()
+
+    def check_value(self, value: Any, where: str) -> Currency | None:
+        return self.check_currency(value, where)
+
+    @staticmethod
+    def check_currency(value: Any, where: str) -> Currency | None:
+        """``value`` as a Currency; TypeError for a non-number, ValueError for NaN/inf."""
+        if value is None:
+            return None
+        if not isinstance(value, numbers.Real | Decimal):
+            raise TypeError(f"{where} must be a Currency, not {type(value).__name__} {value!r}")
+        try:
+            return Currency(value)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
 
 
 class StringField(Field):

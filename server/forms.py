@@ -12,6 +12,7 @@ from server.fields import (
     BooleanField,
     Field,
     FieldValueError,
+    NumberField,
     choice_form_value,
     normalise_choices,
 )
@@ -258,20 +259,39 @@ def render_widget(bound: BoundField) -> Markup:
             _attrs(name=name, id=f"id_{name}", rows=4, required=required),
             "" if value is None else value,
         )
-    kind = bound.field.kind
-    input_type = "number" if kind in ("integer", "float", "currency") else "text"
-    step = {"integer": "1", "float": "any", "currency": "any"}.get(kind)
+    field = bound.field
+    if isinstance(field, NumberField):
+        # oTree's input per field (see NumberInput): a browser then accepts "2,5" where the
+        # server does, and the phone keyboard has a minus sign whenever one may be typed.
+        number = field.number_input()
+        minimum = bound.minimum
+        non_negative = isinstance(minimum, int | float) and minimum >= 0
+        attrs = _attrs(
+            type=number.type,
+            class_="form-control",
+            inputmode=number.inputmode if non_negative else None,
+            name=name,
+            id=f"id_{name}",
+            value=field.form_text(value),
+            min=minimum,
+            max=bound.maximum,
+            required=required,
+        )
+        unit = field.unit_label()
+        if unit is None:
+            return Markup("<input {}>").format(attrs)
+        return Markup(
+            '<div class="input-group grove-number"><input {}>'
+            '<span class="input-group-text">{}</span></div>'
+        ).format(attrs, unit)
     attrs = _attrs(
-        type=input_type,
+        type="text",
         class_="form-control",
         name=name,
         id=f"id_{name}",
         value="" if value is None else value,
-        min=bound.minimum,
-        max=bound.maximum,
-        step=step,
         required=required,
-        maxlength=bound.field.max_length if input_type == "text" else None,
+        maxlength=field.max_length,
     )
     return Markup("<input {}>").format(attrs)
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import registry, relationship
 
 from server.errors import ConfigurationError
-from server.fields import Field
+from server.fields import Field, NumberField
 from server.models.core import ExperimentSession, Participant
 
 RESERVED_NAMES = frozenset(
@@ -66,7 +66,33 @@ def collect_fields(model_cls: type, app_name: str) -> dict[str, Field]:
 
 
 def _field_columns(fields: dict[str, Field]) -> list[sa.Column]:
-    return [field.column(name) for name, field in fields.items()]
+    columns = []
+    for name, field in fields.items():
+        column = field.column(name)
+        column.info["grove_field"] = field
+        columns.append(column)
+    return columns
+
+
+def _check_numbers_on_assignment(cls: type, table: sa.Table) -> None:
+    """Check every value app code assigns to a number field, at the assignment.
+
+    ``player.age = 2**63`` raises ValueError and ``player.age = "x"`` TypeError there, naming
+    ``Player.age``, instead of a 500 at the end of the request (PostgreSQL) or a silently
+    stored wrong value (SQLite keeps "x" in an INTEGER column and NaN as NULL). A
+    CurrencyField's value becomes a Currency at once (``player.amount = 2.5`` reads 3 points).
+    """
+    for column in table.columns:
+        field = column.info.get("grove_field")
+        if not isinstance(field, NumberField):
+            continue
+
+        def check(
+            target: Any, value: Any, old: Any, initiator: Any, field: NumberField = field
+        ) -> Any:
+            return field.check_value(value, where=f"{type(target).__name__}.{field.name}")
+
+        sa.event.listen(getattr(cls, column.key), "set", check, retval=True)
 
 
 def _fk(table: str) -> sa.ForeignKey:
@@ -174,3 +200,5 @@ def map_app_classes(
             ),
         },
     )
+    for cls, table in zip(classes, tables, strict=True):
+        _check_numbers_on_assignment(cls, table)

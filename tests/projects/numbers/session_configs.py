@@ -1,0 +1,4 @@
+SESSION_CONFIGS = [
+    dict(name="number_fields", app_sequence=["number_fields"], num_demo_participants=1),
+    dict(name="number_goods", app_sequence=["number_goods"], num_demo_participants=2),
+]
