@@ -1,10 +1,14 @@
-"""Fixtures: settings on a fresh SQLite file per test, the app, and a client."""
+"""Fixtures: settings on a fresh SQLite file per test, the app, a client, and headless
+Chromium for the browser suites."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -58,8 +62,6 @@ def create_demo_session(client: TestClient, config: str) -> tuple[str, list[str]
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
     """A PostgreSQL server for the whole test run; skipped only outside CI when absent."""
-    import os
-
     from tests.postgres import postgres_available, postgres_server
 
     if not postgres_available():
@@ -76,3 +78,31 @@ def postgres_url(postgres_server_url: str) -> str:
     from tests.postgres import create_database
 
     return create_database(postgres_server_url)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright; skipped only outside CI when absent."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required in CI (apt-get install chromium)")
+        pytest.skip("Chromium is not installed here (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

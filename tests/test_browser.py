@@ -3,8 +3,6 @@ room and moves on by itself when a session is created through the REST API."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 
 import httpx
@@ -13,32 +11,6 @@ import pytest
 from tests.live_server import live_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is required in CI (apt-get install chromium)")
-        pytest.skip("Chromium is not installed here (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def test_waiting_participant_proceeds_when_session_is_created(browser, tmp_path):
@@ -58,7 +30,7 @@ def test_waiting_participant_proceeds_when_session_is_created(browser, tmp_path)
         page.wait_for_url("**/survey/Demographics/1", timeout=10_000)
         assert time.monotonic() - started < 5
         page.fill("#id_age", "34")
-        page.check("#id_gender_1")
+        page.get_by_label("Female", exact=True).check()
         page.fill("#id_temperature", "21.5")
         page.select_option("#id_year_in_school", "Senior")
         page.click("button.grove-next")
