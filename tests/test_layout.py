@@ -8,10 +8,12 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import create_demo_session
+from tests.live_server import live_server
 
 VENDOR = Path(__file__).resolve().parents[1] / "server" / "static" / "vendor"
 
@@ -142,3 +144,38 @@ def test_vendored_files_are_the_registry_files_with_their_licences():
         for file in folder.glob("*.min.*"):
             digest = hashlib.sha256(file.read_bytes()).hexdigest()
             assert digest in readme, f"{folder.name}/{file.name} differs from README.md's sha256"
+
+
+# In headless Chromium (the browser fixture is in conftest.py).
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_phone_sized_page_has_jquery_bootstrap_and_no_sideways_scroll(browser, tmp_path):
+    with live_server(f"sqlite:///{tmp_path / 'layout.sqlite3'}", workers=1) as base:
+        code = httpx.post(
+            f"{base}/api/sessions/", json={"session_config_name": "survey", "num_participants": 1}
+        ).json()["code"]
+        participant = httpx.get(f"{base}/api/sessions/{code}").json()["participants"][0]["code"]
+        page = browser.new_page(viewport={"width": 375, "height": 700})
+        other_hosts: list[str] = []
+
+        def note_other_host(request) -> None:
+            if not request.url.startswith(base):
+                other_hosts.append(request.url)
+
+        page.on("request", note_other_host)
+        page.goto(f"{base}/InitializeParticipant/{participant}")
+        page.wait_for_selector("button.grove-next")
+        versions = page.evaluate("[window.jQuery.fn.jquery, window.bootstrap.Tooltip.VERSION]")
+        assert versions[0].startswith("3.")
+        assert versions[1].startswith("5.")
+        widths = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] <= widths[1], f"the page scrolls sideways: {widths}"
+        # Inputs use the phone's width (less the page's padding), not a desktop size.
+        input_width = page.evaluate("document.querySelector('#id_age').offsetWidth")
+        assert input_width > 375 * 0.8
+        assert other_hosts == []
+        page.close()
