@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.config import Settings
-from server.currency import configure_currency
+from server.currency import configure_currency_from
 from server.db import Database
 from server.errors import GroveError
 from server.project import load_project
@@ -92,15 +92,7 @@ def _warn_if_api_open(settings: Settings, db: Database) -> None:
 
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
     """Build the application for one project and database; creates missing tables."""
-    configure_currency(
-        settings.use_points,
-        settings.real_world_currency_code,
-        settings.points_decimal_places,
-        settings.real_world_currency_decimal_places,
-        language_code=settings.language_code,
-        thousand_separator=settings.thousand_separator,
-        points_custom_name=settings.points_custom_name,
-    )
+    configure_currency_from(settings)
     project = load_project(settings)
     db = database or Database(settings.database_url, info={"project": project})
     db.info["project"] = project

@@ -26,7 +26,10 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    from server.config import Settings
 
 # Currencies oTree shows without decimals when REAL_WORLD_CURRENCY_DECIMAL_PLACES is not set.
 _WHOLE_UNIT_CURRENCIES = frozenset({"KRW", "JPY", "HUF", "IRR", "COP", "VND", "IDR"})
@@ -221,6 +224,19 @@ def configure_currency(
     FORMAT.points_custom_name = points_custom_name
 
 
+def configure_currency_from(settings: Settings) -> None:
+    """``configure_currency`` with every currency setting of ``settings`` (server and CLI)."""
+    configure_currency(
+        settings.use_points,
+        settings.real_world_currency_code,
+        settings.points_decimal_places,
+        settings.real_world_currency_decimal_places,
+        language_code=settings.language_code,
+        thousand_separator=settings.thousand_separator,
+        points_custom_name=settings.points_custom_name,
+    )
+
+
 def format_number(amount: Decimal | float | int, places: int) -> str:
     """``amount`` with ``places`` decimals in the language's separators ("1234,50" in de)."""
     text = f"{amount:,.{places}f}"
@@ -372,6 +388,12 @@ class Currency(float):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({float(self)!r})"
 
+    def format_places(self, places: int) -> str:
+        """The amount printed with ``places`` decimals: oTree's ``to0``..``to3`` filters."""
+        if FORMAT.use_points:
+            return _format_points(self._exact, places)
+        return _format_money(self._exact, places)
+
     def __format__(self, spec: str) -> str:
         return str(self) if spec in ("", "s") else format(self._exact, spec)
 
@@ -422,6 +444,9 @@ class RealWorldCurrency(Currency):
 
     def __str__(self) -> str:
         return _format_money(self._exact, FORMAT.real_world_decimal_places)
+
+    def format_places(self, places: int) -> str:
+        return _format_money(self._exact, places)
 
     def to_real_world_currency(self, session: Any) -> Currency:
         return self

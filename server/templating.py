@@ -29,7 +29,7 @@ from jinja2 import nodes
 from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 
-from server.currency import Currency
+from server.currency import FORMAT, Currency, format_number
 
 _TAG = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
 _BLOCK_WORDS = ("block", "if", "elif", "for", "with", "set", "macro", "call", "filter")
@@ -167,10 +167,26 @@ class OTreeLoader(jinja2.BaseLoader):
 
 
 def _to_places(places: int) -> Callable[[Any], str]:
+    """oTree's ``to0``..``to3`` filters: a number with that many decimals (Python's rounding of
+    the float, as oTree's: ``0.125|to2`` is ``0.12``) in the language's separators
+    (``1234,50`` in German); a Currency amount printed as points or money with those places."""
+
     def formatter(value: Any) -> str:
-        return f"{float(value):.{places}f}"
+        if isinstance(value, Currency):
+            return value.format_places(places)
+        return format_number(float(value), places)
 
     return formatter
+
+
+def show_number_in_language(value: Any) -> Any:
+    """How ``{{ value }}`` prints: a plain float with the language's decimal separator.
+
+    oTree prints ``{{ 2.5 }}`` as ``2,5`` in German. Currency amounts format themselves.
+    """
+    if type(value) is float and FORMAT.decimal_separator != ".":
+        return str(value).replace(".", FORMAT.decimal_separator)
+    return value
 
 
 def script_safe_json(value: Any) -> Markup:
@@ -287,6 +303,7 @@ def make_environment(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         auto_reload=auto_reload,
+        finalize=show_number_in_language,
     )
     env.filters.update(
         c=Currency,
@@ -294,6 +311,7 @@ def make_environment(
         to0=_to_places(0),
         to1=_to_places(1),
         to2=_to_places(2),
+        to3=_to_places(3),
         json=script_safe_json,
     )
     env.globals["grove_call_method"] = call_method

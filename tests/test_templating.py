@@ -93,3 +93,44 @@ def test_project_can_override_global_page(tmp_path):
     (tmp_path / "apps" / "a" / "P.html").write_text("{{ block content }}hello{{ endblock }}")
     page = _environment(tmp_path).get_template(page_template_name("a/P.html"))
     assert page.render() == "<html>CUSTOM hello</html>"
+
+
+# Measured on oTree 6.0.15 with LANGUAGE_CODE "en" and "de": the to0..to3 filters round the
+# float as Python does (0.125 -> 0.12), and {{ x }} prints a float with the language's comma.
+@pytest.mark.parametrize(
+    ("language", "value", "expected"),
+    [
+        ("en", 0.125, ["0", "0.1", "0.12", "0.125"]),
+        ("en", 2.675, ["3", "2.7", "2.67", "2.675"]),
+        ("en", 1234.5, ["1234", "1234.5", "1234.50", "1234.500"]),
+        ("en", 3, ["3", "3.0", "3.00", "3.000"]),
+        ("en", -0.5, ["-0", "-0.5", "-0.50", "-0.500"]),
+        ("de", 0.125, ["0", "0,1", "0,12", "0,125"]),
+        ("de", 1234.5, ["1234", "1234,5", "1234,50", "1234,500"]),
+        ("de", -0.5, ["-0", "-0,5", "-0,50", "-0,500"]),
+    ],
+)
+def test_to_places_filters_as_otree(tmp_path, language, value, expected):
+    from server.currency import configure_currency
+
+    configure_currency(True, "USD", language_code=language)
+    try:
+        env = _environment(tmp_path)
+        shown = [env.from_string(f"{{{{ x|to{p} }}}}").render(x=value) for p in range(4)]
+    finally:
+        configure_currency(True, "USD")
+    assert shown == expected
+
+
+def test_floats_print_with_the_languages_decimal_separator(tmp_path):
+    from server.currency import Currency, configure_currency
+
+    configure_currency(True, "USD", language_code="de")
+    try:
+        env = _environment(tmp_path)
+        shown = env.from_string("{{ x }} {{ y }} {{ z }} {{ w }}").render(
+            x=2.5, y=1 / 3, z=Currency(2), w=3
+        )
+    finally:
+        configure_currency(True, "USD")
+    assert shown == "2,5 0,3333333333333333 2 Punkte 3"

@@ -315,9 +315,8 @@ def _entered_value(form: HtmlForm, name: str, value: Any) -> str | bool | None:
 
 
 def _form_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    return "" if value is None else str(value)
+    """What a participant would type for a bot's value: True/False, a Currency's bare amount."""
+    return "" if value is None else choice_form_value(value)
 
 
 def number_of_cases(settings: Settings, app_sequence: list[str]) -> int:

@@ -29,16 +29,11 @@ def project_root() -> Path:
 
 def load_context(*, prepare: bool = True) -> CommandContext:
     """Load settings and project; create missing tables unless ``prepare`` is False."""
-    from server.currency import configure_currency
+    from server.currency import configure_currency_from
     from server.schema import prepare_database
 
     settings = load_settings(project_root(), os.environ)
-    configure_currency(
-        settings.use_points,
-        settings.real_world_currency_code,
-        settings.points_decimal_places,
-        settings.real_world_currency_decimal_places,
-    )
+    configure_currency_from(settings)
     project = load_project(settings)
     db = Database(settings.database_url, info={"project": project})
     if prepare:
