@@ -44,7 +44,10 @@ def _formfield_errors(context: jinja2.runtime.Context, name: str) -> Markup:
 
 
 def _next_button() -> Markup:
-    return Markup('<button type="submit" class="btn btn-primary grove-next">Next</button>')
+    # otree-btn-next is the class oTree documents for styling the button.
+    return Markup(
+        '<button type="submit" class="otree-btn-next btn btn-primary grove-next">Next</button>'
+    )
 
 
 def _static(path: str) -> str:
