@@ -170,6 +170,27 @@ def _select_pairs(control: Control, given: Any) -> list[tuple[str, str]]:
     return [(control.name, chosen.value)]
 
 
+# The controls a form holds, and the type each has when its ``type`` attribute is missing.
+_DEFAULT_TYPES = {"input": "text", "button": "submit", "select": "select", "textarea": "textarea"}
+
+
+def _control(tag: str, attributes: dict[str, str | None]) -> Control:
+    """A control from its start tag (selects and text areas have no ``type`` attribute)."""
+    kind = _DEFAULT_TYPES[tag]
+    if tag in ("input", "button"):
+        kind = (attributes.get("type") or kind).lower()
+    return Control(
+        tag=tag,
+        type=kind,
+        name=attributes.get("name") or "",
+        value=attributes.get("value") if tag in ("input", "button") else None,
+        checked="checked" in attributes,
+        disabled="disabled" in attributes,
+        required="required" in attributes,
+        id=attributes.get("id"),
+    )
+
+
 class _FormParser(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -190,53 +211,16 @@ class _FormParser(HTMLParser):
         elif tag == "label":
             self._label_for = attributes.get("for") or ""
             self._label_text = []
-        elif tag == "input":
-            self._add(
-                Control(
-                    tag="input",
-                    type=(attributes.get("type") or "text").lower(),
-                    name=attributes.get("name") or "",
-                    value=attributes.get("value"),
-                    checked="checked" in attributes,
-                    disabled="disabled" in attributes,
-                    required="required" in attributes,
-                    id=attributes.get("id"),
-                )
-            )
-        elif tag == "button":
-            self._add(
-                Control(
-                    tag="button",
-                    type=(attributes.get("type") or "submit").lower(),
-                    name=attributes.get("name") or "",
-                    value=attributes.get("value"),
-                    disabled="disabled" in attributes,
-                    id=attributes.get("id"),
-                )
-            )
-        elif tag == "select":
-            self._select = Control(
-                tag="select",
-                type="select",
-                name=attributes.get("name") or "",
-                disabled="disabled" in attributes,
-                required="required" in attributes,
-                id=attributes.get("id"),
-            )
-            self._add(self._select)
+        elif tag in _DEFAULT_TYPES:
+            control = _control(tag, attributes)
+            self._add(control)
+            if tag == "select":
+                self._select = control
+            elif tag == "textarea":
+                self._textarea = control
         elif tag == "option" and self._select is not None:
             self._finish_option()
             self._option = (attributes, [])
-        elif tag == "textarea":
-            self._textarea = Control(
-                tag="textarea",
-                type="textarea",
-                name=attributes.get("name") or "",
-                disabled="disabled" in attributes,
-                required="required" in attributes,
-                id=attributes.get("id"),
-            )
-            self._add(self._textarea)
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form":
