@@ -9,24 +9,69 @@ Every request that writes runs in one transaction from :meth:`Database.transacti
 * PostgreSQL: transactions run at READ COMMITTED and take row locks (``SELECT ... FOR UPDATE``)
   on the rows they decide on (the participant, the group, the study's urn state). A waiting
   transaction re-reads the locked row and sees everything its predecessor committed.
+
+LOCK ORDER. Every unit of work takes the row locks it needs in this one order, and takes a
+lock before it reads what it decides on:
+
+1. the session row (``grove_session``), only for what changes a whole session;
+2. the subsession row, then the group row, of the page a participant is on (the scope a wait
+   page counts arrivals in; ``lock_scope_then_participants``);
+3. participant rows, in ascending id (``lock_ids_in_order``);
+4. everything else: pending participant vars and room arrivals, the urn study's state, chat.
+
+A wait page's last arrival holds its group and then writes the other members' participant
+rows (``player.payoff`` adds to ``participant.payoff``): a waiting member's request that
+locked its own participant before the group would deadlock with it. App hooks may still
+write rows in an order no rule can fix (a hook writing another group's players), so on
+PostgreSQL a unit of work aborted as a deadlock or serialization failure is run again from
+the start (``Database.run``), before anything was acknowledged.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
+import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+# PostgreSQL's SQLSTATEs for a transaction aborted only because of its concurrent peers.
+RETRYABLE_SQLSTATES = {"40P01": "deadlock detected", "40001": "serialization failure"}
+UNIT_OF_WORK_ATTEMPTS = 5
+
+logger = logging.getLogger("grove.db")
+T = TypeVar("T")
+
+
+def lock_ids_in_order(db: Session, model: Any, ids: Iterable[int]) -> None:
+    """Row-lock these rows of ``model`` in ascending id (LOCK ORDER step 3 and below).
+
+    On SQLite the transaction already holds the database's write lock, and SQLAlchemy leaves
+    ``FOR UPDATE`` out.
+    """
+    wanted = sorted(set(ids))
+    if wanted:
+        db.execute(
+            sa.select(model.id).where(model.id.in_(wanted)).order_by(model.id).with_for_update()
+        ).all()
+
+
+def _retryable(error: BaseException) -> str | None:
+    """The reason a database error may be retried (a deadlock, a serialization failure)."""
+    original = getattr(error, "orig", None)
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return RETRYABLE_SQLSTATES.get(str(sqlstate)) if sqlstate else None
 
 
 def normalise_database_url(url: str) -> str:
@@ -145,6 +190,26 @@ class Database:
             return
         with self._writer() as session, session.begin():
             yield session
+
+    def run(self, unit_of_work: Callable[[Session], T]) -> T:
+        """Run ``unit_of_work(db)`` in one write transaction and return what it returns.
+
+        Committed on return, rolled back on any exception. On PostgreSQL a transaction aborted
+        as a deadlock or serialization failure is run again from the start (at most
+        UNIT_OF_WORK_ATTEMPTS times, after a short random pause): nothing of it was committed
+        or acknowledged, so the caller sees one unit of work either way.
+        """
+        for attempt in range(1, UNIT_OF_WORK_ATTEMPTS + 1):
+            try:
+                with self.transaction() as session:
+                    return unit_of_work(session)
+            except sa.exc.DBAPIError as error:
+                reason = _retryable(error)
+                if reason is None or attempt == UNIT_OF_WORK_ATTEMPTS:
+                    raise
+                logger.info("unit of work aborted (%s); attempt %d again", reason, attempt + 1)
+                time.sleep(random.uniform(0.001, 0.02 * attempt))
+        raise AssertionError("unreachable")
 
     @contextmanager
     def read(self) -> Iterator[Session]:

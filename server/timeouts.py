@@ -17,17 +17,18 @@ from sqlalchemy.orm import Session
 from server import flow
 from server.db import Database
 from server.models.core import Participant
+from server.participant_pages import Redirect, lock_participant, submit_page
 from server.project import Project
 
 logger = logging.getLogger("grove.timeouts")
 BATCH = 50
 
 
-def due_participant_ids(db: Session, now: float) -> list[int]:
+def due_participant_codes(db: Session, now: float) -> list[str]:
     """Participants whose page deadline (plus the grace period) has passed."""
     return list(
         db.scalars(
-            sa.select(Participant.id)
+            sa.select(Participant.code)
             .where(
                 Participant.page_deadline.is_not(None),
                 Participant.page_deadline <= now - flow.TIMEOUT_GRACE_SECONDS,
@@ -38,34 +39,41 @@ def due_participant_ids(db: Session, now: float) -> list[int]:
     )
 
 
-def _submit_one(db: Session, project: Project, participant_id: int, now: float) -> bool:
-    participant = db.scalars(
-        sa.select(Participant)
-        .where(Participant.id == participant_id)
-        .with_for_update(skip_locked=True)
-    ).first()
-    if participant is None or participant.page_deadline is None:
+def _submit_if_due(database: Database, project: Project, code: str, now: float) -> bool:
+    """Submit the participant's page if it is still due; True if it was submitted.
+
+    Locks as every page submission does (LOCK ORDER in server/db.py), skipping a participant
+    another transaction holds: their own request is moving them on.
+    """
+
+    def work(db: Session) -> int | None:
+        participant = lock_participant(db, project, code, skip_locked=True)
+        if participant is None or participant.page_deadline is None:
+            return None
+        if participant.page_deadline > now - flow.TIMEOUT_GRACE_SECONDS:
+            return None
+        entry = flow.current_entry(project, participant)
+        if entry is None or entry.is_wait_page:
+            participant.page_deadline = None
+            return None
+        return entry.index
+
+    index = database.run(work)
+    if index is None:
         return False
-    if participant.page_deadline > now - flow.TIMEOUT_GRACE_SECONDS:
-        return False
-    entry = flow.current_entry(project, participant)
-    if entry is None or entry.is_wait_page:
-        participant.page_deadline = None
-        return False
-    result = flow.submit_page(db, project, participant, entry.index, {}, timeout_happened=True)
-    return result.accepted
+    outcome = submit_page(database, project, code, index, {}, None, timeout_happened=True)
+    return isinstance(outcome, Redirect)
 
 
 def submit_due_pages(database: Database, project: Project) -> int:
     """Auto-submit every page whose time is up; return how many were submitted."""
     now = time.time()
     with database.read() as db:
-        ids = due_participant_ids(db, now)
+        codes = due_participant_codes(db, now)
     submitted = 0
-    for participant_id in ids:
+    for code in codes:
         try:
-            with database.transaction() as db:
-                submitted += _submit_one(db, project, participant_id, now)
+            submitted += _submit_if_due(database, project, code, now)
         except Exception:
-            logger.exception("auto-submitting the page of participant %s failed", participant_id)
+            logger.exception("auto-submitting the page of participant %s failed", code)
     return submitted

@@ -113,3 +113,11 @@ def test_undefined_name_in_production_shows_a_clean_page_and_logs(tmp_path, capl
         assert "Broken.html" not in response.text
     logged = "\n".join(record.getMessage() + str(record.exc_info) for record in caplog.records)
     assert "Broken.html, line 4" in logged
+
+
+def test_a_template_that_writes_is_an_error_not_a_silent_loss(client):
+    (url,) = _start(client, "writes")
+    response = client.get(url)
+    assert response.status_code == 500
+    assert "templates may only read" in response.text
+    assert "Participant" in response.text

@@ -52,11 +52,12 @@ def _snapshot_after_flush(session: Session, _context: Any) -> None:
 @event.listens_for(Session, "before_commit")
 def _flag_before_commit(session: Session) -> None:
     # A flush with nothing marked dirty is skipped entirely, so check before committing too.
-    _flag_changed_json(session)
+    flag_changed_json(session)
 
 
 @event.listens_for(Session, "before_flush")
-def _flag_changed_json(session: Session, *_args: Any) -> None:
+def flag_changed_json(session: Session, *_args: Any) -> None:
+    """Mark JSON columns changed in place (``participant.vars["x"] = 1``) as modified."""
     for target in list(session.identity_map.values()):
         if not isinstance(target, TracksJsonVars):
             continue

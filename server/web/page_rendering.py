@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
-from starlette.responses import HTMLResponse
 
-from server import flow
 from server.forms import PageForm, render_field
-from server.models.core import Participant
+from server.participant_pages import PageRenderer
 from server.project import PageEntry
-from server.templating import page_template_name, script_safe_json
+from server.templating import page_template_name, render_template, script_safe_json
 from server.web.context import Grove
 
 
@@ -90,64 +87,16 @@ def _template_for(grove: Grove, entry: PageEntry) -> str:
     return page_template_name(own)
 
 
-def _page_hooks_context(page_cls: type[Any], player: Any) -> dict[str, Any]:
-    """``vars_for_template`` and ``js_vars`` of a page or wait page (oTree calls both)."""
-    context = dict(page_cls.vars_for_template(player) or {})
-    context["js_vars"] = script_safe_json(page_cls.js_vars(player) or {})
-    return context
+def page_renderer(grove: Grove) -> PageRenderer:
+    """Renders a participant's page or wait page with the project's templates.
 
+    ``js_vars`` reaches the page as JSON that is safe inside ``<script>``.
+    """
 
-def base_context(
-    grove: Grove, participant: Participant, entry: PageEntry, player: Any
-) -> dict[str, Any]:
-    """The names every page template can use."""
-    app = grove.project.apps[entry.app_name]
-    return {
-        "player": player,
-        "group": player.group,
-        "subsession": player.subsession,
-        "participant": participant,
-        "session": participant.session,
-        "C": app.constants,
-        "Constants": app.constants,
-        "page_url": flow.page_url(grove.project, participant, entry),
-        "page_index": entry.index,
-        "page_name": entry.page_name,
-        "round_number": entry.round_number,
-        "num_pages": len(flow.page_sequence_of(grove.project, participant)),
-    }
+    def render(entry: PageEntry, context: dict[str, Any]) -> str:
+        context = dict(context)
+        context["js_vars"] = script_safe_json(context.get("js_vars") or {})
+        template = grove.templates.get_template(_template_for(grove, entry))
+        return render_template(template, context)
 
-
-def render_page(
-    grove: Grove,
-    participant: Participant,
-    entry: PageEntry,
-    player: Any,
-    form: PageForm | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    """Render a (non-wait) page with its form, vars_for_template, js_vars and timer."""
-    context = base_context(grove, participant, entry, player)
-    page_cls = entry.page_cls
-    if form is None:
-        form = flow.page_form(grove.project, entry, player)
-    context["form"] = form
-    context.update(_page_hooks_context(page_cls, player))
-    deadline = participant.page_deadline
-    context["timer_seconds_left"] = (
-        None if deadline is None else max(0.0, round(deadline - time.time(), 1))
-    )
-    context["timer_text"] = getattr(page_cls, "timer_text", "")
-    return grove.render(_template_for(grove, entry), context, status_code)
-
-
-def render_wait_page(
-    grove: Grove, participant: Participant, entry: PageEntry, player: Any
-) -> HTMLResponse:
-    """Render a wait page that polls until its group is complete."""
-    context = base_context(grove, participant, entry, player)
-    context.update(_page_hooks_context(entry.page_cls, player))
-    context["title_text"] = entry.page_cls.title_text
-    context["body_text"] = entry.page_cls.body_text
-    context["status_url"] = context["page_url"] + "/status"
-    return grove.render(_template_for(grove, entry), context)
+    return render

@@ -1,103 +1,53 @@
-"""Participant URLs in oTree's scheme: /join, /InitializeParticipant, /p/<code>/<app>/<Page>/<i>."""
+"""Participant URLs in oTree's scheme: /join, /InitializeParticipant, /p/<code>/<app>/<Page>/<i>.
+
+Each route parses the request, calls one use case of ``server.participant_pages`` and turns
+its result into a response; the use cases own the transactions and the locks.
+"""
 
 from __future__ import annotations
 
-import secrets
-
-import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from server import flow
-from server.errors import SessionNotFound
-from server.models.core import ExperimentSession, Participant
-from server.sessions import get_participant
+from server import participant_pages
+from server.participant_pages import Joined, Redirect, Rendered, SessionIsFull
 from server.web.context import grove
-from server.web.page_rendering import render_page, render_wait_page
+from server.web.page_rendering import page_renderer
 from server.web.wait_watch import CompletionWatcher
 
 BROWSER_COOKIE = "grove_browser"
 
 
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+def _respond(outcome: Redirect | Rendered) -> Response:
+    if isinstance(outcome, Redirect):
+        return RedirectResponse(outcome.url, status_code=303)
+    return HTMLResponse(outcome.html, status_code=outcome.status_code)
 
 
 def initialize_participant(request: Request) -> Response:
     """Start a participant (idempotent) and send them to the page they are on."""
     app = grove(request)
-    with app.db.transaction() as db:
-        participant = get_participant(db, request.path_params["code"], for_update=True)
-        flow.start(db, app.project, participant)
-        url = flow.current_url(app.project, participant)
-    return _redirect(url)
-
-
-def _show_without_writing(request: Request) -> Response | None:
-    """GET of the page the participant is on, in a read transaction; None if it must write.
-
-    Showing a page normally changes nothing, so it takes no write lock: many workers render
-    pages at once, and never wait behind a session being created. A page that must record
-    something (the first page, a wait page arrival, a countdown's start) or whose
-    ``vars_for_template`` changes a row goes through the write path instead.
-    """
-    app = grove(request)
-    with app.db.read() as db:
-        participant = get_participant(db, request.path_params["code"])
-        if participant.index_in_pages == 0:
-            return None
-        entry = flow.current_entry(app.project, participant)
-        if entry is None or entry.is_wait_page or entry.index != request.path_params["index"]:
-            return None
-        player = flow.player_for(db, app.project, participant, entry)
-        if participant.page_deadline is None and flow.timeout_seconds(entry, player) is not None:
-            return None
-        response = render_page(app, participant, entry, player)
-        if db.new or db.dirty or db.deleted:
-            return None  # the page wrote something: redo it in a write transaction
-        return response
+    return _respond(
+        participant_pages.start_participant(app.db, app.project, request.path_params["code"])
+    )
 
 
 def participant_page(request: Request) -> Response:
     """Show (GET) or submit (POST) a page; any other page than the current one redirects."""
     app = grove(request)
-    index = request.path_params["index"]
-    submitted: dict[str, str] | None = None
+    code, index = request.path_params["code"], request.path_params["index"]
+    render = page_renderer(app)
     if request.method == "POST":
-        submitted = request.state.form_data
-    else:
-        shown = _show_without_writing(request)
-        if shown is not None:
-            return shown
-    with app.db.transaction() as db:
-        participant = get_participant(db, request.path_params["code"], for_update=True)
-        if participant.index_in_pages == 0:
-            flow.start(db, app.project, participant)
-        if submitted is not None:
-            timeout_flag = submitted.pop("timeout_happened", "") in ("1", "true", "True")
-            result = flow.submit_page(
-                db, app.project, participant, index, submitted, timeout_happened=timeout_flag
+        submitted = dict(request.state.form_data)
+        timeout_flag = submitted.pop("timeout_happened", "") in ("1", "true", "True")
+        return _respond(
+            participant_pages.submit_page(
+                app.db, app.project, code, index, submitted, render, timeout_happened=timeout_flag
             )
-            if not result.accepted and not result.stale:
-                entry = flow.current_entry(app.project, participant)
-                assert entry is not None  # a refused submission leaves the participant on it
-                player = flow.player_for(db, app.project, participant, entry)
-                return render_page(app, participant, entry, player, form=result.form)
-            return _redirect(flow.current_url(app.project, participant))
-        entry = flow.current_entry(app.project, participant)
-        if entry is not None and entry.is_wait_page and entry.index == index:
-            passed = flow.arrive_at_wait_page(db, app.project, participant)
-            if not passed:
-                player = flow.player_for(db, app.project, participant, entry)
-                return render_wait_page(app, participant, entry, player)
-            entry = flow.current_entry(app.project, participant)
-        if entry is None or entry.index != index:
-            return _redirect(flow.current_url(app.project, participant))
-        player = flow.player_for(db, app.project, participant, entry)
-        flow.ensure_deadline(participant, entry, player)
-        return render_page(app, participant, entry, player)
+        )
+    return _respond(participant_pages.show_page(app.db, app.project, code, index, render))
 
 
 async def participant_page_entry(request: Request) -> Response:
@@ -111,19 +61,10 @@ async def participant_page_entry(request: Request) -> Response:
 
 
 def _wait_page_is_done(request: Request) -> bool:
-    """Is the participant free to move on from the wait page in the URL?"""
     app = grove(request)
-    index = request.path_params["index"]
-    with app.db.read() as db:
-        participant = get_participant(db, request.path_params["code"])
-        entry = flow.current_entry(app.project, participant)
-        if entry is None or entry.index != index or not entry.is_wait_page:
-            return True
-        player = flow.player_for(db, app.project, participant, entry)
-        if not entry.page_cls.is_displayed(player):
-            return True
-        scope, _members = flow.wait_scope(entry, player)
-        return flow.wait_page_is_complete(db, participant, entry, scope)
+    return participant_pages.wait_page_ready(
+        app.db, app.project, request.path_params["code"], request.path_params["index"]
+    )
 
 
 async def wait_status(request: Request) -> Response:
@@ -146,10 +87,9 @@ async def wait_status(request: Request) -> Response:
 def finished(request: Request) -> Response:
     """The page after the last page."""
     app = grove(request)
-    with app.db.read() as db:
-        participant = get_participant(db, request.path_params["code"])
-        if not participant.finished:
-            return _redirect(flow.current_url(app.project, participant))
+    elsewhere = participant_pages.has_finished(app.db, app.project, request.path_params["code"])
+    if elsewhere is not None:
+        return _respond(elsewhere)
     return app.message_page("Thank you", "You have completed this study. You may close this page.")
 
 
@@ -160,47 +100,24 @@ def join_session(request: Request) -> Response:
     same browser always gets the same participant back.
     """
     app = grove(request)
-    join_code = request.path_params["code"]
-    token = request.cookies.get(BROWSER_COOKIE)
-    with app.db.transaction() as db:
-        session = db.scalars(
-            sa.select(ExperimentSession).where(ExperimentSession.join_code == join_code)
-        ).first()
-        if session is None:
-            raise SessionNotFound(f"no session with join code {join_code!r}")
-        if token:
-            mine = db.scalars(
-                sa.select(Participant).where(
-                    Participant.session_id == session.id, Participant.browser_token == token
-                )
-            ).first()
-            if mine is not None:
-                return _redirect(f"/InitializeParticipant/{mine.code}")
-        if request.method == "GET":
-            return app.render("grove/join.html", {"session": session, "action": request.url.path})
-        token = token or secrets.token_urlsafe(24)
-        free = db.scalars(
-            sa.select(Participant)
-            .where(
-                Participant.session_id == session.id,
-                Participant.browser_token.is_(None),
-                Participant.visited.is_(False),
-                Participant.label.is_(None),
-            )
-            .order_by(Participant.id_in_session)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if free is None:
-            return app.message_page(
-                "Session full", "Sorry, this session is full: every place has been taken."
-            )
-        free.browser_token = token
-        free.visited = True
-        code = free.code
-    response = _redirect(f"/InitializeParticipant/{code}")
+    try:
+        outcome = participant_pages.join_session(
+            app.db,
+            request.path_params["code"],
+            request.cookies.get(BROWSER_COOKIE),
+            claim=request.method == "POST",
+        )
+    except SessionIsFull as full:
+        return app.message_page("Session full", str(full))
+    if not isinstance(outcome, Joined):
+        return app.render("grove/join.html", {"action": request.url.path})
+    response = RedirectResponse(f"/InitializeParticipant/{outcome.participant_code}", 303)
     response.set_cookie(
-        BROWSER_COOKIE, token, max_age=60 * 60 * 24 * 30, httponly=True, samesite="lax"
+        BROWSER_COOKIE,
+        outcome.browser_token,
+        max_age=60 * 60 * 24 * 30,
+        httponly=True,
+        samesite="lax",
     )
     return response
 

@@ -1,0 +1,419 @@
+"""What a participant does with their pages: one function per use case, each its unit of work.
+
+- ``start_participant``: the participant's start link (``/InitializeParticipant/<code>``);
+- ``show_page``: a GET of a page or wait page (a wait page GET is an arrival);
+- ``submit_page``: a POST of a page's form (and the timeout sweep's automatic submission);
+- ``wait_page_ready``: a wait page's status poll (read only);
+- ``join_session``: the session-wide link.
+
+A use case that writes runs in ``Database.run`` and takes its row locks in the LOCK ORDER of
+``server/db.py`` through ``lock_participant``: the group (or subsession) of the page the
+participant is on, then the participant. The app's hooks (``vars_for_template``, ``js_vars``,
+``before_next_page``, ``after_all_players_arrive``, ``error_message``, ``is_displayed``) run
+inside the unit of work; the template renders after the commit, in a read transaction, from
+what the hooks returned. A template may read (call methods, walk groups) but not write: a
+write during rendering raises TemplateWroteError instead of being silently lost.
+
+Nothing here knows HTTP: a use case returns a ``Redirect`` or a ``Rendered`` page.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server import flow
+from server.db import Database, lock_ids_in_order
+from server.errors import GroveError, ParticipantNotFound, SessionNotFound
+from server.forms import PageForm
+from server.models.base import flag_changed_json
+from server.models.core import ExperimentSession, Participant
+from server.project import PageEntry, Project
+from server.sessions import get_participant
+
+# Renders a page: (the page's entry, every name its template sees) -> HTML.
+PageRenderer = Callable[[PageEntry, dict[str, Any]], str]
+
+# How often lock_participant re-reads when the participant moved on between its look and its
+# lock (the group it locked may then be the wrong one).
+_LOCK_ATTEMPTS = 3
+
+
+class TemplateWroteError(RuntimeError):
+    """A page's template changed the database while rendering (templates may only read)."""
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """The participant belongs on another URL (their current page, or the finished page)."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A page's HTML and its status (200, or 200 with a refused form's errors)."""
+
+    html: str
+    status_code: int = 200
+
+
+@dataclass(frozen=True)
+class Joined:
+    """The session-wide link gave this browser a participant (``code``), with its token."""
+
+    participant_code: str
+    browser_token: str
+
+
+@dataclass(frozen=True)
+class JoinPage:
+    """The session-wide link's GET: a start button (link previews never take a place)."""
+
+
+class SessionIsFull(GroveError):
+    """Every participant of the session has been taken."""
+
+
+@dataclass
+class _PageToRender:
+    """A page chosen inside the unit of work, to render after the commit."""
+
+    entry: PageEntry
+    hook_context: dict[str, Any]
+    form: PageForm | None
+    status_code: int = 200
+
+
+# --- locking -------------------------------------------------------------------------------
+
+
+def _scope_of_current_page(db: Session, project: Project, participant: Participant) -> Any:
+    """(model, id) of the group or subsession the participant's current page counts in."""
+    entry = flow.current_entry(project, participant)
+    if entry is None:
+        return None
+    player = flow.player_for(db, project, participant, entry)
+    app = project.apps[entry.app_name]
+    page = entry.page_cls
+    if entry.is_wait_page and (
+        getattr(page, "wait_for_all_groups", False) or getattr(page, "group_by_arrival_time", False)
+    ):
+        return app.subsession_cls, player.subsession_id
+    return app.group_cls, player.group_id
+
+
+def lock_participant(
+    db: Session, project: Project, code: str, *, skip_locked: bool = False
+) -> Participant | None:
+    """Lock, in LOCK ORDER, what a unit of work on this participant decides on; return them.
+
+    The group (or subsession) of the participant's current page first, then the participant's
+    row; then every object loaded before is expired, so what is read next is what the last
+    committed transaction left. With ``skip_locked``, None when another transaction holds the
+    participant (the timeout sweep moves on). Raises ParticipantNotFound.
+    """
+    participant: Participant | None = None
+    for _attempt in range(_LOCK_ATTEMPTS):
+        peek = get_participant(db, code)
+        position = peek.index_in_pages
+        scope = _scope_of_current_page(db, project, peek)
+        if scope is not None:
+            lock_ids_in_order(db, scope[0], [scope[1]])
+        query = (
+            sa.select(Participant)
+            .where(Participant.id == peek.id)
+            .with_for_update(skip_locked=skip_locked)
+            .execution_options(populate_existing=True)
+        )
+        participant = db.scalars(query).first()
+        db.expire_all()
+        db.info.pop("grove_players", None)
+        if participant is None or participant.index_in_pages == position:
+            return participant
+    return participant
+
+
+def _locked(db: Session, project: Project, code: str) -> Participant:
+    participant = lock_participant(db, project, code)
+    if participant is None:
+        raise ParticipantNotFound(f"no participant with code {code!r}")
+    return participant
+
+
+# --- use cases -----------------------------------------------------------------------------
+
+
+def start_participant(database: Database, project: Project, code: str) -> Redirect:
+    """The start link: put the participant on their first page (once); where they belong."""
+
+    def work(db: Session) -> Redirect:
+        participant = _locked(db, project, code)
+        flow.start(db, project, participant)
+        return Redirect(flow.current_url(project, participant))
+
+    return database.run(work)
+
+
+def show_page(
+    database: Database, project: Project, code: str, index: int, render: PageRenderer
+) -> Redirect | Rendered:
+    """A GET of page ``index``: the page, or a Redirect to where the participant belongs.
+
+    Showing a page normally changes nothing, so it runs in a read transaction and takes no
+    write lock. A page that must record something (the first page, a wait page arrival, a
+    countdown's start) or whose hooks change a row goes through a write unit of work.
+    """
+    shown = _show_without_writing(database, project, code, index, render)
+    if shown is not None:
+        return shown
+
+    def work(db: Session) -> Redirect | _PageToRender:
+        participant = _locked(db, project, code)
+        if participant.index_in_pages == 0:
+            flow.start(db, project, participant)
+        entry = flow.current_entry(project, participant)
+        if entry is not None and entry.is_wait_page and entry.index == index:
+            if not flow.arrive_at_wait_page(db, project, participant):
+                return _page_to_render(db, project, participant, entry)
+            entry = flow.current_entry(project, participant)
+        if entry is None or entry.index != index:
+            return Redirect(flow.current_url(project, participant))
+        player = flow.player_for(db, project, participant, entry)
+        flow.ensure_deadline(participant, entry, player)
+        return _page_to_render(db, project, participant, entry)
+
+    outcome = database.run(work)
+    if isinstance(outcome, Redirect):
+        return outcome
+    return _render_after_commit(database, project, code, outcome, render)
+
+
+def submit_page(
+    database: Database,
+    project: Project,
+    code: str,
+    index: int,
+    form: Mapping[str, str],
+    render: PageRenderer | None,
+    *,
+    timeout_happened: bool = False,
+) -> Redirect | Rendered:
+    """A POST of page ``index``'s form: stored and moved on (a Redirect), or refused.
+
+    A refused form comes back Rendered with its errors (nothing of the form is stored). A
+    submission for any page but the current one changes nothing and redirects. The timeout
+    sweep calls this with ``timeout_happened`` (and no renderer).
+    """
+
+    def work(db: Session) -> Redirect | _PageToRender:
+        participant = _locked(db, project, code)
+        if participant.index_in_pages == 0:
+            flow.start(db, project, participant)
+        result = flow.submit_page(
+            db, project, participant, index, dict(form), timeout_happened=timeout_happened
+        )
+        if not result.accepted and not result.stale:
+            entry = flow.current_entry(project, participant)
+            assert entry is not None  # a refused submission leaves the participant on it
+            return _page_to_render(db, project, participant, entry, form=result.form)
+        return Redirect(flow.current_url(project, participant))
+
+    outcome = database.run(work)
+    if isinstance(outcome, Redirect):
+        return outcome
+    if render is None:
+        return Rendered("", 200)  # the timeout sweep shows nothing
+    return _render_after_commit(database, project, code, outcome, render)
+
+
+def wait_page_ready(database: Database, project: Project, code: str, index: int) -> bool:
+    """A wait page's status poll: may the participant move on from page ``index``?"""
+    with database.read() as db:
+        participant = get_participant(db, code)
+        entry = flow.current_entry(project, participant)
+        if entry is None or entry.index != index or not entry.is_wait_page:
+            return True
+        player = flow.player_for(db, project, participant, entry)
+        if not entry.page_cls.is_displayed(player):
+            return True
+        scope, _members = flow.wait_scope(entry, player)
+        return flow.wait_page_is_complete(db, participant, entry, scope)
+
+
+def has_finished(database: Database, project: Project, code: str) -> Redirect | None:
+    """None when the participant has finished the session; else a Redirect to their page."""
+    with database.read() as db:
+        participant = get_participant(db, code)
+        if participant.finished:
+            return None
+        return Redirect(flow.current_url(project, participant))
+
+
+def join_session(
+    database: Database, join_code: str, browser_token: str | None, *, claim: bool
+) -> Joined | JoinPage:
+    """The session-wide link: this browser's participant, or (``claim``) the next free one.
+
+    The same browser (``browser_token``) always gets its participant back. Without ``claim``
+    (a GET) a browser that has none gets a JoinPage: link-preview robots never take a place.
+    Raises SessionNotFound, SessionIsFull.
+    """
+
+    def work(db: Session) -> Joined | JoinPage:
+        session = db.scalars(
+            sa.select(ExperimentSession).where(ExperimentSession.join_code == join_code)
+        ).first()
+        if session is None:
+            raise SessionNotFound(f"no session with join code {join_code!r}")
+        if browser_token:
+            mine = db.scalars(
+                sa.select(Participant.code).where(
+                    Participant.session_id == session.id,
+                    Participant.browser_token == browser_token,
+                )
+            ).first()
+            if mine is not None:
+                return Joined(mine, browser_token)
+        if not claim:
+            return JoinPage()
+        token = browser_token or secrets.token_urlsafe(24)
+        free = db.scalars(
+            sa.select(Participant)
+            .where(
+                Participant.session_id == session.id,
+                Participant.browser_token.is_(None),
+                Participant.visited.is_(False),
+                Participant.label.is_(None),
+            )
+            .order_by(Participant.id_in_session)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if free is None:
+            raise SessionIsFull("Sorry, this session is full: every place has been taken.")
+        free.browser_token = token
+        free.visited = True
+        return Joined(free.code, token)
+
+    return database.run(work)
+
+
+# --- rendering after the commit --------------------------------------------------------------
+
+
+def _show_without_writing(
+    database: Database, project: Project, code: str, index: int, render: PageRenderer
+) -> Rendered | None:
+    """The current page rendered in a read transaction; None if showing it must write."""
+    with database.read() as db:
+        participant = get_participant(db, code)
+        if participant.index_in_pages == 0:
+            return None
+        entry = flow.current_entry(project, participant)
+        if entry is None or entry.is_wait_page or entry.index != index:
+            return None
+        player = flow.player_for(db, project, participant, entry)
+        if participant.page_deadline is None and flow.timeout_seconds(entry, player) is not None:
+            return None
+        page = _page_to_render(db, project, participant, entry)
+        if _has_writes(db):
+            return None  # a hook wrote something: redo it in a write unit of work
+        return Rendered(_render(db, project, participant, page, render), page.status_code)
+
+
+def _page_to_render(
+    db: Session,
+    project: Project,
+    participant: Participant,
+    entry: PageEntry,
+    *,
+    form: PageForm | None = None,
+) -> _PageToRender:
+    """Run the page's hooks for rendering: vars_for_template, js_vars and (pages) the form."""
+    player = flow.player_for(db, project, participant, entry)
+    page_cls = entry.page_cls
+    hook_context = dict(page_cls.vars_for_template(player) or {})
+    hook_context["js_vars"] = page_cls.js_vars(player) or {}
+    if not entry.is_wait_page and form is None:
+        form = flow.page_form(project, entry, player)
+    return _PageToRender(entry, hook_context, form)
+
+
+def _render_after_commit(
+    database: Database, project: Project, code: str, page: _PageToRender, render: PageRenderer
+) -> Rendered:
+    with database.read() as db:
+        participant = get_participant(db, code)
+        page.hook_context = {k: _reattach(db, v) for k, v in page.hook_context.items()}
+        return Rendered(_render(db, project, participant, page, render), page.status_code)
+
+
+def _render(
+    db: Session,
+    project: Project,
+    participant: Participant,
+    page: _PageToRender,
+    render: PageRenderer,
+) -> str:
+    entry = page.entry
+    player = flow.player_for(db, project, participant, entry)
+    app = project.apps[entry.app_name]
+    url = flow.page_url(project, participant, entry)
+    deadline = participant.page_deadline
+    context: dict[str, Any] = {
+        "player": player,
+        "group": player.group,
+        "subsession": player.subsession,
+        "participant": participant,
+        "session": participant.session,
+        "C": app.constants,
+        "Constants": app.constants,
+        "page_url": url,
+        "page_index": entry.index,
+        "page_name": entry.page_name,
+        "round_number": entry.round_number,
+        "num_pages": len(flow.page_sequence_of(project, participant)),
+        "form": page.form,
+        "timer_seconds_left": (
+            None if deadline is None else max(0.0, round(deadline - time.time(), 1))
+        ),
+        "timer_text": getattr(entry.page_cls, "timer_text", ""),
+    }
+    if entry.is_wait_page:
+        context["title_text"] = entry.page_cls.title_text
+        context["body_text"] = entry.page_cls.body_text
+        context["status_url"] = url + "/status"
+    context.update(page.hook_context)
+    html = render(entry, context)
+    if _has_writes(db):
+        changed = sorted({type(row).__name__ for row in (*db.new, *db.dirty, *db.deleted)})
+        raise TemplateWroteError(
+            f"the template of page {entry.page_name} changed {', '.join(changed)} while "
+            "rendering; templates may only read. Change data in vars_for_template or "
+            "before_next_page instead."
+        )
+    return html
+
+
+def _has_writes(db: Session) -> bool:
+    flag_changed_json(db)
+    return bool(db.new or db.dirty or db.deleted)
+
+
+def _reattach(db: Session, value: Any) -> Any:
+    """Rows a hook returned, loaded again in the rendering transaction (lists, dicts too)."""
+    if isinstance(value, list | tuple):
+        return type(value)(_reattach(db, item) for item in value)
+    if isinstance(value, dict):
+        return {key: _reattach(db, item) for key, item in value.items()}
+    state = sa.inspect(value, raiseerr=False)
+    if state is not None and getattr(state, "mapper", None) is not None:
+        return db.merge(value, load=False)
+    return value
