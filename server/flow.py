@@ -1,8 +1,9 @@
 """The page flow: where a participant is, submitting a page, advancing, and wait pages.
 
-Every function here runs inside the caller's transaction and knows nothing of HTTP. Callers
-lock the participant's row first (``get_participant(..., for_update=True)``), so two requests
-of one participant (a double click, two tabs, two workers) are applied one after the other.
+Every function here runs inside the caller's unit of work and knows nothing of HTTP. The use
+cases in ``server/participant_pages.py`` call them after ``lock_participant`` took the locks in
+LOCK ORDER (``server/db.py``), so two requests of one participant (a double click, two tabs,
+two workers) are applied one after the other.
 """
 
 from __future__ import annotations
