@@ -24,10 +24,12 @@ from server.config import Settings
 from server.currency import configure_currency_from
 from server.db import Database
 from server.errors import GroveError
+from server.http.context import BUILTIN_TEMPLATES, Grove
 from server.project import load_project
 from server.rest.routes import api_routes, urn_reference_routes
 from server.rooms import load_rooms
 from server.schema import prepare_database
+from server.sessions import database_info
 from server.templating import make_environment
 from server.timeouts import submit_due_pages
 from server.web import (
@@ -38,7 +40,6 @@ from server.web import (
     participant_routes,
     room_routes,
 )
-from server.web.context import BUILTIN_TEMPLATES, Grove
 from server.web.errors import handle_grove_error, handle_http_exception, handle_unexpected
 from server.web.page_rendering import install_template_tags
 
@@ -94,8 +95,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     """Build the application for one project and database; creates missing tables."""
     configure_currency_from(settings)
     project = load_project(settings)
-    db = database or Database(settings.database_url, info={"project": project})
-    db.info["project"] = project
+    db = database or Database(settings.database_url)
+    db.info.update(database_info(project))
     prepare_database(db, project)
     _warn_if_api_open(settings, db)
     templates = make_environment(

@@ -33,7 +33,7 @@ from server.db import Database, lock_ids_in_order
 from server.errors import GroveError, ParticipantNotFound, SessionNotFound
 from server.forms import PageForm
 from server.models.base import flag_changed_json
-from server.models.core import ExperimentSession, Participant
+from server.models.core import ExperimentSession, Participant, WaitPageCompletion
 from server.project import PageEntry, Project
 from server.sessions import get_participant
 
@@ -245,6 +245,12 @@ def wait_page_ready(database: Database, project: Project, code: str, index: int)
             return True
         scope, _members = flow.wait_scope(entry, player)
         return flow.wait_page_is_complete(db, participant, entry, scope)
+
+
+def latest_wait_page_completion(database: Database) -> int:
+    """The id of the newest wait page completion anywhere (0 for none): a cheap change marker."""
+    with database.read() as db:
+        return db.scalar(sa.select(sa.func.max(WaitPageCompletion.id))) or 0
 
 
 def has_finished(database: Database, project: Project, code: str) -> Redirect | None:

@@ -12,10 +12,16 @@ from server.codes import new_code
 from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, SessionNotFound
 from server.models.core import ExperimentSession, Participant
 from server.project import RESERVED_CONFIG_KEYS, Project
-from server.randomization.session_urn import prepare_session_study
+from server.randomization.session_urn import prepare_session_study, randomize_participant
 
 NON_EDITABLE_CONFIG_KEYS = RESERVED_CONFIG_KEYS | {"mock_exogenous_data", "urn"}
 MAX_PARTICIPANTS = 10_000
+
+
+def database_info(project: Project) -> dict[str, Any]:
+    """What model code reaches through ``object_session(row).info``: the project, and the
+    urn draw behind ``participant.randomize()`` (models import nothing of the urn)."""
+    return {"project": project, "randomize_participant": randomize_participant}
 
 
 def validate_num_participants(project: Project, config: Mapping[str, Any], value: Any) -> int:

@@ -7,8 +7,8 @@ from pathlib import Path
 import jinja2
 import pytest
 
+from server.http.context import BUILTIN_TEMPLATES
 from server.templating import make_environment, page_template_name, translate
-from server.web.context import BUILTIN_TEMPLATES
 from server.web.page_rendering import install_template_tags
 
 

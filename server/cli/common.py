@@ -11,6 +11,7 @@ from server.config import Settings, load_settings
 from server.db import Database
 from server.errors import GroveError
 from server.project import Project, load_project
+from server.sessions import database_info
 
 
 @dataclass
@@ -35,7 +36,7 @@ def load_context(*, prepare: bool = True) -> CommandContext:
     settings = load_settings(project_root(), os.environ)
     configure_currency_from(settings)
     project = load_project(settings)
-    db = Database(settings.database_url, info={"project": project})
+    db = Database(settings.database_url, info=database_info(project))
     if prepare:
         prepare_database(db, project)
     return CommandContext(settings=settings, project=project, db=db)

@@ -153,9 +153,13 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
 
         Factor levels come from keyword arguments, else from ``participant.vars``.
         """
-        from server.randomization.session_urn import randomize_participant
-
-        return randomize_participant(_attached(self), self, levels).treatment
+        db = _attached(self)
+        randomize_participant = db.info.get("randomize_participant")
+        if randomize_participant is None:
+            raise RuntimeError(
+                "participant.randomize() needs a database made with server.sessions.database_info"
+            )
+        return str(randomize_participant(db, self, levels).treatment)
 
     @property
     def _index_in_pages(self) -> int:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from server.api_keys import any_keys, user_for_key
+from server.http.context import grove
 from server.rest.errors import RequestError
-from server.web.context import grove
 
 REST_KEY_USER = "otree-rest-key"
 

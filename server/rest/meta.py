@@ -7,10 +7,10 @@ from typing import Any
 from starlette.requests import Request
 
 from server import __version__
+from server.http.context import Grove
 from server.randomization.api_views import conceal_session_config
 from server.rest.auth import Caller
 from server.rest.endpoint import absolute, api_endpoint
-from server.web.context import Grove
 
 OTREE_COMPATIBLE_VERSION = "6.0.15"
 

@@ -7,31 +7,34 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from server.models.core import ExperimentSession
+from server.http.context import Grove
 from server.rest.auth import Caller
 from server.rest.body import require_fields
 from server.rest.endpoint import absolute, api_endpoint
 from server.rest.errors import RequestError
-from server.sessions import create_session, get_session, list_sessions
-from server.web.context import Grove
+from server.session_reports import (
+    SessionSummary,
+    create_session_now,
+    session_detail,
+    session_summaries,
+)
 
 CREATE_FIELDS = ("session_config_name", "num_participants")
 CREATE_OPTIONAL = ("label", "room_name", "modified_session_config_fields")
 
 
-def session_summary(request: Request, session: ExperimentSession) -> dict[str, Any]:
-    """The fields every listing shows of a session."""
-    data = {
-        "code": session.code,
-        "config_name": session.config_name,
-        "num_participants": session.num_participants,
-        "label": session.label,
-        "created_at": session.created_at.isoformat() if session.created_at else None,
-        "session_wide_url": absolute(request, f"/join/{session.join_code}"),
-        "admin_url": absolute(request, f"/SessionStartLinks/{session.code}"),
-        "room_name": session.room_name,
+def session_summary(request: Request, summary: SessionSummary) -> dict[str, Any]:
+    """The fields every listing shows of a session, with absolute URLs."""
+    return {
+        "code": summary.code,
+        "config_name": summary.config_name,
+        "num_participants": summary.num_participants,
+        "label": summary.label,
+        "created_at": summary.created_at,
+        "session_wide_url": absolute(request, summary.session_wide_path),
+        "admin_url": absolute(request, summary.admin_path),
+        "room_name": summary.room_name,
     }
-    return data
 
 
 def _string_or_none(params: dict[str, Any], name: str) -> str | None:
@@ -59,32 +62,30 @@ def create(request: Request, app: Grove, caller: Caller, params: dict[str, Any])
     config_name = params["session_config_name"]
     if not isinstance(config_name, str):
         raise RequestError(400, "session_config_name must be a string", "session_config_name")
-    with app.db.transaction() as db:
-        session = create_session(
-            db,
-            app.project,
-            config_name,
-            _num_participants(params["num_participants"]),
-            modified_session_config_fields=params.get("modified_session_config_fields"),
-            room_name=_string_or_none(params, "room_name"),
-            label=_string_or_none(params, "label"),
-            created_by=caller.user,
-        )
-        data = {
-            "code": session.code,
-            "session_wide_url": absolute(request, f"/join/{session.join_code}"),
-            "admin_url": absolute(request, f"/SessionStartLinks/{session.code}"),
-        }
-        if session.room_name:
-            data["room_url"] = absolute(request, f"/room/{session.room_name}/")
+    created = create_session_now(
+        app.db,
+        app.project,
+        config_name,
+        _num_participants(params["num_participants"]),
+        modified_session_config_fields=params.get("modified_session_config_fields"),
+        room_name=_string_or_none(params, "room_name"),
+        label=_string_or_none(params, "label"),
+        created_by=caller.user,
+    )
+    data = {
+        "code": created.code,
+        "session_wide_url": absolute(request, created.session_wide_path),
+        "admin_url": absolute(request, created.admin_path),
+    }
+    if created.room_path:
+        data["room_url"] = absolute(request, created.room_path)
     return JSONResponse(data)
 
 
 @api_endpoint(reads_body=False)
 def index(request: Request, app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
     """GET /api/sessions/: every session, newest last."""
-    with app.db.read() as db:
-        return [session_summary(request, s) for s in list_sessions(db)]
+    return [session_summary(request, s) for s in session_summaries(app.db)]
 
 
 def _name_list(value: Any, name: str) -> list[str] | None:
@@ -97,57 +98,34 @@ def _name_list(value: Any, name: str) -> list[str] | None:
     raise RequestError(400, f"{name} must be a list of strings", name)
 
 
-def session_detail(request: Request, app: Grove, code: str, params: dict[str, Any]) -> Any:
+def session_detail_json(request: Request, app: Grove, code: str, params: dict[str, Any]) -> Any:
     """A session with its config, vars, participants and urn state."""
     require_fields(params, (), ("participant_labels", "participant_vars", "session_vars"))
-    labels = _name_list(params.get("participant_labels"), "participant_labels")
-    pvars = _name_list(params.get("participant_vars"), "participant_vars")
-    svars = _name_list(params.get("session_vars"), "session_vars")
-    from server.randomization.api_views import conceal_session_config, urn_state_for_session
-
-    with app.db.read() as db:
-        session = get_session(db, code)
-        participants = []
-        for participant in session.get_participants():
-            if labels is not None and participant.label not in labels:
-                continue
-            values = participant.vars or {}
-            participants.append(
-                {
-                    "code": participant.code,
-                    "id_in_session": participant.id_in_session,
-                    "label": participant.label,
-                    "vars": values if pvars is None else {k: values.get(k) for k in pvars},
-                    "payoff": float(participant.payoff),
-                    "payoff_in_real_world_currency": float(
-                        participant.payoff_in_real_world_currency()
-                    ),
-                    "current_app": participant.current_app,
-                    "current_page_name": participant.current_page_name,
-                    "round_number": participant.current_round,
-                    "finished": participant.finished,
-                    "visited": participant.visited,
-                }
-            )
-        session_vars = session.vars or {}
-        data = session_summary(request, session)
-        data.update(
-            config=conceal_session_config(session.config),
-            vars=session_vars if svars is None else {k: session_vars.get(k) for k in svars},
-            REAL_WORLD_CURRENCY_CODE=app.settings.real_world_currency_code,
-            participants=participants,
-            urn=urn_state_for_session(db, session, show_seed=False),
-        )
-        return data
+    summary, details = session_detail(
+        app.db,
+        code,
+        participant_labels=_name_list(params.get("participant_labels"), "participant_labels"),
+        participant_vars=_name_list(params.get("participant_vars"), "participant_vars"),
+        session_vars=_name_list(params.get("session_vars"), "session_vars"),
+    )
+    data = session_summary(request, summary)
+    data.update(
+        config=details["config"],
+        vars=details["vars"],
+        REAL_WORLD_CURRENCY_CODE=app.settings.real_world_currency_code,
+        participants=details["participants"],
+        urn=details["urn"],
+    )
+    return data
 
 
 @api_endpoint(reads_body=False)
 def detail(request: Request, app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
     """GET /api/sessions/<code>."""
-    return session_detail(request, app, request.path_params["code"], params)
+    return session_detail_json(request, app, request.path_params["code"], params)
 
 
 @api_endpoint()
 def get_session_post(request: Request, app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
     """POST /api/get_session/<code> (oTree's spelling)."""
-    return session_detail(request, app, request.path_params["code"], params)
+    return session_detail_json(request, app, request.path_params["code"], params)

@@ -13,21 +13,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.errors import GroveError, InvalidArguments
-from server.models.urn import UrnAssignment
-from server.randomization.api_views import assignment_row, study_config_view, study_log
-from server.randomization.service import StudyNotFound, get_study, randomize
-from server.randomization.session_urn import (
-    participant_for_key,
-    randomize_participant,
-    study_name_of,
-)
+from server.errors import GroveError
+from server.http.context import Grove, grove
+from server.randomization import api_use_cases
 from server.rest.auth import Caller, authenticate
 from server.rest.body import read_parameters, require_fields
 from server.rest.endpoint import api_endpoint
 from server.rest.errors import RequestError
-from server.sessions import get_participant, get_session
-from server.web.context import Grove, grove
 from server.web.errors import status_for
 
 
@@ -36,27 +28,6 @@ def _answer(status: int, message: str, results: Any = None) -> JSONResponse:
         {"message": message, "results": results if results is not None else [], "status": status},
         status_code=status,
     )
-
-
-def _resolve_study(db: Any, name: Any) -> str:
-    if not isinstance(name, str) or not name:
-        raise InvalidArguments("Missing study name", field="study")
-    try:
-        get_study(db, name)
-        return name
-    except StudyNotFound:
-        import sqlalchemy as sa
-
-        from server.models.core import ExperimentSession
-
-        session = db.scalars(
-            sa.select(ExperimentSession).where(ExperimentSession.code == name)
-        ).first()
-        study = study_name_of(session) if session is not None else None
-        if study is None:
-            raise
-        get_study(db, study)
-        return study
 
 
 async def _reference_call(request: Request, action: Any) -> Response:
@@ -74,44 +45,18 @@ async def _reference_call(request: Request, action: Any) -> Response:
 
 
 def _study_config(app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
-    with app.db.read() as db:
-        name = _resolve_study(db, params.get("study"))
-        return study_config_view(get_study(db, name), show_seed=False)
+    return api_use_cases.study_config(app.db, params.get("study"))
 
 
 def _list_participants(app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
-    with app.db.read() as db:
-        return study_log(db, _resolve_study(db, params.get("study")))
+    return api_use_cases.study_assignments(app.db, params.get("study"))
 
 
 def _randomize(app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
-    with app.db.transaction() as db:
-        name = _resolve_study(db, params.get("study"))
-        key = params.get("id")
-        if not isinstance(key, str) or not key:
-            raise InvalidArguments("Missing participant id", field="id")
-        levels = {k: v for k, v in params.items() if k not in ("study", "id")}
-        participant = participant_for_key(db, name, key)
-        result = randomize(
-            db,
-            name,
-            key,
-            levels,
-            user=caller.user,
-            participant_id=participant.id if participant else None,
-        )
-        if participant is not None:
-            participant.vars = {**(participant.vars or {}), "treatment": result.treatment}
-        import sqlalchemy as sa
-
-        # Look the row up by (study, sequence): an index hit, whatever the history's length.
-        row = db.scalars(
-            sa.select(UrnAssignment).where(
-                UrnAssignment.study_id == get_study(db, name).id,
-                UrnAssignment.sequence == result.sequence,
-            )
-        ).one()
-        return [assignment_row(row)]
+    levels = {k: v for k, v in params.items() if k not in ("study", "id")}
+    return api_use_cases.randomize_by_key(
+        app.db, params.get("study"), params.get("id"), levels, caller.user
+    )
 
 
 async def study_config(request: Request) -> Response:
@@ -136,33 +81,14 @@ def randomize_in_session(
     levels = params.get("levels") or {}
     if not isinstance(levels, dict):
         raise RequestError(400, "levels must be an object (dict)", "levels")
-    with app.db.transaction() as db:
-        session = get_session(db, request.path_params["code"])
-        if "participant_code" in params:
-            participant = get_participant(db, str(params["participant_code"]), for_update=True)
-            if participant.session_id != session.id:
-                raise InvalidArguments(
-                    "participant_code is not in this session", field="participant_code"
-                )
-        elif "participant_label" in params:
-            from server.errors import ParticipantNotFound
-
-            match = [
-                p for p in session.get_participants() if p.label == params["participant_label"]
-            ]
-            if not match:
-                raise ParticipantNotFound(
-                    f"no participant labelled {params['participant_label']!r} in this session"
-                )
-            participant = match[0]
-        else:
-            raise RequestError(
-                400, "give participant_code or participant_label", "participant_code"
-            )
-        result = randomize_participant(db, participant, levels, user=caller.user)
-        return {
-            "participant_code": participant.code,
-            "treatment": result.treatment,
-            "sequence": result.sequence,
-            "new": result.is_new,
-        }
+    code, label = params.get("participant_code"), params.get("participant_label")
+    if code is None and label is None:
+        raise RequestError(400, "give participant_code or participant_label", "participant_code")
+    return api_use_cases.randomize_in_session(
+        app.db,
+        request.path_params["code"],
+        participant_code=None if code is None else str(code),
+        participant_label=None if label is None else str(label),
+        levels=levels,
+        user=caller.user,
+    )

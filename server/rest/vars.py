@@ -15,7 +15,7 @@ from server.participant_vars import (
 from server.rest.auth import Caller
 from server.rest.body import require_fields
 from server.rest.endpoint import api_endpoint
-from server.web.context import Grove
+from server.http.context import Grove
 
 
 @api_endpoint()

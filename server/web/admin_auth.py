@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server.web.context import grove
+from server.http.context import grove
 
 
 def is_admin(request: Request) -> bool:

@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from server.http.context import grove
 from server.sessions import get_session, list_sessions
 from server.web.admin_auth import admin_required, is_admin
-from server.web.context import grove
 
 
 @admin_required

@@ -23,7 +23,7 @@ from server.chat import (
 )
 from server.sessions import get_participant, get_session
 from server.web.admin_auth import is_admin
-from server.web.context import grove
+from server.http.context import grove
 
 
 def make_chat_renderer(secret_key: str) -> Callable[..., Markup]:

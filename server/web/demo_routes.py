@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from server.http.context import grove
 from server.sessions import create_session
-from server.web.context import grove
 
 
 def _demo_closed(request: Request) -> Response | None:

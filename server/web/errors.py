@@ -17,7 +17,7 @@ from server.errors import (
     SessionFull,
 )
 from server.templating import TemplateRenderError
-from server.web.context import grove
+from server.http.context import grove
 
 logger = logging.getLogger("grove")
 

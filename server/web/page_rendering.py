@@ -8,10 +8,10 @@ import jinja2
 from markupsafe import Markup
 
 from server.forms import PageForm, render_field
+from server.http.context import Grove
 from server.participant_pages import PageRenderer
 from server.project import PageEntry
 from server.templating import page_template_name, render_template, script_safe_json
-from server.web.context import Grove
 
 
 @jinja2.pass_context

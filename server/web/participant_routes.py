@@ -12,8 +12,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from server import participant_pages
+from server.http.context import grove
 from server.participant_pages import Joined, Redirect, Rendered, SessionIsFull
-from server.web.context import grove
 from server.web.page_rendering import page_renderer
 from server.web.wait_watch import CompletionWatcher
 

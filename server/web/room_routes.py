@@ -23,7 +23,7 @@ from server.rooms import (
 )
 from server.sessions import create_session
 from server.web.admin_auth import admin_required, is_admin
-from server.web.context import grove
+from server.http.context import grove
 from server.web.participant_routes import BROWSER_COOKIE
 
 

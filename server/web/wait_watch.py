@@ -14,11 +14,10 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
 from server.db import Database
-from server.models.core import WaitPageCompletion
+from server.participant_pages import latest_wait_page_completion
 
 LONG_POLL_SECONDS = 20.0
 CHECK_INTERVAL = 0.02
@@ -36,8 +35,7 @@ class CompletionWatcher:
         self._task: asyncio.Task[None] | None = None
 
     def _read_latest(self) -> int:
-        with self._db.read() as session:
-            return session.scalar(sa.select(sa.func.max(WaitPageCompletion.id))) or 0
+        return latest_wait_page_completion(self._db)
 
     async def _watch(self) -> None:
         try:

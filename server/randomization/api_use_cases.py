@@ -1,0 +1,143 @@
+"""The urn's use cases as its APIs call them, each its own unit of work.
+
+- ``study_config`` and ``study_assignments``: the reference API's GETs (read only);
+- ``randomize_by_key``: the reference API's ``POST /study_participants`` (``id`` is the
+  participant's label, or any key for someone outside Grove);
+- ``randomize_in_session``: ``POST /api/sessions/<code>/randomize``.
+
+``study`` is a study name or the code of a session that randomizes in one. The study is looked
+up once per unit of work. Draws lock the study's state row (LOCK ORDER step 4 in
+``server/db.py``) after the participant's row (step 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.db import Database
+from server.errors import InvalidArguments, ParticipantNotFound
+from server.models.core import ExperimentSession, Participant
+from server.models.urn import UrnAssignment, UrnStudy
+from server.randomization.api_views import assignment_row, study_config_view, study_log
+from server.randomization.service import StudyNotFound, get_study, randomize
+from server.randomization.session_urn import (
+    participant_for_key,
+    randomize_participant,
+    study_name_of,
+)
+from server.sessions import get_participant, get_session
+
+
+def resolve_study(db: Session, name: Any) -> UrnStudy:
+    """The study named ``name``, or the study of the session with that code.
+
+    Raises InvalidArguments (no name), StudyNotFound.
+    """
+    if not isinstance(name, str) or not name:
+        raise InvalidArguments("Missing study name", field="study")
+    try:
+        return get_study(db, name)
+    except StudyNotFound:
+        session = db.scalars(
+            sa.select(ExperimentSession).where(ExperimentSession.code == name)
+        ).first()
+        study = study_name_of(session) if session is not None else None
+        if study is None:
+            raise
+        return get_study(db, study)
+
+
+def study_config(database: Database, study: Any) -> dict[str, Any]:
+    """The study's configuration as the reference API shows it (seed hidden)."""
+    with database.read() as db:
+        return study_config_view(resolve_study(db, study), show_seed=False)
+
+
+def study_assignments(database: Database, study: Any) -> list[dict[str, Any]]:
+    """Every assignment of the study, in order (no RNG state)."""
+    with database.read() as db:
+        return study_log(db, resolve_study(db, study).name)
+
+
+def randomize_by_key(
+    database: Database, study: Any, key: Any, levels: Mapping[str, Any], user: str | None
+) -> list[dict[str, Any]]:
+    """Randomize ``key`` in the study; the reference API's one-row result.
+
+    A Grove participant labelled ``key`` in one of the study's sessions gets the treatment in
+    ``participant.vars["treatment"]``. Raises InvalidArguments, StudyNotFound, InvalidLevels.
+    """
+    if not isinstance(key, str) or not key:
+        raise InvalidArguments("Missing participant id", field="id")
+
+    def work(db: Session) -> list[dict[str, Any]]:
+        study_row = resolve_study(db, study)
+        name = study_row.name
+        participant = participant_for_key(db, name, key)
+        if participant is not None:
+            participant = get_participant(db, participant.code, for_update=True)
+        result = randomize(
+            db,
+            name,
+            key,
+            dict(levels),
+            user=user,
+            participant_id=participant.id if participant else None,
+        )
+        if participant is not None:
+            participant.vars = {**(participant.vars or {}), "treatment": result.treatment}
+        row = db.scalars(
+            sa.select(UrnAssignment).where(
+                UrnAssignment.study_id == study_row.id,
+                UrnAssignment.sequence == result.sequence,
+            )
+        ).one()
+        return [assignment_row(row)]
+
+    return database.run(work)
+
+
+def randomize_in_session(
+    database: Database,
+    session_code: str,
+    *,
+    participant_code: str | None,
+    participant_label: str | None,
+    levels: Mapping[str, Any],
+    user: str | None,
+) -> dict[str, Any]:
+    """Randomize one participant of the session (once): ``participant_code``, else
+    ``participant_label``. Raises SessionNotFound, ParticipantNotFound, InvalidArguments."""
+
+    def work(db: Session) -> dict[str, Any]:
+        session = get_session(db, session_code)
+        participant: Participant | None
+        if participant_code is not None:
+            participant = get_participant(db, participant_code, for_update=True)
+            if participant.session_id != session.id:
+                raise InvalidArguments(
+                    "participant_code is not in this session", field="participant_code"
+                )
+        else:
+            participant = db.scalars(
+                sa.select(Participant)
+                .where(Participant.session_id == session.id, Participant.label == participant_label)
+                .with_for_update()
+            ).first()
+            if participant is None:
+                raise ParticipantNotFound(
+                    f"no participant labelled {participant_label!r} in this session"
+                )
+        result = randomize_participant(db, participant, levels, user=user)
+        return {
+            "participant_code": participant.code,
+            "treatment": result.treatment,
+            "sequence": result.sequence,
+            "new": result.is_new,
+        }
+
+    return database.run(work)

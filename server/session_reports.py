@@ -1,0 +1,140 @@
+"""Sessions as the APIs show them: create one, list them, read one; each a unit of work.
+
+The REST API (``server/rest/sessions.py``) only parses, calls these and adds absolute URLs;
+the admin API and the admin pages that come later call the same functions. Results are plain
+data (dicts and dataclasses), never rows, so nothing reaches back into the database after the
+unit of work has ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from server.db import Database
+from server.models.core import ExperimentSession
+from server.project import Project
+from server.randomization.api_views import conceal_session_config, urn_state_for_session
+from server.sessions import create_session, get_session, list_sessions
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """What every listing shows of a session; paths are relative to the server."""
+
+    code: str
+    config_name: str
+    num_participants: int
+    label: str | None
+    created_at: str | None
+    room_name: str | None
+    session_wide_path: str
+    admin_path: str
+
+    @property
+    def room_path(self) -> str | None:
+        return f"/room/{self.room_name}/" if self.room_name else None
+
+
+def _summary(session: ExperimentSession) -> SessionSummary:
+    return SessionSummary(
+        code=session.code,
+        config_name=session.config_name,
+        num_participants=session.num_participants,
+        label=session.label,
+        created_at=session.created_at.isoformat() if session.created_at else None,
+        room_name=session.room_name,
+        session_wide_path=f"/join/{session.join_code}",
+        admin_path=f"/SessionStartLinks/{session.code}",
+    )
+
+
+def create_session_now(
+    database: Database,
+    project: Project,
+    config_name: str,
+    num_participants: int | None,
+    *,
+    modified_session_config_fields: Any = None,
+    room_name: str | None = None,
+    label: str | None = None,
+    created_by: str | None = None,
+) -> SessionSummary:
+    """Create a session (``server.sessions.create_session``) in its own unit of work.
+
+    Raises InvalidArguments, SessionConfigNotFound, RoomNotFound as create_session does;
+    nothing is written then.
+    """
+
+    def work(db: Session) -> SessionSummary:
+        session = create_session(
+            db,
+            project,
+            config_name,
+            num_participants,
+            modified_session_config_fields=modified_session_config_fields,
+            room_name=room_name,
+            label=label,
+            created_by=created_by,
+        )
+        return _summary(session)
+
+    return database.run(work)
+
+
+def session_summaries(database: Database) -> list[SessionSummary]:
+    """Every session, oldest first."""
+    with database.read() as db:
+        return [_summary(session) for session in list_sessions(db)]
+
+
+def session_detail(
+    database: Database,
+    code: str,
+    *,
+    participant_labels: Sequence[str] | None = None,
+    participant_vars: Sequence[str] | None = None,
+    session_vars: Sequence[str] | None = None,
+) -> tuple[SessionSummary, dict[str, Any]]:
+    """A session's summary and its details: config (urn seed hidden), vars, participants
+    (code, label, vars, payoff, page, finished), urn state. The filters keep only those
+    participants, participant vars or session vars. Raises SessionNotFound."""
+    with database.read() as db:
+        session = get_session(db, code)
+        participants = []
+        for participant in session.get_participants():
+            if participant_labels is not None and participant.label not in participant_labels:
+                continue
+            values = participant.vars or {}
+            if participant_vars is not None:
+                values = {k: values.get(k) for k in participant_vars}
+            participants.append(
+                {
+                    "code": participant.code,
+                    "id_in_session": participant.id_in_session,
+                    "label": participant.label,
+                    "vars": values,
+                    "payoff": float(participant.payoff),
+                    "payoff_in_real_world_currency": float(
+                        participant.payoff_in_real_world_currency()
+                    ),
+                    "current_app": participant.current_app,
+                    "current_page_name": participant.current_page_name,
+                    "round_number": participant.current_round,
+                    "finished": participant.finished,
+                    "visited": participant.visited,
+                }
+            )
+        all_vars = session.vars or {}
+        details = {
+            "config": conceal_session_config(session.config),
+            "vars": all_vars
+            if session_vars is None
+            else {k: all_vars.get(k) for k in session_vars},
+            "participants": participants,
+            "urn": urn_state_for_session(db, session, show_seed=False),
+        }
+        return _summary(session), details
