@@ -42,6 +42,7 @@ from server.web import (
 )
 from server.web.errors import handle_grove_error, handle_http_exception, handle_unexpected
 from server.web.page_rendering import install_template_tags
+from server.web.url_text import RefuseUnstorableText
 
 BUILTIN_STATIC = Path(__file__).resolve().parent / "static"
 
@@ -123,13 +124,14 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         routes=routes,
         lifespan=_lifespan(),
         middleware=[
+            Middleware(RefuseUnstorableText),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key,
                 session_cookie="grove_admin",
                 same_site="lax",
                 https_only=settings.production,
-            )
+            ),
         ],
         exception_handlers={
             GroveError: handle_grove_error,

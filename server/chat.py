@@ -18,8 +18,11 @@ from sqlalchemy.orm import Session
 from server.errors import InvalidArguments
 from server.models.chat import ChatMessage
 from server.models.core import Participant
+from server.storable_text import replace_unstorable, unstorable_character
 
 MAX_MESSAGE_LENGTH = 1000
+# The width of the channel and nickname columns (server/models/chat.py).
+MAX_NAME_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,23 @@ class ChatSeat:
     participant_code: str
     channel: str
     nickname: str
+
+
+def chat_seat(participant_code: str, channel: str, nickname: str) -> ChatSeat:
+    """The seat a ``{{ chat }}`` box gives, with values its messages can be stored with.
+
+    A nickname may come from what a participant typed (``nickname=player.name``), so one
+    longer than the column is shortened and a character no database holds is replaced. A
+    channel names who reads whose messages, so one that cannot be stored is an error in the
+    app (ValueError) rather than silently merged with another.
+    """
+    if len(channel) > MAX_NAME_LENGTH or unstorable_character(channel):
+        raise ValueError(
+            f"a chat channel must be at most {MAX_NAME_LENGTH} characters with no NUL"
+            f" character, not {channel[:40]!r}..."
+        )
+    nickname = replace_unstorable(nickname)[:MAX_NAME_LENGTH]
+    return ChatSeat(participant_code, channel, nickname)
 
 
 def default_channel(app_name: str, player: Any) -> str:
@@ -62,13 +82,16 @@ def seat_from_token(secret_key: str, token: str, participant_code: str) -> ChatS
 
 
 def post_message(db: Session, participant: Participant, seat: ChatSeat, body: Any) -> ChatMessage:
-    """Store a message; InvalidArguments for an empty or too long one."""
+    """Store a message; InvalidArguments for an empty or too long one, or one with a NUL."""
     if not isinstance(body, str) or not body.strip():
         raise InvalidArguments("the message is empty", field="body")
     if len(body) > MAX_MESSAGE_LENGTH:
         raise InvalidArguments(
             f"messages are at most {MAX_MESSAGE_LENGTH} characters", field="body"
         )
+    problem = unstorable_character(body)
+    if problem is not None:
+        raise InvalidArguments(f"a message cannot contain {problem}", field="body")
     message = ChatMessage(
         session_id=participant.session_id,
         channel=seat.channel,

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from server.currency import FORMAT, Currency, input_unit_label
+from server.storable_text import unstorable_character
 
 
 class FieldValueError(ValueError):
@@ -432,6 +433,15 @@ class CurrencyField(FloatField):
             raise ValueError(f"{where}: {exc}") from None
 
 
+def storable_text(raw: str) -> str:
+    """A typed text as it is stored; FieldValueError for a character no database can hold
+    (PostgreSQL refuses NUL), beside the field instead of a server error."""
+    problem = unstorable_character(raw)
+    if problem is not None:
+        raise FieldValueError(f"This field cannot contain {problem}.")
+    return raw
+
+
 class StringField(Field):
     """A short text (``models.StringField``), 10,000 characters at most."""
 
@@ -442,12 +452,18 @@ class StringField(Field):
         kwargs.setdefault("max_length", 10000)
         super().__init__(**kwargs)
 
+    def convert(self, raw: str) -> str:
+        return storable_text(raw)
+
 
 class LongStringField(Field):
     """A long text, rendered as a text area (``models.LongStringField``)."""
 
     sql_type = sa.Text
     kind = "longstring"
+
+    def convert(self, raw: str) -> str:
+        return storable_text(raw)
 
     def widget_name(self, has_choices: bool) -> str:
         if isinstance(self.widget, Widget):

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from server.rest.errors import RequestError
+from server.storable_text import unstorable_strings
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -65,7 +66,11 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 
 async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
-    """The request's parameters: query string merged under a JSON or form body."""
+    """The request's parameters: query string merged under a JSON or form body.
+
+    RequestError 400 for a string no database can store (a NUL character anywhere, or a lone
+    surrogate from a JSON escape), whatever the field: nothing of such a request is written.
+    """
     query_pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "api_key"]
     raw = await _read_limited(request, limit)
     body: dict[str, Any] = {}
@@ -95,6 +100,10 @@ async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
             )
     params = expand_dotted(query_pairs)
     _merge(params, body)
+    unstorable = next(unstorable_strings(params), None)
+    if unstorable is not None:
+        field, message = unstorable
+        raise RequestError(400, message, field or None)
     return params
 
 

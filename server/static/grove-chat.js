@@ -20,6 +20,7 @@
       var url = box.dataset.url + "?token=" + encodeURIComponent(box.dataset.token) + "&after=" + last;
       fetch(url, { cache: "no-store" }).then(function (r) { return r.json(); })
         .then(function (data) { (data.messages || []).forEach(show); })
+        .catch(function () { /* offline for a moment: the next poll tries again */ })
         .finally(function () { setTimeout(poll, 1000); });
     };
     input.addEventListener("keydown", function (event) {
@@ -28,8 +29,21 @@
       var body = input.value.trim();
       if (!body) { return; }
       input.value = "";
+      // A refused message (errors are JSON: {"ok": false, "error": ...}) goes back into the
+      // input with the reason, so nothing typed is lost.
+      var refused = function (reason) {
+        if (!input.value) { input.value = body; }
+        input.title = reason;
+        input.classList.add("is-invalid");
+      };
       fetch(box.dataset.url, { method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ token: box.dataset.token, body: body }) });
+        body: JSON.stringify({ token: box.dataset.token, body: body }) })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (data.ok) { input.classList.remove("is-invalid"); input.title = ""; }
+          else { refused(data.error || "not sent"); }
+        })
+        .catch(function () { refused("not sent: no connection"); });
     });
     poll();
   });

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from server.chat import (
-    ChatSeat,
+    chat_seat,
     default_channel,
     default_nickname,
     export_chat_csv,
@@ -21,9 +21,10 @@ from server.chat import (
     seat_from_token,
     seat_token,
 )
+from server.errors import InvalidArguments
+from server.http.context import grove
 from server.sessions import get_participant, get_session
 from server.web.admin_auth import is_admin
-from server.http.context import grove
 
 
 def make_chat_renderer(secret_key: str) -> Callable[..., Markup]:
@@ -38,7 +39,7 @@ def make_chat_renderer(secret_key: str) -> Callable[..., Markup]:
         channel_name = (
             f"{app_name}-{channel}" if channel is not None else default_channel(app_name, player)
         )
-        seat = ChatSeat(
+        seat = chat_seat(
             participant.code,
             channel_name,
             str(nickname) if nickname is not None else default_nickname(player),
@@ -87,7 +88,9 @@ async def chat_entry(request: Request) -> Response:
             body = await request.json()
         except ValueError:
             body = None
-        request.state.chat_body = body if isinstance(body, dict) else {}
+        if not isinstance(body, dict):
+            raise InvalidArguments('send a JSON object: {"token": "...", "body": "..."}')
+        request.state.chat_body = body
     return await run_in_threadpool(chat, request)
 
 

@@ -1,13 +1,20 @@
-"""One table maps domain errors to HTTP statuses; API paths get JSON, pages get HTML."""
+"""One table maps domain errors to HTTP statuses; one list says which paths answer JSON.
+
+JSON or HTML is decided by the URL's route family (as Datasette does), never by guessing
+from headers: a page's script that reads JSON gets JSON whatever went wrong.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import jinja2
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from server.errors import (
     ConfigurationError,
@@ -16,8 +23,8 @@ from server.errors import (
     NotFound,
     SessionFull,
 )
-from server.templating import TemplateRenderError
 from server.http.context import grove
+from server.templating import TemplateRenderError
 
 logger = logging.getLogger("grove")
 
@@ -46,38 +53,61 @@ def json_error(status: int, message: str, errors: list[dict] | None = None) -> J
     )
 
 
-def _wants_json(request: Request) -> bool:
-    # The API, the urn API, and the status URLs that wait pages and room pages poll.
-    path = request.url.path
-    return (
-        path.startswith(("/api", "/study_"))
-        or path.endswith("/status")
-        or "application/json" in request.headers.get("accept", "").split(",")[0]
-    )
+def reference_error(status: int, message: str, errors: list[dict] | None = None) -> JSONResponse:
+    """An error in the reference urn API's shape (``/study_...``), which its clients read."""
+    return JSONResponse({"message": message, "results": [], "status": status}, status_code=status)
+
+
+@dataclass(frozen=True)
+class RouteFamily:
+    """Paths that answer errors as JSON, because a script, not a person, reads them."""
+
+    name: str
+    path: re.Pattern[str]
+    error_body: Callable[[int, str, list[dict] | None], JSONResponse] = json_error
+
+
+# Every URL a program or a page's script (server/static/*.js) calls. Any other path is a page
+# a person reads, and its errors are HTML pages.
+JSON_ROUTE_FAMILIES = [
+    RouteFamily("REST API", re.compile(r"/api(/.*)?")),
+    RouteFamily("reference urn API", re.compile(r"/study_[^/]*/?"), reference_error),
+    RouteFamily("wait page status (grove.js)", re.compile(r"/p/[^/]*/[^/]*/[^/]*/[^/]*/status/?")),
+    RouteFamily("room status (grove-room.js)", re.compile(r"/room/[^/]*/status/?")),
+    RouteFamily("chat (grove-chat.js)", re.compile(r"/p/[^/]*/chat/?")),
+]
+
+
+def json_family(path: str) -> RouteFamily | None:
+    """The JSON route family ``path`` belongs to; None for a page."""
+    for family in JSON_ROUTE_FAMILIES:
+        if family.path.fullmatch(path):
+            return family
+    return None
+
+
+def error_response(
+    request: Request, status: int, message: str, field: str | None = None
+) -> Response:
+    """An error in the shape of the request's route family: a JSON body, or an HTML page."""
+    family = json_family(request.url.path)
+    if family is not None:
+        return family.error_body(
+            status, message, [{"field": field, "message": message}] if field else []
+        )
+    title = "Not found" if status == 404 else "Cannot continue"
+    return grove(request).message_page(title, message, status_code=status)
 
 
 async def handle_grove_error(request: Request, exc: Exception) -> Response:
     """Domain errors: the mapped status with a message that says what is wrong."""
-    status = status_for(exc)
-    if _wants_json(request):
-        field = getattr(exc, "field", None)
-        errors = [{"field": field, "message": str(exc)}] if field else []
-        return json_error(status, str(exc), errors)
-    title = "Not found" if status == 404 else "Cannot continue"
-    return grove(request).message_page(title, str(exc), status_code=status)
+    return error_response(request, status_for(exc), str(exc), getattr(exc, "field", None))
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 errors, in the same shapes."""
     assert isinstance(exc, HTTPException)
-    response: Response
-    if _wants_json(request):
-        response = json_error(exc.status_code, str(exc.detail))
-    else:
-        response = HTMLResponse(
-            f"<h1>{exc.status_code}</h1><p>{jinja2.utils.markupsafe.escape(exc.detail)}</p>",
-            status_code=exc.status_code,
-        )
+    response = error_response(request, exc.status_code, str(exc.detail))
     if exc.headers:
         response.headers.update(exc.headers)
     return response
@@ -86,8 +116,9 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """A bug in Grove or in an app: log it; show details only when not in production."""
     logger.exception("error while serving %s %s", request.method, request.url.path)
-    if _wants_json(request):
-        return json_error(500, "internal server error")
+    family = json_family(request.url.path)
+    if family is not None:
+        return family.error_body(500, "internal server error", [])
     app = grove(request)
     detail = "" if app.settings.production else f"{type(exc).__name__}: {exc}"
     if isinstance(exc, jinja2.TemplateSyntaxError) and not app.settings.production:
