@@ -10,6 +10,7 @@ import secrets
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.db import Database
 from server.errors import InvalidArguments, NotFound
 from server.models.api_keys import ApiKey
 
@@ -66,6 +67,13 @@ def list_users(db: Session) -> list[ApiKey]:
 def any_keys(db: Session) -> bool:
     """Does at least one API key exist?"""
     return db.scalar(sa.select(ApiKey.id).limit(1)) is not None
+
+
+def identify_key(database: Database, key: str | None) -> tuple[str | None, bool]:
+    """(the user of this per-user key or None, whether any per-user key exists): one read."""
+    with database.read() as db:
+        user = user_for_key(db, key) if key is not None else None
+        return user, user is not None or any_keys(db)
 
 
 def user_for_key(db: Session, key: str) -> str | None:

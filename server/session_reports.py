@@ -62,6 +62,7 @@ def create_session_now(
     room_name: str | None = None,
     label: str | None = None,
     created_by: str | None = None,
+    is_demo: bool = False,
 ) -> SessionSummary:
     """Create a session (``server.sessions.create_session``) in its own unit of work.
 
@@ -79,6 +80,7 @@ def create_session_now(
             room_name=room_name,
             label=label,
             created_by=created_by,
+            is_demo=is_demo,
         )
         return _summary(session)
 
@@ -89,6 +91,46 @@ def session_summaries(database: Database) -> list[SessionSummary]:
     """Every session, oldest first."""
     with database.read() as db:
         return [_summary(session) for session in list_sessions(db)]
+
+
+@dataclass(frozen=True)
+class ParticipantLink:
+    """A participant on a session's links page: where their start link goes, where they are."""
+
+    id_in_session: int
+    label: str | None
+    start_path: str
+    position: str
+
+
+@dataclass(frozen=True)
+class SessionLinks:
+    """A session's links page: the session, whether it is a demo, every participant."""
+
+    summary: SessionSummary
+    display_name: str
+    is_demo: bool
+    participants: list[ParticipantLink]
+
+
+def session_links(database: Database, code: str) -> SessionLinks:
+    """What a session's links page shows. Raises SessionNotFound."""
+    with database.read() as db:
+        session = get_session(db, code)
+        return SessionLinks(
+            summary=_summary(session),
+            display_name=str(session.config.get("display_name") or session.config_name),
+            is_demo=session.is_demo,
+            participants=[
+                ParticipantLink(
+                    id_in_session=p.id_in_session,
+                    label=p.label,
+                    start_path=f"/InitializeParticipant/{p.code}",
+                    position=p.current_page_name or ("finished" if p.finished else "not started"),
+                )
+                for p in session.get_participants()
+            ],
+        )
 
 
 def session_detail(

@@ -40,6 +40,17 @@ def _take_snapshot(target: Any, *_args: Any) -> None:
         _store_snapshot(target)
 
 
+@event.listens_for(Session, "loaded_as_persistent")
+@event.listens_for(Session, "pending_to_persistent")
+def _keep_json_rows(session: Session, instance: Any) -> None:
+    # The session holds clean rows only weakly: a participant reached through a temporary
+    # (``for p in session.get_participants(): p.vars["x"] = 1``) would be garbage collected
+    # before the flush that saves its in-place change. Rows with JSON vars are kept alive for
+    # the unit of work.
+    if isinstance(instance, TracksJsonVars):
+        session.info.setdefault("grove_json_rows", {})[id(instance)] = instance
+
+
 @event.listens_for(Session, "after_flush_postexec")
 def _snapshot_after_flush(session: Session, _context: Any) -> None:
     # Rows inserted in this unit of work were never loaded: give them a snapshot too, so

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from server.api_keys import any_keys, user_for_key
+from server.api_keys import identify_key
 from server.http.context import grove
 from server.rest.errors import RequestError
 
@@ -59,11 +59,9 @@ def authenticate(request: Request, status: int = 403) -> Caller:
     if by_settings_key is not None:
         return by_settings_key
     key = presented_key(request)
-    with app.db.read() as db:
-        user = user_for_key(db, key) if key is not None else None
-        if user is not None:
-            return Caller(user)
-        keys_exist = any_keys(db)
+    user, keys_exist = identify_key(app.db, key)
+    if user is not None:
+        return Caller(user)
     required = bool(settings.rest_key) or keys_exist or settings.auth_level is not None
     if not required:
         return Caller(None)

@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from server.http.context import grove
-from server.sessions import get_session, list_sessions
+from server.session_reports import session_links, session_summaries
 from server.web.admin_auth import admin_required, is_admin
 
 
@@ -15,11 +15,10 @@ from server.web.admin_auth import admin_required, is_admin
 def session_list(request: Request) -> Response:
     """Every session with its config, size and creation time."""
     app = grove(request)
-    with app.db.read() as db:
-        sessions = list_sessions(db)
-        return app.render(
-            "grove/sessions.html", {"sessions": sessions, "configs": app.project.session_configs}
-        )
+    return app.render(
+        "grove/sessions.html",
+        {"sessions": session_summaries(app.db), "configs": app.project.session_configs},
+    )
 
 
 def session_start_links(request: Request) -> Response:
@@ -28,28 +27,23 @@ def session_start_links(request: Request) -> Response:
     Demo sessions are open to anyone while demo mode is open; others need the admin login.
     """
     app = grove(request)
-    with app.db.read() as db:
-        session = get_session(db, request.path_params["code"])
-        if not (is_admin(request) or (session.is_demo and app.settings.demo_open)):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        base = str(request.base_url).rstrip("/")
-        participants = [
-            {
-                "participant": p,
-                "url": f"{base}/InitializeParticipant/{p.code}",
-                "position": p.current_page_name or ("finished" if p.finished else "not started"),
-            }
-            for p in session.get_participants()
-        ]
-        return app.render(
-            "grove/session_links.html",
-            {
-                "session": session,
-                "participants": participants,
-                "session_wide_url": f"{base}/join/{session.join_code}",
-                "split_view": request.query_params.get("view") == "split",
-            },
-        )
+    links = session_links(app.db, request.path_params["code"])
+    if not (is_admin(request) or (links.is_demo and app.settings.demo_open)):
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    base = str(request.base_url).rstrip("/")
+    return app.render(
+        "grove/session_links.html",
+        {
+            "session": links.summary,
+            "display_name": links.display_name,
+            "participants": [
+                {"participant": p, "url": base + p.start_path, "position": p.position}
+                for p in links.participants
+            ],
+            "session_wide_url": base + links.summary.session_wide_path,
+            "split_view": request.query_params.get("view") == "split",
+        },
+    )
 
 
 routes = [

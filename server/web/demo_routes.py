@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from server.http.context import grove
-from server.sessions import create_session
+from server.session_reports import create_session_now
 
 
 def _demo_closed(request: Request) -> Response | None:
@@ -41,12 +41,10 @@ def demo_session(request: Request) -> Response:
     config = app.project.session_config(request.path_params["config"])
     if request.method == "GET":
         return app.render("grove/demo_create.html", {"config": config})
-    with app.db.transaction() as db:
-        session = create_session(
-            db, app.project, config["name"], config["num_demo_participants"], is_demo=True
-        )
-        code = session.code
-    return RedirectResponse(f"/SessionStartLinks/{code}", status_code=303)
+    created = create_session_now(
+        app.db, app.project, config["name"], config["num_demo_participants"], is_demo=True
+    )
+    return RedirectResponse(created.admin_path, status_code=303)
 
 
 routes = [
