@@ -15,7 +15,16 @@ def mock_exogenous_data(session):
     """
     factors = (session.config.get("urn") or {}).get("factors", {})
     for participant in session.get_participants():
-        participant.vars["age"] = random.randint(18, 70)
-        participant.vars["is_male"] = random.choice([True, False])
+        age = random.randint(18, 80)
+        is_male = random.choice([True, False])
+        participant.vars["age"] = age
+        participant.vars["is_male"] = is_male
+        # The urn's factors agree with the age and sex just drawn (the trial sample's factors
+        # are age_group and sex); any other factor gets a random level.
+        derived = {
+            "age_group": "18-40" if age <= 40 else "41-65" if age <= 65 else "65+",
+            "sex": "Male" if is_male else "Female",
+        }
         for factor, levels in factors.items():
-            participant.vars[factor] = random.choice(levels)
+            level = derived.get(factor)
+            participant.vars[factor] = level if level in levels else random.choice(levels)

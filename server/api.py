@@ -1,7 +1,7 @@
 """What an app imports: ``from server.api import *`` (oTree's ``otree.api``)."""
 
 from server.bots import Bot, Submission, SubmissionMustFail, expect
-from server.currency import Currency, RealWorldCurrency, cu
+from server.currency import Currency, RealWorldCurrency, c, cu, currency_range
 from server.fields import models, widgets
 from server.model_bases import BaseConstants, BaseGroup, BasePlayer, BaseSubsession
 from server.page_classes import Page, WaitPage
@@ -18,7 +18,9 @@ __all__ = [
     "Submission",
     "SubmissionMustFail",
     "WaitPage",
+    "c",
     "cu",
+    "currency_range",
     "expect",
     "models",
     "widgets",

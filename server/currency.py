@@ -453,3 +453,32 @@ class RealWorldCurrency(Currency):
 
 
 cu = Currency
+
+
+def currency_range(first: Any, last: Any, increment: Any) -> list[Currency]:
+    """Amounts from ``first`` up to and including ``last``, ``increment`` apart (oTree's
+    ``currency_range(0, 0.10, 0.02)`` is $0.00, $0.02, ..., $0.10).
+
+    Raises ValueError when ``last < first``, or the increment is not positive once rounded to
+    the currency's places (POINTS_DECIMAL_PLACES or REAL_WORLD_CURRENCY_DECIMAL_PLACES).
+    """
+    start, stop, step = Currency(first), Currency(last), Currency(increment)
+    if stop < start:
+        raise ValueError(f"currency_range: last ({stop}) is before first ({start})")
+    if step <= 0:
+        setting = (
+            "POINTS_DECIMAL_PLACES" if FORMAT.use_points else "REAL_WORLD_CURRENCY_DECIMAL_PLACES"
+        )
+        raise ValueError(
+            f"currency_range: the increment {increment!r} is not positive once rounded to "
+            f"the currency's places ({setting})"
+        )
+    amounts: list[Currency] = []
+    current = start
+    while current <= stop:
+        amounts.append(current)
+        current = current + step
+    return amounts
+
+
+c = Currency  # oTree 4's name for cu, which oTree 5 and 6 still accept

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,33 @@ class BoundField:
     def widget(self) -> str:
         return self.field.widget_name(self.choices is not None)
 
+    def __html__(self) -> str:
+        """``{{ form.my_field }}``: the input element(s) alone (oTree's manual rendering)."""
+        return str(render_widget(self))
+
+    def __iter__(self) -> Iterator[RadioChoice]:
+        """``{{ for choice in form.my_field }}``: each choice's radio button, for custom layouts."""
+        for index, (value, label) in enumerate(self.choices or []):
+            yield RadioChoice(self, index, value, label)
+
+
+@dataclass(frozen=True)
+class RadioChoice:
+    """One choice in manual rendering: ``{{ choice }}`` is its radio button alone,
+    ``{{ choice.label }}`` its text."""
+
+    bound: BoundField
+    index: int
+    value: Any
+    label: str
+
+    @property
+    def id_for_label(self) -> str:
+        return f"id_{self.bound.name}-{self.index}"
+
+    def __html__(self) -> str:
+        return str(_radio_input(self.bound, self.index, self.value))
+
 
 @dataclass
 class PageForm:
@@ -50,6 +77,19 @@ class PageForm:
             if bound.name == name:
                 return bound
         return None
+
+    def __getattr__(self, name: str) -> BoundField:
+        """``{{ form.my_field }}`` in a template (oTree's manual field rendering)."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        bound = self.get(name)
+        if bound is None:
+            raise AttributeError(f"{name!r} is not a field of this page's form")
+        return bound
+
+    def __iter__(self) -> Iterator[BoundField]:
+        """``{{ for field in form }}``: the page's fields in order."""
+        return iter(self.fields)
 
 
 def _call_hook(app: AppSpec, name: str, *args: Any) -> Any:
@@ -176,25 +216,36 @@ def _is_current(choice_value: Any, current: Any) -> bool:
     return choice_form_value(choice_value) == shown
 
 
-def _choice_inputs(bound: BoundField, choices: list[tuple[Any, str]], inline: bool) -> Markup:
-    """Radio buttons in Bootstrap's form-check markup, one per choice."""
-    items = []
-    for index, (choice_value, label) in enumerate(choices):
-        input_id = f"id_{bound.name}-{index}"
-        attrs = _attrs(
+def _radio_input(bound: BoundField, index: int, choice_value: Any) -> Markup:
+    """The radio button of one choice (its value is what clicking it submits)."""
+    return Markup("<input {}>").format(
+        _attrs(
             class_="form-check-input",
             type="radio",
             name=bound.name,
-            id=input_id,
+            id=f"id_{bound.name}-{index}",
             value=choice_form_value(choice_value),
             checked=_is_current(choice_value, bound.value),
             required=not bound.field.blank,
         )
+    )
+
+
+def _choice_inputs(bound: BoundField, choices: list[tuple[Any, str]], inline: bool) -> Markup:
+    """Radio buttons in Bootstrap's form-check markup, one per choice."""
+    items = []
+    for index, (choice_value, label) in enumerate(choices):
         items.append(
             Markup(
-                '<div class="form-check{}"><input {}>'
-                '<label class="form-check-label" for="{}">{}</label></div>'
-            ).format(" form-check-inline" if inline else "", attrs, input_id, label)
+                '<div class="form-check{}">{}'
+                '<label class="form-check-label" for="id_{}-{}">{}</label></div>'
+            ).format(
+                " form-check-inline" if inline else "",
+                _radio_input(bound, index, choice_value),
+                bound.name,
+                index,
+                label,
+            )
         )
     return Markup('<div class="grove-radio" id="id_{}">{}</div>').format(
         bound.name, Markup("").join(items)

@@ -223,3 +223,17 @@ def test_settings_pass_language_and_currency_through(tmp_path):
         assert str(cu(1234.5)) == "円 1.235"
     finally:
         app.state.grove.db.dispose()
+
+
+def test_currency_range_as_otree():
+    """oTree 6.0.15: currency_range(0, 10, 2) is 0..10 inclusive; (0, 10, 3) is 0, 3, 6, 9."""
+    from server.api import c, currency_range
+
+    assert [float(a) for a in currency_range(0, 10, 2)] == [0, 2, 4, 6, 8, 10]
+    assert [float(a) for a in currency_range(0, 10, 3)] == [0, 3, 6, 9]
+    assert all(isinstance(a, Currency) for a in currency_range(0, 4, 1))
+    assert c(3) == cu(3)
+    with pytest.raises(ValueError, match="POINTS_DECIMAL_PLACES"):
+        currency_range(0, 10, 0.2)  # rounds to 0 points
+    with pytest.raises(ValueError, match="before first"):
+        currency_range(10, 0, 1)

@@ -19,7 +19,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.bots.html_form import parse_forms
+from server.bots.html_form import page_form, parse_forms
 from server.config import load_settings
 from tests.conftest import create_demo_session
 from tests.form_filling import fill_and_submit
@@ -121,3 +121,32 @@ def test_a_template_that_writes_is_an_error_not_a_silent_loss(client):
     assert response.status_code == 500
     assert "templates may only read" in response.text
     assert "Participant" in response.text
+
+
+def test_manual_field_rendering_as_in_otrees_docs(client):
+    """{{ form.x }}, {{ for choice in form.x }}, {{ for field in form }} (oTree's forms.rst)."""
+    (url,) = _start(client, "manual")
+    html = client.get(url).text
+    form = page_form(html)
+    # Seven bare radio buttons in the scale, the text input alone, no labels of the choices.
+    assert [o.value for o in form.choices("pizza")] == ["-3", "-2", "-1", "0", "1", "2", "3"]
+    assert form.kind("comment") == "text"
+    assert '<label for="id_comment">Anything else?</label>' in html
+    response = fill_and_submit(client, url, {"pizza": "-2", "comment": "thin crust"})
+    assert response.status_code == 303
+    table_url = response.headers["location"]
+    html = client.get(table_url).text
+    assert "<th>Offer 1</th>" in html
+    assert "<th>Offer 2</th>" in html
+    assert [o.value for o in page_form(html).choices("offer_2")] == ["1", "2", "3"]
+    assert fill_and_submit(client, table_url, {"offer_1": "3", "offer_2": "1"}).status_code == 303
+    grove = client.app.state.grove
+    player_cls = grove.project.apps["manual"].player_cls
+    with grove.db.read() as db:
+        player = db.query(player_cls).one()
+        assert (player.pizza, player.comment, player.offer_1, player.offer_2) == (
+            -2,
+            "thin crust",
+            3,
+            1,
+        )
