@@ -2,6 +2,15 @@
 
 Vars posted for a label whose participant has not arrived yet are kept in
 ``grove_pending_vars`` and applied (with the label) when that participant arrives.
+
+A vars post for a label and that label's arrival in the room (``server.rooms.join_room``) both
+lock the room's row first (``lock_room``), so one commits before the other reads: whichever
+comes first, acknowledged vars reach the participant and no pending row is left behind. The
+room's row comes before the session row in the lock order (a room is its sessions' parent):
+room, session, participants, then pending vars and presence rows.
+
+Each ``set_*`` function is one use case: it checks its arguments, runs one unit of work and
+returns what the caller answers with.
 """
 
 from __future__ import annotations
@@ -9,12 +18,46 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from server.db import Database
 from server.errors import InvalidArguments, RoomNotFound, SessionNotFound
 from server.models.core import ExperimentSession, Participant
 from server.models.pending_vars import PendingParticipantVars
+from server.models.rooms import RoomState
 from server.project import Project
+from server.storable_text import unstorable_character
+
+# Labels are stored in columns of 255 characters; oTree's participant label form takes 200.
+MAX_LABEL_LENGTH = 200
+
+
+def check_participant_label(label: Any) -> str:
+    """A participant label the database can store; InvalidArguments otherwise."""
+    field = "participant_label"
+    if not isinstance(label, str) or not label:
+        raise InvalidArguments("participant_label must be a non-empty string", field=field)
+    if len(label) > MAX_LABEL_LENGTH:
+        raise InvalidArguments(
+            f"participant_label may be at most {MAX_LABEL_LENGTH} characters long "
+            f"(this one has {len(label)})",
+            field=field,
+        )
+    problem = unstorable_character(label)
+    if problem is not None:
+        raise InvalidArguments(f"participant_label cannot contain {problem}", field=field)
+    return label
+
+
+def check_code(code: Any, what: str) -> str:
+    """A session or participant code that can be looked up; InvalidArguments otherwise."""
+    if not isinstance(code, str) or not code:
+        raise InvalidArguments(f"{what} code must be a non-empty string", field="code")
+    problem = unstorable_character(code)
+    if problem is not None:
+        raise InvalidArguments(f"{what} code cannot contain {problem}", field="code")
+    return code
 
 
 def check_vars(value: Any) -> dict[str, Any]:
@@ -33,12 +76,34 @@ def check_room(project: Project, room_name: Any) -> str:
     return room_name
 
 
+def dialect_insert(db: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT for ``model`` that can say ``ON CONFLICT`` on this database."""
+    if db.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
+
+
+def lock_room(db: Session, room_name: str) -> None:
+    """Row-lock the room's row, creating it the first time (two first callers make one row).
+
+    On SQLite the transaction already holds the database's write lock.
+    """
+    locked = (
+        sa.select(RoomState.room_name).where(RoomState.room_name == room_name).with_for_update()
+    )
+    if db.execute(locked).first() is None:
+        db.execute(
+            dialect_insert(db, RoomState)
+            .values(room_name=room_name, closed_after_session_id=0)
+            .on_conflict_do_nothing(index_elements=["room_name"])
+        )
+        db.execute(locked).one()
+
+
 def current_room_session(
     db: Session, room_name: str, *, for_update: bool = False
 ) -> ExperimentSession | None:
     """The newest session created in the room since it was last closed, if any."""
-    from server.models.rooms import RoomState
-
     # One query: the room's close marker is a subquery (this runs on every Qualtrics post).
     closed_after = (
         sa.select(RoomState.closed_after_session_id)
@@ -60,50 +125,59 @@ def current_room_session(
 
 
 def set_participant_vars_by_label(
-    db: Session,
+    database: Database,
     project: Project,
     room_name: Any,
     label: Any,
     new_vars: Any,
     *,
     user: str | None = None,
-) -> Participant | None:
+) -> bool:
     """Merge vars into the labelled participant of the room's session, or keep them pending.
 
-    Returns the participant when it exists, None when the vars were stored for later.
+    True when the participant exists and has them, False when they wait for its arrival.
+    Locks the room, then the participant or the pending row. Raises InvalidArguments,
+    RoomNotFound.
     """
     room = check_room(project, room_name)
-    if not isinstance(label, str) or not label:
-        raise InvalidArguments(
-            "participant_label must be a non-empty string", field="participant_label"
-        )
+    label = check_participant_label(label)
     values = check_vars(new_vars)
-    session = current_room_session(db, room)
-    if session is not None:
-        participant = db.scalars(
-            sa.select(Participant)
-            .where(Participant.session_id == session.id, Participant.label == label)
+
+    def work(db: Session) -> bool:
+        lock_room(db, room)
+        session = current_room_session(db, room)
+        if session is not None:
+            participant = db.scalars(
+                sa.select(Participant)
+                .where(Participant.session_id == session.id, Participant.label == label)
+                .with_for_update()
+            ).first()
+            if participant is not None:
+                participant.vars = {**(participant.vars or {}), **values}
+                return True
+        pending = db.scalars(
+            sa.select(PendingParticipantVars)
+            .where(PendingParticipantVars.room_name == room, PendingParticipantVars.label == label)
             .with_for_update()
         ).first()
-        if participant is not None:
-            participant.vars = {**(participant.vars or {}), **values}
-            return participant
-    pending = db.scalars(
-        sa.select(PendingParticipantVars)
-        .where(PendingParticipantVars.room_name == room, PendingParticipantVars.label == label)
-        .with_for_update()
-    ).first()
-    if pending is None:
-        db.add(PendingParticipantVars(room_name=room, label=label, vars=values, updated_by=user))
-    else:
-        pending.vars = {**(pending.vars or {}), **values}
-        pending.updated_by = user
-    db.flush()
-    return None
+        if pending is None:
+            db.add(
+                PendingParticipantVars(room_name=room, label=label, vars=values, updated_by=user)
+            )
+        else:
+            pending.vars = {**(pending.vars or {}), **values}
+            pending.updated_by = user
+        return False
+
+    return database.run(work)
 
 
 def apply_pending_vars(db: Session, participant: Participant, room_name: str, label: str) -> None:
-    """On arrival in a room: set the label and merge (then drop) any pending vars."""
+    """On arrival in a room: set the label and merge (then drop) any pending vars.
+
+    The caller holds the room's lock (``lock_room``), so no vars post for the label is between
+    its look for a participant and its write of a pending row.
+    """
     participant.label = label
     pending = db.scalars(
         sa.select(PendingParticipantVars).where(
@@ -116,38 +190,47 @@ def apply_pending_vars(db: Session, participant: Participant, room_name: str, la
         db.flush()
 
 
-def set_participant_vars_by_code(db: Session, code: Any, new_vars: Any) -> Participant:
+def set_participant_vars_by_code(database: Database, code: Any, new_vars: Any) -> None:
     """Merge vars into the participant with this code; ParticipantNotFound if none."""
     from server.sessions import get_participant
 
     values = check_vars(new_vars)
-    if not isinstance(code, str):
-        raise InvalidArguments("participant code must be a string", field="code")
-    participant = get_participant(db, code, for_update=True)
-    participant.vars = {**(participant.vars or {}), **values}
-    return participant
+    code = check_code(code, "participant")
+
+    def work(db: Session) -> None:
+        participant = get_participant(db, code, for_update=True)
+        participant.vars = {**(participant.vars or {}), **values}
+
+    database.run(work)
 
 
 def set_session_vars_by_room(
-    db: Session, project: Project, room_name: Any, new_vars: Any
-) -> ExperimentSession:
-    """Merge vars into the room's current session; SessionNotFound if the room has none."""
+    database: Database, project: Project, room_name: Any, new_vars: Any
+) -> str:
+    """Merge vars into the room's current session; its code. SessionNotFound if none."""
     room = check_room(project, room_name)
     values = check_vars(new_vars)
-    session = current_room_session(db, room, for_update=True)
-    if session is None:
-        raise SessionNotFound(f"room {room!r} has no session")
-    session.vars = {**(session.vars or {}), **values}
-    return session
+
+    def work(db: Session) -> str:
+        session = current_room_session(db, room, for_update=True)
+        if session is None:
+            raise SessionNotFound(f"room {room!r} has no session")
+        session.vars = {**(session.vars or {}), **values}
+        return session.code
+
+    return database.run(work)
 
 
-def set_session_vars_by_code(db: Session, code: Any, new_vars: Any) -> ExperimentSession:
-    """Merge vars into the session with this code; SessionNotFound if none."""
+def set_session_vars_by_code(database: Database, code: Any, new_vars: Any) -> str:
+    """Merge vars into the session with this code; its code. SessionNotFound if none."""
     from server.sessions import get_session
 
     values = check_vars(new_vars)
-    if not isinstance(code, str):
-        raise InvalidArguments("session code must be a string", field="code")
-    session = get_session(db, code, for_update=True)
-    session.vars = {**(session.vars or {}), **values}
-    return session
+    code = check_code(code, "session")
+
+    def work(db: Session) -> str:
+        session = get_session(db, code, for_update=True)
+        session.vars = {**(session.vars or {}), **values}
+        return session.code
+
+    return database.run(work)

@@ -1,8 +1,10 @@
 """Rooms: label files, signed links, arrivals, waiting and closing. No HTTP here.
 
-An arrival is one write transaction that locks the room's session row, so two people never
-get the same participant and one label always gets the same one, whichever worker serves
-them; the unique constraint (session, label) on participants backs this up.
+An arrival is one unit of work that locks the room's row and then its session's row, so two
+people never get the same participant and one label always gets the same one, whichever worker
+serves them (the unique constraint (session, label) on participants backs this up). Vars posted
+for a label take the same room lock (``server.participant_vars``), so they reach the
+participant whether they come before, during or after its arrival.
 """
 
 from __future__ import annotations
@@ -15,10 +17,17 @@ from itsdangerous import Signer
 from sqlalchemy.orm import Session
 
 from server.config import Settings
+from server.db import Database
 from server.errors import ConfigurationError, InvalidArguments, RoomNotFound, SessionFull
 from server.models.core import ExperimentSession, Participant, utcnow
 from server.models.rooms import RoomPresence, RoomState
-from server.participant_vars import apply_pending_vars, current_room_session
+from server.participant_vars import (
+    apply_pending_vars,
+    check_participant_label,
+    current_room_session,
+    dialect_insert,
+    lock_room,
+)
 
 WAITING_SECONDS = 15
 
@@ -100,76 +109,103 @@ def get_room(rooms: dict[str, Room], name: str) -> Room:
 
 @dataclass(frozen=True)
 class Arrival:
-    """Where an arrival leads: a participant, or waiting for a session."""
+    """Where an arrival leads: a participant, or waiting (with how many wait) for a session."""
 
     participant_code: str | None
-    waiting: bool
+    waiting: int = 0
 
 
-def arrive(db: Session, room: Room, *, label: str | None, browser_token: str) -> Arrival:
+@dataclass(frozen=True)
+class RoomStatus:
+    """What a waiting page polls: is there a session to join; how many wait."""
+
+    ready: bool
+    waiting: int
+
+
+@dataclass(frozen=True)
+class RoomOverview:
+    """A room as the admins' rooms page shows it."""
+
+    room: Room
+    waiting: list[str]
+    has_session: bool
+
+
+def _visitor(label: str | None, browser_token: str) -> str:
+    return f"label:{label}" if label else f"browser:{browser_token}"
+
+
+def join_room(database: Database, room: Room, *, label: str | None, browser_token: str) -> Arrival:
     """Give the visitor their participant of the room's session, or note them as waiting.
 
-    Raises SessionFull when every participant has been handed out.
+    Locks the room, its session, the participant handed out, then pending vars and presence.
+    Raises InvalidArguments for a label the database cannot store, SessionFull when every
+    participant has been handed out.
     """
-    session = current_room_session(db, room.name, for_update=True)
-    visitor = f"label:{label}" if label else f"browser:{browser_token}"
-    if session is None:
-        _mark_present(db, room.name, visitor)
-        return Arrival(None, waiting=True)
-    if label:
-        mine = db.scalars(
-            sa.select(Participant).where(
-                Participant.session_id == session.id, Participant.label == label
-            )
-        ).first()
-    else:
-        mine = db.scalars(
-            sa.select(Participant).where(
-                Participant.session_id == session.id, Participant.browser_token == browser_token
-            )
-        ).first()
-    if mine is None:
-        mine = db.scalars(
-            sa.select(Participant)
-            .where(
-                Participant.session_id == session.id,
-                Participant.label.is_(None),
-                Participant.browser_token.is_(None),
-                Participant.visited.is_(False),
-            )
-            .order_by(Participant.id_in_session)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if mine is None:
-            raise SessionFull(f"the session in room {room.name!r} is full")
-        mine.browser_token = browser_token
+    if label is not None:
+        check_participant_label(label)
+
+    def work(db: Session) -> Arrival:
+        lock_room(db, room.name)
+        session = current_room_session(db, room.name, for_update=True)
+        visitor = _visitor(label, browser_token)
+        if session is None:
+            _mark_present(db, room.name, visitor)
+            return Arrival(None, waiting=_waiting_count(db, room.name))
         if label:
-            apply_pending_vars(db, mine, room.name, label)
-        db.flush()
-    db.execute(
-        sa.delete(RoomPresence).where(
-            RoomPresence.room_name == room.name, RoomPresence.visitor == visitor
+            mine = db.scalars(
+                sa.select(Participant).where(
+                    Participant.session_id == session.id, Participant.label == label
+                )
+            ).first()
+        else:
+            mine = db.scalars(
+                sa.select(Participant).where(
+                    Participant.session_id == session.id,
+                    Participant.browser_token == browser_token,
+                )
+            ).first()
+        if mine is None:
+            mine = db.scalars(
+                sa.select(Participant)
+                .where(
+                    Participant.session_id == session.id,
+                    Participant.label.is_(None),
+                    Participant.browser_token.is_(None),
+                    Participant.visited.is_(False),
+                )
+                .order_by(Participant.id_in_session)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if mine is None:
+                raise SessionFull(f"the session in room {room.name!r} is full")
+            mine.browser_token = browser_token
+            if label:
+                apply_pending_vars(db, mine, room.name, label)
+            db.flush()
+        db.execute(
+            sa.delete(RoomPresence).where(
+                RoomPresence.room_name == room.name, RoomPresence.visitor == visitor
+            )
         )
-    )
-    return Arrival(mine.code, waiting=False)
+        return Arrival(mine.code)
+
+    return database.run(work)
 
 
 def _mark_present(db: Session, room_name: str, visitor: str) -> None:
-    row = db.scalars(
-        sa.select(RoomPresence).where(
-            RoomPresence.room_name == room_name, RoomPresence.visitor == visitor
-        )
-    ).first()
-    if row is None:
-        db.add(RoomPresence(room_name=room_name, visitor=visitor, last_seen=utcnow()))
-    else:
-        row.last_seen = utcnow()
-    db.flush()
+    # One statement, so a status poll and a join of the same visitor never both insert.
+    now = utcnow()
+    db.execute(
+        dialect_insert(db, RoomPresence)
+        .values(room_name=room_name, visitor=visitor, last_seen=now)
+        .on_conflict_do_update(index_elements=["room_name", "visitor"], set_={"last_seen": now})
+    )
 
 
-def waiting_count(db: Session, room_name: str) -> int:
-    """How many visitors were seen waiting in the room in the last few seconds."""
+def _waiting_count(db: Session, room_name: str) -> int:
     since = utcnow() - dt.timedelta(seconds=WAITING_SECONDS)
     return (
         db.scalar(
@@ -181,8 +217,7 @@ def waiting_count(db: Session, room_name: str) -> int:
     )
 
 
-def waiting_visitors(db: Session, room_name: str) -> list[str]:
-    """The labels (or 'anonymous') of the visitors waiting now."""
+def _waiting_visitors(db: Session, room_name: str) -> list[str]:
     since = utcnow() - dt.timedelta(seconds=WAITING_SECONDS)
     rows = db.scalars(
         sa.select(RoomPresence.visitor).where(
@@ -192,17 +227,51 @@ def waiting_visitors(db: Session, room_name: str) -> list[str]:
     return [v.split(":", 1)[1] if v.startswith("label:") else "anonymous" for v in rows]
 
 
-def room_has_session(db: Session, room_name: str) -> bool:
-    """Is there a session the room's visitors can join?"""
-    return current_room_session(db, room_name) is not None
+def room_status(
+    database: Database, room: Room, *, label: str | None, browser_token: str | None
+) -> RoomStatus:
+    """Is there a session to join; how many were seen waiting in the last few seconds.
+
+    A visitor (the label, else the browser) polling while there is none is noted as waiting.
+    Takes no lock but its presence row's. Raises InvalidArguments for a label the database
+    cannot store.
+    """
+    if label is not None:
+        check_participant_label(label)
+
+    def work(db: Session) -> RoomStatus:
+        ready = current_room_session(db, room.name) is not None
+        if not ready and (label or browser_token):
+            _mark_present(db, room.name, _visitor(label, browser_token or ""))
+        return RoomStatus(ready, _waiting_count(db, room.name))
+
+    return database.run(work)
 
 
-def close_room(db: Session, room: Room) -> None:
+def rooms_overview(database: Database, rooms: list[Room]) -> list[RoomOverview]:
+    """Who waits in each room and whether it has a session, in one read."""
+    with database.read() as db:
+        return [
+            RoomOverview(
+                room,
+                _waiting_visitors(db, room.name),
+                current_room_session(db, room.name) is not None,
+            )
+            for room in rooms
+        ]
+
+
+def close_room(database: Database, room: Room) -> None:
     """Detach the room's current session: new visitors wait for the next one."""
-    newest = db.scalar(sa.select(sa.func.max(ExperimentSession.id))) or 0
-    state = db.get(RoomState, room.name)
-    if state is None:
-        db.add(RoomState(room_name=room.name, closed_after_session_id=newest))
-    else:
-        state.closed_after_session_id = newest
-    db.execute(sa.delete(RoomPresence).where(RoomPresence.room_name == room.name))
+
+    def work(db: Session) -> None:
+        lock_room(db, room.name)
+        newest = db.scalar(sa.select(sa.func.max(ExperimentSession.id))) or 0
+        db.execute(
+            sa.update(RoomState)
+            .where(RoomState.room_name == room.name)
+            .values(closed_after_session_id=newest)
+        )
+        db.execute(sa.delete(RoomPresence).where(RoomPresence.room_name == room.name))
+
+    database.run(work)

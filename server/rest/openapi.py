@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
 from server import __version__
+from server.participant_vars import MAX_LABEL_LENGTH
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 VARS = {"type": "object", "additionalProperties": True, "description": "any JSON values"}
@@ -154,7 +155,11 @@ def build_spec() -> dict[str, Any]:
                             "required": ["room_name", "participant_label", "vars"],
                             "properties": {
                                 "room_name": {"type": "string"},
-                                "participant_label": {"type": "string"},
+                                "participant_label": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "maxLength": MAX_LABEL_LENGTH,
+                                },
                                 "vars": VARS,
                             },
                         }

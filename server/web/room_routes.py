@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from urllib.parse import urlencode
 
@@ -11,25 +12,30 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from server.errors import InvalidArguments, SessionFull
+from server.http.context import grove
+from server.participant_vars import check_participant_label
 from server.rooms import (
-    arrive,
     check_label,
     close_room,
     get_room,
+    join_room,
     label_signature,
-    room_has_session,
-    waiting_count,
-    waiting_visitors,
+    room_status,
+    rooms_overview,
 )
-from server.sessions import create_session
+from server.session_reports import create_session_now
 from server.web.admin_auth import admin_required, is_admin
-from server.http.context import grove
 from server.web.participant_routes import BROWSER_COOKIE
+
+# The tokens Grove hands out (secrets.token_urlsafe); a cookie of any other shape is replaced.
+BROWSER_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _browser_token(request: Request) -> tuple[str, bool]:
-    token = request.cookies.get(BROWSER_COOKIE)
-    return (token, False) if token else (secrets.token_urlsafe(24), True)
+    token = request.cookies.get(BROWSER_COOKIE, "")
+    if BROWSER_TOKEN.fullmatch(token):
+        return token, False
+    return secrets.token_urlsafe(24), True
 
 
 def _with_cookie(response: Response, token: str, new: bool) -> Response:
@@ -52,6 +58,7 @@ def room_entry(request: Request, form: dict[str, str] | None = None) -> Response
     if label is None and room.has_labels:
         return app.render("grove/room_label.html", context)
     if label is not None:
+        check_participant_label(label)  # a label no database stores: a 400 page
         try:
             check_label(app.settings, room, label, signature)
         except InvalidArguments as exc:
@@ -61,19 +68,18 @@ def room_entry(request: Request, form: dict[str, str] | None = None) -> Response
     if form is None:
         return _with_cookie(app.render("grove/room_start.html", context), token, new)
     try:
-        with app.db.transaction() as db:
-            arrival = arrive(db, room, label=label, browser_token=token)
-            count = waiting_count(db, room.name)
+        arrival = join_room(app.db, room, label=label, browser_token=token)
     except SessionFull:
         return app.message_page("Session full", "Sorry, this session is full.", status_code=409)
     response: Response
-    if arrival.waiting:
+    if arrival.participant_code is None:
         query = urlencode(
             {k: v for k, v in (("participant_label", label or ""), ("hash", signature or "")) if v}
         )
         status_url = f"/room/{room.name}/status" + (f"?{query}" if query else "")
         response = app.render(
-            "grove/room_waiting.html", {**context, "waiting": count, "status_url": status_url}
+            "grove/room_waiting.html",
+            {**context, "waiting": arrival.waiting, "status_url": status_url},
         )
     else:
         response = RedirectResponse(
@@ -91,21 +97,18 @@ async def room_page(request: Request) -> Response:
     return await run_in_threadpool(room_entry, request, form)
 
 
-def room_status(request: Request) -> Response:
+def room_status_poll(request: Request) -> Response:
     """Polled every second by the waiting page: is there a session yet; how many wait."""
     app = grove(request)
     room = get_room(app.rooms, request.path_params["name"])
-    label = request.query_params.get("participant_label")
     token = request.cookies.get(BROWSER_COOKIE, "")
-    visitor = f"label:{label}" if label else f"browser:{token}"
-    with app.db.transaction() as db:
-        from server.rooms import _mark_present
-
-        ready = room_has_session(db, room.name)
-        if not ready:
-            _mark_present(db, room.name, visitor)
-        count = waiting_count(db, room.name)
-    return JSONResponse({"ready": ready, "waiting": count})
+    status = room_status(
+        app.db,
+        room,
+        label=request.query_params.get("participant_label") or None,
+        browser_token=token if BROWSER_TOKEN.fullmatch(token) else None,
+    )
+    return JSONResponse({"ready": status.ready, "waiting": status.waiting})
 
 
 @admin_required
@@ -114,29 +117,29 @@ def rooms_index(request: Request) -> Response:
     app = grove(request)
     base = str(request.base_url).rstrip("/")
     rows = []
-    with app.db.read() as db:
-        for room in app.rooms.values():
-            links = []
-            if room.use_secure_urls and room.labels:
-                links = [
-                    f"{base}/room/{room.name}/?"
-                    + urlencode(
-                        {
-                            "participant_label": label,
-                            "hash": label_signature(app.settings, room, label),
-                        }
-                    )
-                    for label in sorted(room.labels)
-                ]
-            rows.append(
-                {
-                    "room": room,
-                    "url": f"{base}/room/{room.name}/",
-                    "links": links,
-                    "waiting": waiting_visitors(db, room.name),
-                    "has_session": room_has_session(db, room.name),
-                }
-            )
+    for overview in rooms_overview(app.db, list(app.rooms.values())):
+        room = overview.room
+        links = []
+        if room.use_secure_urls and room.labels:
+            links = [
+                f"{base}/room/{room.name}/?"
+                + urlencode(
+                    {
+                        "participant_label": label,
+                        "hash": label_signature(app.settings, room, label),
+                    }
+                )
+                for label in sorted(room.labels)
+            ]
+        rows.append(
+            {
+                "room": room,
+                "url": f"{base}/room/{room.name}/",
+                "links": links,
+                "waiting": overview.waiting,
+                "has_session": overview.has_session,
+            }
+        )
     return app.render(
         "grove/rooms.html", {"rows": rows, "configs": app.project.session_configs.values()}
     )
@@ -153,24 +156,23 @@ async def room_admin_action(request: Request) -> Response:
 def _room_admin_action(request: Request, form: dict) -> Response:
     app = grove(request)
     room = get_room(app.rooms, request.path_params["name"])
-    with app.db.transaction() as db:
-        if form.get("action") == "close":
-            close_room(db, room)
-        else:
-            try:
-                count = int(str(form.get("num_participants", "")))
-            except ValueError:
-                raise InvalidArguments(
-                    "num_participants must be a whole number", field="num_participants"
-                ) from None
-            create_session(db, app.project, str(form.get("config", "")), count, room_name=room.name)
+    if form.get("action") == "close":
+        close_room(app.db, room)
+        return RedirectResponse("/rooms", status_code=303)
+    try:
+        count = int(str(form.get("num_participants", "")))
+    except ValueError:
+        raise InvalidArguments(
+            "num_participants must be a whole number", field="num_participants"
+        ) from None
+    create_session_now(app.db, app.project, str(form.get("config", "")), count, room_name=room.name)
     return RedirectResponse("/rooms", status_code=303)
 
 
 routes = [
     Route("/room/{name:str}", room_page, methods=["GET", "POST"]),
     Route("/room/{name:str}/", room_page, methods=["GET", "POST"]),
-    Route("/room/{name:str}/status", room_status, methods=["GET"]),
+    Route("/room/{name:str}/status", room_status_poll, methods=["GET"]),
     Route("/rooms", rooms_index, methods=["GET"]),
     Route("/rooms/{name:str}", room_admin_action, methods=["POST"]),
 ]
