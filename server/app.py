@@ -25,6 +25,8 @@ from server.currency import configure_currency_from
 from server.db import Database
 from server.errors import GroveError
 from server.http.context import BUILTIN_TEMPLATES, Grove
+from server.http.errors import handle_grove_error, handle_http_exception, handle_unexpected
+from server.http.url_text import RefuseUnstorableText
 from server.project import load_project
 from server.rest.routes import api_routes, urn_reference_routes
 from server.rooms import load_rooms
@@ -40,9 +42,7 @@ from server.web import (
     participant_routes,
     room_routes,
 )
-from server.web.errors import handle_grove_error, handle_http_exception, handle_unexpected
 from server.web.page_rendering import install_template_tags
-from server.web.url_text import RefuseUnstorableText
 
 BUILTIN_STATIC = Path(__file__).resolve().parent / "static"
 

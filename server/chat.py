@@ -15,9 +15,11 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
+from server.db import Database
 from server.errors import InvalidArguments
 from server.models.chat import ChatMessage
 from server.models.core import Participant
+from server.sessions import get_participant, get_session
 from server.storable_text import replace_unstorable, unstorable_character
 
 MAX_MESSAGE_LENGTH = 1000
@@ -150,3 +152,32 @@ def export_chat_csv(db: Session, session_id: int) -> str:
             ]
         )
     return buffer.getvalue()
+
+
+# --- use cases: each its own unit of work ------------------------------------------------
+
+
+def read_messages(
+    database: Database, participant_code: str, seat: ChatSeat, after_id: int
+) -> list[dict]:
+    """The seat's channel's messages after ``after_id``. Raises ParticipantNotFound."""
+    with database.read() as db:
+        participant = get_participant(db, participant_code)
+        return messages_after(db, participant.session_id, seat.channel, after_id)
+
+
+def send_message(database: Database, participant_code: str, seat: ChatSeat, body: Any) -> int:
+    """Store one message from this seat; its id. Raises ParticipantNotFound, InvalidArguments."""
+
+    def work(db: Session) -> int:
+        participant = get_participant(db, participant_code)
+        return post_message(db, participant, seat, body).id
+
+    return database.run(work)
+
+
+def session_chat_csv(database: Database, session_code: str) -> str:
+    """Every message of the session as CSV (the admin's download). Raises SessionNotFound."""
+    with database.read() as db:
+        session = get_session(db, session_code)
+        return export_chat_csv(db, session.id)

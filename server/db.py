@@ -13,11 +13,14 @@ Every request that writes runs in one transaction from :meth:`Database.transacti
 LOCK ORDER. Every unit of work takes the row locks it needs in this one order, and takes a
 lock before it reads what it decides on:
 
-1. the session row (``grove_session``), only for what changes a whole session;
+0. the room's row (``grove_room_state``, ``rooms.lock_room``), for a room's arrivals, vars
+   posted for a room label, and closing the room;
+1. the session row (``grove_session``), only for what changes a whole session (a room
+   arrival claiming a free participant);
 2. the subsession row, then the group row, of the page a participant is on (the scope a wait
-   page counts arrivals in; ``lock_scope_then_participants``);
+   page counts arrivals in; ``participant_pages.lock_participant``);
 3. participant rows, in ascending id (``lock_ids_in_order``);
-4. everything else: pending participant vars and room arrivals, the urn study's state, chat.
+4. everything else: pending participant vars, room presence, the urn study's state, chat.
 
 A wait page's last arrival holds its group and then writes the other members' participant
 rows (``player.payoff`` adds to ``participant.payoff``): a waiting member's request that
@@ -43,6 +46,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -65,6 +69,14 @@ def lock_ids_in_order(db: Session, model: Any, ids: Iterable[int]) -> None:
         db.execute(
             sa.select(model.id).where(model.id.in_(wanted)).order_by(model.id).with_for_update()
         ).all()
+
+
+def dialect_insert(db: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT for ``model`` that can say ``ON CONFLICT`` on this database (PostgreSQL or
+    SQLite): two first writers of one unique row make one row, not a server error."""
+    if db.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def _retryable(error: BaseException) -> str | None:

@@ -19,7 +19,6 @@ Nothing here knows HTTP: a use case returns a ``Redirect`` or a ``Rendered`` pag
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server import flow
+from server.browser_tokens import new_browser_token
 from server.db import Database, lock_ids_in_order
 from server.errors import GroveError, ParticipantNotFound, SessionNotFound
 from server.forms import PageForm
@@ -289,7 +289,7 @@ def join_session(
                 return Joined(mine, browser_token)
         if not claim:
             return JoinPage()
-        token = browser_token or secrets.token_urlsafe(24)
+        token = browser_token or new_browser_token()
         free = db.scalars(
             sa.select(Participant)
             .where(

@@ -18,10 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from server.db import Database
+from server.db import Database, dialect_insert
 from server.errors import InvalidArguments, RoomNotFound, SessionNotFound
 from server.models.core import ExperimentSession, Participant
 from server.models.pending_vars import PendingParticipantVars
@@ -74,13 +73,6 @@ def check_room(project: Project, room_name: Any) -> str:
     if room_name not in {room.get("name") for room in project.settings.rooms}:
         raise RoomNotFound(f"no room named {room_name!r}")
     return room_name
-
-
-def dialect_insert(db: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT for ``model`` that can say ``ON CONFLICT`` on this database."""
-    if db.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
 
 
 def lock_room(db: Session, room_name: str) -> None:

@@ -17,7 +17,7 @@ from itsdangerous import Signer
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.db import Database
+from server.db import Database, dialect_insert
 from server.errors import ConfigurationError, InvalidArguments, RoomNotFound, SessionFull
 from server.models.core import ExperimentSession, Participant, utcnow
 from server.models.rooms import RoomPresence, RoomState
@@ -25,7 +25,6 @@ from server.participant_vars import (
     apply_pending_vars,
     check_participant_label,
     current_room_session,
-    dialect_insert,
     lock_room,
 )
 

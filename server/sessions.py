@@ -13,6 +13,7 @@ from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, S
 from server.models.core import ExperimentSession, Participant
 from server.project import RESERVED_CONFIG_KEYS, Project
 from server.randomization.session_urn import prepare_session_study, randomize_participant
+from server.storable_text import unstorable_character
 
 NON_EDITABLE_CONFIG_KEYS = RESERVED_CONFIG_KEYS | {"mock_exogenous_data", "urn"}
 MAX_PARTICIPANTS = 10_000
@@ -22,6 +23,28 @@ def database_info(project: Project) -> dict[str, Any]:
     """What model code reaches through ``object_session(row).info``: the project, and the
     urn draw behind ``participant.randomize()`` (models import nothing of the urn)."""
     return {"project": project, "randomize_participant": randomize_participant}
+
+
+SESSION_LABEL_MAX_LENGTH = 255
+
+
+def check_session_label(label: Any) -> str:
+    """A session's label: a string of at most 255 characters that a database can store.
+
+    Raises InvalidArguments naming the problem (PostgreSQL would refuse a NUL or a longer
+    label with a server error).
+    """
+    if not isinstance(label, str):
+        raise InvalidArguments("label must be a string", field="label")
+    if len(label) > SESSION_LABEL_MAX_LENGTH:
+        raise InvalidArguments(
+            f"label may be at most {SESSION_LABEL_MAX_LENGTH} characters, not {len(label)}",
+            field="label",
+        )
+    problem = unstorable_character(label)
+    if problem:
+        raise InvalidArguments(f"label contains {problem}", field="label")
+    return label
 
 
 def validate_num_participants(project: Project, config: Mapping[str, Any], value: Any) -> int:
@@ -103,8 +126,8 @@ def create_session(
     count = validate_num_participants(project, config, num_participants)
     if room_name is not None and room_name not in _room_names(project):
         raise RoomNotFound(f"no room named {room_name!r}")
-    if label is not None and not isinstance(label, str):
-        raise InvalidArguments("label must be a string", field="label")
+    if label is not None:
+        check_session_label(label)
 
     session = ExperimentSession(
         code=new_code(),

@@ -65,6 +65,16 @@ def test_routes_reach_the_database_only_through_use_cases(path):
     assert not forbidden, f"{path.name} imports {sorted(forbidden)}"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [p for p in _route_modules() if "server/rest" in p.as_posix()],
+    ids=lambda p: p.relative_to(SERVER).as_posix(),
+)
+def test_the_api_does_not_borrow_from_the_participant_pages(path):
+    forbidden = {name for name in _imports(path) if name.startswith("server.web")}
+    assert not forbidden, f"{path.name} imports {sorted(forbidden)}"
+
+
 def _module_name(path: Path) -> str:
     relative = path.relative_to(SERVER.parent).with_suffix("")
     parts = list(relative.parts)
@@ -114,3 +124,11 @@ def test_no_import_cycles_between_server_modules():
         if module not in state:
             visit(module)
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+@pytest.mark.parametrize("path", _route_modules(), ids=lambda p: p.relative_to(SERVER).as_posix())
+def test_routes_open_no_unit_of_work(path):
+    """A route calls one use case, which opens (and commits) its own unit of work."""
+    source = path.read_text()
+    opened = [call for call in (".transaction()", ".read()", "db.run(") if call in source]
+    assert not opened, f"{path.name} opens a unit of work itself: {opened}"

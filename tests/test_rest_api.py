@@ -509,3 +509,28 @@ def test_open_api_is_logged_at_start(settings, caplog):
         app = create_app(settings.with_changes(rest_key=REST_KEY))
     app.state.grove.db.dispose()
     assert "The REST API is open" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [("x" * 256, "at most 255 characters"), ("a\x00b", "NUL"), (7, "must be a string")],
+)
+def test_session_label_that_no_database_holds_is_a_400(client, label, message):
+    """PostgreSQL refused these with a server error (the label column is 255 characters)."""
+    before = client.get("/api/sessions/").json()
+    response = client.post(
+        "/api/sessions/",
+        json={"session_config_name": "survey", "num_participants": 1, "label": label},
+    )
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert client.get("/api/sessions/").json() == before
+
+
+def test_session_label_of_255_characters_is_stored(client):
+    response = client.post(
+        "/api/sessions/",
+        json={"session_config_name": "survey", "num_participants": 1, "label": "x" * 255},
+    )
+    assert response.status_code == 200
+    assert client.get("/api/sessions/").json()[-1]["label"] == "x" * 255

@@ -124,3 +124,17 @@ def test_templates_autoescape_participant_input(client):
 def test_unknown_participant_is_404(client):
     response = client.get("/InitializeParticipant/doesnotexist")
     assert response.status_code == 404
+
+
+def test_join_link_with_a_damaged_cookie_gets_a_new_one(client):
+    """A cookie Grove never gave (300 characters: PostgreSQL's token column holds 64) is
+    ignored, not stored."""
+    created = client.post(
+        "/api/sessions/", json={"session_config_name": "survey", "num_participants": 2}
+    ).json()
+    join = created["session_wide_url"].split("://", 1)[1].split("/", 1)[1]
+    client.cookies.set("grove_browser", "a" * 300)
+    response = client.post("/" + join, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/InitializeParticipant/")
+    assert len(response.cookies["grove_browser"]) < 64

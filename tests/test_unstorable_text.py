@@ -24,8 +24,8 @@ from server.chat import MAX_MESSAGE_LENGTH, MAX_NAME_LENGTH, chat_seat
 from server.config import load_settings
 from server.db import normalise_database_url
 from server.fields import FieldValueError, models
+from server.http.errors import json_family
 from server.storable_text import unstorable_character, unstorable_strings
-from server.web.errors import json_family
 from tests.conftest import REPO_ROOT
 from tests.live_server import live_server
 from tests.unstorable_cases import (

@@ -12,10 +12,10 @@ from starlette.responses import JSONResponse, Response
 
 from server.errors import GroveError
 from server.http.context import Grove, grove
+from server.http.errors import json_error, status_for
 from server.rest.auth import Caller, authenticate, settings_key_caller
 from server.rest.body import read_parameters
 from server.rest.errors import RequestError
-from server.web.errors import json_error, status_for
 
 Handler = Callable[[Request, Grove, Caller, dict[str, Any]], Any]
 

@@ -15,12 +15,12 @@ from starlette.responses import JSONResponse, Response
 
 from server.errors import GroveError
 from server.http.context import Grove, grove
+from server.http.errors import status_for
 from server.randomization import api_use_cases
 from server.rest.auth import Caller, authenticate
 from server.rest.body import read_parameters, require_fields
 from server.rest.endpoint import api_endpoint
 from server.rest.errors import RequestError
-from server.web.errors import status_for
 
 
 def _answer(status: int, message: str, results: Any = None) -> JSONResponse:

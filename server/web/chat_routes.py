@@ -15,15 +15,14 @@ from server.chat import (
     chat_seat,
     default_channel,
     default_nickname,
-    export_chat_csv,
-    messages_after,
-    post_message,
+    read_messages,
     seat_from_token,
     seat_token,
+    send_message,
+    session_chat_csv,
 )
 from server.errors import InvalidArguments
 from server.http.context import grove
-from server.sessions import get_participant, get_session
 from server.web.admin_auth import is_admin
 
 
@@ -66,17 +65,11 @@ def chat(request: Request) -> Response:
             after = int(request.query_params.get("after", "0"))
         except ValueError:
             after = 0
-        with app.db.read() as db:
-            participant = get_participant(db, code)
-            return JSONResponse(
-                {"messages": messages_after(db, participant.session_id, seat.channel, after)}
-            )
+        return JSONResponse({"messages": read_messages(app.db, code, seat, after)})
     data = request.state.chat_body
     seat = seat_from_token(app.settings.secret_key, str(data.get("token", "")), code)
-    with app.db.transaction() as db:
-        participant = get_participant(db, code)
-        message = post_message(db, participant, seat, data.get("body"))
-        return JSONResponse({"ok": True, "id": message.id})
+    message_id = send_message(app.db, code, seat, data.get("body"))
+    return JSONResponse({"ok": True, "id": message_id})
 
 
 async def chat_entry(request: Request) -> Response:
@@ -99,10 +92,8 @@ def chat_export(request: Request) -> Response:
     if not is_admin(request):
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     app = grove(request)
-    with app.db.read() as db:
-        session = get_session(db, request.path_params["code"])
-        text = export_chat_csv(db, session.id)
-        code = session.code
+    code = request.path_params["code"]
+    text = session_chat_csv(app.db, code)
     return Response(
         text,
         media_type="text/csv",

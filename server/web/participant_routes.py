@@ -12,12 +12,11 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from server import participant_pages
+from server.browser_tokens import BROWSER_COOKIE, BROWSER_COOKIE_MAX_AGE, browser_token_from
 from server.http.context import grove
 from server.participant_pages import Joined, Redirect, Rendered, SessionIsFull
 from server.web.page_rendering import page_renderer
 from server.web.wait_watch import CompletionWatcher
-
-BROWSER_COOKIE = "grove_browser"
 
 
 def _respond(outcome: Redirect | Rendered) -> Response:
@@ -104,7 +103,7 @@ def join_session(request: Request) -> Response:
         outcome = participant_pages.join_session(
             app.db,
             request.path_params["code"],
-            request.cookies.get(BROWSER_COOKIE),
+            browser_token_from(request.cookies.get(BROWSER_COOKIE)),
             claim=request.method == "POST",
         )
     except SessionIsFull as full:
@@ -115,7 +114,7 @@ def join_session(request: Request) -> Response:
     response.set_cookie(
         BROWSER_COOKIE,
         outcome.browser_token,
-        max_age=60 * 60 * 24 * 30,
+        max_age=BROWSER_COOKIE_MAX_AGE,
         httponly=True,
         samesite="lax",
     )

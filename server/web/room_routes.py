@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import secrets
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -11,6 +9,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from server.browser_tokens import (
+    BROWSER_COOKIE,
+    BROWSER_COOKIE_MAX_AGE,
+    browser_token_from,
+    new_browser_token,
+)
 from server.errors import InvalidArguments, SessionFull
 from server.http.context import grove
 from server.participant_vars import check_participant_label
@@ -25,23 +29,19 @@ from server.rooms import (
 )
 from server.session_reports import create_session_now
 from server.web.admin_auth import admin_required, is_admin
-from server.web.participant_routes import BROWSER_COOKIE
-
-# The tokens Grove hands out (secrets.token_urlsafe); a cookie of any other shape is replaced.
-BROWSER_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _browser_token(request: Request) -> tuple[str, bool]:
-    token = request.cookies.get(BROWSER_COOKIE, "")
-    if BROWSER_TOKEN.fullmatch(token):
+    token = browser_token_from(request.cookies.get(BROWSER_COOKIE))
+    if token is not None:
         return token, False
-    return secrets.token_urlsafe(24), True
+    return new_browser_token(), True
 
 
 def _with_cookie(response: Response, token: str, new: bool) -> Response:
     if new:
         response.set_cookie(
-            BROWSER_COOKIE, token, max_age=60 * 60 * 24 * 30, httponly=True, samesite="lax"
+            BROWSER_COOKIE, token, max_age=BROWSER_COOKIE_MAX_AGE, httponly=True, samesite="lax"
         )
     return response
 
@@ -101,12 +101,12 @@ def room_status_poll(request: Request) -> Response:
     """Polled every second by the waiting page: is there a session yet; how many wait."""
     app = grove(request)
     room = get_room(app.rooms, request.path_params["name"])
-    token = request.cookies.get(BROWSER_COOKIE, "")
+    token = browser_token_from(request.cookies.get(BROWSER_COOKIE))
     status = room_status(
         app.db,
         room,
         label=request.query_params.get("participant_label") or None,
-        browser_token=token if BROWSER_TOKEN.fullmatch(token) else None,
+        browser_token=token,
     )
     return JSONResponse({"ready": status.ready, "waiting": status.waiting})
 

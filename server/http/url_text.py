@@ -11,8 +11,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from server.http.errors import error_response
 from server.storable_text import unstorable_character
-from server.web.errors import error_response
 
 # Grove's own cookies (the browser token, the admin login); other sites' are never read.
 GROVE_COOKIE_PREFIX = "grove_"
