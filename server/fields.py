@@ -440,6 +440,17 @@ def storable_text(raw: str) -> str:
     return raw
 
 
+def check_text(value: Any, where: str) -> Any:
+    """A text app code assigns to a string field, checked at the assignment: ValueError
+    naming ``where`` for a character no database stores (PostgreSQL refuses a NUL with a
+    server error at commit; SQLite keeps it)."""
+    if isinstance(value, str):
+        problem = unstorable_character(value)
+        if problem:
+            raise ValueError(f"{where} cannot hold {problem}: {value!r}")
+    return value
+
+
 class StringField(Field):
     """A short text (``models.StringField``), 10,000 characters at most."""
 

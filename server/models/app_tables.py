@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import registry, relationship
 
 from server.errors import ConfigurationError
-from server.fields import Field, NumberField
+from server.fields import Field, LongStringField, NumberField, StringField, check_text
 from server.models.core import ExperimentSession, Participant
 
 RESERVED_NAMES = frozenset(
@@ -74,8 +74,11 @@ def _field_columns(fields: dict[str, Field]) -> list[sa.Column]:
     return columns
 
 
-def _check_numbers_on_assignment(cls: type, table: sa.Table) -> None:
-    """Check every value app code assigns to a number field, at the assignment.
+def _check_values_on_assignment(cls: type, table: sa.Table) -> None:
+    """Check every value app code assigns to a number or text field, at the assignment.
+
+    A text with a NUL (``player.note = "a\\x00"``) raises ValueError naming the field, where
+    PostgreSQL would fail the whole request at commit.
 
     ``player.age = 2**63`` raises ValueError and ``player.age = "x"`` TypeError there, naming
     ``Player.age``, instead of a 500 at the end of the request (PostgreSQL) or a silently
@@ -84,13 +87,22 @@ def _check_numbers_on_assignment(cls: type, table: sa.Table) -> None:
     """
     for column in table.columns:
         field = column.info.get("grove_field")
-        if not isinstance(field, NumberField):
+        if isinstance(field, NumberField):
+            checker: Any = field.check_value
+        elif isinstance(field, StringField | LongStringField):
+            checker = check_text
+        else:
             continue
 
         def check(
-            target: Any, value: Any, old: Any, initiator: Any, field: NumberField = field
+            target: Any,
+            value: Any,
+            old: Any,
+            initiator: Any,
+            checker: Any = checker,
+            name: str = column.key,
         ) -> Any:
-            return field.check_value(value, where=f"{type(target).__name__}.{field.name}")
+            return checker(value, where=f"{type(target).__name__}.{name}")
 
         sa.event.listen(getattr(cls, column.key), "set", check, retval=True)
 
@@ -201,4 +213,4 @@ def map_app_classes(
         },
     )
     for cls, table in zip(classes, tables, strict=True):
-        _check_numbers_on_assignment(cls, table)
+        _check_values_on_assignment(cls, table)

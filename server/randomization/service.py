@@ -170,6 +170,10 @@ def randomize(
     """
     if not isinstance(participant_key, str) or not participant_key:
         raise InvalidArguments("id must be a non-empty string", field="id")
+    if len(participant_key) > 255:
+        raise InvalidArguments(
+            f"id may be at most 255 characters, not {len(participant_key)}", field="id"
+        )
     study = get_study(db, study_name, for_update=True)
     existing = db.scalars(
         sa.select(UrnAssignment).where(
