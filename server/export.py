@@ -18,6 +18,7 @@ def export_session(db: Session, project: Project, session_code: str, folder: Pat
     session = get_session(db, session_code)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    participant_fields = list(project.settings.participant_fields)
     for app_name in session.config["app_sequence"]:
         app = project.apps[app_name]
         player_cls, group_cls = app.player_cls, app.group_cls
@@ -39,6 +40,7 @@ def export_session(db: Session, project: Project, session_code: str, folder: Pat
                     "participant.code",
                     "participant.label",
                     "participant.id_in_session",
+                    *[f"participant.{f}" for f in participant_fields],
                     "round_number",
                     "group.id_in_subsession",
                     "player.id_in_group",
@@ -54,6 +56,7 @@ def export_session(db: Session, project: Project, session_code: str, folder: Pat
                         participant.code,
                         participant.label or "",
                         participant.id_in_session,
+                        *[(participant.vars or {}).get(f) for f in participant_fields],
                         player.round_number,
                         group.id_in_subsession,
                         player.id_in_group,

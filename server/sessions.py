@@ -9,8 +9,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from server.codes import new_code
-from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, SessionNotFound
-from server.models.core import ExperimentSession, Participant
+from server.errors import (
+    ConfigurationError,
+    InvalidArguments,
+    ParticipantNotFound,
+    RoomNotFound,
+    SessionNotFound,
+)
+from server.models.core import ExperimentSession, Participant, check_declared_fields
 from server.project import RESERVED_CONFIG_KEYS, Project
 from server.randomization.session_urn import prepare_session_study, randomize_participant
 from server.storable_text import unstorable_character
@@ -20,8 +26,14 @@ MAX_PARTICIPANTS = 10_000
 
 
 def database_info(project: Project) -> dict[str, Any]:
-    """What model code reaches through ``object_session(row).info``: the project, and the
-    urn draw behind ``participant.randomize()`` (models import nothing of the urn)."""
+    """What model code reaches through ``object_session(row).info``: the project (its
+    PARTICIPANT_FIELDS and SESSION_FIELDS, checked here), and the urn draw behind
+    ``participant.randomize()`` (models import nothing of the urn). Raises
+    ConfigurationError for a reserved field name."""
+    try:
+        check_declared_fields(project.settings.participant_fields, project.settings.session_fields)
+    except ValueError as exc:
+        raise ConfigurationError(f"settings.py: {exc}") from None
     return {"project": project, "randomize_participant": randomize_participant}
 
 

@@ -26,28 +26,69 @@ def _attached(row: Any) -> Session:
 
 
 class _ExtraFieldsMixin:
-    """Attributes named in PARTICIPANT_FIELDS / SESSION_FIELDS live in ``vars``."""
+    """PARTICIPANT_FIELDS / SESSION_FIELDS as in oTree: ``participant.xyz`` is
+    ``participant.vars["xyz"]`` (stored, read on later requests, exported).
 
-    extra_field_names: ClassVar[frozenset[str]] = frozenset()
+    As in oTree, reading a declared field that was never set raises KeyError, and setting an
+    attribute that is neither a column nor a declared field raises AttributeError naming the
+    setting, instead of a value that silently vanishes at the end of the request.
+    """
+
+    _fields_setting: ClassVar[str] = ""
+    _object_name: ClassVar[str] = ""
+
+    def _declared_fields(self) -> tuple[str, ...]:
+        db = object_session(self)
+        project = db.info.get("project") if db is not None else None
+        if project is None:
+            return ()
+        return tuple(getattr(project.settings, self._fields_setting, ()))
 
     def __getattr__(self, name: str) -> Any:
-        if name in type(self).extra_field_names:
-            return self.__dict__.get("vars", {}).get(name)
+        if not name.startswith("_") and name in self._declared_fields():
+            values = object.__getattribute__(self, "vars") or {}
+            if name not in values:
+                raise KeyError(f"{self._object_name}.{name} has not been set yet")
+            return values[name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in type(self).extra_field_names:
-            new_vars = dict(getattr(self, "vars", None) or {})
-            new_vars[name] = value
-            self.vars = new_vars
+        if name.startswith("_") or hasattr(type(self), name):
+            super().__setattr__(name, value)
             return
+        if name in self._declared_fields():
+            values = object.__getattribute__(self, "vars") or {}
+            super().__setattr__("vars", {**values, name: value})
+            return
+        if object_session(self) is not None:
+            setting = self._fields_setting.upper()
+            raise AttributeError(
+                f"{self._object_name} has no field {name!r}: add it to {setting} in "
+                f"settings.py, or use {self._object_name}.vars[{name!r}]"
+            )
         super().__setattr__(name, value)
+
+
+def check_declared_fields(participant_fields: Any, session_fields: Any) -> None:
+    """PARTICIPANT_FIELDS / SESSION_FIELDS may not reuse a name Grove's objects already have
+    (oTree refuses these at start too). Raises ValueError naming the setting and the name."""
+    for setting, model, names in (
+        ("PARTICIPANT_FIELDS", Participant, participant_fields),
+        ("SESSION_FIELDS", ExperimentSession, session_fields),
+    ):
+        for name in names:
+            if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+                raise ValueError(f"{setting}: {name!r} is not a valid field name")
+            if hasattr(model, name):
+                raise ValueError(f"{setting} cannot contain {name!r}: that name is reserved")
 
 
 class ExperimentSession(_ExtraFieldsMixin, TracksJsonVars, Base):
     """One run of a session config: what oTree calls ``session``."""
 
     __tablename__ = "grove_session"
+    _fields_setting = "session_fields"
+    _object_name = "session"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
@@ -99,6 +140,8 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
     """One person's seat in a session: what oTree calls ``participant``."""
 
     __tablename__ = "grove_participant"
+    _fields_setting = "participant_fields"
+    _object_name = "participant"
     __table_args__ = (
         sa.UniqueConstraint("session_id", "id_in_session"),
         sa.UniqueConstraint("session_id", "label"),
