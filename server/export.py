@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -11,6 +13,16 @@ from sqlalchemy.orm import Session
 from server.models.core import Participant
 from server.project import Project
 from server.sessions import get_session
+from server.typed_json import plain
+
+
+def export_cell(value: Any) -> Any:
+    """A stored value as a CSV cell: numbers and text as they are, anything else as the
+    documented JSON form (``server/typed_json.py``)."""
+    shown = plain(value)
+    if isinstance(shown, list | dict):
+        return json.dumps(shown, ensure_ascii=False)
+    return "" if shown is None else shown
 
 
 def export_session(db: Session, project: Project, session_code: str, folder: Path) -> list[Path]:
@@ -56,7 +68,7 @@ def export_session(db: Session, project: Project, session_code: str, folder: Pat
                         participant.code,
                         participant.label or "",
                         participant.id_in_session,
-                        *[(participant.vars or {}).get(f) for f in participant_fields],
+                        *[export_cell((participant.vars or {}).get(f)) for f in participant_fields],
                         player.round_number,
                         group.id_in_subsession,
                         player.id_in_group,

@@ -19,6 +19,7 @@ from server.models.core import ExperimentSession
 from server.project import Project
 from server.randomization.api_views import conceal_session_config, urn_state_for_session
 from server.sessions import create_session, get_session, list_sessions
+from server.typed_json import plain
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def session_detail(
                     "code": participant.code,
                     "id_in_session": participant.id_in_session,
                     "label": participant.label,
-                    "vars": values,
+                    "vars": plain(values),
                     "payoff": float(participant.payoff),
                     "payoff_in_real_world_currency": float(
                         participant.payoff_in_real_world_currency()
@@ -172,10 +173,10 @@ def session_detail(
             )
         all_vars = session.vars or {}
         details = {
-            "config": conceal_session_config(session.config),
-            "vars": all_vars
-            if session_vars is None
-            else {k: all_vars.get(k) for k in session_vars},
+            "config": plain(conceal_session_config(session.config)),
+            "vars": plain(
+                all_vars if session_vars is None else {k: all_vars.get(k) for k in session_vars}
+            ),
             "participants": participants,
             "urn": urn_state_for_session(db, session, show_seed=False),
         }

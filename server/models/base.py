@@ -8,13 +8,21 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Session, attributes
 
+from server.typed_json import encode
+
 
 class Base(DeclarativeBase):
     """Base class of Grove's fixed tables."""
 
 
-def _snapshot(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+def _snapshot(value: Any, where: str = "value") -> str:
+    # Compared in the stored form, so (1, 2) replacing [1, 2] is a change too; a value that
+    # cannot be stored raises UnstorableValue here, naming ``where`` and the key.
+    return json.dumps(encode(value, where), sort_keys=True)
+
+
+def _column_name(target: Any, name: str) -> str:
+    return f"{getattr(target, '_object_name', '') or type(target).__name__}.{name}"
 
 
 class TracksJsonVars:
@@ -76,6 +84,10 @@ def flag_changed_json(session: Session, *_args: Any) -> None:
         if snapshots is None:
             continue
         for name in target._json_columns:
-            if name in target.__dict__ and _snapshot(target.__dict__[name]) != snapshots[name]:
+            where = _column_name(target, name)
+            if (
+                name in target.__dict__
+                and _snapshot(target.__dict__[name], where) != snapshots[name]
+            ):
                 attributes.flag_modified(target, name)
-                snapshots[name] = _snapshot(target.__dict__[name])
+                snapshots[name] = _snapshot(target.__dict__[name], where)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relat
 
 from server.currency import Currency, RealWorldCurrency
 from server.models.base import Base, TracksJsonVars
+from server.typed_json import TypedJSON
 
 
 def utcnow() -> dt.datetime:
@@ -94,11 +95,11 @@ class ExperimentSession(_ExtraFieldsMixin, TracksJsonVars, Base):
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     join_code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     config_name: Mapped[str] = mapped_column(sa.String(255))
-    config: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    config: Mapped[dict[str, Any]] = mapped_column(TypedJSON("session.config"))
     label: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     room_name: Mapped[str | None] = mapped_column(sa.String(255), nullable=True, index=True)
     num_participants: Mapped[int] = mapped_column(sa.Integer)
-    vars: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    vars: Mapped[dict[str, Any]] = mapped_column(TypedJSON("session.vars"), default=dict)
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_by: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
@@ -152,7 +153,7 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     id_in_session: Mapped[int] = mapped_column(sa.Integer)
     label: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
-    vars: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    vars: Mapped[dict[str, Any]] = mapped_column(TypedJSON("participant.vars"), default=dict)
     stored_payoff: Mapped[float] = mapped_column("payoff", sa.Float, default=0.0)
     index_in_pages: Mapped[int] = mapped_column(sa.Integer, default=0)
     max_page_index: Mapped[int] = mapped_column(sa.Integer, default=0)
