@@ -21,3 +21,22 @@ def test_vars_changed_through_temporaries_are_saved(app):
     grove.db.run(work)
     _summary, details = session_detail(grove.db, code)
     assert [p["vars"].get("treatment") for p in details["participants"]] == ["T1", "T2", "T3"]
+
+
+def test_vars_changed_through_other_players_are_saved(app):
+    """The after_all_players_arrive idiom: group.get_players() -> p.participant.vars[...]."""
+    grove = app.state.grove
+    code = create_session_now(grove.db, grove.project, "public_goods", 3).code
+    app_spec = grove.project.apps["public_goods"]
+
+    def work(db):
+        group = db.query(app_spec.group_cls).first()
+        for player in group.get_players():
+            player.participant.vars["share"] = player.id_in_group * 10
+        get_session(db, code).vars["done"] = True
+        gc.collect()
+
+    grove.db.run(work)
+    _summary, details = session_detail(grove.db, code)
+    assert [p["vars"].get("share") for p in details["participants"]] == [10, 20, 30]
+    assert details["vars"] == {"done": True}
