@@ -2,7 +2,12 @@
 
 Runs under the subsession's row lock (see flow.arrive_at_wait_page), so arrivals across
 workers are grouped one at a time. Groups formed so far take ``id_in_subsession`` 1, 2, ...;
-a newly formed group swaps its players into the next group's slots.
+the players not grouped yet fill the groups after them.
+
+As in oTree, ``group_by_arrival_time_method`` runs at each arrival and again while players
+wait (oTree reloads the wait page every 10 to 70 seconds; Grove's background sweep re-runs it
+for each such wait page, ``waiting_to_be_grouped``), so a method that lets a player who waited
+too long go alone (``return [player]``) releases them even if nobody else arrives.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from server.models.core import WaitPageArrival, WaitPageCompletion
+from server.models.core import ExperimentSession, Participant, WaitPageArrival, WaitPageCompletion
 from server.project import PageEntry, Project
 
 
@@ -40,49 +45,69 @@ def _waiting_players(db: Session, project: Project, entry: PageEntry, player: An
     return [p for p, _ in rows if _grouped_scope(p.participant_id) not in grouped_scopes]
 
 
-def _place_group(db: Session, project: Project, entry: PageEntry, members: list[Any]) -> None:
-    """Put ``members`` into the next group number, swapping out whoever sits there."""
-    subsession = members[0].subsession
-    formed = (
-        db.scalar(
-            sa.select(sa.func.count(WaitPageCompletion.id)).where(
-                WaitPageCompletion.session_id == members[0].session_id,
-                WaitPageCompletion.page_index == entry.index,
-                WaitPageCompletion.scope.like("group:%"),
-            )
+def _formed_group_ids(db: Session, session_id: int, entry: PageEntry) -> set[int]:
+    """Ids of the groups already formed (and completed) at this wait page."""
+    scopes = db.scalars(
+        sa.select(WaitPageCompletion.scope).where(
+            WaitPageCompletion.session_id == session_id,
+            WaitPageCompletion.page_index == entry.index,
+            WaitPageCompletion.scope.like("group:%"),
         )
-        or 0
     )
+    return {int(scope.split(":", 1)[1]) for scope in scopes}
+
+
+def _place_group(db: Session, project: Project, entry: PageEntry, members: list[Any]) -> int:
+    """Make ``members`` (in this order) the next group; return its id.
+
+    Groups formed before keep their rows and numbers; the players not grouped yet fill the
+    groups after the new one, ``PLAYERS_PER_GROUP`` each (new rows if a smaller group left
+    more of them than there were groups).
+    """
+    subsession = members[0].subsession
+    formed_ids = _formed_group_ids(db, members[0].session_id, entry)
     groups = subsession.get_groups()
-    target = groups[formed]
-    seats = target.get_players()
-    newcomers = [p for p in members if p.group_id != target.id]
-    member_ids = {p.id for p in members}
-    displaced = [p for p in seats if p.id not in member_ids]
-    for newcomer, old in zip(newcomers, displaced, strict=True):
-        newcomer.group_id, old.group_id = target.id, newcomer.group_id
-        newcomer.id_in_group, old.id_in_group = old.id_in_group, newcomer.id_in_group
-    for position, member in enumerate(sorted(members, key=lambda p: p.id_in_group), start=1):
-        member.id_in_group = position
-    db.flush()
-    db.expire_all()
+    formed = [group.get_players() for group in groups if group.id in formed_ids]
+    placed = {p.id for row in formed for p in row} | {p.id for p in members}
+    rest = sorted(
+        (p for p in subsession.get_players() if p.id not in placed),
+        key=lambda p: (p.group.id_in_subsession, p.id_in_group),
+    )
+    size = project.apps[entry.app_name].players_per_group or len(rest) or 1
+    rows = [*formed, list(members), *(rest[i : i + size] for i in range(0, len(rest), size))]
+    subsession.set_group_matrix(rows)
+    return int(subsession.get_groups()[len(formed)].id)
 
 
-def group_arrivals(db: Session, project: Project, entry: PageEntry, player: Any) -> None:
-    """Form a group from the waiting players if enough are there (or the method says so)."""
+def group_arrivals(db: Session, project: Project, entry: PageEntry, player: Any) -> int | None:
+    """Form a group from the waiting players if enough are there (or the method says so).
+
+    Returns the new group's id, or None. ``group_by_arrival_time_method`` may return any
+    number of the waiting players (``[player]`` lets one go alone); anything else is a
+    ValueError naming the method.
+    """
     app = project.apps[entry.app_name]
     waiting = _waiting_players(db, project, entry, player)
+    if not waiting:
+        return None
     method = app.hook("group_by_arrival_time_method")
     if method is not None:
-        chosen = method(player.subsession, waiting)
+        chosen = method(player.subsession, list(waiting))
         members = list(chosen) if chosen else []
+        waiting_ids = {p.id for p in waiting}
+        chosen_ids = [getattr(p, "id", None) for p in members]
+        if len(set(chosen_ids)) != len(chosen_ids) or not waiting_ids.issuperset(chosen_ids):
+            raise ValueError(
+                f"group_by_arrival_time_method in apps/{entry.app_name}/__init__.py must return "
+                f"players from its waiting_players list, each once; it returned {chosen!r}"
+            )
     else:
         size = app.players_per_group or len(player.subsession.get_players())
         members = waiting[:size] if len(waiting) >= size else []
     if not members:
-        return
+        return None
     participant_ids = [m.participant_id for m in members]
-    _place_group(db, project, entry, members)
+    group_id = _place_group(db, project, entry, members)
     for participant_id in participant_ids:
         db.add(
             WaitPageCompletion(
@@ -92,3 +117,49 @@ def group_arrivals(db: Session, project: Project, entry: PageEntry, player: Any)
             )
         )
     db.flush()
+    return group_id
+
+
+def waiting_to_be_grouped(db: Session, project: Project) -> list[tuple[str, int]]:
+    """One (participant code, page index) per ``group_by_arrival_time`` wait page where
+    players are waiting to be grouped."""
+    rows = db.execute(
+        sa.select(
+            Participant.code,
+            Participant.id,
+            Participant.session_id,
+            WaitPageArrival.page_index,
+            ExperimentSession.config,
+        )
+        .join(WaitPageArrival, WaitPageArrival.participant_id == Participant.id)
+        .join(ExperimentSession, ExperimentSession.id == Participant.session_id)
+        .where(Participant.index_in_pages == WaitPageArrival.page_index)
+        .order_by(WaitPageArrival.id)
+    ).all()
+    candidates: dict[tuple[int, int], list[tuple[str, int]]] = {}
+    for code, participant_id, session_id, page_index, config in rows:
+        pages = project.page_sequence(config["app_sequence"])
+        page_cls = pages[page_index - 1].page_cls if page_index <= len(pages) else None
+        if getattr(page_cls, "group_by_arrival_time", False):
+            candidates.setdefault((session_id, page_index), []).append((code, participant_id))
+    if not candidates:
+        return []
+    grouped = set(
+        db.execute(
+            sa.select(
+                WaitPageCompletion.session_id,
+                WaitPageCompletion.page_index,
+                WaitPageCompletion.scope,
+            ).where(
+                WaitPageCompletion.session_id.in_({key[0] for key in candidates}),
+                WaitPageCompletion.scope.like("arrival-grouped:%"),
+            )
+        ).all()
+    )
+    found = []
+    for (session_id, page_index), waiting in candidates.items():
+        for code, participant_id in waiting:
+            if (session_id, page_index, _grouped_scope(participant_id)) not in grouped:
+                found.append((code, page_index))
+                break
+    return found

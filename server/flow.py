@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from server.forms import PageForm, build_form, validate_submission
+from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
 from server.project import PageEntry, Project
 
@@ -207,7 +207,7 @@ def submit_page(
     target = form_object(player, entry.page_cls)
     app = project.apps[entry.app_name]
     if timeout_happened:
-        values = _salvage_valid_values(form, submitted)
+        values = auto_submitted_values(app, entry.page_cls, player, form, submitted)
     else:
         validated = validate_submission(app, entry.page_cls, player, form, submitted)
         if validated is None:
@@ -233,22 +233,6 @@ def settle_on_wait_pages(db: Session, project: Project, participant: Participant
             return
         if not arrive_at_wait_page(db, project, participant):
             return
-
-
-def _salvage_valid_values(form: PageForm, submitted: dict[str, str]) -> dict[str, Any]:
-    """On a timeout, keep what the participant had filled in validly and nothing else."""
-    from server.fields import FieldValueError
-
-    values: dict[str, Any] = {}
-    for bound in form.fields:
-        raw = submitted.get(bound.name)
-        if raw is None or raw == "":
-            continue
-        try:
-            values[bound.name] = bound.field.clean(raw, bound.choices, bound.minimum, bound.maximum)
-        except FieldValueError:
-            continue
-    return values
 
 
 def wait_scope(entry: PageEntry, player: Any) -> tuple[str, list[int]]:
@@ -324,10 +308,12 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
             )
         )
         db.flush()
-    if by_arrival:
+    if by_arrival and not _is_grouped(db, participant, entry):
         from server.arrival_grouping import group_arrivals
 
-        group_arrivals(db, project, entry, player)
+        formed = group_arrivals(db, project, entry, player)
+        if formed is not None:
+            _complete_formed_group(db, project, participant, entry, formed)
         player = player_for(db, project, participant, entry)
         if not _is_grouped(db, participant, entry):
             return False
@@ -350,6 +336,22 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
         _run_after_all_players_arrive(project, entry, player)
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
     return True
+
+
+def _complete_formed_group(
+    db: Session, project: Project, participant: Participant, entry: PageEntry, group_id: int
+) -> None:
+    """A group just formed by arrival has all its members there: complete the wait page for
+    it now (``after_all_players_arrive`` once), whether or not this participant is in it."""
+    app = project.apps[entry.app_name]
+    group = db.get_one(app.group_cls, group_id)
+    db.add(
+        WaitPageCompletion(
+            session_id=participant.session_id, page_index=entry.index, scope=f"group:{group_id}"
+        )
+    )
+    db.flush()
+    _run_after_all_players_arrive(project, entry, group.get_players()[0])
 
 
 def _is_grouped(db: Session, participant: Participant, entry: PageEntry) -> bool:

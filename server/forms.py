@@ -8,6 +8,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from server.currency import Currency
 from server.fields import (
     BooleanField,
     Field,
@@ -187,6 +188,71 @@ def validate_submission(
     if page_message:
         form.non_field_error = str(page_message)
         return None
+    return values
+
+
+def _auto_submit_default(field: Field) -> Any:
+    """What oTree stores in a field a timed-out page left missing or invalid: 0 by type."""
+    return {
+        "integer": 0,
+        "float": 0.0,
+        "currency": Currency(0),
+        "boolean": False,
+    }.get(field.kind, "")
+
+
+def auto_submitted_values(
+    app: AppSpec,
+    page_cls: type[Any],
+    player: Any,
+    form: PageForm,
+    submitted: Mapping[str, str],
+) -> dict[str, Any]:
+    """The values a page submitted by its timeout stores, as oTree 6 does.
+
+    Valid values are kept; a field that is missing or invalid (type, bounds, choices, its
+    ``<field>_error_message``) gets 0, 0.0, ``cu(0)``, False or ``""`` by type. A blank field
+    left empty stays None (a text field gets ``""``). If the page's ``error_message`` returns
+    an error for the whole form, or raises, every field gets its default; field errors it
+    returns reset those fields only.
+    """
+    owner = player.group if getattr(page_cls, "form_model", None) == "group" else player
+    values: dict[str, Any] = {}
+    invalid: list[str] = []
+    for bound in form.fields:
+        raw = submitted.get(bound.name)
+        try:
+            value = bound.field.clean(raw, bound.choices, bound.minimum, bound.maximum)
+        except FieldValueError:
+            invalid.append(bound.name)
+            continue
+        if _call_hook(app, f"{bound.name}_error_message", owner, value):
+            invalid.append(bound.name)
+            continue
+        if value is None and bound.field.kind in ("string", "longstring"):
+            value = ""
+        elif value is None and raw is None:
+            continue  # a blank field the submission did not carry keeps its value
+        values[bound.name] = value
+    try:
+        if invalid:
+            # oTree asks error_message about the incomplete form: an answer discards it all.
+            message = page_cls.error_message(player, {**values, **dict.fromkeys(invalid)})
+            whole_form = bool(message)
+        else:
+            message = page_cls.error_message(player, dict(values))
+            whole_form = bool(message) and (
+                not isinstance(message, dict) or bool(message.get("__all__"))
+            )
+            if isinstance(message, dict) and not whole_form:
+                invalid = [name for name in message if name in values]
+    except Exception:
+        whole_form = True
+    if whole_form:
+        invalid = [bound.name for bound in form.fields]
+    for bound in form.fields:
+        if bound.name in invalid:
+            values[bound.name] = _auto_submit_default(bound.field)
     return values
 
 

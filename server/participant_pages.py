@@ -4,6 +4,7 @@
 - ``show_page``: a GET of a page or wait page (a wait page GET is an arrival);
 - ``submit_page``: a POST of a page's form (and the timeout sweep's automatic submission);
 - ``wait_page_ready``: a wait page's status poll (read only);
+- ``regroup_by_arrival``: ``group_by_arrival_time`` run again for a waiting participant;
 - ``join_session``: the session-wide link.
 
 A use case that writes runs in ``Database.run`` and takes its row locks in the LOCK ORDER of
@@ -231,6 +232,26 @@ def submit_page(
     if render is None:
         return Rendered("", 200)  # the timeout sweep shows nothing
     return _render_after_commit(database, project, code, outcome, render)
+
+
+def regroup_by_arrival(database: Database, project: Project, code: str, index: int) -> bool:
+    """Run ``group_by_arrival_time`` again for a participant waiting on wait page ``index``
+    (the background sweep's call, as oTree's periodic wait page reload); True if they passed.
+
+    Locks as an arrival does (the subsession, then the participant); a participant another
+    transaction holds is skipped (False).
+    """
+
+    def work(db: Session) -> bool:
+        participant = lock_participant(db, project, code, skip_locked=True)
+        if participant is None:
+            return False
+        entry = flow.current_entry(project, participant)
+        if entry is None or entry.index != index or not entry.is_wait_page:
+            return False
+        return flow.arrive_at_wait_page(db, project, participant)
+
+    return database.run(work)
 
 
 def wait_page_ready(database: Database, project: Project, code: str, index: int) -> bool:
