@@ -32,11 +32,23 @@ from server.storable_text import unstorable_character
 MAX_LABEL_LENGTH = 200
 
 
-def check_participant_label(label: Any) -> str:
-    """A participant label the database can store; InvalidArguments otherwise."""
+def participant_label_key(text: str) -> str:
+    """The rule that makes two spellings of a label one label: surrounding whitespace (spaces,
+    tabs, line breaks, as a Qualtrics field or a pasted link brings) is not part of it."""
+    return text.strip()
+
+
+def normalize_participant_label(label: Any) -> str:
+    """A participant label as Grove stores and matches it, wherever it comes from (REST vars
+    posts and filters, room links and forms, room label files, admin links): by
+    ``participant_label_key``, then 1 to MAX_LABEL_LENGTH characters a database can store.
+
+    Raises InvalidArguments naming participant_label otherwise.
+    """
     field = "participant_label"
-    if not isinstance(label, str) or not label:
+    if not isinstance(label, str) or not participant_label_key(label):
         raise InvalidArguments("participant_label must be a non-empty string", field=field)
+    label = participant_label_key(label)
     if len(label) > MAX_LABEL_LENGTH:
         raise InvalidArguments(
             f"participant_label may be at most {MAX_LABEL_LENGTH} characters long "
@@ -47,6 +59,16 @@ def check_participant_label(label: Any) -> str:
     if problem is not None:
         raise InvalidArguments(f"participant_label cannot contain {problem}", field=field)
     return label
+
+
+def optional_participant_label(label: str | None) -> str | None:
+    """A label from a room link or form, normalized; None when absent or only whitespace.
+
+    Raises InvalidArguments as ``normalize_participant_label`` does.
+    """
+    if label is None or not participant_label_key(label):
+        return None
+    return normalize_participant_label(label)
 
 
 def check_code(code: Any, what: str) -> str:
@@ -127,12 +149,13 @@ def set_participant_vars_by_label(
 ) -> bool:
     """Merge vars into the labelled participant of the room's session, or keep them pending.
 
+    The label is normalized (``normalize_participant_label``), as the room does on arrival.
     True when the participant exists and has them, False when they wait for its arrival.
     Locks the room, then the participant or the pending row. Raises InvalidArguments,
     RoomNotFound.
     """
     room = check_room(project, room_name)
-    label = check_participant_label(label)
+    label = normalize_participant_label(label)
     values = check_vars(new_vars)
 
     def work(db: Session) -> bool:

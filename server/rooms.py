@@ -23,9 +23,10 @@ from server.models.core import ExperimentSession, Participant, utcnow
 from server.models.rooms import RoomPresence, RoomState
 from server.participant_vars import (
     apply_pending_vars,
-    check_participant_label,
     current_room_session,
     lock_room,
+    normalize_participant_label,
+    optional_participant_label,
 )
 
 WAITING_SECONDS = 15
@@ -55,8 +56,15 @@ def _read_label_file(settings: Settings, name: str, relative: str) -> frozenset[
         )
     if not path.is_file():
         raise ConfigurationError(f"settings.py: ROOMS {name!r}: {relative!r} not found")
-    labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-    return frozenset(label for label in labels if label)
+    labels = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            labels.add(normalize_participant_label(line))
+        except InvalidArguments as exc:
+            raise ConfigurationError(f"{relative}, line {number}: {exc}") from None
+    return frozenset(labels)
 
 
 def load_rooms(settings: Settings) -> dict[str, Room]:
@@ -87,7 +95,11 @@ def label_signature(settings: Settings, room: Room, label: str) -> str:
 
 
 def check_label(settings: Settings, room: Room, label: str, signature: str | None) -> None:
-    """InvalidArguments if the label is not allowed in the room (or its link is unsigned)."""
+    """InvalidArguments if the label is not allowed in the room (or its link is unsigned).
+
+    The label is normalized first, as the label file's lines were, so "alice " is "alice".
+    """
+    label = normalize_participant_label(label)
     if room.labels is not None and label not in room.labels:
         raise InvalidArguments(
             f"{label!r} is not a participant label of this room", field="participant_label"
@@ -138,12 +150,12 @@ def _visitor(label: str | None, browser_token: str) -> str:
 def join_room(database: Database, room: Room, *, label: str | None, browser_token: str) -> Arrival:
     """Give the visitor their participant of the room's session, or note them as waiting.
 
-    Locks the room, its session, the participant handed out, then pending vars and presence.
-    Raises InvalidArguments for a label the database cannot store, SessionFull when every
-    participant has been handed out.
+    The label is normalized (``optional_participant_label``; a blank one is no label), as vars
+    posted for it are. Locks the room, its session, the participant handed out, then pending
+    vars and presence. Raises InvalidArguments for a label the database cannot store,
+    SessionFull when every participant has been handed out.
     """
-    if label is not None:
-        check_participant_label(label)
+    label = optional_participant_label(label)
 
     def work(db: Session) -> Arrival:
         lock_room(db, room.name)
@@ -232,11 +244,10 @@ def room_status(
     """Is there a session to join; how many were seen waiting in the last few seconds.
 
     A visitor (the label, else the browser) polling while there is none is noted as waiting.
-    Takes no lock but its presence row's. Raises InvalidArguments for a label the database
-    cannot store.
+    Takes no lock but its presence row's. The label is normalized as ``join_room`` does.
+    Raises InvalidArguments for a label the database cannot store.
     """
-    if label is not None:
-        check_participant_label(label)
+    label = optional_participant_label(label)
 
     def work(db: Session) -> RoomStatus:
         ready = current_room_session(db, room.name) is not None
@@ -258,6 +269,16 @@ def rooms_overview(database: Database, rooms: list[Room]) -> list[RoomOverview]:
             )
             for room in rooms
         ]
+
+
+def room_session_codes(database: Database, rooms: list[Room]) -> dict[str, str | None]:
+    """Each room's current session code (None while it has none), in one read."""
+    with database.read() as db:
+        codes: dict[str, str | None] = {}
+        for room in rooms:
+            session = current_room_session(db, room.name)
+            codes[room.name] = session.code if session is not None else None
+        return codes
 
 
 def close_room(database: Database, room: Room) -> None:

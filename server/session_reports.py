@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from server.db import Database
 from server.models.core import ExperimentSession
+from server.participant_vars import participant_label_key
 from server.project import Project
 from server.randomization.api_views import conceal_session_config, urn_state_for_session
 from server.sessions import create_session, get_session, list_sessions
@@ -144,16 +145,22 @@ def session_detail(
 ) -> tuple[SessionSummary, dict[str, Any]]:
     """A session's summary and its details: config (urn seed hidden), vars, participants
     (code, label, vars, payoff, page, finished), urn state. The filters keep only those
-    participants, participant vars or session vars. Raises SessionNotFound."""
+    participants (labels compared as the rooms store them, ``participant_label_key``), and only
+    those participant vars or session vars that are set (oTree's rule). Raises SessionNotFound."""
+    wanted_labels = (
+        None
+        if participant_labels is None
+        else {participant_label_key(label) for label in participant_labels}
+    )
     with database.read() as db:
         session = get_session(db, code)
         participants = []
         for participant in session.get_participants():
-            if participant_labels is not None and participant.label not in participant_labels:
+            if wanted_labels is not None and participant.label not in wanted_labels:
                 continue
             values = participant.vars or {}
             if participant_vars is not None:
-                values = {k: values.get(k) for k in participant_vars}
+                values = {k: values[k] for k in participant_vars if k in values}
             participants.append(
                 {
                     "code": participant.code,
@@ -175,7 +182,9 @@ def session_detail(
         details = {
             "config": plain(conceal_session_config(session.config)),
             "vars": plain(
-                all_vars if session_vars is None else {k: all_vars.get(k) for k in session_vars}
+                all_vars
+                if session_vars is None
+                else {k: all_vars[k] for k in session_vars if k in all_vars}
             ),
             "participants": participants,
             "urn": urn_state_for_session(db, session, show_seed=False),

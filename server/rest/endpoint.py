@@ -20,10 +20,12 @@ from server.rest.errors import RequestError
 Handler = Callable[[Request, Grove, Caller, dict[str, Any]], Any]
 
 
-def api_endpoint(
-    *, reads_body: bool = True
-) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Wrap a synchronous handler ``(request, grove, caller, params) -> JSON data``."""
+def api_endpoint() -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Wrap a synchronous handler ``(request, grove, caller, params) -> JSON data``.
+
+    Every method's parameters come from the query string and the body alike: oTree's REST page
+    (``call_api``) sends them as a JSON body even on GET.
+    """
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         @wraps(handler)
@@ -34,11 +36,7 @@ def api_endpoint(
                 caller = settings_key_caller(request)
                 if caller is None:
                     caller = await run_in_threadpool(authenticate, request)
-                params = (
-                    await read_parameters(request, app.settings.max_body_bytes)
-                    if reads_body
-                    else dict(request.query_params)
-                )
+                params = await read_parameters(request, app.settings.max_body_bytes)
                 params.pop("api_key", None)
                 result = await run_in_threadpool(handler, request, app, caller, params)
             except RequestError as exc:

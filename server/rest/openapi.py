@@ -44,6 +44,15 @@ def _responses(ok: dict[str, Any], *codes: int) -> dict[str, Any]:
 
 CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
 WRITE = (400, 403, 404, 413, 415)
+READ = (400, 403, 413, 415)
+GET_BODY = (
+    " Parameters may be sent in the query string or, as oTree's call_api does even on GET, "
+    "as a JSON body; an unknown parameter is a 400."
+)
+LABEL_RULE = (
+    "Surrounding whitespace (spaces, tabs, line breaks) is not part of a label: "
+    "'alice ' and 'alice' are one label, here and in the room."
+)
 
 
 def build_spec() -> dict[str, Any]:
@@ -62,8 +71,9 @@ def build_spec() -> dict[str, Any]:
             "/api/sessions/": {
                 "get": {
                     "summary": "List sessions, newest last",
+                    "description": "Takes no parameters." + GET_BODY,
                     "operationId": "listSessions",
-                    "responses": _responses({"type": "array", "items": session_summary}, 403),
+                    "responses": _responses({"type": "array", "items": session_summary}, *READ),
                 },
                 "post": {
                     "summary": "Create a session",
@@ -77,6 +87,14 @@ def build_spec() -> dict[str, Any]:
             "/api/sessions/{code}": {
                 "get": {
                     "summary": "A session with its participants",
+                    "description": (
+                        "Each filter is a comma-separated list in the query string, or a list of "
+                        "strings in a JSON body. Each requested var that is set is also a key of "
+                        "the participant (session vars: of the session), as in oTree."
+                        + GET_BODY
+                        + " "
+                        + LABEL_RULE
+                    ),
                     "operationId": "getSession",
                     "parameters": [
                         CODE,
@@ -86,10 +104,20 @@ def build_spec() -> dict[str, Any]:
                             "schema": {"type": "string"},
                             "description": "comma-separated labels to include",
                         },
-                        {"name": "participant_vars", "in": "query", "schema": {"type": "string"}},
-                        {"name": "session_vars", "in": "query", "schema": {"type": "string"}},
+                        {
+                            "name": "participant_vars",
+                            "in": "query",
+                            "schema": {"type": "string"},
+                            "description": "comma-separated participant vars to include",
+                        },
+                        {
+                            "name": "session_vars",
+                            "in": "query",
+                            "schema": {"type": "string"},
+                            "description": "comma-separated session vars to include",
+                        },
                     ],
-                    "responses": _responses({"type": "object"}, 400, 403, 404),
+                    "responses": _responses({"type": "object"}, *READ, 404),
                 },
             },
             "/api/get_session/{code}": {
@@ -159,6 +187,7 @@ def build_spec() -> dict[str, Any]:
                                     "type": "string",
                                     "minLength": 1,
                                     "maxLength": MAX_LABEL_LENGTH,
+                                    "description": LABEL_RULE,
                                 },
                                 "vars": VARS,
                             },
@@ -216,23 +245,34 @@ def build_spec() -> dict[str, Any]:
             },
             "/api/otree_version": {
                 "get": {
-                    "summary": "Version",
+                    "summary": "The oTree version whose API Grove follows, and Grove's version",
+                    "description": "Takes no parameters." + GET_BODY,
                     "operationId": "version",
-                    "responses": _responses({"type": "object"}, 403),
+                    "responses": _responses({"$ref": "#/components/schemas/Version"}, *READ),
                 }
             },
             "/api/session_configs": {
                 "get": {
-                    "summary": "Session configs",
+                    "summary": "Every session config, merged with SESSION_CONFIG_DEFAULTS",
+                    "description": "Takes no parameters." + GET_BODY,
                     "operationId": "sessionConfigs",
-                    "responses": _responses({"type": "array"}, 403),
+                    "responses": _responses(
+                        {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/SessionConfig"},
+                        },
+                        *READ,
+                    ),
                 }
             },
             "/api/rooms": {
                 "get": {
-                    "summary": "Rooms",
+                    "summary": "Every room, with the code of its current session (or null)",
+                    "description": "Takes no parameters." + GET_BODY,
                     "operationId": "rooms",
-                    "responses": _responses({"type": "array"}, 403),
+                    "responses": _responses(
+                        {"type": "array", "items": {"$ref": "#/components/schemas/Room"}}, *READ
+                    ),
                 }
             },
             "/study_config": {
@@ -306,6 +346,39 @@ def build_spec() -> dict[str, Any]:
                         "status": {"type": "integer"},
                         "error": {"type": "string"},
                         "errors": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+                "Version": {
+                    "type": "object",
+                    "required": ["version"],
+                    "properties": {
+                        "version": {"type": "string", "example": "6.0.15"},
+                        "grove_version": {"type": "string"},
+                    },
+                },
+                "SessionConfig": {
+                    "type": "object",
+                    "required": ["name", "display_name", "app_sequence", "num_demo_participants"],
+                    "additionalProperties": True,
+                    "properties": {
+                        "name": {"type": "string"},
+                        "display_name": {"type": "string"},
+                        "app_sequence": {"type": "array", "items": {"type": "string"}},
+                        "num_demo_participants": {"type": "integer"},
+                        "doc": {"type": "string"},
+                        "real_world_currency_per_point": {"type": "number"},
+                        "participation_fee": {"type": "number"},
+                    },
+                },
+                "Room": {
+                    "type": "object",
+                    "required": ["name", "session_code", "url"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "session_code": {"type": "string", "nullable": True},
+                        "url": {"type": "string"},
+                        "display_name": {"type": "string"},
+                        "has_participant_labels": {"type": "boolean"},
                     },
                 },
                 "UrnAnswer": {

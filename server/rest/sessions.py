@@ -82,9 +82,10 @@ def create(request: Request, app: Grove, caller: Caller, params: dict[str, Any])
     return JSONResponse(data)
 
 
-@api_endpoint(reads_body=False)
+@api_endpoint()
 def index(request: Request, app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
     """GET /api/sessions/: every session, newest last."""
+    require_fields(params, ())
     return [session_summary(request, s) for s in session_summaries(app.db)]
 
 
@@ -99,14 +100,21 @@ def _name_list(value: Any, name: str) -> list[str] | None:
 
 
 def session_detail_json(request: Request, app: Grove, code: str, params: dict[str, Any]) -> Any:
-    """A session with its config, vars, participants and urn state."""
+    """A session with its config, vars, participants and urn state.
+
+    The filters come from the query string or the body, whatever the method. As in oTree, each
+    requested participant var (session var) that is set is also a key of the participant (the
+    session), beside ``vars``, unless it would hide one of the fields above.
+    """
     require_fields(params, (), ("participant_labels", "participant_vars", "session_vars"))
+    participant_vars = _name_list(params.get("participant_vars"), "participant_vars")
+    session_vars = _name_list(params.get("session_vars"), "session_vars")
     summary, details = session_detail(
         app.db,
         code,
         participant_labels=_name_list(params.get("participant_labels"), "participant_labels"),
-        participant_vars=_name_list(params.get("participant_vars"), "participant_vars"),
-        session_vars=_name_list(params.get("session_vars"), "session_vars"),
+        participant_vars=participant_vars,
+        session_vars=session_vars,
     )
     data = session_summary(request, summary)
     data.update(
@@ -116,12 +124,21 @@ def session_detail_json(request: Request, app: Grove, code: str, params: dict[st
         participants=details["participants"],
         urn=details["urn"],
     )
+    for participant in data["participants"]:
+        _flatten(participant, participant["vars"], participant_vars)
+    _flatten(data, data["vars"], session_vars)
     return data
 
 
-@api_endpoint(reads_body=False)
+def _flatten(target: dict[str, Any], values: dict[str, Any], names: list[str] | None) -> None:
+    for name in names or ():
+        if name in values and name not in target:  # the filtered vars hold only set ones
+            target[name] = values[name]
+
+
+@api_endpoint()
 def detail(request: Request, app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
-    """GET /api/sessions/<code>."""
+    """GET /api/sessions/<code>, filters in the query string or (oTree's call_api) the body."""
     return session_detail_json(request, app, request.path_params["code"], params)
 
 

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from server.errors import GroveError
 from server.http.context import Grove, grove
 from server.http.errors import status_for
+from server.participant_vars import participant_label_key
 from server.randomization import api_use_cases
 from server.rest.auth import Caller, authenticate
 from server.rest.body import read_parameters, require_fields
@@ -88,7 +89,7 @@ def randomize_in_session(
         app.db,
         request.path_params["code"],
         participant_code=None if code is None else str(code),
-        participant_label=None if label is None else str(label),
+        participant_label=None if label is None else participant_label_key(str(label)),
         levels=levels,
         user=caller.user,
     )

@@ -17,7 +17,7 @@ from server.browser_tokens import (
 )
 from server.errors import InvalidArguments, SessionFull
 from server.http.context import grove
-from server.participant_vars import check_participant_label
+from server.participant_vars import optional_participant_label
 from server.rooms import (
     check_label,
     close_room,
@@ -51,14 +51,14 @@ def room_entry(request: Request, form: dict[str, str] | None = None) -> Response
     app = grove(request)
     room = get_room(app.rooms, request.path_params["name"])
     values = form if form is not None else dict(request.query_params)
-    label = (values.get("participant_label") or "").strip() or None
+    # A label no database stores is a 400 page; surrounding whitespace is not part of a label.
+    label = optional_participant_label(values.get("participant_label"))
     signature = values.get("hash")
     token, new = _browser_token(request)
     context = {"room": room, "label": label, "hash": signature or "", "action": request.url.path}
     if label is None and room.has_labels:
         return app.render("grove/room_label.html", context)
     if label is not None:
-        check_participant_label(label)  # a label no database stores: a 400 page
         try:
             check_label(app.settings, room, label, signature)
         except InvalidArguments as exc:
@@ -105,7 +105,7 @@ def room_status_poll(request: Request) -> Response:
     status = room_status(
         app.db,
         room,
-        label=request.query_params.get("participant_label") or None,
+        label=request.query_params.get("participant_label"),
         browser_token=token,
     )
     return JSONResponse({"ready": status.ready, "waiting": status.waiting})
