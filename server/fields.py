@@ -140,7 +140,9 @@ class Field:
         """Validate one submitted value; raise FieldValueError with a participant-facing message."""
         if raw is None or raw.strip() == "":
             if self.blank:
-                return None
+                # oTree stores "" for a text box left empty, None for anything else.
+                text_box = self.kind in ("string", "longstring") and choices is None
+                return "" if text_box and raw is not None else None
             raise FieldValueError("This field is required.")
         if choices is not None:
             return self.choose(raw, choices)

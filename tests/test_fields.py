@@ -19,7 +19,9 @@ from server.fields import FieldValueError, models, widgets
         (models.BooleanField(), "True", True),
         (models.BooleanField(), "False", False),
         (models.IntegerField(choices=[[1, "a"], [2, "b"]]), "2", 2),
-        (models.StringField(blank=True), "", None),
+        # oTree 6 stores "" for an empty blank text box (None for blank numbers).
+        (models.StringField(blank=True), "", ""),
+        (models.IntegerField(blank=True), "", None),
     ],
 )
 def test_valid_values(field, raw, expected):
