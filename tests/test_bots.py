@@ -46,8 +46,12 @@ def test_every_sample_config_passes_its_bots(config):
 def test_server_test_runs_every_config_and_exports(tmp_path):
     result = _server_test(REPO_ROOT, "--export", str(tmp_path))
     assert result.returncode == 0, result.stderr
+    summaries = [line for line in result.stdout.splitlines() if ": " in line]
     for config in SAMPLE_CONFIGS:
-        assert f"{config}: OK" in result.stdout
+        # "trust: OK (...)", or one line per case: "survey, case 1 of 2 ('enjoys'): OK (...)"
+        runs = [line for line in summaries if line.startswith((f"{config}: ", f"{config}, case "))]
+        assert runs, result.stdout
+        assert all(": OK (" in line for line in runs), runs
     with (tmp_path / "trust_trust.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(float(r["player.payoff"]) for r in rows) == [70.0, 110.0]

@@ -33,7 +33,6 @@ def database(app):
 
 
 @pytest.mark.slow  # a subprocess per case, or many draws: seconds each
-@pytest.mark.skipif(not GOLDEN_FILES, reason="shared/urn/golden is not beside the repository")
 @pytest.mark.parametrize("path", GOLDEN_FILES, ids=lambda p: p.stem)
 def test_golden_sequence_through_the_service(database, path):
     case = load_golden(path)

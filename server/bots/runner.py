@@ -7,6 +7,7 @@ fields are in the form, posts it, and checks the outcome. Wait pages pass by the
 
 from __future__ import annotations
 
+import csv
 import importlib
 import re
 import tempfile
@@ -24,6 +25,7 @@ from server.app import create_app
 from server.bots.bot import Bot, BotError, Submission, as_submission
 from server.bots.html_form import FormFillError, HtmlForm, page_form, pairs_to_dict
 from server.config import Settings
+from server.errors import GroveError
 from server.fields import choice_form_value
 from server.models.core import Participant
 from server.project import _apps_package
@@ -43,7 +45,10 @@ class BotRunResult:
     seconds: float = 0.0
     error: str | None = None
     failed_page: str | None = None
+    failed_where: str | None = None  # "on page X (app round n)" or "at the end of the session"
     session_code: str | None = None
+    case_label: str = ""
+    stopped_early: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
 
     @property
@@ -51,15 +56,39 @@ class BotRunResult:
         return self.error is None
 
 
+class BotFileError(GroveError):
+    """A bot file that cannot be used: it fails to import, or defines no ``PlayerBot``."""
+
+
 def load_player_bot(settings: Settings, app_name: str) -> type[Bot] | None:
-    """The ``PlayerBot`` class of ``apps/<app>/tests.py``, or None if the app has no bots."""
-    if not (settings.root / "apps" / app_name / "tests.py").is_file():
+    """The ``PlayerBot`` class of ``apps/<app>/tests.py``, or None if the app has no bots.
+
+    Raises BotFileError naming the file (and the line) when it cannot be imported.
+    """
+    path = settings.root / "apps" / app_name / "tests.py"
+    if not path.is_file():
         return None
-    module = importlib.import_module(f"{_apps_package(settings.root)}.{app_name}.tests")
+    try:
+        module = importlib.import_module(f"{_apps_package(settings.root)}.{app_name}.tests")
+    except Exception as exc:
+        raise BotFileError(_import_failure(path, f"apps/{app_name}/tests.py", exc)) from exc
     bot_class = getattr(module, "PlayerBot", None)
     if not (isinstance(bot_class, type) and issubclass(bot_class, Bot)):
-        raise BotError(f"apps/{app_name}/tests.py must define class PlayerBot(Bot)")
+        raise BotFileError(f"apps/{app_name}/tests.py must define class PlayerBot(Bot)")
     return bot_class
+
+
+def _import_failure(path: Path, shown: str, exc: BaseException) -> str:
+    """One line: the bot file, the line of it that failed, and the error."""
+    line = None
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename) == path:
+        line = exc.lineno
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename) == path:
+            line = frame.lineno
+    where = f"{shown}, line {line}" if line else shown
+    message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    return f"{where}: {type(exc).__name__}: {message}"
 
 
 class BotRunner:
@@ -81,8 +110,13 @@ class BotRunner:
         self.requested = num_participants
         self.progress = progress
         self.last_html: dict[str, str] = {}
-        self._iterators: dict[tuple[str, str, int], Iterator[Any]] = {}
+        # Each participant's bots, round after round and app after app, as one stream of
+        # submissions (oTree chains the play_round generators the same way).
+        self._streams: dict[str, Iterator[tuple[Bot, Submission] | str]] = {}
+        self._running: dict[str, tuple[str, int]] = {}
+        self._last_submitted: dict[str, str] = {}
         self._bot_classes: dict[str, type[Bot] | None] = {}
+        self._app_sequence: list[str] = []
 
     # What bots read: fresh rows from the database.
     def participant(self, code: str) -> Participant:
@@ -119,6 +153,7 @@ class BotRunner:
                     codes = [p.code for p in session.get_participants()]
                     result.session_code = session.code
                 result.num_participants = len(codes)
+                self._app_sequence = list(config["app_sequence"])
                 for app_name in config["app_sequence"]:
                     self._bot_classes[app_name] = load_player_bot(settings, app_name)
                 with TestClient(app) as client, grove.db.read() as bot_db:
@@ -128,7 +163,10 @@ class BotRunner:
                     from server.export import export_session
 
                     with grove.db.read() as db:
-                        export_session(db, grove.project, result.session_code, self.export_dir)
+                        written = export_session(
+                            db, grove.project, result.session_code, Path(folder) / "export"
+                        )
+                    _merge_export(written, self.export_dir, append=self.case_index > 0)
             except Exception as exc:
                 result.error = "".join(traceback.format_exception(exc)).rstrip()
             finally:
@@ -154,7 +192,11 @@ class BotRunner:
             idle = 0 if progressed else idle + 1
             if idle > MAX_IDLE_ROUNDS:
                 stuck = ", ".join(urls[c] for c in codes if c not in done)
-                raise BotError(f"the bots are stuck (wait pages never released): {stuck}")
+                stopped = "; ".join(result.stopped_early)
+                raise BotError(
+                    f"the bots are stuck (wait pages never released): {stuck}"
+                    + (f"; these bots stopped early: {stopped}" if stopped else "")
+                )
             if not progressed:
                 time.sleep(0.01)
 
@@ -175,6 +217,7 @@ class BotRunner:
         url, html = self._fetch(client, urls[code])
         urls[code] = url
         if url.endswith("/finished"):
+            self._finish_stream(code, result)
             return "finished"
         match = PAGE_URL.match(url)
         if match is None:
@@ -187,34 +230,99 @@ class BotRunner:
         if app_name is None or round_number is None:
             raise BotError(f"participant {code} is on a page but in no app")
         page_name = match.group("page")
-        submission = self._next_submission(code, app_name, round_number, page_name, result)
-        if submission is None:
+        place = f"page {page_name} ({app_name} round {round_number})"
+        result.failed_page, result.failed_where = page_name, f"on {place}"
+        step = self._next_submission(code, place, result)
+        if step is None:
+            result.failed_page = result.failed_where = None
             if "grove-next" not in html and "<form" in html:
                 return "finished"  # the last page of the session shows no Next button
-            raise BotError(f"page {page_name}: the bot has no submission for this page")
+            # oTree's rule: a bot whose play_round returns early is done, wherever it is.
+            result.stopped_early.append(f"participant {code} on {place}")
+            result.log.append(f"{code}: the bot stopped on {place}")
+            return "finished"
+        if isinstance(step, str):
+            raise BotError(f"{place}: apps/{step}/tests.py has no PlayerBot")
+        bot, submission = step
+        self._check_page(bot, submission, page_name, app_name, round_number)
         self._submit(client, code, url, html, page_name, submission, result)
+        self._last_submitted[code] = page_name
+        result.failed_page = result.failed_where = None
         return "submitted"
 
-    def _next_submission(
-        self, code: str, app_name: str, round_number: int, page_name: str, result: BotRunResult
-    ) -> Submission | None:
-        key = (code, app_name, round_number)
-        if key not in self._iterators:
+    def _bot_stream(self, code: str) -> Iterator[tuple[Bot, Submission] | str]:
+        """The participant's bots, one per app and round, run one after the other.
+
+        Yields (bot, submission), or the app's name where an app has no PlayerBot. Each
+        ``play_round`` runs to its end: statements after its last ``yield`` run before the
+        next round's first submission is asked for (or at the end of the session).
+        """
+        for app_name in self._app_sequence:
             bot_class = self._bot_classes.get(app_name)
-            if bot_class is None:
-                raise BotError(f"page {page_name}: apps/{app_name}/tests.py has no PlayerBot")
-            cases = list(getattr(bot_class, "cases", []) or [])
-            case = cases[self.case_index % len(cases)] if cases else None
-            bot = bot_class(self, code, app_name, round_number, case)
-            self._iterators[key] = iter(bot.play_round() or ())
+            for round_number in range(1, self._project.apps[app_name].num_rounds + 1):
+                self._running[code] = (app_name, round_number)
+                if bot_class is None:
+                    yield app_name
+                    continue
+                cases = list(getattr(bot_class, "cases", []) or [])
+                case = cases[self.case_index % len(cases)] if cases else None
+                bot = bot_class(self, code, app_name, round_number, case)
+                for item in bot.play_round() or ():
+                    yield bot, as_submission(item)
+
+    def _next_submission(
+        self, code: str, place: str, result: BotRunResult
+    ) -> tuple[Bot, Submission] | str | None:
+        """The participant's next submission; None when its bots are done.
+
+        Any exception a bot raises (a false ``expect``, an ``assert``, an AttributeError)
+        fails the run, named with where the participant is and the bot's app and round.
+        """
+        stream = self._streams.setdefault(code, self._bot_stream(code))
         try:
-            item = next(self._iterators[key])
+            return next(stream)
         except StopIteration:
             return None
-        except BotError as exc:
-            result.failed_page = page_name
-            raise BotError(f"page {page_name}: {exc}") from exc
-        return as_submission(item)
+        except Exception as exc:
+            app_name, round_number = self._running.get(code, ("?", 0))
+            last = self._last_submitted.get(code)
+            after = f"after the bot submitted {last}" if last else "before its first submission"
+            detail = str(exc) if isinstance(exc, BotError) else type(exc).__name__
+            if str(exc) and not isinstance(exc, BotError):
+                detail += f": {exc}"
+            raise BotError(
+                f"{place}: {detail} (in the bot of {app_name} round {round_number}, {after})"
+            ) from exc
+
+    def _finish_stream(self, code: str, result: BotRunResult) -> None:
+        """The session is over for this participant: run the rest of its bots to their end."""
+        place = "the end of the session"
+        result.failed_page, result.failed_where = None, f"at {place}"
+        while (step := self._next_submission(code, place, result)) is not None:
+            if isinstance(step, str):
+                continue  # an app without bots that showed this participant no page
+            bot, submission = step
+            raise BotError(
+                f"the bot of {bot._app_name} round {bot.round_number} submitted "
+                f"{submission.page_class.__name__} but the participant has finished the session"
+            )
+        result.failed_where = None
+
+    def _check_page(
+        self, bot: Bot, submission: Submission, page_name: str, app_name: str, round_number: int
+    ) -> None:
+        """The submission must be for the participant's page, in the bot's own app and round."""
+        if submission.page_class.__name__ != page_name:
+            raise BotError(
+                f"the bot submitted {submission.page_class.__name__} but the participant is "
+                f"on page {page_name} ({app_name} round {round_number})"
+            )
+        if (bot._app_name, bot.round_number) != (app_name, round_number):
+            raise BotError(
+                f"the bot of {bot._app_name} round {bot.round_number} submitted {page_name}, "
+                f"but the participant is on {page_name} of {app_name} round {round_number} "
+                "(did an earlier round's play_round return early?)"
+            )
 
     def _submit(
         self,
@@ -226,12 +334,6 @@ class BotRunner:
         submission: Submission,
         result: BotRunResult,
     ) -> None:
-        result.failed_page = page_name
-        if submission.page_class.__name__ != page_name:
-            raise BotError(
-                f"the bot submitted {submission.page_class.__name__} but the "
-                f"participant is on page {page_name}"
-            )
         data = self._form_data(html, page_name, submission)
         if submission.timeout_happened:
             self._expire_page(code)
@@ -252,7 +354,6 @@ class BotRunner:
                 f"rejected: {errors or response.status_code}"
             )
         result.pages += 1
-        result.failed_page = None
         if self.progress:
             self.progress(result.pages, 0)
 
@@ -319,14 +420,34 @@ def _form_value(value: Any) -> str:
     return "" if value is None else choice_form_value(value)
 
 
-def number_of_cases(settings: Settings, app_sequence: list[str]) -> int:
-    """How many runs the bots' ``cases`` ask for (the longest list; at least one)."""
-    counts = [
-        len(getattr(load_player_bot(settings, a), "cases", []) or [])
-        for a in app_sequence
-        if load_player_bot(settings, a) is not None
-    ]
-    return max([1, *counts])
+def _case_label(bot_classes: list[type[Bot]], index: int, runs: int) -> str:
+    """How a run is named: ``case 2 of 2 ('selfish')``, or "" when the bots have no cases."""
+    if runs <= 1 and not any(getattr(b, "cases", None) for b in bot_classes):
+        return ""
+    values = []
+    for bot_class in bot_classes:
+        cases = list(getattr(bot_class, "cases", []) or [])
+        if cases:
+            shown = repr(cases[index % len(cases)])
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            if shown not in values:
+                values.append(shown)
+    return f"case {index + 1} of {runs}" + (f" ({', '.join(values)})" if values else "")
+
+
+def _merge_export(written: list[Path], folder: Path, *, append: bool) -> None:
+    """Copy one case's CSV files into ``folder``; later cases add their rows (as oTree keeps
+    every case's sessions in one file per app)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in written:
+        target = folder / path.name
+        if not append or not target.exists():
+            target.write_bytes(path.read_bytes())
+            continue
+        with path.open(newline="", encoding="utf-8") as source:
+            rows = list(csv.reader(source))
+        with target.open("a", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(rows[1:])
 
 
 def run_bots(
@@ -336,12 +457,25 @@ def run_bots(
     progress: Callable[[int, int], None] | None = None,
     export_dir: Path | None = None,
 ) -> list[BotRunResult]:
-    """Play a session config with its bots, once per case; each result says if it passed."""
+    """Play a session config with its bots, once per case; each result says if it passed.
+
+    Each case plays on a scratch SQLite file. With ``export_dir``, every case's rows go into
+    one CSV per app. Raises BotFileError when a bot file cannot be imported.
+    """
     from server.project import load_project
 
     config = load_project(settings).session_config(config_name)
-    runs = number_of_cases(settings, config["app_sequence"])
-    return [
-        BotRunner(settings, config_name, num_participants, progress, case, export_dir).run()
-        for case in range(runs)
+    bot_classes = [
+        bot_class
+        for app_name in config["app_sequence"]
+        if (bot_class := load_player_bot(settings, app_name)) is not None
     ]
+    runs = max([1, *(len(getattr(b, "cases", []) or []) for b in bot_classes)])
+    results = []
+    for case in range(runs):
+        result = BotRunner(
+            settings, config_name, num_participants, progress, case, export_dir
+        ).run()
+        result.case_label = _case_label(bot_classes, case, runs)
+        results.append(result)
+    return results

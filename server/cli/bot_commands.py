@@ -9,46 +9,72 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from server.bots.runner import run_bots
+from server.bots.runner import load_player_bot, run_bots
 from server.cli.common import project_root
-from server.config import load_settings
-from server.project import load_project
+from server.config import Settings, load_settings
+from server.project import Project, load_project
+from server.sessions import validate_num_participants
 
 
-def _progress_bar(config: str) -> Callable[[int, int], None]:
+def _progress_bar(label: str) -> Callable[[int, int], None]:
     def show(pages: int, _total: int) -> None:
         filled = min(30, pages)
-        sys.stdout.write(f"\r{config:<20} [{'#' * filled}{' ' * (30 - filled)}] {pages} pages")
+        sys.stdout.write(f"\r{label:<20} [{'#' * filled}{' ' * (30 - filled)}] {pages} pages")
         sys.stdout.flush()
 
     return show
 
 
+def _check_before_running(
+    settings: Settings, project: Project, names: list[str], n: int | None
+) -> None:
+    """Fail in one line, before any run, on a bad participant count or an unusable bot file."""
+    for name in names:
+        config = project.session_config(name)
+        if n is not None:
+            validate_num_participants(project, config, n)
+        for app_name in config["app_sequence"]:
+            load_player_bot(settings, app_name)
+
+
 def test_command(args: argparse.Namespace) -> int:
-    """Run the bots of one config (or all) and print a summary line per config."""
+    """Run the bots of one config (or all), once per case; print a summary line per run.
+
+    Raises GroveError (shown as one line by ``__main__``) for an unknown config, a
+    participant count that is not a multiple of the group size, or a bot file that fails to
+    import.
+    """
     settings = load_settings(project_root(), os.environ)
     project = load_project(settings)
     # Each run's scratch server would warn that its REST API is open: true and irrelevant.
     logging.getLogger("grove").setLevel(logging.ERROR)
     names = [args.config] if args.config else list(project.session_configs)
-    if args.config:
-        project.session_config(args.config)
+    _check_before_running(settings, project, names, args.num_participants)
+    export = Path(args.export) if args.export else None
     failures = 0
     summaries = []
     for name in names:
-        export = Path(args.export) if args.export else None
         for result in run_bots(settings, name, args.num_participants, _progress_bar(name), export):
             sys.stdout.write("\n")
+            label = f"{name}, {result.case_label}" if result.case_label else name
             if result.ok:
+                stopped = (
+                    f", {len(result.stopped_early)} bot(s) stopped early as their play_round "
+                    "returned"
+                    if result.stopped_early
+                    else ""
+                )
                 summaries.append(
-                    f"{name}: OK ({result.num_participants} participants, "
-                    f"{result.pages} pages, {result.seconds:.1f} s)"
+                    f"{label}: OK ({result.num_participants} participants, "
+                    f"{result.pages} pages, {result.seconds:.1f} s{stopped})"
                 )
             else:
                 failures += 1
-                where = f" on page {result.failed_page}" if result.failed_page else ""
-                print(f"Bot failure in {name}{where}:\n{result.error}", file=sys.stderr)
-                summaries.append(f"{name}: FAILED{where}")
+                where = f" {result.failed_where}" if result.failed_where else ""
+                print(f"Bot failure in {label}{where}:\n{result.error}", file=sys.stderr)
+                summaries.append(f"{label}: FAILED{where}")
+    if export is not None:
+        summaries.append(f"Exported CSV to {export} (every case's sessions, by session.code)")
     print("\n".join(summaries))
     return 1 if failures else 0
 

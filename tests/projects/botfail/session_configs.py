@@ -4,4 +4,19 @@ SESSION_CONFIGS = [
     dict(name="valid_must_fail", app_sequence=["quiz"], num_demo_participants=1, mode="must_fail"),
     dict(name="missing_field", app_sequence=["quiz"], num_demo_participants=1, mode="missing"),
     dict(name="wrong_page", app_sequence=["quiz"], num_demo_participants=1, mode="wrong_page"),
+    # Two rounds in pairs (apps/rounds/tests.py has two cases, so two runs each).
+    *[
+        dict(name=mode, app_sequence=["rounds"], num_demo_participants=2, mode=mode)
+        for mode in [
+            "rounds_pass",
+            "after_last",
+            "after_last_final",
+            "assert_after_last",
+            "early_middle",
+            "early_last",
+            "skips_round_one",
+            "one_quits",
+        ]
+    ],
 ]
+SESSION_CONFIG_DEFAULTS = dict(real_world_currency_per_point=1.0, participation_fee=0.0)
