@@ -31,8 +31,13 @@ def live_server(
     workers: int = 2,
     extra_env: dict[str, str] | None = None,
     startup_timeout: float = 60.0,
+    log_path: Path | None = None,
 ) -> Iterator[str]:
-    """Start ``prodserver --workers N`` on a free port; yield its base URL; stop it after."""
+    """Start ``prodserver --workers N`` on a free port; yield its base URL; stop it after.
+
+    The server's output goes to ``log_path`` when given (kept, for a test to show on failure),
+    else to a temporary file.
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -52,8 +57,11 @@ def live_server(
         "--workers",
         str(workers),
     ]
-    # A file, not a pipe: a pipe nobody reads would block a chatty server.
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    # A file, not a pipe: a pipe nobody reads would block a chatty server (closed below).
+    if log_path is not None:
+        log = open(log_path, "w+b")  # noqa: SIM115
+    else:
+        log = tempfile.TemporaryFile()  # noqa: SIM115
     process = subprocess.Popen(
         command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
