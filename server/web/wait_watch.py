@@ -29,12 +29,12 @@ class CompletionWatcher:
     def __init__(self, db: Database, interval: float = CHECK_INTERVAL) -> None:
         self._db = db
         self._interval = interval
-        self._latest: int | None = None
+        self._latest: tuple[int, int] | None = None
         self._changed: asyncio.Event | None = None
         self._waiters = 0
         self._task: asyncio.Task[None] | None = None
 
-    def _read_latest(self) -> int:
+    def _read_latest(self) -> tuple[int, int]:
         return latest_wait_page_completion(self._db)
 
     async def _watch(self) -> None:
