@@ -9,15 +9,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 
-class Page:
-    """A page with an optional form (``form_model`` + ``form_fields``)."""
-
-    form_model: ClassVar[str | None] = None
-    form_fields: ClassVar[list[str]] = []
-    template_name: ClassVar[str | None] = None
-    timeout_seconds: ClassVar[float | None] = None
-    timer_text: ClassVar[str] = "Time left to complete this page:"
-    is_wait_page: ClassVar[bool] = False
+class _DisplayHooks:
+    """What pages and wait pages share: whether they show, and what their template gets."""
 
     @staticmethod
     def is_displayed(player: Any) -> bool:
@@ -30,6 +23,17 @@ class Page:
     @staticmethod
     def js_vars(player: Any) -> dict[str, Any]:
         return {}
+
+
+class Page(_DisplayHooks):
+    """A page with an optional form (``form_model`` + ``form_fields``)."""
+
+    form_model: ClassVar[str | None] = None
+    form_fields: ClassVar[list[str]] = []
+    template_name: ClassVar[str | None] = None
+    timeout_seconds: ClassVar[float | None] = None
+    timer_text: ClassVar[str] = "Time left to complete this page:"
+    is_wait_page: ClassVar[bool] = False
 
     @staticmethod
     def before_next_page(player: Any, timeout_happened: bool) -> None:
@@ -44,7 +48,7 @@ class Page:
     app_after_this_page: ClassVar[Any] = None
 
 
-class WaitPage:
+class WaitPage(_DisplayHooks):
     """A page that holds players until their group (or everyone) has arrived."""
 
     is_wait_page: ClassVar[bool] = True
@@ -57,15 +61,3 @@ class WaitPage:
     timeout_seconds: ClassVar[float | None] = None
     get_timeout_seconds: ClassVar[Any] = None
     app_after_this_page: ClassVar[Any] = None
-
-    @staticmethod
-    def is_displayed(player: Any) -> bool:
-        return True
-
-    @staticmethod
-    def vars_for_template(player: Any) -> dict[str, Any]:
-        return {}
-
-    @staticmethod
-    def js_vars(player: Any) -> dict[str, Any]:
-        return {}
