@@ -60,10 +60,13 @@ def _lifespan() -> Callable[[Starlette], Any]:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         grove = app.state.grove
         interval = grove.settings.timeout_poll_seconds
+        stopping = asyncio.Event()
 
         async def expire_pages() -> None:
-            while True:
-                await asyncio.sleep(interval)
+            while not stopping.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), interval)
+                    return
                 try:
                     await run_in_threadpool(submit_due_pages, grove.db, grove.project)
                 except Exception:
@@ -73,9 +76,10 @@ def _lifespan() -> Callable[[Starlette], Any]:
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Not task.cancel(): a sweep under way runs on in its thread, holding a database
+            # connection after shutdown (and after the engine is disposed). Let it finish.
+            stopping.set()
+            await task
 
     return lifespan
 
@@ -97,8 +101,13 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     configure_currency_from(settings)
     project = load_project(settings)
     db = database or Database(settings.database_url)
-    db.info.update(database_info(project))
-    prepare_database(db, project)
+    try:
+        db.info.update(database_info(project))
+        prepare_database(db, project)
+    except BaseException:
+        if database is None:
+            db.dispose()  # a refused start leaves no connection open (PostgreSQL counts them)
+        raise
     _warn_if_api_open(settings, db)
     templates = make_environment(
         settings.root, BUILTIN_TEMPLATES, auto_reload=not settings.production

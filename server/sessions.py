@@ -260,10 +260,14 @@ def _apply_initials(row: Any, fields: Mapping[str, Any]) -> None:
 
 
 def get_session(db: Session, code: str, *, for_update: bool = False) -> ExperimentSession:
-    """The session with this code; SessionNotFound if there is none."""
+    """The session with this code; SessionNotFound if there is none.
+
+    ``for_update`` locks the row and reads it afresh: on PostgreSQL an object loaded earlier
+    in the unit of work would otherwise keep the values it had before the lock was granted.
+    """
     query = sa.select(ExperimentSession).where(ExperimentSession.code == code)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     session = db.scalars(query).first()
     if session is None:
         raise SessionNotFound(f"no session with code {code!r}")
@@ -271,10 +275,13 @@ def get_session(db: Session, code: str, *, for_update: bool = False) -> Experime
 
 
 def get_participant(db: Session, code: str, *, for_update: bool = False) -> Participant:
-    """The participant with this code; ParticipantNotFound if there is none."""
+    """The participant with this code; ParticipantNotFound if there is none.
+
+    ``for_update`` locks the row and reads it afresh, as ``get_session`` does.
+    """
     query = sa.select(Participant).where(Participant.code == code)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     else:
         # For a read, the session comes in the same query (showing a page needs its config).
         # Not with FOR UPDATE: PostgreSQL would lock the session row too, and every

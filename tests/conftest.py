@@ -1,5 +1,6 @@
-"""Fixtures: settings on a fresh SQLite file per test, the app, a client, and headless
-Chromium for the browser suites."""
+"""Fixtures: settings on a fresh database per test (SQLite, or PostgreSQL with
+GROVE_TEST_DATABASE=postgresql: tests/databases.py), the app, a client, and headless Chromium
+for the browser suites."""
 
 from __future__ import annotations
 
@@ -16,17 +17,63 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.config import Settings
+from tests import databases
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        chosen = databases.selected()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if chosen == databases.POSTGRESQL:
+        from tests.postgres import postgres_available
+
+        if not postgres_available():
+            raise pytest.UsageError(
+                f"{databases.VARIABLE}=postgresql, but PostgreSQL is not installed "
+                "(apt-get install postgresql, or set DATABASE_URL_POSTGRES_TEST)"
+            )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {databases.selected()} ({databases.VARIABLE})"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass leaves out the tests that choose their database themselves (marked
+    sqlite or postgres): the default pass has run them, on the database they name."""
+    if databases.selected() != databases.POSTGRESQL:
+        return
+    kept, left_out = [], []
+    for item in items:
+        named = item.get_closest_marker("sqlite") or item.get_closest_marker("postgres")
+        (left_out if named else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    databases.stop_postgres()
+
+
+@pytest.fixture(autouse=True)
+def _drop_this_tests_databases() -> Iterator[None]:
+    """Drop the PostgreSQL databases a test created once it is over (the module-scoped
+    fixtures' ones, created earlier, stay until the run ends)."""
+    count = databases.created_count()
+    yield
+    databases.drop_created_since(count)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """The sample project's settings on a fresh SQLite database."""
+    """The sample project's settings on a fresh database of the run's kind."""
     from server.config import load_settings
 
-    loaded = load_settings(REPO_ROOT, {"DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite3'}"})
-    return loaded
+    return load_settings(REPO_ROOT, {"DATABASE_URL": databases.database_url(tmp_path)})
 
 
 @pytest.fixture
@@ -60,24 +107,15 @@ def create_demo_session(client: TestClient, config: str) -> tuple[str, list[str]
 
 
 @pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
-    """A PostgreSQL server for the whole test run; skipped only outside CI when absent."""
-    from tests.postgres import postgres_available, postgres_server
-
-    if not postgres_available():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is required in CI (apt-get install postgresql)")
-        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
-    with postgres_server() as url:
-        yield url
+def postgres_server_url() -> str:
+    """The run's PostgreSQL server; skipped only outside CI when absent."""
+    return databases.postgres_server_url()
 
 
 @pytest.fixture
-def postgres_url(postgres_server_url: str) -> str:
-    """A fresh, empty PostgreSQL database for one test."""
-    from tests.postgres import create_database
-
-    return create_database(postgres_server_url)
+def postgres_url(tmp_path: Path) -> str:
+    """A fresh, empty PostgreSQL database for one test, whatever the run's database."""
+    return databases.database_url(tmp_path, backend=databases.POSTGRESQL)
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

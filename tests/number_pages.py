@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.bots.html_form import page_form
 from server.config import load_settings
+from tests import databases
 from tests.conftest import create_demo_session
 
 PROJECT = Path(__file__).parent / "projects" / "numbers"
@@ -30,7 +31,7 @@ PROJECT = Path(__file__).parent / "projects" / "numbers"
 @contextmanager
 def numbers_client(tmp_path: Path, **changes: Any) -> Iterator[tuple[TestClient, Any]]:
     """A client of the number project with settings changed (``language_code="de"``...)."""
-    database_url = changes.pop("database_url", f"sqlite:///{tmp_path / 'numbers.sqlite3'}")
+    database_url = changes.pop("database_url", None) or databases.database_url(tmp_path, "numbers")
     settings = load_settings(PROJECT, {"DATABASE_URL": database_url}).with_changes(**changes)
     app = create_app(settings)
     try:

@@ -97,14 +97,30 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+_admin_engines: dict[str, sa.Engine] = {}
+
+
+def _admin_engine(server_url: str) -> sa.Engine:
+    """An engine on the server's ``postgres`` database, one per server, kept for the run."""
+    if server_url not in _admin_engines:
+        _admin_engines[server_url] = sa.create_engine(
+            server_url.replace("postgresql://", "postgresql+psycopg://", 1) + "/postgres",
+            isolation_level="AUTOCOMMIT",
+            poolclass=sa.pool.NullPool,
+        )
+    return _admin_engines[server_url]
+
+
 def create_database(server_url: str) -> str:
     """Create a fresh, empty database on the server; return its URL."""
     name = f"grove_test_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(
-        server_url.replace("postgresql://", "postgresql+psycopg://", 1) + "/postgres",
-        isolation_level="AUTOCOMMIT",
-    )
-    with engine.connect() as connection:
+    with _admin_engine(server_url).connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine.dispose()
     return f"{server_url}/{name}"
+
+
+def drop_database(url: str) -> None:
+    """Drop a database made by ``create_database``, ending any connection still open to it."""
+    server_url, name = url.rsplit("/", 1)
+    with _admin_engine(server_url).connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -16,6 +16,7 @@ from server.bots.runner import run_bots
 from server.config import load_settings
 from server.errors import ConfigurationError
 from server.project import load_project
+from tests import databases
 from tests.conftest import REPO_ROOT, create_demo_session
 
 BOTFAIL = Path(__file__).resolve().parent / "projects" / "botfail"
@@ -34,12 +35,15 @@ def _server_test(root: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.slow  # a subprocess per case, or many draws: seconds each
+@pytest.mark.slow  # seconds each
 @pytest.mark.parametrize("config", SAMPLE_CONFIGS)
-def test_every_sample_config_passes_its_bots(config):
-    result = _server_test(REPO_ROOT, config)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{config}: OK" in result.stdout
+def test_every_sample_config_passes_its_bots(config, tmp_path):
+    """In process, on the run's database (`python -m server test`, below, plays on SQLite)."""
+    database_url = databases.database_url(tmp_path, "bots")
+    results = run_bots(load_settings(REPO_ROOT, {}), config, database_url=database_url)
+    assert results
+    for result in results:
+        assert result.ok, result.error
 
 
 @pytest.mark.slow  # a subprocess per case, or many draws: seconds each
@@ -80,9 +84,9 @@ def test_failing_bot_reported_with_page(config, page, message):
     assert "Traceback" in result.stderr
 
 
-def test_passing_project_passes_and_must_fail_is_checked():
+def test_passing_project_passes_and_must_fail_is_checked(tmp_path):
     settings = load_settings(BOTFAIL, {})
-    [outcome] = run_bots(settings, "passes")
+    [outcome] = run_bots(settings, "passes", database_url=databases.database_url(tmp_path, "bots"))
     assert outcome.ok, outcome.error
     assert any("rejected as expected" in line for line in outcome.log)
 

@@ -8,13 +8,14 @@ import time
 import httpx
 import pytest
 
+from tests import databases
 from tests.live_server import live_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
 def test_waiting_participant_proceeds_when_session_is_created(browser, tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'browser.sqlite3'}"
+    database_url = databases.database_url(tmp_path, "browser")
     with live_server(database_url, workers=2) as base:
         page = browser.new_page()
         page.goto(f"{base}/room/econ101/?participant_label=alice")
@@ -42,7 +43,7 @@ def test_waiting_participant_proceeds_when_session_is_created(browser, tmp_path)
 
 
 def test_wait_page_moves_on_by_itself_when_the_other_player_decides(browser, tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'wait.sqlite3'}"
+    database_url = databases.database_url(tmp_path, "wait")
     with live_server(database_url, workers=2) as base, httpx.Client(base_url=base) as client:
         code = client.post(
             "/api/sessions", json={"session_config_name": "trust", "num_participants": 2}

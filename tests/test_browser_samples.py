@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from server.config import load_settings
 from server.currency import Currency
 from server.project import Project, load_project
+from tests import databases
 from tests.live_server import REPO_ROOT, live_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -330,13 +331,13 @@ class Server:
     engine: sa.Engine = field(init=False)
 
     def __post_init__(self) -> None:
-        self.engine = sa.create_engine(self.database_url)
+        self.engine = databases.engine(self.database_url)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One prodserver with two workers on SQLite for the module; each test has its session."""
-    database_url = f"sqlite:///{tmp_path_factory.mktemp('samples') / 'db.sqlite3'}"
+    """One prodserver with two workers for the module; each test has its session."""
+    database_url = databases.database_url(tmp_path_factory.mktemp("samples"), "db")
     project = load_project(load_settings(REPO_ROOT, {"DATABASE_URL": database_url}))
     with live_server(database_url, workers=2) as base_url:
         running = Server(base_url, database_url, project)

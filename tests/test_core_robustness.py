@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -12,12 +14,15 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+import server.app
 from server.app import create_app
 from server.config import load_settings
+from server.db import Database
 from server.errors import ConfigurationError, InvalidArguments, SchemaMismatch
 from server.models.core import ExperimentSession, Participant
 from server.project import load_project
 from server.sessions import create_session
+from tests import databases
 from tests.conftest import REPO_ROOT, create_demo_session
 from tests.live_server import live_server
 from tests.test_survey_flow import VALID_DEMOGRAPHICS
@@ -42,7 +47,7 @@ def test_restart_resumes_on_the_same_page(settings):
 
 @pytest.mark.slow
 def test_real_server_restart_loses_nothing(tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'restart.sqlite3'}"
+    database_url = databases.database_url(tmp_path, "restart")
     with (
         live_server(database_url, workers=1) as base,
         httpx.Client(base_url=base, follow_redirects=True) as http,
@@ -75,11 +80,53 @@ def test_changed_schema_is_detected_at_start(settings):
         create_app(settings)
 
 
+def test_a_refused_start_leaves_no_connection_open(settings, monkeypatch):
+    """On PostgreSQL a connection left in the pool of a refused start stays open until the
+    garbage collector finds it (and a server has a limit on connections)."""
+    app = create_app(settings)
+    with app.state.grove.db.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE survey_player DROP COLUMN nickname")
+    app.state.grove.db.dispose()
+    made: list[Database] = []
+
+    class RecordedDatabase(Database):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(server.app, "Database", RecordedDatabase)
+    with pytest.raises(SchemaMismatch):
+        create_app(settings)
+    [refused] = made
+    assert refused.engine.pool.checkedin() == 0
+    assert refused.engine.pool.checkedout() == 0
+
+
+def test_shutdown_lets_a_timeout_sweep_under_way_finish(settings, monkeypatch):
+    """Cancelled, a sweep would run on in its thread after shutdown and keep its database
+    connection past the engine's disposal (on PostgreSQL: an open connection left behind)."""
+    started, finished = threading.Event(), threading.Event()
+
+    def slow_sweep(db, project) -> None:
+        started.set()
+        time.sleep(0.3)
+        finished.set()
+
+    monkeypatch.setattr(server.app, "submit_due_pages", slow_sweep)
+    app = create_app(settings.with_changes(timeout_poll_seconds=0.01))
+    try:
+        with TestClient(app):
+            assert started.wait(10)
+        assert finished.is_set()
+    finally:
+        app.state.grove.db.dispose()
+
+
 @pytest.mark.slow  # a subprocess per case, or many draws: seconds each
 def test_resetdb_command_recreates_tables(tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'reset.sqlite3'}"
+    database_url = databases.database_url(tmp_path, "reset")
     env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"}
-    engine = sa.create_engine(database_url)
+    engine = databases.engine(database_url)
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE survey_player (id INTEGER PRIMARY KEY)")
     engine.dispose()

@@ -28,6 +28,7 @@ from server.currency import (
     cu,
     default_real_world_places,
 )
+from tests import databases
 
 OTREE_FORMATS = json.loads(
     (Path(__file__).parent / "data" / "otree_currency_formats.json").read_text("utf-8")
@@ -215,7 +216,7 @@ def test_settings_pass_language_and_currency_through(tmp_path):
         'LANGUAGE_CODE = "de"\nREAL_WORLD_CURRENCY_CODE = "JPY"\nUSE_POINTS = False\n'
         'THOUSAND_SEPARATOR = "."\nPOINTS_CUSTOM_NAME = "Taler"\n'
     )
-    settings = load_settings(project, {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"})
+    settings = load_settings(project, {"DATABASE_URL": databases.database_url(tmp_path)})
     # oTree: JPY (also KRW, HUF, ...) has 0 decimal places unless the setting says otherwise.
     assert settings.real_world_currency_decimal_places == 0
     app = create_app(settings)

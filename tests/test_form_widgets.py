@@ -20,6 +20,7 @@ from server.app import create_app
 from server.bots.html_form import page_form
 from server.config import load_settings
 from server.currency import Currency
+from tests import databases
 from tests.conftest import create_demo_session
 from tests.form_filling import Click, fill_and_submit
 
@@ -62,7 +63,7 @@ TYPED = {
 
 @pytest.fixture
 def widgets_client(tmp_path: Path) -> Iterator[tuple[TestClient, Any]]:
-    settings = load_settings(PROJECT, {"DATABASE_URL": f"sqlite:///{tmp_path / 'w.sqlite3'}"})
+    settings = load_settings(PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
     app = create_app(settings)
     with TestClient(app) as client:
         yield client, app

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from tests import databases
 from tests.conftest import create_demo_session
 from tests.live_server import live_server
 
@@ -152,7 +153,7 @@ def test_vendored_files_are_the_registry_files_with_their_licences():
 @pytest.mark.slow
 @pytest.mark.browser
 def test_phone_sized_page_has_jquery_bootstrap_and_no_sideways_scroll(browser, tmp_path):
-    with live_server(f"sqlite:///{tmp_path / 'layout.sqlite3'}", workers=1) as base:
+    with live_server(databases.database_url(tmp_path, "layout"), workers=1) as base:
         code = httpx.post(
             f"{base}/api/sessions/", json={"session_config_name": "survey", "num_participants": 1}
         ).json()["code"]

@@ -16,7 +16,9 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.db import Database
+from tests import databases
 from tests.conftest import create_demo_session
+from tests.databases import BOTH
 from tests.live_server import live_server
 
 RACE_PROJECT = Path(__file__).resolve().parent / "projects" / "race"
@@ -99,12 +101,9 @@ def test_timeout_auto_advances_an_absent_player(settings):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-def test_last_two_arrivals_race_on_two_workers(tmp_path, request, backend):
-    if backend == "postgres":
-        database_url = request.getfixturevalue("postgres_url")
-    else:
-        database_url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
+@pytest.mark.parametrize("backend", BOTH)
+def test_last_two_arrivals_race_on_two_workers(tmp_path, backend):
+    database_url = databases.database_url(tmp_path, "race", backend)
     groups = 10
     env = {"GROVE_PROJECT_ROOT": str(RACE_PROJECT)}
     with live_server(database_url, workers=2, extra_env=env) as base:

@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.config import load_settings
+from tests import databases
 from tests.conftest import create_demo_session
 from tests.test_multiplayer import RACE_PROJECT
 
@@ -72,7 +73,7 @@ def test_prisoner_three_rounds_with_rematching_and_chat(client, app):
 
 
 def test_group_by_arrival_time_groups_in_arrival_order(tmp_path):
-    settings = load_settings(RACE_PROJECT, {"DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}"})
+    settings = load_settings(RACE_PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
     app = create_app(settings)
     with TestClient(app) as client:
         _code, links = create_demo_session(client, "lobby")
@@ -102,7 +103,7 @@ def test_chat_tag_translates_with_arguments(nickname_tag):
 
 
 def test_wait_for_all_groups_runs_the_subsession_hook_once_per_round(tmp_path):
-    settings = load_settings(RACE_PROJECT, {"DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"})
+    settings = load_settings(RACE_PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
     app = create_app(settings)
     with TestClient(app) as client:
         _code, links = create_demo_session(client, "allgroups")

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from server.currency import FORMAT, Currency
 from server.fields import INTEGER_MAX, INTEGER_MIN
+from tests import databases
 from tests.number_pages import (
     browser_submits,
     field_views,
@@ -352,9 +353,11 @@ def test_a_bad_initial_value_fails_when_the_app_loads():
         models.FloatField(initial=float("nan"))
 
 
+@pytest.mark.sqlite
 def test_integer_columns_stay_integer_on_sqlite(tmp_path):
     """SQLite's INTEGER is 64 bits; the fields keep it (no BIGINT), ids stay rowid aliases."""
-    with numbers_client(tmp_path) as (client, app):
+    database_url = databases.database_url(tmp_path, "numbers", databases.SQLITE)
+    with numbers_client(tmp_path, database_url=database_url) as (client, app):
         start(client)
         start(client)
         with app.state.grove.db.engine.connect() as connection:

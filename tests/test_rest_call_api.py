@@ -21,6 +21,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from tests import databases
 from tests.live_server import live_server
 from tests.rest_helpers import REST_KEY, assert_error_shape
 
@@ -146,7 +147,7 @@ def test_documented_examples_in_process(settings):
 
 @pytest.mark.slow
 def test_documented_examples_against_a_live_server(tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'call_api.sqlite3'}"
+    database_url = databases.database_url(tmp_path, "call_api")
     environment = {"OTREE_REST_KEY": REST_KEY, "OTREE_AUTH_LEVEL": "STUDY"}
     with live_server(database_url, extra_env=environment) as SERVER_URL:
         call_api, GET, POST = make_call_api(SERVER_URL, REST_KEY, httpx.request)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from tests import databases
 from tests.live_server import live_server
 from tests.rest_helpers import REST_KEY
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_otree_examples_as_written_against_a_live_server(tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'rest.sqlite3'}"
+    database_url = databases.database_url(tmp_path, "rest")
     with live_server(
         database_url, extra_env={"OTREE_REST_KEY": REST_KEY, "OTREE_AUTH_LEVEL": "STUDY"}
     ) as SERVER_URL:
@@ -147,8 +148,8 @@ def fuzz_client(tmp_path_factory):
     from server.config import load_settings
     from tests.conftest import REPO_ROOT
 
-    path = tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite3"
-    settings = load_settings(REPO_ROOT, {"DATABASE_URL": f"sqlite:///{path}"})
+    database_url = databases.database_url(tmp_path_factory.mktemp("fuzz"), "fuzz")
+    settings = load_settings(REPO_ROOT, {"DATABASE_URL": database_url})
     app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         client.post(

@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from tests import databases
+from tests.databases import BOTH
 from tests.rest_helpers import assert_error_shape
 
 ROOM = "qualtrics_study"
@@ -23,13 +25,12 @@ LONGEST = "x" * 200
 TOO_LONG = "x" * 201
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgres", marks=[pytest.mark.slow, pytest.mark.postgres])]
-)
-def room_client(request, settings) -> Iterator[TestClient]:
+@pytest.fixture(params=BOTH)
+def room_client(request, settings, tmp_path) -> Iterator[TestClient]:
     """A client of an app on SQLite, or on PostgreSQL (slow)."""
-    if request.param == "postgres":
-        settings = settings.with_changes(database_url=request.getfixturevalue("postgres_url"))
+    settings = settings.with_changes(
+        database_url=databases.database_url(tmp_path, "rooms", request.param)
+    )
     app = create_app(settings)
     try:
         with TestClient(app) as client:

@@ -1,4 +1,5 @@
-"""40 people arriving in a room at the same instant, on a server with two workers."""
+"""40 people arriving in a room at the same instant, and one label arriving ten times at once,
+on a server with two workers, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from tests import databases
+from tests.databases import BOTH
 from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow
@@ -27,8 +30,9 @@ def _arrive_all(base: str, labels: list[str]) -> list[str]:
         return list(pool.map(arrive, labels))
 
 
-def test_40_concurrent_arrivals_get_40_participants(tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'rooms.sqlite3'}"
+@pytest.mark.parametrize("backend", BOTH)
+def test_40_concurrent_arrivals_get_40_participants(tmp_path, backend):
+    database_url = databases.database_url(tmp_path, "rooms", backend)
     with live_server(database_url, workers=2) as base:
         created = httpx.post(
             f"{base}/api/sessions/",
@@ -48,8 +52,9 @@ def test_40_concurrent_arrivals_get_40_participants(tmp_path):
         assert sorted(p["label"] for p in detail["participants"]) == labels
 
 
-def test_same_label_twice_at_once_gets_one_participant(tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'rooms2.sqlite3'}"
+@pytest.mark.parametrize("backend", BOTH)
+def test_same_label_twice_at_once_gets_one_participant(tmp_path, backend):
+    database_url = databases.database_url(tmp_path, "rooms", backend)
     with live_server(database_url, workers=2) as base:
         httpx.post(
             f"{base}/api/sessions/",

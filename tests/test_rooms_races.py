@@ -25,18 +25,13 @@ import pytest
 import sqlalchemy as sa
 
 from server.db import Database
+from tests import databases
+from tests.databases import BOTH
 from tests.live_server import live_server
 
 pytestmark = pytest.mark.slow
 
 ROOM = "qualtrics_study"
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def _database_url(request: pytest.FixtureRequest, tmp_path: Any, backend: str) -> str:
-    if backend == "postgres":
-        return request.getfixturevalue("postgres_url")
-    return f"sqlite:///{tmp_path / 'rooms.sqlite3'}"
 
 
 def _rows(database_url: str, query: str) -> list[Any]:
@@ -111,8 +106,8 @@ class _RaceRound:
                         self.failures.append(f"arrive {label}: {response.status_code}")
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_vars_racing_arrival_always_reach_the_participant(tmp_path, request, backend):
+@pytest.mark.parametrize("backend", BOTH)
+def test_vars_racing_arrival_always_reach_the_participant(tmp_path, backend):
     """Every acknowledged vars post for a label ends up in that label's participant.
 
     Three rounds of 30 labels; per label, two vars posts (distinct keys) and one arrival,
@@ -121,7 +116,7 @@ def test_vars_racing_arrival_always_reach_the_participant(tmp_path, request, bac
     """
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    database_url = _database_url(request, tmp_path, backend)
+    database_url = databases.database_url(tmp_path, "rooms", backend)
     labels_per_round, rounds = 30, 3
     failures: list[str] = []
     with live_server(database_url, workers=2) as base:
@@ -160,10 +155,10 @@ def test_vars_racing_arrival_always_reach_the_participant(tmp_path, request, bac
     assert orphans == [], f"seed {seed}: pending rows left for arrived labels"
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_same_new_label_posted_at_once_gives_one_row(tmp_path, request, backend):
+@pytest.mark.parametrize("backend", BOTH)
+def test_same_new_label_posted_at_once_gives_one_row(tmp_path, backend):
     """Two first posts for one new label at once: both 200, one pending row, both vars."""
-    database_url = _database_url(request, tmp_path, backend)
+    database_url = databases.database_url(tmp_path, "rooms", backend)
     labels = [f"new-{i:02d}" for i in range(20)]
     tasks = [(label, post) for label in labels for post in range(2)]
     barrier = threading.Barrier(len(tasks))
@@ -185,10 +180,10 @@ def test_same_new_label_posted_at_once_gives_one_row(tmp_path, request, backend)
         assert (values if isinstance(values, dict) else json.loads(values)) == {"k0": 0, "k1": 1}
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_status_poll_and_join_for_one_label_at_once(tmp_path, request, backend):
+@pytest.mark.parametrize("backend", BOTH)
+def test_status_poll_and_join_for_one_label_at_once(tmp_path, backend):
     """A waiting page's status poll and a join for the same label, at the same instant."""
-    database_url = _database_url(request, tmp_path, backend)
+    database_url = databases.database_url(tmp_path, "rooms", backend)
     labels = [f"poll-{i:02d}" for i in range(25)]
     tasks = [(label, kind) for label in labels for kind in ("poll", "join")]
     barrier = threading.Barrier(len(tasks))

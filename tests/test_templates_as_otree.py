@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.bots.html_form import page_form, parse_forms
 from server.config import load_settings
+from tests import databases
 from tests.conftest import create_demo_session
 from tests.form_filling import fill_and_submit
 
@@ -29,7 +30,7 @@ HOSTILE = "</script><script>document.title='owned'</script>"
 
 
 def _client(tmp_path: Path, **environ: str) -> Iterator[TestClient]:
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 't.sqlite3'}", **environ}
+    env = {"DATABASE_URL": databases.database_url(tmp_path), **environ}
     app = create_app(load_settings(PROJECT, env))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,6 +25,7 @@ from server.db import normalise_database_url
 from server.fields import FieldValueError, models
 from server.http.errors import json_family
 from server.storable_text import unstorable_character, unstorable_strings
+from tests import databases
 from tests.conftest import REPO_ROOT
 from tests.live_server import live_server
 from tests.unstorable_cases import (
@@ -48,9 +48,9 @@ STATIC = REPO_ROOT / "server" / "static"
 
 @pytest.fixture(scope="module")
 def world_client(tmp_path_factory):
-    """One SQLite database with the sessions every case points into, for the whole module."""
-    path: Path = tmp_path_factory.mktemp("unstorable") / "unstorable.sqlite3"
-    app = create_app(load_settings(REPO_ROOT, {"DATABASE_URL": f"sqlite:///{path}"}))
+    """One database with the sessions every case points into, for the whole module."""
+    database_url = databases.database_url(tmp_path_factory.mktemp("unstorable"), "unstorable")
+    app = create_app(load_settings(REPO_ROOT, {"DATABASE_URL": database_url}))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, build_world(client), app.state.grove.db.engine
     app.state.grove.db.dispose()
@@ -300,7 +300,7 @@ def test_unstorable_text_on_a_live_postgres_server_with_two_workers(postgres_url
 @pytest.mark.browser
 def test_chat_in_a_browser_sends_and_keeps_a_refused_message(browser, tmp_path):
     with (
-        live_server(f"sqlite:///{tmp_path / 'chat.sqlite3'}", workers=2) as base,
+        live_server(databases.database_url(tmp_path, "chat"), workers=2) as base,
         httpx.Client(base_url=base) as client,
     ):
         code = client.post(

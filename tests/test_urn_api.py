@@ -17,6 +17,8 @@ from server.app import create_app
 from server.db import Database
 from server.models.urn import UrnAssignment
 from server.randomization.service import verify
+from tests import databases
+from tests.databases import BOTH
 from tests.live_server import live_server
 
 
@@ -177,8 +179,9 @@ def test_no_response_reveals_state_or_seed(urn_client):
 
 
 @pytest.mark.slow
-def test_200_concurrent_randomizations_across_two_workers(tmp_path):
-    database_url = f"sqlite:///{tmp_path / 'urn.sqlite3'}"
+@pytest.mark.parametrize("backend", BOTH)
+def test_200_concurrent_randomizations_across_two_workers(tmp_path, backend):
+    database_url = databases.database_url(tmp_path, "urn", backend)
     with live_server(database_url, workers=2, extra_env={"OTREE_REST_KEY": "k"}) as base:
         headers = {"otree-rest-key": "k"}
         code = httpx.post(

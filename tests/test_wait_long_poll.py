@@ -9,6 +9,8 @@ import time
 import httpx
 import pytest
 
+from tests import databases
+from tests.databases import BOTH
 from tests.live_server import live_server
 
 
@@ -19,8 +21,9 @@ def _start(client: httpx.Client, code: str) -> str:
 
 
 @pytest.mark.slow
-def test_long_poll_is_held_until_the_trustor_moves_then_answers_at_once(tmp_path):
-    with live_server(f"sqlite:///{tmp_path / 'db.sqlite3'}", workers=2) as base:
+@pytest.mark.parametrize("backend", BOTH)
+def test_long_poll_is_held_until_the_trustor_moves_then_answers_at_once(tmp_path, backend):
+    with live_server(databases.database_url(tmp_path, "db", backend), workers=2) as base:
         # Separate connections, so the two players usually reach different workers.
         trustor = httpx.Client(base_url=base, timeout=30)
         trustee = httpx.Client(base_url=base, timeout=30)
@@ -61,7 +64,7 @@ def test_long_poll_is_held_until_the_trustor_moves_then_answers_at_once(tmp_path
 
 @pytest.mark.slow
 def test_status_without_wait_answers_at_once(tmp_path):
-    with live_server(f"sqlite:///{tmp_path / 'db.sqlite3'}", workers=1) as base:
+    with live_server(databases.database_url(tmp_path), workers=1) as base:
         client = httpx.Client(base_url=base, timeout=30)
         code = client.post(
             "/api/sessions", json={"session_config_name": "trust", "num_participants": 2}

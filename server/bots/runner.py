@@ -102,8 +102,10 @@ class BotRunner:
         progress: Callable[[int, int], None] | None = None,
         case_index: int = 0,
         export_dir: Path | None = None,
+        database_url: str | None = None,
     ) -> None:
         self.settings = settings
+        self.database_url = database_url
         self.export_dir = export_dir
         self.case_index = case_index
         self.config_name = config_name
@@ -138,7 +140,7 @@ class BotRunner:
         result = BotRunResult(self.config_name, 0)
         with tempfile.TemporaryDirectory(prefix="grove-bots-") as folder:
             settings = self.settings.with_changes(
-                database_url=f"sqlite:///{Path(folder) / 'bots.sqlite3'}"
+                database_url=self.database_url or f"sqlite:///{Path(folder) / 'bots.sqlite3'}"
             )
             app = create_app(settings)
             grove = app.state.grove
@@ -456,11 +458,14 @@ def run_bots(
     num_participants: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     export_dir: Path | None = None,
+    database_url: str | None = None,
 ) -> list[BotRunResult]:
     """Play a session config with its bots, once per case; each result says if it passed.
 
-    Each case plays on a scratch SQLite file. With ``export_dir``, every case's rows go into
-    one CSV per app. Raises BotFileError when a bot file cannot be imported.
+    Each case plays on a scratch SQLite file, or in the database at ``database_url`` (the
+    test suite's PostgreSQL pass), where the cases' sessions sit side by side. With
+    ``export_dir``, every case's rows go into one CSV per app. Raises BotFileError when a
+    bot file cannot be imported.
     """
     from server.project import load_project
 
@@ -474,7 +479,7 @@ def run_bots(
     results = []
     for case in range(runs):
         result = BotRunner(
-            settings, config_name, num_participants, progress, case, export_dir
+            settings, config_name, num_participants, progress, case, export_dir, database_url
         ).run()
         result.case_label = _case_label(bot_classes, case, runs)
         results.append(result)

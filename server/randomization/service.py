@@ -103,10 +103,15 @@ def parse_config(raw: Mapping[str, Any]) -> UrnConfig:
 
 
 def get_study(db: Session, name: str, *, for_update: bool = False) -> UrnStudy:
-    """The study called ``name``; StudyNotFound if there is none."""
+    """The study called ``name``; StudyNotFound if there is none.
+
+    ``for_update`` locks the row and reads it afresh: a study loaded earlier in the unit of
+    work (to resolve its name) would otherwise keep the counts and RNG state from before the
+    lock, and two draws on PostgreSQL would take the same sequence number.
+    """
     query = sa.select(UrnStudy).where(UrnStudy.name == name)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     study = db.scalars(query).first()
     if study is None:
         raise StudyNotFound(f"no study named {name!r}")
@@ -116,7 +121,12 @@ def get_study(db: Session, name: str, *, for_update: bool = False) -> UrnStudy:
 def ensure_study(db: Session, name: str, raw_config: Mapping[str, Any]) -> UrnStudy:
     """The study, created on first use; a config change after the first draw is refused."""
     config = parse_config(raw_config)
-    study = db.scalars(sa.select(UrnStudy).where(UrnStudy.name == name).with_for_update()).first()
+    study = db.scalars(
+        sa.select(UrnStudy)
+        .where(UrnStudy.name == name)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     if study is None:
         study = UrnStudy(
             name=name,
