@@ -511,8 +511,9 @@ def amount(text: str) -> Type:
     return Type(text, Currency(int(text)))
 
 
-# A blank optional field is stored as None (oTree's docs: "its value here will be None").
-NO_COMMENT = Type("", None)
+# A text area left empty (blank=True) is stored as "", as oTree 6.0.15 stores it (measured:
+# its error_message values and the stored field are both "", though its docs say None).
+NO_COMMENT = Type("", "")
 # A browser submits a text area's line breaks as CRLF (HTML's form submission rules).
 TWO_LINES = Type("Line one\nline two, ça va, Zoë", "Line one\r\nline two, ça va, Zoë")
 
