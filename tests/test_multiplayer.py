@@ -49,6 +49,7 @@ def test_public_goods_in_every_arrival_order(client, order):
         assert f'class="grove-payoff">{expected[contribution]}' in page.text
 
 
+@pytest.mark.slow  # waits out a real page deadline
 def test_timeout_auto_advances_an_absent_player(settings):
     app = create_app(settings.with_changes(timeout_poll_seconds=0.2))
     with TestClient(app) as client:

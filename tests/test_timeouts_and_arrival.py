@@ -26,6 +26,9 @@ from tests import databases
 from tests.databases import BOTH
 from tests.live_server import live_server
 
+# Each test waits out real page deadlines (seconds): the fast subset leaves them out.
+pytestmark = pytest.mark.slow
+
 FLOW_PROJECT = Path(__file__).resolve().parent / "projects" / "flow"
 NO_SWEEP = 3600.0  # the background sweep stays out of the way; the test calls it
 
