@@ -3,6 +3,8 @@ verification, the demo trial app, and concealment."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given
@@ -99,7 +101,7 @@ def test_verify_reports_tampering(database):
 )
 @given(st.lists(st.tuples(st.sampled_from("MF"), st.sampled_from("123")), min_size=1, max_size=25))
 def test_counts_equal_the_history(database, arrivals):
-    name = f"prop-{id(arrivals)}-{len(arrivals)}"
+    name = f"prop-{uuid.uuid4().hex}"  # not id(arrivals): a freed list's id comes back
     with database.transaction() as db:
         ensure_study(db, name, CONFIG)
         for index, (sex, site) in enumerate(arrivals):
