@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.db import lock_ids_in_order
 from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
 from server.project import PageEntry, Project
@@ -244,6 +245,17 @@ def wait_scope(entry: PageEntry, player: Any) -> tuple[str, list[int]]:
     return f"group:{player.group_id}", [p.participant_id for p in players]
 
 
+def scope_row(project: Project, entry: PageEntry, player: Any) -> tuple[Any, int]:
+    """(model, id) of the row a page's arrivals are counted under: the subsession for a wait
+    page with ``wait_for_all_groups`` or ``group_by_arrival_time``, else the player's group
+    (LOCK ORDER step 2 in server/db.py)."""
+    app = project.apps[entry.app_name]
+    page = entry.page_cls
+    if getattr(page, "wait_for_all_groups", False) or getattr(page, "group_by_arrival_time", False):
+        return app.subsession_cls, player.subsession_id
+    return app.group_cls, player.group_id
+
+
 def _lock_scope(db: Session, entry: PageEntry, player: Any, project: Project) -> None:
     """Row-lock the group (or subsession) so arrivals of one scope are counted one at a time.
 
@@ -251,13 +263,8 @@ def _lock_scope(db: Session, entry: PageEntry, player: Any, project: Project) ->
     COMMITTED; with the lock the second re-reads after the first commits. On SQLite the
     transaction already holds the database write lock (BEGIN IMMEDIATE).
     """
-    app = project.apps[entry.app_name]
-    page = entry.page_cls
-    if getattr(page, "wait_for_all_groups", False) or getattr(page, "group_by_arrival_time", False):
-        cls, row_id = app.subsession_cls, player.subsession_id
-    else:
-        cls, row_id = app.group_cls, player.group_id
-    db.execute(sa.select(cls.id).where(cls.id == row_id).with_for_update())
+    model, row_id = scope_row(project, entry, player)
+    lock_ids_in_order(db, model, [row_id])
 
 
 def wait_page_is_complete(

@@ -100,14 +100,7 @@ def _scope_of_current_page(db: Session, project: Project, participant: Participa
     entry = flow.current_entry(project, participant)
     if entry is None:
         return None
-    player = flow.player_for(db, project, participant, entry)
-    app = project.apps[entry.app_name]
-    page = entry.page_cls
-    if entry.is_wait_page and (
-        getattr(page, "wait_for_all_groups", False) or getattr(page, "group_by_arrival_time", False)
-    ):
-        return app.subsession_cls, player.subsession_id
-    return app.group_cls, player.group_id
+    return flow.scope_row(project, entry, flow.player_for(db, project, participant, entry))
 
 
 def lock_participant(
