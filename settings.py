@@ -21,7 +21,9 @@ ADMIN_USERNAME = "admin"
 # on a development server only.
 ADMIN_PASSWORD = ""
 
-SECRET_KEY = "grove-development-secret-key-change-me"
+# No SECRET_KEY here: a key in a file others read signs nothing safely. Production reads
+# OTREE_SECRET_KEY from the environment (Grove refuses to start without one); a development
+# server makes a random key for this install in .grove_secret (never committed).
 
 DEMO_PAGE_INTRO_HTML = """
 <p>Grove's sample apps. Click a session config to create a demo session and get its links.</p>

@@ -39,7 +39,7 @@ REAL_WORLD_CURRENCY_CODE = "USD"
 USE_POINTS = True
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = environ.get("OTREE_ADMIN_PASSWORD", "")
-SECRET_KEY = "benchmark-secret-key"
+SECRET_KEY = "benchmark-secret-key-long-enough-for-production"
 DEMO_PAGE_INTRO_HTML = ""
 ROOMS = [dict(name="{BENCH_ROOM}", display_name="Benchmark room")]
 """

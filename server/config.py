@@ -7,6 +7,7 @@ frozen :class:`Settings` to ``create_app``. Tests build ``Settings(...)`` direct
 from __future__ import annotations
 
 import importlib.util
+import secrets
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -16,6 +17,7 @@ from typing import Any
 
 from server.currency import default_real_world_places
 from server.errors import ConfigurationError
+from server.secret_key import check_production_secret_key, development_secret_key, is_placeholder
 
 AUTH_LEVELS = ("DEMO", "STUDY")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -27,7 +29,9 @@ class Settings:
 
     root: Path
     database_url: str = ""
-    secret_key: str = "grove-development-secret-key-change-me"
+    # Empty: a development server signs with a random key of this process (load_settings
+    # gives a per-install one instead); production refuses to start (server/secret_key.py).
+    secret_key: str = ""
     admin_username: str = "admin"
     admin_password: str = ""
     auth_level: str | None = None
@@ -52,6 +56,10 @@ class Settings:
         object.__setattr__(self, "root", Path(self.root).resolve())
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.root / 'db.sqlite3'}")
+        if self.production:
+            check_production_secret_key(self.secret_key)
+        elif is_placeholder(self.secret_key):
+            object.__setattr__(self, "secret_key", secrets.token_urlsafe(48))
         if self.auth_level is not None and self.auth_level not in AUTH_LEVELS:
             raise ConfigurationError(
                 f"OTREE_AUTH_LEVEL must be one of {', '.join(AUTH_LEVELS)} or unset, "
@@ -135,18 +143,21 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
     except ValueError as exc:
         raise ConfigurationError("GROVE_MAX_BODY_BYTES must be an integer") from exc
     currency_code = _typed(module, "REAL_WORLD_CURRENCY_CODE", str, "USD")
+    production = _env_bool(environ, "OTREE_PRODUCTION")
+    secret_key = environ.get("OTREE_SECRET_KEY") or _typed(module, "SECRET_KEY", str, "")
+    if not production and is_placeholder(secret_key):
+        secret_key = development_secret_key(Path(root))
     return Settings(
         root=Path(root),
         database_url=environ.get("DATABASE_URL", ""),
-        secret_key=environ.get("OTREE_SECRET_KEY")
-        or _typed(module, "SECRET_KEY", str, Settings.secret_key),
+        secret_key=secret_key,
         admin_username=_typed(module, "ADMIN_USERNAME", str, "admin"),
         admin_password=environ.get("OTREE_ADMIN_PASSWORD")
         or _typed(module, "ADMIN_PASSWORD", (str, type(None)), "")
         or "",
         auth_level=auth_level.upper() if isinstance(auth_level, str) else None,
         rest_key=environ.get("OTREE_REST_KEY") or None,
-        production=_env_bool(environ, "OTREE_PRODUCTION"),
+        production=production,
         language_code=_typed(module, "LANGUAGE_CODE", str, "en"),
         real_world_currency_code=currency_code,
         use_points=_typed(module, "USE_POINTS", bool, True),

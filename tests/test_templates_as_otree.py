@@ -104,7 +104,7 @@ def test_undefined_name_in_production_shows_a_clean_page_and_logs(tmp_path, capl
         tmp_path,
         OTREE_PRODUCTION="1",
         OTREE_ADMIN_PASSWORD="pw",
-        OTREE_SECRET_KEY="a-real-secret-for-this-test",
+        OTREE_SECRET_KEY="a-real-secret-for-this-test-of-32-characters",
     ):
         client.post("/login", data={"username": "admin", "password": "pw"})
         (url,) = _start(client, "broken")

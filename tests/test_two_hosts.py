@@ -43,7 +43,7 @@ from tests.live_server import REPO_ROOT, live_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-SECRET_KEY = "two-hosts-shared-secret"
+SECRET_KEY = "two-hosts-shared-secret-of-both-hosts-0123"
 REST_KEY = "two-hosts-rest-key"
 ADMIN_PASSWORD = "two-hosts-admin"
 REST_HEADERS = {"otree-rest-key": REST_KEY}
