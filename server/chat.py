@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
+from server.csv_cells import spreadsheet_row
 from server.db import Database
 from server.errors import InvalidArguments
 from server.models.chat import ChatMessage
@@ -130,7 +131,8 @@ def messages_after(db: Session, session_id: int, channel: str, after_id: int) ->
 
 
 def export_chat_csv(db: Session, session_id: int) -> str:
-    """Every chat message of a session as CSV (for the data export)."""
+    """Every chat message of a session as CSV (for the data export); text a spreadsheet would
+    run as a formula gets a leading apostrophe (``server/csv_cells.py``)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["session_id", "channel", "participant_code", "nickname", "body", "time"])
@@ -142,14 +144,16 @@ def export_chat_csv(db: Session, session_id: int) -> str:
     )
     for message, code in rows:
         writer.writerow(
-            [
-                session_id,
-                message.channel,
-                code,
-                message.nickname,
-                message.body,
-                message.created_at.isoformat() if message.created_at else "",
-            ]
+            spreadsheet_row(
+                [
+                    session_id,
+                    message.channel,
+                    code,
+                    message.nickname,
+                    message.body,
+                    message.created_at.isoformat() if message.created_at else "",
+                ]
+            )
         )
     return buffer.getvalue()
 

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.csv_cells import spreadsheet_row
 from server.models.core import Participant
 from server.project import Project
 from server.sessions import get_session
@@ -26,7 +27,10 @@ def export_cell(value: Any) -> Any:
 
 
 def export_session(db: Session, project: Project, session_code: str, folder: Path) -> list[Path]:
-    """Write ``<config>_<app>.csv`` for each app of the session; return the paths."""
+    """Write ``<config>_<app>.csv`` for each app of the session; return the paths.
+
+    Text that a spreadsheet would run as a formula is written with a leading apostrophe
+    (``server/csv_cells.py``)."""
     session = get_session(db, session_code)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -63,19 +67,24 @@ def export_session(db: Session, project: Project, session_code: str, folder: Pat
             )
             for participant, player, group in rows:
                 writer.writerow(
-                    [
-                        session.code,
-                        participant.code,
-                        participant.label or "",
-                        participant.id_in_session,
-                        *[export_cell((participant.vars or {}).get(f)) for f in participant_fields],
-                        player.round_number,
-                        group.id_in_subsession,
-                        player.id_in_group,
-                        float(player.payoff),
-                        *[_cell(getattr(player, f)) for f in player_fields],
-                        *[_cell(getattr(group, f)) for f in group_fields],
-                    ]
+                    spreadsheet_row(
+                        [
+                            session.code,
+                            participant.code,
+                            participant.label or "",
+                            participant.id_in_session,
+                            *[
+                                export_cell((participant.vars or {}).get(f))
+                                for f in participant_fields
+                            ],
+                            player.round_number,
+                            group.id_in_subsession,
+                            player.id_in_group,
+                            float(player.payoff),
+                            *[_cell(getattr(player, f)) for f in player_fields],
+                            *[_cell(getattr(group, f)) for f in group_fields],
+                        ]
+                    )
                 )
         written.append(path)
     return written

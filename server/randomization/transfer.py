@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from server.csv_cells import from_spreadsheet_cell, spreadsheet_cell
 from server.errors import InvalidArguments
 from server.models.urn import UrnAssignment
 from server.randomization.api_views import balance_table
@@ -41,7 +42,11 @@ def import_history(db: Session, study_name: str, rows: Iterable[dict[str, str]])
     counts = counts_from_json(study.counts)
     known = {row.participant_key for row in assignments(db, study)}
     added = 0
-    for number, row in enumerate(rows, start=2):
+    for number, written in enumerate(rows, start=2):
+        row = {
+            name: from_spreadsheet_cell(value) if isinstance(value, str) else value
+            for name, value in written.items()
+        }
         key = (row.get("id") or "").strip()
         if not key:
             raise InvalidArguments(f"line {number}: missing id", field="id")
@@ -104,7 +109,8 @@ def export_history(db: Session, study_name: str) -> dict[str, Any]:
 
 
 def history_csv(export: dict[str, Any]) -> str:
-    """The assignment log of an export as CSV (RNG state as JSON text)."""
+    """The assignment log of an export as CSV (RNG state as JSON text); text a spreadsheet
+    would run as a formula gets a leading apostrophe, which ``import_history`` removes."""
     import json
 
     rows = export["assignments"]
@@ -113,7 +119,8 @@ def history_csv(export: dict[str, Any]) -> str:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, "rng_state_before": json.dumps(row["rng_state_before"])})
+            cells = {**row, "rng_state_before": json.dumps(row["rng_state_before"])}
+            writer.writerow({name: spreadsheet_cell(value) for name, value in cells.items()})
     return buffer.getvalue()
 
 
