@@ -7,13 +7,13 @@ only query parameters; every value is a string. All of these become one plain di
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from server.http.json_input import MAX_DEPTH, JSONInputError, loads_strict
 from server.rest.errors import RequestError
 from server.storable_text import unstorable_strings
 
@@ -24,6 +24,8 @@ def expand_dotted(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     """``[("vars.age", "25")]`` -> ``{"vars": {"age": "25"}}``; plain keys stay as they are."""
     result: dict[str, Any] = {}
     for key, value in pairs:
+        if key.count(".") >= MAX_DEPTH:
+            raise RequestError(400, f"the field name {key[:40]}... has more than {MAX_DEPTH} dots")
         if "." in key:
             head, rest = key.split(".", 1)
             target = result.setdefault(head, {})
@@ -69,7 +71,10 @@ async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
     """The request's parameters: query string merged under a JSON or form body.
 
     RequestError 400 for a string no database can store (a NUL character anywhere, or a lone
-    surrogate from a JSON escape), whatever the field: nothing of such a request is written.
+    surrogate from a JSON escape), whatever the field, and for JSON that
+    ``server.http.json_input.loads_strict`` refuses (NaN, integers beyond 64 bits, more than
+    100 levels of nesting); 413 for a body over ``limit`` bytes. Nothing of such a request is
+    written.
     """
     query_pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "api_key"]
     raw = await _read_limited(request, limit)
@@ -82,9 +87,9 @@ async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
             raise RequestError(400, "the request body is not valid UTF-8") from None
         if content_type in ("application/json", "") or content_type.endswith("+json"):
             try:
-                parsed = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise RequestError(400, f"the request body is not valid JSON: {exc.msg}") from None
+                parsed = loads_strict(text)
+            except JSONInputError as exc:
+                raise RequestError(400, str(exc), exc.field) from None
             if not isinstance(parsed, dict):
                 raise RequestError(
                     400, f"the JSON body must be an object, not {type(parsed).__name__}"

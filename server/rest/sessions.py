@@ -18,6 +18,7 @@ from server.session_reports import (
     session_detail,
     session_summaries,
 )
+from server.sessions import MAX_PARTICIPANTS
 
 CREATE_FIELDS = ("session_config_name", "num_participants")
 CREATE_OPTIONAL = ("label", "room_name", "modified_session_config_fields")
@@ -48,7 +49,12 @@ def _num_participants(value: Any) -> Any:
     # Form and query bodies carry strings: accept whole-number strings there.
     if isinstance(value, str):
         stripped = value.strip()
-        if stripped.lstrip("-").isdigit():
+        digits = stripped.removeprefix("-")
+        # ASCII digits only ("²" is a digit to isdigit), and few enough that int() reads
+        # them: any longer number is refused by the range check all the same.
+        if digits.isascii() and digits.isdigit():
+            if len(digits) > 18:
+                return -1 if stripped.startswith("-") else MAX_PARTICIPANTS + 1
             return int(stripped)
         if stripped.lower() in ("", "null", "none"):
             return None

@@ -23,6 +23,8 @@ from server.chat import (
 )
 from server.errors import InvalidArguments
 from server.http.context import grove
+from server.http.json_input import JSONInputError, loads_strict
+from server.http.query_numbers import row_id_parameter
 from server.web.admin_auth import is_admin
 
 
@@ -61,10 +63,7 @@ def chat(request: Request) -> Response:
     code = request.path_params["code"]
     if request.method == "GET":
         seat = seat_from_token(app.settings.secret_key, request.query_params.get("token", ""), code)
-        try:
-            after = int(request.query_params.get("after", "0"))
-        except ValueError:
-            after = 0
+        after = row_id_parameter(request.query_params.get("after", "0"), "after")
         return JSONResponse({"messages": read_messages(app.db, code, seat, after)})
     data = request.state.chat_body
     seat = seat_from_token(app.settings.secret_key, str(data.get("token", "")), code)
@@ -78,9 +77,11 @@ async def chat_entry(request: Request) -> Response:
 
     if request.method == "POST":
         try:
-            body = await request.json()
-        except ValueError:
-            body = None
+            body = loads_strict(await request.body())
+        except JSONInputError as exc:
+            raise InvalidArguments(
+                f'send a JSON object {{"token": "...", "body": "..."}}: {exc}', field=exc.field
+            ) from None
         if not isinstance(body, dict):
             raise InvalidArguments('send a JSON object: {"token": "...", "body": "..."}')
         request.state.chat_body = body
