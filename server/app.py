@@ -24,6 +24,7 @@ from server.config import Settings
 from server.currency import configure_currency_from
 from server.db import Database
 from server.errors import GroveError
+from server.http.body_limit import LimitRequestBody
 from server.http.context import BUILTIN_TEMPLATES, Grove
 from server.http.errors import handle_grove_error, handle_http_exception, handle_unexpected
 from server.http.url_text import RefuseUnstorableText
@@ -134,6 +135,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         lifespan=_lifespan(),
         middleware=[
             Middleware(RefuseUnstorableText),
+            Middleware(LimitRequestBody, max_bytes=settings.max_body_bytes),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key,

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from server import participant_pages
 from server.browser_tokens import BROWSER_COOKIE, BROWSER_COOKIE_MAX_AGE, browser_token_from
+from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
 from server.participant_pages import Joined, Redirect, Rendered, SessionIsFull
 from server.web.page_rendering import page_renderer
@@ -52,7 +53,7 @@ def participant_page(request: Request) -> Response:
 async def participant_page_entry(request: Request) -> Response:
     """Read the form body asynchronously, then run the page logic in a worker thread."""
     if request.method == "POST":
-        form = await request.form()
+        form = await request.form(max_files=MAX_FORM_FILES)
         request.state.form_data = {
             key: value for key, value in form.multi_items() if isinstance(value, str)
         }

@@ -16,6 +16,7 @@ from server.browser_tokens import (
     new_browser_token,
 )
 from server.errors import InvalidArguments, SessionFull
+from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
 from server.participant_vars import optional_participant_label
 from server.rooms import (
@@ -92,7 +93,7 @@ async def room_page(request: Request) -> Response:
     """Read the form body (POST) then run the room logic in a worker thread."""
     form = None
     if request.method == "POST":
-        data = await request.form()
+        data = await request.form(max_files=MAX_FORM_FILES)
         form = {k: v for k, v in data.items() if isinstance(v, str)}
     return await run_in_threadpool(room_entry, request, form)
 
@@ -149,7 +150,7 @@ async def room_admin_action(request: Request) -> Response:
     """POST /rooms/<name>: create a session in the room, or close it (admins only)."""
     if not is_admin(request):
         return RedirectResponse("/login?next=/rooms", status_code=303)
-    form = dict(await request.form())
+    form = dict(await request.form(max_files=MAX_FORM_FILES))
     return await run_in_threadpool(_room_admin_action, request, form)
 
 
