@@ -52,7 +52,8 @@ SESSION_CONFIGS = [
             alpha=0,
             beta=1,
             w=1,
-            starting_seed=100,
+            # No starting_seed: each study gets a random 64-bit one (the admin export shows
+            # it). A small fixed seed would let anyone with an API key predict assignments.
             urn_selection="method1",
         ),
     ),

@@ -7,6 +7,7 @@ ConfigurationError that names the file (and the key or class).
 from __future__ import annotations
 
 import importlib
+import logging
 import math
 import sys
 import types
@@ -234,21 +235,27 @@ def _merge_session_configs(
     configs = getattr(module, "SESSION_CONFIGS", None)
     if not isinstance(configs, list | tuple):
         raise ConfigurationError("session_configs.py: SESSION_CONFIGS must be a list of dicts")
+    try:
+        defaults = {**BUILTIN_DEFAULTS, **checked_config(settings.session_config_defaults, {})}
+    except ConfigValueError as exc:
+        raise ConfigurationError(f"settings.py: SESSION_CONFIG_DEFAULTS: {exc}") from None
     merged: dict[str, dict[str, Any]] = {}
     for index, raw in enumerate(configs):
         where = f"session_configs.py: SESSION_CONFIGS[{index}]"
         if not isinstance(raw, dict):
             raise ConfigurationError(f"{where} must be a dict")
-        config = {
-            "participation_fee": 0.0,
-            "real_world_currency_per_point": 1.0,
-            "doc": "",
-            **settings.session_config_defaults,
-            **raw,
-        }
+        config = {"doc": "", **defaults, **raw}
         name = config.get("name")
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigurationError(f"{where}: 'name' must be an identifier-like string")
+        try:
+            # Each value of the kind of its default (session_config_values).
+            config = checked_config(config, defaults)
+        except ConfigValueError as exc:
+            raise ConfigurationError(
+                f"{where} ({name}): {exc} (the default in SESSION_CONFIG_DEFAULTS or Grove's "
+                "own is the kind to follow)"
+            ) from None
         if name in merged:
             raise ConfigurationError(f"{where}: duplicate session config name {name!r}")
         sequence = config.get("app_sequence")
@@ -263,12 +270,21 @@ def _merge_session_configs(
                 f"{where} ({name}): 'num_demo_participants' must be a positive integer"
             )
         if "urn" in config:
-            from server.randomization.urn import UrnConfig, UrnConfigError
+            from server.randomization.urn import UrnConfig, UrnConfigError, has_weak_seed
 
             try:
                 UrnConfig.from_dict(config["urn"])
             except UrnConfigError as exc:
                 raise ConfigurationError(f"{where} ({name}): {exc}") from exc
+            if settings.production and has_weak_seed(config["urn"]):
+                logging.getLogger("grove").warning(
+                    "%s (%s): urn starting_seed %s is below 2**32: anyone with an API key can "
+                    "find it from the assignment log and predict the next assignments. Leave "
+                    "starting_seed out for a random 64-bit seed.",
+                    where,
+                    name,
+                    config["urn"]["starting_seed"],
+                )
         config["app_sequence"] = list(sequence)
         config.setdefault("display_name", name)
         config["num_demo_participants"] = demo

@@ -8,6 +8,7 @@ a draw depends on the number of urns, never on the length of the history.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -118,15 +119,28 @@ def get_study(db: Session, name: str, *, for_update: bool = False) -> UrnStudy:
     return study
 
 
+def random_seed() -> int:
+    """A starting seed nobody can guess: 64 bits from ``secrets``."""
+    return secrets.randbits(64)
+
+
 def ensure_study(db: Session, name: str, raw_config: Mapping[str, Any]) -> UrnStudy:
-    """The study, created on first use; a config change after the first draw is refused."""
-    config = parse_config(raw_config)
+    """The study, created on first use; a config change after the first draw is refused.
+
+    A config without ``starting_seed`` gets a random one (:func:`random_seed`) when the study is
+    created, and keeps the study's seed afterwards (so every session of one study agrees).
+    Raises InvalidArguments for an invalid config, StudyConfigFrozen as said.
+    """
     study = db.scalars(
         sa.select(UrnStudy)
         .where(UrnStudy.name == name)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).first()
+    if isinstance(raw_config, Mapping) and raw_config.get("starting_seed") is None:
+        seed = study.config["starting_seed"] if study is not None else random_seed()
+        raw_config = {**raw_config, "starting_seed": seed}
+    config = parse_config(raw_config)
     if study is None:
         study = UrnStudy(
             name=name,

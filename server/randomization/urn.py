@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 
 IMBALANCE_MEASURES = ("chisquare", "range", "variance")
+# A seed below this can be found by trying them all against the public assignment log, after
+# which every next assignment is predictable (server/randomization/service.py draws 64 bits).
+WEAK_SEED_LIMIT = 2**32
 URN_SELECTIONS = ("method1",)
 
 Counts = dict[tuple[str, str], list[int]]
@@ -134,6 +137,13 @@ class UrnConfig:
             "starting_seed": self.starting_seed,
             "urn_selection": self.urn_selection,
         }
+
+
+def has_weak_seed(raw: Mapping[str, Any]) -> bool:
+    """Does this urn config (a session config's ``urn=dict(...)``) fix a starting_seed below
+    WEAK_SEED_LIMIT?"""
+    seed = raw.get("starting_seed")
+    return isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < WEAK_SEED_LIMIT
 
 
 @dataclass(frozen=True)
