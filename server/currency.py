@@ -429,7 +429,9 @@ class Currency(float):
         """
         if not FORMAT.use_points:
             return self
-        rate = float(session.config.get("real_world_currency_per_point", 1))
+        from server.session_config_values import stored_number
+
+        rate = float(stored_number(session.config, "real_world_currency_per_point"))
         return RealWorldCurrency(float(self) * rate)
 
 

@@ -28,6 +28,7 @@ from server.models import all as _all_tables  # noqa: F401 - registers every tab
 from server.models.app_tables import build_app_tables, collect_fields, map_app_classes
 from server.models.base import Base
 from server.page_classes import Page, WaitPage
+from server.session_config_values import BUILTIN_DEFAULTS, ConfigValueError, checked_config
 
 RESERVED_CONFIG_KEYS = frozenset({"name", "app_sequence", "display_name", "doc"})
 
@@ -235,21 +236,27 @@ def _merge_session_configs(
     configs = getattr(module, "SESSION_CONFIGS", None)
     if not isinstance(configs, list | tuple):
         raise ConfigurationError("session_configs.py: SESSION_CONFIGS must be a list of dicts")
+    try:
+        defaults = {**BUILTIN_DEFAULTS, **checked_config(settings.session_config_defaults, {})}
+    except ConfigValueError as exc:
+        raise ConfigurationError(f"settings.py: SESSION_CONFIG_DEFAULTS: {exc}") from None
     merged: dict[str, dict[str, Any]] = {}
     for index, raw in enumerate(configs):
         where = f"session_configs.py: SESSION_CONFIGS[{index}]"
         if not isinstance(raw, dict):
             raise ConfigurationError(f"{where} must be a dict")
-        config = {
-            "participation_fee": 0.0,
-            "real_world_currency_per_point": 1.0,
-            "doc": "",
-            **settings.session_config_defaults,
-            **raw,
-        }
+        config = {"doc": "", **defaults, **raw}
         name = config.get("name")
         if not isinstance(name, str) or not name.isidentifier():
             raise ConfigurationError(f"{where}: 'name' must be an identifier-like string")
+        try:
+            # Each value of the kind of its default (session_config_values).
+            config = checked_config(config, defaults)
+        except ConfigValueError as exc:
+            raise ConfigurationError(
+                f"{where} ({name}): {exc} (the default in SESSION_CONFIG_DEFAULTS or Grove's "
+                "own is the kind to follow)"
+            ) from None
         if name in merged:
             raise ConfigurationError(f"{where}: duplicate session config name {name!r}")
         sequence = config.get("app_sequence")

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from server.db import Database
+from server.errors import ConfigurationError
 from server.models.core import ExperimentSession
 from server.participant_vars import participant_label_key
 from server.project import Project
@@ -159,6 +160,10 @@ def session_detail(
             if wanted_labels is not None and participant.label not in wanted_labels:
                 continue
             values = participant.vars or {}
+            try:
+                money: float | None = float(participant.payoff_in_real_world_currency())
+            except ConfigurationError:
+                money = None  # a config stored before values were checked: no rate to apply
             if participant_vars is not None:
                 values = {k: values[k] for k in participant_vars if k in values}
             participants.append(
@@ -168,9 +173,7 @@ def session_detail(
                     "label": participant.label,
                     "vars": plain(values),
                     "payoff": float(participant.payoff),
-                    "payoff_in_real_world_currency": float(
-                        participant.payoff_in_real_world_currency()
-                    ),
+                    "payoff_in_real_world_currency": money,
                     "current_app": participant.current_app,
                     "current_page_name": participant.current_page_name,
                     "round_number": participant.current_round,

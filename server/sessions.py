@@ -19,6 +19,7 @@ from server.errors import (
 from server.models.core import ExperimentSession, Participant, check_declared_fields
 from server.project import RESERVED_CONFIG_KEYS, Project
 from server.randomization.session_urn import prepare_session_study, randomize_participant
+from server.session_config_values import ConfigValueError, checked_value
 from server.storable_text import unstorable_character
 
 NON_EDITABLE_CONFIG_KEYS = RESERVED_CONFIG_KEYS | {"mock_exogenous_data", "urn"}
@@ -86,7 +87,12 @@ def validate_num_participants(project: Project, config: Mapping[str, Any], value
 
 
 def merge_modified_fields(config: Mapping[str, Any], modified: Any) -> dict[str, Any]:
-    """The config with ``modified_session_config_fields`` applied, after checking each key."""
+    """The config with ``modified_session_config_fields`` applied, after checking each key.
+
+    As in oTree, any key may be added except the reserved ones; a key the config has takes a
+    value of its default's kind (``server.session_config_values``: ``"2.5"`` is read as 2.5
+    for a number, ``"five dollars"`` is refused). Raises InvalidArguments naming the field.
+    """
     merged = dict(config)
     if modified is None:
         return merged
@@ -101,13 +107,14 @@ def merge_modified_fields(config: Mapping[str, Any], modified: Any) -> dict[str,
                 f"modified_session_config_fields: {key!r} cannot be changed",
                 field="modified_session_config_fields",
             )
-        if key not in config:
+        try:
+            merged[key] = checked_value(key, value, config.get(key))
+        except ConfigValueError as exc:
+            default = f", like its default {config[key]!r}" if key in config else ""
             raise InvalidArguments(
-                f"modified_session_config_fields: {key!r} is not a field of session config "
-                f"{config['name']!r}",
-                field="modified_session_config_fields",
-            )
-        merged[key] = value
+                f"modified_session_config_fields: {key} {exc}{default}",
+                field=f"modified_session_config_fields.{key}",
+            ) from None
     return merged
 
 

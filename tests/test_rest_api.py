@@ -249,14 +249,14 @@ BAD_REQUESTS = [
         400,
     ),
     (
-        "modified unknown",
+        "modified of the wrong kind",
         "post",
         "/api/sessions/",
         {
             "json": {
                 "session_config_name": "trust",
                 "num_participants": 2,
-                "modified_session_config_fields": {"zzz": 1},
+                "modified_session_config_fields": {"num_apples": "many"},
             }
         },
         400,

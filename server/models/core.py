@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relat
 
 from server.currency import Currency, RealWorldCurrency
 from server.models.base import Base, TracksJsonVars
+from server.session_config_values import stored_number
 from server.typed_json import TypedJSON
 
 
@@ -114,11 +115,13 @@ class ExperimentSession(_ExtraFieldsMixin, TracksJsonVars, Base):
 
     @property
     def participation_fee(self) -> RealWorldCurrency:
-        return RealWorldCurrency(self.config.get("participation_fee", 0))
+        """The config's fee as money; ConfigurationError if it holds no number."""
+        return RealWorldCurrency(stored_number(self.config, "participation_fee"))
 
     @property
     def real_world_currency_per_point(self) -> float:
-        return float(self.config.get("real_world_currency_per_point", 1))
+        """The config's rate; ConfigurationError if it holds no number."""
+        return float(stored_number(self.config, "real_world_currency_per_point"))
 
     def get_subsessions(self) -> list[Any]:
         """The subsessions of every app and round, in play order."""
