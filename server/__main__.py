@@ -1,4 +1,4 @@
-"""``python -m server <command>``: devserver, prodserver, resetdb, create_session, ..."""
+"""``python -m server <command>``: devserver, prodserver, migrate, resetdb, create_session, ..."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ import argparse
 import logging
 import sys
 
-from server.cli import apikey_commands, bot_commands, server_commands, urn_commands
+from server.cli import (
+    apikey_commands,
+    bot_commands,
+    migrate_commands,
+    server_commands,
+    urn_commands,
+)
 from server.errors import GroveError
 
-COMMAND_MODULES = [server_commands, apikey_commands, bot_commands, urn_commands]
+COMMAND_MODULES = [server_commands, migrate_commands, apikey_commands, bot_commands, urn_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

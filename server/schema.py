@@ -1,50 +1,162 @@
-"""Creating missing tables and detecting a changed schema before any request runs."""
+"""Bringing the database to what this Grove and the project's models need, before any request.
+
+Two kinds of tables (README, "Migrations"):
+
+* Grove's own (``grove_*``) are versioned by Alembic revisions (``server.schema_versions``).
+  A new database is created at the newest revision, and one made by a Grove from before
+  migrations is recognised and stamped. A database behind is upgraded only by
+  ``python -m server migrate`` (which ``devserver`` runs for you); any other start refuses
+  it, naming the command. A database from a newer Grove is refused.
+* The per-app tables follow the project's models (``server.app_schema``): new tables and
+  columns are added at every start; a widening needs ``migrate``; a dropped or retyped field
+  needs ``migrate --allow-destructive`` (or ``resetdb``).
+
+Everything happens in one transaction holding a lock (PostgreSQL: an advisory lock; SQLite:
+the write lock of ``BEGIN IMMEDIATE``), so workers and hosts starting at once take turns and
+a refused start changes nothing.
+"""
 
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
 
+from server import schema_versions
+from server.app_schema import AppSchemaPlan, apply_plan, plan_app_tables
 from server.db import Database
 from server.errors import SchemaMismatch
+from server.models.base import Base
 from server.project import Project
 
+logger = logging.getLogger("grove")
 
-def schema_differences(db: Database, metadata: sa.MetaData) -> list[str]:
-    """Human-readable differences between the database's tables and the project's models."""
-    inspector = sa.inspect(db.engine)
-    existing = set(inspector.get_table_names())
-    problems: list[str] = []
-    for table in metadata.sorted_tables:
-        if table.name not in existing:
-            continue
-        in_db = {column["name"] for column in inspector.get_columns(table.name)}
-        in_models = {column.name for column in table.columns}
-        missing = sorted(in_models - in_db)
-        extra = sorted(in_db - in_models)
-        if missing:
-            problems.append(f"table {table.name} lacks column(s) {', '.join(missing)}")
-        if extra:
-            problems.append(
-                f"table {table.name} has column(s) no model declares: {', '.join(extra)}"
-            )
-    return problems
+# pg_advisory_xact_lock's key for "someone is changing Grove's schema" (any fixed number).
+SCHEMA_LOCK_KEY = 4_207_151_515
+MIGRATE = "python -m server migrate"
+RESETDB = "python -m server resetdb"
 
 
-def prepare_database(db: Database, project: Project) -> None:
-    """Create missing tables; raise SchemaMismatch (suggesting resetdb) if the schema changed."""
-    problems = schema_differences(db, project.metadata)
-    if problems:
+def _lock_schema(connection: sa.Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+
+
+def _grove_tables(connection: sa.Connection, project: Project, *, upgrade: bool) -> list[str]:
+    """Bring Grove's own tables to the newest revision as far as allowed; what was done."""
+    state = schema_versions.version_state(connection)
+    head = state.head
+    if state.kind == "empty":
+        grove_tables = [project.metadata.tables[name] for name in Base.metadata.tables]
+        project.metadata.create_all(connection, tables=grove_tables)
+        schema_versions.stamp(connection, "head")
+        return [f"Grove's tables: created at revision {head}"]
+    if state.kind == "unknown":
         raise SchemaMismatch(
-            "The database does not match your models ("
-            + "; ".join(problems)
-            + "). Run `python -m server resetdb` to delete all data and recreate the tables."
+            f"The database's Grove tables are at revision {state.current}, which this Grove "
+            f"does not know (its newest is {head}): a newer Grove has migrated this database. "
+            "Run that Grove, or restore a backup made before it ran."
         )
-    project.metadata.create_all(db.engine)
+    done: list[str] = []
+    if state.kind == "unversioned":
+        differences = schema_versions.unversioned_differences(connection)
+        if differences:
+            raise SchemaMismatch(
+                "The database was made by an early Grove whose tables differ from the first "
+                f"versioned schema ({'; '.join(differences)}), and cannot be upgraded. Export "
+                f"the data you need, then run `{RESETDB}` to delete all data and recreate "
+                "the tables."
+            )
+        schema_versions.stamp(connection, schema_versions.BASELINE)
+        done.append(
+            "Grove's tables: made before migrations existed; recorded as revision "
+            f"{schema_versions.BASELINE}"
+        )
+        state = schema_versions.version_state(connection)
+    if state.kind == "behind":
+        if not upgrade:
+            raise SchemaMismatch(
+                f"The database's Grove tables are at revision {state.current}; this Grove "
+                f"needs {head}. Back up the database, then run `{MIGRATE}`."
+            )
+        schema_versions.upgrade_to_head(connection)
+        done.append(f"Grove's tables: upgraded from revision {state.current} to {head}")
+    return done
+
+
+def _refusal(plan: AppSchemaPlan, *, widen: bool, destructive: bool) -> str | None:
+    """The message for app-table differences this run may not apply (None: none left)."""
+    if plan.foreign:
+        return (
+            "The database's app tables were not made by this Grove ("
+            + "; ".join(plan.foreign)
+            + f"). Run `{RESETDB}` to delete all data and recreate the tables."
+        )
+    if plan.destructive and not destructive:
+        fields = "; ".join(change.describe() for change in plan.destructive)
+        return (
+            f"The database does not match your models: {fields}. Applying this deletes the "
+            f"values of these fields. Run `{MIGRATE} --allow-destructive` to apply it and keep "
+            f"all other data, or `{RESETDB}` to delete all data and recreate the tables."
+        )
+    if plan.widened and not widen:
+        fields = "; ".join(change.describe() for change in plan.widened)
+        return (
+            f"The database stores some IntegerFields in 32 bits: {fields}. Run `{MIGRATE}` "
+            "to widen them to 64 bits (every value is kept)."
+        )
+    return None
+
+
+def _bring_up_to_date(
+    db: Database, project: Project, *, upgrade: bool, allow_destructive: bool
+) -> list[str]:
+    with db.engine.begin() as connection:
+        _lock_schema(connection)
+        done = _grove_tables(connection, project, upgrade=upgrade)
+        plan = plan_app_tables(connection, project.metadata)
+        message = _refusal(plan, widen=upgrade, destructive=allow_destructive)
+        if message is not None:
+            raise SchemaMismatch(message)
+        done += apply_plan(
+            connection, project.metadata, plan, widen=upgrade, destructive=allow_destructive
+        )
+    return done
+
+
+def prepare_database(db: Database, project: Project) -> list[str]:
+    """The check at every start: create what is missing, refuse what needs a command.
+
+    Creates a new database at the newest revision, stamps one from before migrations, adds
+    new app tables and columns. Raises SchemaMismatch naming the command to run for a
+    database behind (``migrate``), from a newer Grove, with 32-bit IntegerFields
+    (``migrate``) or with dropped or retyped fields (``migrate --allow-destructive`` or
+    ``resetdb``). Returns what it did, one line each (also logged).
+    """
+    done = _bring_up_to_date(db, project, upgrade=False, allow_destructive=False)
+    for line in done:
+        logger.info("database: %s", line)
+    return done
+
+
+def migrate_database(
+    db: Database, project: Project, *, allow_destructive: bool = False
+) -> list[str]:
+    """``python -m server migrate``: upgrade Grove's tables to the newest revision, add new app
+    tables and columns, widen 32-bit IntegerFields and, with ``allow_destructive``, drop or
+    re-create changed fields. Returns what it did, one line each; raises SchemaMismatch for
+    what it may not do (destructive changes without the flag, a newer Grove's database,
+    foreign app tables), having changed nothing."""
+    return _bring_up_to_date(db, project, upgrade=True, allow_destructive=allow_destructive)
 
 
 def reset_database(db: Database, project: Project) -> None:
-    """Drop every table (the project's and any left over) and create them anew."""
+    """Drop every table (the project's and any left over) and create them anew, at the
+    newest revision of Grove's tables."""
     reflected = sa.MetaData()
     reflected.reflect(db.engine)
     reflected.drop_all(db.engine)
-    project.metadata.create_all(db.engine)
+    with db.engine.begin() as connection:
+        _lock_schema(connection)
+        project.metadata.create_all(connection)
+        schema_versions.stamp(connection, "head")

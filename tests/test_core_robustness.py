@@ -74,9 +74,9 @@ def test_changed_schema_is_detected_at_start(settings):
     app = create_app(settings)
     engine = app.state.grove.db.engine
     with engine.begin() as connection:
-        connection.exec_driver_sql("ALTER TABLE survey_player DROP COLUMN nickname")
+        connection.exec_driver_sql("ALTER TABLE survey_player ADD COLUMN shoe_size INTEGER")
     app.state.grove.db.dispose()
-    with pytest.raises(SchemaMismatch, match=r"survey_player lacks column\(s\) nickname.*resetdb"):
+    with pytest.raises(SchemaMismatch, match=r"Player\.shoe_size.*survey_player.*resetdb"):
         create_app(settings)
 
 
@@ -85,7 +85,7 @@ def test_a_refused_start_leaves_no_connection_open(settings, monkeypatch):
     garbage collector finds it (and a server has a limit on connections)."""
     app = create_app(settings)
     with app.state.grove.db.engine.begin() as connection:
-        connection.exec_driver_sql("ALTER TABLE survey_player DROP COLUMN nickname")
+        connection.exec_driver_sql("ALTER TABLE survey_player ADD COLUMN shoe_size INTEGER")
     app.state.grove.db.dispose()
     made: list[Database] = []
 

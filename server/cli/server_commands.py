@@ -11,7 +11,7 @@ import uvicorn
 from server.cli.common import load_context
 from server.cli.serving import HTTP_PROTOCOL, production_options
 from server.config import Settings
-from server.schema import reset_database
+from server.schema import migrate_database, prepare_database, reset_database
 from server.sessions import create_session
 
 logger = logging.getLogger("grove")
@@ -26,8 +26,17 @@ def _warn_if_open(context_settings: Settings) -> None:
 
 
 def devserver(args: argparse.Namespace) -> int:
-    """Run one development server on 127.0.0.1 (SQLite db.sqlite3 by default)."""
-    context = load_context()
+    """Run one development server on 127.0.0.1 (SQLite db.sqlite3 by default).
+
+    Outside production it first runs what ``migrate`` runs (no destructive change), so a
+    new Grove or a widened field needs no extra command while developing.
+    """
+    context = load_context(prepare=False)
+    if context.settings.production:
+        prepare_database(context.db, context.project)
+    else:
+        for line in migrate_database(context.db, context.project):
+            print(line)
     _warn_if_open(context.settings)
     context.db.dispose()
     print(f"Grove running: open http://127.0.0.1:{args.port}/demo")
