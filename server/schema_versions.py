@@ -19,6 +19,7 @@ Every function takes an open connection inside the caller's transaction and lock
 from __future__ import annotations
 
 import functools
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -153,6 +154,8 @@ def new_revision(message: str) -> Path:
             engine.dispose()
     if script is None or isinstance(script, list):
         raise RuntimeError("Alembic wrote no single revision")
+    for ruff in (["check", "--fix", "--quiet"], ["format", "--quiet"]):  # the house style
+        subprocess.run([sys.executable, "-m", "ruff", *ruff, script.path], check=False)
     return Path(script.path)
 
 
