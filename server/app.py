@@ -14,7 +14,6 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -24,9 +23,11 @@ from server.config import Settings
 from server.currency import configure_currency_from
 from server.db import Database
 from server.errors import GroveError
+from server.http.admin_cookie import admin_cookie_middleware
 from server.http.body_limit import LimitRequestBody
 from server.http.context import BUILTIN_TEMPLATES, Grove
 from server.http.errors import handle_grove_error, handle_http_exception, handle_unexpected
+from server.http.security_headers import security_middleware
 from server.http.url_text import RefuseUnstorableText
 from server.project import load_project
 from server.rest.routes import api_routes, urn_reference_routes
@@ -134,15 +135,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         routes=routes,
         lifespan=_lifespan(),
         middleware=[
+            *security_middleware(settings),
             Middleware(RefuseUnstorableText),
             Middleware(LimitRequestBody, max_bytes=settings.max_body_bytes),
-            Middleware(
-                SessionMiddleware,
-                secret_key=settings.secret_key,
-                session_cookie="grove_admin",
-                same_site="lax",
-                https_only=settings.production,
-            ),
+            admin_cookie_middleware(settings),
         ],
         exception_handlers={
             GroveError: handle_grove_error,

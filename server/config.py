@@ -51,6 +51,12 @@ class Settings:
     demo_page_intro_html: str = ""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     timeout_poll_seconds: float = 1.0
+    # Host names the server answers to (GROVE_ALLOWED_HOSTS or settings.ALLOWED_HOSTS; "*."
+    # prefixes allowed); empty: any host (server/http/security_headers.py).
+    allowed_hosts: tuple[str, ...] = ()
+    # The admin cookie's Secure flag: None follows each request's scheme (https behind a proxy
+    # only as uvicorn's --forwarded-allow-ips trusts it); GROVE_SECURE_COOKIES=1/0 fixes it.
+    secure_cookies: bool | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root).resolve())
@@ -125,6 +131,21 @@ def _env_bool(environ: Mapping[str, str], name: str) -> bool:
     return value not in ("", "0", "false", "no", "off")
 
 
+def _allowed_hosts(module: ModuleType, environ: Mapping[str, str]) -> tuple[str, ...]:
+    from_env = environ.get("GROVE_ALLOWED_HOSTS", "").strip()
+    if from_env:
+        return tuple(host.strip() for host in from_env.split(",") if host.strip())
+    hosts = _typed(module, "ALLOWED_HOSTS", (list, tuple), [])
+    if not all(isinstance(host, str) and host for host in hosts):
+        raise ConfigurationError("settings.py: ALLOWED_HOSTS must be a list of host names")
+    return tuple(hosts)
+
+
+def _secure_cookies(environ: Mapping[str, str]) -> bool | None:
+    value = environ.get("GROVE_SECURE_COOKIES", "").strip()
+    return None if value == "" else _env_bool(environ, "GROVE_SECURE_COOKIES")
+
+
 def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
     """Read ``root/settings.py`` and the oTree environment variables into a Settings.
 
@@ -177,4 +198,6 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
         rooms=tuple(rooms),
         demo_page_intro_html=_typed(module, "DEMO_PAGE_INTRO_HTML", str, ""),
         max_body_bytes=max_body,
+        allowed_hosts=_allowed_hosts(module, environ),
+        secure_cookies=_secure_cookies(environ),
     )
