@@ -462,3 +462,35 @@ def test_migrate_command_in_a_project_folder(tmp_path, url):
     assert "dropped column diary_player.sleep_hours" in applied.stdout
     assert f"Grove's tables at revision {head}" in applied.stdout
     assert "sleep_hours" not in columns(url, "diary_player")
+
+
+@pytest.mark.usefixtures("_fresh_script_directory")
+def test_devserver_migrates_first_but_not_in_production(tmp_path, url, monkeypatch, capsys):
+    """devserver upgrades Grove's tables itself (a developer's convenience); with
+    OTREE_PRODUCTION set it refuses like every other start."""
+    import argparse
+
+    from server.cli import server_commands
+
+    root = write_project(tmp_path / "p", mood="models.StringField()")
+    stop(started(settings_for(root, url)))
+    new_head = _with_a_newer_revision(tmp_path, monkeypatch)
+    served: list[dict] = []
+    monkeypatch.setattr(server_commands.uvicorn, "run", lambda *a, **kw: served.append(kw))
+    monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("OTREE_PRODUCTION", "1")
+    monkeypatch.setenv("OTREE_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("OTREE_ADMIN_PASSWORD", "a-password")
+    args = argparse.Namespace(port=8000, host="127.0.0.1", reload=False)
+
+    with pytest.raises(SchemaMismatch, match="run `python -m server migrate`"):
+        server_commands.devserver(args)
+    assert not served
+    assert stored_revision(url) != [new_head]
+
+    monkeypatch.delenv("OTREE_PRODUCTION")
+    assert server_commands.devserver(args) == 0
+    assert len(served) == 1
+    assert "Grove's tables: upgraded from revision" in capsys.readouterr().out
+    assert stored_revision(url) == [new_head]

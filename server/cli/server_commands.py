@@ -32,13 +32,15 @@ def devserver(args: argparse.Namespace) -> int:
     new Grove or a widened field needs no extra command while developing.
     """
     context = load_context(prepare=False)
-    if context.settings.production:
-        prepare_database(context.db, context.project)
-    else:
-        for line in migrate_database(context.db, context.project):
-            print(line)
+    try:
+        if context.settings.production:
+            prepare_database(context.db, context.project)
+        else:
+            for line in migrate_database(context.db, context.project):
+                print(line)
+    finally:
+        context.db.dispose()
     _warn_if_open(context.settings)
-    context.db.dispose()
     print(f"Grove running: open http://127.0.0.1:{args.port}/demo")
     uvicorn.run(
         "server.asgi:app_from_environment",
