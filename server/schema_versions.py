@@ -127,8 +127,12 @@ def unversioned_differences(connection: sa.Connection) -> list[str]:
     """How an unversioned database's Grove tables differ from ``BASELINE``'s (empty: none)."""
     inspector = sa.inspect(connection)
     present = set(inspector.get_table_names())
-    problems: list[str] = []
-    for table, expected in sorted(baseline_columns().items()):
+    baseline = baseline_columns()
+    problems = [
+        f"table {table} came after the first revision"
+        for table in sorted(present & set(Base.metadata.tables) - set(baseline))
+    ]
+    for table, expected in sorted(baseline.items()):
         if table not in present:
             problems.append(f"table {table} is missing")
             continue

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from starlette.testclient import TestClient
@@ -285,13 +286,44 @@ def test_a_database_from_before_migrations_is_recognised(tmp_path, url):
     with client:
         done_url = play_entry(client, {"mood": "calm"})
     stop(client)
-    execute(url, "DROP TABLE alembic_version")  # what a Grove before migrations left
+    # What a Grove from before migrations left: the first revision's tables, no version.
+    engine = databases.engine(url)
+    with engine.begin() as connection:
+        command.downgrade(schema_versions.alembic_config(connection), schema_versions.BASELINE)
+        connection.exec_driver_sql("DROP TABLE alembic_version")
+    engine.dispose()
 
+    head, baseline = schema_versions.head_revision(), schema_versions.BASELINE
+    recorded = f"Grove's tables: made before migrations existed; recorded as revision {baseline}"
+    if head == baseline:
+        stop(started(settings))
+    else:
+        with pytest.raises(SchemaMismatch, match=f"at revision {baseline}; this Grove needs"):
+            create_app(settings)
+        assert stored_revision(url) == []  # a refused start records nothing
+        db = Database(url)
+        try:
+            done = migrate_database(db, load_project(settings))
+        finally:
+            db.dispose()
+        assert done == [recorded, f"Grove's tables: upgraded from revision {baseline} to {head}"]
+    assert stored_revision(url) == [head]
     client = started(settings)
     with client:
         assert values_shown(client, done_url) == "mood=calm"
     stop(client)
-    assert stored_revision(url) == [schema_versions.head_revision()]
+
+
+def test_a_versionless_database_with_later_tables_is_refused(tmp_path, url):
+    """Grove's tables of a later revision but no version (alembic_version dropped by hand):
+    stamping the first revision would make migrate fail on tables that exist."""
+    settings = settings_for(write_project(tmp_path / "p", mood="models.StringField()"), url)
+    stop(started(settings))
+    if schema_versions.head_revision() == schema_versions.BASELINE:
+        pytest.skip("no revision after the first yet")
+    execute(url, "DROP TABLE alembic_version")
+    with pytest.raises(SchemaMismatch, match=r"came after the first revision.*resetdb"):
+        create_app(settings)
 
 
 def test_an_early_database_that_differs_from_the_baseline_is_refused(tmp_path, url):
