@@ -29,7 +29,7 @@ from server.db import Database
 from server.errors import SchemaMismatch
 from server.models.base import Base
 from server.project import load_project
-from server.schema import migrate_database, prepare_database
+from server.schema import migrate_database, prepare_database, reset_database
 from tests import databases
 from tests.conftest import REPO_ROOT, create_demo_session
 from tests.form_filling import fill_and_submit
@@ -456,6 +456,27 @@ def test_workers_starting_at_once_on_an_empty_database_create_it_once(tmp_path, 
     assert first[0] == f"Grove's tables: created at revision {schema_versions.head_revision()}"
     assert others == [[], []]
     assert stored_revision(url) == [schema_versions.head_revision()]
+
+
+def test_resetdb_leaves_a_database_at_the_newest_revision(tmp_path, url):
+    """Without the version, the next start would take the fresh tables for an early Grove's."""
+    settings = settings_for(write_project(tmp_path / "p", mood="models.StringField()"), url)
+    client = started(settings)
+    with client:
+        play_entry(client, {"mood": "calm"})
+    stop(client)
+    db = Database(url)
+    try:
+        reset_database(db, load_project(settings))
+    finally:
+        db.dispose()
+    assert stored_revision(url) == [schema_versions.head_revision()]
+    client = started(settings)
+    with client:
+        assert values_shown(client, play_entry(client, {"mood": "new"})) == "mood=new"
+        with client.app.state.grove.db.read() as session:  # type: ignore[attr-defined]
+            assert session.execute(sa.text("SELECT count(*) FROM diary_player")).scalar() == 1
+    stop(client)
 
 
 def _cli(root: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
