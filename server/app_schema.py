@@ -9,10 +9,10 @@ this database stores them, nullability), comparing types as Alembic's autogenera
   read as None, as a new oTree field would);
 * an IntegerField column that is still a 32-bit INTEGER on PostgreSQL (made before fields were
   BIGINT) is *widened*: safe, keeps every value; ``python -m server migrate`` does it;
-* a field the models no longer declare (*dropped*) or whose column has another type or
-  nullability (*retyped*) is destructive: its values would be lost. Only
-  ``python -m server migrate --allow-destructive`` applies it (drops the column, or drops and
-  re-creates it empty), keeping every other column and row;
+* a field the models no longer declare (*dropped*; a renamed field is one dropped and one
+  added) or whose column has another type or nullability (*retyped*) is destructive: its
+  values would be lost. Only ``python -m server migrate --allow-destructive`` applies it
+  (drops the column, or drops and re-creates it empty), keeping every other column and row;
 * Grove's own columns of these tables (``id``, ``session_id``, ``round_number``...) differing
   means the table was made by something else: only ``resetdb`` helps.
 
@@ -32,7 +32,7 @@ from server.models.base import Base
 
 ChangeKind = Literal["added", "widened", "dropped", "retyped"]
 # An IntegerField's column stored as a 32-bit INTEGER where the models want BIGINT.
-WIDENINGS = {("INTEGER", "BIGINT"), ("INTEGER NOT NULL", "BIGINT NOT NULL")}
+WIDENINGS = {("INTEGER", "BIGINT")}  # (fields are always nullable)
 MODEL_OF_SUFFIX = {"subsession": "Subsession", "group": "Group", "player": "Player"}
 
 
