@@ -1,25 +1,36 @@
-"""The admin login: a signed session cookie (itsdangerous, via Starlette's SessionMiddleware)."""
+"""The admin login: a signed cookie (``server/http/admin_cookie.py``) holding the id of a login
+stored in the database (``server/admin_logins.py``), checked on every admin request."""
 
 from __future__ import annotations
 
-import hmac
+import logging
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import quote
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from server.admin_logins import LoginThrottled, log_in, log_out, login_is_valid
+from server.http.admin_cookie import cookie_is_secure
+from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
+
+logger = logging.getLogger("grove")
+SESSION_KEY = "admin_login"
 
 
 def is_admin(request: Request) -> bool:
-    """Is this request from a logged-in admin (or is no login required)?"""
-    settings = grove(request).settings
-    if not settings.admin_login_required:
+    """Is this request from a logged-in admin (or is no login required)?
+
+    Reads the database (call it from a worker thread, as sync routes are).
+    """
+    app = grove(request)
+    if not app.settings.admin_login_required:
         return True
-    return request.session.get("admin") is True
+    return login_is_valid(app.db, app.settings, request.session.get(SESSION_KEY))
 
 
 def admin_required(view: Callable[[Request], Response]) -> Callable[[Request], Response]:
@@ -40,30 +51,61 @@ def _safe_next(value: str | None) -> str:
     return "/sessions"
 
 
+def _client(request: Request) -> str:
+    # uvicorn puts the proxy's X-Forwarded-For here only for its --forwarded-allow-ips.
+    return request.client.host if request.client is not None else "unknown"
+
+
 async def login(request: Request) -> Response:
-    """Show the login form, or check the submitted credentials in constant time."""
+    """Show the login form, or check the submitted credentials (throttled, constant time)."""
     app = grove(request)
-    error = None
     next_url = _safe_next(request.query_params.get("next"))
-    if request.method == "POST":
-        form = await request.form()
-        username = str(form.get("username", ""))
-        password = str(form.get("password", ""))
-        settings = app.settings
-        user_ok = hmac.compare_digest(username.encode(), settings.admin_username.encode())
-        password_ok = bool(settings.admin_password) and hmac.compare_digest(
-            password.encode(), settings.admin_password.encode()
+    if request.method != "POST":
+        return app.render("grove/login.html", {"error": None, "next": next_url})
+    form = await request.form(max_files=MAX_FORM_FILES)
+    next_url = _safe_next(str(form.get("next", "")))
+    secure = cookie_is_secure(app.settings, request.url.scheme)
+    if secure and request.url.scheme != "https":
+        # The browser would drop a Secure cookie sent over http: say so instead of looping.
+        message = (
+            "This server sends the admin cookie over https only (GROVE_SECURE_COOKIES), but "
+            "this page came over http. Open it with https://, or unset GROVE_SECURE_COOKIES."
         )
-        if user_ok and password_ok:
-            request.session["admin"] = True
-            return RedirectResponse(_safe_next(str(form.get("next", ""))), status_code=303)
-        error = "Wrong username or password."
-    status = 401 if error else 200
-    return app.render("grove/login.html", {"error": error, "next": next_url}, status_code=status)
+        context = {"error": message, "next": next_url}
+        return app.render("grove/login.html", context, status_code=400)
+    try:
+        outcome = await run_in_threadpool(
+            log_in,
+            app.db,
+            app.settings,
+            client=_client(request),
+            username=str(form.get("username", "")),
+            password=str(form.get("password", "")),
+        )
+    except LoginThrottled as exc:
+        response = app.render(
+            "grove/login.html", {"error": str(exc), "next": next_url}, status_code=429
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if outcome.login_id is None:
+        context = {"error": "Wrong username or password.", "next": next_url}
+        return app.render("grove/login.html", context, status_code=401)
+    if app.settings.production and not secure:
+        logger.warning(
+            "Admin login over plain http in production: the admin cookie and password cross "
+            "the network unencrypted. Serve Grove over https (a proxy that ends TLS, with "
+            "uvicorn's --forwarded-allow-ips naming it)."
+        )
+    request.session.clear()
+    request.session[SESSION_KEY] = outcome.login_id
+    return RedirectResponse(next_url, status_code=303)
 
 
-def logout(request: Request) -> Response:
-    """Forget the admin login."""
+async def logout(request: Request) -> Response:
+    """End the login on the server (its cookie no longer works anywhere) and forget it."""
+    login_id = request.session.get(SESSION_KEY)
+    await run_in_threadpool(log_out, grove(request).db, login_id)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -148,13 +148,13 @@ def rooms_index(request: Request) -> Response:
 
 async def room_admin_action(request: Request) -> Response:
     """POST /rooms/<name>: create a session in the room, or close it (admins only)."""
-    if not is_admin(request):
-        return RedirectResponse("/login?next=/rooms", status_code=303)
     form = dict(await request.form(max_files=MAX_FORM_FILES))
     return await run_in_threadpool(_room_admin_action, request, form)
 
 
 def _room_admin_action(request: Request, form: dict) -> Response:
+    if not is_admin(request):  # reads the database: here, in a worker thread
+        return RedirectResponse("/login?next=/rooms", status_code=303)
     app = grove(request)
     room = get_room(app.rooms, request.path_params["name"])
     if form.get("action") == "close":
