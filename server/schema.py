@@ -19,6 +19,8 @@ a refused start changes nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 
@@ -108,11 +110,44 @@ def _refusal(plan: AppSchemaPlan, *, widen: bool, destructive: bool) -> str | No
     return None
 
 
+def _sqlite_foreign_keys(connection: sa.Connection, on: bool) -> None:
+    # Outside any transaction (SQLite ignores this PRAGMA inside one), on the driver's
+    # connection, which runs it at once (Database leaves transactions to SQLAlchemy).
+    driver = connection.connection.driver_connection
+    assert driver is not None, "a live connection has a driver connection"
+    driver.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
+@contextmanager
+def _schema_change(db: Database, *, upgrade: bool) -> Iterator[sa.Connection]:
+    """One transaction under the schema lock. For ``migrate`` on SQLite, foreign keys are off
+    while it runs, as SQLite's recipe for changing a table asks: a revision that copies a
+    table others refer to (Alembic's batch mode) could not drop the old one otherwise; they
+    are checked before the commit instead."""
+    with db.engine.connect() as connection:
+        relax = upgrade and connection.dialect.name == "sqlite"
+        if relax:
+            _sqlite_foreign_keys(connection, on=False)
+        try:
+            with connection.begin():
+                _lock_schema(connection)
+                yield connection
+                if relax:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise SchemaMismatch(
+                            f"The migration would break {len(broken)} reference(s) between "
+                            f"rows (first: {tuple(broken[0])}); nothing was changed."
+                        )
+        finally:
+            if relax:
+                _sqlite_foreign_keys(connection, on=True)
+
+
 def _bring_up_to_date(
     db: Database, project: Project, *, upgrade: bool, allow_destructive: bool
 ) -> list[str]:
-    with db.engine.begin() as connection:
-        _lock_schema(connection)
+    with _schema_change(db, upgrade=upgrade) as connection:
         done = _grove_tables(connection, project, upgrade=upgrade)
         plan = plan_app_tables(connection, project.metadata)
         message = _refusal(plan, widen=upgrade, destructive=allow_destructive)

@@ -338,7 +338,8 @@ def test_an_early_database_that_differs_from_the_baseline_is_refused(tmp_path, u
 
 def _with_a_newer_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """Make this process's Grove one revision ahead: a copy of the migrations plus a revision
-    that adds a table. Returns the new head."""
+    that adds a table and changes a column of grove_session, which other tables refer to (on
+    SQLite, Alembic copies such a table). Returns the new head."""
     copy = tmp_path / "migrations"
     shutil.copytree(schema_versions.MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
     head = schema_versions.head_revision()
@@ -356,6 +357,10 @@ def _with_a_newer_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> s
 
             def upgrade() -> None:
                 op.create_table("grove_test_extra", sa.Column("id", sa.Integer, primary_key=True))
+                with op.batch_alter_table("grove_session") as batch:
+                    batch.alter_column(
+                        "label", existing_type=sa.String(255), type_=sa.String(300)
+                    )
 
 
             def downgrade() -> None:
