@@ -30,6 +30,8 @@ from server.participant_vars import (
 )
 
 WAITING_SECONDS = 15
+# A waiting page polls every second; its "last seen" is written at most this often.
+PRESENCE_REFRESH_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -243,19 +245,33 @@ def room_status(
 ) -> RoomStatus:
     """Is there a session to join; how many were seen waiting in the last few seconds.
 
-    A visitor (the label, else the browser) polling while there is none is noted as waiting.
-    Takes no lock but its presence row's. The label is normalized as ``join_room`` does.
-    Raises InvalidArguments for a label the database cannot store.
+    Only an arrival (``join_room``, after the label file and the signature were checked)
+    notes a visitor as waiting; a poll only keeps an existing entry fresh, writing its
+    ``last_seen`` at most every PRESENCE_REFRESH_SECONDS (a read otherwise). The label is
+    normalized as ``join_room`` does. Raises InvalidArguments for a label the database
+    cannot store.
     """
     label = optional_participant_label(label)
-
-    def work(db: Session) -> RoomStatus:
+    visitor = _visitor(label, browser_token or "") if (label or browser_token) else None
+    stale_before = utcnow() - dt.timedelta(seconds=PRESENCE_REFRESH_SECONDS)
+    stale = (
+        RoomPresence.room_name == room.name,
+        RoomPresence.visitor == visitor,
+        RoomPresence.last_seen < stale_before,
+    )
+    with database.read() as db:
         ready = current_room_session(db, room.name) is not None
-        if not ready and (label or browser_token):
-            _mark_present(db, room.name, _visitor(label, browser_token or ""))
-        return RoomStatus(ready, _waiting_count(db, room.name))
-
-    return database.run(work)
+        refresh = (
+            not ready
+            and visitor is not None
+            and db.scalar(sa.select(RoomPresence.id).where(*stale)) is not None
+        )
+        waiting = _waiting_count(db, room.name)
+    if refresh:
+        database.run(
+            lambda db: db.execute(sa.update(RoomPresence).where(*stale).values(last_seen=utcnow()))
+        )
+    return RoomStatus(ready, waiting)
 
 
 def rooms_overview(database: Database, rooms: list[Room]) -> list[RoomOverview]:

@@ -114,6 +114,7 @@ def test_both_spellings_are_the_same_participant(client):
 
 
 def test_status_poll_and_filters_use_the_rule(client):
+    assert client.post(f"/room/{ROOM}/", data={"participant_label": "alice"}).status_code == 200
     status = client.get(f"/room/{ROOM}/status", params={"participant_label": "alice\t"})
     assert status.json() == {"ready": False, "waiting": 1}
     code = _create(client)

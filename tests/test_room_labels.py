@@ -120,6 +120,8 @@ def test_room_status_refuses_a_bad_label_as_json(room_client, label):
 
 
 def test_room_status_takes_a_label_of_200_characters(room_client):
+    arrived = room_client.post(f"/room/{ROOM}/", data={"participant_label": LONGEST})
+    assert arrived.status_code == 200  # waiting: an arrival, which the poll keeps fresh
     response = room_client.get(f"/room/{ROOM}/status", params={"participant_label": LONGEST})
     assert response.json() == {"ready": False, "waiting": 1}
 
