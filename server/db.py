@@ -28,14 +28,19 @@ locked its own participant before the group would deadlock with it. App hooks ma
 write rows in an order no rule can fix (a hook writing another group's players), so on
 PostgreSQL a unit of work aborted as a deadlock or serialization failure is run again from
 the start (``Database.run``), before anything was acknowledged.
+
+WAITING AND FAILING. No unit of work waits for a write lock (Grove's, SQLite's, or a PostgreSQL
+row lock) longer than the lock timeout (``Database(lock_timeout=)``, ``GROVE_DB_LOCK_TIMEOUT``):
+it fails with DatabaseBusy, nothing stored. Reads never wait for a writer (WAL on SQLite, MVCC
+on PostgreSQL). A SQLite file deleted, replaced or unwritable under a running server, a full
+disk or an unreachable PostgreSQL fails the unit of work with DatabaseUnavailable: a write is
+acknowledged only once it is committed to the database the server started with.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
-import os
+import math
 import random
 import threading
 import time
@@ -49,7 +54,11 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-SQLITE_BUSY_TIMEOUT_MS = 60_000
+from server.errors import DatabaseBusy, DatabaseUnavailable
+from server.sqlite_file import FileIdentity, ProcessWriteLock, check_location
+
+# How long a unit of work waits for a write lock before it fails with DatabaseBusy (seconds).
+DEFAULT_LOCK_TIMEOUT_SECONDS = 5.0
 # PostgreSQL's SQLSTATEs for a transaction aborted only because of its concurrent peers.
 RETRYABLE_SQLSTATES = {"40P01": "deadlock detected", "40001": "serialization failure"}
 UNIT_OF_WORK_ATTEMPTS = 5
@@ -95,22 +104,69 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def _configure_sqlite(engine: sa.Engine) -> None:
+def _configure_sqlite(
+    engine: sa.Engine, busy_timeout_ms: int, identity: FileIdentity | None
+) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event, not the driver, decide how transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        # FULL, not NORMAL: in WAL mode NORMAL skips the fsync at each commit, so a power
+        # loss or an OS crash could take back the last commits after they were acknowledged
+        # (a process crash, kill -9 included, loses nothing either way). FULL costs one fsync
+        # per write transaction.
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+        if identity is not None:
+            identity.record()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+_SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked")
+_SQLITE_UNAVAILABLE_MESSAGES = (
+    "readonly database",
+    "disk i/o error",
+    "database or disk is full",
+    "unable to open database file",
+    "database disk image is malformed",
+    "file is not a database",
+)
+_POSTGRES_BUSY_SQLSTATES = {"55P03"}  # lock_not_available: lock_timeout ran out
+# Connection exceptions, insufficient resources (disk full), operator intervention (shutdown,
+# crash recovery), a read-only transaction (a standby), system errors.
+_POSTGRES_UNAVAILABLE_PREFIXES = ("08", "53", "57P", "25006", "58")
+
+
+def _failure_kind(error: sa.exc.DBAPIError, is_sqlite: bool) -> str | None:
+    """``"busy"``, ``"unavailable"`` or None (a failure of the unit of work itself)."""
+    if is_sqlite:
+        if not isinstance(error, sa.exc.OperationalError):
+            return None
+        text = str(error.orig).lower()
+        if any(message in text for message in _SQLITE_BUSY_MESSAGES):
+            return "busy"
+        if any(message in text for message in _SQLITE_UNAVAILABLE_MESSAGES):
+            return "unavailable"
+        return None
+    original = error.orig
+    sqlstate = str(getattr(original, "sqlstate", None) or "")
+    if sqlstate in _POSTGRES_BUSY_SQLSTATES:
+        return "busy"
+    if sqlstate.startswith(_POSTGRES_UNAVAILABLE_PREFIXES):
+        return "unavailable"
+    if not sqlstate and (
+        error.connection_invalidated or isinstance(error, sa.exc.OperationalError)
+    ):
+        return "unavailable"  # no answer from the server at all (refused, reset, gone)
+    return None
 
 
 def _is_memory_database(url: str | sa.URL) -> bool:
@@ -119,60 +175,53 @@ def _is_memory_database(url: str | sa.URL) -> bool:
     return not database or database == ":memory:" or database.startswith("file:")
 
 
-class _ProcessLock:
-    """An exclusive advisory lock (``flock``) on a file beside the SQLite database.
-
-    Held by one thread of a process at a time (callers hold a thread lock first), so one file
-    descriptor per process is enough.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-        self._pid = 0
-
-    @classmethod
-    def for_database(cls, engine: sa.Engine) -> _ProcessLock | None:
-        """The lock for a file database; None for an in-memory one."""
-        if _is_memory_database(engine.url):
-            return None
-        database = Path(str(engine.url.database))
-        return cls(database.resolve().with_name(database.name + ".writelock"))
-
-    def __enter__(self) -> None:
-        if self._fd is None or self._pid != os.getpid():  # a forked child needs its own
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self._fd is not None
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-
 class Database:
     """One engine and the two ways to open a unit of work on it."""
 
-    def __init__(self, url: str, *, echo: bool = False, info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        info: dict[str, Any] | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SECONDS,
+    ) -> None:
+        """Open (lazily) the database at ``url``; ``lock_timeout`` in seconds (> 0).
+
+        Raises ConfigurationError for a SQLite file whose folder is missing or unwritable.
+        """
         self.url = normalise_database_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        self.lock_timeout = lock_timeout
+        lock_timeout_ms = max(1, round(lock_timeout * 1000))
+        self.sqlite_path: Path | None = None
+        if self.is_sqlite and not _is_memory_database(self.url):
+            self.sqlite_path = Path(str(sa.make_url(self.url).database)).resolve()
+            check_location(self.sqlite_path)
         kwargs: dict[str, Any] = {"echo": echo}
         # Pools as large as the threads that use them (Starlette's thread pool has 40): a
         # connection opened past the pool size is closed again after one request, and
         # opening one (PRAGMAs on SQLite, a login on PostgreSQL) cost more than the request.
         if self.is_sqlite:
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 60}
-            if not _is_memory_database(self.url):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": lock_timeout}
+            if self.sqlite_path is not None:
                 kwargs.update(poolclass=sa.pool.QueuePool, pool_size=40, max_overflow=10)
         else:
             kwargs.update(pool_pre_ping=True, pool_size=20, max_overflow=20)
+            # A row lock held longer than this by another transaction fails the waiter
+            # (SQLSTATE 55P03), which becomes DatabaseBusy: no request hangs on a stuck one.
+            kwargs["connect_args"] = {"options": f"-c lock_timeout={lock_timeout_ms}"}
         self.engine = sa.create_engine(self.url, **kwargs)
+        self._file_identity = FileIdentity(self.sqlite_path) if self.sqlite_path else None
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, lock_timeout_ms, self._file_identity)
         self._sqlite_write_lock = threading.Lock()
         self._sqlite_process_lock = (
-            _ProcessLock.for_database(self.engine) if self.is_sqlite else None
+            ProcessWriteLock(self.sqlite_path.with_name(self.sqlite_path.name + ".writelock"))
+            if self.sqlite_path is not None
+            else None
         )
+        self._last_logged: dict[str, float] = {}
         # ``info`` reaches model code through ``object_session(obj).info`` (e.g. the project).
         self.info: dict[str, Any] = info if info is not None else {}
         self._writer = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
@@ -185,23 +234,102 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A write transaction: commit on success, roll back everything on any exception."""
-        if self.is_sqlite:
-            # Threads of one process queue here instead of in SQLite's busy handler, which
-            # polls with sleeps of up to 100 ms. Correctness never rests on this lock:
-            # BEGIN IMMEDIATE still serializes writers across processes. Across processes,
-            # an advisory file lock does the same job: the kernel wakes the next writer the
-            # moment the lock is free, where SQLite's handler would sleep.
-            with (
-                self._sqlite_write_lock,
-                self._sqlite_process_lock or contextlib.nullcontext(),
-                self._writer() as session,
-                session.begin(),
+        """A write transaction: commit on success, roll back everything on any exception.
+
+        Raises DatabaseBusy when a write lock is not free within ``lock_timeout`` seconds, and
+        DatabaseUnavailable when the database cannot store the work (see the module's
+        WAITING AND FAILING); either way nothing was committed.
+        """
+        try:
+            if not self.is_sqlite:
+                with self._writer() as session, session.begin():
+                    yield session
+                return
+            with self._sqlite_write_locks():
+                if self._file_identity is not None:
+                    self._file_identity.check()
+                with self._writer() as session, session.begin():
+                    yield session
+                if self._file_identity is not None:
+                    # Committed, but perhaps into a file deleted meanwhile: not acknowledged.
+                    self._file_identity.check()
+        except sa.exc.DBAPIError as error:
+            translated = self._translated(error)
+            if translated is error:
+                raise
+            raise translated from error
+        except DatabaseUnavailable as error:
+            self._log(error)
+            raise
+
+    @contextmanager
+    def _sqlite_write_locks(self) -> Iterator[None]:
+        """Grove's own write locks, each waited for until one deadline.
+
+        Threads of one process queue on a thread lock instead of in SQLite's busy handler,
+        which polls with sleeps of up to 100 ms; across processes an advisory file lock does
+        the same job. Correctness never rests on them: BEGIN IMMEDIATE still serializes
+        writers (another program's included, for up to ``busy_timeout``).
+        """
+        deadline = time.monotonic() + self.lock_timeout
+        if not self._sqlite_write_lock.acquire(timeout=self.lock_timeout):
+            raise self._busy()
+        try:
+            process_lock = self._sqlite_process_lock
+            if process_lock is not None and not process_lock.acquire(
+                max(0.0, deadline - time.monotonic())
             ):
-                yield session
-            return
-        with self._writer() as session, session.begin():
-            yield session
+                raise self._busy()
+            try:
+                yield
+            finally:
+                if process_lock is not None:
+                    process_lock.release()
+        finally:
+            self._sqlite_write_lock.release()
+
+    def _busy(self) -> DatabaseBusy:
+        what = "its write lock" if self.is_sqlite else "a row this request needs"
+        return DatabaseBusy(
+            f"The database is busy: another writer held {what} for more than "
+            f"{self.lock_timeout:g} s. Nothing was saved; try again.",
+            retry_after_seconds=max(1, math.ceil(self.lock_timeout)),
+        )
+
+    def _translated(self, error: sa.exc.DBAPIError) -> Exception:
+        """The domain error for a database failure that is not the unit of work's fault, or
+        ``error`` itself. A retryable PostgreSQL abort stays as it is, for ``run``."""
+        if _retryable(error):
+            return error
+        kind = _failure_kind(error, self.is_sqlite)
+        if kind == "busy":
+            busy = self._busy()
+            self._log(busy)
+            return busy
+        if kind is None:
+            return error
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        if self.sqlite_path is not None:
+            message = (
+                f"The SQLite database {self.sqlite_path} cannot store this ({reason}). Nothing "
+                "was saved. Check the free disk space and that the file and its folder are "
+                "writable."
+            )
+        else:
+            message = f"The database cannot store this ({reason}). Nothing was saved."
+        unavailable = DatabaseUnavailable(message)
+        self._log(unavailable)
+        return unavailable
+
+    def _log(self, error: DatabaseUnavailable, every_seconds: float = 10.0) -> None:
+        """Log a database failure, each distinct message at most once every few seconds."""
+        text = str(error)
+        now = time.monotonic()
+        last = self._last_logged.get(text)
+        if last is None or now - last >= every_seconds:
+            self._last_logged[text] = now
+            level = logging.WARNING if isinstance(error, DatabaseBusy) else logging.ERROR
+            logger.log(level, "%s", text)
 
     def run(self, unit_of_work: Callable[[Session], T]) -> T:
         """Run ``unit_of_work(db)`` in one write transaction and return what it returns.
@@ -225,12 +353,27 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only unit of work that never holds SQLite's write lock."""
-        with self._reader() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+        """A read-only unit of work that never holds or waits for a write lock.
+
+        Raises DatabaseUnavailable as :meth:`transaction` does (a deleted SQLite file is no
+        more read than written: a new connection would create an empty one).
+        """
+        try:
+            if self._file_identity is not None:
+                self._file_identity.check()
+            with self._reader() as session:
+                try:
+                    yield session
+                finally:
+                    session.rollback()
+        except sa.exc.DBAPIError as error:
+            translated = self._translated(error)
+            if translated is error:
+                raise
+            raise translated from error
+        except DatabaseUnavailable as error:
+            self._log(error)
+            raise
 
     def dispose(self) -> None:
         """Close every pooled connection."""

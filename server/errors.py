@@ -44,3 +44,17 @@ class SessionFull(GroveError):
 
 class SchemaMismatch(GroveError):
     """The database's tables do not match the project's models; resetdb is needed."""
+
+
+class DatabaseUnavailable(GroveError):
+    """The database cannot take this unit of work (its SQLite file was deleted, replaced or
+    cannot be written, the disk is full, PostgreSQL is down): nothing was stored."""
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """Another writer held the database's write lock (or the row) longer than the lock
+    timeout: nothing was stored; trying again after ``retry_after_seconds`` may succeed."""
+
+    def __init__(self, message: str, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

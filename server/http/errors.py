@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from server.errors import (
     ConfigurationError,
+    DatabaseUnavailable,
     GroveError,
     InvalidArguments,
     NotFound,
@@ -33,6 +34,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (InvalidArguments, 400),
     (SessionFull, 409),
     (ConfigurationError, 400),
+    (DatabaseUnavailable, 503),
     (GroveError, 400),
 ]
 
@@ -100,8 +102,17 @@ def error_response(
 
 
 async def handle_grove_error(request: Request, exc: Exception) -> Response:
-    """Domain errors: the mapped status with a message that says what is wrong."""
-    return error_response(request, status_for(exc), str(exc), getattr(exc, "field", None))
+    """Domain errors: the mapped status with a message that says what is wrong (and, for a
+    busy database, when to try again)."""
+    response = error_response(request, status_for(exc), str(exc), getattr(exc, "field", None))
+    response.headers.update(retry_after(exc))
+    return response
+
+
+def retry_after(exc: Exception) -> dict[str, str]:
+    """The ``Retry-After`` header for an error that may pass (DatabaseBusy), else none."""
+    seconds = getattr(exc, "retry_after_seconds", None)
+    return {"Retry-After": str(seconds)} if seconds is not None else {}
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
