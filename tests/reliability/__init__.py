@@ -1,0 +1,1 @@
+"""Reliability suites (slow): fuzzing every endpoint and form, killing servers mid-load."""
