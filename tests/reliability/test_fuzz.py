@@ -60,10 +60,10 @@ JSON_VALUES: list[Any] = [
 ]
 
 # Values for query strings and form fields (text only).
-TEXT_VALUES = ["", "-1", "9" * 20, "9" * 5000, "NaN", "٣", "x" * 5000, "a\x00b", "\ud800", "[]"]
+TEXT_VALUES = ["", "-1", "9" * 20, "9" * 5000, "NaN", "٣", "x" * 5000, "a\x00b", "\ud800"]
 
 # Path parameters besides the real codes and names.
-PATH_VALUES = ["x", "9" * 30, "a" * 300, "%00", "%ED%A0%80", "%FF", "..%2F..", "%20", "null"]
+PATH_VALUES = ["x", "9" * 30, "a" * 300, "%00", "%ED%A0%80", "%FF"]
 
 MULTIPART_WITH_FILE = (
     b'--x\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\n\r\n1\r\n--x--\r\n'
