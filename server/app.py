@@ -102,7 +102,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     """Build the application for one project and database; creates missing tables."""
     configure_currency_from(settings)
     project = load_project(settings)
-    db = database or Database(settings.database_url)
+    db = database or Database(settings.database_url, lock_timeout=settings.db_lock_timeout_seconds)
     try:
         db.info.update(database_info(project))
         prepare_database(db, project)

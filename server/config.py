@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from server.currency import default_real_world_places
+from server.db import DEFAULT_LOCK_TIMEOUT_SECONDS
 from server.errors import ConfigurationError
 from server.secret_key import check_production_secret_key, development_secret_key, is_placeholder
 
@@ -51,6 +52,8 @@ class Settings:
     demo_page_intro_html: str = ""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     timeout_poll_seconds: float = 1.0
+    # Longest wait for a database write lock before a request fails with 503 (seconds).
+    db_lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
     # Host names the server answers to (GROVE_ALLOWED_HOSTS or settings.ALLOWED_HOSTS; "*."
     # prefixes allowed); empty: any host (server/http/security_headers.py).
     allowed_hosts: tuple[str, ...] = ()
@@ -146,6 +149,20 @@ def _secure_cookies(environ: Mapping[str, str]) -> bool | None:
     return None if value == "" else _env_bool(environ, "GROVE_SECURE_COOKIES")
 
 
+def _positive_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    """A number of seconds from the environment: finite and above 0, else ConfigurationError."""
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise ConfigurationError(f"{name} must be a number of seconds above 0, not {text!r}")
+    return value
+
+
 def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
     """Read ``root/settings.py`` and the oTree environment variables into a Settings.
 
@@ -163,6 +180,7 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
         max_body = int(environ.get("GROVE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
     except ValueError as exc:
         raise ConfigurationError("GROVE_MAX_BODY_BYTES must be an integer") from exc
+    lock_timeout = _positive_seconds(environ, "GROVE_DB_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_SECONDS)
     currency_code = _typed(module, "REAL_WORLD_CURRENCY_CODE", str, "USD")
     production = _env_bool(environ, "OTREE_PRODUCTION")
     secret_key = environ.get("OTREE_SECRET_KEY") or _typed(module, "SECRET_KEY", str, "")
@@ -198,6 +216,7 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
         rooms=tuple(rooms),
         demo_page_intro_html=_typed(module, "DEMO_PAGE_INTRO_HTML", str, ""),
         max_body_bytes=max_body,
+        db_lock_timeout_seconds=lock_timeout,
         allowed_hosts=_allowed_hosts(module, environ),
         secure_cookies=_secure_cookies(environ),
     )

@@ -25,7 +25,6 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.config import load_settings
-from server.db import Database
 from tests import databases
 from tests.conftest import REPO_ROOT, create_demo_session
 
@@ -36,13 +35,13 @@ LOCK_TIMEOUT = 1.0
 @contextmanager
 def running(database_url: str, lock_timeout: float = LOCK_TIMEOUT) -> Iterator[TestClient]:
     """The sample project's app on ``database_url`` with a short lock timeout, running."""
-    settings = load_settings(REPO_ROOT, {"DATABASE_URL": database_url})
-    database = Database(settings.database_url, lock_timeout=lock_timeout)
+    environ = {"DATABASE_URL": database_url, "GROVE_DB_LOCK_TIMEOUT": str(lock_timeout)}
+    app = create_app(load_settings(REPO_ROOT, environ))
     try:
-        with TestClient(create_app(settings, database=database)) as client:
+        with TestClient(app) as client:
             yield client
     finally:
-        database.dispose()
+        app.state.grove.db.dispose()
 
 
 def on_first_page(client: TestClient) -> tuple[str, str, str]:
@@ -131,11 +130,16 @@ def test_a_database_file_replaced_under_the_server_is_a_503(tmp_path):
     assert stored_age(url, code) == 30
 
 
-def _command(database_url: str) -> subprocess.CompletedProcess[str]:
+def _command(database_url: str, **environ: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "server", "create_session", "survey", "1"],
         cwd=REPO_ROOT,
-        env={**os.environ, "DATABASE_URL": database_url, "GROVE_PROJECT_ROOT": str(REPO_ROOT)},
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "GROVE_PROJECT_ROOT": str(REPO_ROOT),
+            **environ,
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -150,6 +154,14 @@ def test_a_database_in_a_missing_folder_is_refused_at_start(tmp_path):
     assert f"the folder {missing.parent} does not exist" in result.stderr
     assert "Traceback" not in result.stderr
     assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "inf"])
+def test_a_lock_timeout_that_is_not_a_positive_number_is_refused_at_start(tmp_path, value):
+    result = _command(databases.database_url(tmp_path), GROVE_DB_LOCK_TIMEOUT=value)
+    assert result.returncode == 1
+    assert "GROVE_DB_LOCK_TIMEOUT must be a number of seconds above 0" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.sqlite

@@ -36,7 +36,11 @@ def load_context(*, prepare: bool = True) -> CommandContext:
     settings = load_settings(project_root(), os.environ)
     configure_currency_from(settings)
     project = load_project(settings)
-    db = Database(settings.database_url, info=database_info(project))
+    db = Database(
+        settings.database_url,
+        info=database_info(project),
+        lock_timeout=settings.db_lock_timeout_seconds,
+    )
     if prepare:
         prepare_database(db, project)
     return CommandContext(settings=settings, project=project, db=db)
