@@ -104,6 +104,9 @@ class ExperimentSession(_ExtraFieldsMixin, TracksJsonVars, Base):
     is_demo: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_by: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    # The admin's notes on the session, and whether the sessions list hides it (oTree's).
+    description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    archived: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
     participants: Mapped[list[Participant]] = relationship(
         back_populates="session", order_by="Participant.id_in_session", lazy="select"
@@ -171,6 +174,13 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
         sa.DateTime(timezone=True), nullable=True
     )
     last_seen: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    # When this participant's exported data last changed (server/change_sequence.py).
+    changed_seq: Mapped[int] = mapped_column(
+        sa.BigInteger, default=0, server_default="0", index=True
+    )
+    changed_at: Mapped[dt.datetime | None] = mapped_column(
+        sa.DateTime(timezone=True), nullable=True, index=True
+    )
 
     session: Mapped[ExperimentSession] = relationship(back_populates="participants")
 
