@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
@@ -27,6 +29,9 @@ from server.app import create_app
 from server.config import load_settings
 from tests import databases
 from tests.conftest import REPO_ROOT, create_demo_session
+from tests.reliability.server_process import server_process
+
+LEDGER_PROJECT = REPO_ROOT / "tests" / "projects" / "ledger"
 
 DEMOGRAPHICS = {"age": "30", "gender": "Female", "temperature": "-3.5", "year_in_school": "Junior"}
 LOCK_TIMEOUT = 1.0
@@ -62,6 +67,22 @@ def stored_age(database_url: str, participant_code: str) -> int | None:
                 sa.text(
                     "SELECT pl.age FROM survey_player pl JOIN grove_participant pa"
                     " ON pl.participant_id = pa.id WHERE pa.code = :code"
+                ),
+                {"code": participant_code},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def stored_entry(database_url: str, participant_code: str) -> int | None:
+    """The participant's round 1 ``entry`` in the ledger app, read beside the server."""
+    engine = databases.engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(
+                sa.text(
+                    "SELECT pl.entry FROM ledger_player pl JOIN grove_participant pa"
+                    " ON pl.participant_id = pa.id WHERE pa.code = :code AND pl.round_number = 1"
                 ),
                 {"code": participant_code},
             ).scalar_one()
@@ -249,3 +270,55 @@ def test_a_stuck_writer_stalls_no_page_read_and_writers_fail_fast(tmp_path, back
             f"/api/participant_vars/{code}", json={"vars": {"paid": True}}
         ).status_code in (200, 201)
     assert stored_age(url, code) == 30
+
+
+@pytest.mark.slow
+@pytest.mark.sqlite
+def test_a_full_disk_under_the_server_is_a_503_and_every_acknowledged_write_is_kept(tmp_path):
+    """The server may write no file past 3 MB (``prlimit --fsize``, as a full disk would stop
+    it): vars posts and a page submission meet it; nothing is answered 200 that is not
+    stored, and nothing is a 500."""
+    if shutil.which("prlimit") is None:
+        pytest.skip("prlimit (util-linux) is not installed")
+    url = databases.database_url(tmp_path, "full", databases.SQLITE)
+    log_path = tmp_path / "server.log"
+    launcher = ("prlimit", f"--fsize={3 * 1024 * 1024}", "--")
+    acknowledged: dict[str, str] = {}
+    refusals: list[str] = []
+    with server_process(url, LEDGER_PROJECT, log_path, launcher=launcher) as server:
+        client = httpx.Client(base_url=server.base_url, timeout=60)
+        created = client.post(
+            "/api/sessions/", json={"session_config_name": "ledger", "num_participants": 1}
+        )
+        assert created.status_code == 200, created.text
+        session_code = created.json()["code"]
+        start = client.get(f"/api/sessions/{session_code}").json()["participants"][0]["code"]
+        page_url = client.get(f"/InitializeParticipant/{start}").headers["location"]
+        for number in range(40):
+            key, value = f"blob_{number}", os.urandom(100_000).hex()
+            posted = client.post(f"/api/participant_vars/{start}", json={"vars": {key: value}})
+            if posted.status_code == 200:
+                acknowledged[key] = value
+                continue
+            body = assert_unavailable_json(posted, "cannot store this", "Nothing was saved")
+            refusals.append(body["error"])
+            if len(refusals) == 3:
+                break
+        assert refusals, f"3 MB never filled up:\n{server.output()}"
+        # A small write may still fit where the refused ones did not: stored, or refused.
+        submitted = client.post(page_url, data={"entry": "5"}, follow_redirects=False)
+        if submitted.status_code != 303:
+            assert_unavailable_page(submitted, "cannot store this")
+        assert "cannot store this" in server.output()
+        client.close()
+    with server_process(url, LEDGER_PROJECT, log_path) as restarted:
+        detail = httpx.get(f"{restarted.base_url}/api/sessions/{session_code}", timeout=60)
+        stored = detail.json()["participants"][0]["vars"]
+    assert acknowledged, "no vars post succeeded before the disk filled up"
+    missing = [key for key, value in acknowledged.items() if stored.get(key) != value]
+    assert not missing, f"acknowledged, then lost: {missing}; refusals: {refusals}"
+    if submitted.status_code == 303:
+        assert stored_entry(url, start) == 5
+    assert all(
+        "disk I/O error" in refusal or "database or disk is full" in refusal for refusal in refusals
+    ), refusals

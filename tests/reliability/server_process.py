@@ -81,14 +81,20 @@ def _wait_until_up(server: ServerProcess, timeout: float) -> None:
 
 @contextmanager
 def server_process(
-    database_url: str, project_root: Path, log_path: Path, *, workers: int = 2
+    database_url: str,
+    project_root: Path,
+    log_path: Path,
+    *,
+    workers: int = 2,
+    launcher: tuple[str, ...] = (),
 ) -> Iterator[ServerProcess]:
     """Start ``prodserver --workers N`` for ``project_root`` in a new process group on a free
     port; yield it once it answers; stop what is left of it afterwards (SIGTERM, then
-    SIGKILL). The server's output goes to ``log_path``."""
+    SIGKILL). The server's output goes to ``log_path``. ``launcher`` is a command that execs
+    the server (e.g. ``prlimit --fsize=...``)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "GROVE_PROJECT_ROOT": str(project_root)}
-    command = [sys.executable, "-m", "server", "prodserver", "--host", "127.0.0.1"]
+    command = [*launcher, sys.executable, "-m", "server", "prodserver", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers)]
     log = open(log_path, "a+b")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
