@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from server.db import lock_ids_in_order
 from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
+from server.page_times import record_completion
 from server.project import PageEntry, Project
 
 TIMEOUT_GRACE_SECONDS = 2.0
@@ -217,6 +218,7 @@ def submit_page(
     for name, value in values.items():
         setattr(target, name, value)
     entry.page_cls.before_next_page(player, timeout_happened)
+    record_completion(db, participant, entry, timeout_happened=timeout_happened)
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
     settle_on_wait_pages(db, project, participant)
     return SubmitResult(accepted=True)
@@ -341,6 +343,7 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
         )
         db.flush()
         _run_after_all_players_arrive(project, entry, player)
+    record_completion(db, participant, entry)
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
     return True
 

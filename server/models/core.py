@@ -174,6 +174,13 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
         sa.DateTime(timezone=True), nullable=True
     )
     last_seen: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), nullable=True)
+    # When this participant's exported data last changed (server/change_sequence.py).
+    changed_seq: Mapped[int] = mapped_column(
+        sa.BigInteger, default=0, server_default="0", index=True
+    )
+    changed_at: Mapped[dt.datetime | None] = mapped_column(
+        sa.DateTime(timezone=True), nullable=True, index=True
+    )
 
     session: Mapped[ExperimentSession] = relationship(back_populates="participants")
 

@@ -1,0 +1,243 @@
+"""The change sequence behind incremental exports (``?since=``): which participants' exported
+data changed after a pull.
+
+Every unit of work that changes what a participant's wide export row shows stamps that
+participant's row (``grove_participant.changed_seq`` and ``changed_at``) in the same
+transaction: a change to the participant, to one of their player rows, to their group or
+subsession (every member), or to their session (every participant of it). The stamping is a
+SQLAlchemy flush hook, so no use case has to remember it; it costs one extra UPDATE per
+flush that changes a row other than a participant's own, and none for rows already stamped in
+the transaction.
+
+A pull reads the rows with ``changed_seq > since`` and answers a cursor, ``next_since``, for
+the next pull. Commit order is not the order in which transactions take numbers, so the cursor
+is not simply the largest number seen:
+
+* SQLite serializes writers (``BEGIN IMMEDIATE``). A transaction's number is a counter row
+  bumped inside it (``grove_change_counter``), so numbers are handed out in commit order and
+  the cursor is the counter as the pull's snapshot sees it. Exact.
+* PostgreSQL runs writers concurrently: a transaction that took its number early may commit
+  after a pull that could not see it. The number is the writing transaction's own id
+  (``pg_current_xact_id()``, 64 bits, never reused), and the cursor is one below the oldest
+  transaction still in flight when the pull's snapshot was taken
+  (``pg_snapshot_xmin(pg_current_snapshot())``): every transaction below it had finished, and
+  was seen or rolled back; any transaction that commits later has an id at or above it. A
+  participant written by a transaction in flight during a pull is therefore returned again by
+  the next pull (at least once, never missed); with no concurrent writers the next pull
+  returns only newer changes. This is the snapshot rule of PostgreSQL's logical replication
+  and transactional-outbox readers, and needs no lock shared by writers.
+
+Deleted participants are not reported (they have no row left to stamp).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from server.errors import InvalidArguments
+from server.model_bases import BaseGroup, BasePlayer, BaseSubsession
+from server.models.core import ExperimentSession, Participant, utcnow
+from server.models.export_log import ChangeCounter
+
+_STATE = "grove_change_stamp"
+_IN_CHUNK = 500
+CURSOR_PREFIX = "c"
+
+
+class _Stamp:
+    """What one transaction has stamped so far, and its sequence number (SQLite)."""
+
+    def __init__(self) -> None:
+        self.value: Any = None
+        self.at = utcnow()
+        self.participants: set[int] = set()
+        self.groups: set[tuple[str, int]] = set()
+        self.subsessions: set[tuple[str, int]] = set()
+        self.sessions: set[int] = set()
+
+
+def _is_postgres(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+def _stamp_of(db: Session) -> _Stamp:
+    stamp = db.info.get(_STATE)
+    if stamp is None:
+        stamp = db.info[_STATE] = _Stamp()
+    return stamp
+
+
+def _sequence_value(db: Session, stamp: _Stamp) -> Any:
+    """This transaction's sequence number (a SQL expression on PostgreSQL)."""
+    if _is_postgres(db):
+        return sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger)
+    if stamp.value is None:
+        connection = db.connection()
+        bumped = connection.execute(
+            sa.update(ChangeCounter)
+            .where(ChangeCounter.id == 1)
+            .values(value=ChangeCounter.value + 1)
+        )
+        if bumped.rowcount == 0:
+            connection.execute(sa.insert(ChangeCounter).values(id=1, value=1))
+        stamp.value = connection.execute(
+            sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)
+        ).scalar_one()
+    return stamp.value
+
+
+def _modified(db: Session, row: Any) -> bool:
+    return db.is_modified(row, include_collections=False)
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_participants(db: Session, _context: Any, _instances: Any) -> None:
+    # Participants in this flush carry their stamp in their own INSERT or UPDATE.
+    rows = [
+        row
+        for row in (*db.new, *db.dirty)
+        if isinstance(row, Participant) and (row in db.new or _modified(db, row))
+    ]
+    if not rows:
+        return
+    stamp = _stamp_of(db)
+    value = _sequence_value(db, stamp)
+    for participant in rows:
+        participant.changed_seq = value
+        participant.changed_at = stamp.at
+        if participant.id is not None:
+            stamp.participants.add(participant.id)
+
+
+@event.listens_for(Session, "after_flush")
+def _stamp_related(db: Session, _context: Any) -> None:
+    # Rows of other tables: stamp the participants whose export rows show them.
+    stamp: _Stamp | None = db.info.get(_STATE)
+    participant_ids: set[int] = set()
+    groups: dict[Any, set[int]] = {}
+    subsessions: dict[Any, set[int]] = {}
+    sessions: set[int] = set()
+    for row in (*db.new, *db.dirty):
+        if isinstance(row, Participant):
+            if row.id is not None and stamp is not None:
+                stamp.participants.add(row.id)
+            continue
+        is_new = row in db.new
+        if not is_new and not _modified(db, row):
+            continue
+        if isinstance(row, BasePlayer):
+            participant_ids.add(row.participant_id)
+        elif isinstance(row, BaseGroup) and not is_new:
+            groups.setdefault(type(row), set()).add(row.id)
+        elif isinstance(row, BaseSubsession) and not is_new:
+            subsessions.setdefault(type(row), set()).add(row.id)
+        elif isinstance(row, ExperimentSession) and not is_new:
+            sessions.add(row.id)
+    if not (participant_ids or groups or subsessions or sessions):
+        return
+    stamp = _stamp_of(db)
+    participant_ids -= stamp.participants
+    sessions -= stamp.sessions
+    table: sa.Table = Participant.__table__  # type: ignore[assignment]
+    conditions: list[Any] = []
+    for chunk in _chunks(sorted(participant_ids)):
+        conditions.append(table.c.id.in_(chunk))
+    for model, ids, done, column in (
+        *((m, i, stamp.groups, "group_id") for m, i in groups.items()),
+        *((m, i, stamp.subsessions, "subsession_id") for m, i in subsessions.items()),
+    ):
+        app_name = model.__table__.name.rsplit("_", 1)[0]
+        new_ids = sorted(i for i in ids if (app_name, i) not in done)
+        if not new_ids:
+            continue
+        done.update((app_name, i) for i in new_ids)
+        players = sa.table(f"{app_name}_player", sa.column("participant_id"), sa.column(column))
+        for chunk in _chunks(new_ids):
+            conditions.append(
+                table.c.id.in_(
+                    sa.select(players.c.participant_id).where(players.c[column].in_(chunk))
+                )
+            )
+    if sessions:
+        conditions.append(table.c.session_id.in_(sorted(sessions)))
+        stamp.sessions.update(sessions)
+    stamp.participants.update(participant_ids)
+    if not conditions:
+        return
+    value = _sequence_value(db, stamp)
+    connection = db.connection()
+    for condition in conditions:
+        connection.execute(
+            table.update().where(condition).values(changed_seq=value, changed_at=stamp.at)
+        )
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_stamp(db: Session) -> None:
+    db.info.pop(_STATE, None)
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), _IN_CHUNK):
+        yield ids[start : start + _IN_CHUNK]
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def current_cursor(db: Session) -> str:
+    """The ``next_since`` of a pull reading in ``db``'s snapshot (see the module docstring).
+
+    Call it first in the read transaction, before the rows are read.
+    """
+    if _is_postgres(db):
+        xmin = db.execute(
+            sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        ).scalar_one()
+        return f"{CURSOR_PREFIX}{int(xmin) - 1}"
+    value = db.execute(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)).scalar()
+    return f"{CURSOR_PREFIX}{int(value or 0)}"
+
+
+_CURSOR = re.compile(rf"^{CURSOR_PREFIX}(\d{{1,19}})$")
+_EPOCH = re.compile(r"^\d{1,12}(\.\d+)?$")
+
+
+def since_condition(since: str | None) -> Any:
+    """The WHERE clause on ``grove_participant`` for ``?since=``, or None for no filter.
+
+    ``since`` is a cursor from an earlier answer (``c<number>``, exact), epoch seconds or an
+    ISO 8601 time (``2026-11-30T12:00:00Z``; without a zone, UTC): the rows whose data changed
+    at or after that wall-clock time, a convenience that trusts the server's clock. Raises
+    InvalidArguments (field ``since``) for anything else.
+    """
+    if since is None or since == "":
+        return None
+    text = since.strip()
+    cursor = _CURSOR.match(text)
+    if cursor:
+        return Participant.changed_seq > int(cursor.group(1))
+    if _EPOCH.match(text):
+        moment = dt.datetime.fromtimestamp(float(text), dt.UTC)
+    else:
+        # An unencoded "+01:00" in a query string arrives as " 01:00".
+        text = re.sub(r" (\d\d:?\d\d)$", r"+\1", text.replace("Z", "+00:00"))
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidArguments(
+                f"since must be a cursor from next_since (c123), epoch seconds or an ISO 8601 "
+                f"time, not {since!r}",
+                field="since",
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+    return Participant.changed_at >= moment
