@@ -205,13 +205,17 @@ def test_a_database_in_an_unwritable_folder_is_refused_at_start(tmp_path):
 
 
 @contextmanager
-def stuck_writer(backend: str, database_url: str, participant_code: str) -> Iterator[None]:
+def stuck_writer(
+    backend: str, database_url: str, participant_code: str, *, grove_lock: bool = True
+) -> Iterator[None]:
     """Another connection holding the write lock (SQLite: Grove's file lock and SQLite's own,
-    as a worker stuck in a unit of work would) or the participant's row (PostgreSQL)."""
+    as a worker stuck in a unit of work would, or with ``grove_lock=False`` only SQLite's, as
+    the sqlite3 shell would) or the participant's row (PostgreSQL)."""
     if backend == databases.SQLITE:
         path = Path(sa.make_url(database_url).database or "")
         lock_fd = os.open(f"{path}.writelock", os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        if grove_lock:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
         holder = sqlite3.connect(path, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
         try:
@@ -322,3 +326,22 @@ def test_a_full_disk_under_the_server_is_a_503_and_every_acknowledged_write_is_k
     assert all(
         "disk I/O error" in refusal or "database or disk is full" in refusal for refusal in refusals
     ), refusals
+
+
+@pytest.mark.sqlite
+def test_another_program_holding_sqlites_lock_makes_writes_fail_after_the_timeout(tmp_path):
+    url = databases.database_url(tmp_path, "shell", databases.SQLITE)
+    with running(url) as client:
+        _session, code, page_url = on_first_page(client)
+        with stuck_writer(databases.SQLITE, url, code, grove_lock=False):
+            page, read_seconds = timed(client.get, page_url)
+            assert page.status_code == 200
+            assert read_seconds < 0.5
+            submitted, write_seconds = timed(
+                client.post, page_url, data=DEMOGRAPHICS, follow_redirects=False
+            )
+            assert_unavailable_page(submitted, "database is busy")
+            assert submitted.headers["retry-after"] == "1"
+            assert LOCK_TIMEOUT * 0.9 <= write_seconds < LOCK_TIMEOUT + 2.5
+        assert client.post(page_url, data=DEMOGRAPHICS, follow_redirects=False).status_code == 303
+    assert stored_age(url, code) == 30
