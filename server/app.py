@@ -38,12 +38,14 @@ from server.templating import make_environment
 from server.timeouts import submit_due_pages
 from server.web import (
     admin_auth,
+    admin_keys,
     admin_routes,
     chat_routes,
     demo_routes,
     participant_routes,
     room_routes,
 )
+from server.web.admin_layout import install_admin_globals
 from server.web.page_rendering import install_template_tags
 
 BUILTIN_STATIC = Path(__file__).resolve().parent / "static"
@@ -115,6 +117,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         settings.root, BUILTIN_TEMPLATES, auto_reload=not settings.production
     )
     install_template_tags(templates)
+    install_admin_globals(templates)
     templates.globals["grove_chat_renderer"] = chat_routes.make_chat_renderer(settings.secret_key)
     project_static = settings.root / "_static"
     routes = [
@@ -123,6 +126,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         *participant_routes.routes,
         *admin_auth.routes,
         *admin_routes.routes,
+        *admin_keys.routes,
         *room_routes.routes,
         *chat_routes.routes,
         Mount("/api", routes=api_routes),

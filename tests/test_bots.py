@@ -17,6 +17,7 @@ from server.config import load_settings
 from server.errors import ConfigurationError
 from server.project import load_project
 from tests import databases
+from tests.admin_pages import submit_form
 from tests.conftest import REPO_ROOT, create_demo_session
 
 BOTFAIL = Path(__file__).resolve().parent / "projects" / "botfail"
@@ -107,7 +108,12 @@ def test_mock_exogenous_data_for_demo_and_bots_only(settings):
                 "room_name": "live_demo",
             },
         ).json()["code"]
-        client.post("/rooms/my_room", data={"config": "randomized_trial", "num_participants": "2"})
+        submit_form(
+            client,
+            "/rooms",
+            "/rooms/my_room",
+            {"config": "randomized_trial", "num_participants": "2"},
+        )
         sessions = {s["room_name"]: s["code"] for s in client.get("/api/sessions/").json()}
         admin_code = sessions["my_room"]
 

@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.errors import ConfigurationError
 from server.rooms import label_signature, load_rooms
+from tests.admin_pages import submit_form
 
 
 def _create(client, room, config="survey", n=2):
@@ -149,14 +150,12 @@ def test_admin_rooms_page_behind_login(settings):
         page = client.get("/rooms")
         assert page.status_code == 200
         assert "econ101" in page.text
-        created = client.post(
-            "/rooms/live_demo",
-            data={"config": "survey", "num_participants": "2"},
-            follow_redirects=False,
+        created = submit_form(
+            client, "/rooms", "/rooms/live_demo", {"config": "survey", "num_participants": "2"}
         )
         assert created.status_code == 303
         assert "Close room" in client.get("/rooms").text
-        client.post("/rooms/live_demo", data={"action": "close"})
+        submit_form(client, "/rooms", "/rooms/live_demo")  # the room's form is now "Close"
         assert "waiting" in _join(client, "live_demo").text.lower()
     app.state.grove.db.dispose()
 

@@ -18,6 +18,7 @@ from server.admin_logins import ATTEMPTS_PER_CLIENT, ATTEMPTS_PER_USERNAME, WIND
 from server.app import create_app
 from server.config import Settings
 from tests import databases
+from tests.admin_pages import submit_form
 from tests.databases import BOTH
 from tests.live_server import live_server
 
@@ -101,7 +102,7 @@ def test_logout_voids_every_copy_of_the_cookie(admin_app):
         assert _log_in(admin).status_code == 303
         cookie = admin.cookies["grove_admin"]
         assert _is_admin(admin)
-        assert admin.get("/logout").status_code == 303
+        assert submit_form(admin, "/logout", "/logout").status_code == 303
         assert not _is_admin(admin)
     with _client(admin_app) as copy:  # e.g. a stolen cookie, kept from before the logout
         copy.cookies.set("grove_admin", cookie)
@@ -112,7 +113,7 @@ def test_another_login_is_not_ended_by_a_logout(admin_app):
     with _client(admin_app) as first, _client(admin_app) as second:
         assert _log_in(first).status_code == 303
         assert _log_in(second).status_code == 303
-        first.get("/logout")
+        submit_form(first, "/logout", "/logout")
         assert not _is_admin(first)
         assert _is_admin(second)
 

@@ -31,6 +31,8 @@ ADMIN_PATHS = (
     "/logout",
     "/sessions",
     "/SessionStartLinks",
+    "/SessionPayments",
+    "/apikeys",
     "/rooms",
     "/SessionChat",
     "/demo",

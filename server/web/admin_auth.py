@@ -17,6 +17,13 @@ from server.admin_logins import LoginThrottled, log_in, log_out, login_is_valid
 from server.http.admin_cookie import cookie_is_secure
 from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
+from server.web.admin_layout import (
+    BAD_TOKEN,
+    CSRF_FIELD,
+    admin_message,
+    csrf_token_matches,
+    render_admin,
+)
 
 logger = logging.getLogger("grove")
 SESSION_KEY = "admin_login"
@@ -61,7 +68,9 @@ async def login(request: Request) -> Response:
     app = grove(request)
     next_url = _safe_next(request.query_params.get("next"))
     if request.method != "POST":
-        return app.render("grove/login.html", {"error": None, "next": next_url})
+        return render_admin(
+            request, "grove/login.html", {"error": None, "next": next_url}, admin=False
+        )
     form = await request.form(max_files=MAX_FORM_FILES)
     next_url = _safe_next(str(form.get("next", "")))
     secure = cookie_is_secure(app.settings, request.url.scheme)
@@ -72,7 +81,7 @@ async def login(request: Request) -> Response:
             "this page came over http. Open it with https://, or unset GROVE_SECURE_COOKIES."
         )
         context = {"error": message, "next": next_url}
-        return app.render("grove/login.html", context, status_code=400)
+        return render_admin(request, "grove/login.html", context, admin=False, status_code=400)
     try:
         outcome = await run_in_threadpool(
             log_in,
@@ -83,14 +92,13 @@ async def login(request: Request) -> Response:
             password=str(form.get("password", "")),
         )
     except LoginThrottled as exc:
-        response = app.render(
-            "grove/login.html", {"error": str(exc), "next": next_url}, status_code=429
-        )
+        context = {"error": str(exc), "next": next_url}
+        response = render_admin(request, "grove/login.html", context, admin=False, status_code=429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     if outcome.login_id is None:
         context = {"error": "Wrong username or password.", "next": next_url}
-        return app.render("grove/login.html", context, status_code=401)
+        return render_admin(request, "grove/login.html", context, admin=False, status_code=401)
     if app.settings.production and not secure:
         logger.warning(
             "Admin login over plain http in production: the admin cookie and password cross "
@@ -103,7 +111,15 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """End the login on the server (its cookie no longer works anywhere) and forget it."""
+    """GET: a page with the log-out button. POST (with the CSRF token): end the login on the
+    server (its cookie no longer works anywhere) and forget it. Logging out is a POST so that
+    another site cannot log the admin out with a link or an image."""
+    if request.method != "POST":
+        return render_admin(request, "grove/logout.html", {})
+    form = await request.form(max_files=MAX_FORM_FILES)
+    given = form.get(CSRF_FIELD)
+    if not csrf_token_matches(request, given if isinstance(given, str) else None):
+        return admin_message(request, "Refused", BAD_TOKEN, status_code=403, admin=False)
     login_id = request.session.get(SESSION_KEY)
     await run_in_threadpool(log_out, grove(request).db, login_id)
     request.session.clear()

@@ -1,52 +1,218 @@
-"""Admin pages: the session list, a session's links, and creating sessions."""
+"""Admin pages for sessions: the list, creating one, and a session's page (its tabs, its
+description, archiving and deleting it). Each state change is an ``admin_action`` (login and
+CSRF token checked) that calls one use case of ``server/session_admin.py``."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from server.errors import InvalidArguments, NotFound, RoomNotFound
 from server.http.context import grove
-from server.session_reports import session_links, session_summaries
+from server.session_admin import (
+    CONFIG_FIELD_PREFIX,
+    NewSessionForm,
+    create_admin_session,
+    create_form_choices,
+    delete_session,
+    list_sessions_page,
+    session_row,
+    set_archived,
+    set_description,
+)
+from server.session_reports import session_links
+from server.web.admin_actions import admin_action
 from server.web.admin_auth import admin_required, is_admin
+from server.web.admin_layout import render_admin
+from server.web.session_tabs import tab_bar
+
+
+def _page_number(text: str | None) -> int:
+    try:
+        return int(text or "1")
+    except ValueError:
+        raise InvalidArguments(f"page must be a whole number, not {text!r}", field="page") from None
 
 
 @admin_required
 def session_list(request: Request) -> Response:
-    """Every session with its config, size and creation time."""
+    """Sessions, newest first, a page at a time; ``?archived=1`` lists the archived ones."""
     app = grove(request)
-    return app.render(
-        "grove/sessions.html",
-        {"sessions": session_summaries(app.db), "configs": app.project.session_configs},
+    listing = list_sessions_page(
+        app.db,
+        page=_page_number(request.query_params.get("page")),
+        archived=request.query_params.get("archived") == "1",
+    )
+    return render_admin(request, "grove/sessions.html", {"listing": listing})
+
+
+def _create_form(
+    request: Request,
+    config_name: str | None,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    app = grove(request)
+    configs = create_form_choices(app.project)
+    chosen = next((c for c in configs if c.name == config_name), None)
+    if config_name is not None and chosen is None:
+        errors = {**errors, "__all__": f"There is no session config named {config_name!r}."}
+        status_code = max(status_code, 400)
+    elif config_name is None and configs:
+        chosen = configs[0]
+    return render_admin(
+        request,
+        "grove/admin/session_create.html",
+        {
+            "configs": configs,
+            "chosen": chosen,
+            "rooms": list(app.rooms.values()),
+            "values": values,
+            "errors": errors,
+        },
+        status_code=status_code,
     )
 
 
-def session_start_links(request: Request) -> Response:
-    """A session's links: session-wide, and one per participant with where each one is.
+@admin_required
+def create_form(request: Request) -> Response:
+    """oTree's "Create new session": a config, then its form (``?config=<name>``)."""
+    return _create_form(request, request.query_params.get("config"), {}, {})
 
-    Demo sessions are open to anyone while demo mode is open; others need the admin login.
-    """
+
+def _form_field(field: str | None) -> str:
+    if field and field.startswith("modified_session_config_fields."):
+        return CONFIG_FIELD_PREFIX + field.split(".", 1)[1]
+    return field or "__all__"
+
+
+@admin_action
+def create(request: Request, form: dict[str, str]) -> Response:
+    """Create the session the form describes; the form again, with the errors, if refused."""
     app = grove(request)
-    links = session_links(app.db, request.path_params["code"])
-    if not (is_admin(request) or (links.is_demo and app.settings.demo_open)):
+    config_name = form.get("config", "")
+    submitted = NewSessionForm(
+        config_name=config_name,
+        num_participants=form.get("num_participants", ""),
+        room_name=form.get("room", ""),
+        label=form.get("label", ""),
+        description=form.get("description", ""),
+        config_values={
+            key[len(CONFIG_FIELD_PREFIX) :]: value
+            for key, value in form.items()
+            if key.startswith(CONFIG_FIELD_PREFIX)
+        },
+    )
+    settings = app.settings
+    try:
+        created = create_admin_session(
+            app.db,
+            app.project,
+            submitted,
+            created_by=settings.admin_username if settings.admin_login_required else None,
+        )
+    except RoomNotFound as exc:
+        return _create_form(request, config_name, form, {"room": str(exc)}, 400)
+    except (InvalidArguments, NotFound) as exc:
+        field = _form_field(getattr(exc, "field", None))
+        return _create_form(request, config_name, form, {field: str(exc)}, 400)
+    return RedirectResponse(f"/SessionStartLinks/{created.code}", status_code=303)
+
+
+def session_home(request: Request) -> Response:
+    """A session's page opens on its first tab."""
+    return RedirectResponse(f"/SessionStartLinks/{request.path_params['code']}", status_code=303)
+
+
+def session_page_context(request: Request, code: str, *, can_manage: bool) -> dict[str, Any]:
+    """What the tab layout (``grove/admin/session_layout.html``) needs: the session, the
+    tab bar, and whether to show the description, archive and delete controls. Raises
+    SessionNotFound."""
+    return {
+        "session": session_row(grove(request).db, code),
+        "tabs": tab_bar(code, request.url.path),
+        "can_manage": can_manage,
+    }
+
+
+def session_start_links(request: Request) -> Response:
+    """The Links tab: the session-wide link, the room link, one link per participant with
+    where each one is. Demo sessions are open to anyone while demo mode is open."""
+    app = grove(request)
+    code = request.path_params["code"]
+    links = session_links(app.db, code)
+    admin = is_admin(request)
+    if not (admin or (links.is_demo and app.settings.demo_open)):
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     base = str(request.base_url).rstrip("/")
-    return app.render(
+    room_path = links.summary.room_path
+    return render_admin(
+        request,
         "grove/session_links.html",
         {
-            "session": links.summary,
-            "display_name": links.display_name,
+            **session_page_context(request, code, can_manage=admin),
             "participants": [
                 {"participant": p, "url": base + p.start_path, "position": p.position}
                 for p in links.participants
             ],
             "session_wide_url": base + links.summary.session_wide_path,
+            "room_url": base + room_path if room_path else None,
             "split_view": request.query_params.get("view") == "split",
         },
+        admin=admin,
     )
+
+
+@admin_action
+def description(request: Request, form: dict[str, str]) -> Response:
+    """Save a session's description."""
+    code = request.path_params["code"]
+    set_description(grove(request).db, code, form.get("description", ""))
+    return RedirectResponse(f"/SessionStartLinks/{code}", status_code=303)
+
+
+def _back_to(form: dict[str, str], default: str) -> str:
+    target = form.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+@admin_action
+def archive(request: Request, form: dict[str, str]) -> Response:
+    """Archive (``archived=1``) or unarchive (``archived=0``) a session."""
+    flag = form.get("archived")
+    if flag not in ("0", "1"):
+        raise InvalidArguments("archived must be 0 or 1", field="archived")
+    set_archived(grove(request).db, request.path_params["code"], flag == "1")
+    return RedirectResponse(_back_to(form, "/sessions"), status_code=303)
+
+
+@admin_required
+def delete_confirmation(request: Request) -> Response:
+    """Ask before deleting: what the session is and what goes with it."""
+    session = session_row(grove(request).db, request.path_params["code"])
+    return render_admin(request, "grove/admin/session_delete.html", {"session": session})
+
+
+@admin_action
+def delete(request: Request, form: dict[str, str]) -> Response:
+    """Delete the session and all its data, then show the sessions list."""
+    app = grove(request)
+    delete_session(app.db, app.project, request.path_params["code"])
+    return RedirectResponse("/sessions", status_code=303)
 
 
 routes = [
     Route("/sessions", session_list, methods=["GET"]),
+    Route("/sessions/create", create_form, methods=["GET"]),
+    Route("/sessions/create", create, methods=["POST"]),
+    Route("/sessions/{code:str}", session_home, methods=["GET"]),
+    Route("/sessions/{code:str}/description", description, methods=["POST"]),
+    Route("/sessions/{code:str}/archive", archive, methods=["POST"]),
+    Route("/sessions/{code:str}/delete", delete_confirmation, methods=["GET"]),
+    Route("/sessions/{code:str}/delete", delete, methods=["POST"]),
     Route("/SessionStartLinks/{code:str}", session_start_links, methods=["GET"]),
 ]

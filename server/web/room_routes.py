@@ -29,7 +29,9 @@ from server.rooms import (
     rooms_overview,
 )
 from server.session_reports import create_session_now
-from server.web.admin_auth import admin_required, is_admin
+from server.web.admin_actions import admin_action
+from server.web.admin_auth import admin_required
+from server.web.admin_layout import render_admin
 
 
 def _browser_token(request: Request) -> tuple[str, bool]:
@@ -141,20 +143,17 @@ def rooms_index(request: Request) -> Response:
                 "has_session": overview.has_session,
             }
         )
-    return app.render(
-        "grove/rooms.html", {"rows": rows, "configs": app.project.session_configs.values()}
+    return render_admin(
+        request,
+        "grove/rooms.html",
+        {"rows": rows, "configs": app.project.session_configs.values()},
     )
 
 
-async def room_admin_action(request: Request) -> Response:
-    """POST /rooms/<name>: create a session in the room, or close it (admins only)."""
-    form = dict(await request.form(max_files=MAX_FORM_FILES))
-    return await run_in_threadpool(_room_admin_action, request, form)
-
-
-def _room_admin_action(request: Request, form: dict) -> Response:
-    if not is_admin(request):  # reads the database: here, in a worker thread
-        return RedirectResponse("/login?next=/rooms", status_code=303)
+@admin_action
+def room_admin_action(request: Request, form: dict[str, str]) -> Response:
+    """POST /rooms/<name>: create a session in the room, or close it (admins only, with the
+    CSRF token)."""
     app = grove(request)
     room = get_room(app.rooms, request.path_params["name"])
     if form.get("action") == "close":

@@ -1,0 +1,50 @@
+"""API keys as the admin's keys page manages them: each operation of ``server/api_keys.py``
+(the ones the CLI's ``apikey`` command runs) in its own unit of work. No HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server import api_keys
+from server.db import Database
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """A user with a key; times are ISO 8601 (UTC), ``last_used_at`` None if never used."""
+
+    user: str
+    created_at: str
+    last_used_at: str | None
+
+
+def key_holders(database: Database) -> list[KeyHolder]:
+    """Every user with a key, by name (never the key: only its hash is stored)."""
+    with database.read() as db:
+        return [
+            KeyHolder(
+                user=row.user,
+                created_at=row.created_at.isoformat(timespec="seconds"),
+                last_used_at=(
+                    row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else None
+                ),
+            )
+            for row in api_keys.list_users(db)
+        ]
+
+
+def create_user_key(database: Database, user: str) -> str:
+    """Create a key for a new user and return it (shown once). Raises InvalidArguments (a bad
+    name, or the user has a key already)."""
+    return database.run(lambda db: api_keys.create_key(db, user))
+
+
+def regenerate_user_key(database: Database, user: str) -> str:
+    """Replace a user's key (the old one stops working) and return the new one. Raises
+    NotFound."""
+    return database.run(lambda db: api_keys.regenerate_key(db, user))
+
+
+def revoke_user_key(database: Database, user: str) -> None:
+    """Delete a user's key. Raises NotFound."""
+    database.run(lambda db: api_keys.revoke_key(db, user))
