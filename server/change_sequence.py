@@ -223,10 +223,15 @@ def since_condition(since: str | None) -> Any:
         return None
     text = since.strip()
     cursor = _CURSOR.match(text)
-    if cursor:
+    if cursor and int(cursor.group(1)) < 2**63:
         return Participant.changed_seq > int(cursor.group(1))
     if _EPOCH.match(text):
-        moment = dt.datetime.fromtimestamp(float(text), dt.UTC)
+        try:
+            moment = dt.datetime.fromtimestamp(float(text), dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise InvalidArguments(
+                f"since: {text} seconds is not a time this server can read", field="since"
+            ) from None
     else:
         # An unencoded "+01:00" in a query string arrives as " 01:00".
         text = re.sub(r" (\d\d:?\d\d)$", r"+\1", text.replace("Z", "+00:00"))

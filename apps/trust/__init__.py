@@ -78,6 +78,22 @@ class SendBack(Page):
         return dict(tripled_amount=player.group.sent_amount * C.MULTIPLIER)
 
 
+# A custom data export (oTree's custom_export): the admin's Data export page and
+# /api/export/trust/custom_export offer it. The first row yielded is the header.
+def custom_export(players):
+    yield ["session", "participant_code", "role", "sent_amount", "sent_back_amount", "payoff"]
+    for p in players:
+        group = p.group
+        yield [
+            p.session.code,
+            p.participant.code,
+            p.role,
+            group.sent_amount,
+            group.sent_back_amount,
+            p.payoff,
+        ]
+
+
 class ResultsWaitPage(WaitPage):
     # The name of a module-level function: run once per group.
     after_all_players_arrive = "set_payoffs"

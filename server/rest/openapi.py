@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 
 from server import __version__
 from server.participant_vars import MAX_LABEL_LENGTH
+from server.rest.export_spec import export_paths
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 VARS = {"type": "object", "additionalProperties": True, "description": "any JSON values"}
@@ -275,6 +276,7 @@ def build_spec() -> dict[str, Any]:
                     ),
                 }
             },
+            **export_paths(),
             "/study_config": {
                 "get": {
                     "summary": "Urn API: a study's configuration (seed hidden)",

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from server.rest import meta, openapi, sessions, urn_api
+from server.rest import export_api, meta, openapi, sessions, urn_api
 from server.rest import vars as vars_api
 
 
@@ -27,6 +27,9 @@ api_routes: list[BaseRoute] = [
     *both("/sessions", _sessions_root, ["GET", "POST"]),
     *both("/sessions/{code:str}", sessions.detail, ["GET"]),
     *both("/sessions/{code:str}/randomize", urn_api.randomize_in_session, ["POST"]),
+    *both("/sessions/{code:str}/data", export_api.session_data, ["GET"]),
+    *both("/export/{table:str}", export_api.export_table, ["GET"]),
+    *both("/export/{table:str}/{function:str}", export_api.export_custom, ["GET"]),
     *both("/get_session/{code:str}", sessions.get_session_post, ["POST"]),
     *both("/participant_vars", vars_api.participant_vars, ["POST"]),
     *both("/participant_vars/{code:str}", vars_api.participant_vars_by_code, ["POST"]),
