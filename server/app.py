@@ -42,6 +42,7 @@ from server.web import (
     admin_routes,
     chat_routes,
     demo_routes,
+    export_routes,
     participant_routes,
     room_routes,
 )
@@ -127,6 +128,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         *admin_auth.routes,
         *admin_routes.routes,
         *admin_keys.routes,
+        *export_routes.routes,
         *room_routes.routes,
         *chat_routes.routes,
         Mount("/api", routes=api_routes),

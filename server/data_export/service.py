@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.change_sequence import current_cursor, since_condition
@@ -95,6 +96,33 @@ def available_exports(project: Project) -> list[ExportLink]:
         ExportLink("Urn assignment log", "urn_assignments"),
     ]
     return links
+
+
+@dataclass(frozen=True)
+class ExportPage:
+    """The admin's Data export page: every export, and the sessions to filter by (newest
+    first: code, config name, creation time)."""
+
+    exports: list[ExportLink]
+    sessions: list[tuple[str, str, dt.datetime]]
+
+
+def export_page(database: Database, project: Project) -> ExportPage:
+    """What the Data export page lists (one read)."""
+    from server.models.core import ExperimentSession
+
+    with database.read() as db:
+        sessions = [
+            (row.code, row.config_name, row.created_at)
+            for row in db.execute(
+                sa.select(
+                    ExperimentSession.code,
+                    ExperimentSession.config_name,
+                    ExperimentSession.created_at,
+                ).order_by(ExperimentSession.id.desc())
+            )
+        ]
+    return ExportPage(available_exports(project), sessions)
 
 
 def check_request(project: Project, request: ExportRequest) -> None:
