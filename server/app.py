@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from server.config import Settings
 from server.currency import configure_currency_from
 from server.db import Database
-from server.errors import GroveError
+from server.errors import DatabaseUnavailable, GroveError
 from server.http.admin_cookie import admin_cookie_middleware
 from server.http.body_limit import LimitRequestBody
 from server.http.context import BUILTIN_TEMPLATES, Grove
@@ -68,14 +68,24 @@ def _lifespan() -> Callable[[Starlette], Any]:
         stopping = asyncio.Event()
 
         async def expire_pages() -> None:
+            logger = logging.getLogger("grove")
+            unavailable = False  # said once while the database stays unavailable
             while not stopping.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), interval)
                     return
                 try:
                     await run_in_threadpool(submit_due_pages, grove.db, grove.project)
+                except DatabaseUnavailable as exc:
+                    if not unavailable:
+                        logger.error("timed-out pages wait for the database: %s", exc)
+                    unavailable = True
                 except Exception:
-                    logging.getLogger("grove").exception("timeout task failed")
+                    logger.exception("timeout task failed")
+                else:
+                    if unavailable:
+                        logger.warning("the database is back; timed-out pages are submitted")
+                    unavailable = False
 
         task = asyncio.create_task(expire_pages())
         try:

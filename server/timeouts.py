@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from server import flow
 from server.arrival_grouping import waiting_to_be_grouped
 from server.db import Database
+from server.errors import DatabaseUnavailable
 from server.models.core import Participant
 from server.participant_pages import (
     Redirect,
@@ -135,6 +136,8 @@ def submit_due_pages(database: Database, project: Project) -> int:
     """Auto-submit every page whose time is up; return how many were submitted.
 
     Then re-run ``group_by_arrival_time`` where players wait (a failure there is logged).
+    Raises DatabaseUnavailable, untouched, when the database cannot be used: no page is
+    marked as failing for it.
     """
     now = time.time()
     with database.read() as db:
@@ -144,6 +147,8 @@ def submit_due_pages(database: Database, project: Project) -> int:
         attempted: list[int] = []
         try:
             submitted += _submit_if_due(database, project, code, now, attempted)
+        except DatabaseUnavailable:
+            raise  # not this page's fault: the sweep stops and the caller says it once
         except Exception:
             _record_failure(code, attempted[-1] if attempted else None, now, "auto-submitting")
         else:
@@ -166,6 +171,8 @@ def regroup_waiting(database: Database, project: Project) -> int:
             continue
         try:
             passed += regroup_by_arrival(database, project, code, index)
+        except DatabaseUnavailable:
+            raise
         except Exception:
             _record_failure(code, index, now, "grouping by arrival time on")
     return passed

@@ -130,6 +130,29 @@ def test_a_database_file_deleted_under_the_server_is_a_503_not_a_lost_write(tmp_
 
 
 @pytest.mark.sqlite
+def test_the_timeout_sweep_says_once_that_the_database_is_gone(tmp_path, caplog):
+    """The background sweep of timed-out pages runs every poll interval: with the database
+    gone it logs one line, not a traceback a second (nor a failure per participant)."""
+    url = databases.database_url(tmp_path, "sweep", databases.SQLITE)
+    settings = load_settings(REPO_ROOT, {"DATABASE_URL": url}).with_changes(
+        timeout_poll_seconds=0.05
+    )
+    app = create_app(settings)
+    try:
+        with TestClient(app) as client, caplog.at_level(logging.INFO, logger="grove"):
+            create_demo_session(client, "survey")
+            remove_database_files(tmp_path / "sweep.sqlite3")
+            time.sleep(0.6)  # about a dozen sweeps
+    finally:
+        app.state.grove.db.dispose()
+    sweep = [r for r in caplog.records if r.name in ("grove", "grove.timeouts")]
+    said = [r for r in sweep if "timed-out pages wait for the database" in r.getMessage()]
+    assert len(said) == 1, [r.getMessage() for r in sweep]
+    assert "was deleted" in said[0].getMessage()
+    assert not [r for r in sweep if r.exc_info], "a traceback was logged"
+
+
+@pytest.mark.sqlite
 def test_a_database_file_replaced_under_the_server_is_a_503(tmp_path):
     url = databases.database_url(tmp_path, "replaced", databases.SQLITE)
     path = tmp_path / "replaced.sqlite3"
@@ -266,6 +289,7 @@ def test_a_stuck_writer_stalls_no_page_read_and_writers_fail_fast(tmp_path, back
             assert LOCK_TIMEOUT * 0.9 <= write_seconds < LOCK_TIMEOUT + 2.5
             posted = client.post(f"/api/participant_vars/{code}", json={"vars": {"paid": True}})
             assert_unavailable_json(posted, "database is busy")
+            assert posted.headers["retry-after"] == "1"
         assert stored_age(url, code) is None  # the refused submission left nothing behind
 
         submitted = client.post(page_url, data=DEMOGRAPHICS, follow_redirects=False)

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from server.errors import GroveError
 from server.http.context import Grove, grove
-from server.http.errors import json_error, status_for
+from server.http.errors import json_error, retry_after, status_for
 from server.rest.auth import Caller, authenticate, settings_key_caller
 from server.rest.body import read_parameters
 from server.rest.errors import RequestError
@@ -45,7 +45,9 @@ def api_endpoint() -> Callable[[Handler], Callable[[Request], Awaitable[Response
             except GroveError as exc:
                 field = getattr(exc, "field", None)
                 errors = [{"field": field, "message": str(exc)}] if field else []
-                return json_error(status_for(exc), str(exc), errors)
+                response = json_error(status_for(exc), str(exc), errors)
+                response.headers.update(retry_after(exc))
+                return response
             if isinstance(result, Response):
                 return result
             return JSONResponse(result)

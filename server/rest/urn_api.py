@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from server.errors import GroveError
 from server.http.context import Grove, grove
-from server.http.errors import status_for
+from server.http.errors import retry_after, status_for
 from server.participant_vars import participant_label_key
 from server.randomization import api_use_cases
 from server.rest.auth import Caller, authenticate
@@ -41,7 +41,9 @@ async def _reference_call(request: Request, action: Any) -> Response:
     except RequestError as exc:
         return _answer(exc.status, exc.message)
     except GroveError as exc:
-        return _answer(status_for(exc), str(exc))
+        response = _answer(status_for(exc), str(exc))
+        response.headers.update(retry_after(exc))
+        return response
     return _answer(200, "Success", results)
 
 
