@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import re
 import time
 from typing import Any
 
@@ -249,3 +250,43 @@ def test_empty_database_exports_headers_only(api):
         assert response.status_code == 200
         assert response.text.count("\n") == 1  # the header
         assert json_rows(api.get(f"/api/export/{table}?format=json")) == []
+
+
+def test_urn_log_matches_the_treatments_in_the_wide_export(keyed, api):
+    [code] = play(keyed, "randomized_trial")
+    wide = json_rows(api.get(f"/api/export/all_apps_wide?format=json&session={code}"))
+    treatments = {r["participant.code"]: r["participant.treatment"] for r in wide}
+    log = json_rows(api.get(f"/api/export/urn_assignments?format=json&session={code}"))
+    assert [r["sequence"] for r in log] == [1, 2, 3, 4]
+    assert {r["participant_code"]: r["trt"] for r in log} == treatments
+    assert set(treatments.values()) <= {"Control", "Intervention"}
+    assert {r["session_code"] for r in log} == {code}
+    for row in log:
+        assert set(row["levels"]) == {"age_group", "sex"}
+    # The app's own copy of the treatment is in its table too.
+    trial = json_rows(api.get(f"/api/export/trial?format=json&session={code}"))
+    assert {r["participant.code"]: r["player.treatment"] for r in trial} == treatments
+
+
+def test_chat_export_escapes_formulas_in_csv_only(api):
+    created = api.post(
+        "/api/sessions", json={"session_config_name": "prisoner", "num_participants": 2}
+    )
+    code = created.json()["code"]
+    detail = api.get(f"/api/sessions/{code}").json()
+    participant = detail["participants"][0]["code"]
+    page = api.get(f"/InitializeParticipant/{participant}")
+    token = re.search(r'data-token="([^"]+)"', page.text).group(1)
+    sent = api.post(f"/p/{participant}/chat", json={"token": token, "body": "=1+1 hello"})
+    assert sent.status_code == 200, sent.text
+    [row] = csv_rows(api.get(f"/api/export/chat?session={code}"))
+    assert (row["session_code"], row["participant_code"], row["id_in_session"]) == (
+        code,
+        participant,
+        "1",
+    )
+    assert row["body"] == "'=1+1 hello"  # a spreadsheet shows it as text, never runs it
+    assert abs(float(row["timestamp"]) - time.time()) < 120
+    [message] = json_rows(api.get(f"/api/export/chat?format=json&session={code}"))
+    assert message["body"] == "=1+1 hello"
+    assert message["channel"] == row["channel"]
