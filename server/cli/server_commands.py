@@ -25,6 +25,13 @@ def _warn_if_open(context_settings: Settings) -> None:
         )
 
 
+def start_url(settings: Settings, host: str, port: int) -> str:
+    """The page the start-up line points to: one open at the configured auth level (the demo
+    page, or with OTREE_AUTH_LEVEL=STUDY, where /demo answers 403, the sessions list, which
+    asks for the login)."""
+    return f"http://{host}:{port}{'/demo' if settings.demo_open else '/sessions'}"
+
+
 def devserver(args: argparse.Namespace) -> int:
     """Run one development server on 127.0.0.1 (SQLite db.sqlite3 by default).
 
@@ -41,7 +48,7 @@ def devserver(args: argparse.Namespace) -> int:
     finally:
         context.db.dispose()
     _warn_if_open(context.settings)
-    print(f"Grove running: open http://127.0.0.1:{args.port}/demo")
+    print(f"Grove running: open {start_url(context.settings, args.host, args.port)}")
     uvicorn.run(
         "server.asgi:app_from_environment",
         factory=True,

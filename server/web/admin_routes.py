@@ -5,12 +5,13 @@ CSRF token checked) that calls one use case of ``server/session_admin.py``."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server.errors import InvalidArguments, NotFound, RoomNotFound
+from server.errors import InvalidArguments, NotFound, RoomNotFound, SessionNotFound
 from server.http.context import grove
 from server.session_admin import (
     CONFIG_FIELD_PREFIX,
@@ -144,10 +145,18 @@ def session_start_links(request: Request) -> Response:
     where each one is. Demo sessions are open to anyone while demo mode is open."""
     app = grove(request)
     code = request.path_params["code"]
-    links = session_links(app.db, code)
     admin = is_admin(request)
-    if not (admin or (links.is_demo and app.settings.demo_open)):
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    to_login = RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    if not (admin or app.settings.demo_open):
+        return to_login  # before any read: a visitor learns nothing of which codes exist
+    try:
+        links = session_links(app.db, code)
+    except SessionNotFound:
+        if admin:
+            raise
+        return to_login
+    if not (admin or links.is_demo):
+        return to_login
     base = str(request.base_url).rstrip("/")
     room_path = links.summary.room_path
     return render_admin(

@@ -1,4 +1,8 @@
-"""/demo: the list of session configs, and one click to a demo session."""
+"""/demo: the list of session configs, and one click to a demo session.
+
+Creating a demo session is a POST (link-preview robots only GET) without a CSRF token: while
+the demo is open anyone may create one directly, so a forged request could do nothing its
+sender cannot do; with OTREE_AUTH_LEVEL=STUDY the demo is closed (403) to everyone."""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from starlette.routing import Route
 
 from server.http.context import grove
 from server.session_reports import create_session_now
+from server.web.admin_auth import is_admin
+from server.web.admin_layout import render_admin
 
 
 def _demo_closed(request: Request) -> Response | None:
@@ -23,12 +29,14 @@ def demo_index(request: Request) -> Response:
     if closed is not None:
         return closed
     app = grove(request)
-    return app.render(
+    return render_admin(
+        request,
         "grove/demo.html",
         {
             "configs": list(app.project.session_configs.values()),
             "intro_html": app.settings.demo_page_intro_html,
         },
+        admin=is_admin(request),
     )
 
 
@@ -40,7 +48,9 @@ def demo_session(request: Request) -> Response:
     app = grove(request)
     config = app.project.session_config(request.path_params["config"])
     if request.method == "GET":
-        return app.render("grove/demo_create.html", {"config": config})
+        return render_admin(
+            request, "grove/demo_create.html", {"config": config}, admin=is_admin(request)
+        )
     created = create_session_now(
         app.db, app.project, config["name"], config["num_demo_participants"], is_demo=True
     )
