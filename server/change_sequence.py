@@ -27,6 +27,11 @@ is not simply the largest number seen:
   returns only newer changes. This is the snapshot rule of PostgreSQL's logical replication
   and transactional-outbox readers, and needs no lock shared by writers.
 
+Locks: a participant's own stamp rides in the UPDATE of their row. Stamping the other members
+of a changed group or subsession updates their participant rows after the group's (LOCK ORDER
+steps 2 then 3 of ``server/db.py``), as a wait page's payoffs already do; a cycle that an app
+hook's own writes might still close is a deadlock that ``Database.run`` retries.
+
 Deleted participants are not reported (they have no row left to stamp).
 """
 
