@@ -97,7 +97,8 @@ def test_study_level_closes_everything_but_participant_pages_and_rooms(settings)
         assert client.get("/demo").status_code == 403
         assert client.post("/demo/survey").status_code == 403
         assert client.get("/").headers["location"] == "/sessions"
-        for url in ("/sessions", "/sessions/create", "/rooms", "/apikeys", "/SessionStartLinks/x"):
+        admin_pages = ["/sessions", "/sessions/create", "/rooms", "/apikeys"]
+        for url in [*admin_pages, "/SessionStartLinks/x", "/SessionPayments/x"]:
             response = client.get(url)
             assert response.status_code == 303, url
             assert response.headers["location"].startswith("/login"), url

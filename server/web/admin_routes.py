@@ -24,6 +24,7 @@ from server.session_admin import (
     set_archived,
     set_description,
 )
+from server.session_payments import session_payments
 from server.session_reports import session_links
 from server.web.admin_actions import admin_action
 from server.web.admin_auth import admin_required, is_admin
@@ -176,6 +177,20 @@ def session_start_links(request: Request) -> Response:
     )
 
 
+@admin_required
+def session_payments_tab(request: Request) -> Response:
+    """The Payments tab: payoff in points and money, participation fee and total per
+    participant, and the sums (printable)."""
+    code = request.path_params["code"]
+    payments = session_payments(grove(request).db, code)
+    return render_admin(
+        request,
+        "grove/admin/session_payments.html",
+        {**session_page_context(request, code, can_manage=True), "payments": payments},
+        status_code=400 if payments.problem else 200,
+    )
+
+
 @admin_action
 def description(request: Request, form: dict[str, str]) -> Response:
     """Save a session's description."""
@@ -224,4 +239,5 @@ routes = [
     Route("/sessions/{code:str}/delete", delete_confirmation, methods=["GET"]),
     Route("/sessions/{code:str}/delete", delete, methods=["POST"]),
     Route("/SessionStartLinks/{code:str}", session_start_links, methods=["GET"]),
+    Route("/SessionPayments/{code:str}", session_payments_tab, methods=["GET"]),
 ]
