@@ -290,3 +290,23 @@ def test_chat_export_escapes_formulas_in_csv_only(api):
     [message] = json_rows(api.get(f"/api/export/chat?format=json&session={code}"))
     assert message["body"] == "=1+1 hello"
     assert message["channel"] == row["channel"]
+
+
+def test_a_timed_out_page_is_marked_in_page_times(keyed, api):
+    [code] = play(keyed, "public_goods")  # player 3 lets the time run out on Contribute
+    wide = json_rows(api.get(f"/api/sessions/{code}/data"))
+    assert sorted(r["public_goods.1.player.contribution"] for r in wide) == [0, 50, 50]
+    assert {r["public_goods.1.group.total_contribution"] for r in wide} == {100}
+    by_code = {r["participant.code"]: r["public_goods.1.player.id_in_group"] for r in wide}
+    times = csv_rows(api.get(f"/api/export/page_times?session={code}"))
+    contribute = {r["participant_code"]: r for r in times if r["page_name"] == "Contribute"}
+    assert {by_code[c]: r["timeout_happened"] for c, r in contribute.items()} == {
+        1: "0",
+        2: "0",
+        3: "1",
+    }
+    assert [r["page_name"] for r in times if by_code[r["participant_code"]] == 3] == [
+        "Contribute",
+        "ResultsWaitPage",
+        "Results",
+    ]
