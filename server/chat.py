@@ -174,7 +174,10 @@ def send_message(database: Database, participant_code: str, seat: ChatSeat, body
     """Store one message from this seat; its id. Raises ParticipantNotFound, InvalidArguments."""
 
     def work(db: Session) -> int:
-        participant = get_participant(db, participant_code)
+        # Locked (LOCK ORDER 3): a session being deleted holds its participants until it
+        # commits, after which this finds none (404) instead of inserting a message whose
+        # participant is gone (a foreign key violation, a 500 on PostgreSQL).
+        participant = get_participant(db, participant_code, for_update=True)
         return post_message(db, participant, seat, body).id
 
     return database.run(work)

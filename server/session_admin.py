@@ -327,7 +327,17 @@ def delete_session(database: Database, project: Project, code: str) -> DeletedSe
         room_name = session.room_name
         if room_name is not None:
             lock_room(db, room_name)
-        session = get_session(db, code, for_update=True)
+        # FOR NO KEY UPDATE, not FOR UPDATE: a participant's unit of work that holds its own
+        # row and inserts a row referring to the session (a chat message, a wait-page
+        # arrival) takes a key-share lock on the session row, which FOR UPDATE would make it
+        # wait for while this waits for its participant: a deadlock on PostgreSQL. The DELETE
+        # at the end takes the full lock once every participant is held here.
+        session = db.scalars(
+            sa.select(ExperimentSession)
+            .where(ExperimentSession.code == code)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        ).one()
         session_id = session.id
         is_current_in_room = (
             room_name is not None
