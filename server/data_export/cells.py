@@ -29,6 +29,14 @@ def csv_value(value: Any) -> Any:
     """A stored value as a CSV cell, as oTree writes it: None empty, booleans 1 and 0, line
     breaks in text as spaces, lists and dicts as JSON text; text a spreadsheet would run as a
     formula gets a leading apostrophe (``server/csv_cells.py``)."""
+    kind = type(value)
+    # The common cells first, without the general conversion (an export has millions).
+    if value is None:
+        return ""
+    if kind is int:
+        return value
+    if kind is str and "\n" not in value and "\r" not in value:
+        return spreadsheet_cell(value)
     shown = json_value(value)
     if shown is None:
         return ""

@@ -159,14 +159,13 @@ def app_columns(project: Project, app_name: str) -> dict[str, list[str]]:
     }
 
 
-def model_values(project: Project, app_name: str, model: str, row: Any) -> list[Any]:
-    """A row of ``<app>_<model>`` in app_columns order (``role`` from id_in_group)."""
-    columns = app_columns(project, app_name)[model]
+def model_values(columns: list[str], roles: list[str], row: Any) -> list[Any]:
+    """A row of ``<app>_<model>`` in the order of ``columns`` (from app_columns); ``role``
+    from id_in_group and the app's ``roles``."""
     mapping = row._mapping
     values = []
     for name in columns:
         if name == "role":
-            roles = project.apps[app_name].roles
             number = mapping["id_in_group"]
             values.append(roles[number - 1] if roles and number and number <= len(roles) else "")
         elif name == "payoff":

@@ -102,9 +102,10 @@ def _wide_rows(
         }
         for app_name in rounds
     }
+    columns = {app_name: app_columns(project, app_name) for app_name in rounds}
+    roles = {app_name: project.apps[app_name].roles for app_name in rounds}
     widths = {
-        app_name: sum(len(cols) for cols in app_columns(project, app_name).values())
-        for app_name in rounds
+        app_name: sum(len(cols) for cols in columns[app_name].values()) for app_name in rounds
     }
     for batch in participant_batches(db, scope):
         ids = [p.id for p in batch]
@@ -137,12 +138,13 @@ def _wide_rows(
                         row += [None] * widths[app_name]
                         continue
                     group = groups[app_name].get(player.group_id)
-                    row += model_values(project, app_name, "player", player)
+                    mine, their_roles = columns[app_name], roles[app_name]
+                    row += model_values(mine["player"], their_roles, player)
                     if group is None:
-                        row += [None] * len(app_columns(project, app_name)["group"])
+                        row += [None] * len(mine["group"])
                     else:
-                        row += model_values(project, app_name, "group", group)
-                    row += model_values(project, app_name, "subsession", subsession)
+                        row += model_values(mine["group"], their_roles, group)
+                    row += model_values(mine["subsession"], their_roles, subsession)
             yield row
 
 
@@ -178,6 +180,8 @@ def _app_rows(
         ),
     )
     participants: sa.Table = Participant.__table__  # type: ignore[assignment]
+    by_model = app_columns(project, app_name)
+    roles = project.apps[app_name].roles
     last_id = 0
     while True:
         query = (
@@ -197,18 +201,17 @@ def _app_rows(
         groups = _by_id(
             db, _app_table(project, app_name, "group"), {p.group_id for p in batch if p.group_id}
         )
-        group_width = len(app_columns(project, app_name)["group"])
         for player in batch:
             group = groups.get(player.group_id)
             yield [
                 *participant_values(people[player.participant_id]),
-                *model_values(project, app_name, "player", player),
+                *model_values(by_model["player"], roles, player),
                 *(
-                    model_values(project, app_name, "group", group)
+                    model_values(by_model["group"], roles, group)
                     if group is not None
-                    else [None] * group_width
+                    else [None] * len(by_model["group"])
                 ),
-                *model_values(project, app_name, "subsession", subsessions[player.subsession_id]),
+                *model_values(by_model["subsession"], roles, subsessions[player.subsession_id]),
                 *session_values(scope.sessions[player.session_id]),
             ]
         last_id = batch[-1].id
