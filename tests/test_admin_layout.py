@@ -135,3 +135,23 @@ def test_the_start_up_line_points_to_a_page_open_at_the_auth_level(
     with TestClient(app) as browser:  # following the login redirect, as a browser does
         assert browser.get(path).status_code == 200
     app.state.grove.db.dispose()
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "/\\evil.example/", "/\t/evil.example/", "https://evil.example/"]
+)
+def test_after_login_and_actions_the_admin_stays_on_this_server(settings, target):
+    app = create_app(settings.with_changes(admin_password="pw"))
+    with TestClient(app, follow_redirects=False) as client:
+        login_page = client.get("/login", params={"next": target})
+        assert target not in login_page.text
+        logged_in = client.post(
+            "/login", data={"username": "admin", "password": "pw", "next": target}
+        )
+        assert logged_in.headers["location"] == "/sessions"
+        code = client.post(
+            "/api/sessions/", json={"session_config_name": "survey", "num_participants": 1}
+        ).json()["code"]
+        archived = submit_form(client, "/sessions", f"/sessions/{code}/archive", {"next": target})
+        assert archived.headers["location"] == "/sessions"
+    app.state.grove.db.dispose()

@@ -22,6 +22,7 @@ from server.web.admin_layout import (
     CSRF_FIELD,
     admin_message,
     csrf_token_matches,
+    local_path,
     render_admin,
 )
 
@@ -53,9 +54,7 @@ def admin_required(view: Callable[[Request], Response]) -> Callable[[Request], R
 
 
 def _safe_next(value: str | None) -> str:
-    if value and value.startswith("/") and not value.startswith("//"):
-        return value
-    return "/sessions"
+    return local_path(value, "/sessions")
 
 
 def _client(request: Request) -> str:

@@ -29,6 +29,20 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 
 
+def local_path(value: str | None, default: str) -> str:
+    """``value`` if it is a path on this server (``/sessions?page=2``), else ``default``: never
+    another site, however spelled (``//evil``, ``/\\evil``, which browsers read as ``//evil``,
+    or with a control character a browser drops)."""
+    if (
+        value
+        and value.startswith("/")
+        and not value.startswith(("//", "/\\"))
+        and value.isprintable()
+    ):
+        return value
+    return default
+
+
 def csrf_token(request: Request) -> str:
     """This admin browser's CSRF token, made (and stored in its admin session) on first use."""
     token = request.session.get(CSRF_SESSION_KEY)

@@ -28,7 +28,7 @@ from server.session_payments import session_payments
 from server.session_reports import session_links
 from server.web.admin_actions import admin_action
 from server.web.admin_auth import admin_required, is_admin
-from server.web.admin_layout import render_admin
+from server.web.admin_layout import local_path, render_admin
 from server.web.session_tabs import tab_bar
 
 
@@ -200,8 +200,7 @@ def description(request: Request, form: dict[str, str]) -> Response:
 
 
 def _back_to(form: dict[str, str], default: str) -> str:
-    target = form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return local_path(form.get("next"), default)
 
 
 @admin_action
