@@ -32,6 +32,11 @@ def _admin_pages(client: TestClient) -> list[str]:
         "/login",
         f"/SessionStartLinks/{code}",
         f"/SessionStartLinks/{code}?view=split",
+        f"/SessionPayments/{code}",
+        f"/sessions/{code}/delete",
+        "/sessions/create?config=trust",
+        "/apikeys",
+        "/logout",
     ]
 
 
