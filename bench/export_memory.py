@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -25,11 +26,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def build(database_url: str, participants: int) -> None:
+def build(project_root: Path, database_url: str, participants: int) -> None:
     """Create ``participants`` in survey sessions of at most MAX_PARTICIPANTS, with every survey
     field filled."""
     import sqlalchemy as sa
@@ -40,7 +42,7 @@ def build(database_url: str, participants: int) -> None:
     from server.schema import prepare_database
     from server.sessions import MAX_PARTICIPANTS, create_session, database_info
 
-    settings = load_settings(ROOT, {"DATABASE_URL": database_url})
+    settings = load_settings(project_root, {"DATABASE_URL": database_url})
     project = load_project(settings)
     database = Database(settings.database_url)
     database.info.update(database_info(project))
@@ -70,7 +72,7 @@ def build(database_url: str, participants: int) -> None:
     database.dispose()
 
 
-def measure(database_url: str, export_format: str) -> dict[str, float]:
+def measure(project_root: str, database_url: str, export_format: str) -> dict[str, float]:
     """In this process: page latency alone, then during one streamed export; peak RSS."""
     import sqlalchemy as sa
     from starlette.testclient import TestClient
@@ -79,7 +81,7 @@ def measure(database_url: str, export_format: str) -> dict[str, float]:
     from server.config import load_settings
     from server.models.core import Participant
 
-    app = create_app(load_settings(ROOT, {"DATABASE_URL": database_url}))
+    app = create_app(load_settings(Path(project_root), {"DATABASE_URL": database_url}))
     with TestClient(app) as client:
         # One participant's code, read without loading the session (its REST detail would
         # load every participant and raise the peak before the export starts).
@@ -126,10 +128,104 @@ def measure(database_url: str, export_format: str) -> dict[str, float]:
     }
 
 
+def _worker_peaks_mb(server_pid: int) -> list[float]:
+    """The peak RSS (VmHWM) of each process of a server's process group but the first."""
+    peaks = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+            if os.getpgid(int(status.parent.name)) != server_pid:
+                continue
+        except (OSError, ProcessLookupError):
+            continue
+        for line in text.splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(round(int(line.split()[1]) / 1024, 1))
+    return sorted(peaks)
+
+
+def measure_served(
+    project_root: Path, database: Path, export_format: str, workers: int
+) -> dict[str, Any]:
+    """With ``python -m server prodserver --workers N`` on ``database``: a page's latency over
+    HTTP alone and while the export streams; each process's peak RSS before and after."""
+    import urllib.request
+
+    import sqlalchemy as sa
+
+    from bench.servers import REST_KEY, grove_server
+
+    engine = sa.create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        code = connection.execute(sa.text("SELECT code FROM grove_participant LIMIT 1")).scalar()
+    engine.dispose()
+    with grove_server(project_root, database.parent, workers=workers) as server:
+        with urllib.request.urlopen(f"{server.base_url}/InitializeParticipant/{code}") as answer:
+            page = answer.url
+
+        def latencies(stop: threading.Event, into: list[float]) -> None:
+            while not stop.is_set():
+                started = time.perf_counter()
+                with urllib.request.urlopen(page) as answer:
+                    answer.read()
+                into.append(time.perf_counter() - started)
+                time.sleep(0.01)
+
+        alone: list[float] = []
+        stop = threading.Event()
+        poller = threading.Thread(target=latencies, args=(stop, alone))
+        poller.start()
+        time.sleep(3)
+        stop.set()
+        poller.join()
+        peaks_before = _worker_peaks_mb(server.process.pid)
+        during: list[float] = []
+        stop = threading.Event()
+        poller = threading.Thread(target=latencies, args=(stop, during))
+        poller.start()
+        request = urllib.request.Request(
+            f"{server.base_url}/api/export/all_apps_wide?format={export_format}",
+            headers={"otree-rest-key": REST_KEY},
+        )
+        started = time.perf_counter()
+        size = 0
+        with urllib.request.urlopen(request) as answer:
+            while chunk := answer.read(1 << 16):
+                size += len(chunk)
+        seconds = time.perf_counter() - started
+        stop.set()
+        poller.join()
+        peaks_after = _worker_peaks_mb(server.process.pid)
+    return {
+        "export_seconds": round(seconds, 2),
+        "export_megabytes": round(size / 1e6, 2),
+        "process_peak_rss_mb_before_export": peaks_before,
+        "process_peak_rss_mb_after_export": peaks_after,
+        "page_ms_p50_alone": round(statistics.median(alone) * 1000, 1),
+        "page_ms_p95_alone": round(_p95(alone) * 1000, 1),
+        "page_ms_p50_during_export": round(statistics.median(during or [0.0]) * 1000, 1),
+        "page_ms_p95_during_export": round(_p95(during or [0.0]) * 1000, 1),
+        "page_gets_during_export": len(during),
+    }
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
 def main() -> None:
+    from bench.projects import build_grove_project
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--participants", type=int, default=20_000)
-    parser.add_argument("--measure", nargs=2, metavar=("URL", "FORMAT"), help="internal")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="also export from `python -m server prodserver --workers N` (0: skip)",
+    )
+    parser.add_argument("--measure", nargs=3, metavar=("PROJECT", "URL", "FORMAT"), help="internal")
     args = parser.parse_args()
     if args.measure:
         print(json.dumps(measure(*args.measure)))
@@ -137,18 +233,36 @@ def main() -> None:
     sizes = [args.participants // 10, args.participants]
     results = {}
     with tempfile.TemporaryDirectory(prefix="grove-export-bench-") as folder:
+        # A copy of the sample project with a secret key: prodserver refuses to start without.
+        project = build_grove_project(Path(folder) / "project", ["survey"])
         for size in sizes:
             url = f"sqlite:///{folder}/export_{size}.sqlite3"
-            build(url, size)
+            build(project, url, size)
             for export_format in ("csv", "json"):
                 output = subprocess.run(
-                    [sys.executable, "-m", "bench.export_memory", "--measure", url, export_format],
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.export_memory",
+                        "--measure",
+                        str(project),
+                        url,
+                        export_format,
+                    ],
                     cwd=ROOT,
                     capture_output=True,
                     text=True,
                     check=True,
                 ).stdout
                 results[f"{size}_{export_format}"] = json.loads(output.strip().splitlines()[-1])
+            if args.workers:
+                database = Path(folder) / f"served_{size}" / "grove.sqlite3"
+                database.parent.mkdir()
+                Path(f"{folder}/export_{size}.sqlite3").rename(database)
+                for export_format in ("csv", "json"):
+                    results[f"{size}_{export_format}_served"] = measure_served(
+                        project, database, export_format, args.workers
+                    )
     print(json.dumps({"participants": sizes, "results": results}, indent=2))
 
 
