@@ -60,7 +60,7 @@ class _Stamp:
     """What one transaction has stamped so far, and its sequence number (SQLite)."""
 
     def __init__(self) -> None:
-        self.value: Any = None
+        self.value: int | None = None
         self.at = utcnow()
         self.participants: set[int] = set()
         self.groups: set[tuple[str, int]] = set()
@@ -79,11 +79,18 @@ def _stamp_of(db: Session) -> _Stamp:
     return stamp
 
 
-def _sequence_value(db: Session, stamp: _Stamp) -> Any:
-    """This transaction's sequence number (a SQL expression on PostgreSQL)."""
+def _sequence_value(db: Session, stamp: _Stamp) -> int:
+    """This transaction's sequence number, read once per transaction (a plain number, so a
+    session's thousands of new participants are still inserted in batches)."""
+    if stamp.value is not None:
+        return int(stamp.value)
     if _is_postgres(db):
-        return sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger)
-    if stamp.value is None:
+        stamp.value = (
+            db.connection()
+            .execute(sa.text("SELECT pg_current_xact_id()::text::bigint"))
+            .scalar_one()
+        )
+    else:
         connection = db.connection()
         bumped = connection.execute(
             sa.update(ChangeCounter)
@@ -95,7 +102,7 @@ def _sequence_value(db: Session, stamp: _Stamp) -> Any:
         stamp.value = connection.execute(
             sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)
         ).scalar_one()
-    return stamp.value
+    return int(stamp.value)
 
 
 def _modified(db: Session, row: Any) -> bool:
