@@ -23,6 +23,7 @@ from server.models.rooms import RoomPresence, RoomState
 from server.participant_vars import current_room_session, lock_room
 from server.project import Project
 from server.session_config_values import NUMERIC_KEYS, kind_of
+from server.session_reports import SessionLinks, links_of
 from server.sessions import NON_EDITABLE_CONFIG_KEYS, create_session, get_session
 from server.storable_text import unstorable_character
 
@@ -62,7 +63,8 @@ class SessionListPage:
     archived_count: int
 
 
-def _row(session: ExperimentSession) -> AdminSessionRow:
+def admin_row(session: ExperimentSession) -> AdminSessionRow:
+    """A loaded session as the admin pages show it (inside the caller's unit of work)."""
     return AdminSessionRow(
         code=session.code,
         config_name=session.config_name,
@@ -105,7 +107,7 @@ def list_sessions_page(
             .limit(per_page)
         )
         return SessionListPage(
-            rows=[_row(session) for session in sessions],
+            rows=[admin_row(session) for session in sessions],
             page=page,
             num_pages=num_pages,
             total=total or 0,
@@ -117,7 +119,22 @@ def list_sessions_page(
 def session_row(database: Database, code: str) -> AdminSessionRow:
     """One session as the admin sees it (the header of its tabs). Raises SessionNotFound."""
     with database.read() as db:
-        return _row(get_session(db, code))
+        return admin_row(get_session(db, code))
+
+
+@dataclass(frozen=True)
+class LinksTab:
+    """A session's Links tab: the header of its tabs, and its links."""
+
+    session: AdminSessionRow
+    links: SessionLinks
+
+
+def links_tab(database: Database, code: str) -> LinksTab:
+    """What the Links tab shows, in one read. Raises SessionNotFound."""
+    with database.read() as db:
+        session = get_session(db, code)
+        return LinksTab(admin_row(session), links_of(session))
 
 
 @dataclass(frozen=True)
@@ -268,7 +285,7 @@ def create_admin_session(
         )
         session.description = description
         db.flush()
-        return _row(session)
+        return admin_row(session)
 
     return database.run(work)
 

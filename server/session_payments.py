@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from server.currency import Currency, RealWorldCurrency
 from server.db import Database
 from server.errors import ConfigurationError
+from server.session_admin import AdminSessionRow, admin_row
 from server.sessions import get_session
 
 
@@ -33,6 +34,7 @@ class SessionPayments:
     computed (a session stored before config values were checked, with a fee that is no
     number), and then the rows and sums are empty."""
 
+    session: AdminSessionRow
     rows: list[PaymentRow]
     participation_fee: str
     real_world_currency_per_point: str
@@ -43,14 +45,15 @@ class SessionPayments:
 
 
 def session_payments(database: Database, code: str) -> SessionPayments:
-    """What the Payments tab shows for session ``code``. Raises SessionNotFound."""
+    """What the Payments tab shows for session ``code`` (with the header of its tabs), in one
+    read. Raises SessionNotFound."""
     with database.read() as db:
         session = get_session(db, code)
         try:
             fee = session.participation_fee
             rate = session.real_world_currency_per_point
         except ConfigurationError as exc:
-            return SessionPayments([], "", "", "", "", "", problem=str(exc))
+            return SessionPayments(admin_row(session), [], "", "", "", "", "", problem=str(exc))
         rows = []
         payoffs = 0.0
         totals = 0.0
@@ -73,6 +76,7 @@ def session_payments(database: Database, code: str) -> SessionPayments:
             )
         count = len(rows)
         return SessionPayments(
+            session=admin_row(session),
             rows=rows,
             participation_fee=str(fee),
             real_world_currency_per_point=f"{rate:g}",

@@ -119,21 +119,25 @@ class SessionLinks:
 def session_links(database: Database, code: str) -> SessionLinks:
     """What a session's links page shows. Raises SessionNotFound."""
     with database.read() as db:
-        session = get_session(db, code)
-        return SessionLinks(
-            summary=_summary(session),
-            display_name=str(session.config.get("display_name") or session.config_name),
-            is_demo=session.is_demo,
-            participants=[
-                ParticipantLink(
-                    id_in_session=p.id_in_session,
-                    label=p.label,
-                    start_path=f"/InitializeParticipant/{p.code}",
-                    position=p.current_page_name or ("finished" if p.finished else "not started"),
-                )
-                for p in session.get_participants()
-            ],
-        )
+        return links_of(get_session(db, code))
+
+
+def links_of(session: ExperimentSession) -> SessionLinks:
+    """A loaded session's links page (inside the caller's unit of work)."""
+    return SessionLinks(
+        summary=_summary(session),
+        display_name=str(session.config.get("display_name") or session.config_name),
+        is_demo=session.is_demo,
+        participants=[
+            ParticipantLink(
+                id_in_session=p.id_in_session,
+                label=p.label,
+                start_path=f"/InitializeParticipant/{p.code}",
+                position=p.current_page_name or ("finished" if p.finished else "not started"),
+            )
+            for p in session.get_participants()
+        ],
+    )
 
 
 def session_detail(

@@ -15,17 +15,18 @@ from server.errors import InvalidArguments, NotFound, RoomNotFound, SessionNotFo
 from server.http.context import grove
 from server.session_admin import (
     CONFIG_FIELD_PREFIX,
+    AdminSessionRow,
     NewSessionForm,
     create_admin_session,
     create_form_choices,
     delete_session,
+    links_tab,
     list_sessions_page,
     session_row,
     set_archived,
     set_description,
 )
 from server.session_payments import session_payments
-from server.session_reports import session_links
 from server.web.admin_actions import admin_action
 from server.web.admin_auth import admin_required, is_admin
 from server.web.admin_layout import local_path, render_admin
@@ -130,13 +131,15 @@ def session_home(request: Request) -> Response:
     return RedirectResponse(f"/SessionStartLinks/{request.path_params['code']}", status_code=303)
 
 
-def session_page_context(request: Request, code: str, *, can_manage: bool) -> dict[str, Any]:
-    """What the tab layout (``grove/admin/session_layout.html``) needs: the session, the
-    tab bar, and whether to show the description, archive and delete controls. Raises
-    SessionNotFound."""
+def session_page_context(
+    request: Request, session: AdminSessionRow, *, can_manage: bool
+) -> dict[str, Any]:
+    """What the tab layout (``grove/admin/session_layout.html``) needs: the session (from
+    the tab's use case, or ``session_admin.session_row``), the tab bar, and whether to show
+    the description, archive and delete controls."""
     return {
-        "session": session_row(grove(request).db, code),
-        "tabs": tab_bar(code, request.url.path),
+        "session": session,
+        "tabs": tab_bar(session.code, request.url.path),
         "can_manage": can_manage,
     }
 
@@ -151,11 +154,12 @@ def session_start_links(request: Request) -> Response:
     if not (admin or app.settings.demo_open):
         return to_login  # before any read: a visitor learns nothing of which codes exist
     try:
-        links = session_links(app.db, code)
+        tab = links_tab(app.db, code)
     except SessionNotFound:
         if admin:
             raise
         return to_login
+    links = tab.links
     if not (admin or links.is_demo):
         return to_login
     base = str(request.base_url).rstrip("/")
@@ -164,7 +168,7 @@ def session_start_links(request: Request) -> Response:
         request,
         "grove/session_links.html",
         {
-            **session_page_context(request, code, can_manage=admin),
+            **session_page_context(request, tab.session, can_manage=admin),
             "participants": [
                 {"participant": p, "url": base + p.start_path, "position": p.position}
                 for p in links.participants
@@ -186,7 +190,10 @@ def session_payments_tab(request: Request) -> Response:
     return render_admin(
         request,
         "grove/admin/session_payments.html",
-        {**session_page_context(request, code, can_manage=True), "payments": payments},
+        {
+            **session_page_context(request, payments.session, can_manage=True),
+            "payments": payments,
+        },
         status_code=400 if payments.problem else 200,
     )
 
