@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from server.app import create_app
@@ -310,3 +311,28 @@ def test_a_timed_out_page_is_marked_in_page_times(keyed, api):
         "ResultsWaitPage",
         "Results",
     ]
+
+
+def test_a_group_change_returns_every_member_and_no_one_else(keyed, api):
+    results = run_bots(keyed, "public_goods", 6, database_url=keyed.database_url)
+    assert all(result.ok for result in results), [result.error for result in results]
+    start = api.get("/api/export/all_apps_wide?format=json").json()
+    groups: dict[int, set[str]] = {}
+    for row in start["rows"]:
+        group = row["public_goods.1.group.id_in_subsession"]
+        groups.setdefault(group, set()).add(row["participant.code"])
+    assert sorted(len(members) for members in groups.values()) == [3, 3]
+
+    # An app's code changes one group's field (as after_all_players_arrive does).
+    grove = api.app.state.grove
+    group_cls = grove.project.apps["public_goods"].group_cls
+    with grove.db.transaction() as db:
+        group = db.scalars(
+            sa.select(group_cls).where(group_cls.round_number == 1, group_cls.id_in_subsession == 2)
+        ).one()
+        group.individual_share = 77
+    changed = json_rows(
+        api.get(f"/api/export/all_apps_wide?format=json&since={start['next_since']}")
+    )
+    assert {r["participant.code"] for r in changed} == groups[2]
+    assert {r["public_goods.1.group.individual_share"] for r in changed} == {77}
