@@ -31,6 +31,64 @@ TRUST_PAGES = {
 }
 
 
+# The headers oTree 6.0.15 wrote for the trust app (``otree test trust --export``, with
+# PARTICIPANT_FIELDS = ["treatment"] and the config's num_apples).
+OTREE_PARTICIPANT = [
+    "participant.id_in_session",
+    "participant.code",
+    "participant.label",
+    "participant._is_bot",
+    "participant._index_in_pages",
+    "participant._max_page_index",
+    "participant._current_app_name",
+    "participant._current_page_name",
+    "participant.time_started_utc",
+    "participant.visited",
+    "participant.mturk_worker_id",
+    "participant.mturk_assignment_id",
+    "participant.payoff",
+]
+OTREE_SESSION = [
+    "session.code",
+    "session.label",
+    "session.mturk_HITId",
+    "session.mturk_HITGroupId",
+    "session.comment",
+    "session.is_demo",
+]
+OTREE_WIDE_HEAD = [
+    *OTREE_PARTICIPANT,
+    "participant.treatment",
+    *OTREE_SESSION,
+    "session.config.name",
+    "session.config.participation_fee",
+    "session.config.real_world_currency_per_point",
+    "session.config.num_apples",
+]
+OTREE_WIDE_TRUST = [
+    "trust.1.player.id_in_group",
+    "trust.1.player.role",
+    "trust.1.player.payoff",
+    "trust.1.group.id_in_subsession",
+    "trust.1.group.sent_amount",
+    "trust.1.group.sent_back_amount",
+    "trust.1.subsession.round_number",
+]
+OTREE_TRUST_TABLE = [
+    *OTREE_PARTICIPANT,
+    *[
+        "player.id_in_group",
+        "player.role",
+        "player.payoff",
+        "group.id_in_subsession",
+        "group.sent_amount",
+        "group.sent_back_amount",
+        "subsession.round_number",
+    ],
+    *OTREE_SESSION,
+]
+
+
 def play(settings: Any, config: str) -> list[str]:
     """Play ``config`` with its bots in the test's database; the session codes (one per case)."""
     results = run_bots(settings, config, database_url=settings.database_url)
@@ -58,6 +116,15 @@ def csv_rows(response) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(response.text)))
 
 
+# oTree writes times in its CSV files as str() of a UTC time: 2026-11-30 13:04:06.828814.
+OTREE_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$")
+
+
+def utc_seconds(text: str) -> float:
+    assert OTREE_TIME.match(text), text
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC).timestamp()
+
+
 def json_rows(response) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     body = response.json()
@@ -72,6 +139,10 @@ def test_trust_exported_as_the_bots_played_it(keyed, api):
     wide_csv = csv_rows(api.get("/api/export/all_apps_wide"))
     wide_json = json_rows(api.get("/api/export/all_apps_wide?format=json"))
     assert [row["participant.id_in_session"] for row in wide_csv] == ["1", "2"]
+    header = list(wide_csv[0])
+    assert header[: len(OTREE_WIDE_HEAD)] == OTREE_WIDE_HEAD
+    trust_at = header.index("trust.1.player.id_in_group")
+    assert header[trust_at : trust_at + len(OTREE_WIDE_TRUST)] == OTREE_WIDE_TRUST
     for text_row, json_row in zip(wide_csv, wide_json, strict=True):
         role = text_row["trust.1.player.role"]
         expected = TRUST[role]
@@ -91,6 +162,9 @@ def test_trust_exported_as_the_bots_played_it(keyed, api):
         assert text_row["trust.1.group.sent_back_amount"] == "50.0"
         assert json_row["trust.1.group.id_in_subsession"] == 1
         assert json_row["trust.1.subsession.round_number"] == 1
+        assert abs(utc_seconds(text_row["participant.time_started_utc"]) - time.time()) < 120
+        started = dt.datetime.fromisoformat(json_row["participant.time_started_utc"])
+        assert started.utcoffset() == dt.timedelta(0)  # JSON: ISO 8601 with its zone
         assert json_row["participant.visited"] is True
         assert text_row["participant.visited"] == "1"  # oTree writes booleans as 1 and 0
         assert json_row["participant._current_app_name"] == "payment_info"
@@ -98,6 +172,7 @@ def test_trust_exported_as_the_bots_played_it(keyed, api):
 
     # One app's table: one row per player, oTree's column names.
     app_rows = csv_rows(api.get("/api/export/trust"))
+    assert list(app_rows[0]) == OTREE_TRUST_TABLE
     assert [(r["player.role"], r["group.sent_amount"], r["player.payoff"]) for r in app_rows] == [
         ("Trustor", "40.0", "110.0"),
         ("Trustee", "40.0", "70.0"),
@@ -125,11 +200,9 @@ def test_trust_exported_as_the_bots_played_it(keyed, api):
             "1" if "Wait" in name else "0" for name in TRUST_PAGES[role]
         ]
         for earlier, later in itertools.pairwise(mine):
-            completed = dt.datetime.fromisoformat(earlier["time_completed_utc"]).timestamp()
+            completed = utc_seconds(earlier["time_completed_utc"])
             assert float(later["epoch_time_arrived"]) == pytest.approx(completed, abs=1e-5)
-            assert float(later["epoch_time_arrived"]) <= float(
-                dt.datetime.fromisoformat(later["time_completed_utc"]).timestamp()
-            )
+            assert float(later["epoch_time_arrived"]) <= utc_seconds(later["time_completed_utc"])
         assert abs(int(mine[-1]["epoch_time_completed"]) - time.time()) < 120
 
 

@@ -26,8 +26,9 @@ def json_value(value: Any) -> Any:
 
 
 def csv_value(value: Any) -> Any:
-    """A stored value as a CSV cell, as oTree writes it: None empty, booleans 1 and 0, line
-    breaks in text as spaces, lists and dicts as JSON text; text a spreadsheet would run as a
+    """A stored value as a CSV cell, as oTree writes it: None empty, booleans 1 and 0, times
+    in UTC as ``YYYY-MM-DD HH:MM:SS.ffffff``, line breaks in text as spaces, lists and dicts as
+    JSON text; text a spreadsheet would run as a
     formula gets a leading apostrophe (``server/csv_cells.py``)."""
     kind = type(value)
     # The common cells first, without the general conversion (an export has millions).
@@ -37,6 +38,8 @@ def csv_value(value: Any) -> Any:
         return value
     if kind is str and "\n" not in value and "\r" not in value:
         return spreadsheet_cell(value)
+    if isinstance(value, dt.datetime):
+        return str(utc(value).replace(tzinfo=None))  # oTree's: 2026-11-30 13:04:06.828814
     shown = json_value(value)
     if shown is None:
         return ""
