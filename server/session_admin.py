@@ -7,6 +7,7 @@ the same ones. Results are plain dataclasses, never rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ CONFIG_FIELD_PREFIX = "config."
 
 @dataclass(frozen=True)
 class AdminSessionRow:
-    """A session as the admin's list shows it; ``created_at`` is ISO 8601 (UTC)."""
+    """A session as the admin's list shows it; ``created_at`` is ``YYYY-MM-DD HH:MM:SS`` UTC."""
 
     code: str
     config_name: str
@@ -63,6 +64,15 @@ class SessionListPage:
     archived_count: int
 
 
+def _utc_text(moment: dt.datetime | None) -> str:
+    """``2026-11-30 13:06:20``, in UTC (SQLite hands back naive UTC times)."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def admin_row(session: ExperimentSession) -> AdminSessionRow:
     """A loaded session as the admin pages show it (inside the caller's unit of work)."""
     return AdminSessionRow(
@@ -73,7 +83,7 @@ def admin_row(session: ExperimentSession) -> AdminSessionRow:
         description=session.description or "",
         num_participants=session.num_participants,
         room_name=session.room_name,
-        created_at=session.created_at.isoformat(timespec="seconds") if session.created_at else "",
+        created_at=_utc_text(session.created_at),
         is_demo=session.is_demo,
         archived=session.archived,
     )

@@ -38,6 +38,7 @@ def test_the_list_is_newest_first_paginated_and_hides_archived_sessions(client):
     first = client.get("/sessions")
     assert _codes_listed(first.text) == codes[::-1][:50]
     assert "Page 1 of 2 (53 sessions)" in first.text
+    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</td>", first.text)  # UTC
     older = client.get("/sessions?page=2")
     assert _codes_listed(older.text) == codes[::-1][50:]
     assert _codes_listed(client.get("/sessions?page=9").text) == codes[::-1][50:]  # the last
