@@ -22,6 +22,11 @@ lock before it reads what it decides on:
 3. participant rows, in ascending id (``lock_ids_in_order``);
 4. everything else: pending participant vars, room presence, the urn study's state, chat.
 
+Deleting a session (``session_admin.delete_session``) takes them all in this order: its room,
+the session (FOR NO KEY UPDATE: a participant's unit of work holding its own row takes a
+key-share lock on the session when it inserts a row that refers to it), every subsession and
+group, every participant; then it deletes. A chat message locks its participant (3) first.
+
 A wait page's last arrival holds its group and then writes the other members' participant
 rows (``player.payoff`` adds to ``participant.payoff``): a waiting member's request that
 locked its own participant before the group would deadlock with it. App hooks may still
