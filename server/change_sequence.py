@@ -28,9 +28,10 @@ is not simply the largest number seen:
   and transactional-outbox readers, and needs no lock shared by writers.
 
 Locks: a participant's own stamp rides in the UPDATE of their row. Stamping the other members
-of a changed group or subsession updates their participant rows after the group's (LOCK ORDER
-steps 2 then 3 of ``server/db.py``), as a wait page's payoffs already do; a cycle that an app
-hook's own writes might still close is a deadlock that ``Database.run`` retries.
+of a changed group, subsession or session locks their participant rows in ascending id after
+the group's (LOCK ORDER steps 2 then 3 of ``server/db.py``), as a wait page's payoffs already
+do; a cycle that an app hook's own writes might still close is a deadlock that
+``Database.run`` retries.
 
 Deleted participants are not reported (they have no row left to stamp).
 """
@@ -186,6 +187,11 @@ def _stamp_related(db: Session, _context: Any) -> None:
     value = _sequence_value(db, stamp)
     connection = db.connection()
     for condition in conditions:
+        if _is_postgres(db):
+            # Row locks in ascending id (LOCK ORDER step 3), not in the UPDATE's scan order.
+            connection.execute(
+                sa.select(table.c.id).where(condition).order_by(table.c.id).with_for_update()
+            ).all()
         connection.execute(
             table.update().where(condition).values(changed_seq=value, changed_at=stamp.at)
         )
