@@ -6,6 +6,8 @@ last, after a later one was already pulled."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,47 @@ def test_a_write_committed_after_a_pull_is_in_the_next_pull(tmp_path: Path, back
             assert _pull(client, cursor_last)[0] == {}
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize("backend", databases.BOTH)
+def test_an_export_in_progress_blocks_no_participant_and_sees_one_snapshot(
+    tmp_path: Path, backend: str
+):
+    from server.data_export.service import ExportRequest, open_export
+    from tests.form_filling import Click, fill_and_submit
+
+    url = databases.database_url(tmp_path, backend=backend)
+    settings = load_settings(REPO_ROOT, {"DATABASE_URL": url})
+    app = create_app(settings.with_changes(db_lock_timeout_seconds=2.0))
+    grove = app.state.grove
+    try:
+        with TestClient(app) as client:
+            created = client.post(
+                "/api/sessions", json={"session_config_name": "survey", "num_participants": 1}
+            ).json()
+            [person] = client.get(f"/api/sessions/{created['code']}").json()["participants"]
+            page = client.get(f"/InitializeParticipant/{person['code']}").url.path
+
+            # The export has read its cursor: its snapshot is taken, its transaction open.
+            export = open_export(grove.db, grove.project, ExportRequest("survey", format="json"))
+            started = time.monotonic()
+            answer = fill_and_submit(
+                client,
+                page,
+                {
+                    "age": "44",
+                    "gender": Click("Female"),
+                    "temperature": "20",
+                    "year_in_school": Click("Junior"),
+                },
+            )
+            assert answer.status_code == 303, answer.text
+            assert time.monotonic() - started < 2.0  # never waited for the export
+            # The export goes on with the snapshot it began with.
+            body = json.loads(b"".join(export.chunks))
+            assert [row["player.age"] for row in body["rows"]] == [None]
+            # And the next pull has the new answer.
+            later = client.get(f"/api/export/survey?format=json&since={export.next_since}").json()
+            assert [row["player.age"] for row in later["rows"]] == [44]
+    finally:
+        grove.db.dispose()
