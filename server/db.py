@@ -34,9 +34,12 @@ write rows in an order no rule can fix (a hook writing another group's players),
 PostgreSQL a unit of work aborted as a deadlock or serialization failure is run again from
 the start (``Database.run``), before anything was acknowledged.
 
-WAITING AND FAILING. No unit of work waits for a write lock (Grove's, SQLite's, or a PostgreSQL
-row lock) longer than the lock timeout (``Database(lock_timeout=)``, ``GROVE_DB_LOCK_TIMEOUT``):
-it fails with DatabaseBusy, nothing stored. Reads never wait for a writer (WAL on SQLite, MVCC
+WAITING AND FAILING. No unit of work waits for a write lock longer than the lock timeout
+(``Database(lock_timeout=)``, ``GROVE_DB_LOCK_TIMEOUT``) without progress: it fails with
+DatabaseBusy, nothing stored. On SQLite the timeout counts from the last write that finished
+(a queue of writers that keeps moving is waited out; a writer that holds Grove's lock, or
+another program SQLite's, for the whole timeout fails the waiters); on PostgreSQL it is
+``lock_timeout``, per row lock waited for. Reads never wait for a writer (WAL on SQLite, MVCC
 on PostgreSQL). A SQLite file deleted, replaced or unwritable under a running server, a full
 disk or an unreachable PostgreSQL fails the unit of work with DatabaseUnavailable: a write is
 acknowledged only once it is committed to the database the server started with.
@@ -221,6 +224,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine, lock_timeout_ms, self._file_identity)
         self._sqlite_write_lock = threading.Lock()
+        self._sqlite_writes_done = 0  # units of work that let go of the thread lock
         self._sqlite_process_lock = (
             ProcessWriteLock(self.sqlite_path.with_name(self.sqlite_path.name + ".writelock"))
             if self.sqlite_path is not None
@@ -276,14 +280,11 @@ class Database:
         the same job. Correctness never rests on them: BEGIN IMMEDIATE still serializes
         writers (another program's included, for up to ``busy_timeout``).
         """
-        deadline = time.monotonic() + self.lock_timeout
-        if not self._sqlite_write_lock.acquire(timeout=self.lock_timeout):
+        if not self._acquire_thread_lock():
             raise self._busy()
         try:
             process_lock = self._sqlite_process_lock
-            if process_lock is not None and not process_lock.acquire(
-                max(0.0, deadline - time.monotonic())
-            ):
+            if process_lock is not None and not process_lock.acquire(self.lock_timeout):
                 raise self._busy()
             try:
                 yield
@@ -291,7 +292,21 @@ class Database:
                 if process_lock is not None:
                     process_lock.release()
         finally:
+            self._sqlite_writes_done += 1  # still under the thread lock
             self._sqlite_write_lock.release()
+
+    def _acquire_thread_lock(self) -> bool:
+        """This process's write lock, waited for while other threads' writes keep finishing.
+
+        A burst of writers queues here (200 urn draws at once); that is not a stuck writer, so
+        the timeout counts from the last write that finished, not from the start of the wait.
+        """
+        seen = self._sqlite_writes_done
+        while not self._sqlite_write_lock.acquire(timeout=self.lock_timeout):
+            if self._sqlite_writes_done == seen:
+                return False
+            seen = self._sqlite_writes_done
+        return True
 
     def _busy(self) -> DatabaseBusy:
         what = "its write lock" if self.is_sqlite else "a row this request needs"

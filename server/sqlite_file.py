@@ -106,6 +106,10 @@ class ProcessWriteLock:
     the moment the lock is free (SQLite's busy handler sleeps up to 100 ms; polling would
     starve one worker while the other is busy), and the caller waits for the waiter at most
     ``timeout`` seconds. A lock the waiter gets for a caller that gave up is released at once.
+
+    The file also counts the writes done under the lock (:meth:`handovers`: 8 bytes at its
+    start, bumped by each holder as it lets go), so a waiter can tell a queue of writers that
+    keeps moving from a writer that is stuck.
     """
 
     def __init__(self, path: Path) -> None:
@@ -143,7 +147,14 @@ class ProcessWriteLock:
                 )
                 self._waiter.start()
         self._waits.put(wait)
-        wait.done.wait(timeout)
+        seen = self.handovers()
+        while not wait.done.wait(timeout):
+            # Another process held the lock all this time. Wait on while it changes hands
+            # (a queue of writers in other workers); give up once nobody let go for `timeout`.
+            now = self.handovers()
+            if now == seen:
+                break
+            seen = now
         with wait.guard:
             if wait.acquired:
                 return True
@@ -151,8 +162,17 @@ class ProcessWriteLock:
             return False
 
     def release(self) -> None:
-        """Release the lock taken by :meth:`acquire`."""
+        """Release the lock taken by :meth:`acquire`, counting one more handover."""
+        os.pwrite(self._fd, ((self.handovers() + 1) % 2**63).to_bytes(8, "little"), 0)
         fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def handovers(self) -> int:
+        """How many times a process has let go of the lock (for telling progress: any change
+        means some writer finished; the number itself means nothing). Needs no lock: a torn
+        read only looks like progress once."""
+        if self._pid != os.getpid():
+            return 0
+        return int.from_bytes(os.pread(self._fd, 8, 0), "little")
 
     def _wait_for_lock(self) -> None:
         while True:

@@ -64,6 +64,14 @@ def database_url(tmp_path: Path, name: str = "test", backend: str | None = None)
     return url
 
 
+def sqlite_file(url: str) -> Path:
+    """The file of a SQLite URL from :func:`database_url` (for tests of the file itself)."""
+    database = sa.make_url(url).database
+    if sa.make_url(url).get_backend_name() != SQLITE or not database:
+        raise ValueError(f"not a SQLite file URL: {url!r}")
+    return Path(database)
+
+
 def engine(url: str) -> sa.Engine:
     """A plain SQLAlchemy engine on a test database URL (psycopg 3 for PostgreSQL)."""
     return sa.create_engine(normalise_database_url(url))

@@ -115,7 +115,7 @@ def remove_database_files(path: Path) -> None:
 @pytest.mark.sqlite
 def test_a_database_file_deleted_under_the_server_is_a_503_not_a_lost_write(tmp_path, caplog):
     url = databases.database_url(tmp_path, "deleted", databases.SQLITE)
-    path = tmp_path / "deleted.sqlite3"
+    path = databases.sqlite_file(url)
     with running(url) as client, caplog.at_level(logging.ERROR, logger="grove.db"):
         _session, code, page_url = on_first_page(client)
         remove_database_files(path)
@@ -141,7 +141,7 @@ def test_the_timeout_sweep_says_once_that_the_database_is_gone(tmp_path, caplog)
     try:
         with TestClient(app) as client, caplog.at_level(logging.INFO, logger="grove"):
             create_demo_session(client, "survey")
-            remove_database_files(tmp_path / "sweep.sqlite3")
+            remove_database_files(databases.sqlite_file(url))
             time.sleep(0.6)  # about a dozen sweeps
     finally:
         app.state.grove.db.dispose()
@@ -155,10 +155,10 @@ def test_the_timeout_sweep_says_once_that_the_database_is_gone(tmp_path, caplog)
 @pytest.mark.sqlite
 def test_a_database_file_replaced_under_the_server_is_a_503(tmp_path):
     url = databases.database_url(tmp_path, "replaced", databases.SQLITE)
-    path = tmp_path / "replaced.sqlite3"
+    path = databases.sqlite_file(url)
     with running(url) as client:
         _session, code, page_url = on_first_page(client)
-        backup = tmp_path / "backup.sqlite3"
+        backup = databases.sqlite_file(databases.database_url(tmp_path, "backup", databases.SQLITE))
         with sqlite3.connect(path) as source, sqlite3.connect(backup) as target:
             source.backup(target)
         os.replace(backup, path)
@@ -192,8 +192,9 @@ def _command(database_url: str, **environ: str) -> subprocess.CompletedProcess[s
 
 @pytest.mark.sqlite
 def test_a_database_in_a_missing_folder_is_refused_at_start(tmp_path):
-    missing = tmp_path / "no_such_folder" / "db.sqlite3"
-    result = _command(f"sqlite:///{missing}")
+    url = databases.database_url(tmp_path / "no_such_folder", "db", databases.SQLITE)
+    missing = databases.sqlite_file(url)
+    result = _command(url)
     assert result.returncode == 1
     assert f"the folder {missing.parent} does not exist" in result.stderr
     assert "Traceback" not in result.stderr
@@ -218,7 +219,7 @@ def test_a_database_in_an_unwritable_folder_is_refused_at_start(tmp_path):
     try:
         if os.access(folder, os.W_OK):
             pytest.skip("cannot make a folder unwritable here (root, without chattr)")
-        result = _command(f"sqlite:///{folder / 'db.sqlite3'}")
+        result = _command(databases.database_url(folder, "db", databases.SQLITE))
     finally:
         subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
         folder.chmod(0o700)
