@@ -249,7 +249,7 @@ class Database:
         DatabaseUnavailable when the database cannot store the work (see the module's
         WAITING AND FAILING); either way nothing was committed.
         """
-        try:
+        with self._failures_translated():
             if not self.is_sqlite:
                 with self._writer() as session, session.begin():
                     yield session
@@ -262,14 +262,6 @@ class Database:
                 if self._file_identity is not None:
                     # Committed, but perhaps into a file deleted meanwhile: not acknowledged.
                     self._file_identity.check()
-        except sa.exc.DBAPIError as error:
-            translated = self._translated(error)
-            if translated is error:
-                raise
-            raise translated from error
-        except DatabaseUnavailable as error:
-            self._log(error)
-            raise
 
     @contextmanager
     def _sqlite_write_locks(self) -> Iterator[None]:
@@ -378,7 +370,7 @@ class Database:
         Raises DatabaseUnavailable as :meth:`transaction` does (a deleted SQLite file is no
         more read than written: a new connection would create an empty one).
         """
-        try:
+        with self._failures_translated():
             if self._file_identity is not None:
                 self._file_identity.check()
             with self._reader() as session:
@@ -386,6 +378,13 @@ class Database:
                     yield session
                 finally:
                     session.rollback()
+
+    @contextmanager
+    def _failures_translated(self) -> Iterator[None]:
+        """Turn a database failure that is not the unit of work's fault into DatabaseBusy or
+        DatabaseUnavailable, logged (:meth:`_log`); anything else passes unchanged."""
+        try:
+            yield
         except sa.exc.DBAPIError as error:
             translated = self._translated(error)
             if translated is error:
