@@ -43,6 +43,7 @@ from server.web import (
     chat_routes,
     demo_routes,
     export_routes,
+    monitor_routes,
     participant_routes,
     room_routes,
 )
@@ -137,6 +138,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         *participant_routes.routes,
         *admin_auth.routes,
         *admin_routes.routes,
+        *monitor_routes.routes,
         *admin_keys.routes,
         *export_routes.routes,
         *room_routes.routes,

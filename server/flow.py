@@ -190,11 +190,14 @@ def submit_page(
     submitted: dict[str, str],
     *,
     timeout_happened: bool = False,
+    forced: bool = False,
 ) -> SubmitResult:
     """Apply a form submission for page ``index``; a submission for any other page is stale.
 
     A valid submission saves the fields, runs ``before_next_page`` and advances. An invalid
-    one leaves everything unchanged and returns the form with its errors.
+    one leaves everything unchanged and returns the form with its errors. ``forced`` (the
+    admin's "advance", oTree's "Advance slowest participants") submits the page as a timeout
+    would, whether or not the page has a deadline or it has passed.
     """
     entry = current_entry(project, participant)
     if entry is None or entry.index != index or entry.is_wait_page:
@@ -202,8 +205,10 @@ def submit_page(
     player = player_for(db, project, participant, entry)
     deadline = participant.page_deadline
     expired = deadline is not None and time.time() >= deadline - TIMEOUT_GRACE_SECONDS
-    timeout_happened = bool(timeout_happened and expired) or (
-        deadline is not None and time.time() >= deadline + TIMEOUT_GRACE_SECONDS
+    timeout_happened = (
+        forced
+        or bool(timeout_happened and expired)
+        or (deadline is not None and time.time() >= deadline + TIMEOUT_GRACE_SECONDS)
     )
     form = page_form(project, entry, player)
     target = form_object(player, entry.page_cls)
@@ -222,6 +227,20 @@ def submit_page(
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
     settle_on_wait_pages(db, project, participant)
     return SubmitResult(accepted=True)
+
+
+def pass_wait_page(db: Session, project: Project, participant: Participant) -> None:
+    """Move a participant past their current wait page without waiting for the others (the
+    admin's "advance"). Their arrival stays recorded, so the others pass it when they arrive
+    and ``after_all_players_arrive`` runs then, once; it has not run when this participant
+    reaches the next page. Then they arrive at the wait page(s) they move onto."""
+    entry = current_entry(project, participant)
+    if entry is None or not entry.is_wait_page:
+        return
+    player = player_for(db, project, participant, entry)
+    record_completion(db, participant, entry, timeout_happened=True)
+    _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
+    settle_on_wait_pages(db, project, participant)
 
 
 def settle_on_wait_pages(db: Session, project: Project, participant: Participant) -> None:

@@ -77,6 +77,7 @@ JSON_ROUTE_FAMILIES = [
     RouteFamily("wait page status (grove.js)", re.compile(r"/p/[^/]*/[^/]*/[^/]*/[^/]*/status/?")),
     RouteFamily("room status (grove-room.js)", re.compile(r"/room/[^/]*/status/?")),
     RouteFamily("chat (grove-chat.js)", re.compile(r"/p/[^/]*/chat/?")),
+    RouteFamily("session monitor (grove-monitor.js)", re.compile(r"/SessionMonitor/[^/]*/data/?")),
 ]
 
 

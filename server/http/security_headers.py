@@ -32,6 +32,7 @@ ADMIN_PATHS = (
     "/sessions",
     "/SessionStartLinks",
     "/SessionPayments",
+    "/SessionMonitor",
     "/apikeys",
     "/rooms",
     "/SessionChat",

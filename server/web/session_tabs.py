@@ -20,6 +20,7 @@ class SessionTab:
 
 TABS: list[SessionTab] = [
     SessionTab("Links", "/SessionStartLinks/{code}"),
+    SessionTab("Monitor", "/SessionMonitor/{code}"),
     SessionTab("Payments", "/SessionPayments/{code}"),
 ]
 
