@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -18,7 +17,7 @@ from server.app import create_app
 from server.config import Settings
 from tests import databases
 from tests.admin_pages import database_snapshot, form_with_action, log_in, submit_form
-from tests.conftest import participant_links
+from tests.session_players import Player, advance, by_label, create_public_goods, monitor
 
 PASSWORD = "monitor password"
 
@@ -38,75 +37,28 @@ def admin(admin_settings: Settings) -> Iterator[TestClient]:
     app.state.grove.db.dispose()
 
 
-class Player:
-    """One participant's browser: follows their start link, fills their pages' forms."""
-
-    def __init__(self, client: TestClient, link: str) -> None:
-        self.client = client
-        self.url = link
-
-    def go(self) -> str:
-        """Open the current URL, following redirects; return the page's HTML."""
-        response = self.client.get(self.url, follow_redirects=True)
-        assert response.status_code == 200, response.text
-        self.url = str(response.url.path)
-        return response.text
-
-    def contribute(self, amount: str) -> None:
-        html = self.go()
-        form = form_with_action(html, self.url)
-        response = self.client.post(
-            self.url,
-            data=dict(form.submission({"contribution": amount})),
-            follow_redirects=False,
-        )
-        assert response.status_code in (302, 303), response.text
-        self.url = response.headers["location"]
-
-
-def _create(client: TestClient) -> tuple[str, list[str]]:
-    created = submit_form(
-        client,
-        "/sessions/create?config=public_goods",
-        "/sessions/create",
-        {"num_participants": "3"},
+def _data_row(html: str, participant: str) -> dict[str, str]:
+    """One player's row of the Data tab, by column name."""
+    columns = re.findall(
+        r"<th>([^<]*)</th>", html.split('class="grove-table grove-session-data"')[1]
     )
-    assert created.status_code == 303, created.text
-    code = created.headers["location"].rsplit("/", 1)[-1]
-    return code, participant_links(client.get(created.headers["location"]).text)
-
-
-def _monitor(client: TestClient, code: str) -> dict[str, Any]:
-    response = client.get(f"/SessionMonitor/{code}/data")
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"] == "application/json"
-    return response.json()
-
-
-def _by_label(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f"P{p['id_in_session']}": p for p in data["participants"]}
-
-
-def _advance(client: TestClient, code: str, *participant_codes: str) -> Any:
-    return submit_form(
-        client,
-        f"/SessionMonitor/{code}",
-        f"/SessionMonitor/{code}/advance",
-        {f"advance:{c}": True for c in participant_codes},
-    )
+    row = re.search(rf"<tr><td>{participant}</td>(.*?)</tr>", html, re.S)
+    assert row, participant
+    cells = [participant, *re.findall(r"<td>(.*?)</td>", row[1], re.S)]
+    return dict(zip(columns, cells, strict=True))
 
 
 def test_monitor_shows_each_participants_place_as_a_second_worker_sees_it(admin, admin_settings):
-    code, links = _create(admin)
+    code, links = create_public_goods(admin)
     page = admin.get(f"/SessionMonitor/{code}")
     assert page.status_code == 200
     assert 'aria-current="page" href="/SessionMonitor/' in page.text
     assert '<script src="/grove_static/grove-monitor.js"></script>' in page.text
     assert f'data-grove-monitor="/SessionMonitor/{code}/data"' in page.text
     assert admin.get("/grove_static/grove-monitor.js").status_code == 200
-    before = _by_label(_monitor(admin, code))
+    before = by_label(monitor(admin, code))
     assert [p["started"] for p in before.values()] == [False, False, False]
-    assert _monitor(admin, code)["matrices"] == []
+    assert monitor(admin, code)["matrices"] == []
 
     with TestClient(admin.app) as browser:
         players = [Player(browser, link) for link in links]
@@ -117,9 +69,9 @@ def test_monitor_shows_each_participants_place_as_a_second_worker_sees_it(admin,
     second = create_app(admin_settings)
     with TestClient(second, follow_redirects=False) as other_worker:
         log_in(other_worker, PASSWORD)
-        data = _monitor(other_worker, code)
+        data = monitor(other_worker, code)
     second.state.grove.db.dispose()
-    rows = _by_label(data)
+    rows = by_label(data)
     assert rows["P1"]["page_name"] == "ResultsWaitPage"
     assert rows["P1"]["on_wait_page"] is True
     assert (rows["P1"]["app"], rows["P1"]["round_number"]) == ("public_goods", 1)
@@ -139,52 +91,56 @@ def test_monitor_shows_each_participants_place_as_a_second_worker_sees_it(admin,
 
 
 def test_advancing_a_participant_stuck_on_a_page_submits_it_as_a_timeout(admin):
-    code, links = _create(admin)
+    code, links = create_public_goods(admin)
     with TestClient(admin.app) as browser:
         players = [Player(browser, link) for link in links]
         players[0].contribute("50")
         players[1].contribute("50")
         players[2].go()  # on Contribute, with 180 s left: a plain submission would be refused
-        stuck = _by_label(_monitor(admin, code))["P3"]
+        stuck = by_label(monitor(admin, code))["P3"]
         assert stuck["page_name"] == "Contribute"
 
-        response = _advance(admin, code, stuck["code"])
+        response = advance(admin, code, stuck["code"])
         assert response.status_code == 303, response.text
         assert response.headers["location"] == f"/SessionMonitor/{code}?advanced=1"
         assert "Advanced 1 participant by one page" in admin.get(response.headers["location"]).text
 
-        rows = _by_label(_monitor(admin, code))
+        rows = by_label(monitor(admin, code))
         assert rows["P3"]["page_name"] == "Results"
         # P3 was the group's last: the others pass the wait page at their next request.
         for player in players:
             assert "Results" in player.go()
-        rows = _by_label(_monitor(admin, code))
+        rows = by_label(monitor(admin, code))
         assert [rows[p]["page_name"] for p in ("P1", "P2", "P3")] == ["Results"] * 3
+    data = admin.get(f"/SessionData/{code}").text
+    # before_next_page saw timeout_happened: P3's timed_out is set (1, as the CSV shows it).
+    assert _data_row(data, "P3")["player.timed_out"] == "1"
+    assert _data_row(data, "P1")["player.timed_out"] == "0"
     payments = admin.get(f"/SessionPayments/{code}").text
-    # before_next_page saw timeout_happened: P3 contributed 0 (share 100 * 1.8 / 3 = 60).
+    # And the timeout's contribution: P3 contributed 0 (share 100 * 1.8 / 3 = 60).
     assert re.search(r"<td>P3</td>.*?<td>160 points</td>", payments, re.S)
     assert re.search(r"<td>P1</td>.*?<td>110 points</td>", payments, re.S)
 
 
 def test_a_participant_advanced_past_a_wait_page_does_not_break_the_others(admin):
-    code, links = _create(admin)
+    code, links = create_public_goods(admin)
     with TestClient(admin.app) as browser:
         players = [Player(browser, link) for link in links]
         players[0].contribute("10")
-        first = _by_label(_monitor(admin, code))["P1"]
+        first = by_label(monitor(admin, code))["P1"]
         assert first["page_name"] == "ResultsWaitPage"
 
-        assert _advance(admin, code, first["code"]).status_code == 303
-        rows = _by_label(_monitor(admin, code))
+        assert advance(admin, code, first["code"]).status_code == 303
+        rows = by_label(monitor(admin, code))
         assert rows["P1"]["page_name"] == "Results"  # passed without the others
         assert rows["P2"]["started"] is False
 
         players[1].contribute("20")
-        assert _by_label(_monitor(admin, code))["P2"]["page_name"] == "ResultsWaitPage"
+        assert by_label(monitor(admin, code))["P2"]["page_name"] == "ResultsWaitPage"
         players[2].contribute("30")
         for player in players:
             assert "Results" in player.go()
-        rows = _by_label(_monitor(admin, code))
+        rows = by_label(monitor(admin, code))
         assert [rows[p]["page_name"] for p in ("P1", "P2", "P3")] == ["Results"] * 3
     # set_payoffs ran once, when P3 arrived, for all three (P1's arrival counted): pot 60,
     # share 36.
@@ -194,16 +150,16 @@ def test_a_participant_advanced_past_a_wait_page_does_not_break_the_others(admin
 
 
 def test_advancing_several_at_once_starts_the_unstarted(admin):
-    code, _links = _create(admin)
-    rows = _by_label(_monitor(admin, code))
-    response = _advance(admin, code, rows["P1"]["code"], rows["P2"]["code"])
+    code, _links = create_public_goods(admin)
+    rows = by_label(monitor(admin, code))
+    response = advance(admin, code, rows["P1"]["code"], rows["P2"]["code"])
     assert response.headers["location"] == f"/SessionMonitor/{code}?advanced=2"
-    rows = _by_label(_monitor(admin, code))
+    rows = by_label(monitor(admin, code))
     assert [rows[p]["page_name"] for p in ("P1", "P2", "P3")] == ["Contribute", "Contribute", None]
 
 
 def test_the_monitor_data_needs_a_login_and_answers_json(admin, admin_settings):
-    code, _links = _create(admin)
+    code, _links = create_public_goods(admin)
     with TestClient(admin.app, follow_redirects=False) as stranger:
         response = stranger.get(f"/SessionMonitor/{code}/data")
         assert response.status_code == 403
@@ -221,8 +177,8 @@ def test_the_monitor_data_needs_a_login_and_answers_json(admin, admin_settings):
 
 @pytest.mark.parametrize("token", ["missing", "wrong"])
 def test_advance_without_the_csrf_token_is_refused(admin, admin_settings, token):
-    code, _links = _create(admin)
-    participant = _by_label(_monitor(admin, code))["P1"]["code"]
+    code, _links = create_public_goods(admin)
+    participant = by_label(monitor(admin, code))["P1"]["code"]
     engine = databases.engine(admin_settings.database_url)
     before = database_snapshot(engine)
     response = submit_form(
@@ -239,8 +195,8 @@ def test_advance_without_the_csrf_token_is_refused(admin, admin_settings, token)
 
 
 def test_advance_without_a_login_is_refused(admin, admin_settings):
-    code, _links = _create(admin)
-    participant = _by_label(_monitor(admin, code))["P1"]["code"]
+    code, _links = create_public_goods(admin)
+    participant = by_label(monitor(admin, code))["P1"]["code"]
     pairs = form_with_action(
         admin.get(f"/SessionMonitor/{code}").text, f"/SessionMonitor/{code}/advance"
     ).submission({f"advance:{participant}": True})
@@ -254,12 +210,12 @@ def test_advance_without_a_login_is_refused(admin, admin_settings):
 
 
 def test_advance_of_a_participant_of_another_session_moves_no_one(admin):
-    code, _links = _create(admin)
-    other, _ = _create(admin)
-    stranger = _by_label(_monitor(admin, other))["P1"]["code"]
+    code, _links = create_public_goods(admin)
+    other, _ = create_public_goods(admin)
+    stranger = by_label(monitor(admin, other))["P1"]["code"]
     page = admin.get(f"/SessionMonitor/{code}").text
     pairs = dict(form_with_action(page, f"/SessionMonitor/{code}/advance").submission())
     pairs[f"advance:{stranger}"] = "1"
     response = admin.post(f"/SessionMonitor/{code}/advance", data=pairs)
     assert response.headers["location"] == f"/SessionMonitor/{code}?advanced=0"
-    assert _by_label(_monitor(admin, other))["P1"]["started"] is False
+    assert by_label(monitor(admin, other))["P1"]["started"] is False

@@ -46,6 +46,28 @@ def set_payoffs(group):
         player.payoff = C.ENDOWMENT - player.contribution + group.individual_share
 
 
+# The admin's Report tab (as in oTree): the session's page shows this app's report for the
+# round the admin chooses, rendered with admin_report.html (in this folder). Whatever this
+# returns is available in that template, besides subsession, session and C.
+def vars_for_admin_report(subsession):
+    # Only players who have decided (the others' contribution is still empty: oTree raises on
+    # reading an empty field, so the report reads it with field_maybe_none).
+    decided = [
+        p for p in subsession.get_players() if p.field_maybe_none("contribution") is not None
+    ]
+    contributions = [p.contribution for p in decided]
+    return dict(
+        num_decided=len(decided),
+        num_timed_out=len([p for p in decided if p.timed_out]),
+        mean_contribution=cu(sum(contributions) / len(contributions)) if contributions else cu(0),
+        # One line per group: its number and its total (empty until everyone has decided).
+        groups=[
+            (g.id_in_subsession, g.field_maybe_none("total_contribution"))
+            for g in subsession.get_groups()
+        ],
+    )
+
+
 class Contribute(Page):
     form_model = "player"
     form_fields = ["contribution"]

@@ -33,6 +33,8 @@ ADMIN_PATHS = (
     "/SessionStartLinks",
     "/SessionPayments",
     "/SessionMonitor",
+    "/SessionData",
+    "/SessionReport",
     "/apikeys",
     "/rooms",
     "/SessionChat",

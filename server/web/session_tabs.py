@@ -21,7 +21,9 @@ class SessionTab:
 TABS: list[SessionTab] = [
     SessionTab("Links", "/SessionStartLinks/{code}"),
     SessionTab("Monitor", "/SessionMonitor/{code}"),
+    SessionTab("Data", "/SessionData/{code}"),
     SessionTab("Payments", "/SessionPayments/{code}"),
+    SessionTab("Report", "/SessionReport/{code}"),
 ]
 
 
