@@ -26,6 +26,8 @@ Deleting a session (``session_admin.delete_session``) takes them all in this ord
 the session (FOR NO KEY UPDATE: a participant's unit of work holding its own row takes a
 key-share lock on the session when it inserts a row that refers to it), every subsession and
 group, every participant; then it deletes. A chat message locks its participant (3) first.
+The admin's "advance" (``session_monitor.advance_participant``) locks one participant at a
+time as a page submission does (2, then 3), each in a unit of work of its own.
 
 A wait page's last arrival holds its group and then writes the other members' participant
 rows (``player.payoff`` adds to ``participant.payoff``): a waiting member's request that
