@@ -39,15 +39,52 @@ class NoDelayH11Protocol(H11Protocol):
         super().connection_made(transport)
 
 
+# The most a request line plus headers may take (h11, uvicorn's other parser, stops at 16 KiB;
+# httptools has no limit of its own, so a client streaming one endless header line made a
+# worker buffer it in memory, hundreds of MB, and stalled everyone else's requests).
+MAX_HEAD_BYTES = 64 * 1024
+_TOO_LARGE = b"Request header fields too large."
+
+
 if HttpToolsProtocol is not None:
 
     class NoDelayHttpToolsProtocol(HttpToolsProtocol):
-        """uvicorn's httptools protocol with ``TCP_NODELAY`` on every connection."""
+        """uvicorn's httptools protocol with ``TCP_NODELAY`` on every connection, and a limit of
+        :data:`MAX_HEAD_BYTES` on a request's head (answered 431, connection closed)."""
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             """Set ``TCP_NODELAY``, then let uvicorn take the connection."""
             set_nodelay(transport)
+            self._head_bytes = 0
+            self._in_head = True
             super().connection_made(transport)
+
+        def data_received(self, data: bytes) -> None:
+            """Parse ``data``; refuse the request once its head passes the limit unfinished
+            (counted after parsing, so a chunk that ends the head and starts a body is fine)."""
+            counting = self._in_head
+            super().data_received(data)
+            if counting and self._in_head:
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
+                    self.transport.write(
+                        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                        b"content-type: text/plain; charset=utf-8\r\n"
+                        b"content-length: " + str(len(_TOO_LARGE)).encode() + b"\r\n"
+                        b"connection: close\r\n\r\n" + _TOO_LARGE
+                    )
+                    self.transport.close()
+
+        def on_headers_complete(self) -> None:
+            """The head is complete: stop counting until the next request."""
+            self._in_head = False
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            """The request is complete: the next bytes are a new request's head."""
+            super().on_message_complete()
+            self._in_head = True
+            self._head_bytes = 0
 
     HTTP_PROTOCOL: type[asyncio.Protocol] = NoDelayHttpToolsProtocol
 else:  # pragma: no cover
