@@ -106,7 +106,14 @@ def _warn_if_api_open(settings: Settings, db: Database) -> None:
 
     with db.read() as session:
         keys_exist = any_keys(session)
-    if not settings.rest_key and settings.auth_level is None and not keys_exist:
+    if settings.rest_key or keys_exist:
+        return
+    if settings.api_key_required:
+        logging.getLogger("grove").warning(
+            "The REST API is closed: it needs a key and none is configured. Set "
+            "OTREE_REST_KEY or create a key with `python -m server apikey create <user>`."
+        )
+    else:
         logging.getLogger("grove").warning(
             "The REST API is open: no OTREE_REST_KEY, no API key and no OTREE_AUTH_LEVEL. "
             "Create a key with `python -m server apikey create <user>` before a real study."

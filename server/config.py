@@ -18,7 +18,12 @@ from typing import Any
 from server.currency import default_real_world_places
 from server.db import DEFAULT_LOCK_TIMEOUT_SECONDS
 from server.errors import ConfigurationError
-from server.secret_key import check_production_secret_key, development_secret_key, is_placeholder
+from server.secret_key import (
+    check_production_rest_key,
+    check_production_secret_key,
+    development_secret_key,
+    is_placeholder,
+)
 
 AUTH_LEVELS = ("DEMO", "STUDY")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -67,6 +72,7 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite:///{self.root / 'db.sqlite3'}")
         if self.production:
             check_production_secret_key(self.secret_key)
+            check_production_rest_key(self.rest_key)
         elif is_placeholder(self.secret_key):
             object.__setattr__(self, "secret_key", secrets.token_urlsafe(48))
         if self.auth_level is not None and self.auth_level not in AUTH_LEVELS:
@@ -79,6 +85,13 @@ class Settings:
     def admin_login_required(self) -> bool:
         """Admin pages need a login whenever a password is set or the server is public."""
         return bool(self.admin_password) or self.production or self.auth_level is not None
+
+    @property
+    def api_key_required(self) -> bool:
+        """The REST API needs a key when OTREE_REST_KEY is set, at any auth level (oTree's
+        rule), and always in production (Grove's; per-user keys also require one:
+        server/rest/auth.py)."""
+        return bool(self.rest_key) or self.auth_level is not None or self.production
 
     @property
     def demo_open(self) -> bool:

@@ -88,3 +88,18 @@ def _read(path: Path) -> str | None:
             f"{path}: cannot read the secret key ({exc}). {HOW_TO_SET}"
         ) from None
     return text if len(text) >= MIN_SECRET_KEY_LENGTH else None
+
+
+MIN_REST_KEY_LENGTH = 16
+
+
+def check_production_rest_key(rest_key: str | None) -> None:
+    """ConfigurationError unless OTREE_REST_KEY, when set, is long enough to resist guessing
+    in production (at least MIN_REST_KEY_LENGTH characters): the API takes as many guesses
+    as a client sends, and a key like ``k`` is found in a few hundred."""
+    if rest_key and len(rest_key) < MIN_REST_KEY_LENGTH:
+        raise ConfigurationError(
+            f"OTREE_PRODUCTION is set but OTREE_REST_KEY has only {len(rest_key)} characters; "
+            f"use at least {MIN_REST_KEY_LENGTH} random ones "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(24))')."
+        )

@@ -178,3 +178,41 @@ def test_a_link_signed_with_the_published_key_is_refused(tmp_path):
             assert admitted.status_code == 303
     finally:
         app.state.grove.db.dispose()
+
+
+def test_production_closes_the_rest_api_when_no_key_is_configured(tmp_path):
+    """In production the REST API needs a key even without OTREE_REST_KEY or an auth level
+    (an attack found every participant's data exported to anyone while the admin pages asked
+    for a login); the answer says how to configure one, and a key opens it again."""
+    from starlette.testclient import TestClient
+
+    from server.app import create_app
+    from server.config import Settings
+    from tests import databases
+
+    settings = Settings(
+        root=REPO_ROOT,
+        database_url=databases.database_url(tmp_path),
+        production=True,
+        secret_key="s" * 40,
+        admin_password="secret",
+    )
+    for path in ("/api/sessions/", "/api/export/all_apps_wide"):
+        app = create_app(settings)
+        with TestClient(app) as client:
+            refused = client.get(path, headers={"otree-rest-key": "anything"})
+            assert refused.status_code == 403, refused.text
+            assert "OTREE_REST_KEY" in refused.json()["error"]
+        app.state.grove.db.dispose()
+    key = "k" * 20
+    app = create_app(settings.with_changes(rest_key=key))
+    with TestClient(app) as client:
+        assert client.get("/api/sessions/").status_code == 403
+        assert client.get("/api/sessions/", headers={"otree-rest-key": key}).status_code == 200
+    app.state.grove.db.dispose()
+
+
+def test_production_refuses_a_rest_key_that_is_easy_to_guess(tmp_path):
+    with pytest.raises(ConfigurationError, match="OTREE_REST_KEY has only 1 characters"):
+        Settings(root=REPO_ROOT, production=True, secret_key="s" * 40, rest_key="k")
+    Settings(root=REPO_ROOT, production=True, secret_key="s" * 40, rest_key="k" * 16)

@@ -1,9 +1,12 @@
 """Authentication of /api/ requests, before the body is read.
 
 oTree's rule: at auth level DEMO or STUDY every request needs ``otree-rest-key`` equal to
-OTREE_REST_KEY. Grove's stricter rule: whenever OTREE_REST_KEY is set or any per-user key
-exists, a valid key is required, whatever the auth level. Keys are accepted as the
-``otree-rest-key`` header, ``Authorization: Bearer <key>`` or an ``api_key`` query parameter.
+OTREE_REST_KEY. Grove's stricter rule: whenever OTREE_REST_KEY is set, any per-user key
+exists or the server runs in production (OTREE_PRODUCTION), a valid key is required, whatever
+the auth level; in production with no key configured at all the API is closed (it would
+otherwise hand out every participant's data while the admin pages ask for a login). Keys
+are accepted as the ``otree-rest-key`` header, ``Authorization: Bearer <key>`` or an
+``api_key`` query parameter.
 """
 
 from __future__ import annotations
@@ -62,14 +65,14 @@ def authenticate(request: Request, status: int = 403) -> Caller:
     user, keys_exist = identify_key(app.db, key)
     if user is not None:
         return Caller(user)
-    required = bool(settings.rest_key) or keys_exist or settings.auth_level is not None
-    if not required:
+    if not (settings.api_key_required or keys_exist):
         return Caller(None)
+    if not settings.rest_key and not keys_exist:
+        raise RequestError(
+            status,
+            "The REST API needs a key and none is configured: set OTREE_REST_KEY, or create "
+            "one with `python -m server apikey create <user>`",
+        )
     if key is None:
         raise RequestError(status, "Missing otree-rest-key header (or Bearer token / api_key)")
     raise RequestError(status, "Invalid otree-rest-key")
-
-
-def api_is_open(settings_rest_key: str | None, auth_level: str | None, keys_exist: bool) -> bool:
-    """True when the API accepts requests without any key (logged as a warning at start)."""
-    return not settings_rest_key and auth_level is None and not keys_exist
