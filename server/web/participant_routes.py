@@ -7,6 +7,7 @@ its result into a response; the use cases own the transactions and the locks.
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -34,10 +35,24 @@ def initialize_participant(request: Request) -> Response:
     )
 
 
+# A page's index in its URL: ASCII digits, at most this many (Starlette's own ``int``
+# convertor takes any number of digits, and int() of more than 4,300 raises: a 500).
+MAX_PAGE_INDEX_DIGITS = 9
+
+
+def page_index(request: Request) -> int:
+    """The page index in the URL; HTTPException 404 (a participant's 404 page) unless it is a
+    number of at most MAX_PAGE_INDEX_DIGITS digits."""
+    text = request.path_params["index"]
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_PAGE_INDEX_DIGITS):
+        raise HTTPException(404, "No such page")
+    return int(text)
+
+
 def participant_page(request: Request) -> Response:
     """Show (GET) or submit (POST) a page; any other page than the current one redirects."""
     app = grove(request)
-    code, index = request.path_params["code"], request.path_params["index"]
+    code, index = request.path_params["code"], page_index(request)
     render = page_renderer(app)
     if request.method == "POST":
         submitted = dict(request.state.form_data)
@@ -52,6 +67,7 @@ def participant_page(request: Request) -> Response:
 
 async def participant_page_entry(request: Request) -> Response:
     """Read the form body asynchronously, then run the page logic in a worker thread."""
+    page_index(request)  # a URL that names no page is a 404 before any body is read
     if request.method == "POST":
         form = await request.form(max_files=MAX_FORM_FILES)
         request.state.form_data = {
@@ -63,7 +79,7 @@ async def participant_page_entry(request: Request) -> Response:
 def _wait_page_is_done(request: Request) -> bool:
     app = grove(request)
     return participant_pages.wait_page_ready(
-        app.db, app.project, request.path_params["code"], request.path_params["index"]
+        app.db, app.project, request.path_params["code"], page_index(request)
     )
 
 
@@ -73,6 +89,7 @@ async def wait_status(request: Request) -> Response:
     With ``?wait=1`` the answer is held until the wait page completes (long polling), for at
     most LONG_POLL_SECONDS; without it, the answer comes at once.
     """
+    page_index(request)
     if request.query_params.get("wait") != "1":
         ready = await run_in_threadpool(_wait_page_is_done, request)
         return JSONResponse({"ready": ready})
@@ -127,12 +144,12 @@ routes = [
     Route("/InitializeParticipant/{code:str}", initialize_participant, methods=["GET"]),
     Route("/p/{code:str}/finished", finished, methods=["GET"]),
     Route(
-        "/p/{code:str}/{app_name:str}/{page_name:str}/{index:int}",
+        "/p/{code:str}/{app_name:str}/{page_name:str}/{index:str}",
         participant_page_entry,
         methods=["GET", "POST"],
     ),
     Route(
-        "/p/{code:str}/{app_name:str}/{page_name:str}/{index:int}/status",
+        "/p/{code:str}/{app_name:str}/{page_name:str}/{index:str}/status",
         wait_status,
         methods=["GET"],
     ),
