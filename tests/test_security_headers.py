@@ -37,6 +37,10 @@ def _admin_pages(client: TestClient) -> list[str]:
         "/sessions/create?config=trust",
         "/apikeys",
         "/logout",
+        "/export",
+        f"/SessionMonitor/{code}",
+        f"/SessionData/{code}",
+        "/api/docs",
     ]
 
 
@@ -84,6 +88,7 @@ def test_admin_pages_have_a_strict_policy_and_no_inline_code(client):
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["referrer-policy"] == "same-origin"
+        assert response.headers["cache-control"] == "no-store", path
         parser = _InlineCode()
         parser.feed(response.text)
         assert parser.found == [], (path, parser.found)

@@ -39,6 +39,8 @@ ADMIN_PATHS = (
     "/rooms",
     "/SessionChat",
     "/demo",
+    "/export",
+    "/api/docs",
 )
 ADMIN_CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
@@ -59,6 +61,8 @@ def headers_for(path: str) -> dict[str, str]:
         framing = {
             "Content-Security-Policy": ADMIN_CONTENT_SECURITY_POLICY,
             "X-Frame-Options": "DENY",
+            # Session data, links and keys: not kept by the browser or a proxy after logout.
+            "Cache-Control": "no-store",
         }
     else:
         framing = {
