@@ -216,3 +216,14 @@ def test_production_refuses_a_rest_key_that_is_easy_to_guess(tmp_path):
     with pytest.raises(ConfigurationError, match="OTREE_REST_KEY has only 1 characters"):
         Settings(root=REPO_ROOT, production=True, secret_key="s" * 40, rest_key="k")
     Settings(root=REPO_ROOT, production=True, secret_key="s" * 40, rest_key="k" * 16)
+
+
+@pytest.mark.parametrize(("auth_level", "warned"), [(None, True), ("DEMO", True), ("STUDY", False)])
+def test_production_warns_at_start_while_the_demo_page_is_public(caplog, auth_level, warned):
+    from server.cli.server_commands import _warn_if_open
+
+    settings = Settings(root=REPO_ROOT, production=True, secret_key="s" * 40, auth_level=auth_level)
+    with caplog.at_level("WARNING", logger="grove"):
+        _warn_if_open(settings)
+    said = any("demo page is public" in record.getMessage() for record in caplog.records)
+    assert said is warned

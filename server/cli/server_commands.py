@@ -23,6 +23,11 @@ def _warn_if_open(context_settings: Settings) -> None:
             "No admin password is set: the admin pages are open. Set OTREE_ADMIN_PASSWORD "
             "before you run a real study."
         )
+    if context_settings.production and context_settings.demo_open:
+        logger.warning(
+            "The demo page is public: anyone can create sessions there. Set "
+            "OTREE_AUTH_LEVEL=STUDY for a real study."
+        )
 
 
 def start_url(settings: Settings, host: str, port: int) -> str:
