@@ -110,16 +110,3 @@ async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
         field, message = unstorable
         raise RequestError(400, message, field or None)
     return params
-
-
-def require_fields(
-    params: dict[str, Any], required: Iterable[str], optional: Iterable[str] = ()
-) -> None:
-    """400 naming every missing required field and every unknown one."""
-    required, allowed = list(required), set(required) | set(optional)
-    missing = [name for name in required if name not in params]
-    if missing:
-        raise RequestError(400, f"missing required field(s): {', '.join(missing)}", missing[0])
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise RequestError(400, f"unknown field(s): {', '.join(unknown)}", unknown[0])

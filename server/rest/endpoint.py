@@ -1,11 +1,17 @@
-"""The shape every API endpoint shares: authenticate, read parameters, run, answer JSON."""
+"""The shape every API endpoint shares: authenticate, read and validate parameters, run,
+answer JSON.
+
+An endpoint is declared once (``server/rest/spec.py``'s ``Endpoint``): its parameters are a
+pydantic model, so a bad or unknown parameter is a 400 naming each bad field in the one error
+shape, and the OpenAPI document is made from the same model.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from functools import wraps
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,44 +23,94 @@ from server.rest.auth import Caller, authenticate, settings_key_caller
 from server.rest.body import read_parameters
 from server.rest.errors import RequestError
 
-Handler = Callable[[Request, Grove, Caller, dict[str, Any]], Any]
+Handler = Callable[[Request, Grove, Caller, Any], Any]
+
+# Plain words for pydantic's error types; others keep pydantic's message.
+PHRASES = {
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be a whole number",
+    "dict_type": "must be an object (dict)",
+    "list_type": "must be a list of strings",
+    "string_too_short": "must not be empty",
+}
 
 
-def api_endpoint() -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Wrap a synchronous handler ``(request, grove, caller, params) -> JSON data``.
+def field_errors(exc: ValidationError, allowed: Sequence[str]) -> list[dict[str, str]]:
+    """One ``{"field", "message"}`` per bad parameter; nested names are joined with dots."""
+    errors = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"])
+        kind = error["type"]
+        if kind == "missing":
+            message = f"missing required field {field}"
+        elif kind == "extra_forbidden":
+            accepted = f"allowed: {', '.join(allowed)}" if allowed else "this takes none"
+            message = f"unknown parameter {field!r} ({accepted})"
+        elif kind in PHRASES:
+            message = f"{field} {PHRASES[kind]}"
+        elif error["msg"].startswith("Input should"):
+            message = field + error["msg"].removeprefix("Input")  # "format should be 'csv', ..."
+        else:
+            message = f"{field}: {error['msg']}"
+        errors.append({"field": field, "message": message})
+    return errors
+
+
+def validate(model: type[BaseModel], params: dict[str, Any]) -> BaseModel:
+    """The parameters as ``model``; RequestError 400 naming every bad field."""
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        errors = field_errors(exc, list(model.model_fields))
+        raise RequestError(400, "; ".join(e["message"] for e in errors), errors=errors) from None
+
+
+def jsonable(result: Any) -> Any:
+    """A handler's answer as JSON data: models as the fields they were given."""
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", exclude_unset=True)
+    if isinstance(result, list):
+        return [jsonable(item) for item in result]
+    return result
+
+
+def serve(handler: Handler, params: type[BaseModel]) -> Callable[[Request], Awaitable[Response]]:
+    """The ASGI endpoint of a synchronous handler ``(request, grove, caller, params)``.
 
     Every method's parameters come from the query string and the body alike: oTree's REST page
     (``call_api``) sends them as a JSON body even on GET.
     """
 
-    def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        @wraps(handler)
-        async def endpoint(request: Request) -> Response:
-            app = grove(request)
-            try:
-                # The server's own key is checked here; only per-user keys need the database.
-                caller = settings_key_caller(request)
-                if caller is None:
-                    caller = await run_in_threadpool(authenticate, request)
-                params = await read_parameters(request, app.settings.max_body_bytes)
-                params.pop("api_key", None)
-                result = await run_in_threadpool(handler, request, app, caller, params)
-            except RequestError as exc:
-                errors = [{"field": exc.field, "message": exc.message}] if exc.field else []
-                return json_error(exc.status, exc.message, errors)
-            except GroveError as exc:
-                field = getattr(exc, "field", None)
-                errors = [{"field": field, "message": str(exc)}] if field else []
-                response = json_error(status_for(exc), str(exc), errors)
-                response.headers.update(retry_after(exc))
-                return response
-            if isinstance(result, Response):
-                return result
-            return JSONResponse(result)
+    async def endpoint(request: Request) -> Response:
+        app = grove(request)
+        try:
+            # The server's own key is checked here; only per-user keys need the database.
+            caller = settings_key_caller(request)
+            if caller is None:
+                caller = await run_in_threadpool(authenticate, request)
+            raw = await read_parameters(request, app.settings.max_body_bytes)
+            raw.pop("api_key", None)
+            result = await run_in_threadpool(handler, request, app, caller, validate(params, raw))
+        except RequestError as exc:
+            errors = exc.errors or (
+                [{"field": exc.field, "message": exc.message}] if exc.field else []
+            )
+            return json_error(exc.status, exc.message, errors)
+        except GroveError as exc:
+            field = getattr(exc, "field", None)
+            errors = [{"field": field, "message": str(exc)}] if field else []
+            response = json_error(status_for(exc), str(exc), errors)
+            response.headers.update(retry_after(exc))
+            return response
+        if isinstance(result, Response):
+            return result
+        return JSONResponse(jsonable(result))
 
-        return endpoint
-
-    return decorate
+    endpoint.__name__ = endpoint.__qualname__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
 
 
 def absolute(request: Request, path: str) -> str:

@@ -1,48 +1,291 @@
-"""The route lists of the REST API: every path with and without its trailing slash."""
+"""The REST API's endpoints, declared once: the route table and the OpenAPI document are both
+made from ``ENDPOINTS``. Every path answers with and without its trailing slash."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from functools import cache
+from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from server.rest import export_api, meta, openapi, sessions, urn_api
+from server.rest import export_api, meta, models, sessions, urn_api
 from server.rest import vars as vars_api
+from server.rest.docs import docs_page
+from server.rest.endpoint import serve
+from server.rest.spec import EXPORT, HTML, Endpoint, build_spec
+
+READ = (400, 403, 413, 415)
+WRITE = (400, 403, 404, 413, 415)
+EXPORT_ERRORS = (400, 403, 404)
+URN_ERRORS = (400, 401, 404)
 
 
-def both(path: str, endpoint: Callable, methods: list[str]) -> list[BaseRoute]:
-    """The route at ``path`` and at ``path/``, so neither redirects."""
-    return [Route(path, endpoint, methods=methods), Route(path + "/", endpoint, methods=methods)]
+async def openapi_json(request: Request) -> Response:
+    """GET /api/openapi.json: the document made from ENDPOINTS."""
+    return JSONResponse(spec())
 
 
-async def _sessions_root(request: Request) -> Response:
-    if request.method == "POST":
-        return await sessions.create(request)
-    return await sessions.index(request)
+async def docs(request: Request) -> Response:
+    """GET /api/docs: the document, readable."""
+    return docs_page(spec())
 
 
-api_routes: list[BaseRoute] = [
-    *both("/sessions", _sessions_root, ["GET", "POST"]),
-    *both("/sessions/{code:str}", sessions.detail, ["GET"]),
-    *both("/sessions/{code:str}/randomize", urn_api.randomize_in_session, ["POST"]),
-    *both("/sessions/{code:str}/data", export_api.session_data, ["GET"]),
-    *both("/export/{table:str}", export_api.export_table, ["GET"]),
-    *both("/export/{table:str}/{function:str}", export_api.export_custom, ["GET"]),
-    *both("/get_session/{code:str}", sessions.get_session_post, ["POST"]),
-    *both("/participant_vars", vars_api.participant_vars, ["POST"]),
-    *both("/participant_vars/{code:str}", vars_api.participant_vars_by_code, ["POST"]),
-    *both("/session_vars", vars_api.session_vars, ["POST"]),
-    *both("/session_vars/{code:str}", vars_api.session_vars_by_code, ["POST"]),
-    *both("/otree_version", meta.otree_version, ["GET"]),
-    *both("/session_configs", meta.session_configs, ["GET"]),
-    *both("/rooms", meta.rooms, ["GET"]),
-    *both("/openapi.json", openapi.openapi_json, ["GET"]),
-    *both("/docs", openapi.docs_page, ["GET"]),
+ENDPOINTS: list[Endpoint] = [
+    Endpoint(
+        "GET",
+        "/api/sessions/",
+        "listSessions",
+        "List sessions, newest last",
+        sessions.index,
+        models.NoParameters,
+        list[models.SessionSummary],
+        READ,
+    ),
+    Endpoint(
+        "POST",
+        "/api/sessions/",
+        "createSession",
+        "Create a session",
+        sessions.create,
+        models.CreateSession,
+        models.Created,
+        WRITE,
+    ),
+    Endpoint(
+        "GET",
+        "/api/sessions/{code}",
+        "getSession",
+        "A session with its participants",
+        sessions.detail,
+        models.SessionFilters,
+        models.SessionDetail,
+        (*READ, 404),
+        description=(
+            "Each filter is a comma-separated list in the query string, or a list of strings "
+            "in a JSON body. Each requested var that is set is also a key of the participant "
+            "(session vars: of the session), as in oTree."
+        ),
+    ),
+    Endpoint(
+        "POST",
+        "/api/get_session/{code}",
+        "postGetSession",
+        "oTree's spelling of getSession",
+        sessions.get_session_post,
+        models.SessionFilters,
+        models.SessionDetail,
+        WRITE,
+    ),
+    Endpoint(
+        "POST",
+        "/api/sessions/{code}/randomize",
+        "randomizeInSession",
+        "Randomize a participant of the session with its urn",
+        urn_api.randomize_in_session,
+        models.RandomizeInSession,
+        models.Randomized,
+        WRITE,
+    ),
+    Endpoint(
+        "GET",
+        "/api/sessions/{code}/data",
+        "sessionData",
+        "A session's data, wide (one row per participant; JSON unless format says csv)",
+        export_api.session_data,
+        models.SessionDataQuery,
+        EXPORT,
+        EXPORT_ERRORS,
+    ),
+    Endpoint(
+        "GET",
+        "/api/export/{table}",
+        "exportTable",
+        "Export all apps wide, one app's table, page times, chat or the urn assignment log "
+        "(oTree's columns), of every session or one",
+        export_api.export_table,
+        models.ExportQuery,
+        EXPORT,
+        EXPORT_ERRORS,
+    ),
+    Endpoint(
+        "GET",
+        "/api/export/{table}/{function}",
+        "exportCustom",
+        "An app's custom_export(players) rows (its first row is the header)",
+        export_api.export_custom,
+        models.ExportQuery,
+        EXPORT,
+        EXPORT_ERRORS,
+    ),
+    Endpoint(
+        "POST",
+        "/api/participant_vars/",
+        "participantVarsByLabel",
+        "Set participant vars by room and label",
+        vars_api.participant_vars,
+        models.ParticipantVarsByLabel,
+        models.VarsSet,
+        WRITE,
+    ),
+    Endpoint(
+        "POST",
+        "/api/participant_vars/{code}",
+        "participantVarsByCode",
+        "Set participant vars by participant code",
+        vars_api.participant_vars_by_code,
+        models.VarsOnly,
+        models.VarsSet,
+        WRITE,
+    ),
+    Endpoint(
+        "POST",
+        "/api/session_vars/",
+        "sessionVarsByRoom",
+        "Set session vars of a room's session",
+        vars_api.session_vars,
+        models.SessionVarsByRoom,
+        models.SessionVarsSet,
+        WRITE,
+    ),
+    Endpoint(
+        "POST",
+        "/api/session_vars/{code}",
+        "sessionVarsByCode",
+        "Set session vars by session code",
+        vars_api.session_vars_by_code,
+        models.VarsOnly,
+        models.SessionVarsSet,
+        WRITE,
+    ),
+    Endpoint(
+        "GET",
+        "/api/otree_version",
+        "version",
+        "The oTree version whose API Grove follows, and Grove's version",
+        meta.otree_version,
+        models.NoParameters,
+        models.Version,
+        READ,
+    ),
+    Endpoint(
+        "GET",
+        "/api/session_configs",
+        "sessionConfigs",
+        "Every session config, merged with SESSION_CONFIG_DEFAULTS",
+        meta.session_configs,
+        models.NoParameters,
+        list[models.SessionConfig],
+        READ,
+    ),
+    Endpoint(
+        "GET",
+        "/api/rooms",
+        "rooms",
+        "Every room, with the code of its current session (or null)",
+        meta.rooms,
+        models.NoParameters,
+        list[models.Room],
+        READ,
+    ),
+    Endpoint(
+        "GET",
+        "/api/openapi.json",
+        "openapi",
+        "This document (OpenAPI 3.1)",
+        openapi_json,
+        models.NoParameters,
+        dict[str, Any],
+        (),
+        raw=True,
+        public=True,
+    ),
+    Endpoint(
+        "GET",
+        "/api/docs",
+        "docs",
+        "This document as a page",
+        docs,
+        models.NoParameters,
+        HTML,
+        (),
+        raw=True,
+        public=True,
+    ),
+    Endpoint(
+        "GET",
+        "/study_config",
+        "studyConfig",
+        "Urn API: a study's configuration (seed hidden)",
+        urn_api.study_config,
+        models.StudyQuery,
+        models.UrnAnswer,
+        URN_ERRORS,
+        error_model=models.UrnAnswer,
+        raw=True,
+    ),
+    Endpoint(
+        "GET",
+        "/study_participants",
+        "studyParticipants",
+        "Urn API: the study's assignments",
+        urn_api.study_participants,
+        models.StudyQuery,
+        models.UrnAnswer,
+        URN_ERRORS,
+        error_model=models.UrnAnswer,
+        raw=True,
+    ),
+    Endpoint(
+        "POST",
+        "/study_participants",
+        "randomizeParticipant",
+        "Urn API: randomize one participant (id, and one parameter per factor: its level)",
+        urn_api.study_participants,
+        models.StudyRandomize,
+        models.UrnAnswer,
+        URN_ERRORS,
+        parameters_in="query",
+        error_model=models.UrnAnswer,
+        raw=True,
+    ),
 ]
 
-urn_reference_routes: list[BaseRoute] = [
-    *both("/study_config", urn_api.study_config, ["GET"]),
-    *both("/study_participants", urn_api.study_participants, ["GET", "POST"]),
-]
+
+@cache
+def spec() -> dict[str, Any]:
+    """The OpenAPI document (the same for every request: made once)."""
+    return build_spec(ENDPOINTS)
+
+
+def _dispatch(
+    by_method: dict[str, Callable[[Request], Awaitable[Response]]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await by_method[method](request)
+
+    return endpoint
+
+
+def routes(endpoints: Sequence[Endpoint], prefix: str = "") -> list[BaseRoute]:
+    """The routes of ``endpoints`` under ``prefix``: one per path, with and without its slash."""
+    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    for endpoint in endpoints:
+        path = endpoint.path.removeprefix(prefix).rstrip("/")
+        asgi = endpoint.handler if endpoint.raw else serve(endpoint.handler, endpoint.params)
+        by_path.setdefault(path, {})[endpoint.method] = asgi
+    table: list[BaseRoute] = []
+    for path, by_method in by_path.items():
+        handler = _dispatch(by_method)
+        table += [
+            Route(path, handler, methods=list(by_method)),
+            Route(path + "/", handler, methods=list(by_method)),
+        ]
+    return table
+
+
+api_routes = routes([e for e in ENDPOINTS if e.path.startswith("/api/")], prefix="/api")
+urn_reference_routes = routes([e for e in ENDPOINTS if not e.path.startswith("/api/")])

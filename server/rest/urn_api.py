@@ -19,9 +19,9 @@ from server.http.errors import retry_after, status_for
 from server.participant_vars import participant_label_key
 from server.randomization import api_use_cases
 from server.rest.auth import Caller, authenticate
-from server.rest.body import read_parameters, require_fields
-from server.rest.endpoint import api_endpoint
+from server.rest.body import read_parameters
 from server.rest.errors import RequestError
+from server.rest.models import RandomizeInSession
 
 
 def _answer(status: int, message: str, results: Any = None) -> JSONResponse:
@@ -74,24 +74,19 @@ async def study_participants(request: Request) -> Response:
     return await _reference_call(request, _list_participants)
 
 
-@api_endpoint()
 def randomize_in_session(
-    request: Request, app: Grove, caller: Caller, params: dict[str, Any]
+    request: Request, app: Grove, caller: Caller, params: RandomizeInSession
 ) -> Any:
     """POST /api/sessions/<code>/randomize with participant_code or participant_label
     (and optionally the factor levels): randomize that participant once."""
-    require_fields(params, (), ("participant_code", "participant_label", "levels"))
-    levels = params.get("levels") or {}
-    if not isinstance(levels, dict):
-        raise RequestError(400, "levels must be an object (dict)", "levels")
-    code, label = params.get("participant_code"), params.get("participant_label")
+    code, label = params.participant_code, params.participant_label
     if code is None and label is None:
         raise RequestError(400, "give participant_code or participant_label", "participant_code")
     return api_use_cases.randomize_in_session(
         app.db,
         request.path_params["code"],
-        participant_code=None if code is None else str(code),
-        participant_label=None if label is None else participant_label_key(str(label)),
-        levels=levels,
+        participant_code=code,
+        participant_label=None if label is None else participant_label_key(label),
+        levels=params.levels or {},
         user=caller.user,
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 
 from server.http.context import Grove
@@ -14,48 +12,49 @@ from server.participant_vars import (
     set_session_vars_by_room,
 )
 from server.rest.auth import Caller
-from server.rest.body import require_fields
-from server.rest.endpoint import api_endpoint
+from server.rest.models import (
+    ParticipantVarsByLabel,
+    SessionVarsByRoom,
+    SessionVarsSet,
+    VarsOnly,
+    VarsSet,
+)
 
 
-@api_endpoint()
-def participant_vars(request: Request, app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
+def participant_vars(
+    request: Request, app: Grove, caller: Caller, params: ParticipantVarsByLabel
+) -> VarsSet:
     """POST /api/participant_vars/ with room_name, participant_label, vars."""
-    require_fields(params, ("room_name", "participant_label", "vars"))
     applied = set_participant_vars_by_label(
         app.db,
         app.project,
-        params["room_name"],
-        params["participant_label"],
-        params["vars"],
+        params.room_name,
+        params.participant_label,
+        params.vars,
         user=caller.user,
     )
-    return {"ok": True, "applied": applied, "pending": not applied}
+    return VarsSet(ok=True, applied=applied, pending=not applied)
 
 
-@api_endpoint()
 def participant_vars_by_code(
-    request: Request, app: Grove, caller: Caller, params: dict[str, Any]
-) -> Any:
+    request: Request, app: Grove, caller: Caller, params: VarsOnly
+) -> VarsSet:
     """POST /api/participant_vars/<participant code> with vars."""
-    require_fields(params, ("vars",))
-    set_participant_vars_by_code(app.db, request.path_params["code"], params["vars"])
-    return {"ok": True, "applied": True, "pending": False}
+    set_participant_vars_by_code(app.db, request.path_params["code"], params.vars)
+    return VarsSet(ok=True, applied=True, pending=False)
 
 
-@api_endpoint()
-def session_vars(request: Request, app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
+def session_vars(
+    request: Request, app: Grove, caller: Caller, params: SessionVarsByRoom
+) -> SessionVarsSet:
     """POST /api/session_vars/ with room_name, vars."""
-    require_fields(params, ("room_name", "vars"))
-    code = set_session_vars_by_room(app.db, app.project, params["room_name"], params["vars"])
-    return {"ok": True, "code": code}
+    code = set_session_vars_by_room(app.db, app.project, params.room_name, params.vars)
+    return SessionVarsSet(ok=True, code=code)
 
 
-@api_endpoint()
 def session_vars_by_code(
-    request: Request, app: Grove, caller: Caller, params: dict[str, Any]
-) -> Any:
+    request: Request, app: Grove, caller: Caller, params: VarsOnly
+) -> SessionVarsSet:
     """POST /api/session_vars/<session code> with vars."""
-    require_fields(params, ("vars",))
-    code = set_session_vars_by_code(app.db, request.path_params["code"], params["vars"])
-    return {"ok": True, "code": code}
+    code = set_session_vars_by_code(app.db, request.path_params["code"], params.vars)
+    return SessionVarsSet(ok=True, code=code)
