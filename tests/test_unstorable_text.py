@@ -145,10 +145,21 @@ def _fetched_urls(script: str) -> list[str]:
     return urls
 
 
+# The admin's scripts: the monitor fetches its JSON (a family, checked below); the Data tab
+# re-fetches its own HTML page to replace the table.
+ADMIN_FETCHES = {
+    "grove-monitor.js": ['root.getAttribute("data-grove-monitor")'],
+    "grove-refresh.js": ["window.location.href"],
+}
+
+
 def test_every_url_a_page_script_fetches_is_a_json_family(world_client):
     client, world, _engine = world_client
-    scripts = [path.read_text() for path in STATIC.glob("*.js")]
-    fetched = [url for script in scripts for url in _fetched_urls(script)]
+    scripts = {path.name: path.read_text() for path in STATIC.glob("*.js")}
+    for name, urls in ADMIN_FETCHES.items():
+        assert _fetched_urls(scripts.pop(name)) == urls, name
+    assert json_family("/SessionMonitor/somecode/data") is not None
+    fetched = [url for script in scripts.values() for url in _fetched_urls(script)]
     assert len(fetched) == 4, fetched
     # Every fetch reads its URL from the page (data-url, data-status-url), checked below.
     assert all(re.search(r"dataset\.(url|statusUrl)\b", url) for url in fetched), fetched
