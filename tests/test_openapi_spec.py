@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
+from pydantic import TypeAdapter
 from starlette.routing import Mount, Route
 
+from server.rest.models import Error, ExportJSON
 from server.rest.routes import ENDPOINTS
+from server.rest.spec import EXPORT
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -125,3 +128,48 @@ def test_a_validation_error_names_every_bad_field(client, method, path, kwargs, 
     for error in body["errors"]:
         assert error["field"] in error["message"]
         assert error["message"] in body["error"]
+
+
+def test_every_json_answer_is_what_its_model_declares(client):
+    """The answers the server sends validate against the models the document shows."""
+    created = client.post(
+        "/api/sessions/",
+        json={"session_config_name": "survey", "num_participants": 2, "room_name": "my_room"},
+    )
+    code = created.json()["code"]
+    detail = client.get(f"/api/sessions/{code}", params={"participant_vars": "a"}).json()
+    participant = detail["participants"][0]["code"]
+    calls = {
+        ("POST", "/api/sessions/"): created,
+        ("GET", "/api/sessions/"): client.get("/api/sessions/"),
+        ("GET", "/api/sessions/{code}"): client.get(f"/api/sessions/{code}"),
+        ("POST", "/api/get_session/{code}"): client.post(f"/api/get_session/{code}", json={}),
+        ("POST", "/api/participant_vars/"): client.post(
+            "/api/participant_vars/",
+            json={"room_name": "qualtrics_study", "participant_label": "q", "vars": {"a": 1}},
+        ),
+        ("POST", "/api/participant_vars/{code}"): client.post(
+            f"/api/participant_vars/{participant}", json={"vars": {"a": 1}}
+        ),
+        ("POST", "/api/session_vars/"): client.post(
+            "/api/session_vars/", json={"room_name": "my_room", "vars": {"b": 2}}
+        ),
+        ("POST", "/api/session_vars/{code}"): client.post(
+            f"/api/session_vars/{code}", json={"vars": {"b": 2}}
+        ),
+        ("GET", "/api/otree_version"): client.get("/api/otree_version"),
+        ("GET", "/api/session_configs"): client.get("/api/session_configs"),
+        ("GET", "/api/rooms"): client.get("/api/rooms"),
+        ("GET", "/api/sessions/{code}/data"): client.get(f"/api/sessions/{code}/data"),
+        ("GET", "/api/export/{table}"): client.get("/api/export/all_apps_wide?format=json"),
+    }
+    for endpoint in ENDPOINTS:
+        response = calls.get((endpoint.method, endpoint.path))
+        if response is None:
+            continue
+        assert response.status_code == 200, (endpoint.path, response.text)
+        model = ExportJSON if endpoint.answer == EXPORT else endpoint.answer
+        TypeAdapter(model).validate_python(response.json())
+    assert len(calls) == 13
+    refused = client.post(f"/api/sessions/{code}/randomize", json={})
+    Error.model_validate(refused.json())
