@@ -65,3 +65,18 @@ def test_an_endless_header_is_refused_and_stalls_nobody(tmp_path):
         # A big but reasonable head (a 40 KB cookie) still gets through.
         big = httpx.get(f"{base_url}/demo", headers={"Cookie": "c=" + "x" * 40_000}, timeout=10)
         assert big.status_code == 200
+
+        # Bodies are no head: big ones, one after another on a kept-alive connection (a
+        # body's last chunk, or a whole request in one chunk, once counted as a head).
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            created = client.post(
+                "/api/sessions/", json={"session_config_name": "survey", "num_participants": 1}
+            )
+            detail = client.get(f"/api/sessions/{created.json()['code']}").json()
+            code = detail["participants"][0]["code"]
+            for number in range(12):
+                value = "v" * (100_000 + 7_919 * number)
+                posted = client.post(
+                    f"/api/participant_vars/{code}", json={"vars": {f"big{number}": value}}
+                )
+                assert posted.status_code == 200, (number, posted.text[:100])

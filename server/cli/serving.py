@@ -56,15 +56,18 @@ if HttpToolsProtocol is not None:
             """Set ``TCP_NODELAY``, then let uvicorn take the connection."""
             set_nodelay(transport)
             self._head_bytes = 0
+            self._heads_completed = 0
             self._in_head = True
             super().connection_made(transport)
 
         def data_received(self, data: bytes) -> None:
             """Parse ``data``; refuse the request once its head passes the limit unfinished
             (counted after parsing, so a chunk that ends the head and starts a body is fine)."""
-            counting = self._in_head
+            in_head, heads_before = self._in_head, self._heads_completed
             super().data_received(data)
-            if counting and self._in_head:
+            if self._heads_completed != heads_before:
+                self._head_bytes = 0  # a head ended in this chunk (perhaps its request too)
+            elif in_head and self._in_head:  # not a body's last chunk: the head goes on
                 self._head_bytes += len(data)
                 if self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
                     self.transport.write(
@@ -78,6 +81,7 @@ if HttpToolsProtocol is not None:
         def on_headers_complete(self) -> None:
             """The head is complete: stop counting until the next request."""
             self._in_head = False
+            self._heads_completed += 1
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
