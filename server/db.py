@@ -77,6 +77,19 @@ logger = logging.getLogger("grove.db")
 T = TypeVar("T")
 
 
+_PROGRESS_KEY = "grove.report_progress"
+
+
+def report_progress(db: Session) -> None:
+    """Say, from inside a long write unit of work (a session of thousands of participants),
+    that it is still moving, between batches: on SQLite, writers queued behind it keep
+    waiting instead of failing after the lock timeout as they would behind a stuck writer
+    (WAITING AND FAILING). A no-op on PostgreSQL, whose waits are per row."""
+    mark = db.info.get(_PROGRESS_KEY)
+    if mark is not None:
+        mark()
+
+
 def lock_ids_in_order(db: Session, model: Any, ids: Iterable[int]) -> None:
     """Row-lock these rows of ``model`` in ascending id (LOCK ORDER step 3 and below).
 
@@ -235,6 +248,7 @@ class Database:
         self._last_logged: dict[str, float] = {}
         # ``info`` reaches model code through ``object_session(obj).info`` (e.g. the project).
         self.info: dict[str, Any] = info if info is not None else {}
+        self.info[_PROGRESS_KEY] = self._mark_progress  # for report_progress(session)
         self._writer = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
         reader_engine = (
             self.engine.execution_options(sqlite_begin="DEFERRED")
@@ -288,6 +302,13 @@ class Database:
         finally:
             self._sqlite_writes_done += 1  # still under the thread lock
             self._sqlite_write_lock.release()
+
+    def _mark_progress(self) -> None:
+        """Tell writers waiting for the lock that its holder is moving (report_progress)."""
+        if self.is_sqlite:
+            self._sqlite_writes_done += 1
+            if self._sqlite_process_lock is not None:
+                self._sqlite_process_lock.mark_progress()
 
     def _acquire_thread_lock(self) -> bool:
         """This process's write lock, waited for while other threads' writes keep finishing.

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from server.codes import new_code
+from server.db import report_progress
 from server.errors import (
     ConfigurationError,
     InvalidArguments,
@@ -198,6 +199,7 @@ def create_session(
         for subsession in subsessions:
             hook(subsession)
             db.flush()
+            report_progress(db)
     if config.get("mock_exogenous_data") and (is_demo or for_bots):
         mock = project.mock_exogenous_data
         if mock is not None:
@@ -255,6 +257,7 @@ def _create_app_rows(
                 for position, participant_id in enumerate(participant_ids)
             ],
         )
+        report_progress(db)
 
 
 def _initials(fields: Mapping[str, Any]) -> dict[str, Any]:

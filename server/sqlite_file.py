@@ -163,8 +163,13 @@ class ProcessWriteLock:
 
     def release(self) -> None:
         """Release the lock taken by :meth:`acquire`, counting one more handover."""
-        os.pwrite(self._fd, ((self.handovers() + 1) % 2**63).to_bytes(8, "little"), 0)
+        self.mark_progress()
         fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def mark_progress(self) -> None:
+        """Count progress as a handover does (by the holder: a long unit of work between
+        batches), so waiters in other processes keep waiting."""
+        os.pwrite(self._fd, ((self.handovers() + 1) % 2**63).to_bytes(8, "little"), 0)
 
     def handovers(self) -> int:
         """How many times a process has let go of the lock (for telling progress: any change
