@@ -68,12 +68,28 @@ def _drop_this_tests_databases() -> Iterator[None]:
     databases.drop_created_since(count)
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """The sample project's settings on a fresh database of the run's kind."""
+@pytest.fixture(scope="session")
+def _sample_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database the sample project's start has prepared (tables, revision), made
+    once per run: a test's fresh database is a copy of it, as if the app had just made it."""
     from server.config import load_settings
 
-    return load_settings(REPO_ROOT, {"DATABASE_URL": databases.database_url(tmp_path)})
+    url = databases.database_url(tmp_path_factory.mktemp("template"), "sample", databases.SQLITE)
+    create_app(load_settings(REPO_ROOT, {"DATABASE_URL": url})).state.grove.db.dispose()
+    return databases.sqlite_file(url)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """The sample project's settings on a fresh database of the run's kind (on SQLite a copy
+    of one the sample project's start prepared, which saves each test the tables' creation)."""
+    from server.config import load_settings
+
+    url = databases.database_url(tmp_path)
+    if databases.selected() == databases.SQLITE:
+        template = request.getfixturevalue("_sample_sqlite_template")
+        shutil.copyfile(template, databases.sqlite_file(url))
+    return load_settings(REPO_ROOT, {"DATABASE_URL": url})
 
 
 @pytest.fixture

@@ -20,6 +20,9 @@ from server.config import Settings
 from tests import databases
 from tests.admin_pages import database_snapshot, form_with_action, log_in, submit_form
 
+# slow: every admin action x every refusal, each against a database snapshot.
+pytestmark = pytest.mark.slow
+
 PASSWORD = "correct horse battery staple"
 
 

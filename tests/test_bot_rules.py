@@ -24,6 +24,9 @@ from server.bots import runner
 from server.bots.runner import BotFileError, run_bots
 from server.config import load_settings
 
+# slow: whole bot runs, through the command line.
+pytestmark = pytest.mark.slow
+
 BOTFAIL = Path(__file__).resolve().parent / "projects" / "botfail"
 
 

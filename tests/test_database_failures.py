@@ -31,6 +31,9 @@ from tests import databases
 from tests.conftest import REPO_ROOT, create_demo_session
 from tests.reliability.server_process import server_process
 
+# slow: they wait out lock timeouts and start servers.
+pytestmark = pytest.mark.slow
+
 LEDGER_PROJECT = REPO_ROOT / "tests" / "projects" / "ledger"
 
 DEMOGRAPHICS = {"age": "30", "gender": "Female", "temperature": "-3.5", "year_in_school": "Junior"}

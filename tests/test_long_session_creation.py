@@ -17,7 +17,8 @@ from server.config import load_settings
 from tests import databases
 from tests.conftest import create_demo_session
 
-pytestmark = pytest.mark.sqlite
+# slow: a session creation that outlasts the lock timeout.
+pytestmark = [pytest.mark.sqlite, pytest.mark.slow]
 
 LOCK_TIMEOUT = 0.4
 ROUNDS = 8

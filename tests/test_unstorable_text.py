@@ -43,6 +43,9 @@ from tests.unstorable_cases import (
     snapshot,
 )
 
+# slow: every unstorable string into every route family.
+pytestmark = pytest.mark.slow
+
 STATIC = REPO_ROOT / "server" / "static"
 
 

@@ -19,7 +19,8 @@ from server.db import Database
 from server.errors import DatabaseBusy
 from tests import databases
 
-pytestmark = pytest.mark.sqlite
+# slow: queues that outlast the lock timeout, and another process.
+pytestmark = [pytest.mark.sqlite, pytest.mark.slow]
 
 TIMEOUT = 0.3
 HOLD = 0.06
