@@ -1,9 +1,13 @@
 """The Monitor and Data tabs in headless Chromium, on a prodserver with two workers, under the
 admin's strict CSP: a participant's progress (in another browser page) appears on the
-Monitor within 2 s without a reload, a ticked participant is advanced, and the Data tab's
-table shows a new contribution by itself. No policy violation and no script error."""
+Monitor within 2 s without a reload, a ticked participant is advanced, the Data tab's table
+shows a new contribution by itself, and the wide CSV downloaded from the Data export page
+holds the changed config field and the contributions. No policy violation, no script error."""
 
 from __future__ import annotations
+
+import csv
+import io
 
 import pytest
 
@@ -38,6 +42,7 @@ def test_the_monitor_follows_a_participant_and_advances_another(browser, tmp_pat
         admin.wait_for_url(f"{base}/sessions")
         admin.goto(f"{base}/sessions/create?config=public_goods")
         admin.fill("input[name=num_participants]", "3")
+        admin.fill("#grove-cfg-contribution_timeout_seconds", "240")  # a changed config field
         admin.click("#grove-create-session button[type=submit]")
         admin.wait_for_url("**/SessionStartLinks/*")
         code = admin.url.rsplit("/", 1)[-1]
@@ -98,4 +103,17 @@ def test_the_monitor_follows_a_participant_and_advances_another(browser, tmp_pat
         admin.click(".grove-tabs >> text=Report")
         admin.wait_for_url(f"{base}/SessionReport/{code}")
         assert "3 of 3 players have decided, 1 of them" in admin.inner_text(".grove-admin-report")
+
+        # The wide CSV, downloaded from the Data export page as an experimenter would.
+        admin.goto(f"{base}/export?session={code}")
+        with admin.expect_download() as download_info:
+            admin.click("tr:has-text('All apps') a.grove-export-link[href*='format=csv&']")
+        rows = list(csv.DictReader(io.StringIO(download_info.value.path().read_text("utf-8"))))
+        assert [row["participant.code"] for row in rows] == [
+            link.rsplit("/", 1)[-1] for link in links
+        ]
+        assert {row["session.config.contribution_timeout_seconds"] for row in rows} == {"240"}
+        contributions = [row["public_goods.1.player.contribution"] for row in rows]
+        assert contributions[0] == "25.0" or contributions[0] == "25", contributions
+        assert contributions[2] in ("40", "40.0"), contributions
         assert problems == []
