@@ -19,6 +19,7 @@ Every function takes an open connection inside the caller's transaction and lock
 from __future__ import annotations
 
 import functools
+import logging
 import subprocess
 import sys
 import tempfile
@@ -54,7 +55,11 @@ class VersionState:
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
-    """Alembic's configuration for Grove's migrations, in code (no ``alembic.ini``)."""
+    """Alembic's configuration for Grove's migrations, in code (no ``alembic.ini``).
+
+    Alembic's own INFO lines ("Context impl SQLiteImpl", once per check) are kept out of the
+    server's log; Grove says what it did itself (``migrate`` prints each step)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
