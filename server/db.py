@@ -239,7 +239,9 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine, lock_timeout_ms, self._file_identity)
         self._sqlite_write_lock = threading.Lock()
-        self._sqlite_writes_done = 0  # units of work that let go of the thread lock
+        # Bumped when a unit of work lets go of the thread lock or reports progress: waiters
+        # compare it to tell a moving queue from a stuck writer.
+        self._sqlite_progress = 0
         self._sqlite_process_lock = (
             ProcessWriteLock(self.sqlite_path.with_name(self.sqlite_path.name + ".writelock"))
             if self.sqlite_path is not None
@@ -300,13 +302,13 @@ class Database:
                 if process_lock is not None:
                     process_lock.release()
         finally:
-            self._sqlite_writes_done += 1  # still under the thread lock
+            self._sqlite_progress += 1  # still under the thread lock
             self._sqlite_write_lock.release()
 
     def _mark_progress(self) -> None:
         """Tell writers waiting for the lock that its holder is moving (report_progress)."""
         if self.is_sqlite:
-            self._sqlite_writes_done += 1
+            self._sqlite_progress += 1
             if self._sqlite_process_lock is not None:
                 self._sqlite_process_lock.mark_progress()
 
@@ -316,11 +318,11 @@ class Database:
         A burst of writers queues here (200 urn draws at once); that is not a stuck writer, so
         the timeout counts from the last write that finished, not from the start of the wait.
         """
-        seen = self._sqlite_writes_done
+        seen = self._sqlite_progress
         while not self._sqlite_write_lock.acquire(timeout=self.lock_timeout):
-            if self._sqlite_writes_done == seen:
+            if self._sqlite_progress == seen:
                 return False
-            seen = self._sqlite_writes_done
+            seen = self._sqlite_progress
         return True
 
     def _busy(self) -> DatabaseBusy:
