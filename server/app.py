@@ -29,6 +29,7 @@ from server.http.context import BUILTIN_TEMPLATES, Grove
 from server.http.errors import handle_grove_error, handle_http_exception, handle_unexpected
 from server.http.security_headers import security_middleware
 from server.http.url_text import RefuseUnstorableText
+from server.i18n import install_translations
 from server.project import load_project
 from server.rest.routes import api_routes, urn_reference_routes
 from server.rooms import load_rooms
@@ -137,6 +138,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         settings.root, BUILTIN_TEMPLATES, auto_reload=not settings.production
     )
     install_template_tags(templates)
+    install_translations(templates)
     install_admin_globals(templates)
     templates.globals["grove_chat_renderer"] = chat_routes.make_chat_renderer(settings.secret_key)
     project_static = settings.root / "_static"

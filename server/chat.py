@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from server.csv_cells import spreadsheet_row
 from server.db import Database
 from server.errors import InvalidArguments
+from server.i18n import gettext
 from server.models.chat import ChatMessage
 from server.models.core import Participant
 from server.sessions import get_participant, get_session
@@ -60,8 +61,8 @@ def default_channel(app_name: str, player: Any) -> str:
 
 
 def default_nickname(player: Any) -> str:
-    """oTree's default: the player's id in the group."""
-    return f"Player {player.id_in_group}"
+    """oTree's default: the player's id in the group ("Player 2"; "Spieler/in 2" in German)."""
+    return gettext("Player {id_in_group}").format(id_in_group=player.id_in_group)
 
 
 def _serializer(secret_key: str) -> URLSafeSerializer:

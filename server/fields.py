@@ -84,6 +84,8 @@ class Field:
     sql_type: Any = sa.String
     python_type: type = str
     kind = "string"
+    # True when the choices are Grove's own (a BooleanField's Yes/No), translated when shown.
+    default_choices = False
 
     def __init__(
         self,
@@ -494,9 +496,13 @@ class BooleanField(Field):
     kind = "boolean"
 
     def __init__(self, **kwargs: Any) -> None:
-        if kwargs.get("choices") is None and kwargs.get("widget") is not widgets.CheckboxInput:
+        use_yes_no = (
+            kwargs.get("choices") is None and kwargs.get("widget") is not widgets.CheckboxInput
+        )
+        if use_yes_no:
             kwargs["choices"] = [(True, "Yes"), (False, "No")]
         super().__init__(**kwargs)
+        self.default_choices = use_yes_no
 
     def widget_name(self, has_choices: bool) -> str:
         if isinstance(self.widget, Widget):

@@ -17,6 +17,7 @@ from server.fields import (
     choice_form_value,
     normalise_choices,
 )
+from server.i18n import gettext
 from server.project import AppSpec
 
 
@@ -125,6 +126,9 @@ def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any)
             )
         dynamic_choices = _call_hook(app, f"{name}_choices", form_object)
         choices = model_field.choices
+        if model_field.default_choices:
+            # A BooleanField's own Yes/No, in LANGUAGE_CODE's language.
+            choices = [(value, gettext(label)) for value, label in choices or []]
         if dynamic_choices is not None:
             choices = normalise_choices(dynamic_choices)
         minimum = _call_hook(app, f"{name}_min", form_object)
@@ -158,8 +162,9 @@ def validate_submission(
         try:
             value = bound.field.clean(raw, bound.choices, bound.minimum, bound.maximum)
         except FieldValueError as exc:
-            bound.error = str(exc)
-            form.errors[bound.name] = str(exc)
+            # Grove's own message, in LANGUAGE_CODE's language (an app's own stay as written).
+            bound.error = gettext(str(exc))
+            form.errors[bound.name] = bound.error
             continue
         bound.value = value
         # Field hooks get the object the field belongs to (player or group), as in oTree.

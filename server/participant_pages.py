@@ -33,6 +33,7 @@ from server.browser_tokens import new_browser_token
 from server.db import Database, lock_ids_in_order
 from server.errors import GroveError, ParticipantNotFound, SessionNotFound
 from server.forms import PageForm
+from server.i18n import gettext
 from server.models.base import flag_changed_json
 from server.models.core import ExperimentSession, Participant, WaitPageCompletion
 from server.project import PageEntry, Project
@@ -421,11 +422,11 @@ def _render(
         "timer_seconds_left": (
             None if deadline is None else max(0.0, round(deadline - time.time(), 1))
         ),
-        "timer_text": getattr(entry.page_cls, "timer_text", ""),
+        "timer_text": gettext(getattr(entry.page_cls, "timer_text", "")),
     }
     if entry.is_wait_page:
-        context["title_text"] = entry.page_cls.title_text
-        context["body_text"] = entry.page_cls.body_text
+        context["title_text"] = gettext(entry.page_cls.title_text)
+        context["body_text"] = gettext(entry.page_cls.body_text)
         context["status_url"] = url + "/status"
     context.update(page.hook_context)
     html = render(entry, context)

@@ -224,7 +224,7 @@ def test_refused_german_form_shows_numbers_with_decimal_commas(tmp_path):
         refused = submit(client, url, {"f_plain": "2,5", "c_plain": "2,5", "c_max12": "12,5"})
         assert refused.status_code == 200
         views = field_views(refused.text)
-        assert views["c_max12"].error == "Ensure this value is less than or equal to 12."
+        assert views["c_max12"].error == "Der Wert muss kleiner oder gleich 12 sein."
         assert views["f_plain"].attributes["value"] == "2,5"
         assert views["c_plain"].attributes["value"] == "2,50"
 

@@ -25,6 +25,7 @@ from server.errors import InvalidArguments
 from server.http.context import grove
 from server.http.json_input import JSONInputError, loads_strict
 from server.http.query_numbers import row_id_parameter
+from server.i18n import gettext
 from server.web.admin_auth import is_admin
 
 
@@ -50,9 +51,9 @@ def make_chat_renderer(secret_key: str) -> Callable[..., Markup]:
             '<div class="grove-chat" data-url="/p/{}/chat" data-token="{}">'
             '<div class="grove-chat-messages" aria-live="polite"></div>'
             '<input class="form-control grove-chat-input" maxlength="1000" '
-            'placeholder="Type a message and press Enter">'
+            'placeholder="{}">'
             '</div><script src="/grove_static/grove-chat.js"></script>'
-        ).format(participant.code, token)
+        ).format(participant.code, token, gettext("Type a message and press Enter"))
 
     return render
 

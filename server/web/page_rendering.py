@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from server.forms import PageForm, render_field
 from server.http.context import Grove
+from server.i18n import gettext
 from server.participant_pages import PageRenderer
 from server.project import PageEntry
 from server.templating import page_template_name, render_template, script_safe_json
@@ -43,8 +44,8 @@ def _formfield_errors(context: jinja2.runtime.Context, name: str) -> Markup:
 def _next_button() -> Markup:
     # otree-btn-next is the class oTree documents for styling the button.
     return Markup(
-        '<button type="submit" class="otree-btn-next btn btn-primary grove-next">Next</button>'
-    )
+        '<button type="submit" class="otree-btn-next btn btn-primary grove-next">{}</button>'
+    ).format(gettext("Next"))
 
 
 def _static(path: str) -> str:
