@@ -55,6 +55,8 @@ class Settings:
     session_config_defaults: Mapping[str, Any] = field(default_factory=dict)
     rooms: tuple[Mapping[str, Any], ...] = ()
     demo_page_intro_html: str = ""
+    # The demo page's heading and title (oTree's DEMO_PAGE_TITLE).
+    demo_page_title: str = "Demo"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     timeout_poll_seconds: float = 1.0
     # Longest wait for a database write lock before a request fails with 503 (seconds).
@@ -228,6 +230,7 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
         session_config_defaults=dict(_typed(module, "SESSION_CONFIG_DEFAULTS", dict, {})),
         rooms=tuple(rooms),
         demo_page_intro_html=_typed(module, "DEMO_PAGE_INTRO_HTML", str, ""),
+        demo_page_title=_typed(module, "DEMO_PAGE_TITLE", str, "Demo") or "Demo",
         max_body_bytes=max_body,
         db_lock_timeout_seconds=lock_timeout,
         allowed_hosts=_allowed_hosts(module, environ),

@@ -35,6 +35,7 @@ def demo_index(request: Request) -> Response:
         {
             "configs": list(app.project.session_configs.values()),
             "intro_html": app.settings.demo_page_intro_html,
+            "title": app.settings.demo_page_title,
         },
         admin=is_admin(request),
     )
