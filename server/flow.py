@@ -405,7 +405,7 @@ def _run_after_all_players_arrive(project: Project, entry: PageEntry, player: An
         if func is None:
             raise ValueError(
                 f"{entry.page_name}.after_all_players_arrive names {hook!r}, which is not a "
-                f"function in apps/{entry.app_name}/__init__.py"
+                f"function in {project.apps[entry.app_name].location}/__init__.py"
             )
         hook = func
     target = (

@@ -1,19 +1,29 @@
-"""Loading an oTree-style project: ``apps/``, ``session_configs.py``, ``shared_out.py``.
+"""Loading an oTree project: its apps, its session configs and ``shared_out.py``.
 
-Loading happens once per project root and process; a mistake in a project file is a
-ConfigurationError that names the file (and the key or class).
+Two layouts load unchanged. oTree's: apps are folders at the project root and
+``SESSION_CONFIGS`` is in ``settings.py``. Grove's: apps are folders in ``apps/`` and
+``SESSION_CONFIGS`` is in ``session_configs.py``. A project may mix the two kinds of app
+folders; the same app name in both places, or ``SESSION_CONFIGS`` in both files, is refused.
+
+As in oTree, an app is imported under its folder's name (``__name__ == "my_app"``), so one app
+can ``import other_app``. Loading happens once per project root and process; a mistake in a
+project file is a ConfigurationError that names the file (and the key or class).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.metadata
+import importlib.util
 import logging
 import math
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +33,7 @@ from sqlalchemy.orm import registry
 from server.config import Settings, import_project_file
 from server.errors import ConfigurationError
 from server.fields import Field
-from server.model_bases import BaseGroup, BasePlayer, BaseSubsession
+from server.model_bases import BaseConstants, BaseGroup, BasePlayer, BaseSubsession
 from server.models import all as _all_tables  # noqa: F401 - registers every table
 from server.models.app_tables import build_app_tables, collect_fields, map_app_classes
 from server.models.base import Base
@@ -31,15 +41,23 @@ from server.page_classes import Page, WaitPage
 from server.session_config_values import BUILTIN_DEFAULTS, ConfigValueError, checked_config
 
 RESERVED_CONFIG_KEYS = frozenset({"name", "app_sequence", "display_name", "doc"})
+# oTree's names of an app's built-in constants; a ``Constants`` class spells them in lowercase.
+BUILTIN_CONSTANTS = ("NAME_IN_URL", "PLAYERS_PER_GROUP", "NUM_ROUNDS")
+# Top-level modules an app folder may not be named after: Grove's own and its compatibility
+# package (the standard library's and installed packages' names are refused too).
+RESERVED_MODULE_NAMES = frozenset({"server", "otree"})
 
 
 @dataclass
 class AppSpec:
-    """One app of the project, as loaded from ``apps/<name>/__init__.py``."""
+    """One app of the project, as loaded from ``<name>/__init__.py`` or
+    ``apps/<name>/__init__.py``."""
 
     name: str
     module: types.ModuleType
     directory: Path
+    # The app folder relative to the project root ("my_app" or "apps/my_app"), for messages.
+    location: str
     constants: type[Any]
     subsession_cls: type[Any]
     group_cls: type[Any]
@@ -79,7 +97,7 @@ class AppSpec:
             return self.player_cls
         if form_model == "group":
             return self.group_cls
-        raise ConfigurationError(f"apps/{self.name}: form_model must be 'player' or 'group'")
+        raise ConfigurationError(f"{self.location}: form_model must be 'player' or 'group'")
 
 
 @dataclass(frozen=True)
@@ -146,50 +164,184 @@ class Project:
         return func if callable(func) else None
 
 
-def _find_class(module: types.ModuleType, name: str, base: type, app_name: str) -> type[Any]:
+def _find_class(module: types.ModuleType, name: str, base: type, location: str) -> type[Any]:
     cls = getattr(module, name, None)
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise ConfigurationError(
-            f"apps/{app_name}/__init__.py: must define class {name}({base.__name__})"
+            f"{location}/__init__.py: must define class {name}({base.__name__})"
         )
     return cls
 
 
-def _apps_package(root: Path) -> str:
-    """A package name unique to this root whose ``__path__`` is ``root/apps``."""
-    package = f"grove_apps_{abs(hash(str(root))):x}"
-    if package not in sys.modules:
-        module = types.ModuleType(package)
-        module.__path__ = [str(root / "apps")]
-        sys.modules[package] = module
-    return package
+class _AppFinder(importlib.abc.MetaPathFinder):
+    """Imports the loading (or last loaded) project's apps by their folder's name.
+
+    It comes before ``sys.path``, so ``import other_app`` finds the app of this project even
+    when another project's root (a test's) is on ``sys.path`` too, and finds an app in
+    ``apps/`` (Grove's layout), which is not on ``sys.path``.
+    """
+
+    def __init__(self) -> None:
+        self.directories: dict[str, Path] = {}
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: types.ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        directory = self.directories.get(fullname)
+        if directory is None:
+            return None
+        return importlib.util.spec_from_file_location(
+            fullname, directory / "__init__.py", submodule_search_locations=[str(directory)]
+        )
 
 
-def _load_app(root: Path, name: str, metadata: sa.MetaData, mapper: registry) -> AppSpec:
-    directory = root / "apps" / name
-    if not (directory / "__init__.py").is_file():
-        raise ConfigurationError(f"apps/{name}/__init__.py: file not found")
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
+_APP_FINDER = _AppFinder()
+
+
+def _is_inside(module: types.ModuleType, directory: Path) -> bool:
+    filename = getattr(module, "__file__", None)
+    return isinstance(filename, str) and directory in Path(filename).resolve().parents
+
+
+def _activate_apps(
+    directories: dict[str, Path], modules: dict[str, types.ModuleType] | None
+) -> None:
+    """Make ``import <app>`` mean this project's app, for every app of the project.
+
+    A module of the same name from another project (tests load several projects into one
+    process) leaves ``sys.modules``, with its submodules; that project's ``Project`` keeps its
+    module objects. ``modules`` None (a fresh load) clears this project's own entries too, so
+    its apps run afresh.
+    """
+    if _APP_FINDER not in sys.meta_path:
+        sys.meta_path.insert(0, _APP_FINDER)
+    _APP_FINDER.directories = dict(directories)
+    for name, directory in directories.items():
+        for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+            if modules is None or not _is_inside(sys.modules[key], directory):
+                del sys.modules[key]
+        if modules is not None and name in modules:
+            sys.modules[name] = modules[name]
+
+
+@cache
+def _installed_top_level_names() -> frozenset[str]:
+    return frozenset(importlib.metadata.packages_distributions())
+
+
+def _shadowed_module(name: str) -> str | None:
+    """What an app folder called ``name`` would hide on import, or None."""
+    if name in RESERVED_MODULE_NAMES:
+        return f"Grove's own package {name!r}"
+    if name in sys.stdlib_module_names:
+        return f"Python's standard module {name!r}"
+    if name in _installed_top_level_names():
+        return f"the installed package {name!r}"
+    return None
+
+
+def _find_app(root: Path, name: str) -> Path | None:
+    """The folder of app ``name``: ``<root>/<name>/`` (oTree) or ``<root>/apps/<name>/``
+    (Grove), or None when neither has an ``__init__.py``.
+
+    Raises ConfigurationError for an app in both places, one in oTree's old format
+    (``models.py`` + ``pages.py``) and a name that would hide another module.
+    """
+    places = [root / name, root / "apps" / name]
+    for directory in places:
+        if (directory / "models.py").is_file():
+            location = directory.relative_to(root).as_posix()
+            has = "models.py + pages.py" if (directory / "pages.py").is_file() else "models.py"
+            raise ConfigurationError(
+                f"{location}/: this app is in oTree's old format ({has}, methods on self), "
+                "which Grove does not run. Convert it to the no-self format, one "
+                f"{location}/__init__.py (oTree 5's `otree remove_self` command does it), "
+                "then remove models.py and pages.py."
+            )
+    found = [d for d in places if (d / "__init__.py").is_file()]
+    if len(found) > 1:
+        raise ConfigurationError(
+            f"app {name!r} is in two places, {name}/ and apps/{name}/: keep one of them"
+        )
+    if not found:
+        return None
+    shadowed = _shadowed_module(name)
+    if shadowed is not None:
+        raise ConfigurationError(
+            f"{found[0].relative_to(root).as_posix()}/: an app is imported under its folder's "
+            f"name, and {name!r} would hide {shadowed}: rename the folder (and the app in "
+            "SESSION_CONFIGS)"
+        )
+    return found[0].resolve()
+
+
+def _normalise_constants(constants: type, location: str) -> None:
+    """Give the constants class both spellings of oTree's built-in constants.
+
+    oTree reads ``C.NUM_ROUNDS`` from a class named ``C`` and ``Constants.num_rounds`` from
+    the older ``Constants``; Grove reads the capitals, and app code either spelling.
+    """
+    own = [k for k in constants.__mro__ if k not in (BaseConstants, object)]
+    for upper in BUILTIN_CONSTANTS:
+        lower = upper.lower()
+        value = getattr(constants, upper, None)  # BaseConstants' default
+        for klass in own:
+            spelled = [vars(klass)[name] for name in (upper, lower) if name in vars(klass)]
+            if len(spelled) == 2 and spelled[0] != spelled[1]:
+                raise ConfigurationError(
+                    f"{location}/__init__.py: {klass.__name__}.{upper} and "
+                    f"{klass.__name__}.{lower} differ; keep one"
+                )
+            if spelled:
+                value = spelled[0]
+                break
+        setattr(constants, upper, value)
+        setattr(constants, lower, value)
+
+
+def _roles(constants: type) -> list[str]:
+    """The role names, oTree's way: ``<X>_ROLE`` or ``ROLE_<X>`` (any case), in order."""
+    roles = []
+    for key, value in vars(constants).items():
+        if key.upper().endswith("_ROLE") or key.upper().startswith("ROLE_"):
+            roles.append(value)
+    return roles
+
+
+def _load_app(
+    root: Path, name: str, directory: Path, metadata: sa.MetaData, mapper: registry
+) -> AppSpec:
+    location = (
+        directory.relative_to(root).as_posix() if root in directory.parents else str(directory)
+    )
     try:
-        module = importlib.import_module(f"{_apps_package(root)}.{name}")
+        module = importlib.import_module(name)
     except ConfigurationError:
         raise
     except Exception as exc:
-        raise ConfigurationError(f"apps/{name}/__init__.py: failed to import: {exc!r}") from exc
-    constants = getattr(module, "C", None) or getattr(module, "Constants", None)
+        raise ConfigurationError(f"{location}/__init__.py: failed to import: {exc!r}") from exc
+    # oTree takes Constants when an app has both (an oTree 5 app may alias C = Constants).
+    constants = getattr(module, "Constants", None) or getattr(module, "C", None)
     if not isinstance(constants, type):
-        raise ConfigurationError(f"apps/{name}/__init__.py: must define class C(BaseConstants)")
-    num_rounds = getattr(constants, "NUM_ROUNDS", 1)
+        raise ConfigurationError(f"{location}/__init__.py: must define class C(BaseConstants)")
+    _normalise_constants(constants, location)
+    num_rounds = getattr(constants, "NUM_ROUNDS")  # noqa: B009 - set just above
     if not isinstance(num_rounds, int) or num_rounds < 1:
-        raise ConfigurationError(f"apps/{name}: C.NUM_ROUNDS must be a positive integer")
-    ppg = getattr(constants, "PLAYERS_PER_GROUP", None)
+        raise ConfigurationError(
+            f"{location}: {constants.__name__}.NUM_ROUNDS must be a positive integer"
+        )
+    ppg = getattr(constants, "PLAYERS_PER_GROUP")  # noqa: B009
     if ppg is not None and (not isinstance(ppg, int) or ppg < 1):
-        raise ConfigurationError(f"apps/{name}: C.PLAYERS_PER_GROUP must be None or >= 1")
+        raise ConfigurationError(
+            f"{location}: {constants.__name__}.PLAYERS_PER_GROUP must be None or >= 1"
+        )
     classes = (
-        _find_class(module, "Subsession", BaseSubsession, name),
-        _find_class(module, "Group", BaseGroup, name),
-        _find_class(module, "Player", BasePlayer, name),
+        _find_class(module, "Subsession", BaseSubsession, location),
+        _find_class(module, "Group", BaseGroup, location),
+        _find_class(module, "Player", BasePlayer, location),
     )
     fields = {
         "subsession": collect_fields(classes[0], name),
@@ -198,25 +350,24 @@ def _load_app(root: Path, name: str, metadata: sa.MetaData, mapper: registry) ->
     }
     page_sequence = getattr(module, "page_sequence", None)
     if not isinstance(page_sequence, list | tuple) or not page_sequence:
-        raise ConfigurationError(f"apps/{name}/__init__.py: page_sequence must be a non-empty list")
+        raise ConfigurationError(f"{location}/__init__.py: page_sequence must be a non-empty list")
     for page in page_sequence:
         if not (isinstance(page, type) and issubclass(page, Page | WaitPage)):
             raise ConfigurationError(
-                f"apps/{name}/__init__.py: page_sequence entry {page!r} is not a Page or WaitPage"
+                f"{location}/__init__.py: page_sequence entry {page!r} is not a Page or WaitPage"
             )
-    roles = [
-        getattr(constants, attr)
-        for attr in sorted(
-            (a for a in dir(constants) if a.endswith("_ROLE")),
-            key=lambda a: list(vars(constants)).index(a) if a in vars(constants) else 0,
+    roles = _roles(constants)
+    if not all(isinstance(role, str) for role in roles):
+        raise ConfigurationError(
+            f"{location}/__init__.py: a constant named <x>_ROLE must be a string (the role's name)"
         )
-    ]
     tables = build_app_tables(name, metadata, fields)
     map_app_classes(mapper, tables, classes)
     app = AppSpec(
         name=name,
         module=module,
         directory=directory,
+        location=location,
         constants=constants,
         subsession_cls=classes[0],
         group_cls=classes[1],
@@ -231,18 +382,18 @@ def _load_app(root: Path, name: str, metadata: sa.MetaData, mapper: registry) ->
 
 
 def _merge_session_configs(
-    module: types.ModuleType, settings: Settings, apps: set[str]
+    module: types.ModuleType, filename: str, settings: Settings, apps: set[str]
 ) -> dict[str, dict[str, Any]]:
     configs = getattr(module, "SESSION_CONFIGS", None)
     if not isinstance(configs, list | tuple):
-        raise ConfigurationError("session_configs.py: SESSION_CONFIGS must be a list of dicts")
+        raise ConfigurationError(f"{filename}: SESSION_CONFIGS must be a list of dicts")
     try:
         defaults = {**BUILTIN_DEFAULTS, **checked_config(settings.session_config_defaults, {})}
     except ConfigValueError as exc:
         raise ConfigurationError(f"settings.py: SESSION_CONFIG_DEFAULTS: {exc}") from None
     merged: dict[str, dict[str, Any]] = {}
     for index, raw in enumerate(configs):
-        where = f"session_configs.py: SESSION_CONFIGS[{index}]"
+        where = f"{filename}: SESSION_CONFIGS[{index}]"
         if not isinstance(raw, dict):
             raise ConfigurationError(f"{where} must be a dict")
         config = {"doc": "", **defaults, **raw}
@@ -264,7 +415,11 @@ def _merge_session_configs(
             raise ConfigurationError(f"{where} ({name}): 'app_sequence' must be a non-empty list")
         for app_name in sequence:
             if app_name not in apps:
-                raise ConfigurationError(f"{where} ({name}): app {app_name!r} is not in apps/")
+                raise ConfigurationError(
+                    f"{where} ({name}): app {app_name!r} not found: there is no "
+                    f"{app_name}/__init__.py (oTree's layout) or apps/{app_name}/__init__.py "
+                    f"(Grove's) in {settings.root}"
+                )
         demo = config.get("num_demo_participants", 1)
         if not isinstance(demo, int) or isinstance(demo, bool) or demo < 1:
             raise ConfigurationError(
@@ -296,11 +451,39 @@ def _merge_session_configs(
 _PROJECT_CACHE: dict[Path, Project] = {}
 
 
+def _session_configs_file(root: Path) -> tuple[types.ModuleType, str]:
+    """The module holding SESSION_CONFIGS and its file name: ``session_configs.py`` (Grove's
+    layout) or else ``settings.py`` (oTree's); ConfigurationError when neither or both do."""
+    configs_file = import_project_file(root, "session_configs.py")
+    settings_file = import_project_file(root, "settings.py")
+    in_settings = settings_file is not None and hasattr(settings_file, "SESSION_CONFIGS")
+    if configs_file is not None and in_settings:
+        raise ConfigurationError(
+            f"{root}: SESSION_CONFIGS is defined in both settings.py and session_configs.py; "
+            "keep one (oTree's layout has it in settings.py)"
+        )
+    if configs_file is not None:
+        return configs_file, "session_configs.py"
+    if settings_file is not None and in_settings:
+        return settings_file, "settings.py"
+    raise ConfigurationError(
+        f"{root}: no SESSION_CONFIGS: define it in settings.py (oTree's layout) or in "
+        "session_configs.py"
+    )
+
+
 def load_project(settings: Settings) -> Project:
-    """Load (once per process and root) the project's apps and session configs."""
+    """Load (once per process and root) the project's apps and session configs.
+
+    Each call makes ``import <app>`` mean this project's apps (see _activate_apps).
+    """
     root = settings.root
     cached = _PROJECT_CACHE.get(root)
     if cached is not None:
+        _activate_apps(
+            {name: app.directory for name, app in cached.apps.items()},
+            {name: app.module for name, app in cached.apps.items()},
+        )
         if cached.settings != settings:
             cached = Project(
                 settings=settings,
@@ -310,31 +493,37 @@ def load_project(settings: Settings) -> Project:
                 metadata=cached.metadata,
             )
         return cached
-    config_module = import_project_file(root, "session_configs.py")
-    if config_module is None:
-        raise ConfigurationError(f"{root / 'session_configs.py'}: file not found")
+    config_module, config_filename = _session_configs_file(root)
     raw_configs = getattr(config_module, "SESSION_CONFIGS", None) or []
     app_names: list[str] = []
     for raw in raw_configs if isinstance(raw_configs, list | tuple) else []:
         for app_name in (raw.get("app_sequence") or []) if isinstance(raw, dict) else []:
             if isinstance(app_name, str) and app_name not in app_names:
                 app_names.append(app_name)
+    directories: dict[str, Path] = {}
+    for name in app_names:
+        directory = _find_app(root, name) if name.isidentifier() else None
+        if directory is not None:
+            directories[name] = directory
+    # Helper modules at the root import as in oTree (which runs from the root).
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    _activate_apps(directories, None)
     metadata = sa.MetaData()
     for table in Base.metadata.tables.values():
         table.to_metadata(metadata)
     mapper = registry(metadata=metadata)
     apps: dict[str, AppSpec] = {}
-    for name in app_names:
-        if (root / "apps" / name / "__init__.py").is_file():
-            apps[name] = _load_app(root, name, metadata, mapper)
-    configs = _merge_session_configs(config_module, settings, set(apps))
+    for name, directory in directories.items():
+        apps[name] = _load_app(root, name, directory, metadata, mapper)
+    configs = _merge_session_configs(config_module, config_filename, settings, set(apps))
     shared_out = import_project_file(root, "shared_out.py")
     for name, config in configs.items():
         if config.get("mock_exogenous_data") and not callable(
             getattr(shared_out, "mock_exogenous_data", None)
         ):
             raise ConfigurationError(
-                f"session_configs.py: config {name!r} sets mock_exogenous_data=True but "
+                f"{config_filename}: config {name!r} sets mock_exogenous_data=True but "
                 "shared_out.py does not define mock_exogenous_data(session)"
             )
     project = Project(

@@ -179,7 +179,10 @@ def test_bad_session_config_names_the_key(tmp_path):
     (root / "session_configs.py").write_text(
         "SESSION_CONFIGS = [dict(name='s', app_sequence=['nope'], num_demo_participants=1)]\n"
     )
-    with pytest.raises(ConfigurationError, match=r"app 'nope' is not in apps/"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"session_configs.py: SESSION_CONFIGS\[0\] \(s\): app 'nope' not found",
+    ):
         load_project(load_settings(root, {}))
 
 

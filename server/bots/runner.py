@@ -28,7 +28,7 @@ from server.config import Settings
 from server.errors import GroveError
 from server.fields import choice_form_value
 from server.models.core import Participant
-from server.project import _apps_package
+from server.project import load_project
 from server.sessions import create_session
 
 PAGE_URL = re.compile(r"^/p/(?P<code>\w+)/(?P<app>[^/]+)/(?P<page>[^/]+)/(?P<index>\d+)$")
@@ -61,20 +61,24 @@ class BotFileError(GroveError):
 
 
 def load_player_bot(settings: Settings, app_name: str) -> type[Bot] | None:
-    """The ``PlayerBot`` class of ``apps/<app>/tests.py``, or None if the app has no bots.
+    """The ``PlayerBot`` class of the app's ``tests.py`` (``<app>/tests.py`` or
+    ``apps/<app>/tests.py``), or None if the app has no bots.
 
     Raises BotFileError naming the file (and the line) when it cannot be imported.
     """
-    path = settings.root / "apps" / app_name / "tests.py"
+    # Loading (or finding in the cache) the project makes ``<app>`` its app for the import.
+    app = load_project(settings).apps[app_name]
+    path = app.directory / "tests.py"
+    shown = f"{app.location}/tests.py"
     if not path.is_file():
         return None
     try:
-        module = importlib.import_module(f"{_apps_package(settings.root)}.{app_name}.tests")
+        module = importlib.import_module(f"{app_name}.tests")
     except Exception as exc:
-        raise BotFileError(_import_failure(path, f"apps/{app_name}/tests.py", exc)) from exc
+        raise BotFileError(_import_failure(path, shown, exc)) from exc
     bot_class = getattr(module, "PlayerBot", None)
     if not (isinstance(bot_class, type) and issubclass(bot_class, Bot)):
-        raise BotFileError(f"apps/{app_name}/tests.py must define class PlayerBot(Bot)")
+        raise BotFileError(f"{shown} must define class PlayerBot(Bot)")
     return bot_class
 
 
@@ -244,7 +248,8 @@ class BotRunner:
             result.log.append(f"{code}: the bot stopped on {place}")
             return "finished"
         if isinstance(step, str):
-            raise BotError(f"{place}: apps/{step}/tests.py has no PlayerBot")
+            location = self._project.apps[step].location
+            raise BotError(f"{place}: {location}/tests.py has no PlayerBot")
         bot, submission = step
         self._check_page(bot, submission, page_name, app_name, round_number)
         self._submit(client, code, url, html, page_name, submission, result)
