@@ -48,13 +48,17 @@ class Room:
         return self.labels is not None
 
 
+# Where label files may be: oTree's folder and Grove's, at the project root.
+LABEL_FOLDERS = ("_rooms", "rooms")
+
+
 def _read_label_file(settings: Settings, name: str, relative: str) -> frozenset[str]:
-    rooms_dir = (settings.root / "rooms").resolve()
-    path = (settings.root / relative).resolve()
-    if rooms_dir not in path.parents:
+    path = (settings.root / relative).resolve()  # resolved: a symlink cannot lead out
+    folders = [(settings.root / folder).resolve() for folder in LABEL_FOLDERS]
+    if not any(folder in path.parents for folder in folders):
         raise ConfigurationError(
             f"settings.py: ROOMS {name!r}: participant_label_file {relative!r} "
-            "must be inside rooms/"
+            "must be inside _rooms/ or rooms/"
         )
     if not path.is_file():
         raise ConfigurationError(f"settings.py: ROOMS {name!r}: {relative!r} not found")

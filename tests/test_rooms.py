@@ -135,7 +135,7 @@ def test_secure_room_needs_signed_link(settings):
 
 def test_label_file_may_not_leave_rooms(settings):
     bad = settings.with_changes(rooms=({"name": "x", "participant_label_file": "settings.py"},))
-    with pytest.raises(ConfigurationError, match="inside rooms/"):
+    with pytest.raises(ConfigurationError, match="inside _rooms/ or rooms/"):
         load_rooms(bad)
 
 
