@@ -179,6 +179,7 @@ def create_session(
                     "stored_payoff": 0.0,
                     "index_in_pages": 0,
                     "max_page_index": num_pages,
+                    "_is_bot": for_bots,
                 }
                 for number in range(1, count + 1)
             ],

@@ -97,7 +97,7 @@ def participant_values(participant: Any) -> list[Any]:
         participant.id_in_session,
         participant.code,
         participant.label,
-        0,  # Grove's bots play in sessions of their own (server/bots), not beside people
+        participant.is_bot,
         participant.index_in_pages,
         participant.max_page_index,
         participant.current_app,

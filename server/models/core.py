@@ -169,6 +169,10 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
     page_deadline: Mapped[float | None] = mapped_column(sa.Float, nullable=True, index=True)
     visited: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     finished: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # oTree's ``participant._is_bot``: created for a bot run (``python -m server test``).
+    _is_bot: Mapped[bool] = mapped_column(
+        "is_bot", sa.Boolean, default=False, server_default=sa.false()
+    )
     browser_token: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, index=True)
     time_started: Mapped[dt.datetime | None] = mapped_column(
         sa.DateTime(timezone=True), nullable=True
