@@ -195,6 +195,7 @@ class BaseGroup(_AppModel):
     """A group of players in one round."""
 
     id_in_subsession: Any
+    subsession_id: Any
 
     def _same_in_round(self, round_number: int) -> Any:
         cls = type(self)
@@ -228,6 +229,38 @@ class BaseGroup(_AppModel):
                 return player
         raise ValueError(f"no player with id_in_group {id_in_group} in this group")
 
+    def set_players(self, players: list[Any]) -> None:
+        """Put these players in this group, with id_in_group 1, 2, ... in the list's order
+        (so their roles follow), as oTree's ``group.set_players``.
+
+        As in oTree, a player of this group left out of the list keeps its place and number,
+        so a regrouping can move players between groups one group at a time. Raises TypeError
+        for an entry that is not a player (oTree refuses numbers too: they would be
+        ambiguous), ValueError for a player of another round or one listed twice.
+        """
+        player_cls = self._grove_app.player_cls
+        seen: set[int] = set()
+        for entry in players:
+            if not isinstance(entry, player_cls):
+                raise TypeError(
+                    f"set_players takes this app's Player objects, not {type(entry).__name__} "
+                    f"{entry!r}"
+                )
+            if entry.subsession_id != self.subsession_id:
+                raise ValueError(
+                    f"set_players: {_described(entry)} is not a player of this group's round"
+                )
+            if entry.id in seen:
+                raise ValueError(f"set_players: {_described(entry)} appears twice")
+            seen.add(entry.id)
+        for id_in_group, player in enumerate(players, start=1):
+            player.group_id = self.id
+            player.id_in_group = id_in_group
+        db = self._db()
+        db.flush()
+        for player in players:
+            db.expire(player, ["group"])
+
     def get_player_by_role(self, role: str) -> Any:
         """The player with this role (C.<NAME>_ROLE); ValueError if there is none."""
         for player in self.get_players():
@@ -240,6 +273,7 @@ class BasePlayer(_AppModel):
     """One participant in one round of one app."""
 
     participant_id: Any
+    subsession_id: Any
     group_id: Any
     id_in_group: Any
     stored_payoff: Any
@@ -287,3 +321,7 @@ class BasePlayer(_AppModel):
     def get_others_in_subsession(self) -> list[Any]:
         """The other players of this round."""
         return [p for p in self.subsession.get_players() if p.id != self.id]
+
+
+def _described(player: Any) -> str:
+    return f"the player of participant {player.participant.code} in round {player.round_number}"
