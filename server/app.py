@@ -27,6 +27,7 @@ from server.http.admin_cookie import admin_cookie_middleware
 from server.http.body_limit import LimitRequestBody
 from server.http.context import BUILTIN_TEMPLATES, Grove
 from server.http.errors import handle_grove_error, handle_http_exception, handle_unexpected
+from server.http.project_static import ProjectStaticFiles, static_directories
 from server.http.security_headers import security_middleware
 from server.http.url_text import RefuseUnstorableText
 from server.i18n import install_translations
@@ -135,13 +136,18 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         raise
     _warn_if_api_open(settings, db)
     templates = make_environment(
-        settings.root, BUILTIN_TEMPLATES, auto_reload=not settings.production
+        settings.root,
+        BUILTIN_TEMPLATES,
+        auto_reload=not settings.production,
+        app_directories=[app.directory for app in project.apps.values()],
     )
     install_template_tags(templates)
     install_translations(templates)
     install_admin_globals(templates)
     templates.globals["grove_chat_renderer"] = chat_routes.make_chat_renderer(settings.secret_key)
-    project_static = settings.root / "_static"
+    project_static = static_directories(
+        settings.root, [app.directory for app in project.apps.values()]
+    )
     routes = [
         Route("/", home, methods=["GET"]),
         *demo_routes.routes,
@@ -158,8 +164,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         *urn_reference_routes,
         Mount("/grove_static", StaticFiles(directory=BUILTIN_STATIC), name="grove_static"),
     ]
-    if project_static.is_dir():
-        routes.append(Mount("/static", StaticFiles(directory=project_static), name="static"))
+    if project_static:
+        routes.append(Mount("/static", ProjectStaticFiles(project_static), name="static"))
     app = Starlette(
         routes=routes,
         lifespan=_lifespan(),
