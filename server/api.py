@@ -3,6 +3,7 @@
 from server.bots import Bot, Submission, SubmissionMustFail, expect
 from server.csv_data import read_csv
 from server.currency import Currency, RealWorldCurrency, c, cu, currency_range
+from server.extra_model import ExtraModel
 from server.fields import models, widgets
 from server.json_data import safe_json
 from server.model_bases import BaseConstants, BaseGroup, BasePlayer, BaseSubsession
@@ -15,6 +16,7 @@ __all__ = [
     "BaseSubsession",
     "Bot",
     "Currency",
+    "ExtraModel",
     "Page",
     "RealWorldCurrency",
     "Submission",

@@ -2,7 +2,8 @@
 
 The project (``apps/<name>/__init__.py``) may live outside the repository, so its tables are
 not versioned by revisions: at every start Grove compares each app's ``<app>_subsession``,
-``<app>_group`` and ``<app>_player`` in the database with the models (column names, types as
+``<app>_group`` and ``<app>_player`` (and one table per ExtraModel, ``<app>_<model>``, whose
+links count as fields) in the database with the models (column names, types as
 this database stores them, nullability), comparing types as Alembic's autogenerate does.
 
 * A new app's tables and a new field's column are added at start (existing rows hold NULL,
@@ -50,12 +51,15 @@ class ColumnChange:
     kind: ChangeKind
     was: str = ""
     wanted: str = ""
+    model: str = ""  # an ExtraModel's class name (its table's name is in lower case)
 
     @property
     def where(self) -> str:
         """The field as the experimenter wrote it: ``app survey, Player.age``."""
         app, _, suffix = self.table.rpartition("_")
-        return f"app {app}, {MODEL_OF_SUFFIX.get(suffix, suffix)}.{self.column}"
+        if self.model:
+            app = self.table[: -len(self.model) - 1]
+        return f"app {app}, {self.model or MODEL_OF_SUFFIX.get(suffix, suffix)}.{self.column}"
 
     def describe(self) -> str:
         """What differs, for a message."""
@@ -126,12 +130,14 @@ def _compare_table(
     dialect: sa.Dialect,
     plan: AppSchemaPlan,
 ) -> None:
+    model = table.info.get("grove_model", "")
     for column in table.columns:
-        is_field = column.info.get("grove_field") is not None
+        # An ExtraModel's link is the experimenter's too: a new one is a new column.
+        is_field = bool(column.info.keys() & {"grove_field", "grove_link"})
         reflected = found.get(column.name)
         if reflected is None:
             if is_field:
-                plan.added.append(ColumnChange(table.name, column.name, "added"))
+                plan.added.append(ColumnChange(table.name, column.name, "added", model=model))
             else:
                 plan.foreign.append(f"table {table.name} lacks Grove's column {column.name}")
             continue
@@ -145,13 +151,17 @@ def _compare_table(
                 f"Grove's column {table.name}.{column.name} is {was} in the database, not {wanted}"
             )
         elif (was, wanted) in WIDENINGS:
-            plan.widened.append(ColumnChange(table.name, column.name, "widened", was, wanted))
+            plan.widened.append(
+                ColumnChange(table.name, column.name, "widened", was, wanted, model)
+            )
         else:
-            plan.destructive.append(ColumnChange(table.name, column.name, "retyped", was, wanted))
+            plan.destructive.append(
+                ColumnChange(table.name, column.name, "retyped", was, wanted, model)
+            )
     declared = {column.name for column in table.columns}  # names, not keys (payoff)
     for name in found:
         if name not in declared:
-            plan.destructive.append(ColumnChange(table.name, name, "dropped"))
+            plan.destructive.append(ColumnChange(table.name, name, "dropped", model=model))
 
 
 def _new_column(table: sa.Table, name: str) -> sa.Column:

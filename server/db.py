@@ -56,6 +56,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -78,6 +79,29 @@ T = TypeVar("T")
 
 
 _PROGRESS_KEY = "grove.report_progress"
+# The unit of work the running code is in, for model code that has no row to ask
+# (``Bid.filter()`` with no arguments in a custom_export, ``Bid.create(amount=1)``).
+_current_unit: ContextVar[Session | None] = ContextVar("grove_current_unit", default=None)
+
+
+def current_unit() -> Session | None:
+    """The database session of the unit of work this code runs in, or None outside one."""
+    return _current_unit.get()
+
+
+@contextmanager
+def in_unit(db: Session) -> Iterator[Session]:
+    """Make ``db`` the current unit of work (``current_unit``) inside the block.
+
+    The previous value is put back by value, not by token: a streamed answer's generator may
+    end in another context than it began.
+    """
+    previous = _current_unit.get()
+    _current_unit.set(db)
+    try:
+        yield db
+    finally:
+        _current_unit.set(previous)
 
 
 def report_progress(db: Session) -> None:
@@ -269,13 +293,13 @@ class Database:
         """
         with self._failures_translated():
             if not self.is_sqlite:
-                with self._writer() as session, session.begin():
+                with self._writer() as session, session.begin(), in_unit(session):
                     yield session
                 return
             with self._sqlite_write_locks():
                 if self._file_identity is not None:
                     self._file_identity.check()
-                with self._writer() as session, session.begin():
+                with self._writer() as session, session.begin(), in_unit(session):
                     yield session
                 if self._file_identity is not None:
                     # Committed, but perhaps into a file deleted meanwhile: not acknowledged.
@@ -398,7 +422,7 @@ class Database:
         with self._failures_translated():
             if self._file_identity is not None:
                 self._file_identity.check()
-            with self._reader() as session:
+            with self._reader() as session, in_unit(session):
                 try:
                     yield session
                 finally:

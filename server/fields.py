@@ -529,6 +529,21 @@ class BooleanField(Field):
         raise FieldValueError("Select a valid choice.")
 
 
+class Link:
+    """An ExtraModel's link to another row (``player = models.Link(Player)``).
+
+    Stored as the column ``<name>_id``, a foreign key to the target's table that deletes the
+    ExtraModel's row with the row it links to (oTree's ``models.Link``). The target is an
+    app's Player, Group or Subsession, another ExtraModel, or a participant or session.
+    """
+
+    def __init__(self, to: type) -> None:
+        if not isinstance(to, type):
+            raise TypeError(f"models.Link takes a model class, not {to!r}")
+        self.to = to
+        self.name = ""
+
+
 class models:
     """The field types experimenters use as ``models.IntegerField(...)``."""
 
@@ -538,3 +553,4 @@ class models:
     StringField = StringField
     LongStringField = LongStringField
     BooleanField = BooleanField
+    Link = Link

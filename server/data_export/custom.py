@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from server.data_export.scope import BATCH_SIZE, ExportScope
 from server.data_export.tables import Table
+from server.db import in_unit
 from server.errors import InvalidArguments
 from server.models.core import Participant
 from server.project import Project
@@ -91,7 +92,20 @@ def custom_table(
             field="function",
         )
     function = getattr(project.apps[app_name].module, function_name)
-    rows = iter(function(Players(db, project, scope, app_name)))
+    rows = _in_unit(db, iter(function(Players(db, project, scope, app_name))))
     header = next(rows, None)
     columns = [str(name) for name in header] if header is not None else []
     return Table(columns, (list(row) for row in rows))
+
+
+def _in_unit(db: Session, rows: Iterator[Any]) -> Iterator[Any]:
+    """The function's rows, each produced with ``db`` as the current unit of work: an
+    ExtraModel's ``Trial.filter()`` (no row to ask) reads this export's snapshot, though a
+    streamed answer asks for each chunk from another context."""
+    end = object()
+    while True:
+        with in_unit(db):
+            row = next(rows, end)
+        if row is end:
+            return
+        yield row

@@ -24,6 +24,7 @@ from server.change_sequence import current_cursor, since_condition
 from server.data_export import tables
 from server.data_export.cells import csv_value, json_value
 from server.data_export.custom import custom_export_names, custom_table
+from server.data_export.extra import extra_model_names, extra_model_table
 from server.data_export.scope import ExportScope, resolve_scope
 from server.db import Database
 from server.errors import InvalidArguments, NotFound
@@ -52,7 +53,8 @@ class ExportRequest:
     """What to export.
 
     ``table``: ``all_apps_wide``, ``page_times``, ``chat``, ``urn_assignments`` or an app's
-    name; ``function``: a ``custom_export*`` function of that app instead of its table;
+    name; ``function``: a ``custom_export*`` function or an ExtraModel of that app instead of
+    its table;
     ``session_code``: one session (else all); ``since``: a cursor, epoch seconds or ISO 8601
     (``server.change_sequence.since_condition``); ``format``: ``csv``, ``csv_bom`` or ``json``.
     """
@@ -90,6 +92,8 @@ def available_exports(project: Project) -> list[ExportLink]:
         links.append(ExportLink(f"App {app_name}", app_name))
         for name in custom_export_names(project, app_name):
             links.append(ExportLink(f"App {app_name}: {name}", app_name, name))
+        for name in extra_model_names(project, app_name):
+            links.append(ExportLink(f"App {app_name}: ExtraModel {name}", app_name, name))
     links += [
         ExportLink("Page times", "page_times"),
         ExportLink("Chat messages", "chat"),
@@ -140,10 +144,19 @@ def check_request(project: Project, request: ExportRequest) -> None:
     if request.function is not None:
         if request.table not in project.apps or request.table in SPECIAL_TABLES:
             raise ExportNotFound(f"{request.table!r} is not an app with custom exports")
-        if request.function not in custom_export_names(project, request.table):
+        offered = custom_export_names(project, request.table)
+        models = extra_model_names(project, request.table)
+        if request.function not in offered + models:
             raise ExportNotFound(
-                f"app {request.table!r} has no function {request.function!r} (its custom "
-                f"exports: {', '.join(custom_export_names(project, request.table)) or 'none'})"
+                f"app {request.table!r} has no function or ExtraModel {request.function!r} "
+                f"(its custom exports: {', '.join(offered) or 'none'}; its ExtraModels: "
+                f"{', '.join(models) or 'none'})"
+            )
+        if request.since is not None and request.function in models:
+            raise InvalidArguments(
+                f"since does not apply to the ExtraModel {request.function} (its rows are "
+                "not a participant's)",
+                field="since",
             )
     if request.since is not None and request.table in WITHOUT_SINCE:
         raise InvalidArguments(
@@ -183,7 +196,11 @@ def _produce(database: Database, project: Project, request: ExportRequest) -> It
             )
         cursor = current_cursor(db)
         scope = resolve_scope(db, request.session_code, since_condition(request.since))
-        if request.function is not None:
+        if request.function is not None and request.function in extra_model_names(
+            project, request.table
+        ):
+            table = extra_model_table(db, project, scope, request.table, request.function)
+        elif request.function is not None:
             table = custom_table(db, project, scope, request.table, request.function)
         elif request.table in SPECIAL_TABLES:
             table = SPECIAL_TABLES[request.table](db, project, scope)

@@ -65,7 +65,8 @@ def collect_fields(model_cls: type, app_name: str) -> dict[str, Field]:
     return fields
 
 
-def _field_columns(fields: dict[str, Field]) -> list[sa.Column]:
+def field_columns(fields: dict[str, Field]) -> list[sa.Column]:
+    """One column per declared field, each knowing its Field (``info["grove_field"]``)."""
     columns = []
     for name, field in fields.items():
         column = field.column(name)
@@ -74,7 +75,7 @@ def _field_columns(fields: dict[str, Field]) -> list[sa.Column]:
     return columns
 
 
-def _check_values_on_assignment(cls: type, table: sa.Table) -> None:
+def check_values_on_assignment(cls: type, table: sa.Table) -> None:
     """Check every value app code assigns to a number or text field, at the assignment.
 
     A text with a NUL (``player.note = "a\\x00"``) raises ValueError naming the field, where
@@ -123,7 +124,7 @@ def build_app_tables(
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("session_id", sa.Integer, _fk("grove_session"), index=True),
         sa.Column("round_number", sa.Integer, nullable=False),
-        *_field_columns(fields["subsession"]),
+        *field_columns(fields["subsession"]),
         sa.UniqueConstraint("session_id", "round_number"),
     )
     group = sa.Table(
@@ -134,7 +135,7 @@ def build_app_tables(
         sa.Column("subsession_id", sa.Integer, _fk(subsession.name), index=True),
         sa.Column("round_number", sa.Integer, nullable=False),
         sa.Column("id_in_subsession", sa.Integer, nullable=False),
-        *_field_columns(fields["group"]),
+        *field_columns(fields["group"]),
     )
     player = sa.Table(
         f"{app_name}_player",
@@ -147,7 +148,7 @@ def build_app_tables(
         sa.Column("round_number", sa.Integer, nullable=False),
         sa.Column("id_in_group", sa.Integer, nullable=True),
         sa.Column("payoff", sa.Float, nullable=True, key="stored_payoff"),
-        *_field_columns(fields["player"]),
+        *field_columns(fields["player"]),
         sa.UniqueConstraint("participant_id", "round_number"),
     )
     return subsession, group, player
@@ -213,4 +214,4 @@ def map_app_classes(
         },
     )
     for cls, table in zip(classes, tables, strict=True):
-        _check_values_on_assignment(cls, table)
+        check_values_on_assignment(cls, table)

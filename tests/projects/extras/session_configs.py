@@ -1,0 +1,3 @@
+SESSION_CONFIGS = [
+    dict(name="market", app_sequence=["market"], num_demo_participants=4),
+]
