@@ -21,13 +21,28 @@ from server.i18n import gettext
 from server.project import AppSpec
 
 
+@dataclass(frozen=True)
+class FieldLabel:
+    """A label in manual rendering, as oTree's: ``{{ form.x.label }}`` prints the whole
+    ``<label for="id_x">`` element, ``{{ form.x.label.text }}`` (or ``str()``) the text."""
+
+    text: str
+    for_id: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __html__(self) -> str:
+        return str(Markup('<label for="{}">{}</label>').format(self.for_id, self.text))
+
+
 @dataclass
 class BoundField:
     """A field of a page's form, with the value to show and any error."""
 
     name: str
     field: Field
-    label: str
+    label_text: str
     choices: list[tuple[Any, str]] | None
     minimum: Any
     maximum: Any
@@ -38,6 +53,20 @@ class BoundField:
     def widget(self) -> str:
         return self.field.widget_name(self.choices is not None)
 
+    @property
+    def id(self) -> str:
+        return f"id_{self.name}"
+
+    @property
+    def label(self) -> FieldLabel:
+        """``{{ form.x.label }}``: the label element; ``.text`` is the text alone."""
+        return FieldLabel(self.label_text, self.id)
+
+    @property
+    def errors(self) -> list[str]:
+        """``{{ for error in form.x.errors }}``: the field's error messages (none or one)."""
+        return [self.error] if self.error else []
+
     def __html__(self) -> str:
         """``{{ form.my_field }}``: the input element(s) alone (oTree's manual rendering)."""
         return str(render_widget(self))
@@ -47,23 +76,45 @@ class BoundField:
         for index, (value, label) in enumerate(self.choices or []):
             yield RadioChoice(self, index, value, label)
 
+    def __getitem__(self, index: int) -> RadioChoice:
+        """``{{ form.my_field.0 }}``: one choice, by its position."""
+        return list(self)[index]
+
 
 @dataclass(frozen=True)
 class RadioChoice:
-    """One choice in manual rendering: ``{{ choice }}`` is its radio button alone,
-    ``{{ choice.label }}`` its text."""
+    """One choice in manual rendering, as oTree's: ``{{ choice }}`` is its radio button
+    (an ``<option>`` for a drop-down field), ``{{ choice.label }}`` its ``<label>`` element,
+    ``{{ choice.label.text }}`` (or Django's ``choice_label``) the text alone."""
 
     bound: BoundField
     index: int
-    value: Any
-    label: str
+    data: Any
+    choice_label: str
 
     @property
-    def id_for_label(self) -> str:
+    def id(self) -> str:
         return f"id_{self.bound.name}-{self.index}"
 
+    id_for_label = id
+
+    @property
+    def label(self) -> FieldLabel:
+        return FieldLabel(self.choice_label, self.id)
+
+    @property
+    def checked(self) -> bool:
+        return _is_current(self.data, self.bound.value)
+
+    @property
+    def tag(self) -> Markup:
+        """Django's ``{{ choice.tag }}`` (oTree 3): the input alone, as ``{{ choice }}``."""
+        return Markup(self.__html__())
+
     def __html__(self) -> str:
-        return str(_radio_input(self.bound, self.index, self.value))
+        if self.bound.widget in ("RadioSelect", "RadioSelectHorizontal"):
+            return str(_radio_input(self.bound, self.index, self.data))
+        return str(_option(self.bound, self.data, self.choice_label))
 
 
 @dataclass
@@ -92,6 +143,16 @@ class PageForm:
     def __iter__(self) -> Iterator[BoundField]:
         """``{{ for field in form }}``: the page's fields in order."""
         return iter(self.fields)
+
+    def __getitem__(self, name: str) -> BoundField:
+        """``form["my_field"]``, as on oTree's form."""
+        bound = self.get(name)
+        if bound is None:
+            raise KeyError(name)
+        return bound
+
+    def __contains__(self, name: object) -> bool:
+        return any(bound.name == name for bound in self.fields)
 
 
 def _call_hook(app: AppSpec, name: str, *args: Any) -> Any:
@@ -137,7 +198,9 @@ def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any)
             BoundField(
                 name=name,
                 field=model_field,
-                label=model_field.label if model_field.label is not None else default_label(name),
+                label_text=(
+                    model_field.label if model_field.label is not None else default_label(name)
+                ),
                 choices=choices,
                 minimum=model_field.min if minimum is None else minimum,
                 maximum=model_field.max if maximum is None else maximum,
@@ -323,19 +386,21 @@ def _choice_inputs(bound: BoundField, choices: list[tuple[Any, str]], inline: bo
     )
 
 
+def _option(bound: BoundField, choice_value: Any, label: str) -> Markup:
+    """One choice of a drop-down list (selected if it is the current value)."""
+    return Markup("<option {}>{}</option>").format(
+        _attrs(
+            value=choice_form_value(choice_value),
+            selected=_is_current(choice_value, bound.value),
+        ),
+        label,
+    )
+
+
 def _select(bound: BoundField, choices: list[tuple[Any, str]]) -> Markup:
     """A drop-down list with an empty first option, so nothing is chosen by default."""
     options = [Markup('<option value="">---------</option>')]
-    for choice_value, label in choices:
-        options.append(
-            Markup("<option {}>{}</option>").format(
-                _attrs(
-                    value=choice_form_value(choice_value),
-                    selected=_is_current(choice_value, bound.value),
-                ),
-                label,
-            )
-        )
+    options.extend(_option(bound, choice_value, label) for choice_value, label in choices)
     return Markup('<select class="form-select" {}>{}</select>').format(
         _attrs(name=bound.name, id=f"id_{bound.name}", required=not bound.field.blank),
         Markup("").join(options),
@@ -421,13 +486,14 @@ def render_widget(bound: BoundField) -> Markup:
 def render_field(bound: BoundField, label: str | None = None) -> Markup:
     """A field with its label, widget and error message, in Bootstrap's form markup."""
     error = (
-        Markup('<div class="invalid-feedback d-block grove-error" role="alert">{}</div>').format(
-            bound.error
-        )
+        Markup(
+            '<div class="invalid-feedback d-block grove-error form-control-errors" '
+            'role="alert">{}</div>'
+        ).format(bound.error)
         if bound.error
         else Markup("")
     )
-    shown_label = bound.label if label is None else label
+    shown_label = bound.label_text if label is None else label
     invalid = " has-error" if bound.error else ""
     if bound.widget == "CheckboxInput":
         return Markup(

@@ -1,8 +1,8 @@
-"""oTree's template syntax, translated to Jinja2 when a template loads.
+"""oTree's templates in Jinja2: loading, the rewrite of oTree's tags, rendering.
 
-oTree writes tags as ``{{ if x }}``, ``{{ formfields }}``, ``{{ block content }}``. The loader
-rewrites those to Jinja2 without adding or removing lines, so a template error still names the
-right file and line. Native ``{% %}`` tags work unchanged. Autoescaping is always on.
+oTree writes tags as ``{{ if x }}``, ``{{ formfields }}``, ``{% formfield player.age %}``.
+The loader rewrites those to Jinja2 (server/template_dialect.py) without adding or removing
+lines, so a template error still names the right file and line. Autoescaping is always on.
 
 What oTree's template language does and Jinja2 does not, Grove adds:
 
@@ -20,86 +20,17 @@ import inspect
 import json
 import re
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2 import nodes
 from jinja2.visitor import NodeTransformer
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from server.currency import FORMAT, Currency, format_number
-
-_TAG = re.compile(r"\{\{\s*(.*?)\s*\}\}", re.DOTALL)
-_BLOCK_WORDS = ("block", "if", "elif", "for", "with", "set", "macro", "call", "filter")
-_END_WORDS = ("endblock", "endif", "endfor", "endwith", "endmacro", "endcall", "endfilter", "else")
-_STRING_ARG = r"""\s*(?P<q>['"])(?P<arg>[^'"]*)(?P=q)"""
-
-
-def _translate_tag(body: str, app_name: str | None) -> str | None:
-    """Jinja2 for one ``{{ ... }}`` oTree tag, or None to leave it as an expression."""
-    word = body.split(None, 1)[0] if body.split() else ""
-    rest = body[len(word) :].strip()
-    if word == "load":
-        return ""
-    if word == "extends":
-        return "{% extends " + rest + " %}"
-    if word in ("include",):
-        return "{% include " + rest + " %}"
-    if word == "include_sibling":
-        match = re.fullmatch(_STRING_ARG, rest)
-        if match and app_name:
-            return '{% include "' + app_name + "/" + match.group("arg") + '" %}'
-        return "{% include " + rest + " %}"
-    if word in _BLOCK_WORDS and rest:
-        if word == "elif" or word == "if" or word == "for" or word == "block":
-            return "{% " + word + " " + rest + " %}"
-        return "{% " + body + " %}"
-    if word in _END_WORDS and not rest:
-        return "{% " + word + " %}"
-    if word == "formfields" and not rest:
-        return "{{ grove_formfields() }}"
-    if word == "formfield" and rest:
-        return "{{ grove_formfield(" + _formfield_args(rest) + ") }}"
-    if word == "formfield_errors" and rest:
-        return "{{ grove_formfield_errors(" + _field_name(rest) + ") }}"
-    if word == "next_button" and not rest:
-        return "{{ grove_next_button() }}"
-    if word == "static" and rest:
-        return "{{ grove_static(" + rest + ") }}"
-    if word == "chat":
-        return "{{ grove_chat(" + _keyword_args(rest) + ") }}"
-    return None
-
-
-def _field_name(argument: str) -> str:
-    argument = argument.strip()
-    if argument[:1] in "'\"":
-        return argument
-    # {{ formfield player.age }} names the field by attribute.
-    return repr(argument.rsplit(".", 1)[-1])
-
-
-def _formfield_args(rest: str) -> str:
-    match = re.match(r"""\s*((?:['"][^'"]*['"])|[\w.]+)\s*(.*)$""", rest, re.DOTALL)
-    if not match:
-        return repr(rest)
-    name, extra = match.group(1), match.group(2).strip()
-    kwargs = _keyword_args(extra)
-    return _field_name(name) + (", " + kwargs if kwargs else "")
-
-
-def _keyword_args(text: str) -> str:
-    """``label="x" nickname=y`` -> ``label="x", nickname=y`` (already comma-separated is fine)."""
-    text = text.strip()
-    if not text:
-        return ""
-    if "," in text:
-        return text
-    pairs = re.findall(r"""(\w+)\s*=\s*((?:"[^"]*")|(?:'[^']*')|[^\s]+)""", text)
-    return ", ".join(f"{key}={value}" for key, value in pairs)
-
+from server.template_dialect import ForLoop, TemplateErrorTag, translate
 
 PAGE_PREFIX = "page:"
 WAIT_PAGE_PREFIX = "waitpage:"
@@ -115,32 +46,8 @@ def page_template_name(name: str, *, wait_page: bool = False) -> str:
     return (WAIT_PAGE_PREFIX if wait_page else PAGE_PREFIX) + name
 
 
-def translate(source: str, app_name: str | None = None, layout: str | None = None) -> str:
-    """Rewrite oTree tags to Jinja2, keeping every newline where it was.
-
-    With ``layout`` (a page's own template), a template without ``extends`` extends it: its
-    blocks fill the layout's, or, without blocks, the whole template is the content block.
-    """
-
-    def replace(match: re.Match[str]) -> str:
-        body = match.group(1)
-        translated = _translate_tag(body, app_name)
-        if translated is None:
-            return match.group(0)
-        # Keep the line count: the tag may have spanned lines.
-        return translated + "\n" * match.group(0).count("\n")
-
-    translated = _TAG.sub(replace, source)
-    if layout is None or "{% extends" in translated or "<html" in translated.lower():
-        return translated
-    if "{% block" in translated:
-        return '{% extends "' + layout + '" %}' + translated
-    return '{% extends "' + layout + '" %}{% block content %}' + translated + "{% endblock %}"
-
-
 class OTreeLoader(jinja2.BaseLoader):
-    """Finds a template in the first folder of ``search_path`` that has it (project_search_path
-    says which folders a project has); a name cannot lead out of its folder."""
+    """Finds templates in the project (``_templates/``, ``apps/``) then in Grove's own."""
 
     def __init__(self, search_path: list[Path]) -> None:
         self.search_path = [p.resolve() for p in search_path]
@@ -239,8 +146,44 @@ class _CallMethodsNamedWithoutParentheses(NodeTransformer):
         )
 
 
+def linebreaks(value: Any) -> Markup:
+    """``|linebreaks`` as Django's: a paragraph per blank-line-separated part, ``<br>`` for a
+    single newline, the text escaped (unless it is already markup)."""
+    text = re.sub(r"\r\n|\r", "\n", str(value) if not hasattr(value, "__html__") else value)
+    paragraphs = re.split(r"\n{2,}", text)
+    return Markup("\n\n").join(
+        Markup("<p>{}</p>").format(escape(part)).replace("\n", Markup("<br>"))
+        for part in paragraphs
+    )
+
+
+def default_if_falsy(value: Any, fallback: Any = "") -> Any:
+    """oTree's ``|default(x)``: ``x`` when the value is false (``""``, ``0``, ``None``, ``[]``) or
+    undefined; Jinja2's own only replaces an undefined value (it stays as ``|d``)."""
+    if isinstance(value, jinja2.Undefined):
+        return fallback
+    return value or fallback
+
+
+def truncate_characters(value: Any, length: int) -> Any:
+    """oTree's ``|truncate_(n)``: the first ``n`` characters, nothing added."""
+    return value[:length]
+
+
 class OTreeEnvironment(jinja2.Environment):
-    """Jinja2 with oTree's reading of a template: methods named without parentheses are called."""
+    """Jinja2 with oTree's reading of a template: methods named without parentheses are called,
+    ``forloop.counter`` works in loops, and oTree's filters that Jinja2 lacks are there."""
+
+    def __init__(self, **options: Any) -> None:
+        options["extensions"] = [*options.get("extensions", ()), TemplateErrorTag]
+        super().__init__(**options)
+        self.globals["grove_forloop"] = ForLoop
+        self.filters.update(
+            default=default_if_falsy,
+            linebreaks=linebreaks,
+            to4=_to_places(4),
+            truncate_=truncate_characters,
+        )
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         template = super()._parse(source, name, filename)
@@ -290,33 +233,15 @@ def _template_position(exc: BaseException) -> tuple[str | None, int | None]:
     return found
 
 
-def project_search_path(project_root: Path, app_directories: Iterable[Path] = ()) -> list[Path]:
-    """Where a project's templates are, in lookup order: ``_templates/``, ``apps/`` (Grove's
-    layout: ``my_app/Page.html`` is ``apps/my_app/Page.html``), the project root (oTree's
-    layout) and each app's ``templates/`` folder (oTree 5's ``my_app/templates/my_app/``)."""
-    return [
-        project_root / "_templates",
-        project_root / "apps",
-        project_root,
-        *(Path(directory) / "templates" for directory in app_directories),
-    ]
-
-
 def make_environment(
-    project_root: Path,
-    builtin_templates: Path,
-    *,
-    auto_reload: bool = True,
-    app_directories: Iterable[Path] = (),
+    project_root: Path, builtin_templates: Path, *, auto_reload: bool = True
 ) -> jinja2.Environment:
     """The Jinja2 environment for a project's templates, autoescaping everything.
-
-    ``app_directories`` are the project's app folders (their ``templates/`` are searched).
 
     ``auto_reload`` re-reads a template whose file changed (a ``stat`` per render): on for
     development, off in production (OTREE_PRODUCTION), where templates do not change.
     """
-    loader = OTreeLoader([*project_search_path(project_root, app_directories), builtin_templates])
+    loader = OTreeLoader([project_root / "_templates", project_root / "apps", builtin_templates])
     env = OTreeEnvironment(
         loader=loader,
         autoescape=True,

@@ -137,8 +137,9 @@ def test_manual_field_rendering_as_in_otrees_docs(client):
     assert response.status_code == 303
     table_url = response.headers["location"]
     html = client.get(table_url).text
-    assert "<th>Offer 1</th>" in html
-    assert "<th>Offer 2</th>" in html
+    # As oTree's, a field's label prints as its <label> element.
+    assert '<th><label for="id_offer_1">Offer 1</label></th>' in html
+    assert '<th><label for="id_offer_2">Offer 2</label></th>' in html
     assert [o.value for o in page_form(html).choices("offer_2")] == ["1", "2", "3"]
     assert fill_and_submit(client, table_url, {"offer_1": "3", "offer_2": "1"}).status_code == 303
     grove = client.app.state.grove

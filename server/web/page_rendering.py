@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from server.forms import PageForm, render_field
+from server.forms import BoundField, PageForm, render_field
 from server.http.context import Grove
 from server.i18n import gettext
 from server.participant_pages import PageRenderer
@@ -24,22 +23,30 @@ def _formfields(context: jinja2.runtime.Context) -> Markup:
     return Markup("").join(render_field(bound) for bound in form.fields)
 
 
-@jinja2.pass_context
-def _formfield(context: jinja2.runtime.Context, name: str, label: str | None = None) -> Markup:
+def _bound_field(context: jinja2.runtime.Context, field: Any, tag: str) -> BoundField:
+    """The form field a tag names: by name (``'age'``), or the field itself (``{{ for field in
+    form }}{{ formfield field }}``). TemplateRuntimeError if the page's form has no such field."""
+    if isinstance(field, BoundField):
+        return field
     form: PageForm | None = context.get("form")
-    bound = form.get(name) if form is not None else None
+    bound = form.get(field) if form is not None and isinstance(field, str) else None
     if bound is None:
-        raise jinja2.TemplateRuntimeError(f"formfield {name!r} is not in this page's form_fields")
-    return render_field(bound, label)
+        raise jinja2.TemplateRuntimeError(f"{tag} {field!r} is not in this page's form_fields")
+    return bound
 
 
 @jinja2.pass_context
-def _formfield_errors(context: jinja2.runtime.Context, name: str) -> Markup:
-    form: PageForm | None = context.get("form")
-    bound = form.get(name) if form is not None else None
-    if bound is None or not bound.error:
+def _formfield(context: jinja2.runtime.Context, field: Any, label: str | None = None) -> Markup:
+    return render_field(_bound_field(context, field, "formfield"), label)
+
+
+@jinja2.pass_context
+def _formfield_errors(context: jinja2.runtime.Context, field: Any) -> Markup:
+    bound = _bound_field(context, field, "formfield_errors")
+    if not bound.error:
         return Markup("")
-    return Markup('<div class="grove-error">{}</div>').format(bound.error)
+    # form-control-errors is oTree's class for it.
+    return Markup('<div class="grove-error form-control-errors">{}</div>').format(bound.error)
 
 
 def _next_button() -> Markup:
@@ -73,32 +80,9 @@ def install_template_tags(env: jinja2.Environment) -> None:
     )
 
 
-_PAGE_ATTRIBUTES = ("player", "group", "subsession", "participant", "session", "round_number")
-
-
-def _chosen_template_name(entry: PageEntry, context: dict[str, Any]) -> str | None:
-    """The template the page names: ``get_template_name()`` if it defines one (oTree calls it
-    on the page, whose ``self.player``, ``self.round_number``... it may read; a staticmethod
-    taking ``player`` works too), else ``template_name``."""
-    page_cls = entry.page_cls
-    method = inspect.getattr_static(page_cls, "get_template_name", None)
-    if method is None:
-        return getattr(page_cls, "template_name", None)
-    if isinstance(method, staticmethod):
-        name = method.__func__(context["player"])
-    else:
-        page = object.__new__(page_cls)  # oTree's page instance, without a request
-        for attribute in _PAGE_ATTRIBUTES:
-            setattr(page, attribute, context[attribute])
-        name = page.get_template_name()
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"{entry.page_name}.get_template_name() must return a template's path")
-    return name
-
-
-def _template_for(grove: Grove, entry: PageEntry, context: dict[str, Any]) -> str:
+def _template_for(grove: Grove, entry: PageEntry) -> str:
     """The page's own template, loaded so that it gets the page layout if it has none."""
-    explicit = _chosen_template_name(entry, context)
+    explicit = getattr(entry.page_cls, "template_name", None)
     own = explicit or f"{entry.app_name}/{entry.page_name}.html"
     if entry.is_wait_page:
         candidate = page_template_name(own, wait_page=True)
@@ -121,7 +105,7 @@ def page_renderer(grove: Grove) -> PageRenderer:
     def render(entry: PageEntry, context: dict[str, Any]) -> str:
         context = dict(context)
         context["js_vars"] = script_safe_json(context.get("js_vars") or {})
-        template = grove.templates.get_template(_template_for(grove, entry, context))
+        template = grove.templates.get_template(_template_for(grove, entry))
         return render_template(template, context)
 
     return render
