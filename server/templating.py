@@ -20,7 +20,7 @@ import inspect
 import json
 import re
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,8 @@ def page_template_name(name: str, *, wait_page: bool = False) -> str:
 
 
 class OTreeLoader(jinja2.BaseLoader):
-    """Finds templates in the project (``_templates/``, ``apps/``) then in Grove's own."""
+    """Finds a template in the first folder of ``search_path`` that has it (project_search_path
+    says which folders a project has); a name cannot lead out of its folder."""
 
     def __init__(self, search_path: list[Path]) -> None:
         self.search_path = [p.resolve() for p in search_path]
@@ -233,15 +234,33 @@ def _template_position(exc: BaseException) -> tuple[str | None, int | None]:
     return found
 
 
+def project_search_path(project_root: Path, app_directories: Iterable[Path] = ()) -> list[Path]:
+    """Where a project's templates are, in lookup order: ``_templates/``, ``apps/`` (Grove's
+    layout: ``my_app/Page.html`` is ``apps/my_app/Page.html``), the project root (oTree's
+    layout) and each app's ``templates/`` folder (oTree 5's ``my_app/templates/my_app/``)."""
+    return [
+        project_root / "_templates",
+        project_root / "apps",
+        project_root,
+        *(Path(directory) / "templates" for directory in app_directories),
+    ]
+
+
 def make_environment(
-    project_root: Path, builtin_templates: Path, *, auto_reload: bool = True
+    project_root: Path,
+    builtin_templates: Path,
+    *,
+    auto_reload: bool = True,
+    app_directories: Iterable[Path] = (),
 ) -> jinja2.Environment:
     """The Jinja2 environment for a project's templates, autoescaping everything.
+
+    ``app_directories`` are the project's app folders (their ``templates/`` are searched).
 
     ``auto_reload`` re-reads a template whose file changed (a ``stat`` per render): on for
     development, off in production (OTREE_PRODUCTION), where templates do not change.
     """
-    loader = OTreeLoader([project_root / "_templates", project_root / "apps", builtin_templates])
+    loader = OTreeLoader([*project_search_path(project_root, app_directories), builtin_templates])
     env = OTreeEnvironment(
         loader=loader,
         autoescape=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import jinja2
@@ -80,9 +81,32 @@ def install_template_tags(env: jinja2.Environment) -> None:
     )
 
 
-def _template_for(grove: Grove, entry: PageEntry) -> str:
+_PAGE_ATTRIBUTES = ("player", "group", "subsession", "participant", "session", "round_number")
+
+
+def _chosen_template_name(entry: PageEntry, context: dict[str, Any]) -> str | None:
+    """The template the page names: ``get_template_name()`` if it defines one (oTree calls it
+    on the page, whose ``self.player``, ``self.round_number``... it may read; a staticmethod
+    taking ``player`` works too), else ``template_name``."""
+    page_cls = entry.page_cls
+    method = inspect.getattr_static(page_cls, "get_template_name", None)
+    if method is None:
+        return getattr(page_cls, "template_name", None)
+    if isinstance(method, staticmethod):
+        name = method.__func__(context["player"])
+    else:
+        page = object.__new__(page_cls)  # oTree's page instance, without a request
+        for attribute in _PAGE_ATTRIBUTES:
+            setattr(page, attribute, context[attribute])
+        name = page.get_template_name()
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{entry.page_name}.get_template_name() must return a template's path")
+    return name
+
+
+def _template_for(grove: Grove, entry: PageEntry, context: dict[str, Any]) -> str:
     """The page's own template, loaded so that it gets the page layout if it has none."""
-    explicit = getattr(entry.page_cls, "template_name", None)
+    explicit = _chosen_template_name(entry, context)
     own = explicit or f"{entry.app_name}/{entry.page_name}.html"
     if entry.is_wait_page:
         candidate = page_template_name(own, wait_page=True)
@@ -105,7 +129,7 @@ def page_renderer(grove: Grove) -> PageRenderer:
     def render(entry: PageEntry, context: dict[str, Any]) -> str:
         context = dict(context)
         context["js_vars"] = script_safe_json(context.get("js_vars") or {})
-        template = grove.templates.get_template(_template_for(grove, entry))
+        template = grove.templates.get_template(_template_for(grove, entry, context))
         return render_template(template, context)
 
     return render
