@@ -98,7 +98,7 @@ def group_arrivals(db: Session, project: Project, entry: PageEntry, player: Any)
         chosen_ids = [getattr(p, "id", None) for p in members]
         if len(set(chosen_ids)) != len(chosen_ids) or not waiting_ids.issuperset(chosen_ids):
             raise ValueError(
-                f"group_by_arrival_time_method in apps/{entry.app_name}/__init__.py must return "
+                f"group_by_arrival_time_method in {app.location}/__init__.py must return "
                 f"players from its waiting_players list, each once; it returned {chosen!r}"
             )
     else:

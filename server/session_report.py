@@ -2,12 +2,13 @@
 one round, rendered from the app's ``admin_report.html``; one read, no HTTP.
 
 As oTree documents it (``admin.rst``, "Admin reports"): an app has a report when it has an
-``admin_report.html`` (``apps/<app>/admin_report.html``, or oTree's older place,
-``apps/<app>/templates/<app>/admin_report.html``); the template needs no ``{% block %}`` and
-sees ``subsession``, ``session`` and ``C``, plus what the app's optional
-``vars_for_admin_report(subsession)`` returns (a dict, as ``vars_for_template``). The tab
-chooses the app and the round. The template renders through the project's templates (oTree
-tags, autoescaped) inside the same read as the hook, so it may call methods of the rows.
+``admin_report.html`` (``<app>/admin_report.html``, or oTree's older place,
+``<app>/templates/<app>/admin_report.html``, the app being at the root or in ``apps/``); the
+template needs no ``{% block %}`` and sees ``subsession``, ``session`` and ``C``, plus what
+the app's optional ``vars_for_admin_report(subsession)`` returns (a dict, as
+``vars_for_template``). The tab chooses the app and the round. The template renders through
+the project's templates (oTree tags, autoescaped) inside the same read as the hook, so it may
+call methods of the rows.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def session_report(
             extra = hook(subsession)
             if extra is not None and not isinstance(extra, dict):
                 raise ConfigurationError(
-                    f"apps/{chosen.app}: vars_for_admin_report must return a dict, "
+                    f"{spec.location}: vars_for_admin_report must return a dict, "
                     f"not {type(extra).__name__}"
                 )
             context.update(extra or {})
