@@ -182,7 +182,7 @@ def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any)
         model_field = model_fields.get(name)
         if model_field is None:
             raise LookupError(
-                f"apps/{app.name}: page {page_cls.__name__} lists form field {name!r}, which "
+                f"{app.location}: page {page_cls.__name__} lists form field {name!r}, which "
                 f"is not a field of {type(form_object).__name__}"
             )
         dynamic_choices = _call_hook(app, f"{name}_choices", form_object)
