@@ -250,3 +250,24 @@ def test_results_show_the_players_rows_read_in_vars_for_template(market):
     _code, links = _play(client, [2, 2, 2, 2])
     html = client.get(links[0]).text
     assert re.findall(r'class="bid">([^<]*)', html) == ["10 points", "11 points"]
+
+
+def test_the_data_export_page_offers_each_extra_model(tmp_path):
+    from tests.admin_pages import log_in
+
+    settings = load_settings(
+        EXTRAS,
+        {"DATABASE_URL": databases.database_url(tmp_path), "OTREE_ADMIN_PASSWORD": "x-s3cret"},
+    )
+    app = create_app(settings)
+    with TestClient(app) as admin:
+        _play(admin, [1, 1, 1, 1])
+        log_in(admin, "x-s3cret")
+        page = admin.get("/export").text
+        assert "App market: ExtraModel Bid" in page
+        links = re.findall(r'href="(/export/[^"]+)"', page)
+        for model in ("Bid", "Offer", "Reply", "Product"):
+            assert f"/export/market/{model}?format=csv" in links
+        rows = _csv(admin.get("/export/market/Reply?format=csv"))
+        assert len(rows) == 5
+    app.state.grove.db.dispose()

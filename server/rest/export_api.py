@@ -50,7 +50,7 @@ def export_table(request: Request, app: Grove, caller: Caller, params: ExportQue
 
 
 def export_custom(request: Request, app: Grove, caller: Caller, params: ExportQuery) -> Response:
-    """GET /api/export/{app}/{function}: the app's custom_export* function's rows."""
+    """GET /api/export/{app}/{function}: a custom_export* function's rows, or an ExtraModel's."""
     export = ExportRequest(
         table=request.path_params["table"],
         session_code=params.session,

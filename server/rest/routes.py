@@ -114,7 +114,8 @@ ENDPOINTS: list[Endpoint] = [
         "GET",
         "/api/export/{table}/{function}",
         "exportCustom",
-        "An app's custom_export(players) rows (its first row is the header)",
+        "An app's custom_export(players) rows (its first row is the header), or the rows of "
+        "one of its ExtraModels (session_code, then the model's columns)",
         export_api.export_custom,
         models.ExportQuery,
         EXPORT,
