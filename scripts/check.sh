@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 echo "== ruff format --check"
-$PY -m ruff format --check server tests bench scripts
+$PY -m ruff format --check server otree tests bench scripts
 echo "== ruff check"
-$PY -m ruff check server tests bench scripts
+$PY -m ruff check server otree tests bench scripts
 echo "== mypy server/"
 $PY -m mypy
 echo "checks passed"
