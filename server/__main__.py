@@ -1,21 +1,55 @@
-"""``python -m server <command>``: devserver, prodserver, migrate, resetdb, create_session, ..."""
+"""``python -m server <command>``, also installed as the ``grove`` and ``otree`` commands:
+devserver, prodserver, test, resetdb, create_session, startproject, startapp, zip, unzip, ..."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 
+from server import __version__
 from server.cli import (
     apikey_commands,
+    archive_commands,
     bot_commands,
     migrate_commands,
+    scaffold_commands,
     server_commands,
     urn_commands,
 )
 from server.errors import GroveError
 
-COMMAND_MODULES = [server_commands, migrate_commands, apikey_commands, bot_commands, urn_commands]
+COMMAND_MODULES = [
+    server_commands,
+    migrate_commands,
+    apikey_commands,
+    bot_commands,
+    urn_commands,
+    scaffold_commands,
+    archive_commands,
+]
+# oTree's words for asking about the command line itself.
+OPTION_WORDS = {"help": "--help", "version": "--version"}
+
+
+def program_name(script: str) -> str:
+    """How the help names this program: ``grove`` or ``otree`` when run as those scripts."""
+    name = Path(script).name
+    return name if name in ("grove", "otree") else "python -m server"
+
+
+def build_parser(prog: str = "python -m server") -> argparse.ArgumentParser:
+    """The whole command line: one sub-command per command module's registration."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Grove experiment server. Run the commands from your project's folder.",
+    )
+    parser.add_argument("--version", action="version", version=f"Grove {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,11 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for chatty in ("httpx", "httpx2"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    parser = argparse.ArgumentParser(prog="python -m server", description="Grove experiment server")
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    for module in COMMAND_MODULES:
-        module.register(subparsers)
-    args = parser.parse_args(argv)
+    prog = program_name(sys.argv[0]) if argv is None else "python -m server"
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in OPTION_WORDS:
+        arguments[0] = OPTION_WORDS[arguments[0]]
+    parser = build_parser(prog)
+    args = parser.parse_args(arguments)
+    if args.command is None:  # as oTree: the bare command shows what it can do
+        parser.print_help()
+        return 0
     try:
         return args.handler(args)
     except GroveError as exc:

@@ -1,4 +1,4 @@
-"""``python -m server test [config] [num_participants] [--export DIR]``: run the bots."""
+"""``python -m server test [config] [num_participants] [--export [DIR]]``: run the bots."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from server.bots.runner import load_player_bot, run_bots
@@ -14,6 +15,8 @@ from server.cli.common import project_root
 from server.config import Settings, load_settings
 from server.project import Project, load_project
 from server.sessions import validate_num_participants
+
+AUTOMATIC = "<automatic>"
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None]:
@@ -50,7 +53,8 @@ def test_command(args: argparse.Namespace) -> int:
     logging.getLogger("grove").setLevel(logging.ERROR)
     names = [args.config] if args.config else list(project.session_configs)
     _check_before_running(settings, project, names, args.num_participants)
-    export = Path(args.export) if args.export else None
+    folder = automatic_export_folder(datetime.now()) if args.export == AUTOMATIC else args.export
+    export = Path(folder) if folder else None
     failures = 0
     summaries = []
     for name in names:
@@ -79,10 +83,25 @@ def test_command(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def automatic_export_folder(now: datetime) -> str:
+    """The folder ``--export`` without a name writes to: oTree's ``__temp_bots_...`` name, which
+    a project's .gitignore and ``zip`` leave out."""
+    return now.strftime("__temp_bots_%b%d_%Hh%Mm%S.%f")[:-5] + "s"
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the test command."""
-    parser = subparsers.add_parser("test", help="run the bots of one or every session config")
+    """Add the test command (oTree's ``otree test``, also named ``bots``)."""
+    parser = subparsers.add_parser(
+        "test", aliases=["bots"], help="run the bots of one or every session config"
+    )
     parser.add_argument("config", nargs="?")
     parser.add_argument("num_participants", nargs="?", type=int)
-    parser.add_argument("--export", metavar="DIR", help="write the resulting data as CSV")
+    parser.add_argument(
+        "--export",
+        "--save",
+        metavar="DIR",
+        nargs="?",
+        const=AUTOMATIC,
+        help="write the resulting data as CSV (to DIR, or a new __temp_bots_... folder)",
+    )
     parser.set_defaults(handler=test_command)
