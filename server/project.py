@@ -299,8 +299,9 @@ def _normalise_constants(constants: type, location: str) -> None:
             if spelled:
                 value = spelled[0]
                 break
-        setattr(constants, upper, value)
-        setattr(constants, lower, value)
+        # type's own __setattr__: a read-only constants class (oTree's are) still gets both.
+        type.__setattr__(constants, upper, value)
+        type.__setattr__(constants, lower, value)
 
 
 def _roles(constants: type) -> list[str]:

@@ -116,6 +116,38 @@ def test_grove_layout_still_loads():
     assert survey.location == "apps/survey"
 
 
+def test_a_mixed_project_imports_an_app_in_apps_from_one_at_the_root(tmp_path):
+    """intro in apps/ (Grove's layout, not on sys.path), game at the root imports it; game's
+    get_template_name is a staticmethod taking the player (Grove's hooks' style)."""
+    root = _copy(tmp_path)
+    (root / "apps").mkdir()
+    shutil.move(root / "intro", root / "apps" / "intro")
+    init = root / "game" / "__init__.py"
+    init.write_text(
+        init.read_text().replace(
+            "    def get_template_name(self):\n",
+            "    @staticmethod\n"
+            "    def get_template_name(player):\n"
+            "        return 'game/LastOffer.html'\n\n"
+            "    def unused(self):\n",
+        )
+    )
+    app = create_app(load_settings(root, {"DATABASE_URL": databases.database_url(tmp_path)}))
+    assert app.state.grove.project.apps["intro"].location == "apps/intro"
+    assert app.state.grove.project.apps["game"].module.intro.__file__ == str(
+        root / "apps" / "intro" / "__init__.py"
+    )
+    with TestClient(app) as client:
+        _code, links = create_demo_session(client, "bargain")
+        url, html = _page(client, links[0])
+        assert "You will bargain with another participant for three rounds." in html
+        url = fill_and_submit(client, url, {"nickname": "ann"}).headers["location"]
+        url, html = _page(client, url)
+        assert "/bargain/Offer/" in url
+        assert _title(html) == "Last offer"
+    app.state.grove.db.dispose()
+
+
 def test_rooms_read_labels_from_underscore_rooms():
     rooms = load_rooms(load_settings(PROJECT, {}))
     assert rooms["econ101"].labels == frozenset({"alice", "bob", "carol", "dave"})
