@@ -34,6 +34,9 @@ _OTREE_TAGS = frozenset(
         "empty",
         "comment",
         "endcomment",
+        "trans",
+        "blocktrans",
+        "endblocktrans",
     )
 )
 # Jinja2 statements oTree also writes as {{ word ... }}; each ends with "end" + word.
@@ -55,9 +58,6 @@ _JINJA_STATEMENTS = frozenset(
         "endraw",
         "autoescape",
         "endautoescape",
-        "trans",
-        "pluralize",
-        "endtrans",
         "do",
         "break",
         "continue",
@@ -169,6 +169,27 @@ def _keyword_args(text: str) -> str:
     return ", ".join(f"{key}={value}" for key, value in pairs)
 
 
+_INCLUDE_WITH = re.compile(r"\s+with\s+(?!context\b)")
+
+
+def _include(word: str, rest: str, app_name: str | None) -> str:
+    """``include``/``include_sibling``, with oTree's ``with a=1 & b=x`` giving the included
+    template variables of its own."""
+    parts = _INCLUDE_WITH.split(rest, maxsplit=1)
+    if word == "include_sibling":
+        tag = _include_sibling(parts[0], app_name)
+    elif parts[0]:
+        tag = "{% include " + parts[0] + " %}"
+    else:
+        tag = _error("include needs a template name: {{ include 'my_app/x.html' }}")
+    if len(parts) == 1:
+        return tag
+    assignments = [chunk.strip() for chunk in parts[1].split("&") if chunk.strip()]
+    if not assignments or not all(re.match(r"\w+\s*=", chunk) for chunk in assignments):
+        return _error(f"{word}: write with name=value & other=value, not: {parts[1]}")
+    return "{% with " + ", ".join(assignments) + " %}" + tag + "{% endwith %}"
+
+
 def _include_sibling(rest: str, app_name: str | None) -> str:
     if not rest:
         return _error("include_sibling needs a file name: {{ include_sibling 'part.html' }}")
@@ -256,6 +277,8 @@ class _Translator:
         """A Jinja2 statement written as ``{% %}``: kept, except that ``for`` gets forloop."""
         if word not in _JINJA_STATEMENTS:
             return _error(f"unknown tag {word!r}" if word else "empty tag {% %}")
+        if word == "include" and _INCLUDE_WITH.search(rest):
+            return self._tag(word, rest, word + " " + rest)
         self._track(word, rest)
         if word == "for" and self.uses_forloop:
             return self._for(rest)
@@ -283,12 +306,18 @@ class _Translator:
             return _error("endcomment without a comment before it")
         if word == "load":
             return ""
-        if word in ("extends", "include"):
+        if word == "extends":
             if not rest:
-                return _error(f"{word} needs a template name: {{{{ {word} 'x.html' }}}}")
-            return "{% " + word + " " + rest + " %}"
-        if word == "include_sibling":
-            return _include_sibling(rest, self.app_name)
+                return _error("extends needs a template name: {{ extends 'global/Page.html' }}")
+            return "{% extends " + rest + " %}"
+        if word in ("include", "include_sibling"):
+            return _include(word, rest, self.app_name)
+        if word in ("blocktrans", "endblocktrans"):
+            return ""  # as in oTree: the text between them is shown as it is
+        if word == "trans":
+            if len(_SMART_SPLIT.findall(rest)) != 1:
+                return _error("trans takes one text: {{ trans 'Hello' }}")
+            return "{{ gettext(" + rest + ") }}"
         if word in ("formfields", "next_button"):
             if rest:
                 return _error(f"{word} takes no arguments")

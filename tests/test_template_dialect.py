@@ -75,6 +75,9 @@ def test_percent_spelling_of_otrees_tags(client):
     assert _by_id(html, "items") == "<li>1:a</li><li>2:b</li>"
     assert _by_id(html, "no-items") == "<li>none</li>"
     assert _by_id(html, "native-if") == "yes"
+    # oTree's include ... with a=x & b=y, and its shims trans and blocktrans.
+    assert _by_id(html, "greeting") == "Hello Ann, 2 items"
+    assert _by_id(html, "trans") == "Thank you|Hi a"
     assert form.has_submit_button()
     response = fill_and_submit(client, url, {"age": "30", "colour": Click("Blue")})
     assert response.status_code == 303
@@ -156,8 +159,9 @@ def test_manual_field_rendering_submits_what_is_clicked(client):
     response = fill_and_submit(client, url, actions)
     assert response.status_code == 200
     html = response.text
-    assert '<div class="grove-error form-control-errors">Write at least three letters</div>' in (
-        html
+    # {{ formfield_errors 'comment' }} is oTree's <div class="form-control-errors">.
+    assert re.search(
+        r'<div class="[^"]*form-control-errors[^>]*>Write at least three letters<', html
     )
     assert _by_id(html, "comment-errors") == "<li>Write at least three letters</li>"
     form = page_form(html)
@@ -230,6 +234,12 @@ def test_unknown_tag_is_an_error_naming_file_and_line(client):
         ('{% static "x.js" %}', '{{ grove_static("x.js") }}'),
         ("{% include_sibling 'part.html' %}", '{% include "survey/part.html" %}'),
         ("{% chat %}", "{{ grove_chat() }}"),
+        (
+            "{{ include 'a/x.html' with n=1 & m=b.c }}",
+            "{% with n=1, m=b.c %}{% include 'a/x.html' %}{% endwith %}",
+        ),
+        ("{% include 'a/x.html' with context %}", "{% include 'a/x.html' with context %}"),
+        ("{% trans 'Hi' %}{% blocktrans %}x{% endblocktrans %}", "{{ gettext('Hi') }}x"),
         ("{% chat nickname='x' %}", "{{ grove_chat(nickname='x') }}"),
         ("{% formfield_errors 'age' %}", "{{ grove_formfield_errors('age') }}"),
         ("{% if a %}1{% else %}2{% endif %}", "{% if a %}1{% else %}2{% endif %}"),
@@ -279,6 +289,7 @@ def _environment(tmp_path: Path) -> jinja2.Environment:
         ("{{ comment }} never closed", "comment is not closed by {{ endcomment }}"),
         ("{{ endcomment }}", "endcomment without a comment before it"),
         ("{% %}", "empty tag"),
+        ("{{ include 'a.html' with x }}", "write with name=value & other=value"),
     ],
 )
 def test_malformed_tags_are_errors_naming_file_and_line(tmp_path, line, message):
