@@ -158,6 +158,48 @@ def test_an_app_with_otree_imports_reads_the_projects_settings(tmp_path, monkeyp
     assert [result.ok for result in results] == [True], [result.error for result in results]
 
 
+MY_GAME_BOT = """
+    from otree.api import *
+    from otree import settings
+
+    from . import MyPage, Results
+
+
+    class PlayerBot(Bot):
+        def play_round(self):
+            expect(settings.DEBUG, True)
+            expect(settings.OTREE_APPS, ["my_game"])
+            yield MyPage
+            expect("Results", "in", self.html)
+            yield Results
+"""
+
+
+def _add_config_and_bots(root: Path) -> None:
+    """Give a startproject + startapp project a session config and bots, as a user would."""
+    settings_file = root / "settings.py"
+    text = settings_file.read_text()
+    config = '    dict(name="my_game", app_sequence=["my_game"], num_demo_participants=2),\n'
+    settings_file.write_text(
+        text.replace("SESSION_CONFIGS = [\n", "SESSION_CONFIGS = [\n" + config)
+    )
+    _write(root / "my_game" / "tests.py", MY_GAME_BOT)
+
+
+def test_a_new_project_and_app_in_otrees_layout_pass_their_bots(tmp_path, monkeypatch):
+    root = tmp_path / "study"
+    create_project(root)
+    create_app_folder(root, "my_game")
+    _add_config_and_bots(root)
+    monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
+    monkeypatch.delenv("OTREE_PRODUCTION", raising=False)
+    settings = load_settings(root, {})
+    assert load_project(settings).apps["my_game"].location == "my_game"
+    results = run_bots(settings, "my_game", database_url=databases.database_url(tmp_path, "b"))
+    assert [result.ok for result in results] == [True], [result.error for result in results]
+    assert results[0].num_participants == 2
+
+
 def test_otree_settings_holds_the_settings_file_and_the_values_in_effect(tmp_path, monkeypatch):
     from otree import settings
 
@@ -622,14 +664,18 @@ def test_pip_install_gives_the_otree_and_grove_commands(tmp_path):
         assert "startproject" in shown.stdout
     created = command("otree", "startproject", "study", cwd=tmp_path)
     assert created.returncode == 0, created.stderr
-    assert (tmp_path / "study" / "settings.py").is_file()
+    study = tmp_path / "study"
+    created = command("otree", "startapp", "my_game", cwd=study)
+    assert created.returncode == 0, created.stderr
+    _add_config_and_bots(study)
+    played = command("otree", "test", "my_game", cwd=study)
+    assert played.returncode == 0, played.stdout + played.stderr
+    assert "my_game: OK (2 participants" in played.stdout
 
     project = _grove_layout_project(tmp_path / "grove_layout")
-    played = command("otree", "test", "reader", cwd=project)
-    assert played.returncode == 0, played.stdout + played.stderr
-    assert "reader: OK (1 participants" in played.stdout
     played = command("grove", "test", "reader", "1", cwd=project)
     assert played.returncode == 0, played.stdout + played.stderr
+    assert "reader: OK (1 participants" in played.stdout
 
 
 def test_python_dash_m_server_still_runs(tmp_path):
