@@ -63,6 +63,11 @@ class BoundField:
         return FieldLabel(self.label_text, self.id)
 
     @property
+    def data(self) -> Any:
+        """``{{ form.x.data }}``: the value the field shows (stored or just submitted)."""
+        return self.value
+
+    @property
     def errors(self) -> list[str]:
         """``{{ for error in form.x.errors }}``: the field's error messages (none or one)."""
         return [self.error] if self.error else []

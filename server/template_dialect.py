@@ -149,6 +149,8 @@ def _formfield(rest: str) -> str:
     arguments = _SMART_SPLIT.findall(rest)
     if not arguments:
         return _error("formfield needs the name of a field: {{ formfield 'my_field' }}")
+    if "with" in arguments[1:]:
+        return _error(f"formfield: delete the word 'with' (oTree 3's spelling): {rest}")
     if len(arguments) > 2 or (len(arguments) == 2 and not arguments[1].startswith("label=")):
         return _error(
             'formfield takes a field and, optionally, label="..." (without spaces around '

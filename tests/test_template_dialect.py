@@ -136,6 +136,7 @@ def test_manual_field_rendering_submits_what_is_clicked(client):
     # oTree: seven bare radio buttons, each named pizza with its choice as value.
     assert [o.value for o in form.choices("pizza")] == ["-3", "-2", "-1", "0", "1", "2", "3"]
     assert "<label" not in _by_id(html, "scale")
+    assert _by_id(html, "pizza-data") == "None"
     assert _by_id(html, "comment-label") == '<label for="id_comment">Anything else?</label>'
     assert _by_id(html, "comment-text") == "Anything else?"
     assert form.kind("comment") == "text"
@@ -164,6 +165,7 @@ def test_manual_field_rendering_submits_what_is_clicked(client):
         r'<div class="[^"]*form-control-errors[^>]*>Write at least three letters<', html
     )
     assert _by_id(html, "comment-errors") == "<li>Write at least three letters</li>"
+    assert _by_id(html, "pizza-data") == "-2"
     form = page_form(html)
     assert [o.value for o in form.choices("pizza") if o.selected] == ["-2"]
     assert [o.value for o in form.choices("level") if o.selected] == ["2"]
@@ -279,6 +281,7 @@ def _environment(tmp_path: Path) -> jinja2.Environment:
         ("{{ formfield }}", "formfield needs the name of a field"),
         ("{{ formfield 'a' 'b' 'c' }}", "formfield takes a field"),
         ("{% formfield 'a' label = 'b' %}", "formfield takes a field"),
+        ("{% formfield player.a with label='b' %}", "delete the word 'with'"),
         ("{{ formfield_errors }}", "formfield_errors takes a field's name"),
         ("{{ static }}", "static takes one path"),
         ("{% static 'a\\b.png' %}", "backslash"),
