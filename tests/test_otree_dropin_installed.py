@@ -1,0 +1,96 @@
+"""The oTree project folder run with the installed ``otree`` command, from its own folder.
+
+What an oTree user does with Grove: ``pip install`` it, ``cd`` into the project, then
+``otree test CONFIG`` and ``otree devserver PORT``. Nothing in the folder is edited (not even
+the import lines); it is the project of tests/test_otree_dropin.py, which also passes
+``otree test`` on oTree 6.0.15 itself. Participants' browsers (httpx, filling the HTML the
+pages send) complete every config on the development server.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.installed_grove import InstalledGrove, install_grove
+from tests.live_server import free_port
+from tests.test_otree_dropin import PROJECT, play_session
+
+pytestmark = pytest.mark.slow  # a pip install into a new virtualenv, then a server: ~40 s
+
+CONFIGS = ("bargain", "intro_only")
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> InstalledGrove:
+    return install_grove(tmp_path_factory.mktemp("installed"))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    folder = tmp_path / "my_otree_project"
+    shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def test_otree_test_passes_every_config_from_the_project_folder(
+    installed: InstalledGrove, project: Path
+) -> None:
+    for config in CONFIGS:
+        played = installed.run("otree", "test", config, cwd=project)
+        assert played.returncode == 0, played.stdout + played.stderr
+        assert f"{config}: OK" in played.stdout, played.stdout
+    # The bots' sessions went to a scratch database, not to the project's.
+    assert not (project / "db.sqlite3").exists()
+
+
+@pytest.fixture
+def devserver(installed: InstalledGrove, project: Path) -> Iterator[str]:
+    """``otree devserver PORT`` started in the project's folder; yields its base URL."""
+    port = free_port()
+    log = project.parent / "devserver.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [installed.command("otree"), "devserver", str(port)],
+            cwd=project,
+            env=installed.env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base_url}/demo", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_browsers_complete_every_config_on_otree_devserver(devserver: str, project: Path) -> None:
+    with httpx.Client(base_url=devserver, timeout=30) as client:
+        demo = client.get("/demo").text
+        assert "<h1>Testlabor</h1>" in demo
+        _, (alone,) = play_session(client, "intro_only")  # type: ignore[arg-type]
+        assert alone.pages == ["Welcome", "Rating"]
+        assert "Auszahlung: 5,00" in alone.html
+        _, pair = play_session(client, "bargain")  # type: ignore[arg-type]
+        assert sorted(b.pages.count("Propose") for b in pair) == [1, 2]
+        assert client.get("/static/intro/logo.svg").status_code == 200
+        assert client.get("/static/global/lab.css").status_code == 200
+    # The development server keeps its data in the project's folder, as oTree's does.
+    assert (project / "db.sqlite3").exists()
