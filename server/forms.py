@@ -490,11 +490,12 @@ def render_widget(bound: BoundField) -> Markup:
 
 def render_field(bound: BoundField, label: str | None = None) -> Markup:
     """A field with its label, widget and error message, in Bootstrap's form markup."""
+    # data-grove-error-field names the field, for bots' SubmissionMustFail(error_fields=...).
     error = (
         Markup(
             '<div class="invalid-feedback d-block grove-error form-control-errors" '
-            'role="alert">{}</div>'
-        ).format(bound.error)
+            'data-grove-error-field="{}" role="alert">{}</div>'
+        ).format(bound.name, bound.error)
         if bound.error
         else Markup("")
     )

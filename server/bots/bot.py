@@ -64,7 +64,11 @@ class Submission:
 
 
 class SubmissionMustFail(Submission):
-    """A submission the page must reject (its form is shown again with errors)."""
+    """A submission the page must reject (its form is shown again with errors).
+
+    With ``error_fields``, the fields the page shows errors for must be exactly these
+    (``"__all__"`` for ``error_message``'s error for the whole form), as in oTree.
+    """
 
     def __init__(
         self,
@@ -72,9 +76,13 @@ class SubmissionMustFail(Submission):
         post_data: dict[str, Any] | None = None,
         *,
         check_html: bool = True,
+        error_fields: list[str] | tuple[str, ...] | None = None,
     ) -> None:
         super().__init__(page_class, post_data, check_html=check_html)
         self.must_fail = True
+        if isinstance(error_fields, str):
+            raise BotError(f"error_fields must be a list of field names, not {error_fields!r}")
+        self.error_fields = list(error_fields or [])
 
 
 def as_submission(item: Any) -> Submission:

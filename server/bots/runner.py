@@ -15,6 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ from server.models.core import Participant
 from server.project import load_project
 from server.sessions import create_session
 
+# What the page renders beside each error (server/forms.py, the layout's form error).
+ERROR_FIELD = re.compile(r'data-grove-error-field="([^"]*)"')
 PAGE_URL = re.compile(r"^/p/(?P<code>\w+)/(?P<app>[^/]+)/(?P<page>[^/]+)/(?P<index>\d+)$")
 MAX_IDLE_ROUNDS = 200
 
@@ -352,6 +355,7 @@ class BotRunner:
                     f"page {page_name}: SubmissionMustFail, but the page accepted "
                     f"{submission.post_data}"
                 )
+            _check_error_fields(page_name, submission, response.text)
             result.log.append(f"{code} {page_name}: rejected as expected")
             return
         if response.status_code != 303:
@@ -398,6 +402,25 @@ class BotRunner:
                 .where(Participant.id == participant_id)
                 .values(page_deadline=time.time() - 60)
             )
+
+
+def fields_with_errors(html: str) -> set[str]:
+    """The fields a rendered page shows an error for (``__all__``: the whole form's error)."""
+    return {unescape(name) for name in ERROR_FIELD.findall(html)}
+
+
+def _check_error_fields(page_name: str, submission: Submission, html: str) -> None:
+    """oTree's rule: with ``error_fields``, the fields with errors are exactly those."""
+    expected = set(getattr(submission, "error_fields", None) or [])
+    if not expected:
+        return
+    actual = fields_with_errors(html)
+    if actual != expected:
+        raise BotError(
+            f"page {page_name}: SubmissionMustFail expected errors in the fields "
+            f"{sorted(expected)}, but the page shows errors in {sorted(actual)} (submitted "
+            f"{submission.post_data})"
+        )
 
 
 def _entered_value(form: HtmlForm, name: str, value: Any) -> str | bool | None:

@@ -47,7 +47,9 @@ def _formfield_errors(context: jinja2.runtime.Context, field: Any) -> Markup:
     if not bound.error:
         return Markup("")
     # form-control-errors is oTree's class for it.
-    return Markup('<div class="grove-error form-control-errors">{}</div>').format(bound.error)
+    return Markup(
+        '<div class="grove-error form-control-errors" data-grove-error-field="{}">{}</div>'
+    ).format(bound.name, bound.error)
 
 
 def _next_button() -> Markup:
