@@ -1,4 +1,4 @@
-from server.api import *
+from otree.api import *
 
 import intro
 from intro import C as IntroC

@@ -1,4 +1,4 @@
-from server.api import Bot, expect
+from otree.api import Bot, expect
 
 from . import Constants, Offer, Results
 

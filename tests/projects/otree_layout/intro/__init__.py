@@ -1,4 +1,4 @@
-from server.api import *
+from otree.api import *
 
 doc = """
 A welcome page. Its templates are in oTree 5's place, intro/templates/intro/.

@@ -1,4 +1,4 @@
-from server.api import Bot
+from otree.api import Bot
 
 from . import Welcome
 
