@@ -416,14 +416,66 @@ def test_startproject_refuses_an_existing_folder_and_a_project_folder(
     assert not (tmp_path / "other").exists()
 
 
+def test_startproject_with_sample_games_copies_grove_samples_as_otree_apps(tmp_path, monkeypatch):
+    assert _run(monkeypatch, tmp_path, "startproject", "study", "--sample-games") == 0
+    root = tmp_path / "study"
+    project = load_project(load_settings(root, {}))
+    assert list(project.session_configs) == ["survey", "public_goods", "trust", "prisoner"]
+    for name in ("survey", "payment_info", "public_goods", "trust", "prisoner"):
+        assert project.apps[name].location == name  # at the project root, as oTree's apps
+        for module in (root / name).glob("*.py"):
+            assert "from server.api" not in module.read_text(), module
+        assert "from otree.api import *" in (root / name / "__init__.py").read_text()
+    assert not (root / "trial").exists()  # Grove's urn and shared_out.py: not oTree's
+    assert not list(root.rglob("__pycache__"))
+    monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
+    results = run_bots(
+        load_settings(root, {}), "trust", database_url=databases.database_url(tmp_path, "b")
+    )
+    assert [result.ok for result in results] == [True], [result.error for result in results]
+
+
+def test_startproject_asks_about_sample_games_only_at_a_terminal(tmp_path, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    asked: list[str] = []
+
+    def answer(prompt: str) -> str:
+        asked.append(prompt)
+        return "y"
+
+    monkeypatch.setattr("builtins.input", answer)
+    assert _run(monkeypatch, tmp_path, "startproject", "piped") == 0  # pytest's stdin: no tty
+    monkeypatch.setattr("sys.stdin", Terminal())
+    assert _run(monkeypatch, tmp_path, "startproject", "quiet", "--noinput") == 0
+    assert _run(monkeypatch, tmp_path, "startproject", "without", "--no-sample-games") == 0
+    assert asked == []
+    assert _run(monkeypatch, tmp_path, "startproject", "asked") == 0
+    assert asked == ["Include sample games? (y or n): "]
+    assert (tmp_path / "asked" / "trust").is_dir()
+    for name in ("piped", "quiet", "without"):
+        assert not (tmp_path / name / "trust").exists()
+
+
+def test_sample_games_need_grove_source_folder(tmp_path, monkeypatch):
+    from server.cli import scaffold_commands
+
+    monkeypatch.setattr(scaffold_commands, "sample_games_source", lambda: None)
+    with pytest.raises(GroveError, match="come with Grove's source folder"):
+        create_project(tmp_path / "study", sample_games=True)
+    assert not (tmp_path / "study").exists()
+
+
 def test_startapp_writes_a_no_self_app(tmp_path, monkeypatch):
     create_project(tmp_path / "study")
-    assert _run(monkeypatch, tmp_path / "study", "startapp", "my_game") == 0
-    app = tmp_path / "study" / "my_game"
+    assert _run(monkeypatch, tmp_path / "study", "startapp", "card_game") == 0
+    app = tmp_path / "study" / "card_game"
     assert sorted(p.name for p in app.iterdir()) == ["MyPage.html", "Results.html", "__init__.py"]
     source = (app / "__init__.py").read_text()
     assert source.startswith("from otree.api import *\n")
-    assert 'NAME_IN_URL = "my_game"' in source
+    assert 'NAME_IN_URL = "card_game"' in source
     assert "page_sequence = [MyPage, ResultsWaitPage, Results]" in source
     namespace: dict[str, object] = {}
     exec(compile(source, str(app / "__init__.py"), "exec"), namespace)
@@ -459,13 +511,13 @@ def test_startapp_refuses_unusable_names(tmp_path, name, message):
 def test_zip_and_unzip_round_trip_without_local_state(tmp_path, monkeypatch):
     project = tmp_path / "study"
     create_project(project)
-    create_app_folder(project, "my_game")
+    create_app_folder(project, "zip_game")
     leftovers = [
         "db.sqlite3",
         "db.sqlite3-wal",
         ".grove_secret",
-        "my_game/__pycache__/x.cpython-311.pyc",
-        "__temp_bots_Mar04_05h06m07.9s/my_game.csv",
+        "zip_game/__pycache__/x.cpython-311.pyc",
+        "__temp_bots_Mar04_05h06m07.9s/zip_game.csv",
         ".venv/bin/python",
         "venv/lib/x.py",
         ".git/HEAD",
@@ -485,11 +537,11 @@ def test_zip_and_unzip_round_trip_without_local_state(tmp_path, monkeypatch):
         "_rooms/lab.txt",
         "_static/global/styles.css",
         "_templates/global/Page.html",
-        "my_game/MyPage.html",
-        "my_game/Results.html",
-        "my_game/__init__.py",
         "requirements.txt",
         "settings.py",
+        "zip_game/MyPage.html",
+        "zip_game/Results.html",
+        "zip_game/__init__.py",
     ]
 
     elsewhere = tmp_path / "elsewhere"

@@ -1,5 +1,6 @@
 # A questionnaire that shows every field type, every widget and every kind of validation.
-# Only the import line differs from an oTree app: `server.api` instead of `otree.api`.
+# Grove's sample apps import `server.api`; `otree.api` has the same names, so an oTree app's
+# import line works as it is.
 from server.api import *
 
 doc = """

@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import keyword
+import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
-from server.cli.skeletons import APP_FILES, PROJECT_FILES
+import server
+from server.cli.skeletons import APP_FILES, PROJECT_FILES, SESSION_CONFIGS_EXAMPLE
+from server.config import import_project_file
 from server.errors import GroveError
 
 # oTree's longest app name.
@@ -24,14 +28,67 @@ def write_files(destination: Path, files: dict[str, str]) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def create_project(destination: Path) -> None:
-    """Write a new project in oTree's layout to ``destination``.
+def sample_games_source() -> Path | None:
+    """Grove's own project (its sample apps and session_configs.py) beside the ``server``
+    package: there in a source folder or an editable install, not in an installed wheel."""
+    root = Path(server.__file__).resolve().parent.parent
+    if (root / "apps").is_dir() and (root / "session_configs.py").is_file():
+        return root
+    return None
 
-    Raises GroveError if it exists already.
+
+def _portable_configs(source: Path) -> list[dict[str, Any]]:
+    """Grove's sample configs that run in any oTree project: not those that need Grove's urn
+    or the project's shared_out.py."""
+    module = import_project_file(source, "session_configs.py")
+    configs = getattr(module, "SESSION_CONFIGS", [])
+    return [c for c in configs if "urn" not in c and "mock_exogenous_data" not in c]
+
+
+def _config_source(config: dict[str, Any]) -> str:
+    items = "".join(f"        {key}={value!r},\n" for key, value in config.items())
+    return f"    dict(\n{items}    ),\n"
+
+
+def copy_sample_games(source: Path, destination: Path) -> list[str]:
+    """Copy Grove's portable sample apps into the project at ``destination``, importing
+    ``otree.api`` as oTree's apps do, and list their configs in its settings.py; return the
+    config names."""
+    configs = _portable_configs(source)
+    app_names = dict.fromkeys(name for c in configs for name in c["app_sequence"])
+    for name in app_names:
+        target = destination / name
+        shutil.copytree(
+            source / "apps" / name, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+        for module in target.glob("*.py"):
+            text = module.read_text(encoding="utf-8")
+            module.write_text(text.replace("from server.api import", "from otree.api import"))
+    settings_file = destination / "settings.py"
+    listed = "SESSION_CONFIGS = [\n" + "".join(_config_source(c) for c in configs) + "]\n"
+    text = settings_file.read_text(encoding="utf-8")
+    settings_file.write_text(text.replace(SESSION_CONFIGS_EXAMPLE, listed), encoding="utf-8")
+    return [c["name"] for c in configs]
+
+
+def create_project(destination: Path, *, sample_games: bool = False) -> None:
+    """Write a new project in oTree's layout to ``destination``, with Grove's sample apps if
+    ``sample_games``.
+
+    Raises GroveError if it exists already, or if sample games are asked for and this
+    installation has none.
     """
     if destination.exists():
         raise GroveError(f"{destination} exists already: delete it first, or choose another name")
+    source = sample_games_source() if sample_games else None
+    if sample_games and source is None:
+        raise GroveError(
+            "the sample games come with Grove's source folder (an editable install, as "
+            "scripts/install.sh makes), and this installation has none"
+        )
     write_files(destination, PROJECT_FILES)
+    if source is not None:
+        copy_sample_games(source, destination)
 
 
 def app_name_problem(name: str) -> str | None:
@@ -68,8 +125,15 @@ def startproject(args: argparse.Namespace) -> int:
             "this folder holds a settings.py, so it is a project already: run startproject "
             "where the new project's folder should go"
         )
-    create_project(Path(args.name))
-    print(f"Created the project {args.name}. Next: cd {args.name}, then otree startapp NAME.")
+    sample_games = args.sample_games
+    if sample_games is None:  # as oTree, ask at a terminal; elsewhere, no sample games
+        sample_games = (
+            not args.noinput
+            and sys.stdin.isatty()
+            and input("Include sample games? (y or n): ").strip().lower().startswith("y")
+        )
+    create_project(Path(args.name), sample_games=sample_games)
+    print(f"Created the project {args.name}. Next: cd {args.name}, then otree devserver.")
     return 0
 
 
@@ -89,8 +153,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "startproject", help="create a project folder in oTree's layout"
     )
     project.add_argument("name")
-    # oTree's flag for "ask nothing"; Grove asks nothing anyway
-    project.add_argument("--noinput", action="store_true", help=argparse.SUPPRESS)
+    project.add_argument(
+        "--sample-games",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="include Grove's sample games (default: ask at a terminal, else no)",
+    )
+    project.add_argument(
+        "--noinput", action="store_true", help="ask nothing (as oTree's flag): no sample games"
+    )
     project.set_defaults(handler=startproject)
 
     app = subparsers.add_parser("startapp", help="create an app folder in this project")

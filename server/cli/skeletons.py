@@ -3,6 +3,19 @@ Grove's own text. Each is a relative path and its contents."""
 
 from __future__ import annotations
 
+# settings.py's SESSION_CONFIGS in a new project (startproject --sample-games lists the
+# sample games' configs instead).
+SESSION_CONFIGS_EXAMPLE = """\
+SESSION_CONFIGS = [
+    # dict(
+    #     name="my_study",
+    #     display_name="My study",
+    #     app_sequence=["my_app"],
+    #     num_demo_participants=2,
+    # ),
+]
+"""
+
 PROJECT_FILES: dict[str, str] = {
     "settings.py": '''\
 """This project's settings. Run it from this folder: `otree devserver`, `otree test CONFIG`.
@@ -14,14 +27,9 @@ OTREE_REST_KEY, OTREE_AUTH_LEVEL, OTREE_PRODUCTION and DATABASE_URL from its env
 from os import environ
 
 # One entry per study you can start: its apps, in order, and its parameters.
-SESSION_CONFIGS = [
-    # dict(
-    #     name="my_study",
-    #     display_name="My study",
-    #     app_sequence=["my_app"],
-    #     num_demo_participants=2,
-    # ),
-]
+'''
+    + SESSION_CONFIGS_EXAMPLE
+    + '''
 
 # Every session config starts from these values and may override any of them; app code reads
 # them as session.config["participation_fee"].
