@@ -488,8 +488,10 @@ def render_widget(bound: BoundField) -> Markup:
     return Markup("<input {}>").format(attrs)
 
 
-def render_field(bound: BoundField, label: str | None = None) -> Markup:
+def render_field(bound: BoundField, label: str | FieldLabel | None = None) -> Markup:
     """A field with its label, widget and error message, in Bootstrap's form markup."""
+    if isinstance(label, FieldLabel):
+        label = label.text  # {{ formfield x label=form.y.label }}: its text, not its element
     # data-grove-error-field names the field, for bots' SubmissionMustFail(error_fields=...).
     error = (
         Markup(

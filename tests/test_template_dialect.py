@@ -20,6 +20,8 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.bots.html_form import page_form
 from server.config import load_settings
+from server.fields import StringField
+from server.forms import BoundField, PageForm
 from server.http.context import BUILTIN_TEMPLATES
 from server.templating import make_environment, page_template_name, translate
 from server.web.page_rendering import install_template_tags
@@ -315,3 +317,14 @@ def test_forloop_counter_and_lines_kept(tmp_path):
     assert env.from_string(translate(source)).render(xs="ab") == "10a 21b "
     source = "{% comment %}\n\n{% endcomment %}{{ formfield\n'x' }}\n{% for x in xs %}\n"
     assert translate(source).count("\n") == source.count("\n")
+
+
+def test_formfield_of_a_field_object_with_another_fields_label(tmp_path):
+    """{{ formfield field label=... }}: a label given as a field's label object shows its text."""
+    city = BoundField("city", StringField(), "City", None, None, None)
+    town = BoundField("town", StringField(), "Town", None, None, None)
+    source = "{{ for field in form }}{{ formfield field label=form.town.label }}{{ endfor }}"
+    html = _environment(tmp_path).from_string(translate(source)).render(form=PageForm([city, town]))
+    assert html.count('for="id_city">Town</label>') == 1
+    assert html.count('for="id_town">Town</label>') == 1
+    assert "&lt;label" not in html
