@@ -271,3 +271,119 @@ def test_the_data_export_page_offers_each_extra_model(tmp_path):
         rows = _csv(admin.get("/export/market/Reply?format=csv"))
         assert len(rows) == 5
     app.state.grove.db.dispose()
+
+
+SHOP = """\
+from server.api import *
+
+
+class C(BaseConstants):
+    NAME_IN_URL = "shop"
+    PLAYERS_PER_GROUP = None
+    NUM_ROUNDS = 1
+
+
+class Subsession(BaseSubsession):
+    pass
+
+
+class Group(BaseGroup):
+    pass
+
+
+class Player(BasePlayer):
+    pass
+
+
+class Bid(ExtraModel):
+{bid}
+{more}
+
+class Buy(Page):
+    @staticmethod
+    def before_next_page(player, timeout_happened):
+        Bid.create(player=player, amount=5)
+
+
+page_sequence = [Buy, Buy]
+"""
+
+
+def _shop(root: Path, bid: str, more: str = "") -> Path:
+    """A project whose ``shop`` app declares ``class Bid(ExtraModel)`` with ``bid``'s lines
+    (and ``more`` after it); each of its two pages creates a Bid of 5."""
+    app = root / "apps" / "shop"
+    app.mkdir(parents=True)
+    (root / "settings.py").write_text('SECRET_KEY = "extra-schema-test"\n')
+    (root / "session_configs.py").write_text(
+        'SESSION_CONFIGS = [dict(name="shop", app_sequence=["shop"], num_demo_participants=1)]\n'
+    )
+    (app / "__init__.py").write_text(SHOP.format(bid=bid, more=more))
+    (app / "Buy.html").write_text("{{ block content }}{{ next_button }}{{ endblock }}\n")
+    return root
+
+
+def _buy(root: Path, url: str) -> None:
+    app = create_app(load_settings(root, {"DATABASE_URL": url}))
+    with TestClient(app) as client:
+        _code, [link] = create_demo_session(client, "shop")
+        page = client.get(link, follow_redirects=False).headers["location"]
+        assert client.post(page, follow_redirects=False).status_code == 303
+    app.state.grove.db.dispose()
+
+
+def test_a_new_extra_model_field_link_or_model_is_added_at_start(tmp_path):
+    from server.errors import SchemaMismatch
+
+    url = databases.database_url(tmp_path, "shop")
+    player_link = "    player = models.Link(Player)\n"
+    _buy(_shop(tmp_path / "v1", player_link + "    amount = models.CurrencyField()"), url)
+    v2 = _shop(
+        tmp_path / "v2",
+        player_link + "    amount = models.CurrencyField()\n"
+        "    note = models.StringField()\n    group = models.Link(Group)",
+        "\n\nclass Ask(ExtraModel):\n    bid = models.Link(Bid)\n",
+    )
+    _buy(v2, url)
+    engine = databases.engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        assert [c["name"] for c in inspector.get_columns("shop_bid")] == [
+            "id",
+            "session_id",
+            "player_id",
+            "amount",
+            "group_id",
+            "note",
+        ]
+        assert "shop_ask" in inspector.get_table_names()
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT amount, note FROM shop_bid")).all()
+        assert rows == [(5.0, None), (5.0, None)]  # the old row is kept, its new field None
+    finally:
+        engine.dispose()
+
+    # A field the model no longer declares is refused, named as the experimenter wrote it.
+    v3 = _shop(tmp_path / "v3", player_link + "    note = models.StringField()")
+    with pytest.raises(SchemaMismatch, match=r"app shop, Bid\.amount"):
+        create_app(load_settings(v3, {"DATABASE_URL": url}))
+
+
+@pytest.mark.parametrize(
+    ("bid", "message"),
+    [
+        ("    id = models.IntegerField()", r"Bid\.id uses a name Grove reserves"),
+        ("    session = models.StringField()", r"Bid\.session uses a name Grove reserves"),
+        (
+            "    player = models.Link(Player)\n    player_id = models.IntegerField()",
+            r"Bid\.player_id: the link 'player' is stored in a column of that name",
+        ),
+        ("    later = models.Link(int)", r"Bid\.later links to int, which is not a model"),
+    ],
+)
+def test_an_extra_model_that_cannot_be_stored_is_refused_at_start(tmp_path, bid, message):
+    from server.errors import ConfigurationError
+
+    root = _shop(tmp_path / "bad", bid)
+    with pytest.raises(ConfigurationError, match=message):
+        create_app(load_settings(root, {"DATABASE_URL": databases.database_url(tmp_path)}))
