@@ -306,6 +306,18 @@ def test_prodserver_listens_on_the_port_environment_variable(served, monkeypatch
     assert [call["port"] for call in served] == [5123, 5124]
 
 
+def test_otrees_worker_process_only_waits_until_stopped(monkeypatch, capsys):
+    """A Procfile's ``worker: otree prodserver2of2`` must not crash in a loop."""
+
+    class StoppedAtOnce:
+        def wait(self) -> None:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(server_commands.threading, "Event", StoppedAtOnce)
+    assert main(["prodserver2of2"]) == 0
+    assert "prodserver handles timeouts" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
