@@ -387,3 +387,20 @@ def test_an_extra_model_that_cannot_be_stored_is_refused_at_start(tmp_path, bid,
     root = _shop(tmp_path / "bad", bid)
     with pytest.raises(ConfigurationError, match=message):
         create_app(load_settings(root, {"DATABASE_URL": databases.database_url(tmp_path)}))
+
+
+def test_read_csv_types_the_columns_by_an_extra_models_fields(market, tmp_path):
+    from server.api import read_csv
+
+    app, client = market
+    _play(client, [1, 1, 1, 1])
+    path = tmp_path / "products.csv"
+    path.write_text("name,price\nApple,0.99\nMango,3.79\n", encoding="utf-8")
+    m = _models(app)
+    rows = read_csv(path, m.Product)
+    assert rows == [dict(name="Apple", price=0.99), dict(name="Mango", price=3.79)]
+    with app.state.grove.db.transaction() as db:
+        player = db.scalars(sa.select(m.Player)).first()
+        made = [m.Product.create(**row) for row in rows]
+        assert [p.name for p in made] == ["Apple", "Mango"]
+        assert m.Bid.create(player=player, amount=rows[1]["price"]).amount == 4
