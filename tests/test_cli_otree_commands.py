@@ -21,11 +21,14 @@ from server.bots.runner import run_bots
 from server.cli import server_commands
 from server.cli.archive_commands import unzip_project, zip_project
 from server.cli.scaffold_commands import create_app_folder, create_project
-from server.config import load_settings
+from server.config import Settings, load_settings
 from server.errors import GroveError
 from server.project import load_project
 from tests import databases
 from tests.conftest import REPO_ROOT
+
+# The file a development server keeps its data in, in the project folder (Grove's default).
+LOCAL_DATABASE = Settings(root=REPO_ROOT).database_url.rsplit("/", 1)[1]
 
 
 def _run(monkeypatch, where: Path, *argv: str) -> int:
@@ -412,7 +415,7 @@ def test_startproject_writes_otrees_layout(tmp_path, monkeypatch):
     assert settings.session_config_defaults["participation_fee"] == 0
     assert "SESSION_CONFIGS = [" in (root / "settings.py").read_text()
     assert (root / "Procfile").read_text() == "web: otree prodserver\n"
-    assert "db.sqlite3" in (root / ".gitignore").read_text()
+    assert LOCAL_DATABASE in (root / ".gitignore").read_text()
     assert '{{ extends "otree/Page.html" }}' in (root / "_templates/global/Page.html").read_text()
 
 
@@ -525,8 +528,8 @@ def test_zip_and_unzip_round_trip_without_local_state(tmp_path, monkeypatch):
     create_project(project)
     create_app_folder(project, "zip_game")
     leftovers = [
-        "db.sqlite3",
-        "db.sqlite3-wal",
+        LOCAL_DATABASE,
+        f"{LOCAL_DATABASE}-wal",
         ".grove_secret",
         "zip_game/__pycache__/x.cpython-311.pyc",
         "__temp_bots_Mar04_05h06m07.9s/zip_game.csv",
@@ -562,7 +565,7 @@ def test_zip_and_unzip_round_trip_without_local_state(tmp_path, monkeypatch):
     assert _run(monkeypatch, elsewhere, "unzip", "study.otreezip") == 0
     for name in names:
         assert (elsewhere / "study" / name).read_bytes() == (project / name).read_bytes()
-    assert not (elsewhere / "study" / "db.sqlite3").exists()
+    assert not (elsewhere / "study" / LOCAL_DATABASE).exists()
 
 
 def test_zip_needs_a_project_folder(tmp_path, monkeypatch, capsys):
