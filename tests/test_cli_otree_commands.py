@@ -653,7 +653,8 @@ def test_zip_project_returns_the_archive_beside_the_settings(tmp_path):
 PACKAGE_FILES = ("pyproject.toml", "README.md", "requirements.txt", "server", "otree")
 
 
-@pytest.mark.slow  # a new virtualenv and a pip install: about 20 s
+@pytest.mark.slow  # a new virtualenv and a pip install: 20 to 40 s
+@pytest.mark.sqlite  # the installed commands play on their own SQLite files: once is enough
 def test_pip_install_gives_the_otree_and_grove_commands(tmp_path):
     """``pip install <Grove>`` (no network: dependencies from .venv, setuptools pinned there)
     installs the import packages with their data files and both console scripts, which run
