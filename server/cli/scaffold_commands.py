@@ -63,7 +63,8 @@ def copy_sample_games(source: Path, destination: Path) -> list[str]:
         )
         for module in target.glob("*.py"):
             text = module.read_text(encoding="utf-8")
-            module.write_text(text.replace("from server.api import", "from otree.api import"))
+            otree_style = text.replace("from server.api import", "from otree.api import")
+            module.write_text(otree_style, encoding="utf-8")
     settings_file = destination / "settings.py"
     listed = "SESSION_CONFIGS = [\n" + "".join(_config_source(c) for c in configs) + "]\n"
     text = settings_file.read_text(encoding="utf-8")
