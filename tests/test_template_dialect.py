@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.bots.html_form import page_form
 from server.config import load_settings
-from server.fields import StringField
+from server.fields import IntegerField, StringField
 from server.forms import BoundField, PageForm
 from server.http.context import BUILTIN_TEMPLATES
 from server.templating import make_environment, page_template_name, translate
@@ -328,3 +328,17 @@ def test_formfield_of_a_field_object_with_another_fields_label(tmp_path):
     assert html.count('for="id_city">Town</label>') == 1
     assert html.count('for="id_town">Town</label>') == 1
     assert "&lt;label" not in html
+
+
+def test_a_choice_in_manual_rendering_has_otrees_attributes(tmp_path):
+    """oTree's (WTForms') choice: id, data, checked, label.text; Django's choice_label and tag
+    (oTree 3) too; form.x.1 is the second choice."""
+    level = BoundField("level", IntegerField(), "Level", [(1, "Low"), (2, "High")], None, None, 2)
+    source = (
+        "{{ for c in form.level }}{{ c.id }},{{ c.data }},{{ c.checked }},{{ c.label.text }},"
+        "{{ c.choice_label }};{{ endfor }}|{{ form.level.1.tag }}"
+    )
+    html = _environment(tmp_path).from_string(translate(source)).render(form=PageForm([level]))
+    choices, tag = html.split("|")
+    assert choices == "id_level-0,1,False,Low,Low;id_level-1,2,True,High,High;"
+    assert tag == '<option value="2" selected>High</option>'
