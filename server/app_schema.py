@@ -169,6 +169,30 @@ def _new_column(table: sa.Table, name: str) -> sa.Column:
     return sa.Column(name, column.type, nullable=column.nullable)
 
 
+def _drop_column(
+    connection: sa.Connection, operations: Operations, table: str, column: str
+) -> None:
+    inspector = sa.inspect(connection)
+    uses = [
+        key for key in inspector.get_foreign_keys(table) if column in key["constrained_columns"]
+    ]
+    if uses and connection.dialect.name == "sqlite":
+        # SQLite cannot drop a column a foreign key uses (an ExtraModel's link): the table is
+        # copied without it and its index (``migrate`` runs with foreign keys off, as SQLite
+        # asks).
+        indexes = [
+            index["name"]
+            for index in inspector.get_indexes(table)
+            if column in index["column_names"] and index["name"] is not None
+        ]
+        with operations.batch_alter_table(table, recreate="always") as batch:
+            for index in indexes:
+                batch.drop_index(index)
+            batch.drop_column(column)
+    else:
+        operations.drop_column(table, column)
+
+
 def apply_plan(
     connection: sa.Connection,
     metadata: sa.MetaData,
@@ -207,7 +231,7 @@ def apply_plan(
             )
     if destructive:
         for change in plan.destructive:
-            operations.drop_column(change.table, change.column)
+            _drop_column(connection, operations, change.table, change.column)
             if change.kind == "dropped":
                 done.append(
                     f"{change.where}: dropped column {change.table}.{change.column} and its values"

@@ -333,7 +333,10 @@ def _buy(root: Path, url: str) -> None:
 
 
 def test_a_new_extra_model_field_link_or_model_is_added_at_start(tmp_path):
+    from server.db import Database
     from server.errors import SchemaMismatch
+    from server.project import load_project
+    from server.schema import migrate_database
 
     url = databases.database_url(tmp_path, "shop")
     player_link = "    player = models.Link(Player)\n"
@@ -363,10 +366,40 @@ def test_a_new_extra_model_field_link_or_model_is_added_at_start(tmp_path):
     finally:
         engine.dispose()
 
-    # A field the model no longer declares is refused, named as the experimenter wrote it.
-    v3 = _shop(tmp_path / "v3", player_link + "    note = models.StringField()")
-    with pytest.raises(SchemaMismatch, match=r"app shop, Bid\.amount"):
-        create_app(load_settings(v3, {"DATABASE_URL": url}))
+    # A field or link the model no longer declares is refused, named as the experimenter
+    # wrote it, until migrate --allow-destructive drops it (on SQLite a link's column is
+    # dropped by copying the table: SQLite cannot drop a column a foreign key uses).
+    v3 = _shop(tmp_path / "v3", player_link + "    amount = models.CurrencyField()")
+    v3_settings = load_settings(v3, {"DATABASE_URL": url})
+    with pytest.raises(SchemaMismatch, match=r"app shop, Bid\.note"):
+        create_app(v3_settings)
+    database = Database(url)
+    try:
+        done = migrate_database(database, load_project(v3_settings), allow_destructive=True)
+    finally:
+        database.dispose()
+    assert sorted(done) == [
+        "app shop, Bid.group_id: dropped column shop_bid.group_id and its values",
+        "app shop, Bid.note: dropped column shop_bid.note and its values",
+    ]
+    _buy(v3, url)
+    engine = databases.engine(url)
+    try:
+        inspector = sa.inspect(engine)
+        assert [c["name"] for c in inspector.get_columns("shop_bid")] == [
+            "id",
+            "session_id",
+            "player_id",
+            "amount",
+        ]
+        assert {k["referred_table"] for k in inspector.get_foreign_keys("shop_bid")} == {
+            "grove_session",
+            "shop_player",
+        }
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT count(*) FROM shop_bid")).scalar_one() == 3
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.parametrize(
