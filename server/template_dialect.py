@@ -205,6 +205,43 @@ def _include_sibling(rest: str, app_name: str | None) -> str:
     return '{% include "' + app_name + '/" ~ (' + rest + ") %}"
 
 
+def _split_outside_strings(text: str, separator: str) -> list[str]:
+    """``text`` split at each ``separator`` that is not inside a quoted string."""
+    parts, start, quote, index = [], 0, "", 0
+    while index < len(text):
+        char = text[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif text.startswith(separator, index):
+            parts.append(text[start:index])
+            start = index + len(separator)
+            index = start
+            continue
+        index += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _print_expression(body: str) -> str | None:
+    """oTree's own print forms: ``{{ a || b }}`` (``a or b``) and ``{{ t ?? x :: y }}``
+    (``x`` if ``t`` else ``y``), as Jinja2; None for any other expression."""
+    test_rest = _split_outside_strings(body, "??")
+    if len(test_rest) == 2:
+        branches = _split_outside_strings(test_rest[1], "::")
+        if len(branches) == 2:
+            test, (yes, no) = test_rest[0], branches
+            return f"{{{{ ({yes.strip()}) if ({test.strip()}) else ({no.strip()}) }}}}"
+    alternatives = _split_outside_strings(body, "||")
+    if len(alternatives) > 1:
+        return "{{ " + " or ".join(part.strip() for part in alternatives) + " }}"
+    return None
+
+
 class _Translator:
     """Rewrites one template's tags; remembers open blocks, so ``empty`` finds its ``for``."""
 
@@ -338,6 +375,9 @@ class _Translator:
             return "{{ grove_static(" + rest + ") }}"
         if word == "chat":
             return "{{ grove_chat(" + _keyword_args(rest) + ") }}"
+        expression = _print_expression(body)
+        if expression is not None:
+            return expression
         if (
             re.fullmatch(r"\w+", word)
             and word not in _OPERATOR_WORDS

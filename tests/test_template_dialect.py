@@ -208,6 +208,8 @@ def test_filters_as_otree(client):
     assert _by_id(html, "currency") == "5 points|5 points"
     assert _by_id(html, "truncate") == "abc"
     assert _by_id(html, "json") == "[1, 2, 3]"
+    # oTree's print forms: the first true of a || b (or "or"), and t ?? yes :: no.
+    assert _by_id(html, "or") == "third|second|yes|no"
 
 
 def test_unknown_tag_is_an_error_naming_file_and_line(client):
@@ -244,6 +246,8 @@ def test_unknown_tag_is_an_error_naming_file_and_line(client):
         ),
         ("{% include 'a/x.html' with context %}", "{% include 'a/x.html' with context %}"),
         ("{% trans 'Hi' %}{% blocktrans %}x{% endblocktrans %}", "{{ gettext('Hi') }}x"),
+        ("{{ a || 'x||y' }}", "{{ a or 'x||y' }}"),
+        ("{{ t ?? 'a::b' :: c }}", "{{ ('a::b') if (t) else (c) }}"),
         ("{% chat nickname='x' %}", "{{ grove_chat(nickname='x') }}"),
         ("{% formfield_errors 'age' %}", "{{ grove_formfield_errors('age') }}"),
         ("{% if a %}1{% else %}2{% endif %}", "{% if a %}1{% else %}2{% endif %}"),
