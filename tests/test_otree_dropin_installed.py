@@ -18,15 +18,22 @@ from pathlib import Path
 import httpx
 import pytest
 
+from server.config import Settings
+from tests import databases
 from tests.installed_grove import InstalledGrove, install_grove
 from tests.live_server import free_port
 from tests.test_otree_dropin import PROJECT, play_session
 
 # A pip install into a new virtualenv, then a server: ~35 s. The development server keeps its
-# data in db.sqlite3 in the project's folder, as oTree's does, so this runs once, on SQLite.
+# data in a SQLite file in the project's folder, as oTree's does, so this runs once, on SQLite.
 pytestmark = [pytest.mark.slow, pytest.mark.sqlite]
 
 CONFIGS = ("bargain", "intro_only")
+
+
+def _development_database(project: Path) -> Path:
+    """The file a development server in ``project`` keeps its data in (Grove's default)."""
+    return databases.sqlite_file(Settings(root=project).database_url)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +56,7 @@ def test_otree_test_passes_every_config_from_the_project_folder(
         assert played.returncode == 0, played.stdout + played.stderr
         assert f"{config}: OK" in played.stdout, played.stdout
     # The bots' sessions went to a scratch database, not to the project's.
-    assert not (project / "db.sqlite3").exists()
+    assert not _development_database(project).exists()
 
 
 @pytest.fixture
@@ -95,4 +102,4 @@ def test_browsers_complete_every_config_on_otree_devserver(devserver: str, proje
         assert client.get("/static/intro/logo.svg").status_code == 200
         assert client.get("/static/global/lab.css").status_code == 200
     # The development server keeps its data in the project's folder, as oTree's does.
-    assert (project / "db.sqlite3").exists()
+    assert _development_database(project).exists()
