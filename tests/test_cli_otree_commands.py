@@ -119,7 +119,7 @@ OTREE_STYLE_BOT = """
 """
 
 
-def _grove_layout_project(root: Path) -> Path:
+def grove_layout_project(root: Path) -> Path:
     _write(
         root / "settings.py",
         """
@@ -152,7 +152,7 @@ def _grove_layout_project(root: Path) -> Path:
 
 
 def test_an_app_with_otree_imports_reads_the_projects_settings(tmp_path, monkeypatch):
-    root = _grove_layout_project(tmp_path / "project")
+    root = grove_layout_project(tmp_path / "project")
     monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
     monkeypatch.delenv("OTREE_PRODUCTION", raising=False)
     settings = load_settings(root, {})
@@ -178,7 +178,7 @@ MY_GAME_BOT = """
 """
 
 
-def _add_config_and_bots(root: Path) -> None:
+def add_config_and_bots(root: Path) -> None:
     """Give a startproject + startapp project a session config and bots, as a user would."""
     settings_file = root / "settings.py"
     text = settings_file.read_text()
@@ -193,7 +193,7 @@ def test_a_new_project_and_app_in_otrees_layout_pass_their_bots(tmp_path, monkey
     root = tmp_path / "study"
     create_project(root)
     create_app_folder(root, "my_game")
-    _add_config_and_bots(root)
+    add_config_and_bots(root)
     monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
     monkeypatch.delenv("OTREE_PRODUCTION", raising=False)
     settings = load_settings(root, {})
@@ -646,104 +646,6 @@ def test_unzip_refuses_an_existing_folder_a_project_folder_and_a_non_archive(
 def test_zip_project_returns_the_archive_beside_the_settings(tmp_path):
     create_project(tmp_path / "p")
     assert zip_project(tmp_path / "p") == tmp_path / "p" / "p.otreezip"
-
-
-# --- installing Grove as a package ------------------------------------------------------
-
-PACKAGE_FILES = ("pyproject.toml", "README.md", "requirements.txt", "server", "otree")
-
-
-@pytest.mark.slow  # a new virtualenv and a pip install: 20 to 40 s
-@pytest.mark.sqlite  # the installed commands play on their own SQLite files: once is enough
-def test_pip_install_gives_the_otree_and_grove_commands(tmp_path):
-    """``pip install <Grove>`` (no network: dependencies from .venv, setuptools pinned there)
-    installs the import packages with their data files and both console scripts, which run
-    oTree's commands from a project folder."""
-    import shutil
-
-    source = tmp_path / "grove-source"  # a copy: the build writes build/ beside the sources
-    for name in PACKAGE_FILES:
-        if (REPO_ROOT / name).is_dir():
-            shutil.copytree(
-                REPO_ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__")
-            )
-        else:
-            source.mkdir(exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, source / name)
-    venv = tmp_path / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-        check=True,
-    )
-    # .venv's own site-packages is "system" only for a venv made from the base interpreter;
-    # a .pth file makes .venv's packages (the dependencies, setuptools) visible instead.
-    site = next((venv / "lib").glob("python3*/site-packages"))
-    here = next(p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
-    (site / "grove_test_dependencies.pth").write_text(here + "\n")
-    env = {
-        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "PYTHONWARNINGS": "ignore",
-        "PIP_NO_INDEX": "1",
-    }
-    python = venv / "bin" / "python"
-    subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", str(source)],
-        check=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=180,
-    )
-    checked = subprocess.run(
-        [
-            python,
-            "-c",
-            "import server, otree, otree.api; from server.app import BUILTIN_STATIC;"
-            "from server.schema_versions import MIGRATIONS;"
-            "print(server.__file__); print(otree.api.__file__);"
-            "print((BUILTIN_STATIC / 'grove.css').is_file(), "
-            "(MIGRATIONS / 'versions').is_dir(), (MIGRATIONS / 'script.py.mako').is_file())",
-        ],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    server_file, otree_file, data = checked.stdout.splitlines()
-    assert server_file.startswith(str(venv))
-    assert otree_file.startswith(str(venv))
-    assert data == "True True True"
-
-    def command(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [venv / "bin" / name, *args],
-            env=env,
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    for name in ("otree", "grove"):
-        shown = command(name, "--help", cwd=tmp_path)
-        assert shown.returncode == 0, shown.stderr
-        assert f"usage: {name} " in shown.stdout
-        assert "startproject" in shown.stdout
-    created = command("otree", "startproject", "study", cwd=tmp_path)
-    assert created.returncode == 0, created.stderr
-    study = tmp_path / "study"
-    created = command("otree", "startapp", "my_game", cwd=study)
-    assert created.returncode == 0, created.stderr
-    _add_config_and_bots(study)
-    played = command("otree", "test", "my_game", cwd=study)
-    assert played.returncode == 0, played.stdout + played.stderr
-    assert "my_game: OK (2 participants" in played.stdout
-
-    project = _grove_layout_project(tmp_path / "grove_layout")
-    played = command("grove", "test", "reader", "1", cwd=project)
-    assert played.returncode == 0, played.stdout + played.stderr
-    assert "reader: OK (1 participants" in played.stdout
 
 
 def test_python_dash_m_server_still_runs(tmp_path):

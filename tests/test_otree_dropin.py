@@ -11,7 +11,7 @@ read off oTree 6.0.15 serving it (German words, the table of radio buttons, the 
 
 Each test copies the folder, as a user's project would be, and meets it as a user does: the
 bots, and participants' browsers filling the HTML the pages send. The same folder run with the
-installed ``otree`` command is in tests/test_otree_dropin_installed.py.
+installed ``otree`` command is in tests/test_installed_package.py.
 """
 
 from __future__ import annotations

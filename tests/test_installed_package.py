@@ -1,4 +1,4 @@
-"""The oTree project folder run with the installed ``otree`` command, from its own folder.
+"""Grove installed with pip, and an oTree project folder run with its ``otree`` command.
 
 What an oTree user does with Grove: ``pip install`` it, ``cd`` into the project, then
 ``otree test CONFIG`` and ``otree devserver PORT``. Nothing in the folder is edited (not even
@@ -22,6 +22,7 @@ from server.config import Settings
 from tests import databases
 from tests.installed_grove import InstalledGrove, install_grove
 from tests.live_server import free_port
+from tests.test_cli_otree_commands import add_config_and_bots, grove_layout_project
 from tests.test_otree_dropin import PROJECT, play_session
 
 # A pip install into a new virtualenv, then a server: ~35 s. The development server keeps its
@@ -46,6 +47,51 @@ def project(tmp_path: Path) -> Path:
     folder = tmp_path / "my_otree_project"
     shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("__pycache__"))
     return folder
+
+
+def test_pip_install_gives_the_otree_and_grove_commands(
+    installed: InstalledGrove, tmp_path: Path
+) -> None:
+    """The import packages with their data files, and both console scripts, which run oTree's
+    commands from a project folder: startproject, startapp, test."""
+    checked = subprocess.run(
+        [
+            installed.python,
+            "-c",
+            "import server, otree, otree.api; from server.app import BUILTIN_STATIC;"
+            "from server.schema_versions import MIGRATIONS;"
+            "print(server.__file__); print(otree.api.__file__);"
+            "print((BUILTIN_STATIC / 'grove.css').is_file(), "
+            "(MIGRATIONS / 'versions').is_dir(), (MIGRATIONS / 'script.py.mako').is_file())",
+        ],
+        env=installed.env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    server_file, otree_file, data = checked.stdout.splitlines()
+    assert server_file.startswith(str(installed.venv))
+    assert otree_file.startswith(str(installed.venv))
+    assert data == "True True True"
+    for name in ("otree", "grove"):
+        shown = installed.run(name, "--help", cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert f"usage: {name} " in shown.stdout
+        assert "startproject" in shown.stdout
+    created = installed.run("otree", "startproject", "study", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    study = tmp_path / "study"
+    created = installed.run("otree", "startapp", "my_game", cwd=study)
+    assert created.returncode == 0, created.stderr
+    add_config_and_bots(study)
+    played = installed.run("otree", "test", "my_game", cwd=study)
+    assert played.returncode == 0, played.stdout + played.stderr
+    assert "my_game: OK (2 participants" in played.stdout
+    project = grove_layout_project(tmp_path / "grove_layout")
+    played = installed.run("grove", "test", "reader", "1", cwd=project)
+    assert played.returncode == 0, played.stdout + played.stderr
+    assert "reader: OK (1 participants" in played.stdout
 
 
 def test_otree_test_passes_every_config_from_the_project_folder(
