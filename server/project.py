@@ -36,8 +36,8 @@ from server.fields import Field
 from server.model_bases import BaseConstants, BaseGroup, BasePlayer, BaseSubsession
 from server.models import all as _all_tables  # noqa: F401 - registers every table
 from server.models.app_tables import build_app_tables, collect_fields, map_app_classes
-from server.models.extra_tables import extra_models_of, map_extra_model
 from server.models.base import Base
+from server.models.extra_tables import extra_models_of, map_extra_model
 from server.page_classes import Page, WaitPage
 from server.session_config_values import BUILTIN_DEFAULTS, ConfigValueError, checked_config
 
