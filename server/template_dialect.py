@@ -250,17 +250,25 @@ class _Translator:
         self.app_name = app_name
         self.open_blocks: list[str] = []
         self.uses_forloop = "forloop" in source
+        self.pieces: list[str] = []
+        # Where text outside every block is: a page template that extends would lose it.
+        self.loose_text: list[int] = []
+
+    def _text(self, text: str) -> None:
+        if text.strip() and not self.open_blocks:
+            self.loose_text.append(len(self.pieces))
+        self.pieces.append(text)
 
     def run(self) -> str:
         source = self.source
-        pieces: list[str] = []
+        pieces = self.pieces
         position = 0
         tags = list(_scan(source))
         index = 0
         while index < len(tags):
             start, end, opener, body = tags[index]
             original = source[start:end]
-            pieces.append(source[position:start])
+            self._text(source[position:start])
             position = end
             index += 1
             word, rest = _words(body)
@@ -284,8 +292,23 @@ class _Translator:
             else:
                 # Keep the line count: the tag may have spanned lines.
                 pieces.append(translated + "\n" * original.count("\n"))
-        pieces.append(source[position:])
+        self._text(source[position:])
         return "".join(pieces)
+
+    def refuse_loose_text(self) -> str:
+        """The template with an error where its first text outside every block is."""
+        index = self.loose_text[0]
+        text = self.pieces[index]
+        indent = len(text) - len(text.lstrip())
+        self.pieces[index] = (
+            text[:indent]
+            + _error(
+                "this text is outside every {{ block }}, so the page would not show it: put "
+                "it inside {{ block content }} ... {{ endblock }}"
+            )
+            + text[indent:]
+        )
+        return "".join(self.pieces)
 
     @staticmethod
     def _endcomment(tags: list[tuple[int, int, str, str]], opening: int) -> int | None:
@@ -396,9 +419,16 @@ def translate(source: str, app_name: str | None = None, layout: str | None = Non
     page's own template), a template without ``extends`` extends it: its blocks fill the
     layout's, or, without blocks, the whole template is the content block.
     """
-    translated = _Translator(source, app_name).run()
-    if layout is None or "{% extends" in translated or "<html" in translated.lower():
+    translator = _Translator(source, app_name)
+    translated = translator.run()
+    if layout is None:
         return translated
-    if "{% block" in translated:
-        return '{% extends "' + layout + '" %}' + translated
+    extends = "{% extends" in translated
+    if not extends and "<html" in translated.lower():
+        return translated
+    if extends or "{% block" in translated:
+        if translator.loose_text:
+            # As oTree: a page template's content must be inside a block.
+            translated = translator.refuse_loose_text()
+        return translated if extends else '{% extends "' + layout + '" %}' + translated
     return '{% extends "' + layout + '" %}{% block content %}' + translated + "{% endblock %}"

@@ -346,3 +346,23 @@ def test_a_choice_in_manual_rendering_has_otrees_attributes(tmp_path):
     choices, tag = html.split("|")
     assert choices == "id_level-0,1,False,Low,Low;id_level-1,2,True,High,High;"
     assert tag == '<option value="2" selected>High</option>'
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ block title }}T{{ endblock }}\n  <p>lost</p>\n{{ block content }}x{{ endblock }}\n",
+        '{% extends "global/Page.html" %}\n<p>lost</p>\n{% block content %}x{% endblock %}\n',
+    ],
+)
+def test_page_text_outside_every_block_is_an_error_as_in_otree(tmp_path, source):
+    """oTree: "All content must be inside a block tag"; Jinja2 alone would drop it silently."""
+    (tmp_path / "apps" / "an_app").mkdir(parents=True)
+    (tmp_path / "apps" / "an_app" / "Page.html").write_text(source)
+    env = _environment(tmp_path)
+    with pytest.raises(jinja2.TemplateSyntaxError) as caught:
+        env.get_template(page_template_name("an_app/Page.html"))
+    assert caught.value.lineno == 2
+    assert "outside every {{ block }}" in caught.value.message
+    # The same file loaded as a fragment (included, or extended) is left as it is.
+    assert "grove_template_error" not in translate(source, "an_app")
