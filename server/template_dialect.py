@@ -255,7 +255,7 @@ class _Translator:
         self.loose_text: list[int] = []
 
     def _text(self, text: str) -> None:
-        if text.strip() and not self.open_blocks:
+        if text.replace("\ufeff", "").strip() and not self.open_blocks:  # a BOM is no text
             self.loose_text.append(len(self.pieces))
         self.pieces.append(text)
 

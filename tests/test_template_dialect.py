@@ -364,5 +364,8 @@ def test_page_text_outside_every_block_is_an_error_as_in_otree(tmp_path, source)
         env.get_template(page_template_name("an_app/Page.html"))
     assert caught.value.lineno == 2
     assert "outside every {{ block }}" in caught.value.message
+    # A byte order mark (some Windows editors write one) is not text.
+    without_text = "\ufeff" + source.replace("<p>lost</p>", "")
+    assert "grove_template_error" not in translate(without_text, "an_app", "global/Page.html")
     # The same file loaded as a fragment (included, or extended) is left as it is.
     assert "grove_template_error" not in translate(source, "an_app")
