@@ -90,12 +90,14 @@ class ForLoop:
     ``forloop.counter0`` from 0."""
 
     def __init__(self, loop: Any) -> None:
-        self.counter = loop.index
-        self.counter0 = loop.index0
-        self.revcounter = loop.revindex
-        self.revcounter0 = loop.revindex0
-        self.first = loop.first
-        self.last = loop.last
+        self._loop = loop  # read when asked: revcounter and last need the loop's length
+
+    counter = property(lambda self: self._loop.index)
+    counter0 = property(lambda self: self._loop.index0)
+    revcounter = property(lambda self: self._loop.revindex)
+    revcounter0 = property(lambda self: self._loop.revindex0)
+    first = property(lambda self: self._loop.first)
+    last = property(lambda self: self._loop.last)
 
 
 def _error(message: str) -> str:
