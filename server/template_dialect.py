@@ -37,6 +37,7 @@ _OTREE_TAGS = frozenset(
         "trans",
         "blocktrans",
         "endblocktrans",
+        "back_button",
     )
 )
 # Jinja2 statements oTree also writes as {{ word ... }}; each ends with "end" + word.
@@ -382,6 +383,10 @@ class _Translator:
             if len(_SMART_SPLIT.findall(rest)) != 1:
                 return _error("trans takes one text: {{ trans 'Hello' }}")
             return "{{ gettext(" + rest + ") }}"
+        if word == "back_button":
+            return _error(
+                "back_button (a page's allow_back_button) is not supported by Grove; remove it"
+            )
         if word in ("formfields", "next_button"):
             if rest:
                 return _error(f"{word} takes no arguments")

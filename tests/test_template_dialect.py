@@ -298,6 +298,7 @@ def _environment(tmp_path: Path) -> jinja2.Environment:
         ("{{ comment }} never closed", "comment is not closed by {{ endcomment }}"),
         ("{{ endcomment }}", "endcomment without a comment before it"),
         ("{% %}", "empty tag"),
+        ("{{ back_button }}", "back_button (a page's allow_back_button) is not supported"),
         ("{{ include 'a.html' with x }}", "write with name=value & other=value"),
     ],
 )
