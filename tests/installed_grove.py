@@ -1,10 +1,11 @@
 """Grove installed with pip into a new virtualenv, as a user installs it (no network).
 
 ``install_grove(folder)`` copies the package's sources (the build writes ``build/`` beside
-them), makes a virtualenv whose dependencies come from this run's own environment (a ``.pth``
-file: a venv made from .venv's interpreter sees the base interpreter's site-packages, not
-.venv's), and runs ``pip install --no-deps --no-build-isolation`` of the copy. The result runs
-the ``otree`` and ``grove`` console scripts from any folder.
+them), makes a virtualenv and runs ``pip install --no-deps --no-build-isolation`` of the copy.
+The dependencies come from this run's own environment, but only those pyproject.toml declares
+and what they require in turn (linked into one folder that a ``.pth`` file adds), so a module
+Grove imports without declaring it fails here as it would in a user's ``pip install``. The
+result runs the ``otree`` and ``grove`` console scripts from any folder.
 """
 
 from __future__ import annotations
@@ -12,8 +13,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
+from importlib.metadata import Distribution, distribution
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.conftest import REPO_ROOT
 
@@ -66,8 +72,8 @@ def install_grove(folder: Path) -> InstalledGrove:
         check=True,
     )
     site = next((venv / "lib").glob("python3*/site-packages"))
-    dependencies = next(p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
-    (site / "grove_test_dependencies.pth").write_text(dependencies + "\n")
+    dependencies = _link_declared_dependencies(folder / "dependencies")
+    (site / "grove_test_dependencies.pth").write_text(f"{dependencies}\n")
     env = {
         "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
         "HOME": str(folder),
@@ -92,3 +98,44 @@ def install_grove(folder: Path) -> InstalledGrove:
         timeout=180,
     )
     return installed
+
+
+def _declared_distributions() -> list[Distribution]:
+    """pyproject.toml's dependencies and build requirements, with everything they require
+    (extras and environment markers followed), as installed in this environment."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text("utf-8"))
+    queue = [
+        Requirement(text)
+        for text in [*project["project"]["dependencies"], *project["build-system"]["requires"]]
+    ]
+    found: dict[str, tuple[Distribution, set[str]]] = {}
+    while queue:
+        requirement = queue.pop()
+        name = canonicalize_name(requirement.name)
+        extras = set(requirement.extras)
+        if name in found and extras <= found[name][1]:
+            continue
+        dist = distribution(requirement.name)
+        extras |= found[name][1] if name in found else set()
+        found[name] = (dist, extras)
+        for text in dist.requires or []:
+            needed = Requirement(text)
+            environments = [{"extra": extra} for extra in extras or {""}]
+            if needed.marker is None or any(needed.marker.evaluate(e) for e in environments):
+                queue.append(needed)
+    return [dist for dist, _ in found.values()]
+
+
+def _link_declared_dependencies(folder: Path) -> Path:
+    """A folder holding links to the declared distributions' files (modules, packages, their
+    metadata), and nothing else of this environment."""
+    folder.mkdir(parents=True)
+    for dist in _declared_distributions():
+        for file in dist.files or []:
+            top = Path(file).parts[0]
+            if top in ("..", "__pycache__") or (folder / top).exists():
+                continue
+            located = Path(str(dist.locate_file(top)))
+            if located.exists():
+                (folder / top).symlink_to(located)
+    return folder
