@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
@@ -67,3 +68,12 @@ def database_snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
             rows = connection.execute(sa.text(f'SELECT * FROM "{name}"')).all()
             snapshot[name] = sorted((tuple(row) for row in rows), key=repr)
     return snapshot
+
+
+def delete_session_on_live_server(base_url: str, code: str) -> int:
+    """Delete a session as the admin does on a running server (its confirmation form);
+    return the answer's status."""
+    with httpx.Client(base_url=base_url, timeout=60) as admin:
+        page = admin.get(f"/sessions/{code}/delete")
+        [form] = [f for f in parse_forms(page.text) if f.action == f"/sessions/{code}/delete"]
+        return admin.post(form.action, data=dict(form.submission())).status_code

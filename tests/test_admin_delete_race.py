@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from server.bots.html_form import parse_forms
 from tests import databases
+from tests.admin_pages import delete_session_on_live_server
 from tests.databases import BOTH
 from tests.live_server import live_server
 
@@ -52,13 +53,6 @@ def _play(url: str, token: str, stop: threading.Event, statuses: list[int]) -> N
                     url = str(httpx.URL(url).join(answer.headers["location"]))
 
 
-def _delete(base: str, code: str) -> int:
-    with httpx.Client(base_url=base, timeout=60) as admin:
-        page = admin.get(f"/sessions/{code}/delete")
-        [form] = [f for f in parse_forms(page.text) if f.action == f"/sessions/{code}/delete"]
-        return admin.post(form.action, data=dict(form.submission())).status_code
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BOTH)
 def test_deleting_a_session_while_it_is_played_leaves_no_row_and_no_error(tmp_path, backend):
@@ -85,7 +79,7 @@ def test_deleting_a_session_while_it_is_played_leaves_no_row_and_no_error(tmp_pa
         for thread in threads:
             thread.start()
         time.sleep(0.5)
-        deleted = _delete(base, doomed)
+        deleted = delete_session_on_live_server(base, doomed)
         time.sleep(0.5)
         stop.set()
         for thread in threads:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from server.bots.html_form import parse_forms
 from tests import databases
+from tests.admin_pages import delete_session_on_live_server
 from tests.databases import BOTH
 from tests.live_server import live_server
 
@@ -31,13 +32,6 @@ def _bid(base: str, code: str, start: threading.Event, statuses: list[int]) -> N
             str(page.url), data=dict(form.submission({"num_bids": "5", "amount": "10"}))
         )
         statuses.append(answer.status_code)
-
-
-def _delete(base: str, code: str) -> int:
-    with httpx.Client(base_url=base, timeout=60) as admin:
-        page = admin.get(f"/sessions/{code}/delete")
-        [form] = [f for f in parse_forms(page.text) if f.action == f"/sessions/{code}/delete"]
-        return admin.post(form.action, data=dict(form.submission())).status_code
 
 
 @pytest.mark.slow
@@ -73,7 +67,7 @@ def test_deleting_a_session_while_its_participants_create_rows(tmp_path, backend
         for thread in threads:
             thread.start()
         start.set()
-        deleted = _delete(base, doomed)
+        deleted = delete_session_on_live_server(base, doomed)
         for thread in threads:
             thread.join()
         assert deleted == 303, log_path.read_text()[-6000:]
