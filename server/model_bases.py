@@ -307,6 +307,11 @@ class BasePlayer(_AppModel):
         participant.stored_payoff = float(participant.stored_payoff or 0) + delta
 
     @property
+    def id_in_subsession(self) -> int:
+        """The player's number in the round: its participant's id_in_session (as oTree's)."""
+        return int(self.participant.id_in_session)
+
+    @property
     def role(self) -> str:
         """The role of this player's id_in_group, from the C.<NAME>_ROLE constants."""
         roles = self._grove_app.roles

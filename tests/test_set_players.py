@@ -96,3 +96,19 @@ def test_set_players_in_a_wait_page_swaps_the_roles_shown_afterwards(market):
         )
         assert [p.first_role for p in players] == ["buyer", "seller", "buyer", "seller"]
         assert [p.role for p in players] == ["seller", "buyer", "seller", "buyer"]
+
+
+def test_a_players_id_in_subsession_is_its_participants_id_in_session(market):
+    """oTree's Player.id_in_subsession (documented under Participant.id_in_session), also
+    after set_players has moved players between groups."""
+    app, client = market
+    code, _links = create_demo_session(client, "market")
+    with app.state.grove.db.transaction() as db:
+        subsession = _subsession(app, db, code)
+        group, other = subsession.get_groups()
+        group.set_players(list(reversed(group.get_players())))
+        assert [(p.id_in_subsession, p.participant.id_in_session) for p in group.get_players()] == [
+            (2, 2),
+            (1, 1),
+        ]
+        assert sorted(p.id_in_subsession for p in subsession.get_players()) == [1, 2, 3, 4]
