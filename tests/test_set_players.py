@@ -105,7 +105,7 @@ def test_a_players_id_in_subsession_is_its_participants_id_in_session(market):
     code, _links = create_demo_session(client, "market")
     with app.state.grove.db.transaction() as db:
         subsession = _subsession(app, db, code)
-        group, other = subsession.get_groups()
+        group, _other = subsession.get_groups()
         group.set_players(list(reversed(group.get_players())))
         assert [(p.id_in_subsession, p.participant.id_in_session) for p in group.get_players()] == [
             (2, 2),
