@@ -44,11 +44,24 @@ def _lock_schema(connection: sa.Connection) -> None:
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
 
 
+def _refuse_otree_database(connection: sa.Connection) -> None:
+    """A database oTree made (the ``db.sqlite3`` an oTree project folder has once oTree ran in
+    it) cannot be Grove's: say so, instead of listing each of its app tables' differences."""
+    if sa.inspect(connection).has_table("otree_session"):
+        raise SchemaMismatch(
+            "The database was made by oTree (it has oTree's table otree_session); Grove cannot "
+            "use oTree's database. Keep it for oTree and give Grove its own (for SQLite, move "
+            f"db.sqlite3 aside, or set DATABASE_URL), or run `{RESETDB}` (`otree resetdb`) "
+            "to delete all its data and recreate the tables."
+        )
+
+
 def _grove_tables(connection: sa.Connection, project: Project, *, upgrade: bool) -> list[str]:
     """Bring Grove's own tables to the newest revision as far as allowed; what was done."""
     state = schema_versions.version_state(connection)
     head = state.head
     if state.kind == "empty":
+        _refuse_otree_database(connection)
         grove_tables = [project.metadata.tables[name] for name in Base.metadata.tables]
         project.metadata.create_all(connection, tables=grove_tables)
         schema_versions.stamp(connection, "head")

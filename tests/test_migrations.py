@@ -554,3 +554,22 @@ def test_devserver_migrates_first_but_not_in_production(tmp_path, url, monkeypat
     assert len(served) == 1
     assert "Grove's tables: upgraded from revision" in capsys.readouterr().out
     assert stored_revision(url) == [new_head]
+
+
+def test_a_database_made_by_otree_is_refused_as_otrees(tmp_path, url):
+    """The db.sqlite3 oTree leaves in a project folder has oTree's tables (otree_session and
+    app tables of oTree's shape): the refusal says it is oTree's, and changes nothing."""
+    settings = settings_for(write_project(tmp_path / "p", mood="models.StringField()"), url)
+    execute(
+        url,
+        "CREATE TABLE otree_session (id INTEGER PRIMARY KEY, code VARCHAR(16))",
+        "CREATE TABLE diary_player (id INTEGER PRIMARY KEY, round_number INTEGER)",
+    )
+    with pytest.raises(SchemaMismatch, match=r"made by oTree .*`python -m server resetdb`"):
+        create_app(settings)
+    assert stored_revision(url) == []
+    engine = databases.engine(url)
+    try:
+        assert not sa.inspect(engine).has_table("grove_session")
+    finally:
+        engine.dispose()
