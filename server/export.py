@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.csv_cells import spreadsheet_row
-from server.models.core import Participant
+from server.models.core import Participant, declared_field_value
 from server.project import Project
 from server.sessions import get_session
 from server.typed_json import plain
@@ -74,7 +74,7 @@ def export_session(db: Session, project: Project, session_code: str, folder: Pat
                             participant.label or "",
                             participant.id_in_session,
                             *[
-                                export_cell((participant.vars or {}).get(f))
+                                export_cell(declared_field_value(participant, f))
                                 for f in participant_fields
                             ],
                             player.round_number,

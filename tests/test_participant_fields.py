@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from server.app import create_app
+from server.data_export.scope import resolve_scope
+from server.data_export.tables import all_apps_wide
 from server.errors import ConfigurationError
 from server.export import export_session
 from server.session_reports import create_session_now
@@ -62,3 +64,32 @@ def test_participant_fields_are_exported(app, tmp_path):
 def test_a_reserved_name_is_refused_at_start(settings, name):
     with pytest.raises(ConfigurationError, match=f"PARTICIPANT_FIELDS cannot contain '{name}'"):
         create_app(settings.with_changes(participant_fields=(name,)))
+
+
+def test_finished_may_be_declared_as_otrees_documentation_asks(settings, tmp_path):
+    """oTree's admin.rst ("Payments"): declare a participant field ``finished`` and set
+    ``participant.finished = True`` when a participant finishes. Grove's participant has that
+    flag already: declaring it is allowed, setting it sets Grove's, and it is exported."""
+    app = create_app(settings.with_changes(participant_fields=("finished", "treatment")))
+    grove = app.state.grove
+    try:
+        code = create_session_now(grove.db, grove.project, "survey", 2).code
+
+        def finish_first(db):
+            first = get_session(db, code).get_participants()[0]
+            assert first.finished is False
+            first.finished = True
+
+        grove.db.run(finish_first)
+        with grove.db.read() as db:
+            assert [p.finished for p in get_session(db, code).get_participants()] == [True, False]
+            paths = export_session(db, grove.project, code, tmp_path)
+        with Path(paths[0]).open(encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        assert [row["participant.finished"] for row in rows] == ["True", "False"]
+        with grove.db.read() as db:
+            wide = all_apps_wide(db, grove.project, resolve_scope(db, code, None))
+            column = wide.columns.index("participant.finished")
+            assert [row[column] for row in wide.rows] == [True, False]
+    finally:
+        grove.db.dispose()

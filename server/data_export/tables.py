@@ -26,7 +26,7 @@ from server.data_export.scope import (
     session_values,
 )
 from server.models.chat import ChatMessage
-from server.models.core import Participant
+from server.models.core import Participant, declared_field_value
 from server.models.export_log import PageCompletion
 from server.models.urn import UrnAssignment, UrnStudy
 from server.project import Project
@@ -122,10 +122,9 @@ def _wide_rows(
             )
         for participant in batch:
             session = scope.sessions[participant.session_id]
-            participant_vars = participant.vars or {}
             session_vars = session.vars or {}
             row = participant_values(participant)
-            row += [participant_vars.get(name) for name in settings.participant_fields]
+            row += [declared_field_value(participant, name) for name in settings.participant_fields]
             row += session_values(session)
             config = session.config or {}
             row += [config.get(name) for name in config_names]

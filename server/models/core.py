@@ -71,9 +71,24 @@ class _ExtraFieldsMixin:
         super().__setattr__(name, value)
 
 
+# Participant fields oTree's documentation asks a project to declare whose meaning Grove's
+# participant already has: ``finished`` (admin.rst, "Payments": set it when a participant
+# finishes, and the admin pages show it). Declaring it is allowed; ``participant.finished``
+# is then Grove's own flag, which Grove also sets when the participant passes the last page.
+DECLARABLE_BUILTIN_FIELDS = frozenset({"finished"})
+
+
+def declared_field_value(participant: Participant, name: str) -> Any:
+    """The value of a PARTICIPANT_FIELDS name for exports (None while unset)."""
+    if name in DECLARABLE_BUILTIN_FIELDS:
+        return getattr(participant, name)
+    return (participant.vars or {}).get(name)
+
+
 def check_declared_fields(participant_fields: Any, session_fields: Any) -> None:
     """PARTICIPANT_FIELDS / SESSION_FIELDS may not reuse a name Grove's objects already have
-    (oTree refuses these at start too). Raises ValueError naming the setting and the name."""
+    (oTree refuses these at start too), except DECLARABLE_BUILTIN_FIELDS. Raises ValueError
+    naming the setting and the name."""
     for setting, model, names in (
         ("PARTICIPANT_FIELDS", Participant, participant_fields),
         ("SESSION_FIELDS", ExperimentSession, session_fields),
@@ -81,6 +96,8 @@ def check_declared_fields(participant_fields: Any, session_fields: Any) -> None:
         for name in names:
             if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
                 raise ValueError(f"{setting}: {name!r} is not a valid field name")
+            if model is Participant and name in DECLARABLE_BUILTIN_FIELDS:
+                continue
             if hasattr(model, name):
                 raise ValueError(f"{setting} cannot contain {name!r}: that name is reserved")
 
