@@ -530,6 +530,7 @@ def test_zip_and_unzip_round_trip_without_local_state(tmp_path, monkeypatch):
     leftovers = [
         LOCAL_DATABASE,
         f"{LOCAL_DATABASE}-wal",
+        f"{LOCAL_DATABASE}.writelock",  # the write lock Grove keeps beside a SQLite file
         ".grove_secret",
         "zip_game/__pycache__/x.cpython-311.pyc",
         "__temp_bots_Mar04_05h06m07.9s/zip_game.csv",

@@ -27,6 +27,7 @@ EXCLUDED_NAMES = (
     "*.sqlite3",
     "*.sqlite3-wal",
     "*.sqlite3-shm",
+    "*.sqlite3.writelock",
     ".grove_secret",
     ".grove_secret.*",
     "__temp*",

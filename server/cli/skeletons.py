@@ -80,6 +80,7 @@ db.sqlite3
 *.sqlite3
 *.sqlite3-wal
 *.sqlite3-shm
+*.sqlite3.writelock
 .grove_secret
 .grove_secret.*
 __temp*
