@@ -69,3 +69,87 @@ def test_the_errors_are_read_from_the_markup_beside_each_field():
     )
     assert fields_with_errors(html) == {"__all__", "age"}
     assert fields_with_errors("<p>fine</p>") == set()
+
+
+HTML_APP = """\
+from otree.api import *
+
+
+class C(BaseConstants):
+    NAME_IN_URL = "sums"
+    PLAYERS_PER_GROUP = None
+    NUM_ROUNDS = 1
+
+
+class Subsession(BaseSubsession):
+    pass
+
+
+class Group(BaseGroup):
+    pass
+
+
+class Player(BasePlayer):
+    int1 = models.IntegerField()
+    int2 = models.IntegerField(max=10)
+
+
+class Sums(Page):
+    form_model = "player"
+    form_fields = ["int1", "int2"]
+
+    @staticmethod
+    def error_message(player, values):
+        if values["int1"] + values["int2"] != 10:
+            return "The numbers must add up to 10"
+
+
+class Done(Page):
+    pass
+
+
+page_sequence = [Sums, Done]
+"""
+
+HTML_BOTS = """\
+from otree.api import *
+from . import *
+
+
+class PlayerBot(Bot):
+    def play_round(self):
+        expect("The numbers must", "not in", self.html)
+        yield SubmissionMustFail(Sums, dict(int1=5, int2=6))
+        expect("The numbers must add up to 10", "in", self.html)
+        yield SubmissionMustFail(Sums, dict(int1=5, int2=11), error_fields=["int2"])
+        expect("The numbers must", "not in", self.html)
+        expect('name="int2"', "in", self.html)
+        yield Sums, dict(int1=4, int2=6)
+        expect("You entered 4 and 6 .", "in", self.html)
+        yield Done
+"""
+
+
+def test_self_html_is_the_rejected_page_then_the_next_with_spaces_collapsed(tmp_path):
+    """oTree (bots.rst): ``self.html`` is updated after every ``yield``, so after a
+    SubmissionMustFail it is the page with the errors; "linebreaks and extra spaces are
+    ignored". Measured on oTree 6.0.15 with the same bots."""
+    root = tmp_path / "project"
+    (root / "sums").mkdir(parents=True)
+    (root / "settings.py").write_text(
+        'SESSION_CONFIGS = [dict(name="sums", app_sequence=["sums"], num_demo_participants=1)]\n'
+        'SECRET_KEY = "x"\n'
+    )
+    (root / "sums" / "__init__.py").write_text(HTML_APP)
+    (root / "sums" / "tests.py").write_text(HTML_BOTS)
+    (root / "sums" / "Sums.html").write_text(
+        "{{ block content }}{{ formfields }}{{ next_button }}{{ endblock }}\n"
+    )
+    (root / "sums" / "Done.html").write_text(
+        "{{ block content }}<p>You entered {{ player.int1 }}\n   and\n"
+        "{{ player.int2 }} .</p>{{ next_button }}{{ endblock }}\n"
+    )
+    [result] = run_bots(
+        load_settings(root, {}), "sums", database_url=databases.database_url(tmp_path)
+    )
+    assert result.ok, result.error

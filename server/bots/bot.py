@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,4 +138,7 @@ class Bot:
 
     @property
     def html(self) -> str:
-        return self._runner.last_html.get(self._participant_code, "")
+        """The page the bot is on (after a SubmissionMustFail, the page with its errors), with
+        line breaks and runs of spaces as one space, as oTree's (so an ``expect`` need not
+        know where the template breaks its lines)."""
+        return re.sub(r"\s+", " ", self._runner.last_html.get(self._participant_code, ""))

@@ -119,6 +119,9 @@ class BotRunner:
         self.requested = num_participants
         self.progress = progress
         self.last_html: dict[str, str] = {}
+        # The page a SubmissionMustFail got back (the form with its errors): what the bot's
+        # self.html is until its next submission, as in oTree.
+        self._rejected_html: dict[str, str] = {}
         # Each participant's bots, round after round and app after app, as one stream of
         # submissions (oTree chains the play_round generators the same way).
         self._streams: dict[str, Iterator[tuple[Bot, Submission] | str]] = {}
@@ -233,7 +236,7 @@ class BotRunner:
             raise BotError(f"participant {code} landed on an unexpected URL {url}")
         if 'id="grove-wait"' in html:
             return "waiting"
-        self.last_html[code] = html
+        self.last_html[code] = self._rejected_html.pop(code, html)
         participant = self.participant(code)
         app_name, round_number = participant.current_app, participant.current_round
         if app_name is None or round_number is None:
@@ -356,6 +359,7 @@ class BotRunner:
                     f"{submission.post_data}"
                 )
             _check_error_fields(page_name, submission, response.text)
+            self._rejected_html[code] = response.text
             result.log.append(f"{code} {page_name}: rejected as expected")
             return
         if response.status_code != 303:
