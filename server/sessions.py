@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from server.codes import new_code
+from server.currency import RealWorldCurrency
 from server.db import report_progress
 from server.errors import (
     ConfigurationError,
@@ -20,7 +21,7 @@ from server.errors import (
 from server.models.core import ExperimentSession, Participant, check_declared_fields
 from server.project import RESERVED_CONFIG_KEYS, Project
 from server.randomization.session_urn import prepare_session_study, randomize_participant
-from server.session_config_values import ConfigValueError, checked_value
+from server.session_config_values import ConfigValueError, checked_value, stored_number
 from server.storable_text import unstorable_character
 
 NON_EDITABLE_CONFIG_KEYS = RESERVED_CONFIG_KEYS | {"mock_exogenous_data", "urn"}
@@ -143,6 +144,10 @@ def create_session(
     """
     base_config = project.session_config(config_name)
     config = merge_modified_fields(base_config, modified_session_config_fields)
+    if "participation_fee" in config:
+        # Money, as oTree's session.config["participation_fee"]: a page prints "€2.50".
+        fee = RealWorldCurrency(stored_number(config, "participation_fee"))
+        config = {**config, "participation_fee": fee}
     count = validate_num_participants(project, config, num_participants)
     if room_name is not None and room_name not in _room_names(project):
         raise RoomNotFound(f"no room named {room_name!r}")

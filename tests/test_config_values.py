@@ -49,7 +49,8 @@ class Payment(Page):
 page_sequence = [Payment]
 """
 
-PAY_TEMPLATE = """{{ block content }}<p id="total">You receive {{ total }}.</p>{{ endblock }}"""
+PAY_TEMPLATE = """{{ block content }}<p id="total">You receive {{ total }}.</p>
+<p id="fee">Fee: {{ session.config.participation_fee }}</p>{{ endblock }}"""
 
 SETTINGS = """
 SESSION_CONFIG_DEFAULTS = dict(
@@ -136,7 +137,7 @@ def test_a_value_not_of_its_defaults_kind_is_a_400_naming_it(project, fields, fo
     ("fields", "form", "stored"),
     [
         ({"participation_fee": "2.5"}, True, {"participation_fee": 2.5}),
-        ({"participation_fee": 3}, False, {"participation_fee": 3}),
+        ({"participation_fee": 3}, False, {"participation_fee": 3.0}),  # oTree's: 3.0
         ({"participation_fee": " 1.25 "}, False, {"participation_fee": 1.25}),
         ({"real_world_currency_per_point": "0.01"}, True, {"real_world_currency_per_point": 0.01}),
         ({"rounds": "5"}, True, {"rounds": 5}),
@@ -168,6 +169,16 @@ def test_the_fee_a_form_sent_reaches_the_payment_page(project):
     client, _engine = project
     created = create(client, {"participation_fee": "4.5"}, form=True)
     assert "You receive $4.50." in start(client, created.json()["code"])
+
+
+def test_the_configs_fee_is_money_as_in_otree(project):
+    """oTree 6.0.15 turns session.config["participation_fee"] into a RealWorldCurrency: a
+    template printing it shows "$4.50" (and "4,50 €" in German), not "4.5"."""
+    client, _engine = project
+    created = create(client, {"participation_fee": "4.5"}, form=True)
+    assert '<p id="fee">Fee: $4.50</p>' in start(client, created.json()["code"])
+    created = create(client, {})
+    assert '<p id="fee">Fee: $2.00</p>' in start(client, created.json()["code"])
 
 
 def test_a_bad_fee_stored_before_the_check_is_a_clear_page_not_a_500(project):
