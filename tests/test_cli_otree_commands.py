@@ -569,6 +569,16 @@ def test_zip_and_unzip_round_trip_without_local_state(tmp_path, monkeypatch):
     assert not (elsewhere / "study" / LOCAL_DATABASE).exists()
 
 
+def test_resetdb_without_an_answer_cancels_instead_of_a_traceback(tmp_path, monkeypatch, capsys):
+    """``otree resetdb`` with stdin closed (a script, ``< /dev/null``): nothing to confirm, so
+    nothing is deleted, with "Cancelled." rather than EOFError's traceback."""
+    project = tmp_path / "study"
+    create_project(project)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert _run(monkeypatch, project, "resetdb") == 1
+    assert "Cancelled." in capsys.readouterr().out
+
+
 def test_zip_needs_a_project_folder(tmp_path, monkeypatch, capsys):
     assert _run(monkeypatch, tmp_path, "zip") == 1
     assert "holds no settings.py" in capsys.readouterr().err

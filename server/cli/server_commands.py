@@ -98,7 +98,11 @@ def idle_worker(args: argparse.Namespace) -> int:
 def resetdb(args: argparse.Namespace) -> int:
     """Delete every table and create the project's tables anew."""
     if not args.yes:
-        answer = input("This deletes ALL data in the database. Type 'yes' to go on: ")
+        try:
+            answer = input("This deletes ALL data in the database. Type 'yes' to go on: ")
+        except EOFError:  # no one to ask (stdin closed, as under a script): nothing is deleted
+            answer = ""
+            print()
         if answer.strip().lower() != "yes":
             print("Cancelled.")
             return 1
