@@ -512,7 +512,7 @@ def field_error(html: str, name: str) -> str | None:
     """The error shown beside one field of a rendered form, or None."""
     for block in html.split('<div class="mb-3 grove-field')[1:]:
         if f'for="id_{name}"' in block or f'id="id_{name}' in block:
-            found = re.search(r'class="invalid-feedback[^"]*" role="alert">(.*?)</div>', block)
+            found = re.search(r'class="invalid-feedback[^"]*"[^>]*>(.*?)</div>', block)
             return found.group(1) if found else None
     raise AssertionError(f"no field {name} on the page")
 
