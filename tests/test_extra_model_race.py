@@ -22,12 +22,12 @@ PARTICIPANTS = 16
 EXTRA_TABLES = ("market_bid", "market_reply", "market_offer")
 
 
-def _bid(base: str, code: str, start: threading.Event, statuses: list[int]) -> None:
-    """Open the participant's page and, once everyone is ready, submit 5 bids."""
+def _bid(base: str, code: str, ready: threading.Barrier, statuses: list[int]) -> None:
+    """Open the participant's page and, once everyone has theirs open, submit 5 bids."""
     with httpx.Client(base_url=base, timeout=60) as browser:
         page = browser.get(f"/InitializeParticipant/{code}", follow_redirects=True)
         [form] = [f for f in parse_forms(page.text) if f.attributes.get("id") == "form"]
-        start.wait()
+        ready.wait()
         answer = browser.post(
             str(page.url), data=dict(form.submission({"num_bids": "5", "amount": "10"}))
         )
@@ -59,14 +59,17 @@ def test_deleting_a_session_while_its_participants_create_rows(tmp_path, backend
             ]
             for code in codes
         }
-        start = threading.Event()
+        everyone = people[doomed] + people[kept]
+        # Every page is open before the deletion starts (a page first opened after it would
+        # be a 404 with no form), then the submissions and the deletion race.
+        ready = threading.Barrier(len(everyone) + 1, timeout=60)
         threads = [
-            threading.Thread(target=_bid, args=(base, person, start, statuses))
-            for person in people[doomed] + people[kept]
+            threading.Thread(target=_bid, args=(base, person, ready, statuses))
+            for person in everyone
         ]
         for thread in threads:
             thread.start()
-        start.set()
+        ready.wait()
         deleted = delete_session_on_live_server(base, doomed)
         for thread in threads:
             thread.join()
