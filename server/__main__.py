@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from server import __version__
 from server.cli import (
@@ -71,6 +74,27 @@ def main(argv: list[str] | None = None) -> int:
     except GroveError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except sa.exc.OperationalError as exc:
+        # The database cannot be reached (PostgreSQL down, a wrong host, port or password):
+        # the driver's own words, not SQLAlchemy's traceback.
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        print(
+            f"error: cannot use the database {_shown_url(exc)}: {reason}. Check DATABASE_URL.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _shown_url(exc: sa.exc.OperationalError) -> str:
+    """The database of a failed connection as a URL without its password, if SQLAlchemy
+    knows it."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return "(the default SQLite file)"
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "named by DATABASE_URL"
 
 
 if __name__ == "__main__":

@@ -579,6 +579,22 @@ def test_resetdb_without_an_answer_cancels_instead_of_a_traceback(tmp_path, monk
     assert "Cancelled." in capsys.readouterr().out
 
 
+def test_a_database_that_cannot_be_reached_is_one_line_without_the_password(
+    tmp_path, monkeypatch, capsys
+):
+    """PostgreSQL down or a wrong DATABASE_URL (Heroku's postgres:// scheme included): one
+    line naming the database, its password hidden, and the driver's reason; no traceback."""
+    project = tmp_path / "study"
+    create_project(project)
+    monkeypatch.setenv("DATABASE_URL", "postgres://lab:s3cret@127.0.0.1:1/study")
+    assert _run(monkeypatch, project, "resetdb", "--noinput") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot use the database postgres://lab:***@127.0.0.1:1/study: ")
+    assert "Check DATABASE_URL." in err
+    assert "s3cret" not in err
+    assert "Traceback" not in err
+
+
 def test_zip_needs_a_project_folder(tmp_path, monkeypatch, capsys):
     assert _run(monkeypatch, tmp_path, "zip") == 1
     assert "holds no settings.py" in capsys.readouterr().err
