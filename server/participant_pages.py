@@ -145,15 +145,34 @@ def _locked(db: Session, project: Project, code: str) -> Participant:
 # --- use cases -----------------------------------------------------------------------------
 
 
-def start_participant(database: Database, project: Project, code: str) -> Redirect:
-    """The start link: put the participant on their first page (once); where they belong."""
+def start_participant(
+    database: Database, project: Project, code: str, label: str | None = None
+) -> Redirect:
+    """The start link: put the participant on their first page (once); where they belong.
+
+    ``label`` (oTree's ``?participant_label=``, normalized) becomes the participant's label
+    when they start and have none, unless another participant of the session has it."""
 
     def work(db: Session) -> Redirect:
         participant = _locked(db, project, code)
+        if label is not None and participant.index_in_pages == 0 and participant.label is None:
+            _take_label(db, participant, label)
         flow.start(db, project, participant)
         return Redirect(flow.current_url(project, participant))
 
     return database.run(work)
+
+
+def _take_label(db: Session, participant: Participant, label: str) -> None:
+    """Give ``participant`` the label, unless another participant of its session has it (a
+    label names one participant of a session)."""
+    taken = db.scalar(
+        sa.select(Participant.id).where(
+            Participant.session_id == participant.session_id, Participant.label == label
+        )
+    )
+    if taken is None:
+        participant.label = label
 
 
 def show_page(
@@ -295,22 +314,39 @@ def has_finished(database: Database, project: Project, code: str) -> Redirect | 
 
 
 def join_session(
-    database: Database, join_code: str, browser_token: str | None, *, claim: bool
+    database: Database,
+    join_code: str,
+    browser_token: str | None,
+    *,
+    claim: bool,
+    label: str | None = None,
 ) -> Joined | JoinPage:
     """The session-wide link: this browser's participant, or (``claim``) the next free one.
 
     The same browser (``browser_token``) always gets its participant back. Without ``claim``
     (a GET) a browser that has none gets a JoinPage: link-preview robots never take a place.
+    With ``label`` (oTree's ``?participant_label=``, normalized) the participant with that
+    label comes first, whichever browser asks, and a claimed participant gets the label.
     Raises SessionNotFound, SessionIsFull.
     """
 
     def work(db: Session) -> Joined | JoinPage:
-        session = db.scalars(
-            sa.select(ExperimentSession).where(ExperimentSession.join_code == join_code)
-        ).first()
+        query = sa.select(ExperimentSession).where(ExperimentSession.join_code == join_code)
+        if claim and label is not None:
+            # Two clicks with one label wait for each other: the second finds the first's.
+            query = query.with_for_update()
+        session = db.scalars(query).first()
         if session is None:
             raise SessionNotFound(f"no session with join code {join_code!r}")
-        if browser_token:
+        if label is not None:
+            labelled = db.scalars(
+                sa.select(Participant.code).where(
+                    Participant.session_id == session.id, Participant.label == label
+                )
+            ).first()
+            if labelled is not None:
+                return Joined(labelled, browser_token or new_browser_token())
+        elif browser_token:
             mine = db.scalars(
                 sa.select(Participant.code).where(
                     Participant.session_id == session.id,
@@ -338,6 +374,8 @@ def join_session(
             raise SessionIsFull("Sorry, this session is full: every place has been taken.")
         free.browser_token = token
         free.visited = True
+        if label is not None:
+            free.label = label
         return Joined(free.code, token)
 
     return database.run(work)

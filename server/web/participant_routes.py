@@ -6,6 +6,8 @@ its result into a response; the use cases own the transactions and the locks.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -17,6 +19,7 @@ from server.browser_tokens import BROWSER_COOKIE, BROWSER_COOKIE_MAX_AGE, browse
 from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
 from server.participant_pages import Joined, Redirect, Rendered, SessionIsFull
+from server.participant_vars import optional_participant_label
 from server.web.page_rendering import page_renderer
 from server.web.wait_watch import CompletionWatcher
 
@@ -28,10 +31,12 @@ def _respond(outcome: Redirect | Rendered) -> Response:
 
 
 def initialize_participant(request: Request) -> Response:
-    """Start a participant (idempotent) and send them to the page they are on."""
+    """Start a participant (idempotent) and send them to the page they are on; oTree's
+    ``?participant_label=`` gives a participant without one that label."""
     app = grove(request)
+    label = optional_participant_label(request.query_params.get("participant_label"))
     return _respond(
-        participant_pages.start_participant(app.db, app.project, request.path_params["code"])
+        participant_pages.start_participant(app.db, app.project, request.path_params["code"], label)
     )
 
 
@@ -114,20 +119,26 @@ def join_session(request: Request) -> Response:
     """The session-wide link: one click gives this browser the next free participant.
 
     A GET only shows a start button (link-preview robots fetch links); the POST assigns. The
-    same browser always gets the same participant back.
+    same browser always gets the same participant back. With oTree's ``?participant_label=``
+    (kept in the button's URL) the same label does, and the participant gets that label.
     """
     app = grove(request)
+    label = optional_participant_label(request.query_params.get("participant_label"))
     try:
         outcome = participant_pages.join_session(
             app.db,
             request.path_params["code"],
             browser_token_from(request.cookies.get(BROWSER_COOKIE)),
             claim=request.method == "POST",
+            label=label,
         )
     except SessionIsFull as full:
         return app.message_page("Session full", str(full))
     if not isinstance(outcome, Joined):
-        return app.render("grove/join.html", {"action": request.url.path})
+        action = request.url.path
+        if label is not None:
+            action += "?" + urlencode({"participant_label": label})
+        return app.render("grove/join.html", {"action": action})
     response = RedirectResponse(f"/InitializeParticipant/{outcome.participant_code}", 303)
     response.set_cookie(
         BROWSER_COOKIE,
