@@ -32,6 +32,7 @@ from server.http.security_headers import security_middleware
 from server.http.url_text import RefuseUnstorableText
 from server.i18n import install_translations
 from server.project import load_project
+from server.push_hub import PushHub
 from server.rest.routes import api_routes, urn_reference_routes
 from server.rooms import load_rooms
 from server.schema import prepare_database
@@ -46,6 +47,7 @@ from server.web import (
     data_routes,
     demo_routes,
     export_routes,
+    live_routes,
     monitor_routes,
     participant_routes,
     room_routes,
@@ -99,6 +101,7 @@ def _lifespan() -> Callable[[Starlette], Any]:
             # connection after shutdown (and after the engine is disposed). Let it finish.
             stopping.set()
             await task
+            await grove.push_hub.close()
 
     return lifespan
 
@@ -152,6 +155,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         Route("/", home, methods=["GET"]),
         *demo_routes.routes,
         *participant_routes.routes,
+        *live_routes.routes,
         *admin_auth.routes,
         *admin_routes.routes,
         *monitor_routes.routes,
@@ -182,6 +186,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         },
     )
     app.state.grove = Grove(
-        settings=settings, project=project, db=db, templates=templates, rooms=load_rooms(settings)
+        settings=settings,
+        project=project,
+        db=db,
+        templates=templates,
+        rooms=load_rooms(settings),
+        push_hub=PushHub(db, settings.live_retention_seconds),
     )
     return app

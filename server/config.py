@@ -27,6 +27,7 @@ from server.secret_key import (
 
 AUTH_LEVELS = ("DEMO", "STUDY")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_LIVE_RETENTION_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,9 @@ class Settings:
     timeout_poll_seconds: float = 1.0
     # Longest wait for a database write lock before a request fails with 503 (seconds).
     db_lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+    # How long a live page's undelivered messages wait for it to reconnect (seconds;
+    # GROVE_LIVE_RETENTION_SECONDS).
+    live_retention_seconds: float = DEFAULT_LIVE_RETENTION_SECONDS
     # Host names the server answers to (GROVE_ALLOWED_HOSTS or settings.ALLOWED_HOSTS; "*."
     # prefixes allowed); empty: any host (server/http/security_headers.py).
     allowed_hosts: tuple[str, ...] = ()
@@ -196,6 +200,9 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
     except ValueError as exc:
         raise ConfigurationError("GROVE_MAX_BODY_BYTES must be an integer") from exc
     lock_timeout = _positive_seconds(environ, "GROVE_DB_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_SECONDS)
+    live_retention = _positive_seconds(
+        environ, "GROVE_LIVE_RETENTION_SECONDS", DEFAULT_LIVE_RETENTION_SECONDS
+    )
     currency_code = _typed(module, "REAL_WORLD_CURRENCY_CODE", str, "USD")
     production = _env_bool(environ, "OTREE_PRODUCTION")
     secret_key = environ.get("OTREE_SECRET_KEY") or _typed(module, "SECRET_KEY", str, "")
@@ -233,6 +240,7 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
         demo_page_title=_typed(module, "DEMO_PAGE_TITLE", str, "Demo") or "Demo",
         max_body_bytes=max_body,
         db_lock_timeout_seconds=lock_timeout,
+        live_retention_seconds=live_retention,
         allowed_hosts=_allowed_hosts(module, environ),
         secure_cookies=_secure_cookies(environ),
     )

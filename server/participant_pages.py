@@ -461,6 +461,14 @@ def _render(
             None if deadline is None else max(0.0, round(deadline - time.time(), 1))
         ),
         "timer_text": gettext(getattr(entry.page_cls, "timer_text", "")),
+        # A page with a live method gets the live script (server/web/live_routes.py); the
+        # render time tells it which stored messages it has not seen.
+        "live_url": (
+            f"/live/{participant.code}/{entry.index}"
+            if getattr(entry.page_cls, "live_method", None)
+            else None
+        ),
+        "live_since": time.time(),
     }
     if entry.is_wait_page:
         context["title_text"] = gettext(entry.page_cls.title_text)

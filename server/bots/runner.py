@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import importlib
 import re
+import sys
 import tempfile
 import time
 import traceback
@@ -129,6 +130,8 @@ class BotRunner:
         self._last_submitted: dict[str, str] = {}
         self._bot_classes: dict[str, type[Bot] | None] = {}
         self._app_sequence: list[str] = []
+        # (app, round, group id, page) whose bots' call_live_method has run (once per group).
+        self._live_called: set[tuple[str, int, int, str]] = set()
 
     # What bots read: fresh rows from the database.
     def participant(self, code: str) -> Participant:
@@ -155,6 +158,7 @@ class BotRunner:
             app = create_app(settings)
             grove = app.state.grove
             self._project = grove.project
+            self._database = grove.db
             try:
                 config = grove.project.session_config(self.config_name)
                 count = self.requested or config["num_demo_participants"]
@@ -258,6 +262,7 @@ class BotRunner:
             raise BotError(f"{place}: {location}/tests.py has no PlayerBot")
         bot, submission = step
         self._check_page(bot, submission, page_name, app_name, round_number)
+        self._call_live_method(bot, submission, code)
         self._submit(client, code, url, html, page_name, submission, result)
         self._last_submitted[code] = page_name
         result.failed_page = result.failed_where = None
@@ -320,6 +325,50 @@ class BotRunner:
                 f"{submission.page_class.__name__} but the participant has finished the session"
             )
         result.failed_where = None
+
+    def _call_live_method(self, bot: Bot, submission: Submission, code: str) -> None:
+        """oTree's rule for live pages: when the first bot of a group reaches a page with a
+        ``live_method``, its ``tests.py``'s top-level ``call_live_method(method, **kwargs)``
+        runs, once per group and page. ``method(id_in_group, data)`` runs the live method for
+        that member (whichever page they are on, as in oTree) in its own unit of work and
+        returns what it returned."""
+        from server.live_pages import call_live_method
+
+        page_cls = submission.page_class
+        if not getattr(page_cls, "live_method", None):
+            return
+        function = getattr(sys.modules.get(type(bot).__module__), "call_live_method", None)
+        player = bot.player
+        record = (bot._app_name, bot.round_number, player.group_id, page_cls.__name__)
+        if record in self._live_called or not callable(function):
+            return
+        self._live_called.add(record)
+        participant = self.participant(code)
+        entry = next(
+            candidate
+            for candidate in self._project.page_sequence(participant.session.config["app_sequence"])
+            if candidate.index == participant.index_in_pages
+        )
+        group = bot.group
+        members = {member.id_in_group: member.participant.code for member in group.get_players()}
+
+        def method(id_in_group: int, data: Any) -> Any:
+            if id_in_group not in members:
+                raise BotError(
+                    f"call_live_method: method({id_in_group!r}, ...) names no player of the group "
+                    f"(its id_in_group are {sorted(members)})"
+                )
+            return call_live_method(
+                self._database, self._project, members[id_in_group], entry, data
+            )
+
+        function(
+            method=method,
+            case=bot.case,
+            round_number=bot.round_number,
+            page_class=page_cls,
+            group=group,
+        )
 
     def _check_page(
         self, bot: Bot, submission: Submission, page_name: str, app_name: str, round_number: int

@@ -27,6 +27,8 @@ class Grove:
     db: Database
     templates: jinja2.Environment
     rooms: dict[str, Any] = field(default_factory=dict)
+    # This worker's end of the push channel (server.push_hub.PushHub).
+    push_hub: Any = None
 
     def render(
         self, template: str, context: dict[str, Any], status_code: int = 200

@@ -1,9 +1,19 @@
 """Imports every module that defines Grove's fixed tables, so that they are all registered
 on ``Base.metadata`` before a project copies it. Add new model modules here."""
 
-from server.models import admin, api_keys, chat, core, export_log, pending_vars, rooms, urn
+from server.models import admin, api_keys, chat, core, export_log, pending_vars, push, rooms, urn
 
-__all__ = ["admin", "api_keys", "chat", "core", "export_log", "pending_vars", "rooms", "urn"]
+__all__ = [
+    "admin",
+    "api_keys",
+    "chat",
+    "core",
+    "export_log",
+    "pending_vars",
+    "push",
+    "rooms",
+    "urn",
+]
 
 # Registers the flush hooks that stamp each changed participant for incremental exports.
 from server import change_sequence as _change_sequence  # noqa: F401

@@ -1,0 +1,228 @@
+"""Live pages (oTree's ``live_method``): a message from a page's ``liveSend``, run as one unit
+of work, its answers delivered to the addressed players' open pages.
+
+``send_live_message`` is the use case behind a live page's WebSocket; ``call_live_method``
+is what bots' ``call_live_method(method, ...)`` runs. Both lock in the LOCK ORDER of
+``server/db.py`` (the player's group, then the participant), run the page's ``live_method``
+inside that unit of work (``player.group``, ``participant``, ``session`` read and write
+there), and store the answers with ``server.push.publish`` in the same transaction: the
+live method's writes and its messages commit together, and a live method that raises
+writes and sends nothing.
+
+The return value addresses players of the sender's group as oTree's does: ``{id_in_group:
+data}``, ``{0: data}`` for the whole group; a key that is not a member's id_in_group (or 0
+beside other keys) is an error, so nothing ever reaches a player outside the group. Each
+answer goes to the recipient's channel for the sender's page (``live_channel``): a member on
+another page does not get it (as in oTree).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server import flow, push
+from server.db import Database, lock_ids_in_order
+from server.errors import GroveError, ParticipantNotFound
+from server.json_data import safe_json
+from server.models.core import Participant
+from server.models.push import LiveReceipt
+from server.participant_pages import lock_participant
+from server.project import PageEntry, Project
+from server.sessions import get_participant
+
+# The most characters a page's message id may have (the client's ids are far shorter).
+MAX_MESSAGE_KEY = 64
+
+
+class LiveMethodError(GroveError):
+    """A live method that cannot be run, or whose return value is not oTree's shape."""
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """What became of a page's live message.
+
+    ``ran``: the live method ran (``return_value`` is what it returned); ``duplicate``: a
+    copy with the same id ran before, nothing ran now; ``not_on_page``: the participant is
+    not on that page (or it has no live method), nothing ran (oTree ignores such messages).
+    """
+
+    status: str
+    return_value: Any = None
+
+
+def live_channel(code: str, page_index: int) -> str:
+    """The push channel of one participant's live page."""
+    return f"live:{code}:{page_index}"
+
+
+def live_method_of(project: Project, entry: PageEntry) -> Callable[[Any, Any], Any] | None:
+    """The page's live method as a function ``(player, data)``, or None if it has none.
+
+    ``live_method`` is a function, or (oTree 5, oTree Studio) the name of a Player method or
+    of a function in the app's module. Raises LiveMethodError for a name that is neither.
+    """
+    method = getattr(entry.page_cls, "live_method", None)
+    if not method:
+        return None
+    if callable(method):
+        if inspect.isasyncgenfunction(method) or inspect.iscoroutinefunction(method):
+            raise LiveMethodError(
+                f"{entry.page_name}.live_method is async; Grove runs live methods that "
+                "return their answer (async live methods are not supported yet)"
+            )
+        return method
+    if isinstance(method, str):
+        name = method
+        app = project.apps[entry.app_name]
+        on_player = getattr(app.player_cls, name, None)
+        if callable(on_player):
+            return lambda player, data: getattr(player, name)(data)
+        function = app.hook(name)
+        if function is not None:
+            return function
+        raise LiveMethodError(
+            f"{entry.page_name}.live_method names {name!r}, which is neither a method of "
+            f"Player nor a function in {app.location}/__init__.py"
+        )
+    raise LiveMethodError(f"{entry.page_name}.live_method must be a function or its name")
+
+
+def has_live_method(entry: PageEntry) -> bool:
+    """Does the page declare a live method (its page needs the live script)?"""
+    return bool(getattr(entry.page_cls, "live_method", None))
+
+
+def participant_exists(database: Database, code: str) -> bool:
+    """Is there a participant with this code (a live page's connection may stay open)?"""
+    with database.read() as db:
+        return db.scalar(sa.select(Participant.id).where(Participant.code == code)) is not None
+
+
+def send_live_message(
+    database: Database,
+    project: Project,
+    code: str,
+    page_index: int,
+    data: Any,
+    message_key: str | None = None,
+) -> LiveResult:
+    """Run the live method of page ``page_index`` for participant ``code`` with ``data``.
+
+    One unit of work: locks the group and the participant (LOCK ORDER), runs the live method,
+    stores its answers for the addressed group members, and (with ``message_key``) a receipt,
+    so a resent copy of the message is acknowledged without running again. Raises
+    ParticipantNotFound, LiveMethodError, and whatever the live method raises (then nothing
+    of it is stored).
+    """
+    if message_key is not None and len(message_key) > MAX_MESSAGE_KEY:
+        raise LiveMethodError(f"a live message id has at most {MAX_MESSAGE_KEY} characters")
+
+    def work(db: Session) -> LiveResult:
+        participant = lock_participant(db, project, code)
+        if participant is None:
+            raise ParticipantNotFound(f"no participant with code {code!r}")
+        entry = flow.current_entry(project, participant)
+        if entry is None or entry.index != page_index:
+            return LiveResult("not_on_page")
+        method = live_method_of(project, entry)
+        if method is None:
+            return LiveResult("not_on_page")
+        if message_key is not None:
+            if _already_ran(db, code, message_key):
+                return LiveResult("duplicate")
+            db.add(
+                LiveReceipt(participant_code=code, message_key=message_key, created_at=time.time())
+            )
+        player = flow.player_for(db, project, participant, entry)
+        return_value = method(player, data)
+        _deliver(db, player, entry, return_value)
+        return LiveResult("ran", return_value)
+
+    return database.run(work)
+
+
+def call_live_method(
+    database: Database, project: Project, code: str, entry: PageEntry, data: Any
+) -> Any:
+    """Run page ``entry``'s live method for participant ``code`` wherever they are (bots'
+    ``method(id_in_group, data)``, which oTree runs whether or not the player has reached
+    the page); its answers are delivered as a page's would be. Returns what it returned."""
+
+    def work(db: Session) -> Any:
+        peek = get_participant(db, code)
+        player = flow.player_for(db, project, peek, entry)
+        lock_ids_in_order(db, project.apps[entry.app_name].group_cls, [player.group_id])
+        db.execute(
+            sa.select(Participant.id).where(Participant.id == peek.id).with_for_update()
+        ).all()
+        db.expire_all()
+        db.info.pop("grove_players", None)
+        participant = get_participant(db, code)
+        player = flow.player_for(db, project, participant, entry)
+        method = live_method_of(project, entry)
+        if method is None:
+            raise LiveMethodError(f"{entry.page_name} has no live_method")
+        return_value = method(player, data)
+        _deliver(db, player, entry, return_value)
+        return return_value
+
+    return database.run(work)
+
+
+def _already_ran(db: Session, code: str, message_key: str) -> bool:
+    return (
+        db.scalar(
+            sa.select(LiveReceipt.id).where(
+                LiveReceipt.participant_code == code, LiveReceipt.message_key == message_key
+            )
+        )
+        is not None
+    )
+
+
+def addressed(return_value: Any, members: dict[int, str]) -> dict[str, Any]:
+    """Recipients' participant codes and their data, from a live method's return value.
+
+    ``members`` maps each group member's id_in_group to its participant code. A falsy return
+    value sends nothing; a recipient whose data is None gets nothing (oTree's rules). Raises
+    LiveMethodError for anything but oTree's shape.
+    """
+    if not return_value:
+        return {}
+    if not isinstance(return_value, dict):
+        raise LiveMethodError(
+            f"a live method must return a dict {{id_in_group: data}}, not "
+            f"{type(return_value).__name__}"
+        )
+    if 0 in return_value:
+        if len(return_value) > 1:
+            raise LiveMethodError(
+                "a live method's return value with the key 0 (the whole group) must have no "
+                "other keys"
+            )
+        data = return_value[0]
+        return {} if data is None else {code: data for code in members.values()}
+    recipients: dict[str, Any] = {}
+    for key, data in return_value.items():
+        if isinstance(key, bool) or key not in members:
+            raise LiveMethodError(
+                f"a live method returned a message for id_in_group={key!r}, but the group "
+                f"has the players {sorted(members)}"
+            )
+        if data is not None:
+            recipients[members[key]] = data
+    return recipients
+
+
+def _deliver(db: Session, player: Any, entry: PageEntry, return_value: Any) -> None:
+    members = {member.id_in_group: member.participant.code for member in player.group.get_players()}
+    for code, data in addressed(return_value, members).items():
+        push.publish(db, live_channel(code, entry.index), safe_json(data))

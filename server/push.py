@@ -1,0 +1,117 @@
+"""The push channel's storage: messages for open pages, written in the sender's unit of work.
+
+A message is a row of ``grove_push_message`` for one channel (a live page of one participant:
+``live:<code>:<page index>``), written in the same transaction as what it reports, so it
+exists exactly when that transaction commits: nothing is delivered before the commit, and
+nothing committed is lost. On PostgreSQL the same transaction sends ``NOTIFY`` (delivered by
+PostgreSQL at commit, in commit order) to every worker's listening connection; on SQLite each
+worker watches the table for new ids (``server.push_hub``). Rows are kept for the retention
+window (``Settings.live_retention_seconds``, 60 s), so a page that reconnects gets what it
+missed, and then pruned.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.models.push import LiveReceipt, PushMessage
+
+# PostgreSQL's channel for every push message (one LISTEN per worker process).
+NOTIFY_CHANNEL = "grove_push"
+# NOTIFY payloads are limited to 8000 bytes: a larger message travels as its row's id only.
+NOTIFY_INLINE_LIMIT = 7000
+# How long a live message's receipt stops a resent copy from running again (seconds).
+RECEIPT_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A stored message: its id (unique, for deduplication), channel, JSON body and time."""
+
+    id: int
+    channel: str
+    body: str
+    created_at: float
+
+
+def publish(db: Session, channel: str, body: str) -> None:
+    """Store ``body`` (a JSON text) for ``channel`` in the caller's unit of work; every worker's
+    subscribers of the channel get it once that unit of work commits."""
+    row = PushMessage(channel=channel, body=body, created_at=time.time())
+    db.add(row)
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    db.flush()
+    note = {"id": row.id, "channel": channel, "created_at": row.created_at}
+    inline = json.dumps({**note, "body": body})
+    payload = inline if len(inline.encode()) <= NOTIFY_INLINE_LIMIT else json.dumps(note)
+    db.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, payload)))
+
+
+def parse_notification(payload: str) -> tuple[Pushed | None, int]:
+    """A NOTIFY payload: the message if it came inline, else None and the row's id."""
+    data = json.loads(payload)
+    if "body" in data:
+        return Pushed(data["id"], data["channel"], data["body"], data["created_at"]), data["id"]
+    return None, int(data["id"])
+
+
+def _as_pushed(rows: Iterable[PushMessage]) -> list[Pushed]:
+    return [Pushed(row.id, row.channel, row.body, row.created_at) for row in rows]
+
+
+def messages_by_id(db: Session, ids: Iterable[int]) -> list[Pushed]:
+    """The stored messages with these ids (those not pruned yet), by id."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    rows = db.scalars(sa.select(PushMessage).where(PushMessage.id.in_(wanted)).order_by("id"))
+    return _as_pushed(rows)
+
+
+def newest_id(db: Session) -> int:
+    """The largest message id stored so far (0 for none)."""
+    return db.scalar(sa.select(sa.func.max(PushMessage.id))) or 0
+
+
+def messages_after(db: Session, after_id: int, limit: int = 1000) -> list[Pushed]:
+    """Messages with an id above ``after_id``, oldest first (SQLite's watcher)."""
+    rows = db.scalars(
+        sa.select(PushMessage).where(PushMessage.id > after_id).order_by("id").limit(limit)
+    )
+    return _as_pushed(rows)
+
+
+def recent_messages(db: Session, channel: str, since: float) -> list[Pushed]:
+    """The channel's messages stored at or after ``since`` (epoch seconds), oldest first."""
+    rows = db.scalars(
+        sa.select(PushMessage)
+        .where(PushMessage.channel == channel, PushMessage.created_at >= since)
+        .order_by(PushMessage.created_at, PushMessage.id)
+    )
+    return _as_pushed(rows)
+
+
+def has_expired(db: Session, retention_seconds: float) -> bool:
+    """Are there messages or receipts to prune? (A read: pruning takes a write lock.)"""
+    now = time.time()
+    old_message = db.scalar(
+        sa.select(PushMessage.id).where(PushMessage.created_at < now - retention_seconds).limit(1)
+    )
+    old_receipt = db.scalar(
+        sa.select(LiveReceipt.id).where(LiveReceipt.created_at < now - RECEIPT_SECONDS).limit(1)
+    )
+    return old_message is not None or old_receipt is not None
+
+
+def prune(db: Session, retention_seconds: float) -> None:
+    """Delete messages older than the retention window and receipts older than an hour."""
+    now = time.time()
+    db.execute(sa.delete(PushMessage).where(PushMessage.created_at < now - retention_seconds))
+    db.execute(sa.delete(LiveReceipt).where(LiveReceipt.created_at < now - RECEIPT_SECONDS))

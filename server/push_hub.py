@@ -1,0 +1,222 @@
+"""One push channel for the whole server: each worker process's subscribers get every message
+published on their channel by any worker, on any host sharing the database.
+
+A subscriber (a live page's WebSocket; later wait pages and room pages) calls
+``await hub.subscribe(channel)`` and reads ``subscription.queue``. Publishing is
+``server.push.publish`` inside a unit of work. How messages reach this process:
+
+* PostgreSQL: one dedicated connection per worker process that ``LISTEN``s on
+  ``server.push.NOTIFY_CHANNEL``; PostgreSQL delivers each ``NOTIFY`` at its transaction's
+  commit. A message too large for a notification arrives as its row's id and is read from
+  the table. After the connection was lost and came back, every subscription gets ``None``
+  in its queue: read what you may have missed from the table (``recent_messages``).
+* SQLite (the workers of one host): one task per worker process, running only while someone
+  in the process subscribes, reads rows with ids above the last one it saw every
+  ``poll_interval`` seconds (one indexed lookup). SQLite serializes writers, so ids commit in
+  order, and AUTOINCREMENT never reuses one.
+
+Subscribing starts the watcher (or listener) and returns only once it runs, so a subscriber
+that then reads the table's recent messages misses nothing in between (it may see a message
+twice: messages carry ids for that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+import anyio.to_thread
+import sqlalchemy as sa
+
+from server import push
+from server.db import Database
+from server.push import Pushed
+
+DEFAULT_POLL_INTERVAL = 0.005
+RECONNECT_SECONDS = 1.0
+
+logger = logging.getLogger("grove.push")
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One subscriber's messages, in the order they arrived; ``None``: maybe missed some."""
+
+    channel: str
+    queue: asyncio.Queue[Pushed | None] = field(default_factory=asyncio.Queue)
+
+
+class PushHub:
+    """This worker process's end of the push channel."""
+
+    def __init__(
+        self,
+        database: Database,
+        retention_seconds: float,
+        *,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> None:
+        self._db = database
+        self.retention_seconds = retention_seconds
+        self._poll_interval = poll_interval
+        self._subscriptions: dict[str, set[Subscription]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._pruner: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def subscribe(self, channel: str) -> Subscription:
+        """Receive the channel's messages from now on; raises what starting the watcher did."""
+        subscription = Subscription(channel)
+        self._subscriptions.setdefault(channel, set()).add(subscription)
+        try:
+            await self._running()
+        except BaseException:
+            self.unsubscribe(subscription)
+            raise
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """Stop receiving; the SQLite watcher stops when nobody in the process subscribes."""
+        subscribers = self._subscriptions.get(subscription.channel)
+        if subscribers is not None:
+            subscribers.discard(subscription)
+            if not subscribers:
+                del self._subscriptions[subscription.channel]
+
+    def recent(self, channel: str, since: float) -> list[Pushed]:
+        """The channel's stored messages from ``since`` (epoch seconds) on, within the
+        retention window (blocking: call it in a thread)."""
+        since = max(since, time.time() - self.retention_seconds)
+        with self._db.read() as db:
+            return push.recent_messages(db, channel, since)
+
+    async def close(self) -> None:
+        """Stop the watcher or listener and the pruning (at the worker's shutdown)."""
+        self._closed = True
+        for task in (self._task, self._pruner):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    # --- inside ------------------------------------------------------------------------
+
+    def _dispatch(self, message: Pushed) -> None:
+        for subscription in self._subscriptions.get(message.channel, ()):
+            subscription.queue.put_nowait(message)
+
+    def _resync_everyone(self) -> None:
+        for subscribers in self._subscriptions.values():
+            for subscription in subscribers:
+                subscription.queue.put_nowait(None)
+
+    async def _running(self) -> None:
+        if self._closed:
+            raise RuntimeError("the push hub is closed")
+        if self._pruner is None:
+            self._pruner = asyncio.create_task(self._prune_forever())
+        if self._task is None:
+            loop = asyncio.get_running_loop()
+            self._ready = loop.create_future()
+            runner = self._watch_sqlite if self._db.is_sqlite else self._listen_postgres
+            self._task = asyncio.create_task(runner(self._ready))
+        assert self._ready is not None
+        await asyncio.shield(self._ready)
+
+    async def _watch_sqlite(self, ready: asyncio.Future[None]) -> None:
+        try:
+            last = await anyio.to_thread.run_sync(self._read_newest_id)
+            ready.set_result(None)
+            while self._subscriptions and not self._closed:
+                await asyncio.sleep(self._poll_interval)
+                try:
+                    messages = await anyio.to_thread.run_sync(self._read_after, last)
+                except Exception:
+                    logger.exception("the push watcher cannot read the database")
+                    await asyncio.sleep(RECONNECT_SECONDS)
+                    continue
+                for message in messages:
+                    last = max(last, message.id)
+                    self._dispatch(message)
+        except BaseException as exc:
+            if not ready.done():
+                ready.set_exception(exc)
+            raise
+        finally:
+            self._task = None
+
+    def _read_newest_id(self) -> int:
+        with self._db.read() as db:
+            return push.newest_id(db)
+
+    def _read_after(self, last: int) -> list[Pushed]:
+        with self._db.read() as db:
+            return push.messages_after(db, last)
+
+    def _read_ids(self, ids: list[int]) -> list[Pushed]:
+        with self._db.read() as db:
+            return push.messages_by_id(db, ids)
+
+    def _conninfo(self) -> str:
+        url = sa.make_url(self._db.url).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
+    async def _listen_postgres(self, ready: asyncio.Future[None]) -> None:
+        import psycopg
+
+        connected_before = False
+        try:
+            while not self._closed:
+                try:
+                    connection = await psycopg.AsyncConnection.connect(
+                        self._conninfo(), autocommit=True
+                    )
+                except Exception as exc:
+                    if not ready.done():
+                        ready.set_exception(exc)
+                        return
+                    logger.warning("push listener cannot connect (%s); trying again", exc)
+                    await asyncio.sleep(RECONNECT_SECONDS)
+                    continue
+                try:
+                    async with connection:
+                        await connection.execute(f"LISTEN {push.NOTIFY_CHANNEL}")
+                        if connected_before:
+                            self._resync_everyone()
+                        connected_before = True
+                        if not ready.done():
+                            ready.set_result(None)
+                        async for note in connection.notifies():
+                            message, message_id = push.parse_notification(note.payload)
+                            if message is None:
+                                fetched = await anyio.to_thread.run_sync(
+                                    self._read_ids, [message_id]
+                                )
+                                for item in fetched:
+                                    self._dispatch(item)
+                            else:
+                                self._dispatch(message)
+                except psycopg.Error as exc:
+                    logger.warning("push listener lost its connection (%s); reconnecting", exc)
+                    await asyncio.sleep(RECONNECT_SECONDS)
+        finally:
+            self._task = None
+
+    async def _prune_forever(self) -> None:
+        interval = min(10.0, max(0.5, self.retention_seconds / 2))
+        while not self._closed:
+            await asyncio.sleep(interval)
+            try:
+                await anyio.to_thread.run_sync(self._prune)
+            except Exception:
+                logger.warning("pruning old push messages failed", exc_info=True)
+
+    def _prune(self) -> None:
+        with self._db.read() as db:
+            if not push.has_expired(db, self.retention_seconds):
+                return
+        self._db.run(lambda db: push.prune(db, self.retention_seconds))

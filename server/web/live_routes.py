@@ -1,0 +1,183 @@
+"""The WebSocket of a live page: ``/live/{code}/{index}``.
+
+Authenticated as the participant's pages are, by the participant code in the URL. The page's
+script (``server/static/grove-live.js``) speaks JSON:
+
+* ``{"type": "hello", "since": t, "seen": [ids]}`` first, on every (re)connection: the
+  server sends the page's stored messages from ``t`` (when the page was rendered, server
+  time) within the retention window, except those it has already received (``seen``);
+* ``{"type": "send", "id": key, "data": data}`` for each ``liveSend(data)``: the live method
+  runs (``server.live_pages.send_live_message``), and the server answers
+  ``{"type": "ack", "id": key, "ok": true}`` (or ``"ok": false`` with ``"error"``); a message
+  sent again with the same key (after a reconnect) is acknowledged, not run again;
+* from the server, ``{"type": "message", "id": n, "data": data}`` for each answer addressed
+  to this page (``liveRecv(data)``; ids tell copies apart).
+
+A participant that does not exist closes the socket with code 4404 (the page stops trying).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server import live_pages
+from server.errors import ParticipantNotFound
+from server.http.context import Grove
+from server.push import Pushed
+from server.push_hub import PushHub, Subscription
+from server.web.participant_routes import MAX_PAGE_INDEX_DIGITS
+
+logger = logging.getLogger("grove.live")
+
+CLOSE_NOT_FOUND = 4404
+CLOSE_BAD_MESSAGE = 4400
+# Before the page's own time, so that a message committed while the page was rendering is
+# not missed (a reload may show the last second's messages again).
+RENDER_SLACK_SECONDS = 1.0
+
+
+def push_hub(grove: Grove) -> PushHub:
+    """The worker's push hub (one per application)."""
+    hub = grove.push_hub
+    assert hub is not None
+    return hub
+
+
+class _LivePage:
+    """One open live page: its subscription and what it has been sent."""
+
+    def __init__(self, websocket: WebSocket, grove: Grove, code: str, index: int) -> None:
+        self.websocket = websocket
+        self.grove = grove
+        self.code = code
+        self.index = index
+        self.channel = live_pages.live_channel(code, index)
+        self.sent: set[int] = set()
+        self.since: float | None = None
+        self.send_lock = asyncio.Lock()
+
+    async def send_text(self, text: str) -> None:
+        async with self.send_lock:
+            await self.websocket.send_text(text)
+
+    async def deliver(self, message: Pushed) -> None:
+        if message.id in self.sent:
+            return
+        self.sent.add(message.id)
+        await self.send_text(f'{{"type":"message","id":{message.id},"data":{message.body}}}')
+
+    async def replay(self, seen: set[int]) -> None:
+        """Send the stored messages from ``since`` on that the page has not received."""
+        if self.since is None:
+            return
+        self.sent |= seen
+        stored = await run_in_threadpool(
+            push_hub(self.grove).recent, self.channel, self.since - RENDER_SLACK_SECONDS
+        )
+        for message in stored:
+            await self.deliver(message)
+
+    async def forward(self, subscription: Subscription, replayed: asyncio.Event) -> None:
+        await replayed.wait()
+        while True:
+            message = await subscription.queue.get()
+            if message is None:  # the listener reconnected: read what it may have missed
+                await self.replay(set())
+            else:
+                await self.deliver(message)
+
+    async def run_message(self, message: dict[str, Any]) -> bool:
+        """Run one ``send``; False when the socket had to be closed instead."""
+        key = message.get("id")
+        if not isinstance(key, str) or not key or len(key) > live_pages.MAX_MESSAGE_KEY:
+            await self.websocket.close(CLOSE_BAD_MESSAGE)
+            return False
+        grove = self.grove
+        reply: dict[str, Any] = {"type": "ack", "id": key, "ok": True}
+        try:
+            result = await run_in_threadpool(
+                live_pages.send_live_message,
+                grove.db,
+                grove.project,
+                self.code,
+                self.index,
+                message.get("data"),
+                key,
+            )
+        except ParticipantNotFound:
+            await self.websocket.close(CLOSE_NOT_FOUND)
+            return False
+        except Exception as exc:
+            # As oTree: the page is told that it failed, the server log says why.
+            logger.exception("live_method of participant %s, page %d failed", self.code, self.index)
+            reply.update(ok=False, error=f"Error in live_method: {type(exc).__name__}")
+        else:
+            if result.status == "not_on_page":
+                reply.update(ok=False, error="The participant is no longer on this page.")
+        await self.send_text(json.dumps(reply))
+        return True
+
+
+async def live_socket(websocket: WebSocket) -> None:
+    """A live page's connection: messages in both directions until the page goes."""
+    grove: Grove = websocket.app.state.grove
+    code = websocket.path_params["code"]
+    text = websocket.path_params["index"]
+    await websocket.accept()
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_PAGE_INDEX_DIGITS):
+        await websocket.close(CLOSE_NOT_FOUND)
+        return
+    if not await run_in_threadpool(live_pages.participant_exists, grove.db, code):
+        await websocket.close(CLOSE_NOT_FOUND)
+        return
+    page = _LivePage(websocket, grove, code, int(text))
+    hub = push_hub(grove)
+    subscription = await hub.subscribe(page.channel)
+    replayed = asyncio.Event()
+    forwarder = asyncio.create_task(page.forward(subscription, replayed))
+    try:
+        while True:
+            raw = await websocket.receive_text()
+            if len(raw) > grove.settings.max_body_bytes:
+                await websocket.close(1009)
+                return
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                await websocket.close(CLOSE_BAD_MESSAGE)
+                return
+            if not isinstance(message, dict):
+                await websocket.close(CLOSE_BAD_MESSAGE)
+                return
+            if message.get("type") == "hello":
+                since = message.get("since")
+                seen = message.get("seen") or []
+                if isinstance(since, int | float) and not isinstance(since, bool):
+                    page.since = float(since)
+                await page.replay({i for i in seen if isinstance(i, int)})
+                replayed.set()
+            elif message.get("type") == "send":
+                replayed.set()
+                if not await page.run_message(message):
+                    return
+            else:
+                await websocket.close(CLOSE_BAD_MESSAGE)
+                return
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unsubscribe(subscription)
+        forwarder.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await forwarder
+
+
+routes = [WebSocketRoute("/live/{code:str}/{index:str}", live_socket)]
