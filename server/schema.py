@@ -19,8 +19,10 @@ a refused start changes nothing.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -35,8 +37,14 @@ logger = logging.getLogger("grove")
 
 # pg_advisory_xact_lock's key for "someone is changing Grove's schema" (any fixed number).
 SCHEMA_LOCK_KEY = 4_207_151_515
-MIGRATE = "python -m server migrate"
-RESETDB = "python -m server resetdb"
+
+
+def _command(name: str) -> str:
+    """A Grove command as the user runs it: ``otree migrate`` (or ``grove migrate``) when the
+    program is that installed command, whose environment may have no ``python`` that imports
+    Grove; ``python -m server migrate`` otherwise."""
+    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return f"{program if program in ('otree', 'grove') else 'python -m server'} {name}"
 
 
 def _lock_schema(connection: sa.Connection) -> None:
@@ -51,7 +59,7 @@ def _refuse_otree_database(connection: sa.Connection) -> None:
         raise SchemaMismatch(
             "The database was made by oTree (it has oTree's table otree_session); Grove cannot "
             "use oTree's database. Keep it for oTree and give Grove its own (for SQLite, move "
-            f"db.sqlite3 aside, or set DATABASE_URL), or run `{RESETDB}` (`otree resetdb`) "
+            f"db.sqlite3 aside, or set DATABASE_URL), or run `{_command('resetdb')}` "
             "to delete all its data and recreate the tables."
         )
 
@@ -79,8 +87,8 @@ def _grove_tables(connection: sa.Connection, project: Project, *, upgrade: bool)
             raise SchemaMismatch(
                 "The database was made by an early Grove whose tables differ from the first "
                 f"versioned schema ({'; '.join(differences)}), and cannot be upgraded. Export "
-                f"the data you need, then run `{RESETDB}` to delete all data and recreate "
-                "the tables."
+                f"the data you need, then run `{_command('resetdb')}` to delete all data and "
+                "recreate the tables."
             )
         schema_versions.stamp(connection, schema_versions.BASELINE)
         done.append(
@@ -92,7 +100,7 @@ def _grove_tables(connection: sa.Connection, project: Project, *, upgrade: bool)
         if not upgrade:
             raise SchemaMismatch(
                 f"The database's Grove tables are at revision {state.current}; this Grove "
-                f"needs {head}. Back up the database, then run `{MIGRATE}`."
+                f"needs {head}. Back up the database, then run `{_command('migrate')}`."
             )
         schema_versions.upgrade_to_head(connection)
         done.append(f"Grove's tables: upgraded from revision {state.current} to {head}")
@@ -105,20 +113,21 @@ def _refusal(plan: AppSchemaPlan, *, widen: bool, destructive: bool) -> str | No
         return (
             "The database's app tables were not made by this Grove ("
             + "; ".join(plan.foreign)
-            + f"). Run `{RESETDB}` to delete all data and recreate the tables."
+            + f"). Run `{_command('resetdb')}` to delete all data and recreate the tables."
         )
     if plan.destructive and not destructive:
         fields = "; ".join(change.describe() for change in plan.destructive)
         return (
             f"The database does not match your models: {fields}. Applying this deletes the "
-            f"values of these fields. Run `{MIGRATE} --allow-destructive` to apply it and keep "
-            f"all other data, or `{RESETDB}` to delete all data and recreate the tables."
+            f"values of these fields. Run `{_command('migrate')} --allow-destructive` to apply "
+            f"it and keep all other data, or `{_command('resetdb')}` to delete all data and "
+            "recreate the tables."
         )
     if plan.widened and not widen:
         fields = "; ".join(change.describe() for change in plan.widened)
         return (
-            f"The database stores some IntegerFields in 32 bits: {fields}. Run `{MIGRATE}` "
-            "to widen them to 64 bits (every value is kept)."
+            f"The database stores some IntegerFields in 32 bits: {fields}. Run "
+            f"`{_command('migrate')}` to widen them to 64 bits (every value is kept)."
         )
     return None
 

@@ -573,3 +573,19 @@ def test_a_database_made_by_otree_is_refused_as_otrees(tmp_path, url):
         assert not sa.inspect(engine).has_table("grove_session")
     finally:
         engine.dispose()
+
+
+def test_refusals_name_the_command_the_user_runs(tmp_path, url, monkeypatch):
+    """Run as the installed ``otree`` (or ``grove``) command, whose environment may have no
+    ``python`` that imports Grove, a refusal names ``otree migrate``/``otree resetdb``."""
+    both = {"mood": "models.StringField()", "sleep_hours": "models.IntegerField()"}
+    stop(started(settings_for(write_project(tmp_path / "v1", **both), url)))
+    v2_settings = settings_for(write_project(tmp_path / "v2", mood="models.StringField()"), url)
+    for program, words in (("/home/lab/grove/bin/otree", "otree"), ("grove", "grove")):
+        monkeypatch.setattr("sys.argv", [program, "prodserver"])
+        with pytest.raises(SchemaMismatch) as refused:
+            create_app(v2_settings)
+        message = str(refused.value)
+        assert f"`{words} migrate --allow-destructive`" in message
+        assert f"`{words} resetdb`" in message
+        assert "python -m server" not in message
