@@ -103,6 +103,7 @@ def _cli(monkeypatch, capsys, root, *args):
 def test_the_command_names_each_case_and_exports_every_case(monkeypatch, capsys, tmp_path):
     status, out, _err = _cli(monkeypatch, capsys, BOTFAIL, "rounds_pass", "--export", str(tmp_path))
     assert status == 0
+    assert "[#" not in out  # no progress bar (redrawn with \r) when the output is no terminal
     assert "rounds_pass, case 1 of 2 ('low'): OK (2 participants, 8 pages" in out
     assert "rounds_pass, case 2 of 2 ('high'): OK (2 participants, 8 pages" in out
     with (tmp_path / "rounds_pass_rounds.csv").open() as handle:

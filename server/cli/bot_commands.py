@@ -57,9 +57,13 @@ def test_command(args: argparse.Namespace) -> int:
     export = Path(folder) if folder else None
     failures = 0
     summaries = []
+    # The bar redraws one line with \r: at a terminal only, not in a log or a pipe.
+    drawing = sys.stdout.isatty()
     for name in names:
-        for result in run_bots(settings, name, args.num_participants, _progress_bar(name), export):
-            sys.stdout.write("\n")
+        progress = _progress_bar(name) if drawing else None
+        for result in run_bots(settings, name, args.num_participants, progress, export):
+            if drawing:
+                sys.stdout.write("\n")
             label = f"{name}, {result.case_label}" if result.case_label else name
             if result.ok:
                 stopped = (
