@@ -189,7 +189,10 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
     """
     module = import_project_file(root, "settings.py")
     if module is None:
-        raise ConfigurationError(f"{Path(root) / 'settings.py'}: file not found")
+        raise ConfigurationError(
+            f"{Path(root) / 'settings.py'}: file not found. Run the command from your "
+            "project's folder, the one with settings.py"
+        )
     rooms = _typed(module, "ROOMS", (list, tuple), [])
     for index, room in enumerate(rooms):
         if not isinstance(room, dict):

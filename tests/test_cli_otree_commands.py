@@ -595,6 +595,13 @@ def test_a_database_that_cannot_be_reached_is_one_line_without_the_password(
     assert "Traceback" not in err
 
 
+def test_a_command_outside_a_project_says_where_to_run_it(tmp_path, monkeypatch, capsys):
+    assert _run(monkeypatch, tmp_path, "resetdb", "--noinput") == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'settings.py'}: file not found" in err
+    assert "Run the command from your project's folder, the one with settings.py" in err
+
+
 def test_zip_needs_a_project_folder(tmp_path, monkeypatch, capsys):
     assert _run(monkeypatch, tmp_path, "zip") == 1
     assert "holds no settings.py" in capsys.readouterr().err
