@@ -306,6 +306,25 @@ def test_a_live_method_named_by_a_string_and_a_page_not_displayed(client, live_a
         assert _send(ws, "s", 1)["ok"] is False
 
 
+def test_a_wait_page_with_a_live_method(client):
+    pages = _start(client, "live_by_name")
+    waiting = client.post(pages[0], data={}, follow_redirects=True)
+    assert 'id="grove-wait"' in waiting.text
+    lobby = waiting.url.path
+    assert lobby.endswith("/Lobby/3")
+    assert f'data-url="{_socket_url(lobby)}"' in waiting.text
+    with client.websocket_connect(_socket_url(lobby)) as ws:
+        _hello(ws, time.time())
+        assert _send(ws, "w", 5)["ok"] is True
+        assert _next(ws, "message")["data"] == 5
+    # The other player arrives: both move on, and the wait page's messages are refused.
+    client.post(pages[1], data={}, follow_redirects=True)
+    assert "<p>Last</p>" in client.get(lobby, follow_redirects=True).text
+    with client.websocket_connect(_socket_url(lobby)) as ws:
+        _hello(ws, time.time())
+        assert _send(ws, "late", 1)["ok"] is False
+
+
 def test_an_unknown_participant_or_a_bad_message_closes_the_socket(client):
     from starlette.websockets import WebSocketDisconnect
 

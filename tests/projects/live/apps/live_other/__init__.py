@@ -38,8 +38,13 @@ class Skipped(Page):
         return False
 
 
+class Lobby(WaitPage):
+    # oTree 6: a wait page may have a live method too.
+    live_method = live_total
+
+
 class Last(Page):
     pass
 
 
-page_sequence = [ByName, Skipped, Last]
+page_sequence = [ByName, Skipped, Lobby, Last]
