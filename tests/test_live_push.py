@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from websockets.sync.client import connect
 
 from tests import databases
@@ -129,3 +130,45 @@ def test_two_servers_keep_a_group_counter_exact_and_deliver_each_message_once(tm
         other_group.send("echo", {"kind": "echo"})
         other_group.wait_for(1, 1)
         assert [m["data"] for m in other_group.messages] == [{"echo": {"kind": "echo"}}]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_message_sent_while_the_listener_reconnects_is_not_lost(tmp_path):
+    """PostgreSQL's notifications sent while a worker's listening connection is down are
+    gone; once it is back, its pages read what they missed from the message table."""
+    from starlette.testclient import TestClient
+
+    from server.app import create_app
+    from server.config import load_settings
+    from tests.test_live_pages import _hello, _next, _send, _socket_url, _start
+
+    url = databases.database_url(tmp_path, "listener", databases.POSTGRESQL)
+    application = create_app(load_settings(LIVE_PROJECT, {"DATABASE_URL": url}))
+    engine = databases.engine(url)
+    try:
+        with TestClient(application) as client:
+            pages = _start(client)
+            with (
+                client.websocket_connect(_socket_url(pages[0])) as one,
+                client.websocket_connect(_socket_url(pages[1])) as two,
+            ):
+                _hello(one, time.time())
+                _hello(two, time.time())
+                _send(one, "before", {"kind": "to", "to": 2, "note": "before"})
+                assert _next(two, "message")["data"]["note"] == "before"
+                with engine.begin() as connection:
+                    ended = connection.execute(
+                        sa.text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE query LIKE 'LISTEN%' AND datname = current_database()"
+                        )
+                    ).all()
+                assert ended == [(True,)]
+                _send(one, "during", {"kind": "to", "to": 2, "note": "during"})
+                assert _next(two, "message")["data"]["note"] == "during"
+                _send(one, "after", {"kind": "to", "to": 2, "note": "after"})
+                assert _next(two, "message")["data"]["note"] == "after"
+    finally:
+        engine.dispose()
+        application.state.grove.db.dispose()
