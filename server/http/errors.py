@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
 from starlette.exceptions import HTTPException
@@ -137,4 +139,25 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         detail = f"Template error in {exc.filename}, line {exc.lineno}: {exc.message}"
     elif isinstance(exc, TemplateRenderError) and not app.settings.production:
         detail = f"Template error in {exc}"
+    elif detail:
+        detail += _where_in_project(exc, app.settings.root)
     return app.message_page("Server error", detail or "Something went wrong.", status_code=500)
+
+
+# Grove's own code, which a project folder holds when it is Grove's repository.
+GROVE_PACKAGES = Path(__file__).resolve().parents[1]
+
+
+def _where_in_project(exc: BaseException, root: Path) -> str:
+    """Where the project's own code raised ``exc`` (its innermost frame in a file of the
+    project folder, outside environments), as oTree's debug page shows it; "" if nowhere."""
+    root = root.resolve()
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = Path(frame.filename).resolve()
+        if not path.is_relative_to(root) or path.is_relative_to(GROVE_PACKAGES):
+            continue
+        relative = path.relative_to(root)
+        if any(part in ("site-packages", "dist-packages") for part in relative.parts):
+            continue
+        return f" (in {relative.as_posix()}, line {frame.lineno}, in {frame.name})"
+    return ""
