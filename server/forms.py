@@ -284,7 +284,8 @@ def auto_submitted_values(
     """The values a page submitted by its timeout stores, as oTree 6 does.
 
     Valid values are kept; a field that is missing or invalid (type, bounds, choices, its
-    ``<field>_error_message``) gets 0, 0.0, ``cu(0)``, False or ``""`` by type. A blank field
+    ``<field>_error_message``) gets its value in the page's ``timeout_submission`` if it has
+    one, else 0, 0.0, ``cu(0)``, False or ``""`` by type. A blank field
     left empty stays None (a text field gets ``""``). If the page's ``error_message`` returns
     an error for the whole form, or raises, every field gets its default; field errors it
     returns reset those fields only.
@@ -323,9 +324,14 @@ def auto_submitted_values(
         whole_form = True
     if whole_form:
         invalid = [bound.name for bound in form.fields]
+    # oTree's deprecated (still honoured) Page.timeout_submission: a field's value instead of
+    # its type's default.
+    chosen = getattr(page_cls, "timeout_submission", None) or {}
     for bound in form.fields:
         if bound.name in invalid:
-            values[bound.name] = _auto_submit_default(bound.field)
+            values[bound.name] = (
+                chosen[bound.name] if bound.name in chosen else _auto_submit_default(bound.field)
+            )
     return values
 
 
