@@ -95,11 +95,6 @@ def live_method_of(project: Project, entry: PageEntry) -> Callable[[Any, Any], A
     raise LiveMethodError(f"{entry.page_name}.live_method must be a function or its name")
 
 
-def has_live_method(entry: PageEntry) -> bool:
-    """Does the page declare a live method (its page needs the live script)?"""
-    return bool(getattr(entry.page_cls, "live_method", None))
-
-
 def participant_exists(database: Database, code: str) -> bool:
     """Is there a participant with this code (a live page's connection may stay open)?"""
     with database.read() as db:

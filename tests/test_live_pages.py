@@ -335,11 +335,15 @@ def test_an_unknown_participant_or_a_bad_message_closes_the_socket(client):
         ws.receive_json()
     assert closed.value.code == 4404
     pages = _start(client)
-    with client.websocket_connect(_socket_url(pages[0])) as ws:
-        ws.send_text(json.dumps(["not", "an", "object"]))
-        with pytest.raises(WebSocketDisconnect) as closed:
-            ws.receive_json()
-    assert closed.value.code == 4400
+    for frame in (json.dumps(["not", "an", "object"]), '{"type": "send", "data": NaN}', b"\x00"):
+        with client.websocket_connect(_socket_url(pages[0])) as ws:
+            if isinstance(frame, bytes):
+                ws.send_bytes(frame)
+            else:
+                ws.send_text(frame)
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()
+        assert closed.value.code == 4400
 
 
 def test_bots_call_live_method_when_the_first_of_the_group_arrives(tmp_path):

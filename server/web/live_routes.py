@@ -126,6 +126,10 @@ class _LivePage:
         return True
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 async def live_socket(websocket: WebSocket) -> None:
     """A live page's connection: messages in both directions until the page goes."""
     grove: Grove = websocket.app.state.grove
@@ -145,12 +149,19 @@ async def live_socket(websocket: WebSocket) -> None:
     forwarder = asyncio.create_task(page.forward(subscription, replayed))
     try:
         while True:
-            raw = await websocket.receive_text()
+            frame = await websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                return
+            raw = frame.get("text")
+            if raw is None:  # a binary frame: the page's script sends only text
+                await websocket.close(CLOSE_BAD_MESSAGE)
+                return
             if len(raw) > grove.settings.max_body_bytes:
                 await websocket.close(1009)
                 return
             try:
-                message = json.loads(raw)
+                # NaN and Infinity are not JSON: JSON.stringify never sends them.
+                message = json.loads(raw, parse_constant=_not_json)
             except ValueError:
                 await websocket.close(CLOSE_BAD_MESSAGE)
                 return
