@@ -233,6 +233,26 @@ def test_messages_older_than_the_retention_are_dropped(tmp_path):
         application.state.grove.db.dispose()
 
 
+def test_a_busy_database_asks_the_page_to_send_again(client, live_app, monkeypatch):
+    from server import live_pages
+    from server.errors import DatabaseBusy
+
+    pages = _start(client)
+    real = live_pages.send_live_message
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        raise DatabaseBusy("The database is busy. Nothing was saved; try again.")
+
+    with client.websocket_connect(_socket_url(pages[0])) as one:
+        _hello(one, time.time())
+        monkeypatch.setattr(live_pages, "send_live_message", busy)
+        ack = _send(one, "b", {"kind": "add"})
+        assert (ack["ok"], ack["retry"]) == (False, True)
+        monkeypatch.setattr(live_pages, "send_live_message", real)
+        assert _send(one, "b", {"kind": "add"})["ok"] is True
+    assert _counter(live_app) == 1
+
+
 def test_a_message_for_a_page_the_participant_left_is_refused(client, live_app):
     pages = _start(client)
     with client.websocket_connect(_socket_url(pages[0])) as one:

@@ -30,9 +30,20 @@
     return ids;
   }
 
+  function resend(id) {
+    unacknowledged.forEach(function (m) {
+      if (m.id === id && socket && socket.readyState === WebSocket.OPEN) { socket.send(m.text); }
+    });
+  }
+
   function handle(event) {
     var message = JSON.parse(event.data);
     if (message.type === "ack") {
+      if (message.retry) {
+        // The server's database was busy and nothing ran: send it again in a moment.
+        setTimeout(function () { resend(message.id); }, 1000);
+        return;
+      }
       unacknowledged = unacknowledged.filter(function (m) { return m.id !== message.id; });
       if (!message.ok) { console.error(message.error || "Error in live_method; see the server log."); }
       return;

@@ -8,8 +8,10 @@ script (``server/static/grove-live.js``) speaks JSON:
   time) within the retention window, except those it has already received (``seen``);
 * ``{"type": "send", "id": key, "data": data}`` for each ``liveSend(data)``: the live method
   runs (``server.live_pages.send_live_message``), and the server answers
-  ``{"type": "ack", "id": key, "ok": true}`` (or ``"ok": false`` with ``"error"``); a message
-  sent again with the same key (after a reconnect) is acknowledged, not run again;
+  ``{"type": "ack", "id": key, "ok": true}`` (or ``"ok": false`` with ``"error"``, and
+  ``"retry": true`` when the database was busy or unavailable and nothing ran: the page sends
+  it again); a message sent again with the same key (after a reconnect) is acknowledged, not
+  run again;
 * from the server, ``{"type": "message", "id": n, "data": data}`` for each answer addressed
   to this page (``liveRecv(data)``; ids tell copies apart).
 
@@ -29,7 +31,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server import live_pages
-from server.errors import ParticipantNotFound
+from server.errors import DatabaseBusy, DatabaseUnavailable, ParticipantNotFound
 from server.http.context import Grove
 from server.push import Pushed
 from server.push_hub import PushHub, Subscription
@@ -115,6 +117,9 @@ class _LivePage:
         except ParticipantNotFound:
             await self.websocket.close(CLOSE_NOT_FOUND)
             return False
+        except (DatabaseBusy, DatabaseUnavailable) as exc:
+            # Not the live method's fault, and nothing was stored: the page sends it again.
+            reply.update(ok=False, retry=True, error=str(exc))
         except Exception as exc:
             # As oTree: the page is told that it failed, the server log says why.
             logger.exception("live_method of participant %s, page %d failed", self.code, self.index)
