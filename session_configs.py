@@ -38,6 +38,26 @@ SESSION_CONFIGS = [
         doc="Pairs are re-matched at random every round; partners can chat.",
     ),
     dict(
+        name="live_auction",
+        display_name="Continuous double auction (live page)",
+        app_sequence=["live_auction", "payment_info"],
+        num_demo_participants=4,
+        doc="Groups of 2 buyers and 2 sellers post bids and asks on a live order book; "
+        "a bid that meets an ask is a trade.",
+        # Seconds the market stays open (used by Market.get_timeout_seconds).
+        market_seconds=60,
+    ),
+    dict(
+        name="live_counting",
+        display_name="Counting task with live feedback (live page)",
+        app_sequence=["live_counting", "payment_info"],
+        num_demo_participants=1,
+        doc="A real-effort task: count the zeros in grids of digits; each answer is checked "
+        "at once.",
+        # Seconds the task lasts (used by Counting.get_timeout_seconds).
+        counting_seconds=60,
+    ),
+    dict(
         name="randomized_trial",
         display_name="Randomized trial (urn randomization, mocked covariates)",
         app_sequence=["trial"],

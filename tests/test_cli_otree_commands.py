@@ -435,8 +435,9 @@ def test_startproject_with_sample_games_copies_grove_samples_as_otree_apps(tmp_p
     assert _run(monkeypatch, tmp_path, "startproject", "study", "--sample-games") == 0
     root = tmp_path / "study"
     project = load_project(load_settings(root, {}))
-    assert list(project.session_configs) == ["survey", "public_goods", "trust", "prisoner"]
-    for name in ("survey", "payment_info", "public_goods", "trust", "prisoner"):
+    portable = ["survey", "public_goods", "trust", "prisoner", "live_auction", "live_counting"]
+    assert list(project.session_configs) == portable
+    for name in [*portable, "payment_info"]:
         assert project.apps[name].location == name  # at the project root, as oTree's apps
         for module in (root / name).glob("*.py"):
             assert "from server.api" not in module.read_text(), module
