@@ -172,3 +172,36 @@ def test_a_message_sent_while_the_listener_reconnects_is_not_lost(tmp_path):
     finally:
         engine.dispose()
         application.state.grove.db.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BOTH)
+def test_one_message_arriving_at_two_servers_at_once_runs_once(tmp_path, backend):
+    """A page that reconnected to the other server resends what was not acknowledged, perhaps
+    while the first copy still runs: each message id runs once, whichever server has it."""
+    database_url = databases.database_url(tmp_path, "resend", backend)
+    env = {"GROVE_PROJECT_ROOT": str(LIVE_PROJECT)}
+    with ExitStack() as stack:
+        first = stack.enter_context(live_server(database_url, workers=1, extra_env=env))
+        second = stack.enter_context(live_server(database_url, workers=1, extra_env=env))
+        pages = _start_players(first, 2)
+        here = _Page(stack, _ws_url(first, pages[0]), "page")
+        there = _Page(stack, _ws_url(second, pages[0]), "page")
+        time.sleep(0.5)
+
+        def send_all(page: _Page) -> None:
+            for number in range(MESSAGES_EACH):
+                page.send(str(number), {"kind": "add"})
+
+        threads = [threading.Thread(target=send_all, args=(page,)) for page in (here, there)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        here.wait_for(MESSAGES_EACH, MESSAGES_EACH)
+        there.wait_for(MESSAGES_EACH, MESSAGES_EACH)
+        time.sleep(0.5)  # no more than one answer per message comes later either
+        for page in (here, there):
+            assert all(ack["ok"] for ack in page.acks), page.acks
+            counters = sorted(message["data"]["counter"] for message in page.messages)
+            assert counters == list(range(1, MESSAGES_EACH + 1))
