@@ -5,7 +5,8 @@ workers, so a message sent through one worker reaches pages the other serves. An
 one page shows on the others' within seconds; a refused offer is shown to its sender only; an
 offer that meets the best one on the other side is a trade, and the two traders' pages move on
 by themselves; a page reloaded mid-market gets the book back; when nobody is left to trade,
-everyone reaches the results. The trades, offers and payoffs stored are the ones typed.
+everyone reaches the results. The trades, offers and payoffs stored are the ones typed. When
+nobody trades, the market's time limit moves every page on by itself and withdraws the offers.
 
 The counting task: the participant types counts and presses Enter or clicks Submit; the page
 says at once whether each was right, and the score, the answers and the payoff stored are
@@ -30,6 +31,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 # Milliseconds a live message may take to show on another page, or a page to move on.
 LIVE_TIMEOUT = 10_000
+# Seconds the market stays open when the test lets its time run out.
+MARKET_SECONDS = 8
 # Seconds the counting task lasts in the test (session config counting_seconds): long enough to
 # type a few counts on a busy machine, short enough to wait for its end.
 COUNTING_SECONDS = 20
@@ -301,3 +304,40 @@ def test_counting_task_scores_what_is_typed(browser, server):
         (3, int(typed[2]), True),
         (4, None, None),
     ]
+
+
+def test_auction_time_limit_ends_the_market_for_everyone(browser, server):
+    # Nobody trades: when the market's time is up, each page submits itself, the offers left
+    # in the book are withdrawn and everyone earns nothing.
+    links = create_session(server, "live_auction", 4, market_seconds=MARKET_SECONDS)
+    people = [Person.start(browser, link) for link in links]
+    for person in people:
+        person.click_next()
+    for person in people:
+        person.moves_to("Market")
+        person.shows("#best-bid", "none")
+    # Bids of 11 and asks of 99: no bid meets an ask.
+    for person in people:
+        enter_offer(person, "11" if "Your bid" in person.page.inner_text("main") else "99")
+    for person in people:
+        person.shows("#best-bid", "11")
+        person.shows("#best-ask", "99")
+    for person in people:
+        person.page.wait_for_url(re.compile("/Results/"), timeout=(MARKET_SECONDS + 15) * 1000)
+        assert "You did not trade." in person.page.inner_text("main")
+        assert person.problems == [], person.problems
+        person.close()
+    stored = server.rows(
+        "SELECT p.id, p.traded, p.left_market, p.payoff FROM live_auction_player p"
+        " JOIN grove_participant g ON g.id = p.participant_id WHERE g.code IN :codes",
+        codes=[person.code for person in people],
+    )
+    assert [(bool(r["traded"]), bool(r["left_market"]), r["payoff"]) for r in stored] == [
+        (False, True, 0)
+    ] * 4
+    offers = server.rows(
+        "SELECT price, active FROM live_auction_offer WHERE player_id IN :ids ORDER BY id",
+        ids=[row["id"] for row in stored],
+    )
+    assert sorted(offer["price"] for offer in offers) == [11, 11, 99, 99]
+    assert not any(offer["active"] for offer in offers)
