@@ -557,7 +557,7 @@ def test_devserver_migrates_first_but_not_in_production(tmp_path, url, monkeypat
 
 
 def test_a_database_made_by_otree_is_refused_as_otrees(tmp_path, url):
-    """The db.sqlite3 oTree leaves in a project folder has oTree's tables (otree_session and
+    """The SQLite file oTree leaves in a project folder has oTree's tables (otree_session and
     app tables of oTree's shape): the refusal says it is oTree's, and changes nothing."""
     settings = settings_for(write_project(tmp_path / "p", mood="models.StringField()"), url)
     execute(
