@@ -5,6 +5,7 @@ floor (``bench.floor_serve``, with Grove's uvicorn options)."""
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -18,7 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-REST_KEY = "bench-rest-key"
+# Production refuses a REST key under 16 characters and a default or short secret key
+# (server/secret_key.py); tests/test_bench_harness.py checks these pass.
+REST_KEY = "bench-rest-key-0123456789"
+SECRET_KEY = secrets.token_urlsafe(48)
 ADMIN_PASSWORD = "bench-admin-password"
 
 
@@ -119,6 +123,7 @@ def _common_env(path_prefix: Path | None = None) -> dict[str, str]:
     env = scratch_env(path_prefix)
     env.update(
         OTREE_REST_KEY=REST_KEY,
+        OTREE_SECRET_KEY=SECRET_KEY,
         OTREE_ADMIN_PASSWORD=ADMIN_PASSWORD,
         OTREE_AUTH_LEVEL="STUDY",
         OTREE_PRODUCTION="1",

@@ -11,6 +11,8 @@ from bench.projects import build_grove_project, build_otree_project
 from bench.report import build_rows, check_targets, format_table
 from bench.servers import floor_server
 from bench.wrk import run_wrk, wrk_available
+from tests import databases
+from tests.conftest import REPO_ROOT
 
 
 def test_otree_twin_has_the_same_apps_with_otree_imports(tmp_path):
@@ -85,3 +87,14 @@ def test_report_rows_and_targets_from_results():
     assert checks["participant_vars by_code_c10 >= 50% of floor"] is False  # 25%
     assert checks["urn API >= 1,000/s at 100 prior"] is False
     assert checks["bot run <= 1/3 of oTree's"] is True
+
+
+def test_the_benchmarked_grove_servers_environment_passes_the_production_checks(tmp_path):
+    """The bench starts Grove with OTREE_PRODUCTION=1: a key production refuses would stop
+    every run before its first request (the REST key was 14 characters once)."""
+    from bench.servers import _common_env
+    from server.config import load_settings
+
+    env = {**_common_env(), "DATABASE_URL": databases.database_url(tmp_path)}
+    settings = load_settings(REPO_ROOT, env)
+    assert settings.production
