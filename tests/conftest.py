@@ -43,13 +43,21 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The PostgreSQL pass leaves out the tests that choose their database themselves (marked
-    sqlite or postgres): the default pass has run them, on the database they name."""
+    sqlite or postgres): the default pass has run them, on the database they name.
+
+    It also leaves out the browser tests that name no database: they check what a page shows
+    and stores through Chromium, one participant at a time, and the same pages' forms are
+    filled and stored on PostgreSQL by the tests that read the HTML without a browser
+    (tests/form_filling.py). Browser tests of what crosses workers on PostgreSQL are marked
+    postgres and run in the first pass. This keeps the CI run near its 30 minutes.
+    """
     if databases.selected() != databases.POSTGRESQL:
         return
     kept, left_out = [], []
     for item in items:
         named = item.get_closest_marker("sqlite") or item.get_closest_marker("postgres")
-        (left_out if named else kept).append(item)
+        browser_only = item.get_closest_marker("browser") is not None
+        (left_out if named or browser_only else kept).append(item)
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = kept
