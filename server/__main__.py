@@ -7,7 +7,6 @@ import argparse
 import logging
 import os
 import sys
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -21,6 +20,7 @@ from server.cli import (
     server_commands,
     urn_commands,
 )
+from server.cli.program import program_name
 from server.errors import GroveError
 
 COMMAND_MODULES = [
@@ -34,12 +34,6 @@ COMMAND_MODULES = [
 ]
 # oTree's words for asking about the command line itself.
 OPTION_WORDS = {"help": "--help", "version": "--version"}
-
-
-def program_name(script: str) -> str:
-    """How the help names this program: ``grove`` or ``otree`` when run as those scripts."""
-    name = Path(script).name
-    return name if name in ("grove", "otree") else "python -m server"
 
 
 def build_parser(prog: str = "python -m server") -> argparse.ArgumentParser:

@@ -19,15 +19,14 @@ a refused start changes nothing.
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import sqlalchemy as sa
 
 from server import schema_versions
 from server.app_schema import AppSchemaPlan, apply_plan, plan_app_tables
+from server.cli.program import command_text
 from server.db import Database
 from server.errors import SchemaMismatch
 from server.models.base import Base
@@ -37,14 +36,6 @@ logger = logging.getLogger("grove")
 
 # pg_advisory_xact_lock's key for "someone is changing Grove's schema" (any fixed number).
 SCHEMA_LOCK_KEY = 4_207_151_515
-
-
-def _command(name: str) -> str:
-    """A Grove command as the user runs it: ``otree migrate`` (or ``grove migrate``) when the
-    program is that installed command, whose environment may have no ``python`` that imports
-    Grove; ``python -m server migrate`` otherwise."""
-    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
-    return f"{program if program in ('otree', 'grove') else 'python -m server'} {name}"
 
 
 def _lock_schema(connection: sa.Connection) -> None:
@@ -59,7 +50,7 @@ def _refuse_otree_database(connection: sa.Connection) -> None:
         raise SchemaMismatch(
             "The database was made by oTree (it has oTree's table otree_session); Grove cannot "
             "use oTree's database. Keep it for oTree and give Grove its own (for SQLite, move "
-            f"db.sqlite3 aside, or set DATABASE_URL), or run `{_command('resetdb')}` "
+            f"db.sqlite3 aside, or set DATABASE_URL), or run `{command_text('resetdb')}` "
             "to delete all its data and recreate the tables."
         )
 
@@ -87,7 +78,7 @@ def _grove_tables(connection: sa.Connection, project: Project, *, upgrade: bool)
             raise SchemaMismatch(
                 "The database was made by an early Grove whose tables differ from the first "
                 f"versioned schema ({'; '.join(differences)}), and cannot be upgraded. Export "
-                f"the data you need, then run `{_command('resetdb')}` to delete all data and "
+                f"the data you need, then run `{command_text('resetdb')}` to delete all data and "
                 "recreate the tables."
             )
         schema_versions.stamp(connection, schema_versions.BASELINE)
@@ -100,7 +91,7 @@ def _grove_tables(connection: sa.Connection, project: Project, *, upgrade: bool)
         if not upgrade:
             raise SchemaMismatch(
                 f"The database's Grove tables are at revision {state.current}; this Grove "
-                f"needs {head}. Back up the database, then run `{_command('migrate')}`."
+                f"needs {head}. Back up the database, then run `{command_text('migrate')}`."
             )
         schema_versions.upgrade_to_head(connection)
         done.append(f"Grove's tables: upgraded from revision {state.current} to {head}")
@@ -113,21 +104,21 @@ def _refusal(plan: AppSchemaPlan, *, widen: bool, destructive: bool) -> str | No
         return (
             "The database's app tables were not made by this Grove ("
             + "; ".join(plan.foreign)
-            + f"). Run `{_command('resetdb')}` to delete all data and recreate the tables."
+            + f"). Run `{command_text('resetdb')}` to delete all data and recreate the tables."
         )
     if plan.destructive and not destructive:
         fields = "; ".join(change.describe() for change in plan.destructive)
         return (
             f"The database does not match your models: {fields}. Applying this deletes the "
-            f"values of these fields. Run `{_command('migrate')} --allow-destructive` to apply "
-            f"it and keep all other data, or `{_command('resetdb')}` to delete all data and "
+            f"values of these fields. Run `{command_text('migrate')} --allow-destructive` to apply "
+            f"it and keep all other data, or `{command_text('resetdb')}` to delete all data and "
             "recreate the tables."
         )
     if plan.widened and not widen:
         fields = "; ".join(change.describe() for change in plan.widened)
         return (
             f"The database stores some IntegerFields in 32 bits: {fields}. Run "
-            f"`{_command('migrate')}` to widen them to 64 bits (every value is kept)."
+            f"`{command_text('migrate')}` to widen them to 64 bits (every value is kept)."
         )
     return None
 
