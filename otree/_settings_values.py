@@ -9,10 +9,9 @@ from types import ModuleType
 from typing import Any
 
 from server.config import Settings, import_project_file, load_settings
+from server.currency import decimal_separator_of
 from server.errors import ConfigurationError
 
-# oTree's names for the languages whose decimal separator is a point (all others use a comma).
-_POINT_DECIMAL_LANGUAGES = ("ar", "en", "he", "ja", "ko", "ms", "th", "zh")
 # The environment variables load_settings reads: a change to one gives new values.
 _ENVIRONMENT_PREFIXES = ("OTREE_", "GROVE_", "DATABASE_URL")
 
@@ -76,7 +75,7 @@ def settings_values(root: Path, grove: Settings) -> dict[str, Any]:
     )
     language_code = str(values["LANGUAGE_CODE"])
     values["LANGUAGE_CODE_ISO"] = _locale_name(language_code)
-    values["DECIMAL_SEPARATOR"] = "." if language_code[:2] in _POINT_DECIMAL_LANGUAGES else ","
+    values["DECIMAL_SEPARATOR"] = decimal_separator_of(language_code)
     app_sequences = (config.get("app_sequence", []) for config in values["SESSION_CONFIGS"])
     values["OTREE_APPS"] = list(dict.fromkeys(chain.from_iterable(app_sequences)))
     return values

@@ -138,19 +138,18 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             db.dispose()  # a refused start leaves no connection open (PostgreSQL counts them)
         raise
     _warn_if_api_open(settings, db)
+    app_directories = [app.directory for app in project.apps.values()]
     templates = make_environment(
         settings.root,
         BUILTIN_TEMPLATES,
         auto_reload=not settings.production,
-        app_directories=[app.directory for app in project.apps.values()],
+        app_directories=app_directories,
     )
     install_template_tags(templates)
     install_translations(templates)
     install_admin_globals(templates)
     templates.globals["grove_chat_renderer"] = chat_routes.make_chat_renderer(settings.secret_key)
-    project_static = static_directories(
-        settings.root, [app.directory for app in project.apps.values()]
-    )
+    project_static = static_directories(settings.root, app_directories)
     routes = [
         Route("/", home, methods=["GET"]),
         *demo_routes.routes,

@@ -198,10 +198,17 @@ class CurrencyFormat:
     @property
     def decimal_separator(self) -> str:
         """The decimal point: "." in ar, en, he, ja, ko, ms, th and zh, else "," (oTree)."""
-        return "." if self.language in _DECIMAL_POINT_LANGUAGES else ","
+        return decimal_separator_of(self.language)
 
 
 FORMAT = CurrencyFormat()
+
+
+def decimal_separator_of(language_code: str) -> str:
+    """The decimal point of a LANGUAGE_CODE: "." in ar, en, he, ja, ko, ms, th and zh, else ","
+    (oTree's rule; "de-AT" reads as "de")."""
+    language = language_code.split("-")[0].lower()
+    return "." if language in _DECIMAL_POINT_LANGUAGES else ","
 
 
 def configure_currency(

@@ -157,7 +157,7 @@ class PageForm:
         return bound
 
     def __contains__(self, name: object) -> bool:
-        return any(bound.name == name for bound in self.fields)
+        return isinstance(name, str) and self.get(name) is not None
 
 
 def _call_hook(app: AppSpec, name: str, *args: Any) -> Any:

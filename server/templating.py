@@ -182,8 +182,9 @@ class OTreeEnvironment(jinja2.Environment):
         self.filters.update(
             default=default_if_falsy,
             linebreaks=linebreaks,
-            to4=_to_places(4),
             truncate_=truncate_characters,
+            # oTree's to0..to4
+            **{f"to{places}": _to_places(places) for places in range(5)},
         )
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
@@ -271,10 +272,6 @@ def make_environment(
     env.filters.update(
         c=Currency,
         cu=Currency,
-        to0=_to_places(0),
-        to1=_to_places(1),
-        to2=_to_places(2),
-        to3=_to_places(3),
         json=script_safe_json,
     )
     env.globals["grove_call_method"] = call_method
