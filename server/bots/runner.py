@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from server import flow
 from server.app import create_app
 from server.bots.bot import Bot, BotError, Submission, as_submission
 from server.bots.html_form import FormFillError, HtmlForm, page_form, pairs_to_dict
@@ -338,17 +339,14 @@ class BotRunner:
         if not getattr(page_cls, "live_method", None):
             return
         function = getattr(sys.modules.get(type(bot).__module__), "call_live_method", None)
-        player = bot.player
-        record = (bot._app_name, bot.round_number, player.group_id, page_cls.__name__)
-        if record in self._live_called or not callable(function):
+        if not callable(function):
+            return
+        record = (bot._app_name, bot.round_number, bot.player.group_id, page_cls.__name__)
+        if record in self._live_called:
             return
         self._live_called.add(record)
-        participant = self.participant(code)
-        entry = next(
-            candidate
-            for candidate in self._project.page_sequence(participant.session.config["app_sequence"])
-            if candidate.index == participant.index_in_pages
-        )
+        entry = flow.current_entry(self._project, self.participant(code))
+        assert entry is not None  # the bot is on this live page
         group = bot.group
         members = {member.id_in_group: member.participant.code for member in group.get_players()}
 
