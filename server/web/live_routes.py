@@ -35,7 +35,7 @@ from server.errors import DatabaseBusy, DatabaseUnavailable, ParticipantNotFound
 from server.http.context import Grove
 from server.push import Pushed
 from server.push_hub import PushHub, Subscription
-from server.web.participant_routes import MAX_PAGE_INDEX_DIGITS
+from server.web.participant_routes import parse_page_index
 
 logger = logging.getLogger("grove.live")
 
@@ -139,15 +139,15 @@ async def live_socket(websocket: WebSocket) -> None:
     """A live page's connection: messages in both directions until the page goes."""
     grove: Grove = websocket.app.state.grove
     code = websocket.path_params["code"]
-    text = websocket.path_params["index"]
+    index = parse_page_index(websocket.path_params["index"])
     await websocket.accept()
-    if not (text.isascii() and text.isdigit() and len(text) <= MAX_PAGE_INDEX_DIGITS):
+    if index is None:
         await websocket.close(CLOSE_NOT_FOUND)
         return
     if not await run_in_threadpool(live_pages.participant_exists, grove.db, code):
         await websocket.close(CLOSE_NOT_FOUND)
         return
-    page = _LivePage(websocket, grove, code, int(text))
+    page = _LivePage(websocket, grove, code, index)
     hub = push_hub(grove)
     subscription = await hub.subscribe(page.channel)
     replayed = asyncio.Event()

@@ -45,13 +45,21 @@ def initialize_participant(request: Request) -> Response:
 MAX_PAGE_INDEX_DIGITS = 9
 
 
-def page_index(request: Request) -> int:
-    """The page index in the URL; HTTPException 404 (a participant's 404 page) unless it is a
-    number of at most MAX_PAGE_INDEX_DIGITS digits."""
-    text = request.path_params["index"]
+def parse_page_index(text: str) -> int | None:
+    """A page index written in a URL, or None unless it is a number of at most
+    MAX_PAGE_INDEX_DIGITS digits (a 4,301-digit one was once a 500)."""
     if not (text.isascii() and text.isdigit() and len(text) <= MAX_PAGE_INDEX_DIGITS):
-        raise HTTPException(404, "No such page")
+        return None
     return int(text)
+
+
+def page_index(request: Request) -> int:
+    """The page index in the URL; HTTPException 404 (a participant's 404 page) unless
+    parse_page_index reads it."""
+    index = parse_page_index(request.path_params["index"])
+    if index is None:
+        raise HTTPException(404, "No such page")
+    return index
 
 
 def participant_page(request: Request) -> Response:
