@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from server import flow, push
 from server.db import Database, lock_ids_in_order
@@ -217,7 +217,25 @@ def addressed(return_value: Any, members: dict[int, str]) -> dict[str, Any]:
     return recipients
 
 
+def group_member_codes(player: Any) -> dict[int, str]:
+    """The participant code of each member of ``player``'s group, by id_in_group: one query
+    (not one per member's participant), in the player's own database session."""
+    player_cls = type(player)
+    db = object_session(player)
+    assert db is not None, "a player read from the database"
+    rows = db.execute(
+        sa.select(player_cls.id_in_group, Participant.code)
+        .join(Participant, Participant.id == player_cls.participant_id)
+        .where(player_cls.group_id == player.group_id)
+        .order_by(player_cls.id_in_group)
+    ).all()
+    return {id_in_group: code for id_in_group, code in rows}
+
+
 def _deliver(db: Session, player: Any, entry: PageEntry, return_value: Any) -> None:
-    members = {member.id_in_group: member.participant.code for member in player.group.get_players()}
+    members = group_member_codes(player)
+    bodies: dict[int, str] = {}  # {0: data} sends one object to all: its JSON is written once
     for code, data in addressed(return_value, members).items():
-        push.publish(db, live_channel(code, entry.index), safe_json(data))
+        if id(data) not in bodies:
+            bodies[id(data)] = safe_json(data)
+        push.publish(db, live_channel(code, entry.index), bodies[id(data)])

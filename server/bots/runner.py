@@ -333,7 +333,7 @@ class BotRunner:
         runs, once per group and page. ``method(id_in_group, data)`` runs the live method for
         that member (whichever page they are on, as in oTree) in its own unit of work and
         returns what it returned."""
-        from server.live_pages import call_live_method
+        from server.live_pages import call_live_method, group_member_codes
 
         page_cls = submission.page_class
         if not getattr(page_cls, "live_method", None):
@@ -348,7 +348,7 @@ class BotRunner:
         entry = flow.current_entry(self._project, self.participant(code))
         assert entry is not None  # the bot is on this live page
         group = bot.group
-        members = {member.id_in_group: member.participant.code for member in group.get_players()}
+        members = group_member_codes(bot.player)
 
         def method(id_in_group: int, data: Any) -> Any:
             if id_in_group not in members:
