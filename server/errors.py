@@ -38,6 +38,11 @@ class SessionConfigNotFound(NotFound):
     """No session config has the given name."""
 
 
+class Conflict(GroveError):
+    """The request clashes with the current state of what it names (HTTP 409): the thing
+    exists already, is defined in a settings file and so read-only, or is in use."""
+
+
 class SessionFull(GroveError):
     """Every participant of the session has already been handed out."""
 

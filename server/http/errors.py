@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from server.errors import (
     ConfigurationError,
+    Conflict,
     DatabaseUnavailable,
     GroveError,
     InvalidArguments,
@@ -35,6 +36,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (NotFound, 404),
     (InvalidArguments, 400),
     (SessionFull, 409),
+    (Conflict, 409),
     (ConfigurationError, 400),
     (DatabaseUnavailable, 503),
     (GroveError, 400),
