@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import metrics
+from bench import live_roundtrip, metrics
 from bench.machine import describe_machine
 from bench.otree_env import OTREE_VERSION, ensure_otree, otree_python
 from bench.projects import build_grove_project, build_otree_project
@@ -118,6 +118,11 @@ def _plan(args: argparse.Namespace) -> dict[str, Any]:
             "wait_groups": 2,
             "urn_priors": [100],
             "urn_max_draws": 5_000,
+            "live_players": 8,
+            "live_rate": 2.0,
+            "live_warmup_s": 1.0,
+            "live_seconds": 3.0,
+            "live_drain_s": 2.0,
         }
     return {
         "concurrencies": [1, 10, 100],
@@ -129,6 +134,11 @@ def _plan(args: argparse.Namespace) -> dict[str, Any]:
         "wait_groups": 20,
         "urn_priors": [100, 100_000],
         "urn_max_draws": 40_000,
+        "live_players": 100,
+        "live_rate": args.live_rate,
+        "live_warmup_s": 2.0,
+        "live_seconds": 20.0,
+        "live_drain_s": 3.0,
     }
 
 
@@ -144,7 +154,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": describe_machine(),
         "otree_version": None if args.skip_otree else OTREE_VERSION,
         "workers": {"grove": args.workers, "floor": args.workers, "otree": 1},
-        "database": "SQLite (file) for Grove and oTree",
+        "database": "SQLite (file) for Grove and oTree; the live round trip also on PostgreSQL "
+        "for Grove",
         "plan": plan,
         "grove": {},
         "otree": {},
@@ -160,6 +171,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with grove_server(grove_project, folder / "grove_data", workers=args.workers) as server:
             results["grove"] = _server_metrics(server, plan, None)
         results["grove"]["urn_api"] = _urn(grove_project, folder, plan, args.workers)
+        _log("grove: live round trip")
+        results["grove"]["live"] = live_roundtrip.measure_grove(
+            grove_project, folder, plan, args.workers, postgres=not args.skip_postgres
+        )
         otree_bin = None
         if not args.skip_otree:
             _log("installing oTree (first run only)")
@@ -167,6 +182,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             otree_project = build_otree_project(folder / "otree_project")
             with otree_server(otree_bin, otree_project) as server:
                 results["otree"] = _server_metrics(server, plan, otree_python())
+            with otree_server(otree_bin, otree_project) as server:  # a fresh process and file
+                _measure(
+                    results["otree"],
+                    "live",
+                    "otree: live round trip",
+                    live_roundtrip.measure,
+                    [server],
+                    plan,
+                )
             (otree_project / "db.sqlite3").unlink(missing_ok=True)
         _measure(results, "bots", "bots", metrics.bot_runs, folder, otree_bin)
     return results
@@ -181,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--skip-otree", action="store_true", help="Grove and the floor only")
+    parser.add_argument(
+        "--skip-postgres", action="store_true", help="the live round trip on SQLite only"
+    )
+    parser.add_argument(
+        "--live-rate", type=float, default=2.0, help="live messages a second per player"
+    )
     parser.add_argument("--workers", type=int, default=2, help="Grove's and the floor's")
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput run")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")

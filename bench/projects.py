@@ -24,6 +24,8 @@ SESSION_CONFIGS += [
          app_sequence=["bench_form"], num_demo_participants=1),
     dict(name="bench_wait", display_name="Benchmark: wait page",
          app_sequence=["bench_wait"], num_demo_participants=3),
+    dict(name="bench_live", display_name="Benchmark: live page",
+         app_sequence=["bench_live"], num_demo_participants=4),
 ]
 """
 

@@ -180,7 +180,77 @@ def build_rows(results: dict[str, Any]) -> list[Row]:
                     "",
                 )
             )
+    rows += _live_rows(grove.get("live"), otree.get("live"))
     return rows
+
+
+_LIVE_DATABASES = (("sqlite", "SQLite"), ("postgresql", "PostgreSQL"))
+
+
+def _p50_p99(summary: dict | None) -> str:
+    if not summary or summary.get("p99_ms") is None:
+        return "n/a"
+    return f"{summary['p50_ms']:.1f} / {summary['p99_ms']:.1f} ms"
+
+
+def _live_rows(grove_live: Any, otree_live: Any) -> list[Row]:
+    """Metric 7: Grove's cross-worker round trip on each database against oTree's (one
+    process, so every delivery is local), then messages delivered per second."""
+    grove_live = _measured(grove_live)
+    otree_live = otree_live if isinstance(otree_live, dict) and "error" not in otree_live else {}
+    if not grove_live and not otree_live:
+        return []
+    o_all = otree_live.get("all")
+    o_p99 = o_all and o_all["p99_ms"]
+    players = next(
+        (record["players"] for record in (*grove_live.values(), otree_live) if record), "?"
+    )
+    rows: list[Row] = []
+    for key, label in _LIVE_DATABASES:
+        record = grove_live.get(key)
+        if record is None:
+            continue
+        cross = record["cross_worker"]
+        rows.append(
+            (
+                f"7. live round trip p50 / p99, {players} players, {label}, across workers",
+                _p50_p99(cross),
+                _p50_p99(o_all),
+                "",
+                _ratio(cross["p99_ms"], o_p99, lower_is_better=True),
+            )
+        )
+    for key, label in _LIVE_DATABASES:
+        record = grove_live.get(key)
+        if record is None:
+            continue
+        rows.append(
+            (
+                f"   deliveries at group members, {label} (sent {record['messages_per_s']:g}/s)",
+                _fmt_rate(record["deliveries_per_s"]),
+                _fmt_rate(otree_live.get("deliveries_per_s")),
+                "",
+                _ratio(record["deliveries_per_s"], otree_live.get("deliveries_per_s")),
+            )
+        )
+        rows.append(
+            (
+                f"   deliveries missing, {label}",
+                _missing(record),
+                _missing(otree_live or None),
+                "",
+                "",
+            )
+        )
+    return rows
+
+
+def _missing(record: dict | None) -> str:
+    if not record:
+        return "n/a"
+    return (
+        f"{record['deliveries_expected'] - record['deliveries']} of {record['deliveries_expected']}"
+    )
 
 
 def format_table(rows: list[Row]) -> str:
@@ -258,6 +328,21 @@ def check_targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]
         rate = _rate(record) or 0.0
         checks.append(
             (f"urn API >= 1,000/s at {int(prior):,} prior", rate >= 1000, f"{rate:,.0f}/s")
+        )
+    for key, label in _LIVE_DATABASES:
+        record = _measured(grove.get("live")).get(key)
+        if record is None:
+            continue
+        p99 = record["cross_worker"]["p99_ms"]
+        missing = record["deliveries_expected"] - record["deliveries"]
+        # A delivery that never came is slower than any p99: more than 1% missing fails.
+        met = p99 is not None and p99 < 100 and missing <= 0.01 * record["deliveries_expected"]
+        checks.append(
+            (
+                f"live round trip across workers p99 < 100 ms, {label}",
+                met,
+                f"{'n/a' if p99 is None else f'{p99:.1f} ms'}, {missing} deliveries missing",
+            )
         )
     return checks
 

@@ -133,12 +133,17 @@ def _common_env(path_prefix: Path | None = None) -> dict[str, str]:
 
 
 @contextmanager
-def grove_server(project: Path, data_dir: Path, *, workers: int) -> Iterator[RunningServer]:
-    """Grove's production server on SQLite with ``workers`` processes."""
+def grove_server(
+    project: Path, data_dir: Path, *, workers: int, database_url: str | None = None
+) -> Iterator[RunningServer]:
+    """Grove's production server with ``workers`` processes, on the SQLite file
+    ``data_dir/grove.sqlite3`` or on ``database_url`` if given."""
     port = free_port()
-    database = data_dir / "grove.sqlite3"
+    database = None if database_url else data_dir / "grove.sqlite3"
     env = _common_env()
-    env.update(DATABASE_URL=f"sqlite:///{database}", GROVE_PROJECT_ROOT=str(project))
+    env.update(
+        DATABASE_URL=database_url or f"sqlite:///{database}", GROVE_PROJECT_ROOT=str(project)
+    )
     command = [
         sys.executable,
         "-m",

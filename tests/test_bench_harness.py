@@ -98,3 +98,96 @@ def test_the_benchmarked_grove_servers_environment_passes_the_production_checks(
     env = {**_common_env(), "DATABASE_URL": databases.database_url(tmp_path)}
     settings = load_settings(REPO_ROOT, env)
     assert settings.production
+
+
+def _live_record(p99_ms: float, missing: int = 0) -> dict:
+    summary = {"count": 600, "p50_ms": p99_ms / 4, "p99_ms": p99_ms, "max_ms": p99_ms}
+    return {
+        "players": 8,
+        "messages_per_s": 16.0,
+        "deliveries": 600 - missing,
+        "deliveries_expected": 600,
+        "deliveries_per_s": 40.0,
+        "cross_worker": summary,
+        "same_worker": summary,
+        "all": summary,
+    }
+
+
+def test_report_live_rows_and_the_cross_worker_target():
+    results = {
+        "grove": {
+            "live": {
+                "sqlite": _live_record(40.0),
+                "postgresql": _live_record(40.0, missing=7),  # over 1% never arrived
+            }
+        },
+        "otree": {"live": {**_live_record(120.0), "deliveries_per_s": 20.0}},
+    }
+    table = format_table(build_rows(results))
+    assert "7. live round trip p50 / p99, 8 players, SQLite, across workers" in table
+    assert "10.0 / 40.0 ms" in table
+    assert "30.0 / 120.0 ms" in table
+    assert "3.0x" in table  # p99 120 ms against 40 ms
+    assert "2.0x" in table  # 40 deliveries/s against 20
+    assert "7 of 600" in table
+    checks = {name: met for name, met, _ in check_targets(results)}
+    assert checks["live round trip across workers p99 < 100 ms, SQLite"] is True
+    assert checks["live round trip across workers p99 < 100 ms, PostgreSQL"] is False
+    slow = {"grove": {"live": {"sqlite": _live_record(150.0)}}}
+    checks = {name: met for name, met, _ in check_targets(slow)}
+    assert checks["live round trip across workers p99 < 100 ms, SQLite"] is False
+
+
+_TINY_LIVE_PLAN = {
+    "live_players": 8,
+    "live_rate": 4.0,
+    "live_warmup_s": 0.5,
+    "live_seconds": 1.5,
+    "live_drain_s": 2.0,
+}
+
+
+def _check_every_delivery(record: dict, workers: int) -> None:
+    sent = record["messages_sent"]
+    assert sent >= 8 * 4 * 1.5 * 0.8
+    assert record["errors"] == 0, record["first_errors"]
+    assert record["deliveries_expected"] == 3 * sent
+    assert record["deliveries"] == record["deliveries_expected"]
+    assert record["all"]["p50_ms"] > 0
+    if workers == 2:
+        # Members alternate between the workers: one group mate on the sender's worker, two
+        # on the other.
+        assert record["same_worker"]["count"] == sent
+        assert record["cross_worker"]["count"] == 2 * sent
+    else:
+        assert record["cross_worker"]["count"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", databases.BOTH)
+def test_live_round_trip_on_two_grove_workers_reaches_every_group_member(tmp_path, backend):
+    from bench.live_roundtrip import grove_workers, measure
+
+    project = build_grove_project(tmp_path / "project")
+    url = databases.database_url(tmp_path, backend=backend)
+    with grove_workers(project, tmp_path, url, 2) as servers:
+        record = measure(servers, _TINY_LIVE_PLAN)
+    assert record["workers"] == 2
+    _check_every_delivery(record, workers=2)
+
+
+@pytest.mark.slow
+def test_live_round_trip_on_otree_speaks_its_protocol(tmp_path):
+    from bench.live_roundtrip import measure
+    from bench.otree_env import OTREE_VERSION, installed_version, otree_command
+    from bench.servers import otree_server
+
+    if installed_version() != OTREE_VERSION:
+        pytest.skip(
+            f"oTree {OTREE_VERSION} is not in bench/.venv-otree (python -m bench installs it)"
+        )
+    project = build_otree_project(tmp_path / "otree")
+    with otree_server(otree_command(), project) as server:
+        record = measure([server], _TINY_LIVE_PLAN)
+    _check_every_delivery(record, workers=1)
