@@ -35,3 +35,19 @@ ROOMS = [
     dict(name="my_room", display_name="My room"),
     dict(name="live_demo", display_name="Room for live demo (no participant labels)"),
 ]
+
+# Urn studies for trials that run elsewhere and randomize over the urn API (/study_config,
+# /study_participants), with no Grove session. Same keys as a session config's urn=dict(...).
+# No starting_seed: the study draws a random 64-bit one at its first use, which only admins
+# see. "My Study" is the one the urn API's reference examples use.
+URN_STUDIES = {
+    "My Study": dict(
+        treatments=["Treatment A", "Treatment B"],
+        factors={"age_group": ["18-40", "41-65", "65+"], "sex": ["Male", "Female"]},
+        D="chisquare",
+        alpha=0,
+        beta=1,
+        w=1,
+        urn_selection="method1",
+    ),
+}

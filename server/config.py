@@ -55,6 +55,9 @@ class Settings:
     session_fields: tuple[str, ...] = ()
     session_config_defaults: Mapping[str, Any] = field(default_factory=dict)
     rooms: tuple[Mapping[str, Any], ...] = ()
+    # Urn studies of trials run elsewhere (settings.URN_STUDIES: name -> a config's urn keys;
+    # server/randomization/studies.py).
+    urn_studies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     demo_page_intro_html: str = ""
     # The demo page's heading and title (oTree's DEMO_PAGE_TITLE).
     demo_page_title: str = "Demo"
@@ -182,6 +185,15 @@ def _positive_seconds(environ: Mapping[str, str], name: str, default: float) -> 
     return value
 
 
+def _urn_studies(module: ModuleType) -> dict[str, dict[str, Any]]:
+    from server.randomization.studies import check_defined_studies
+
+    try:
+        return check_defined_studies(getattr(module, "URN_STUDIES", {}))
+    except ValueError as exc:
+        raise ConfigurationError(f"settings.py: {exc}") from None
+
+
 def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
     """Read ``root/settings.py`` and the oTree environment variables into a Settings.
 
@@ -239,6 +251,7 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
         session_fields=tuple(_typed(module, "SESSION_FIELDS", (list, tuple), [])),
         session_config_defaults=dict(_typed(module, "SESSION_CONFIG_DEFAULTS", dict, {})),
         rooms=tuple(rooms),
+        urn_studies=_urn_studies(module),
         demo_page_intro_html=_typed(module, "DEMO_PAGE_INTRO_HTML", str, ""),
         demo_page_title=_typed(module, "DEMO_PAGE_TITLE", str, "Demo") or "Demo",
         max_body_bytes=max_body,

@@ -1,4 +1,4 @@
-"""``python -m server urn verify|export|import|simulate``."""
+"""``python -m server urn list|create|verify|export|import|simulate``."""
 
 from __future__ import annotations
 
@@ -7,14 +7,58 @@ import csv
 import json
 from pathlib import Path
 
-from server.cli.common import load_context
+from server.cli.common import CommandContext, GroveError, fail, load_context
 from server.randomization.service import verify
+from server.randomization.studies import create_study, list_studies
 from server.randomization.transfer import export_history, history_csv, import_history, simulate
 from server.randomization.urn import UrnConfig
 
 
+def _read_config(text: str) -> object:
+    # The CONFIG argument: a JSON object, or the path of a file holding one.
+    if text.lstrip().startswith("{"):
+        return json.loads(text)
+    path = Path(text)
+    if not path.is_file():
+        raise ValueError(f"{text} is neither a JSON object nor a file")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _list(context: CommandContext) -> int:
+    studies = list_studies(context.db, context.settings.urn_studies)
+    if not studies:
+        print("No urn studies.")
+        return 0
+    print(f"{'study':<30} {'defined in':<10} {'assigned':>8}  per treatment")
+    for study in studies:
+        totals = ", ".join(f"{t}: {n}" for t, n in study.treatment_totals.items())
+        print(f"{study.name:<30} {study.defined_in:<10} {study.num_assigned:>8}  {totals}")
+    return 0
+
+
+def _create(context: CommandContext, name: str, config_text: str | None) -> int:
+    if not config_text:
+        return fail("give the urn configuration: a JSON object or a .json file")
+    try:
+        config = _read_config(config_text)
+    except (ValueError, OSError) as exc:
+        return fail(f"cannot read the configuration: {exc}")
+    try:
+        study = create_study(context.db, context.settings.urn_studies, name, config)
+    except GroveError as exc:
+        return fail(str(exc))
+    print(
+        f"Created study {study.name!r}: treatments {', '.join(study.treatments)}; factors "
+        f"{', '.join(study.factors)}. Its starting seed is concealed: "
+        f"`python -m server urn export {study.name!r} --format json` shows it to admins."
+    )
+    return 0
+
+
 def urn(args: argparse.Namespace) -> int:
     """Audit, move and plan urn studies."""
+    if args.action != "list" and not args.target:
+        return fail(f"urn {args.action} needs a study name (or, for simulate, a session config)")
     if args.action == "simulate":
         import os
 
@@ -37,6 +81,10 @@ def urn(args: argparse.Namespace) -> int:
             print(f"{row['factor']:<20} {row['level']:<20} {row['mean_imbalance']:.2f}")
         return 0
     context = load_context()
+    if args.action == "list":
+        return _list(context)
+    if args.action == "create":
+        return _create(context, args.target, args.file)
     if args.action == "verify":
         with context.db.read() as db:
             problems = verify(db, args.target)
@@ -68,13 +116,21 @@ def urn(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the urn command."""
     parser = subparsers.add_parser(
-        "urn", help="urn randomization: verify, export, import, simulate"
+        "urn", help="urn randomization: list, create, verify, export, import, simulate"
     )
-    parser.add_argument("action", choices=["verify", "export", "import", "simulate"])
     parser.add_argument(
-        "target", help="study name (verify/export/import) or session config (simulate)"
+        "action", choices=["list", "create", "verify", "export", "import", "simulate"]
     )
-    parser.add_argument("file", nargs="?", help="CSV file to import")
+    parser.add_argument(
+        "target",
+        nargs="?",
+        help="study name (create/verify/export/import) or session config (simulate)",
+    )
+    parser.add_argument(
+        "file",
+        nargs="?",
+        help="import: the CSV file; create: the urn configuration (JSON object or .json file)",
+    )
     parser.add_argument("--format", choices=["csv", "json"], default="csv")
     parser.add_argument("--participants", type=int, default=200)
     parser.add_argument("--runs", type=int, default=20)

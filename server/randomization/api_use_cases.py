@@ -5,8 +5,10 @@
   participant's label, or any key for someone outside Grove);
 - ``randomize_in_session``: ``POST /api/sessions/<code>/randomize``.
 
-``study`` is a study name or the code of a session that randomizes in one. The study is looked
-up once per unit of work. Draws lock the study's state row (LOCK ORDER step 4 in
+``study`` is a study name or the code of a session that randomizes in one; ``defined`` is
+settings.py's URN_STUDIES (``Settings.urn_studies``), whose studies answer before their first
+use and are stored at their first draw (``server/randomization/studies.py``). The study is
+looked up once per unit of work. Draws lock the study's state row (LOCK ORDER step 4 in
 ``server/db.py``) after the participant's row (step 3).
 """
 
@@ -28,6 +30,12 @@ from server.randomization.session_urn import (
     participant_for_key,
     randomize_participant,
     study_name_of,
+)
+from server.randomization.studies import (
+    DefinedStudies,
+    find_study,
+    study_for_draw,
+    unused_config_view,
 )
 from server.sessions import get_participant, get_session
 
@@ -51,20 +59,41 @@ def resolve_study(db: Session, name: Any) -> UrnStudy:
         return get_study(db, study)
 
 
-def study_config(database: Database, study: Any) -> dict[str, Any]:
-    """The study's configuration as the reference API shows it (seed hidden)."""
+def _resolve_or_unused(db: Session, study: Any, defined: DefinedStudies) -> UrnStudy | None:
+    # A settings study nobody has used yet has no row: None.
+    if isinstance(study, str) and study in defined:
+        return find_study(db, defined, study)
+    return resolve_study(db, study)
+
+
+def study_config(
+    database: Database, study: Any, defined: DefinedStudies, *, show_seed: bool = False
+) -> dict[str, Any]:
+    """The study's configuration as the reference API shows it; the seed only if
+    ``show_seed`` (admins), and None for a settings study with no draw yet."""
     with database.read() as db:
-        return study_config_view(resolve_study(db, study), show_seed=False)
+        row = _resolve_or_unused(db, study, defined)
+        if row is None:
+            return unused_config_view(defined, study)
+        return study_config_view(row, show_seed=show_seed)
 
 
-def study_assignments(database: Database, study: Any) -> list[dict[str, Any]]:
+def study_assignments(
+    database: Database, study: Any, defined: DefinedStudies
+) -> list[dict[str, Any]]:
     """Every assignment of the study, in order (no RNG state)."""
     with database.read() as db:
-        return study_log(db, resolve_study(db, study).name)
+        row = _resolve_or_unused(db, study, defined)
+        return [] if row is None else study_log(db, row.name)
 
 
 def randomize_by_key(
-    database: Database, study: Any, key: Any, levels: Mapping[str, Any], user: str | None
+    database: Database,
+    study: Any,
+    key: Any,
+    levels: Mapping[str, Any],
+    user: str | None,
+    defined: DefinedStudies,
 ) -> list[dict[str, Any]]:
     """Randomize ``key`` in the study; the reference API's one-row result.
 
@@ -75,7 +104,10 @@ def randomize_by_key(
         raise InvalidArguments("Missing participant id", field="id")
 
     def work(db: Session) -> list[dict[str, Any]]:
-        study_row = resolve_study(db, study)
+        if isinstance(study, str) and study in defined:
+            study_row = study_for_draw(db, defined, study)
+        else:
+            study_row = resolve_study(db, study)
         name = study_row.name
         participant = participant_for_key(db, name, key)
         if participant is not None:

@@ -48,17 +48,22 @@ async def _reference_call(request: Request, action: Any) -> Response:
 
 
 def _study_config(app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
-    return api_use_cases.study_config(app.db, params.get("study"))
+    return api_use_cases.study_config(app.db, params.get("study"), app.settings.urn_studies)
 
 
 def _list_participants(app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
-    return api_use_cases.study_assignments(app.db, params.get("study"))
+    return api_use_cases.study_assignments(app.db, params.get("study"), app.settings.urn_studies)
 
 
 def _randomize(app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
     levels = {k: v for k, v in params.items() if k not in ("study", "id")}
     return api_use_cases.randomize_by_key(
-        app.db, params.get("study"), params.get("id"), levels, caller.user
+        app.db,
+        params.get("study"),
+        params.get("id"),
+        levels,
+        caller.user,
+        app.settings.urn_studies,
     )
 
 
