@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
+from typing import Literal, get_args
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,6 +17,24 @@ from server.errors import InvalidArguments, NotFound
 from server.models.api_keys import ApiKey
 
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
+
+Scope = Literal["read", "write", "admin"]
+# Each scope allows what the ones before it allow: read (GET, exports) < write (vars, creating
+# sessions) < admin (everything).
+SCOPES: tuple[Scope, ...] = get_args(Scope)
+
+
+def scope_allows(granted: str, needed: Scope) -> bool:
+    """May a key of scope ``granted`` call an operation that needs ``needed``?"""
+    return granted in SCOPES and SCOPES.index(granted) >= SCOPES.index(needed)
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """The user a key belongs to and the key's scope."""
+
+    user: str
+    scope: Scope
 
 
 def hash_key(key: str) -> str:
@@ -69,17 +89,17 @@ def any_keys(db: Session) -> bool:
     return db.scalar(sa.select(ApiKey.id).limit(1)) is not None
 
 
-def identify_key(database: Database, key: str | None) -> tuple[str | None, bool]:
-    """(the user of this per-user key or None, whether any per-user key exists): one read."""
+def identify_key(database: Database, key: str | None) -> tuple[KeyHolder | None, bool]:
+    """(the holder of this per-user key or None, whether any per-user key exists): one read."""
     with database.read() as db:
-        user = user_for_key(db, key) if key is not None else None
-        return user, user is not None or any_keys(db)
+        holder = holder_of_key(db, key) if key is not None else None
+        return holder, holder is not None or any_keys(db)
 
 
-def user_for_key(db: Session, key: str) -> str | None:
-    """The user whose key this is, or None. The comparison is constant-time."""
+def holder_of_key(db: Session, key: str) -> KeyHolder | None:
+    """The user whose key this is and its scope, or None. The comparison is constant-time."""
     digest = hash_key(key)
     row = db.scalars(sa.select(ApiKey).where(ApiKey.key_hash == digest)).first()
     if row is not None and hmac.compare_digest(row.key_hash, digest):
-        return row.user
+        return KeyHolder(row.user, "admin")
     return None

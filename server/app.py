@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from server.admin_api.routes import admin_api_routes
 from server.config import Settings
 from server.currency import configure_currency_from
 from server.db import Database
@@ -164,6 +165,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         *room_routes.routes,
         *chat_routes.routes,
         Mount("/api", routes=api_routes),
+        Mount("/admin/api/v1", routes=admin_api_routes),
         *urn_reference_routes,
         Mount("/grove_static", StaticFiles(directory=BUILTIN_STATIC), name="grove_static"),
     ]

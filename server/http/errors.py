@@ -77,6 +77,7 @@ class RouteFamily:
 # a person reads, and its errors are HTML pages.
 JSON_ROUTE_FAMILIES = [
     RouteFamily("REST API", re.compile(r"/api(/.*)?")),
+    RouteFamily("admin API", re.compile(r"/admin/api(/.*)?")),
     RouteFamily("reference urn API", re.compile(r"/study_[^/]*/?"), reference_error),
     RouteFamily("wait page status (grove.js)", re.compile(r"/p/[^/]*/[^/]*/[^/]*/[^/]*/status/?")),
     RouteFamily("room status (grove-room.js)", re.compile(r"/room/[^/]*/status/?")),

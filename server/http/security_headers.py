@@ -41,6 +41,7 @@ ADMIN_PATHS = (
     "/demo",
     "/export",
     "/api/docs",
+    "/admin/api",
 )
 ADMIN_CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "

@@ -7,6 +7,11 @@ the auth level; in production with no key configured at all the API is closed (i
 otherwise hand out every participant's data while the admin pages ask for a login). Keys
 are accepted as the ``otree-rest-key`` header, ``Authorization: Bearer <key>`` or an
 ``api_key`` query parameter.
+
+Every key has a scope (``server/api_keys.py``'s SCOPES): ``read``, ``write`` or ``admin``;
+OTREE_REST_KEY is ``admin``. Each endpoint declares the least scope it needs
+(``Endpoint.required_scope``); a key below it is refused with 403. The admin API
+(``/admin/api/v1/``) always needs a key: it is never open, whatever the auth level.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from server.api_keys import identify_key
+from server.api_keys import Scope, identify_key, scope_allows
 from server.http.context import grove
 from server.rest.errors import RequestError
 
@@ -25,9 +30,19 @@ REST_KEY_USER = "otree-rest-key"
 
 @dataclass(frozen=True)
 class Caller:
-    """Who made an API request (None when the API is open and no key was sent)."""
+    """Who made an API request (None when the API is open and no key was sent), and what
+    their key may do (an open API allows everything, as oTree's does)."""
 
     user: str | None
+    scope: Scope = "admin"
+
+
+def require_scope(caller: Caller, needed: Scope, operation: str) -> None:
+    """RequestError 403 unless the caller's key scope covers ``needed``."""
+    if not scope_allows(caller.scope, needed):
+        raise RequestError(
+            403, f"this key's scope is {caller.scope!r}; {operation} needs a {needed!r} key"
+        )
 
 
 def presented_key(request: Request) -> str | None:
@@ -54,18 +69,21 @@ def settings_key_caller(request: Request) -> Caller | None:
     return None
 
 
-def authenticate(request: Request, status: int = 403) -> Caller:
-    """Check the request's key; RequestError(status) if one is needed and not valid."""
+def authenticate(request: Request, status: int = 403, *, key_required: bool = False) -> Caller:
+    """Check the request's key; RequestError(status) if one is needed and not valid.
+
+    ``key_required``: a key is needed even where the REST API is open (the admin API).
+    """
     app = grove(request)
     settings = app.settings
     by_settings_key = settings_key_caller(request)
     if by_settings_key is not None:
         return by_settings_key
     key = presented_key(request)
-    user, keys_exist = identify_key(app.db, key)
-    if user is not None:
-        return Caller(user)
-    if not (settings.api_key_required or keys_exist):
+    found, keys_exist = identify_key(app.db, key)
+    if found is not None:
+        return Caller(found.user, found.scope)
+    if not (key_required or settings.api_key_required or keys_exist):
         return Caller(None)
     if not settings.rest_key and not keys_exist:
         raise RequestError(

@@ -16,10 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from server.api_keys import Scope
 from server.errors import GroveError
 from server.http.context import Grove, grove
 from server.http.errors import json_error, retry_after, status_for
-from server.rest.auth import Caller, authenticate, settings_key_caller
+from server.rest.auth import Caller, authenticate, require_scope, settings_key_caller
 from server.rest.body import read_parameters
 from server.rest.errors import RequestError
 
@@ -76,9 +77,18 @@ def jsonable(result: Any) -> Any:
     return result
 
 
-def serve(handler: Handler, params: type[BaseModel]) -> Callable[[Request], Awaitable[Response]]:
+def serve(
+    handler: Handler,
+    params: type[BaseModel],
+    *,
+    scope: Scope,
+    key_required: bool = False,
+    unauthenticated_status: int = 403,
+) -> Callable[[Request], Awaitable[Response]]:
     """The ASGI endpoint of a synchronous handler ``(request, grove, caller, params)``.
 
+    The caller's key must allow ``scope`` (403 otherwise); ``key_required``: a key is needed
+    even where the REST API is open; a missing or wrong key answers ``unauthenticated_status``.
     Every method's parameters come from the query string and the body alike: oTree's REST page
     (``call_api``) sends them as a JSON body even on GET.
     """
@@ -89,7 +99,13 @@ def serve(handler: Handler, params: type[BaseModel]) -> Callable[[Request], Awai
             # The server's own key is checked here; only per-user keys need the database.
             caller = settings_key_caller(request)
             if caller is None:
-                caller = await run_in_threadpool(authenticate, request)
+                caller = await run_in_threadpool(
+                    authenticate,
+                    request,
+                    unauthenticated_status,
+                    key_required=key_required,
+                )
+            require_scope(caller, scope, f"{request.method} {request.url.path}")
             raw = await read_parameters(request, app.settings.max_body_bytes)
             raw.pop("api_key", None)
             result = await run_in_threadpool(handler, request, app, caller, validate(params, raw))
@@ -97,7 +113,10 @@ def serve(handler: Handler, params: type[BaseModel]) -> Callable[[Request], Awai
             errors = exc.errors or (
                 [{"field": exc.field, "message": exc.message}] if exc.field else []
             )
-            return json_error(exc.status, exc.message, errors)
+            response = json_error(exc.status, exc.message, errors)
+            if exc.status == 401:
+                response.headers["WWW-Authenticate"] = "Bearer"
+            return response
         except GroveError as exc:
             field = getattr(exc, "field", None)
             errors = [{"field": field, "message": str(exc)}] if field else []

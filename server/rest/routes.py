@@ -3,18 +3,17 @@ made from ``ENDPOINTS``. Every path answers with and without its trailing slash.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
+from server.admin_api.routes import ENDPOINTS as ADMIN_ENDPOINTS
 from server.rest import export_api, meta, models, sessions, urn_api
 from server.rest import vars as vars_api
 from server.rest.docs import docs_page
-from server.rest.endpoint import serve
+from server.rest.route_table import routes
 from server.rest.spec import EXPORT, HTML, Endpoint, build_spec
 
 READ = (400, 403, 413, 415)
@@ -53,6 +52,7 @@ ENDPOINTS: list[Endpoint] = [
         models.CreateSession,
         models.Created,
         WRITE,
+        scope="write",
     ),
     Endpoint(
         "GET",
@@ -78,6 +78,7 @@ ENDPOINTS: list[Endpoint] = [
         models.SessionFilters,
         models.SessionDetail,
         WRITE,
+        scope="read",
     ),
     Endpoint(
         "POST",
@@ -88,6 +89,7 @@ ENDPOINTS: list[Endpoint] = [
         models.RandomizeInSession,
         models.Randomized,
         WRITE,
+        scope="write",
     ),
     Endpoint(
         "GET",
@@ -130,6 +132,7 @@ ENDPOINTS: list[Endpoint] = [
         models.ParticipantVarsByLabel,
         models.VarsSet,
         WRITE,
+        scope="write",
     ),
     Endpoint(
         "POST",
@@ -140,6 +143,7 @@ ENDPOINTS: list[Endpoint] = [
         models.VarsOnly,
         models.VarsSet,
         WRITE,
+        scope="write",
     ),
     Endpoint(
         "POST",
@@ -150,6 +154,7 @@ ENDPOINTS: list[Endpoint] = [
         models.SessionVarsByRoom,
         models.SessionVarsSet,
         WRITE,
+        scope="write",
     ),
     Endpoint(
         "POST",
@@ -160,6 +165,7 @@ ENDPOINTS: list[Endpoint] = [
         models.VarsOnly,
         models.SessionVarsSet,
         WRITE,
+        scope="write",
     ),
     Endpoint(
         "GET",
@@ -257,35 +263,9 @@ ENDPOINTS: list[Endpoint] = [
 
 @cache
 def spec() -> dict[str, Any]:
-    """The OpenAPI document (the same for every request: made once)."""
-    return build_spec(ENDPOINTS)
-
-
-def _dispatch(
-    by_method: dict[str, Callable[[Request], Awaitable[Response]]],
-) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        method = "GET" if request.method == "HEAD" else request.method
-        return await by_method[method](request)
-
-    return endpoint
-
-
-def routes(endpoints: Sequence[Endpoint], prefix: str = "") -> list[BaseRoute]:
-    """The routes of ``endpoints`` under ``prefix``: one per path, with and without its slash."""
-    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
-    for endpoint in endpoints:
-        path = endpoint.path.removeprefix(prefix).rstrip("/")
-        asgi = endpoint.handler if endpoint.raw else serve(endpoint.handler, endpoint.params)
-        by_path.setdefault(path, {})[endpoint.method] = asgi
-    table: list[BaseRoute] = []
-    for path, by_method in by_path.items():
-        handler = _dispatch(by_method)
-        table += [
-            Route(path, handler, methods=list(by_method)),
-            Route(path + "/", handler, methods=list(by_method)),
-        ]
-    return table
+    """The OpenAPI document of the REST API and the admin API (the same for every request:
+    made once)."""
+    return build_spec([*ENDPOINTS, *ADMIN_ENDPOINTS])
 
 
 api_routes = routes([e for e in ENDPOINTS if e.path.startswith("/api/")], prefix="/api")

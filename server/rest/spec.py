@@ -22,15 +22,20 @@ REF = "#/components/schemas/{model}"
 ERROR_TEXTS = {
     400: "Invalid input: each bad parameter named in errors",
     401: "Missing or invalid key",
-    403: "Missing or invalid key",
+    403: "Missing or invalid key, or the key's scope does not allow this operation",
     404: "Not found",
+    409: "Conflicts with the current state",
     413: "Body too large",
     415: "Unsupported Content-Type",
+    429: "Too many requests with this key: wait Retry-After seconds",
 }
 PATH_HELP = {
     "code": "a session code (participant_vars: a participant code)",
     "table": "all_apps_wide, page_times, chat, urn_assignments, or an app's name",
     "function": "the name of a custom_export* function of the app",
+    "sname": "a session code",
+    "cname": "a session config name",
+    "roomname": "a room name",
 }
 GET_BODY = (
     " Parameters may be sent in the query string or, as oTree's call_api does even on GET, "
@@ -48,9 +53,12 @@ class Endpoint:
     ``handler(request, grove, caller, params)`` gets ``params`` as a ``params`` instance
     (``server/rest/endpoint.py``); ``answer`` is a model, ``list[Model]`` or ``EXPORT``.
     ``parameters_in`` says where the document puts the parameters (the server reads both).
+    ``scope`` is the least key scope that may call it (``server/rest/auth.py``'s SCOPES):
+    ``read`` for what only reads, ``write`` for vars and creating sessions, ``admin`` for
+    the rest; left empty, a GET needs ``read`` and any other method ``admin``.
     """
 
-    method: Literal["GET", "POST"]
+    method: Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
     path: str
     operation_id: str
     summary: str
@@ -65,6 +73,14 @@ class Endpoint:
     # document itself); public: no key needed.
     raw: bool = False
     public: bool = False
+    scope: Literal["", "read", "write", "admin"] = ""
+
+    @property
+    def required_scope(self) -> Literal["read", "write", "admin"]:
+        """The declared scope, or the default of the method (GET: read, others: admin)."""
+        if self.scope:
+            return self.scope
+        return "read" if self.method == "GET" else "admin"
 
     @property
     def placement(self) -> str:
@@ -151,6 +167,8 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
         operation["parameters"] = parameters
     if endpoint.public:
         operation["security"] = []
+    else:
+        operation["x-required-scope"] = endpoint.required_scope
     error = {"application/json": {"schema": schemas.of(endpoint.error_model, "serialization")}}
     responses: dict[str, Any] = {}
     if endpoint.answer == EXPORT:
@@ -196,7 +214,8 @@ def build_spec(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
             "title": "Grove REST API",
             "version": __version__,
             "description": "oTree's REST API, plus per-user keys, data export and urn "
-            "randomization.",
+            "randomization; the admin API (/admin/api/v1/) with scoped keys. Each operation's "
+            "x-required-scope is the least key scope (read < write < admin) it needs.",
         },
         "servers": [{"url": "/"}],
         "security": [{"RestKey": []}, {"Bearer": []}, {"ApiKeyQuery": []}],

@@ -1,0 +1,67 @@
+"""The admin API (/admin/api/v1/): keys and scopes, status, and every path with and without
+its trailing slash."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from tests.rest_helpers import REST_KEY, assert_error_shape
+
+ADMIN = {"Authorization": f"Bearer {REST_KEY}"}
+
+
+@pytest.fixture
+def api(settings) -> Iterator[TestClient]:
+    app = create_app(settings.with_changes(rest_key=REST_KEY))
+    with TestClient(app) as client:
+        yield client
+    app.state.grove.db.dispose()
+
+
+def test_status_answers_version_database_and_migrations(api):
+    response = api.get("/admin/api/v1/status/", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["database"] in ("sqlite", "postgresql")
+    assert body["database_size_bytes"] > 0
+    assert body["migrations_pending"] is False
+    assert body["schema_revision"] == body["schema_head"]
+    assert body["public_demo"] is False
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_status_with_and_without_trailing_slash_and_either_header(api):
+    for path in ("/admin/api/v1/status", "/admin/api/v1/status/"):
+        for headers in (ADMIN, {"otree-rest-key": REST_KEY}):
+            response = api.get(path, headers=headers, follow_redirects=False)
+            assert response.status_code == 200, (path, headers)
+
+
+def test_no_key_or_a_wrong_key_is_401_in_the_error_shape(api):
+    assert_error_shape(api.get("/admin/api/v1/status/"), 401)
+    wrong = api.get("/admin/api/v1/status/", headers={"Authorization": "Bearer nope"})
+    assert_error_shape(wrong, 401)
+    assert wrong.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_admin_api_needs_a_key_even_where_the_rest_api_is_open(client):
+    """With no key configured, /api/ is open on a dev server (oTree's rule); the admin API
+    is not."""
+    assert client.get("/api/otree_version").status_code == 200
+    assert_error_shape(client.get("/admin/api/v1/status/"), 401)
+
+
+def test_an_unknown_path_or_method_answers_the_json_error_shape(api):
+    assert_error_shape(api.get("/admin/api/v1/nothing-here/", headers=ADMIN), 404)
+    assert_error_shape(api.post("/admin/api/v1/status/", headers=ADMIN), 405)
+
+
+def test_the_admin_api_is_in_the_openapi_document(api):
+    spec = api.get("/api/openapi.json").json()
+    operation = spec["paths"]["/admin/api/v1/status/"]["get"]
+    assert operation["x-required-scope"] == "read"
+    assert "401" in operation["responses"]
