@@ -56,7 +56,7 @@ def urn_api(tmp_path):
     )
     app = create_app(settings)
     with app.state.grove.db.transaction() as db:
-        key = create_key(db, "alice")
+        key = create_key(db, "alice", "write")
     with TestClient(app) as client:
         client.headers.update({"otree-rest-key": key})
         yield client, key
@@ -97,7 +97,7 @@ def test_a_study_without_a_seed_gets_a_random_64_bit_one(urn_api):
     seeds = [_seed(client, first), _seed(client, second)]
     assert seeds[0] != seeds[1]
     assert all(WEAK_SEED_LIMIT <= seed < 2**64 for seed in seeds)
-    # Key holders never see it.
+    # Holders of read and write keys never see it.
     shown = client.get("/study_config", params={"api_key": key, "study": first}).json()
     assert shown["results"]["starting_seed"] is None
     assert str(seeds[0]) not in client.get(f"/api/sessions/{first}").text

@@ -26,7 +26,7 @@ from tests.live_server import live_server
 def urn_client(settings):
     app = create_app(settings)
     with app.state.grove.db.transaction() as db:
-        key = create_key(db, "alice")
+        key = create_key(db, "alice", "write")
     with TestClient(app) as client:
         client.headers.update({"otree-rest-key": key})
         code = client.post(

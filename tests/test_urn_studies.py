@@ -31,7 +31,7 @@ def reference(settings):
     API_KEY."""
     app = create_app(settings)
     with app.state.grove.db.transaction() as db:
-        key = create_key(db, "alice")
+        key = create_key(db, "alice", "write")
     with TestClient(app) as client:
         yield client, key, app.state.grove
     app.state.grove.db.dispose()
@@ -224,3 +224,97 @@ def test_cli_creates_and_lists_studies(settings, tmp_path):
     assert "settings" in lines[1]
     assert lines[2].startswith("Trial 2")
     assert "database" in lines[2]
+
+
+@pytest.fixture
+def admin_api(settings):
+    """The admin API with three keys: read, write and admin."""
+    app = create_app(settings)
+    keys = {}
+    with app.state.grove.db.transaction() as db:
+        for scope in ("read", "write", "admin"):
+            keys[scope] = {"Authorization": f"Bearer {create_key(db, scope + 'er', scope)}"}
+    with TestClient(app) as client:
+        yield client, keys, app.state.grove
+    app.state.grove.db.dispose()
+
+
+TRIAL = {"treatments": ["Placebo", "Vaccine"], "factors": {"site": ["North", "South"]}}
+
+
+def test_admin_api_lists_shows_and_creates_studies(admin_api):
+    client, keys, _grove = admin_api
+    listed = client.get("/admin/api/v1/studies/", headers=keys["read"])
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == [
+        {
+            "name": STUDY,
+            "treatments": ["Treatment A", "Treatment B"],
+            "factors": {"age_group": ["18-40", "41-65", "65+"], "sex": ["Male", "Female"]},
+            "num_assigned": 0,
+            "treatment_totals": {"Treatment A": 0, "Treatment B": 0},
+            "defined_in": "settings",
+            "created_at": None,
+        }
+    ]
+    created = client.post(
+        "/admin/api/v1/studies",
+        json={"name": "Vaccine trial", "config": TRIAL},
+        headers=keys["write"],
+    )
+    assert created.status_code == 200, created.text
+    assert created.json()["defined_in"] == "database"
+    assert "starting_seed" not in created.text
+    one = client.get("/admin/api/v1/study/Vaccine%20trial/", headers=keys["read"])
+    assert one.status_code == 200
+    assert one.json()["treatment_totals"] == {"Placebo": 0, "Vaccine": 0}
+    # It randomizes over the urn API at once.
+    drawn = client.post(
+        "/study_participants",
+        params={"study": "Vaccine trial", "id": "V1", "site": "North"},
+        headers=keys["write"],
+    )
+    assert drawn.status_code == 200, drawn.text
+    totals = client.get("/admin/api/v1/study/Vaccine trial", headers=keys["read"]).json()
+    assert totals["num_assigned"] == 1
+    assert sum(totals["treatment_totals"].values()) == 1
+
+
+def test_admin_api_refuses_bad_study_requests_and_writes_nothing(admin_api):
+    client, keys, grove = admin_api
+    body = {"name": "Vaccine trial", "config": TRIAL}
+    assert client.post("/admin/api/v1/studies/", json=body).status_code == 401
+    refused = client.post("/admin/api/v1/studies/", json=body, headers=keys["read"])
+    assert refused.status_code == 403
+    assert "scope" in refused.json()["error"]
+    for bad, field in (
+        ({"name": "T"}, "config"),
+        ({"name": "T", "config": {"treatments": ["A"], "factors": {"x": ["1"]}}}, "urn"),
+        ({"name": "", "config": TRIAL}, "name"),
+        ({"name": "T", "config": TRIAL, "seed": 1}, "seed"),
+    ):
+        answer = client.post("/admin/api/v1/studies/", json=bad, headers=keys["admin"])
+        assert answer.status_code == 400, (bad, answer.text)
+        assert answer.json()["ok"] is False
+        assert field in answer.text
+    taken = client.post(
+        "/admin/api/v1/studies/", json={"name": STUDY, "config": TRIAL}, headers=keys["admin"]
+    )
+    assert taken.status_code == 409
+    assert "URN_STUDIES" in taken.json()["error"]
+    assert client.get("/admin/api/v1/study/Nope/", headers=keys["read"]).status_code == 404
+    with grove.db.read() as db:
+        assert db.scalar(sa.select(sa.func.count()).select_from(UrnStudy)) == 0
+
+
+def test_only_an_admin_key_sees_the_seed(admin_api):
+    client, keys, _grove = admin_api
+    params = {"study": STUDY, "id": "P1", "age_group": "65+", "sex": "Male"}
+    assert (
+        client.post("/study_participants", params=params, headers=keys["write"]).status_code == 200
+    )
+    for scope in ("read", "write"):
+        config = client.get("/study_config", params={"study": STUDY}, headers=keys[scope]).json()
+        assert config["results"]["starting_seed"] is None
+    config = client.get("/study_config", params={"study": STUDY}, headers=keys["admin"]).json()
+    assert isinstance(config["results"]["starting_seed"], int)

@@ -36,7 +36,7 @@ one, 403 when its scope is too low, both in the one JSON error shape.
 
 from __future__ import annotations
 
-from server.admin_api import models, status
+from server.admin_api import models, status, studies
 from server.rest import models as rest_models
 from server.rest.route_table import routes
 from server.rest.spec import Endpoint
@@ -54,6 +54,43 @@ ENDPOINTS: list[Endpoint] = [
         rest_models.NoParameters,
         models.Status,
         READ,
+        scope="read",
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/studies/",
+        "listStudies",
+        "Urn studies with their counts (never a seed or RNG state)",
+        studies.list_studies,
+        rest_models.NoParameters,
+        list[models.StudySummary],
+        READ,
+        scope="read",
+    ),
+    Endpoint(
+        "POST",
+        f"{PREFIX}/studies/",
+        "createStudy",
+        "Create a urn study for a trial that runs elsewhere",
+        studies.create_study,
+        models.CreateStudy,
+        models.StudySummary,
+        (400, 401, 403, 409),
+        scope="write",
+        description=(
+            "The study then randomizes over the urn API (/study_config, /study_participants). "
+            "409: the name is taken, or settings.py's URN_STUDIES defines it."
+        ),
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/study/{{name}}/",
+        "getStudy",
+        "One urn study with its counts",
+        studies.study_detail,
+        rest_models.NoParameters,
+        models.StudySummary,
+        (*READ, 404),
         scope="read",
     ),
 ]

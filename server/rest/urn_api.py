@@ -48,7 +48,11 @@ async def _reference_call(request: Request, action: Any) -> Response:
 
 
 def _study_config(app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
-    return api_use_cases.study_config(app.db, params.get("study"), app.settings.urn_studies)
+    # The seed only for an admin's key, never for an open API's anonymous caller.
+    show_seed = caller.user is not None and caller.scope == "admin"
+    return api_use_cases.study_config(
+        app.db, params.get("study"), app.settings.urn_studies, show_seed=show_seed
+    )
 
 
 def _list_participants(app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
@@ -68,7 +72,8 @@ def _randomize(app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
 
 
 async def study_config(request: Request) -> Response:
-    """GET /study_config?study=...: the study's configuration (seed hidden)."""
+    """GET /study_config?study=...: the study's configuration (the seed null except for an
+    admin key)."""
     return await _reference_call(request, _study_config)
 
 
