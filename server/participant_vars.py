@@ -88,12 +88,15 @@ def check_vars(value: Any) -> dict[str, Any]:
     return value
 
 
-def check_room(project: Project, room_name: Any) -> str:
-    """The room name if the project defines that room; RoomNotFound otherwise."""
+def check_room(database: Database, project: Project, room_name: Any) -> str:
+    """The room name if it names a room (of settings.ROOMS or stored); RoomNotFound otherwise."""
+    from server.rooms import room_is_defined  # server.rooms imports this module
+
     if not isinstance(room_name, str) or not room_name:
         raise InvalidArguments("room_name must be a non-empty string", field="room_name")
-    if room_name not in {room.get("name") for room in project.settings.rooms}:
-        raise RoomNotFound(f"no room named {room_name!r}")
+    with database.read() as db:
+        if not room_is_defined(db, project.settings, room_name):
+            raise RoomNotFound(f"no room named {room_name!r}")
     return room_name
 
 
@@ -154,7 +157,7 @@ def set_participant_vars_by_label(
     Locks the room, then the participant or the pending row. Raises InvalidArguments,
     RoomNotFound.
     """
-    room = check_room(project, room_name)
+    room = check_room(database, project, room_name)
     label = normalize_participant_label(label)
     values = check_vars(new_vars)
 
@@ -223,7 +226,7 @@ def set_session_vars_by_room(
     database: Database, project: Project, room_name: Any, new_vars: Any
 ) -> str:
     """Merge vars into the room's current session; its code. SessionNotFound if none."""
-    room = check_room(project, room_name)
+    room = check_room(database, project, room_name)
     values = check_vars(new_vars)
 
     def work(db: Session) -> str:

@@ -1,5 +1,10 @@
 """Rooms: label files, signed links, arrivals, waiting and closing. No HTTP here.
 
+A room is defined in settings.ROOMS (read-only: changing it means editing settings.py) or
+created over the admin API (a ``grove_room`` row: ``create_stored_room`` and friends, which
+every worker sees at once). Both kinds behave the same for participants; ``find_room`` and
+``all_rooms`` are how the rest of Grove looks them up.
+
 An arrival is one unit of work that locks the room's row and then its session's row, so two
 people never get the same participant and one label always gets the same one, whichever worker
 serves them (the unique constraint (session, label) on participants backs this up). Vars posted
@@ -18,9 +23,14 @@ from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.db import Database, dialect_insert
-from server.errors import ConfigurationError, InvalidArguments, RoomNotFound, SessionFull
+from server.errors import (
+    ConfigurationError,
+    InvalidArguments,
+    RoomNotFound,
+    SessionFull,
+)
 from server.models.core import ExperimentSession, Participant, utcnow
-from server.models.rooms import RoomPresence, RoomState
+from server.models.rooms import RoomPresence, RoomState, StoredRoom
 from server.participant_vars import (
     apply_pending_vars,
     current_room_session,
@@ -36,12 +46,13 @@ PRESENCE_REFRESH_SECONDS = 5
 
 @dataclass(frozen=True)
 class Room:
-    """A room from settings.ROOMS."""
+    """A room from settings.ROOMS or, with ``stored``, created over the admin API."""
 
     name: str
     display_name: str
     labels: frozenset[str] | None
     use_secure_urls: bool
+    stored: bool = False
 
     @property
     def has_labels(self) -> bool:
@@ -73,12 +84,17 @@ def _read_label_file(settings: Settings, name: str, relative: str) -> frozenset[
     return frozenset(labels)
 
 
+def is_simple_name(name: object) -> bool:
+    """A room name fit for a URL path: letters, digits, ``_`` and ``-`` (oTree's rooms)."""
+    return isinstance(name, str) and name.replace("_", "").replace("-", "").isalnum()
+
+
 def load_rooms(settings: Settings) -> dict[str, Room]:
     """Every room of the settings, with its labels; ConfigurationError on a bad entry."""
     rooms: dict[str, Room] = {}
     for raw in settings.rooms:
         name = raw.get("name")
-        if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+        if not isinstance(name, str) or not is_simple_name(name):
             raise ConfigurationError(f"settings.py: ROOMS entry {raw!r} needs a simple 'name'")
         label_file = raw.get("participant_label_file")
         labels = _read_label_file(settings, name, label_file) if label_file else None
@@ -106,7 +122,7 @@ def check_label(settings: Settings, room: Room, label: str, signature: str | Non
     The label is normalized first, as the label file's lines were, so "alice " is "alice".
     """
     label = normalize_participant_label(label)
-    if room.labels is not None and label not in room.labels:
+    if room.labels is not None and label not in room.labels:  # a stored room's are normalized
         raise InvalidArguments(
             f"{label!r} is not a participant label of this room", field="participant_label"
         )
@@ -117,11 +133,59 @@ def check_label(settings: Settings, room: Room, label: str, signature: str | Non
 
 
 def get_room(rooms: dict[str, Room], name: str) -> Room:
-    """The room called ``name``; RoomNotFound otherwise."""
+    """The room called ``name`` among ``rooms``; RoomNotFound otherwise."""
     try:
         return rooms[name]
     except KeyError:
         raise RoomNotFound(f"no room named {name!r}") from None
+
+
+def _stored(row: StoredRoom) -> Room:
+    labels = row.participant_labels
+    return Room(
+        row.name,
+        row.display_name,
+        None if labels is None else frozenset(labels),
+        row.use_secure_urls,
+        stored=True,
+    )
+
+
+def find_stored_room(db: Session, settings_rooms: dict[str, Room], name: str) -> Room | None:
+    """The room called ``name`` (settings first, then the database), inside a unit of work."""
+    if name in settings_rooms:
+        return settings_rooms[name]
+    row = db.get(StoredRoom, name) if is_simple_name(name) else None
+    return None if row is None else _stored(row)
+
+
+def room_is_defined(db: Session, settings: Settings, name: str) -> bool:
+    """Is ``name`` a room of settings.ROOMS or a stored room? Inside a unit of work."""
+    if any(room.get("name") == name for room in settings.rooms):
+        return True
+    return is_simple_name(name) and db.get(StoredRoom, name) is not None
+
+
+def find_room(database: Database, settings_rooms: dict[str, Room], name: str) -> Room:
+    """The room called ``name``: one of ``settings_rooms`` (``load_rooms``) or one stored in
+    the database. Raises RoomNotFound."""
+    room = settings_rooms.get(name)
+    if room is None:
+        with database.read() as db:
+            room = find_stored_room(db, settings_rooms, name)
+    if room is None:
+        raise RoomNotFound(f"no room named {name!r}")
+    return room
+
+
+def all_rooms(database: Database, settings_rooms: dict[str, Room]) -> list[Room]:
+    """The settings' rooms in their order, then the stored ones by name."""
+    with database.read() as db:
+        rows = db.scalars(sa.select(StoredRoom).order_by(StoredRoom.name)).all()
+        return [
+            *settings_rooms.values(),
+            *(_stored(r) for r in rows if r.name not in settings_rooms),
+        ]
 
 
 @dataclass(frozen=True)
@@ -146,7 +210,11 @@ class RoomOverview:
 
     room: Room
     waiting: list[str]
-    has_session: bool
+    session_code: str | None
+
+    @property
+    def has_session(self) -> bool:
+        return self.session_code is not None
 
 
 def _visitor(label: str | None, browser_token: str) -> str:
@@ -279,13 +347,14 @@ def room_status(
 
 
 def rooms_overview(database: Database, rooms: list[Room]) -> list[RoomOverview]:
-    """Who waits in each room and whether it has a session, in one read."""
+    """Who waits in each room (labels, "anonymous" for a visitor without one) and the code of
+    its current session (None while it has none), in one read."""
     with database.read() as db:
         return [
             RoomOverview(
                 room,
                 _waiting_visitors(db, room.name),
-                current_room_session(db, room.name) is not None,
+                getattr(current_room_session(db, room.name), "code", None),
             )
             for room in rooms
         ]

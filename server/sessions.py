@@ -21,6 +21,7 @@ from server.errors import (
 from server.models.core import ExperimentSession, Participant, check_declared_fields
 from server.project import RESERVED_CONFIG_KEYS, Project
 from server.randomization.session_urn import prepare_session_study, randomize_participant
+from server.rooms import room_is_defined
 from server.session_config_values import ConfigValueError, checked_value, stored_number
 from server.storable_text import unstorable_character
 
@@ -120,10 +121,6 @@ def merge_modified_fields(config: Mapping[str, Any], modified: Any) -> dict[str,
     return merged
 
 
-def _room_names(project: Project) -> set[str]:
-    return {str(room.get("name")) for room in project.settings.rooms}
-
-
 def create_session(
     db: Session,
     project: Project,
@@ -149,7 +146,7 @@ def create_session(
         fee = RealWorldCurrency(stored_number(config, "participation_fee"))
         config = {**config, "participation_fee": fee}
     count = validate_num_participants(project, config, num_participants)
-    if room_name is not None and room_name not in _room_names(project):
+    if room_name is not None and not room_is_defined(db, project.settings, room_name):
         raise RoomNotFound(f"no room named {room_name!r}")
     if label is not None:
         check_session_label(label)

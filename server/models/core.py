@@ -75,7 +75,9 @@ class _ExtraFieldsMixin:
 # participant already has: ``finished`` (admin.rst, "Payments": set it when a participant
 # finishes, and the admin pages show it). Declaring it is allowed; ``participant.finished``
 # is then Grove's own flag, which Grove also sets when the participant passes the last page.
-DECLARABLE_BUILTIN_FIELDS = frozenset({"finished"})
+# Likewise ``is_dropout`` (multiplayer_waitpages.rst, "Replacing dropped out player with a
+# bot"): declared or not, it is Grove's column, which the admin's "dropout" also sets.
+DECLARABLE_BUILTIN_FIELDS = frozenset({"finished", "is_dropout"})
 
 
 def declared_field_value(participant: Participant, name: str) -> Any:
@@ -189,6 +191,11 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
     # oTree's ``participant._is_bot``: created for a bot run (``python -m server test``).
     _is_bot: Mapped[bool] = mapped_column(
         "is_bot", sa.Boolean, default=False, server_default=sa.false()
+    )
+    # Dropped out (oTree's documented ``participant.is_dropout`` recipe, set by an admin or by
+    # app code): the timeout sweep submits their pages at once (server/dropouts.py).
+    is_dropout: Mapped[bool] = mapped_column(
+        sa.Boolean, default=False, server_default=sa.false(), index=True
     )
     browser_token: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, index=True)
     time_started: Mapped[dt.datetime | None] = mapped_column(

@@ -30,3 +30,17 @@ class RoomState(Base):
 
     room_name: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     closed_after_session_id: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class StoredRoom(Base):
+    """A room created over the admin API (``server.rooms.create_stored_room``) instead of in
+    settings.ROOMS; works for participants as a settings room does. ``participant_labels`` is
+    the label file's lines (None: any participant, no label asked)."""
+
+    __tablename__ = "grove_room"
+
+    name: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    display_name: Mapped[str] = mapped_column(sa.String(255))
+    participant_labels: Mapped[list[str] | None] = mapped_column(sa.JSON, nullable=True)
+    use_secure_urls: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

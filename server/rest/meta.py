@@ -12,7 +12,7 @@ from server.randomization.api_views import conceal_session_config
 from server.rest.auth import Caller
 from server.rest.endpoint import absolute
 from server.rest.models import NoParameters, Room, Version
-from server.rooms import room_session_codes
+from server.rooms import all_rooms, room_session_codes
 
 OTREE_COMPATIBLE_VERSION = "6.0.15"
 
@@ -29,8 +29,8 @@ def session_configs(request: Request, app: Grove, caller: Caller, params: NoPara
 
 def rooms(request: Request, app: Grove, caller: Caller, params: NoParameters) -> list[Room]:
     """Every room with its URL and the code of its current session (None while it has none)."""
-    all_rooms = list(app.rooms.values())
-    codes = room_session_codes(app.db, all_rooms)
+    rooms = all_rooms(app.db, app.rooms)
+    codes = room_session_codes(app.db, rooms)
     return [
         Room(
             name=room.name,
@@ -39,5 +39,5 @@ def rooms(request: Request, app: Grove, caller: Caller, params: NoParameters) ->
             display_name=room.display_name,
             has_participant_labels=room.has_labels,
         )
-        for room in all_rooms
+        for room in rooms
     ]

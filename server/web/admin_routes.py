@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from server.errors import InvalidArguments, NotFound, RoomNotFound, SessionNotFound
 from server.http.context import grove
+from server.rooms import all_rooms
 from server.session_admin import (
     CONFIG_FIELD_PREFIX,
     AdminSessionRow,
@@ -73,7 +74,7 @@ def _create_form(
         {
             "configs": configs,
             "chosen": chosen,
-            "rooms": list(app.rooms.values()),
+            "rooms": all_rooms(app.db, app.rooms),
             "values": values,
             "errors": errors,
         },

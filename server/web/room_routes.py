@@ -20,9 +20,10 @@ from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
 from server.participant_vars import optional_participant_label
 from server.rooms import (
+    all_rooms,
     check_label,
     close_room,
-    get_room,
+    find_room,
     join_room,
     label_signature,
     room_status,
@@ -52,7 +53,7 @@ def _with_cookie(response: Response, token: str, new: bool) -> Response:
 def room_entry(request: Request, form: dict[str, str] | None = None) -> Response:
     """GET shows the label form or a one-click start; POST (a real interaction) joins."""
     app = grove(request)
-    room = get_room(app.rooms, request.path_params["name"])
+    room = find_room(app.db, app.rooms, request.path_params["name"])
     values = form if form is not None else dict(request.query_params)
     # A label no database stores is a 400 page; surrounding whitespace is not part of a label.
     label = optional_participant_label(values.get("participant_label"))
@@ -103,7 +104,7 @@ async def room_page(request: Request) -> Response:
 def room_status_poll(request: Request) -> Response:
     """Polled every second by the waiting page: is there a session yet; how many wait."""
     app = grove(request)
-    room = get_room(app.rooms, request.path_params["name"])
+    room = find_room(app.db, app.rooms, request.path_params["name"])
     token = browser_token_from(request.cookies.get(BROWSER_COOKIE))
     status = room_status(
         app.db,
@@ -120,7 +121,7 @@ def rooms_index(request: Request) -> Response:
     app = grove(request)
     base = str(request.base_url).rstrip("/")
     rows = []
-    for overview in rooms_overview(app.db, list(app.rooms.values())):
+    for overview in rooms_overview(app.db, all_rooms(app.db, app.rooms)):
         room = overview.room
         links = []
         if room.use_secure_urls and room.labels:
@@ -155,7 +156,7 @@ def room_admin_action(request: Request, form: dict[str, str]) -> Response:
     """POST /rooms/<name>: create a session in the room, or close it (admins only, with the
     CSRF token)."""
     app = grove(request)
-    room = get_room(app.rooms, request.path_params["name"])
+    room = find_room(app.db, app.rooms, request.path_params["name"])
     if form.get("action") == "close":
         close_room(app.db, room)
         return RedirectResponse("/rooms", status_code=303)
