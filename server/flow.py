@@ -113,6 +113,22 @@ def _move_to(db: Session, project: Project, participant: Participant, index: int
         ensure_deadline(participant, pages[index - 1], player)
 
 
+def move_back_to(db: Session, project: Project, participant: Participant, entry: PageEntry) -> None:
+    """Put the participant back on ``entry``, an earlier page that is displayed to them (the
+    admin's revert, ``participant_actions.revert``); its countdown starts anew."""
+    participant.index_in_pages = entry.index
+    _record_position(participant, entry)
+    ensure_deadline(participant, entry, player_for(db, project, participant, entry))
+
+
+def move_to_end(project: Project, participant: Participant) -> None:
+    """Move the participant past the last page (finished) without submitting the pages left
+    (the admin's "end", ``participant_actions.end``)."""
+    participant.index_in_pages = len(page_sequence_of(project, participant)) + 1
+    participant.visited = True
+    _record_position(participant, None)
+
+
 def _next_index_after(
     db: Session, project: Project, participant: Participant, entry: PageEntry, player: Any
 ) -> int:

@@ -41,6 +41,7 @@ class MonitorRow:
     """One participant as the Monitor shows them. ``page_index`` counts from 1 over the whole
     session's pages (``num_pages`` of them); ``seconds_on_page`` and ``seconds_since_activity``
     are whole seconds at the moment of the read (None before the participant started);
+    ``is_dropout`` says an admin (or app code) marked them as dropped out;
     ``last_activity`` is ``YYYY-MM-DD HH:MM:SS`` UTC."""
 
     id_in_session: int
@@ -54,6 +55,7 @@ class MonitorRow:
     on_wait_page: bool
     started: bool
     finished: bool
+    is_dropout: bool
     seconds_on_page: int | None
     last_activity: str
     seconds_since_activity: int | None
@@ -157,6 +159,7 @@ def session_monitor(database: Database, project: Project, code: str) -> SessionM
                     on_wait_page=bool(entry and entry.is_wait_page),
                     started=index > 0,
                     finished=participant.finished,
+                    is_dropout=participant.is_dropout,
                     seconds_on_page=(
                         None
                         if on_page_since is None or participant.finished

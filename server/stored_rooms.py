@@ -11,7 +11,7 @@ Each change is one unit of work that locks the room's row first (LOCK ORDER step
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -190,11 +190,3 @@ def delete_stored_room(database: Database, settings_rooms: Mapping[str, Room], n
         db.delete(row)
 
     database.run(work)
-
-
-def stored_room_names(db: Session, names: Iterable[str]) -> set[str]:
-    """Which of ``names`` are stored rooms, inside a unit of work."""
-    wanted = [n for n in set(names) if is_simple_name(n)]
-    if not wanted:
-        return set()
-    return set(db.scalars(sa.select(StoredRoom.name).where(StoredRoom.name.in_(wanted))))

@@ -10,7 +10,8 @@ participant and the page, and left alone for a while (:data:`RETRY_AFTER_SECONDS
 up to :data:`RETRY_AFTER_MAX_SECONDS`): the sweep never retries it in a tight loop, and the
 pages behind it in deadline order are still submitted. This memory is per worker process.
 
-The same sweep re-runs ``group_by_arrival_time`` for wait pages with players still waiting
+The same sweep moves dropouts on (``server.dropouts``: each of their pages is due at once) and
+re-runs ``group_by_arrival_time`` for wait pages with players still waiting
 (:func:`regroup_waiting`), so a ``group_by_arrival_time_method`` that lets a
 lone player go after some time releases them even if nobody else arrives.
 """
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from server import flow
 from server.arrival_grouping import waiting_to_be_grouped
 from server.db import Database
+from server.dropouts import dropouts_to_move, move_dropout_one_page
 from server.errors import DatabaseUnavailable
 from server.models.core import Participant
 from server.participant_pages import (
@@ -43,6 +45,8 @@ logger = logging.getLogger("grove.timeouts")
 BATCH = 50
 RETRY_AFTER_SECONDS = 30.0
 RETRY_AFTER_MAX_SECONDS = 600.0
+# The most pages one dropout moves in one sweep (then the next sweep goes on).
+MAX_DROPOUT_STEPS = 200
 
 
 @dataclass
@@ -154,8 +158,34 @@ def submit_due_pages(database: Database, project: Project) -> int:
         else:
             with _failures_lock:
                 _failures.pop(code, None)
+    submitted += move_dropouts(database, project)
     regroup_waiting(database, project)
     return submitted
+
+
+def move_dropouts(database: Database, project: Project) -> int:
+    """Move each dropout that can move as far as they can, one page per unit of work
+    (``server.dropouts``); return how many pages they moved. A failing page is remembered and
+    logged as a timed-out page's is."""
+    now = time.time()
+    with database.read() as db:
+        codes = dropouts_to_move(db, project, skip=_backing_off(now))
+    moved = 0
+    for code in codes:
+        try:
+            # At most the session's pages and the end: each step moves one page forward.
+            for _step in range(MAX_DROPOUT_STEPS):
+                if not move_dropout_one_page(database, project, code):
+                    break
+                moved += 1
+        except DatabaseUnavailable:
+            raise
+        except Exception:
+            _record_failure(code, None, now, "moving the dropout on from")
+        else:
+            with _failures_lock:
+                _failures.pop(code, None)
+    return moved
 
 
 def regroup_waiting(database: Database, project: Project) -> int:

@@ -31,6 +31,11 @@ from server.models.export_log import PageCompletion
 from server.models.urn import UrnAssignment, UrnStudy
 from server.project import Project
 
+# ``participant.is_dropout`` (the admin's dropout, oTree's documented field of that name): in
+# the place oTree gives it when a project declares it in PARTICIPANT_FIELDS, else as the last
+# column, so that every column oTree writes keeps its position.
+GROVE_DROPOUT_FIELD = "is_dropout"
+
 
 @dataclass
 class Table:
@@ -80,6 +85,8 @@ def all_apps_wide(db: Session, project: Project, scope: ExportScope) -> Table:
         for round_number in range(1, highest + 1):
             for model in ("player", "group", "subsession"):
                 columns += [f"{app_name}.{round_number}.{model}.{f}" for f in by_model[model]]
+    if GROVE_DROPOUT_FIELD not in settings.participant_fields:
+        columns.append(f"participant.{GROVE_DROPOUT_FIELD}")
     return Table(columns, _wide_rows(db, project, scope, config_names, rounds))
 
 
@@ -144,6 +151,8 @@ def _wide_rows(
                     else:
                         row += model_values(mine["group"], their_roles, group)
                     row += model_values(mine["subsession"], their_roles, subsession)
+            if GROVE_DROPOUT_FIELD not in settings.participant_fields:
+                row.append(participant.is_dropout)
             yield row
 
 

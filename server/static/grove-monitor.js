@@ -47,7 +47,7 @@
     cell(tr, p.app || "");
     cell(tr, p.round_number ? String(p.round_number) : "");
     var page = p.page_name || (p.started ? "" : "not started");
-    cell(tr, page + (p.on_wait_page ? " (waiting)" : ""));
+    cell(tr, page + (p.on_wait_page ? " (waiting)" : "") + (p.is_dropout ? " (dropped out)" : ""));
     cell(tr, p.page_index + "/" + p.num_pages);
     cell(tr, p.seconds_on_page === null ? "" : p.seconds_on_page + " s");
     cell(tr, p.last_activity);

@@ -1,0 +1,254 @@
+"""An admin's actions on chosen participants of a session: advance, revert, end, dropout.
+
+Every action takes "unames" as the admin API names them: participant codes or labels of the
+session, and answers with one shape (``ActionReport``): the participant codes it was applied
+to, and each uname it skipped with the reason (unknown, already finished, nothing to go back
+to...). Each participant is one unit of work of its own that locks as a page submission does
+(LOCK ORDER in server/db.py: the group or subsession of their current page, then the
+participant), so one refused or failing participant leaves the others done. No HTTP here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server import flow
+from server.db import Database
+from server.errors import InvalidArguments, ParticipantNotFound
+from server.models.core import Participant, WaitPageArrival
+from server.participant_pages import lock_participant
+from server.project import PageEntry, Project
+from server.session_monitor import advance_participant
+from server.sessions import get_session
+
+# The most participants one action names (each is a unit of work of its own).
+MAX_UNAMES = 500
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A uname an action did not apply to, and why (a sentence for the admin)."""
+
+    uname: str
+    reason: str
+
+
+@dataclass
+class ActionReport:
+    """What one action did: ``applied`` holds participant codes in the order asked,
+    ``skipped`` the unames left alone with their reasons, ``positions`` where each applied
+    participant is now (page name, ``""`` before the start, ``"finished"`` after the end)."""
+
+    applied: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    positions: dict[str, str] = field(default_factory=dict)
+
+
+class Refused(Exception):
+    """One participant cannot take the action; the message is the reason reported."""
+
+
+def resolve_unames(
+    database: Database, session_code: str, unames: Sequence[str]
+) -> tuple[list[str], list[Skipped]]:
+    """The participant codes of session ``session_code`` that ``unames`` name (a code of the
+    session, else a label in it), without repeats and in the order given, and the unames that
+    name nobody. Raises SessionNotFound, InvalidArguments (none given, or more than
+    MAX_UNAMES)."""
+    if not unames:
+        raise InvalidArguments("unames must name at least one participant", field="unames")
+    if len(unames) > MAX_UNAMES:
+        raise InvalidArguments(
+            f"unames may name at most {MAX_UNAMES} participants per request", field="unames"
+        )
+    with database.read() as db:
+        session = get_session(db, session_code)
+        rows = db.execute(
+            sa.select(Participant.code, Participant.label).where(
+                Participant.session_id == session.id,
+                sa.or_(Participant.code.in_(unames), Participant.label.in_(unames)),
+            )
+        ).all()
+    by_code = {row.code: row.code for row in rows}
+    by_label = {row.label: row.code for row in rows if row.label is not None}
+    codes: dict[str, None] = {}
+    unknown: list[Skipped] = []
+    for uname in unames:
+        code = by_code.get(uname) or by_label.get(uname)
+        if code is None:
+            unknown.append(Skipped(uname, "no participant with this code or label here"))
+        else:
+            codes[code] = None
+    return list(codes), unknown
+
+
+def _position(participant: Participant) -> str:
+    if participant.finished:
+        return "finished"
+    if participant.index_in_pages == 0:
+        return ""
+    return participant.current_page_name or ""
+
+
+def _apply_each(
+    database: Database,
+    project: Project,
+    session_code: str,
+    unames: Sequence[str],
+    change: Callable[[Session, Participant], None],
+) -> ActionReport:
+    """Run ``change`` on each named participant in a unit of work of its own, under
+    ``lock_participant``; a ``Refused`` is reported as skipped and rolls back that one."""
+    codes, skipped = resolve_unames(database, session_code, unames)
+    report = ActionReport(skipped=skipped)
+    for code in codes:
+
+        def work(db: Session, code: str = code) -> str:
+            participant = lock_participant(db, project, code)
+            if participant is None:
+                raise ParticipantNotFound(f"no participant with code {code!r}")
+            change(db, participant)
+            return _position(participant)
+
+        try:
+            report.positions[code] = database.run(work)
+        except Refused as exc:
+            report.skipped.append(Skipped(code, str(exc)))
+        except ParticipantNotFound as exc:  # the session was deleted meanwhile
+            report.skipped.append(Skipped(code, str(exc)))
+        else:
+            report.applied.append(code)
+    return report
+
+
+def advance(
+    database: Database, project: Project, session_code: str, unames: Sequence[str]
+) -> ActionReport:
+    """Move each participant on by one page, as ``session_monitor.advance_participant`` does
+    (the Monitor's "advance"; oTree's "Advance slowest participants"): a page is submitted as
+    its timeout would submit it, a wait page counts as their arrival (the group's
+    ``after_all_players_arrive`` runs when its last member arrives), and one not started is
+    started. Skipped: finished participants, a wait page grouping by arrival time. Raises
+    SessionNotFound, InvalidArguments."""
+    codes, skipped = resolve_unames(database, session_code, unames)
+    report = ActionReport(skipped=skipped)
+    for code in codes:
+        try:
+            outcome = advance_participant(database, project, session_code, code)
+        except ParticipantNotFound as exc:
+            report.skipped.append(Skipped(code, str(exc)))
+            continue
+        if outcome.moved:
+            report.applied.append(code)
+            report.positions[code] = outcome.after
+        else:
+            report.skipped.append(Skipped(code, outcome.note))
+    return report
+
+
+def _revert_one(db: Session, project: Project, participant: Participant) -> None:
+    """One page back within the current app and round; see ``revert``."""
+    if participant.finished:
+        raise Refused("finished: there is no page to go back from")
+    current = flow.current_entry(project, participant)
+    if current is None:
+        raise Refused("not started: there is no page to go back to")
+    pages = flow.page_sequence_of(project, participant)
+    left_wait_pages: list[PageEntry] = []
+    if current.is_wait_page:
+        player = flow.player_for(db, project, participant, current)
+        scope, _members = flow.wait_scope(current, player)
+        if flow.wait_page_is_complete(db, participant, current, scope):
+            raise Refused(
+                f"the wait page {current.page_name} has let the group through "
+                "(after_all_players_arrive has run); going back is not allowed"
+            )
+        left_wait_pages.append(current)
+    for entry in reversed(pages[: current.index - 1]):
+        if (entry.app_name, entry.round_number) != (current.app_name, current.round_number):
+            break
+        player = flow.player_for(db, project, participant, entry)
+        if entry.is_wait_page:
+            if not entry.page_cls.is_displayed(player):
+                continue
+            scope, _members = flow.wait_scope(entry, player)
+            if flow.wait_page_is_complete(db, participant, entry, scope):
+                raise Refused(
+                    f"the wait page {entry.page_name} before this page has let the group "
+                    "through (after_all_players_arrive has run); going back across it is "
+                    "not allowed"
+                )
+            left_wait_pages.append(entry)
+            continue
+        if not entry.page_cls.is_displayed(player):
+            continue
+        # They no longer wait there: the others must not be let through without them.
+        db.execute(
+            sa.delete(WaitPageArrival).where(
+                WaitPageArrival.participant_id == participant.id,
+                WaitPageArrival.page_index.in_([w.index for w in left_wait_pages]),
+            )
+        )
+        flow.move_back_to(db, project, participant, entry)
+        return
+    raise Refused(
+        f"{current.page_name} is the first page of {current.app_name} round "
+        f"{current.round_number}; reverting stays within one app and round"
+    )
+
+
+def revert(
+    database: Database, project: Project, session_code: str, unames: Sequence[str]
+) -> ActionReport:
+    """Move each participant back to the page before their current one (an admin's correction;
+    the answers they gave stay stored and fill the form again). Only within the same app and
+    round, and never back across a wait page that has let their group through (its
+    ``after_all_players_arrive`` has run on the answers as they were); a wait page they were
+    waiting at without the group forgets their arrival. The page's countdown starts anew.
+    Skipped, with the reason: finished or not started, the first page of an app's round, a
+    completed wait page in the way. Raises SessionNotFound, InvalidArguments."""
+    return _apply_each(
+        database, project, session_code, unames, lambda db, p: _revert_one(db, project, p)
+    )
+
+
+def _end_one(db: Session, project: Project, participant: Participant) -> None:
+    if participant.finished:
+        raise Refused("already finished")
+    flow.move_to_end(project, participant)
+
+
+def end(
+    database: Database, project: Project, session_code: str, unames: Sequence[str]
+) -> ActionReport:
+    """Move each participant to the end of the session (``finished``; their link shows the
+    end page, as oTree's after the last page): the pages left are not submitted and no app
+    code runs. The other members of their groups are not released from later wait pages (use
+    ``mark_dropouts`` for that). Skipped: already finished. Raises SessionNotFound,
+    InvalidArguments."""
+    return _apply_each(
+        database, project, session_code, unames, lambda db, p: _end_one(db, project, p)
+    )
+
+
+def _mark_dropout(db: Session, participant: Participant) -> None:
+    if participant.finished:
+        raise Refused("already finished")
+    if participant.is_dropout:
+        raise Refused("already marked as a dropout")
+    participant.is_dropout = True
+
+
+def mark_dropouts(
+    database: Database, project: Project, session_code: str, unames: Sequence[str]
+) -> ActionReport:
+    """Mark each participant as dropped out: ``participant.is_dropout`` reads True in app code,
+    the Monitor and the data export show it, and the timeout sweep (``server.dropouts``)
+    submits each of their remaining pages at once as its timeout would (``timeout_happened``
+    True) and counts them as arrived at each wait page, so their group is never held up.
+    Skipped: finished, or marked before. Raises SessionNotFound, InvalidArguments."""
+    return _apply_each(database, project, session_code, unames, _mark_dropout)
