@@ -11,9 +11,11 @@ from server.db import Database
 
 @dataclass(frozen=True)
 class KeyHolder:
-    """A user with a key; times are ISO 8601 (UTC), ``last_used_at`` None if never used."""
+    """A user with a key and its scope (read, write or admin); times are ISO 8601 (UTC),
+    ``last_used_at`` None if never used."""
 
     user: str
+    scope: str
     created_at: str
     last_used_at: str | None
 
@@ -24,6 +26,7 @@ def key_holders(database: Database) -> list[KeyHolder]:
         return [
             KeyHolder(
                 user=row.user,
+                scope=row.scope,
                 created_at=row.created_at.isoformat(timespec="seconds"),
                 last_used_at=(
                     row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else None
@@ -33,10 +36,15 @@ def key_holders(database: Database) -> list[KeyHolder]:
         ]
 
 
-def create_user_key(database: Database, user: str) -> str:
-    """Create a key for a new user and return it (shown once). Raises InvalidArguments (a bad
-    name, or the user has a key already)."""
-    return database.run(lambda db: api_keys.create_key(db, user))
+def create_user_key(database: Database, user: str, scope: str = "admin") -> str:
+    """Create a key of ``scope`` for a new user and return it (shown once). Raises
+    InvalidArguments (a bad name or scope, or the user has a key already)."""
+    return database.run(lambda db: api_keys.create_key(db, user, scope))
+
+
+def set_user_scope(database: Database, user: str, scope: str) -> None:
+    """Change the scope of a user's key. Raises InvalidArguments (a bad scope), NotFound."""
+    database.run(lambda db: api_keys.set_scope(db, user, scope))
 
 
 def regenerate_user_key(database: Database, user: str) -> str:

@@ -50,15 +50,39 @@ def _check_user(user: str) -> str:
     return user
 
 
-def create_key(db: Session, user: str) -> str:
-    """Create a key for a new user; return it (it is never shown again)."""
+def check_scope(scope: str) -> Scope:
+    """``scope`` if it is one of SCOPES; InvalidArguments (field ``scope``) otherwise."""
+    for known in SCOPES:
+        if scope == known:
+            return known
+    raise InvalidArguments(
+        f"scope must be one of {', '.join(SCOPES)}, not {scope!r}", field="scope"
+    )
+
+
+def create_key(db: Session, user: str, scope: str = "admin") -> str:
+    """Create a key of ``scope`` for a new user; return it (it is never shown again).
+
+    Raises InvalidArguments for a bad user name or scope, or a user who has a key already.
+    """
     _check_user(user)
+    checked = check_scope(scope)
     if db.scalar(sa.select(ApiKey.id).where(ApiKey.user == user)) is not None:
         raise InvalidArguments(f"user {user!r} already has a key; use regenerate", field="user")
     key = secrets.token_urlsafe(32)
-    db.add(ApiKey(user=user, key_hash=hash_key(key)))
+    db.add(ApiKey(user=user, key_hash=hash_key(key), scope=checked))
     db.flush()
     return key
+
+
+def set_scope(db: Session, user: str, scope: str) -> None:
+    """Change the scope of a user's key (the key stays the same). Raises InvalidArguments
+    for a bad scope, NotFound for a user without a key."""
+    checked = check_scope(scope)
+    row = db.scalars(sa.select(ApiKey).where(ApiKey.user == user)).first()
+    if row is None:
+        raise NotFound(f"user {user!r} has no key")
+    row.scope = checked
 
 
 def regenerate_key(db: Session, user: str) -> str:
@@ -101,5 +125,5 @@ def holder_of_key(db: Session, key: str) -> KeyHolder | None:
     digest = hash_key(key)
     row = db.scalars(sa.select(ApiKey).where(ApiKey.key_hash == digest)).first()
     if row is not None and hmac.compare_digest(row.key_hash, digest):
-        return KeyHolder(row.user, "admin")
+        return KeyHolder(row.user, check_scope(row.scope))
     return None

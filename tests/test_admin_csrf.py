@@ -50,6 +50,7 @@ ACTIONS = [
     Action("create API key", "/apikeys", "/apikeys", {"user": "alice"}),
     Action("regenerate API key", "/apikeys", "/apikeys/bob/regenerate"),
     Action("revoke API key", "/apikeys", "/apikeys/bob/revoke"),
+    Action("set API key scope", "/apikeys", "/apikeys/bob/scope", {"scope": "read"}),
     Action("create session in room", "/rooms", "/rooms/live_demo"),
     Action("close room", "/rooms", "/rooms/econ101"),
     Action("log out", "/logout", "/logout"),

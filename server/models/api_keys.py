@@ -19,6 +19,8 @@ class ApiKey(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user: Mapped[str] = mapped_column(sa.String(255), unique=True)
     key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # read, write or admin (server/api_keys.py's SCOPES); keys made before scopes are admin.
+    scope: Mapped[str] = mapped_column(sa.String(16), default="admin", server_default="admin")
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(
         sa.DateTime(timezone=True), nullable=True

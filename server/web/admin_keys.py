@@ -1,6 +1,7 @@
-"""The admin's API keys page: list, create, regenerate and revoke per-user REST keys (the
-``apikey`` command's operations). A new key is shown once, in the answer to the POST that made
-it, which no cache keeps (``Cache-Control: no-store``)."""
+"""The admin's API keys page: list, create, regenerate, revoke per-user REST keys and set
+their scope (read, write or admin; the ``apikey`` command's operations). A new key is shown
+once, in the answer to the POST that made it, which no cache keeps (``Cache-Control:
+no-store``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from server.api_key_admin import (
     key_holders,
     regenerate_user_key,
     revoke_user_key,
+    set_user_scope,
 )
+from server.api_keys import SCOPES
 from server.errors import InvalidArguments
 from server.http.context import grove
 from server.web.admin_actions import admin_action
@@ -31,7 +34,12 @@ def _page(
     response = render_admin(
         request,
         "grove/admin/api_keys.html",
-        {"holders": key_holders(grove(request).db), "new_key": new_key, "error": error},
+        {
+            "holders": key_holders(grove(request).db),
+            "scopes": SCOPES,
+            "new_key": new_key,
+            "error": error,
+        },
         status_code=status_code,
     )
     response.headers["Cache-Control"] = "no-store"
@@ -46,10 +54,10 @@ def keys_page(request: Request) -> Response:
 
 @admin_action
 def create(request: Request, form: dict[str, str]) -> Response:
-    """Create a key for a new user and show it once."""
+    """Create a key of the chosen scope for a new user and show it once."""
     user = form.get("user", "").strip()
     try:
-        key = create_user_key(grove(request).db, user)
+        key = create_user_key(grove(request).db, user, form.get("scope", "admin"))
     except InvalidArguments as exc:
         return _page(request, error=str(exc), status_code=400)
     return _page(request, new_key=(user, key))
@@ -64,6 +72,16 @@ def regenerate(request: Request, form: dict[str, str]) -> Response:
 
 
 @admin_action
+def set_scope(request: Request, form: dict[str, str]) -> Response:
+    """Change the scope of the user's key (the key itself stays the same)."""
+    try:
+        set_user_scope(grove(request).db, request.path_params["user"], form.get("scope", ""))
+    except InvalidArguments as exc:
+        return _page(request, error=str(exc), status_code=400)
+    return RedirectResponse("/apikeys", status_code=303)
+
+
+@admin_action
 def revoke(request: Request, form: dict[str, str]) -> Response:
     """Delete the user's key."""
     revoke_user_key(grove(request).db, request.path_params["user"])
@@ -75,4 +93,5 @@ routes = [
     Route("/apikeys", create, methods=["POST"]),
     Route("/apikeys/{user:str}/regenerate", regenerate, methods=["POST"]),
     Route("/apikeys/{user:str}/revoke", revoke, methods=["POST"]),
+    Route("/apikeys/{user:str}/scope", set_scope, methods=["POST"]),
 ]
