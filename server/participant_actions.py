@@ -1,4 +1,5 @@
-"""An admin's actions on chosen participants of a session: advance, revert, end, dropout.
+"""An admin's actions on chosen participants of a session: advance, revert, end, dropout,
+and commands to their open pages (reload, message, redirect).
 
 Every action takes "unames" as the admin API names them: participant codes or labels of the
 session, and answers with one shape (``ActionReport``): the participant codes it was applied
@@ -20,10 +21,12 @@ from server import flow
 from server.db import Database
 from server.errors import InvalidArguments, ParticipantNotFound
 from server.models.core import Participant, WaitPageArrival
+from server.page_commands import PageCommand, send_page_command
 from server.participant_pages import lock_participant
 from server.project import PageEntry, Project
 from server.session_monitor import advance_participant
 from server.sessions import get_session
+from server.storable_text import unstorable_character
 
 # The most participants one action names (each is a unit of work of its own).
 MAX_UNAMES = 500
@@ -57,14 +60,21 @@ def resolve_unames(
 ) -> tuple[list[str], list[Skipped]]:
     """The participant codes of session ``session_code`` that ``unames`` name (a code of the
     session, else a label in it), without repeats and in the order given, and the unames that
-    name nobody. Raises SessionNotFound, InvalidArguments (none given, or more than
-    MAX_UNAMES)."""
+    name nobody. Raises SessionNotFound, ParticipantNotFound (they all name nobody),
+    InvalidArguments (none given, more than MAX_UNAMES, or one that is empty or holds a
+    character no database stores)."""
     if not unames:
         raise InvalidArguments("unames must name at least one participant", field="unames")
     if len(unames) > MAX_UNAMES:
         raise InvalidArguments(
             f"unames may name at most {MAX_UNAMES} participants per request", field="unames"
         )
+    for uname in unames:
+        if not isinstance(uname, str) or not uname:
+            raise InvalidArguments("each of unames must be a non-empty string", field="unames")
+        problem = unstorable_character(uname)
+        if problem is not None:
+            raise InvalidArguments(f"unames cannot contain {problem}", field="unames")
     with database.read() as db:
         session = get_session(db, session_code)
         rows = db.execute(
@@ -83,6 +93,10 @@ def resolve_unames(
             unknown.append(Skipped(uname, "no participant with this code or label here"))
         else:
             codes[code] = None
+    if not codes:
+        raise ParticipantNotFound(
+            f"none of unames is a participant code or label of session {session_code!r}"
+        )
     return list(codes), unknown
 
 
@@ -252,3 +266,17 @@ def mark_dropouts(
     True) and counts them as arrived at each wait page, so their group is never held up.
     Skipped: finished, or marked before. Raises SessionNotFound, InvalidArguments."""
     return _apply_each(database, project, session_code, unames, _mark_dropout)
+
+
+def command_pages(
+    database: Database, session_code: str, unames: Sequence[str], command: PageCommand
+) -> ActionReport:
+    """Send ``command`` (``server.page_commands``: reload, message, redirect) to the open page
+    of each participant named, in one unit of work: a page open now gets it at once, a
+    participant with none gets it on the next page they open within the retention window.
+    Finished participants get it too (their end page is open). Skipped: unames that name
+    nobody. Raises SessionNotFound, InvalidArguments (InvalidPageCommand: a bad command)."""
+    codes, skipped = resolve_unames(database, session_code, unames)
+    if codes:
+        database.run(lambda db: send_page_command(db, codes, command))
+    return ActionReport(applied=codes, skipped=skipped)

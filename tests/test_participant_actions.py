@@ -18,7 +18,7 @@ from server import participant_actions as actions
 from server import timeouts
 from server.data_export.scope import resolve_scope
 from server.data_export.tables import all_apps_wide
-from server.errors import InvalidArguments, SessionNotFound
+from server.errors import InvalidArguments, ParticipantNotFound, SessionNotFound
 from server.models.core import Participant, WaitPageArrival, check_declared_fields
 from server.session_reports import create_session_now
 
@@ -132,8 +132,8 @@ def test_unames_may_be_labels_and_are_checked(grove):
     with pytest.raises(SessionNotFound):
         actions.end(grove.db, grove.project, "nosuchsession", codes)
     _other, other_codes = _prisoner(grove)
-    report = actions.end(grove.db, grove.project, session, other_codes[:1])
-    assert report.applied == []  # a participant of another session is nobody here
+    with pytest.raises(ParticipantNotFound):  # a participant of another session is nobody here
+        actions.end(grove.db, grove.project, session, other_codes[:1])
     assert _where(grove, other_codes[0])[2] is False
 
 

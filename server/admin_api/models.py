@@ -4,7 +4,7 @@ for the shared rules: unknown parameters are a 400 naming them)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -48,3 +48,125 @@ class StudySummary(Answer):
     created_at: str | None = Field(
         description="ISO 8601 UTC; null for a settings study not used yet"
     )
+
+
+# --- participants' actions (server/participant_actions.py) ----------------------------------
+
+Uname = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class PlayersAction(Parameters):
+    """``POST session/{sname}/players/<action>/``: who the action is for."""
+
+    unames: list[Uname] = Field(
+        min_length=1,
+        max_length=500,
+        description="participant codes or labels of the session (1 to 500)",
+    )
+
+
+class PlayersRedirect(PlayersAction):
+    """``POST session/{sname}/players/redirect/``."""
+
+    url: str = Field(
+        max_length=2000, description="an absolute http:// or https:// URL (anything else: 400)"
+    )
+
+
+class PlayersMessage(PlayersAction):
+    """``POST session/{sname}/players/message/``."""
+
+    message: str = Field(
+        max_length=2000, description="the text their open page shows (as text, not HTML)"
+    )
+
+
+class SkippedUname(Answer):
+    """A uname an action left alone, and why."""
+
+    uname: str
+    reason: str
+
+
+class PlayersActionAnswer(Answer):
+    """What every participants' action answers: the participant codes it applied to under the
+    action's own key (``advanced``, ``reverted``, ``ended``, ``marked_dropout``, ``reloaded``,
+    ``redirected``, ``messaged``, as uproot names them), ``skipped`` with the reasons, and for
+    advance, revert and end the page each participant is on now (``positions``: code -> page
+    name, "" before the start, "finished" after the end). ``redirect`` also answers ``url``."""
+
+    skipped: list[SkippedUname]
+
+
+# --- rooms (server/rooms.py, server/stored_rooms.py) -----------------------------------------
+
+RoomLabel = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class RoomInfo(Answer):
+    """One room, as ``GET rooms/`` and ``GET room/{roomname}/`` show it."""
+
+    name: str
+    display_name: str
+    defined_in: str = Field(description="settings (settings.py ROOMS: read-only) or database")
+    url: str = Field(description="the room's link for participants")
+    labels: list[str] | None = Field(description="its participant labels; null: none asked")
+    use_secure_urls: bool
+    session_code: str | None = Field(description="its current session; null while none")
+    waiting: list[str] = Field(
+        description='labels of those waiting for a session now ("anonymous" without one)'
+    )
+
+
+class RoomCreate(Parameters):
+    """``POST rooms/``: a room stored in the database."""
+
+    name: str = Field(description="letters, digits, '_' or '-' (1 to 100)")
+    display_name: str | None = Field(default=None, description="shown to participants")
+    labels: list[RoomLabel] | None = Field(
+        default=None, description="participant labels, as a label file's lines; null: none"
+    )
+    use_secure_urls: bool = Field(default=False, description="each label gets a signed link")
+
+
+class RoomUpdate(Parameters):
+    """``PATCH room/{roomname}/``: the fields given change (only while it has no session)."""
+
+    display_name: str | None = None
+    labels: list[RoomLabel] | None = None
+    use_secure_urls: bool | None = None
+
+
+class RoomChanged(Answer):
+    """``POST rooms/``, ``PATCH``/``DELETE room/{roomname}/``, ``disassociate/``: the room's
+    name and ``created``, ``updated``, ``deleted`` or ``disassociated`` true."""
+
+    name: str
+
+
+class RoomSessionCreate(Parameters):
+    """``POST room/{roomname}/session/``: a session in the room (as ``POST sessions/``)."""
+
+    config: str = Field(description="the session config's name")
+    n_players: int = Field(ge=1, le=10_000, description="number of participants")
+    label: str | None = Field(default=None, max_length=255)
+    settings: dict[str, Any] | None = Field(
+        default=None, description="modified session config fields, checked as in the admin form"
+    )
+
+
+class RoomSessionCreated(Answer):
+    """``{"sname", "roomname", "created": true}``."""
+
+    sname: str
+    roomname: str
+    created: bool
+
+
+class RoomOnline(Answer):
+    """``GET room/{roomname}/online/``: who waits in the room now."""
+
+    name: str
+    session_code: str | None
+    waiting: list[str]
+    num_waiting: int

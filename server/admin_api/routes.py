@@ -36,7 +36,7 @@ one, 403 when its scope is too low, both in the one JSON error shape.
 
 from __future__ import annotations
 
-from server.admin_api import models, status, studies
+from server.admin_api import models, player_actions, rooms, status, studies
 from server.rest import models as rest_models
 from server.rest.route_table import routes
 from server.rest.spec import Endpoint
@@ -90,6 +90,183 @@ ENDPOINTS: list[Endpoint] = [
         studies.study_detail,
         rest_models.NoParameters,
         models.StudySummary,
+        (*READ, 404),
+        scope="read",
+    ),
+    # --- participants' actions (server/admin_api/player_actions.py) -----------------------
+    *[
+        Endpoint(
+            "POST",
+            f"{PREFIX}/session/{{sname}}/players/{action}/",
+            operation,
+            summary,
+            handler,
+            params,
+            models.PlayersActionAnswer,
+            (400, 401, 403, 404),
+            scope="admin",
+            description=(
+                "unames: participant codes or labels of the session. Answers the codes it "
+                f"applied to as {done!r} and the unames it skipped with the reason "
+                "(skipped: [{uname, reason}]); 404: no such session."
+            ),
+        )
+        for action, operation, summary, handler, params, done in (
+            (
+                "advance",
+                "advancePlayers",
+                "Advance participants by one page (a page as its timeout submits it; a wait "
+                "page counts as their arrival)",
+                player_actions.advance,
+                models.PlayersAction,
+                "advanced",
+            ),
+            (
+                "revert",
+                "revertPlayers",
+                "Move participants one page back (same app and round; never across a wait "
+                "page whose after_all_players_arrive has run)",
+                player_actions.revert,
+                models.PlayersAction,
+                "reverted",
+            ),
+            (
+                "end",
+                "endPlayers",
+                "Move participants to the end of the session",
+                player_actions.end,
+                models.PlayersAction,
+                "ended",
+            ),
+            (
+                "dropout",
+                "dropoutPlayers",
+                "Mark participants as dropped out: their pages are then submitted as timeouts",
+                player_actions.dropout,
+                models.PlayersAction,
+                "marked_dropout",
+            ),
+            (
+                "reload",
+                "reloadPlayers",
+                "Reload participants' open pages",
+                player_actions.reload,
+                models.PlayersAction,
+                "reloaded",
+            ),
+            (
+                "redirect",
+                "redirectPlayers",
+                "Send participants' open pages to an http(s) URL",
+                player_actions.redirect,
+                models.PlayersRedirect,
+                "redirected",
+            ),
+            (
+                "message",
+                "messagePlayers",
+                "Show a message on participants' open pages",
+                player_actions.message,
+                models.PlayersMessage,
+                "messaged",
+            ),
+        )
+    ],
+    # --- rooms (server/admin_api/rooms.py) ---------------------------------------------------
+    Endpoint(
+        "GET",
+        f"{PREFIX}/rooms/",
+        "listRooms",
+        "Rooms by name, with their session and who is waiting",
+        rooms.list_rooms,
+        rest_models.NoParameters,
+        dict[str, models.RoomInfo],
+        READ,
+        scope="read",
+    ),
+    Endpoint(
+        "POST",
+        f"{PREFIX}/rooms/",
+        "createRoom",
+        "Create a room stored in the database",
+        rooms.create_room,
+        models.RoomCreate,
+        models.RoomChanged,
+        (400, 401, 403, 409),
+        scope="admin",
+        description="Answers {name, created: true}. 409: the name is taken (settings or database).",
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/room/{{roomname}}/",
+        "getRoom",
+        "One room, with its session and who is waiting",
+        rooms.room_detail,
+        rest_models.NoParameters,
+        models.RoomInfo,
+        (*READ, 404),
+        scope="read",
+    ),
+    Endpoint(
+        "PATCH",
+        f"{PREFIX}/room/{{roomname}}/",
+        "updateRoom",
+        "Change a stored room's display name, labels or secure links (only without a session)",
+        rooms.update_room,
+        models.RoomUpdate,
+        models.RoomChanged,
+        (400, 401, 403, 404, 409),
+        scope="admin",
+        description=(
+            "Answers {name, updated: true}. 409: a settings.py room (read-only), or the room "
+            "has a session (disassociate it first)."
+        ),
+    ),
+    Endpoint(
+        "DELETE",
+        f"{PREFIX}/room/{{roomname}}/",
+        "deleteRoom",
+        "Delete a stored room (only without a session)",
+        rooms.delete_room,
+        rest_models.NoParameters,
+        models.RoomChanged,
+        (401, 403, 404, 409),
+        scope="admin",
+        description="Answers {name, deleted: true}. 409: a settings.py room, or one with a "
+        "session.",
+    ),
+    Endpoint(
+        "POST",
+        f"{PREFIX}/room/{{roomname}}/disassociate/",
+        "disassociateRoom",
+        "Close the room: its session stays, new visitors wait for the next one",
+        rooms.disassociate_room,
+        rest_models.NoParameters,
+        models.RoomChanged,
+        (401, 403, 404),
+        scope="admin",
+        description="Answers {name, disassociated: true, session_code: the session it had}.",
+    ),
+    Endpoint(
+        "POST",
+        f"{PREFIX}/room/{{roomname}}/session/",
+        "createRoomSession",
+        "Create a session in the room",
+        rooms.create_room_session,
+        models.RoomSessionCreate,
+        models.RoomSessionCreated,
+        (400, 401, 403, 404),
+        scope="write",
+        description="Creating a session needs a write key, as POST sessions/ does.",
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/room/{{roomname}}/online/",
+        "roomOnline",
+        "Who waits in the room now",
+        rooms.room_online,
+        rest_models.NoParameters,
+        models.RoomOnline,
         (*READ, 404),
         scope="read",
     ),
