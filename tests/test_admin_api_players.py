@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from server.api_keys import create_key
 from server.app import create_app
 from server.models.core import Participant
 from server.models.push import PushMessage
@@ -184,3 +185,24 @@ def test_the_actions_are_in_the_openapi_document_with_the_admin_scope(api):
         operation = spec["paths"][f"{V1}/session/{{sname}}/players/{action}/"]["post"]
         assert operation["x-required-scope"] == "admin"
         assert "404" in operation["responses"]
+
+
+def _key(api: TestClient, user: str, scope: str) -> dict[str, str]:
+    with api.app.state.grove.db.transaction() as db:
+        return {"Authorization": f"Bearer {create_key(db, user, scope)}"}
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_read_and_write_keys_are_refused_with_403_and_nothing_written(api, action):
+    sname, codes = _session(api)
+    _done, extra = ACTIONS[action]
+    keys = [_key(api, "reader", "read"), _key(api, "writer", "write")]
+    before = table_counts(api.app.state.grove.db.engine)
+    states = _participants(api)
+    for headers in keys:
+        refused = _act(api, sname, action, {"unames": codes, **extra}, headers=headers)
+        assert "needs a 'admin' key" in assert_error_shape(refused, 403)["error"]
+    assert table_counts(api.app.state.grove.db.engine) == before
+    assert _participants(api) == states
+    admin = _key(api, "boss", "admin")
+    assert _act(api, sname, action, {"unames": codes, **extra}, headers=admin).status_code == 200

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
+from server.api_keys import create_key
 from server.app import create_app
 from tests.rest_helpers import REST_KEY, assert_error_shape, table_counts
 
@@ -173,3 +174,40 @@ def test_a_taken_name_is_409(api):
     before = _counts(api)
     assert_error_shape(api.post(f"{V1}/rooms/", json={"name": "lab8"}, headers=ADMIN), 409)
     assert _counts(api) == before
+
+
+def _key(api: TestClient, user: str, scope: str) -> dict[str, str]:
+    with api.app.state.grove.db.transaction() as db:
+        return {"Authorization": f"Bearer {create_key(db, user, scope)}"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "needed"),
+    [
+        ("POST", "rooms/", {"name": "lab7"}, "admin"),
+        ("PATCH", "room/lab8/", {"display_name": "x"}, "admin"),
+        ("DELETE", "room/lab8/", None, "admin"),
+        ("POST", "room/lab8/disassociate/", None, "admin"),
+        ("POST", "room/lab8/session/", {"config": "survey", "n_players": 1}, "write"),
+    ],
+)
+def test_keys_below_the_scope_are_refused_with_403_and_nothing_written(
+    api, method, path, body, needed
+):
+    api.post(f"{V1}/rooms/", json={"name": "lab8"}, headers=ADMIN)
+    reader = _key(api, "reader", "read")
+    below = [reader] if needed == "write" else [reader, _key(api, "writer", "write")]
+    before = _counts(api)
+    for headers in below:
+        refused = api.request(method, f"{V1}/{path}", json=body, headers=headers)
+        assert f"needs a {needed!r} key" in assert_error_shape(refused, 403)["error"]
+    assert _counts(api) == before
+    allowed = _key(api, "allowed", needed)
+    assert api.request(method, f"{V1}/{path}", json=body, headers=allowed).status_code == 200
+
+
+def test_a_read_key_reads_rooms(api):
+    reader = _key(api, "reader", "read")
+    assert "econ101" in api.get(f"{V1}/rooms/", headers=reader).json()
+    assert api.get(f"{V1}/room/econ101/", headers=reader).status_code == 200
+    assert api.get(f"{V1}/room/econ101/online/", headers=reader).status_code == 200
