@@ -55,7 +55,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
@@ -283,24 +283,34 @@ class Database:
         )
         self._reader = sessionmaker(reader_engine, expire_on_commit=False, info=self.info)
 
+    def writer_session(self) -> Session:
+        """A session for several units of work in a row that keep the same objects (an async
+        live method runs one per step): pass it to :meth:`run` or :meth:`transaction` each
+        time, and close it after the last."""
+        return self._writer()
+
+    def _unit_session(self, session: Session | None) -> AbstractContextManager[Session]:
+        return self._writer() if session is None else nullcontext(session)
+
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, session: Session | None = None) -> Iterator[Session]:
         """A write transaction: commit on success, roll back everything on any exception.
 
+        ``session``: run it in this session (from :meth:`writer_session`), else in a new one.
         Raises DatabaseBusy when a write lock is not free within ``lock_timeout`` seconds, and
         DatabaseUnavailable when the database cannot store the work (see the module's
         WAITING AND FAILING); either way nothing was committed.
         """
         with self._failures_translated():
             if not self.is_sqlite:
-                with self._writer() as session, session.begin(), in_unit(session):
-                    yield session
+                with self._unit_session(session) as db, db.begin(), in_unit(db):
+                    yield db
                 return
             with self._sqlite_write_locks():
                 if self._file_identity is not None:
                     self._file_identity.check()
-                with self._writer() as session, session.begin(), in_unit(session):
-                    yield session
+                with self._unit_session(session) as db, db.begin(), in_unit(db):
+                    yield db
                 if self._file_identity is not None:
                     # Committed, but perhaps into a file deleted meanwhile: not acknowledged.
                     self._file_identity.check()
@@ -392,8 +402,9 @@ class Database:
             level = logging.WARNING if isinstance(error, DatabaseBusy) else logging.ERROR
             logger.log(level, "%s", text)
 
-    def run(self, unit_of_work: Callable[[Session], T]) -> T:
-        """Run ``unit_of_work(db)`` in one write transaction and return what it returns.
+    def run(self, unit_of_work: Callable[[Session], T], session: Session | None = None) -> T:
+        """Run ``unit_of_work(db)`` in one write transaction and return what it returns
+        (in ``session`` if given, as :meth:`transaction`).
 
         Committed on return, rolled back on any exception. On PostgreSQL a transaction aborted
         as a deadlock or serialization failure is run again from the start (at most
@@ -402,8 +413,8 @@ class Database:
         """
         for attempt in range(1, UNIT_OF_WORK_ATTEMPTS + 1):
             try:
-                with self.transaction() as session:
-                    return unit_of_work(session)
+                with self.transaction(session) as db:
+                    return unit_of_work(db)
             except sa.exc.DBAPIError as error:
                 reason = _retryable(error)
                 if reason is None or attempt == UNIT_OF_WORK_ATTEMPTS:

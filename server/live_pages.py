@@ -14,13 +14,21 @@ data}``, ``{0: data}`` for the whole group; a key that is not a member's id_in_g
 beside other keys) is an error, so nothing ever reaches a player outside the group. Each
 answer goes to the recipient's channel for the sender's page (``live_channel``): a member on
 another page does not get it (as in oTree).
+
+An ``async def`` live method that ``yield``s its answers (oTree 6's async generator live
+method) runs step by step: the code up to each ``yield`` is one unit of work (locks taken
+again, the method's objects read afresh, its writes and that answer committed together), so
+each answer is delivered as it is yielded, not when the method ends. Its awaits hold the
+step's locks; a falsy answer ends the method (as in oTree); a step that raises keeps what the
+steps before it committed. An ``async def`` without ``yield`` is refused, as oTree refuses it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,17 +74,19 @@ def live_channel(code: str, page_index: int) -> str:
 def live_method_of(project: Project, entry: PageEntry) -> Callable[[Any, Any], Any] | None:
     """The page's live method as a function ``(player, data)``, or None if it has none.
 
-    ``live_method`` is a function, or (oTree 5, oTree Studio) the name of a Player method or
-    of a function in the app's module. Raises LiveMethodError for a name that is neither.
+    ``live_method`` is a function (an async generator function too), or (oTree 5, oTree
+    Studio) the name of a Player method or of a function in the app's module. Raises
+    LiveMethodError for a name that is neither, and for an ``async def`` without ``yield``.
     """
     method = getattr(entry.page_cls, "live_method", None)
     if not method:
         return None
     if callable(method):
-        if inspect.isasyncgenfunction(method) or inspect.iscoroutinefunction(method):
+        if inspect.iscoroutinefunction(method):
             raise LiveMethodError(
-                f"{entry.page_name}.live_method is async; Grove runs live methods that "
-                "return their answer (async live methods are not supported yet)"
+                f"{entry.page_name}.live_method is an async function that returns its answer; "
+                "a live method is either a regular function that returns it or an async "
+                "function that yields its answers (async def with yield)"
             )
         return method
     if isinstance(method, str):
@@ -113,14 +123,19 @@ def send_live_message(
 
     One unit of work: locks the group and the participant (LOCK ORDER), runs the live method,
     stores its answers for the addressed group members, and (with ``message_key``) a receipt,
-    so a resent copy of the message is acknowledged without running again. Raises
+    so a resent copy of the message is acknowledged without running again. An async
+    generator live method goes on in one unit of work per further step (module docstring),
+    and this returns once it has ended, with its first answer. Raises
     ParticipantNotFound, LiveMethodError, and whatever the live method raises (then nothing
     of it is stored).
     """
     if message_key is not None and len(message_key) > MAX_MESSAGE_KEY:
         raise LiveMethodError(f"a live message id has at most {MAX_MESSAGE_KEY} characters")
 
+    steps: _AsyncSteps | None = None
+
     def work(db: Session) -> LiveResult:
+        nonlocal steps
         participant = lock_participant(db, project, code)
         if participant is None:
             raise ParticipantNotFound(f"no participant with code {code!r}")
@@ -137,11 +152,73 @@ def send_live_message(
                 LiveReceipt(participant_code=code, message_key=message_key, created_at=time.time())
             )
         player = flow.player_for(db, project, participant, entry)
+        if inspect.isasyncgenfunction(method):
+            if steps is not None:  # a first step aborted on PostgreSQL, run again
+                steps.close()
+            steps = _AsyncSteps(player, entry, method(player, data))
+            return LiveResult("ran", steps.first(db))
         return_value = method(player, data)
         _deliver(db, player, entry, return_value)
         return LiveResult("ran", return_value)
 
-    return database.run(work)
+    session = database.writer_session()
+    try:
+        result = database.run(work, session)
+        if steps is not None:
+            running = steps
+            while running.running:
+                with database.transaction(session) as db:  # not run again: the step has run
+                    running.next(db, project, code)
+        return result
+    finally:
+        if steps is not None:
+            steps.close()
+        session.close()
+
+
+class _AsyncSteps:
+    """An async generator live method, run one step (up to its next ``yield``) per unit of
+    work, on an event loop of its own in the calling thread; all steps in one session, so
+    the objects the method holds stay attached and are read afresh after each lock."""
+
+    def __init__(self, player: Any, entry: PageEntry, answers: AsyncGenerator[Any, None]):
+        self.player = player
+        self.entry = entry
+        self.answers = answers
+        self.loop = asyncio.new_event_loop()
+        self.running = True
+
+    def first(self, db: Session) -> Any:
+        """Run up to the first ``yield`` in the unit of work that locked the sender; deliver
+        that answer. Returns it (None when the method yielded nothing)."""
+        return self._step(db)
+
+    def next(self, db: Session, project: Project, code: str) -> None:
+        """Lock the sender again (LOCK ORDER; everything loaded is read afresh), run up to
+        the next ``yield`` and deliver its answer."""
+        lock_participant(db, project, code)
+        self._step(db)
+
+    def _step(self, db: Session) -> Any:
+        try:
+            answer = self.loop.run_until_complete(anext(self.answers))
+        except StopAsyncIteration:
+            self.running = False
+            return None
+        except BaseException:
+            self.running = False
+            raise
+        if not answer:
+            self.running = False  # oTree stops at a falsy answer
+        _deliver(db, self.player, self.entry, answer)
+        return answer
+
+    def close(self) -> None:
+        """Close the generator (its ``finally`` blocks run) and the event loop."""
+        try:
+            self.loop.run_until_complete(self.answers.aclose())
+        finally:
+            self.loop.close()
 
 
 def call_live_method(
@@ -165,6 +242,11 @@ def call_live_method(
         method = live_method_of(project, entry)
         if method is None:
             raise LiveMethodError(f"{entry.page_name} has no live_method")
+        if inspect.isasyncgenfunction(method):
+            raise LiveMethodError(
+                f"bots cannot call {entry.page_name}'s async live_method (oTree 6's bots do "
+                "not run it either)"
+            )
         return_value = method(player, data)
         _deliver(db, player, entry, return_value)
         return return_value

@@ -1,0 +1,59 @@
+"""An async generator live method (oTree 6): each ``yield`` is an answer sent at once."""
+
+import asyncio
+from pathlib import Path
+
+from server.api import *
+
+
+class C(BaseConstants):
+    NAME_IN_URL = "live_async"
+    PLAYERS_PER_GROUP = 2
+    NUM_ROUNDS = 1
+
+
+class Subsession(BaseSubsession):
+    pass
+
+
+class Group(BaseGroup):
+    counter = models.IntegerField(initial=0)
+
+
+class Player(BasePlayer):
+    pass
+
+
+async def _released(data):
+    # The test lets the method go on by creating this file.
+    while not Path(data["release"]).exists():
+        await asyncio.sleep(0.01)
+
+
+async def streaming(player, data):
+    group = player.group
+    group.counter += 1
+    yield {0: {"step": 1, "counter": group.counter}}
+    await _released(data)
+    group.counter += 10
+    if data.get("kind") == "fail":
+        raise ValueError("the second step failed")
+    if data.get("kind") == "stop":
+        yield None  # oTree ends the method here
+        group.counter += 1000
+    yield {player.id_in_group: {"step": 2, "counter": group.counter}}
+
+
+async def returns_its_answer(player, data):
+    return {0: "an async def without yield"}
+
+
+class Stream(Page):
+    live_method = streaming
+
+
+class Refused(Page):
+    live_method = returns_its_answer
+
+
+page_sequence = [Stream, Refused]
