@@ -26,6 +26,7 @@ from server.models.core import ExperimentSession, Participant
 from server.models.pending_vars import PendingParticipantVars
 from server.models.rooms import RoomState
 from server.project import Project
+from server.room_definitions import room_is_defined
 from server.storable_text import unstorable_character
 
 # Labels are stored in columns of 255 characters; oTree's participant label form takes 200.
@@ -90,8 +91,6 @@ def check_vars(value: Any) -> dict[str, Any]:
 
 def check_room(database: Database, project: Project, room_name: Any) -> str:
     """The room name if it names a room (of settings.ROOMS or stored); RoomNotFound otherwise."""
-    from server.rooms import room_is_defined  # server.rooms imports this module
-
     if not isinstance(room_name, str) or not room_name:
         raise InvalidArguments("room_name must be a non-empty string", field="room_name")
     with database.read() as db:

@@ -3,7 +3,8 @@
 A room is defined in settings.ROOMS (read-only: changing it means editing settings.py) or
 created over the admin API (a ``grove_room`` row: ``create_stored_room`` and friends, which
 every worker sees at once). Both kinds behave the same for participants; ``find_room`` and
-``all_rooms`` are how the rest of Grove looks them up.
+``all_rooms`` are how the rest of Grove looks them up (``server/room_definitions.py`` holds the
+``Room`` and the checks that session creation and vars posts make without the rest of this).
 
 An arrival is one unit of work that locks the room's row and then its session's row, so two
 people never get the same participant and one label always gets the same one, whichever worker
@@ -38,25 +39,11 @@ from server.participant_vars import (
     normalize_participant_label,
     optional_participant_label,
 )
+from server.room_definitions import Room, find_stored_room, is_simple_name, stored_room
 
 WAITING_SECONDS = 15
 # A waiting page polls every second; its "last seen" is written at most this often.
 PRESENCE_REFRESH_SECONDS = 5
-
-
-@dataclass(frozen=True)
-class Room:
-    """A room from settings.ROOMS or, with ``stored``, created over the admin API."""
-
-    name: str
-    display_name: str
-    labels: frozenset[str] | None
-    use_secure_urls: bool
-    stored: bool = False
-
-    @property
-    def has_labels(self) -> bool:
-        return self.labels is not None
 
 
 # Where label files may be: oTree's folder and Grove's, at the project root.
@@ -82,11 +69,6 @@ def _read_label_file(settings: Settings, name: str, relative: str) -> frozenset[
         except InvalidArguments as exc:
             raise ConfigurationError(f"{relative}, line {number}: {exc}") from None
     return frozenset(labels)
-
-
-def is_simple_name(name: object) -> bool:
-    """A room name fit for a URL path: letters, digits, ``_`` and ``-`` (oTree's rooms)."""
-    return isinstance(name, str) and name.replace("_", "").replace("-", "").isalnum()
 
 
 def load_rooms(settings: Settings) -> dict[str, Room]:
@@ -132,40 +114,6 @@ def check_label(settings: Settings, room: Room, label: str, signature: str | Non
             raise InvalidArguments("this room needs the personal link you were given", field="hash")
 
 
-def get_room(rooms: dict[str, Room], name: str) -> Room:
-    """The room called ``name`` among ``rooms``; RoomNotFound otherwise."""
-    try:
-        return rooms[name]
-    except KeyError:
-        raise RoomNotFound(f"no room named {name!r}") from None
-
-
-def _stored(row: StoredRoom) -> Room:
-    labels = row.participant_labels
-    return Room(
-        row.name,
-        row.display_name,
-        None if labels is None else frozenset(labels),
-        row.use_secure_urls,
-        stored=True,
-    )
-
-
-def find_stored_room(db: Session, settings_rooms: dict[str, Room], name: str) -> Room | None:
-    """The room called ``name`` (settings first, then the database), inside a unit of work."""
-    if name in settings_rooms:
-        return settings_rooms[name]
-    row = db.get(StoredRoom, name) if is_simple_name(name) else None
-    return None if row is None else _stored(row)
-
-
-def room_is_defined(db: Session, settings: Settings, name: str) -> bool:
-    """Is ``name`` a room of settings.ROOMS or a stored room? Inside a unit of work."""
-    if any(room.get("name") == name for room in settings.rooms):
-        return True
-    return is_simple_name(name) and db.get(StoredRoom, name) is not None
-
-
 def find_room(database: Database, settings_rooms: dict[str, Room], name: str) -> Room:
     """The room called ``name``: one of ``settings_rooms`` (``load_rooms``) or one stored in
     the database. Raises RoomNotFound."""
@@ -184,7 +132,7 @@ def all_rooms(database: Database, settings_rooms: dict[str, Room]) -> list[Room]
         rows = db.scalars(sa.select(StoredRoom).order_by(StoredRoom.name)).all()
         return [
             *settings_rooms.values(),
-            *(_stored(r) for r in rows if r.name not in settings_rooms),
+            *(stored_room(r) for r in rows if r.name not in settings_rooms),
         ]
 
 

@@ -21,7 +21,7 @@ from server.errors import (
 from server.models.core import ExperimentSession, Participant, check_declared_fields
 from server.project import RESERVED_CONFIG_KEYS, Project
 from server.randomization.session_urn import prepare_session_study, randomize_participant
-from server.rooms import room_is_defined
+from server.room_definitions import room_is_defined
 from server.session_config_values import ConfigValueError, checked_value, stored_number
 from server.storable_text import unstorable_character
 

@@ -1,0 +1,61 @@
+"""Which rooms exist: a ``Room`` is one of settings.ROOMS (``rooms.load_rooms``) or a row of
+``grove_room`` created over the admin API (``server/stored_rooms.py``). The lookups that need
+no more than this live here, so that session creation and vars posts can check a room name
+without importing the room arrivals of ``server/rooms.py`` (which import them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.models.rooms import StoredRoom
+
+
+@dataclass(frozen=True)
+class Room:
+    """A room from settings.ROOMS or, with ``stored``, created over the admin API."""
+
+    name: str
+    display_name: str
+    labels: frozenset[str] | None
+    use_secure_urls: bool
+    stored: bool = False
+
+    @property
+    def has_labels(self) -> bool:
+        return self.labels is not None
+
+
+def is_simple_name(name: object) -> bool:
+    """A room name fit for a URL path: letters, digits, ``_`` and ``-`` (oTree's rooms)."""
+    return isinstance(name, str) and name.replace("_", "").replace("-", "").isalnum()
+
+
+def stored_room(row: StoredRoom) -> Room:
+    """The ``Room`` of a ``grove_room`` row."""
+    labels = row.participant_labels
+    return Room(
+        row.name,
+        row.display_name,
+        None if labels is None else frozenset(labels),
+        row.use_secure_urls,
+        stored=True,
+    )
+
+
+def find_stored_room(db: Session, settings_rooms: Mapping[str, Room], name: str) -> Room | None:
+    """The room called ``name`` (settings first, then the database), inside a unit of work."""
+    if name in settings_rooms:
+        return settings_rooms[name]
+    row = db.get(StoredRoom, name) if is_simple_name(name) else None
+    return None if row is None else stored_room(row)
+
+
+def room_is_defined(db: Session, settings: Settings, name: str) -> bool:
+    """Is ``name`` a room of settings.ROOMS or a stored room? Inside a unit of work."""
+    if any(room.get("name") == name for room in settings.rooms):
+        return True
+    return is_simple_name(name) and db.get(StoredRoom, name) is not None
