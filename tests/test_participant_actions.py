@@ -9,6 +9,7 @@ pages are submitted at once (oTree's documented dropout recipe, multiplayer_wait
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -19,7 +20,12 @@ from server import timeouts
 from server.data_export.scope import resolve_scope
 from server.data_export.tables import all_apps_wide
 from server.errors import InvalidArguments, ParticipantNotFound, SessionNotFound
-from server.models.core import Participant, WaitPageArrival, check_declared_fields
+from server.models.core import (
+    Participant,
+    WaitPageArrival,
+    WaitPageCompletion,
+    check_declared_fields,
+)
 from server.session_reports import create_session_now
 
 
@@ -172,3 +178,54 @@ def test_is_dropout_may_be_declared_as_otrees_recipe_does():
     check_declared_fields(["is_dropout", "finished"], [])
     with pytest.raises(ValueError, match="reserved"):
         check_declared_fields(["is_bot_x", "code"], [])
+
+
+def test_a_revert_racing_the_partners_arrival_never_leaves_a_group_let_through_without_them(
+    grove,
+):
+    """The revert locks the group as the arrival does (LOCK ORDER), so either P1 goes back and
+    the partner waits, or the pair is complete and the revert is refused; run on the suite's
+    database (PostgreSQL in its pass)."""
+    for _trial in range(4):
+        _race_revert_and_arrival(grove)
+
+
+def _race_revert_and_arrival(grove: Any) -> None:
+    session, codes = _prisoner(grove)
+    actions.advance(grove.db, grove.project, session, codes)
+    actions.advance(grove.db, grove.project, session, [codes[0]])  # P1 waits alone
+    with grove.db.read() as db:
+        partner = _partner(db, grove, codes[0])
+    ready = threading.Barrier(2)
+    results: dict[str, Any] = {}
+
+    def revert_first() -> None:
+        ready.wait()
+        results["revert"] = actions.revert(grove.db, grove.project, session, [codes[0]])
+
+    def partner_arrives() -> None:
+        ready.wait()
+        results["arrive"] = actions.advance(grove.db, grove.project, session, [partner])
+
+    threads = [threading.Thread(target=revert_first), threading.Thread(target=partner_arrives)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results["arrive"].applied == [partner]
+    with grove.db.read() as db:
+        completed = db.scalar(
+            sa.select(sa.func.count(WaitPageCompletion.id)).where(
+                WaitPageCompletion.session_id.in_(
+                    sa.select(Participant.session_id).where(Participant.code == partner)
+                )
+            )
+        )
+    if results["revert"].applied:
+        assert completed == 0
+        assert _where(grove, codes[0])[0] == "Decision"
+        assert _where(grove, partner)[0] == "ResultsWaitPage"
+    else:
+        assert completed == 1
+        assert "after_all_players_arrive has run" in results["revert"].skipped[0].reason
+        assert _where(grove, partner)[0] == "Results"
