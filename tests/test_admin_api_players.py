@@ -103,6 +103,9 @@ def test_advance_revert_end_and_dropout_change_where_participants_are(api):
     assert marked["marked_dropout"] == codes[2:]
     state = _participants(api)
     assert [state[c][2] for c in codes] == [False, False, True, True]
+    monitor = api.get(f"/SessionMonitor/{sname}")  # the sample project's admin is open
+    assert monitor.status_code == 200
+    assert monitor.text.count("(dropped out)") == 2
     assert state[codes[0]][0] == first  # nobody else moved
 
 

@@ -26,6 +26,7 @@ from server.models.core import (
     WaitPageCompletion,
     check_declared_fields,
 )
+from server.session_monitor import session_monitor
 from server.session_reports import create_session_now
 
 
@@ -147,6 +148,8 @@ def test_a_dropout_plays_on_by_timeouts_and_never_holds_up_the_group(grove):
     session, codes = _prisoner(grove)
     marked = actions.mark_dropouts(grove.db, grove.project, session, [codes[0]])
     assert marked.applied == [codes[0]]
+    rows = session_monitor(grove.db, grove.project, session).as_json()["participants"]
+    assert [row["is_dropout"] for row in rows] == [True, False, False, False]
     again = actions.mark_dropouts(grove.db, grove.project, session, [codes[0]])
     assert again.skipped[0].reason == "already marked as a dropout"
     timeouts.move_dropouts(grove.db, grove.project)
