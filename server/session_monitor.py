@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from server import flow
 from server.db import Database
 from server.errors import ParticipantNotFound
-from server.models.core import Participant, WaitPageArrival, utcnow
+from server.models.core import ExperimentSession, Participant, WaitPageArrival, utcnow
 from server.models.export_log import PageCompletion
 from server.participant_pages import lock_participant
 from server.project import Project
@@ -117,60 +117,7 @@ def session_monitor(database: Database, project: Project, code: str) -> SessionM
     """Session ``code``'s Monitor, in one read. Raises SessionNotFound."""
     with database.read() as db:
         session = get_session(db, code)
-        completed: dict[int, dt.datetime] = dict(
-            db.execute(
-                sa.select(PageCompletion.participant_id, sa.func.max(PageCompletion.completed_at))
-                .where(PageCompletion.session_id == session.id)
-                .group_by(PageCompletion.participant_id)
-            ).all()
-        )
-        arrived: dict[int, dt.datetime] = dict(
-            db.execute(
-                sa.select(WaitPageArrival.participant_id, sa.func.max(WaitPageArrival.arrived_at))
-                .where(WaitPageArrival.session_id == session.id)
-                .group_by(WaitPageArrival.participant_id)
-            ).all()
-        )
-        participants = list(
-            db.scalars(
-                sa.select(Participant)
-                .where(Participant.session_id == session.id)
-                .order_by(Participant.id_in_session)
-            )
-        )
-        pages = project.page_sequence(session.config["app_sequence"])
-        now = utcnow()
-        rows = []
-        for participant in participants:
-            on_page_since = _latest(participant.time_started, completed.get(participant.id))
-            active = _latest(on_page_since, arrived.get(participant.id))
-            index = participant.index_in_pages
-            entry = pages[index - 1] if 1 <= index <= len(pages) else None
-            rows.append(
-                MonitorRow(
-                    id_in_session=participant.id_in_session,
-                    code=participant.code,
-                    label=participant.label,
-                    app=participant.current_app,
-                    round_number=participant.current_round,
-                    page_name=participant.current_page_name,
-                    page_index=index,
-                    num_pages=len(pages),
-                    on_wait_page=bool(entry and entry.is_wait_page),
-                    started=index > 0,
-                    finished=participant.finished,
-                    is_dropout=participant.is_dropout,
-                    seconds_on_page=(
-                        None
-                        if on_page_since is None or participant.finished
-                        else max(0, int((now - on_page_since).total_seconds()))
-                    ),
-                    last_activity=active.strftime("%Y-%m-%d %H:%M:%S") if active else "",
-                    seconds_since_activity=(
-                        None if active is None else max(0, int((now - active).total_seconds()))
-                    ),
-                )
-            )
+        participants, rows = monitor_rows(db, project, session)
         places = sorted(
             {(p.current_app, p.current_round) for p in participants if p.current_app},
             key=lambda place: (session.config["app_sequence"].index(place[0]), place[1]),
@@ -182,6 +129,68 @@ def session_monitor(database: Database, project: Project, code: str) -> SessionM
             if app in project.apps and round_number is not None
         ]
         return SessionMonitor(admin_row(session), rows, matrices)
+
+
+def monitor_rows(
+    db: Session, project: Project, session: ExperimentSession
+) -> tuple[list[Participant], list[MonitorRow]]:
+    """The session's participants (by ``id_in_session``) and the Monitor's row of each,
+    inside the caller's unit of work."""
+    completed: dict[int, dt.datetime] = dict(
+        db.execute(
+            sa.select(PageCompletion.participant_id, sa.func.max(PageCompletion.completed_at))
+            .where(PageCompletion.session_id == session.id)
+            .group_by(PageCompletion.participant_id)
+        ).all()
+    )
+    arrived: dict[int, dt.datetime] = dict(
+        db.execute(
+            sa.select(WaitPageArrival.participant_id, sa.func.max(WaitPageArrival.arrived_at))
+            .where(WaitPageArrival.session_id == session.id)
+            .group_by(WaitPageArrival.participant_id)
+        ).all()
+    )
+    participants = list(
+        db.scalars(
+            sa.select(Participant)
+            .where(Participant.session_id == session.id)
+            .order_by(Participant.id_in_session)
+        )
+    )
+    pages = project.page_sequence(session.config["app_sequence"])
+    now = utcnow()
+    rows = []
+    for participant in participants:
+        on_page_since = _latest(participant.time_started, completed.get(participant.id))
+        active = _latest(on_page_since, arrived.get(participant.id))
+        index = participant.index_in_pages
+        entry = pages[index - 1] if 1 <= index <= len(pages) else None
+        rows.append(
+            MonitorRow(
+                id_in_session=participant.id_in_session,
+                code=participant.code,
+                label=participant.label,
+                app=participant.current_app,
+                round_number=participant.current_round,
+                page_name=participant.current_page_name,
+                page_index=index,
+                num_pages=len(pages),
+                on_wait_page=bool(entry and entry.is_wait_page),
+                started=index > 0,
+                finished=participant.finished,
+                is_dropout=participant.is_dropout,
+                seconds_on_page=(
+                    None
+                    if on_page_since is None or participant.finished
+                    else max(0, int((now - on_page_since).total_seconds()))
+                ),
+                last_activity=active.strftime("%Y-%m-%d %H:%M:%S") if active else "",
+                seconds_since_activity=(
+                    None if active is None else max(0, int((now - active).total_seconds()))
+                ),
+            )
+        )
+    return participants, rows
 
 
 def _group_matrix(

@@ -133,11 +133,13 @@ def create_session(
     is_demo: bool = False,
     for_bots: bool = False,
     created_by: str | None = None,
+    code: str | None = None,
 ) -> ExperimentSession:
     """Create a session with its participants, groups and players, and run creating_session.
 
-    Runs inside the caller's transaction: if anything raises, nothing is left behind.
-    Raises SessionConfigNotFound, RoomNotFound or InvalidArguments.
+    ``code``: the session's code (checked by the caller: free and well-formed); a new random
+    one when None. Runs inside the caller's transaction: if anything raises, nothing is left
+    behind. Raises SessionConfigNotFound, RoomNotFound or InvalidArguments.
     """
     base_config = project.session_config(config_name)
     config = merge_modified_fields(base_config, modified_session_config_fields)
@@ -152,7 +154,7 @@ def create_session(
         check_session_label(label)
 
     session = ExperimentSession(
-        code=new_code(),
+        code=code or new_code(),
         join_code=new_code(),
         config_name=config_name,
         config=config,

@@ -36,7 +36,8 @@ one, 403 when its scope is too low, both in the one JSON error shape.
 
 from __future__ import annotations
 
-from server.admin_api import models, player_actions, rooms, status, studies
+from server.admin_api import models, player_actions, rooms, sessions, status, studies
+from server.admin_api import session_models as sm
 from server.rest import models as rest_models
 from server.rest.route_table import routes
 from server.rest.spec import Endpoint
@@ -55,6 +56,99 @@ ENDPOINTS: list[Endpoint] = [
         models.Status,
         READ,
         scope="read",
+    ),
+    # --- sessions (server/admin_api/sessions.py) ---------------------------------------------
+    Endpoint(
+        "GET",
+        f"{PREFIX}/sessions/",
+        "adminListSessions",
+        "Sessions, newest first, a page at a time, filtered by config, room, archived state "
+        "or creation time",
+        sessions.list_sessions,
+        sm.SessionsQuery,
+        sm.SessionsList,
+        (400, *READ),
+        scope="read",
+        description="next_page is the page parameter of the next page (null on the last).",
+    ),
+    Endpoint(
+        "POST",
+        f"{PREFIX}/sessions/",
+        "adminCreateSession",
+        "Create a session (uproot's config/n_players/sname/unames/settings or oTree's "
+        "session_config_name/num_participants/modified_session_config_fields/room_name)",
+        sessions.create,
+        sm.SessionCreate,
+        sm.SessionCreated,
+        (400, 401, 403, 404, 409),
+        scope="write",
+        description="404: no such config or room; 409: the sname is taken.",
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/session/{{sname}}/",
+        "adminGetSession",
+        "A session: config, participants with their position, groups of every app and round",
+        sessions.detail,
+        rest_models.NoParameters,
+        sm.SessionDetail,
+        (*READ, 404),
+        scope="read",
+    ),
+    Endpoint(
+        "DELETE",
+        f"{PREFIX}/session/{{sname}}/",
+        "deleteSession",
+        "Delete a session and all its data",
+        sessions.delete,
+        rest_models.NoParameters,
+        sm.SessionDeleted,
+        (*READ, 404),
+        scope="admin",
+    ),
+    Endpoint(
+        "PATCH",
+        f"{PREFIX}/session/{{sname}}/description/",
+        "setSessionDescription",
+        "Replace a session's description",
+        sessions.update_description,
+        sm.DescriptionUpdate,
+        sm.DescriptionAnswer,
+        (400, *READ, 404),
+        scope="admin",
+    ),
+    Endpoint(
+        "PATCH",
+        f"{PREFIX}/session/{{sname}}/archived/",
+        "setSessionArchived",
+        "Archive a session (hide it from the sessions list) or unarchive it",
+        sessions.update_archived,
+        sm.ArchivedUpdate,
+        sm.ArchivedAnswer,
+        (400, *READ, 404),
+        scope="admin",
+    ),
+    Endpoint(
+        "PATCH",
+        f"{PREFIX}/session/{{sname}}/active/",
+        "toggleSessionActive",
+        "uproot's active toggle: active means not archived; no body toggles",
+        sessions.toggle_active,
+        sm.ActiveUpdate,
+        sm.ArchivedAnswer,
+        (400, *READ, 404),
+        scope="admin",
+    ),
+    Endpoint(
+        "PATCH",
+        f"{PREFIX}/session/{{sname}}/settings/",
+        "setSessionSettings",
+        "Change a session's config fields (each keeps its kind, as in the admin form)",
+        sessions.update_settings,
+        sm.SettingsUpdate,
+        sm.SettingsAnswer,
+        (400, *READ, 404),
+        scope="admin",
     ),
     Endpoint(
         "GET",

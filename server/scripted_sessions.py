@@ -1,0 +1,160 @@
+"""Sessions as a script makes and changes them (the admin API): create one with a chosen code,
+participant labels and a description; change a session's config fields afterwards, with the
+admin form's type checks. Each function is one unit of work; no HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.currency import RealWorldCurrency
+from server.db import Database
+from server.errors import Conflict, InvalidArguments
+from server.models.core import ExperimentSession
+from server.participant_vars import normalize_participant_label
+from server.project import Project
+from server.randomization.api_views import conceal_session_config
+from server.session_admin import check_description
+from server.session_config_values import stored_number
+from server.session_queries import SessionListing, listing
+from server.sessions import create_session, get_session, merge_modified_fields
+from server.typed_json import plain
+
+SESSION_CODE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """What a script asks for. ``num_participants`` None: as many as ``labels``, or the
+    config's smallest valid number; ``labels`` go to participants 1, 2, ... in order."""
+
+    config_name: str
+    num_participants: int | None = None
+    code: str | None = None
+    labels: Sequence[str] | None = None
+    modified_config: Mapping[str, Any] | None = None
+    room_name: str | None = None
+    label: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CreatedSession:
+    """The new session; ``join_code`` makes its session-wide link ``/join/<join_code>``."""
+
+    session: SessionListing
+    join_code: str
+
+
+def _checked_labels(labels: Sequence[str]) -> list[str]:
+    checked = []
+    for label in labels:
+        try:
+            checked.append(normalize_participant_label(label))
+        except InvalidArguments as exc:
+            message = str(exc).replace("participant_label", "each of unames")
+            raise InvalidArguments(message, field="unames") from None
+    seen: set[str] = set()
+    for label in checked:
+        if label in seen:
+            raise InvalidArguments(f"participant label {label!r} is given twice", field="unames")
+        seen.add(label)
+    return checked
+
+
+def create_scripted_session(
+    database: Database, project: Project, request: NewSession, *, created_by: str | None = None
+) -> CreatedSession:
+    """Create a session as ``request`` says, in one unit of work.
+
+    Raises InvalidArguments (a malformed code, labels given twice or not one per participant,
+    a bad config value, size, label or description; its ``field`` names it), Conflict (the
+    code is taken), SessionConfigNotFound, RoomNotFound; nothing is written then.
+    """
+    code = request.code
+    if code is not None and not SESSION_CODE.match(code):
+        raise InvalidArguments("sname must be 1 to 32 letters, digits, '_' or '-'", field="sname")
+    labels = _checked_labels(request.labels) if request.labels is not None else None
+    count = request.num_participants
+    if labels is not None:
+        if count is None:
+            count = len(labels)
+        if len(labels) != count:
+            raise InvalidArguments(
+                f"unames has {len(labels)} names for {count} participants: give one per "
+                "participant",
+                field="unames",
+            )
+    description = check_description(request.description.strip())
+
+    def work(db: Session) -> CreatedSession:
+        if code is not None:
+            taken = db.scalar(sa.select(ExperimentSession.id).where(ExperimentSession.code == code))
+            if taken is not None:
+                raise Conflict(f"a session with code {code!r} exists already")
+        session = create_session(
+            db,
+            project,
+            request.config_name,
+            count,
+            modified_session_config_fields=dict(request.modified_config or {}) or None,
+            room_name=request.room_name,
+            label=request.label,
+            created_by=created_by,
+            code=code,
+        )
+        session.description = description
+        if labels is not None:
+            for participant, label in zip(session.get_participants(), labels, strict=True):
+                participant.label = label
+        db.flush()
+        return CreatedSession(listing(session), session.join_code)
+
+    return database.run(work)
+
+
+def set_config_fields(database: Database, code: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Change session ``code``'s config fields to ``values`` (each takes its current value's
+    kind, as the admin's create form checks it: ``"2.5"`` is 2.5 for a number; the config's
+    name, apps and the like cannot change); return the whole config (urn seed hidden).
+
+    Locks the session row. Raises SessionNotFound, InvalidArguments naming the field;
+    nothing is written then.
+    """
+    if not values:
+        raise InvalidArguments("settings must name at least one config field", field="settings")
+
+    def work(db: Session) -> dict[str, Any]:
+        session = get_session(db, code, for_update=True)
+        try:
+            config = merge_modified_fields(session.config, dict(values))
+        except InvalidArguments as exc:
+            message = str(exc).replace("modified_session_config_fields", "settings")
+            field = (exc.field or "").replace("modified_session_config_fields", "settings")
+            raise InvalidArguments(message, field=field or "settings") from None
+        if "participation_fee" in values:
+            fee = RealWorldCurrency(stored_number(config, "participation_fee"))
+            config["participation_fee"] = fee
+        session.config = config
+        db.flush()
+        return plain(conceal_session_config(session.config))
+
+    return database.run(work)
+
+
+def change_archived(database: Database, code: str, archived: bool | None) -> bool:
+    """Archive (True) or unarchive (False) session ``code``, or toggle it (None); return
+    whether it is archived now. Locks the session row. Raises SessionNotFound."""
+
+    def work(db: Session) -> bool:
+        session = get_session(db, code, for_update=True)
+        session.archived = (not session.archived) if archived is None else archived
+        return session.archived
+
+    return database.run(work)
