@@ -21,7 +21,7 @@ from server import flow
 from server.db import Database
 from server.errors import InvalidArguments, ParticipantNotFound
 from server.models.core import Participant, WaitPageArrival
-from server.page_commands import PageCommand, send_page_command
+from server.page_commands import PageCommand, ReloadCommand, send_page_command
 from server.participant_pages import lock_participant
 from server.project import PageEntry, Project
 from server.session_monitor import advance_participant
@@ -114,9 +114,12 @@ def _apply_each(
     session_code: str,
     unames: Sequence[str],
     change: Callable[[Session, Participant], None],
+    *,
+    reload: bool = False,
 ) -> ActionReport:
     """Run ``change`` on each named participant in a unit of work of its own, under
-    ``lock_participant``; a ``Refused`` is reported as skipped and rolls back that one."""
+    ``lock_participant``; a ``Refused`` is reported as skipped and rolls back that one.
+    ``reload``: then reload the open pages of those it applied to (they moved)."""
     codes, skipped = resolve_unames(database, session_code, unames)
     report = ActionReport(skipped=skipped)
     for code in codes:
@@ -136,6 +139,8 @@ def _apply_each(
             report.skipped.append(Skipped(code, str(exc)))
         else:
             report.applied.append(code)
+    if reload:
+        _reload_pages(database, report.applied)
     return report
 
 
@@ -146,8 +151,9 @@ def advance(
     (the Monitor's "advance"; oTree's "Advance slowest participants"): a page is submitted as
     its timeout would submit it, a wait page counts as their arrival (the group's
     ``after_all_players_arrive`` runs when its last member arrives), and one not started is
-    started. Skipped: finished participants, a wait page grouping by arrival time. Raises
-    SessionNotFound, InvalidArguments."""
+    started; their open pages reload to show where they are. Skipped: finished participants,
+    a wait page grouping by arrival time. Raises SessionNotFound, ParticipantNotFound,
+    InvalidArguments."""
     codes, skipped = resolve_unames(database, session_code, unames)
     report = ActionReport(skipped=skipped)
     for code in codes:
@@ -161,7 +167,14 @@ def advance(
             report.positions[code] = outcome.after
         else:
             report.skipped.append(Skipped(code, outcome.note))
+    _reload_pages(database, report.applied)
     return report
+
+
+def _reload_pages(database: Database, codes: list[str]) -> None:
+    """Have the open pages of participants an admin moved show where they are now."""
+    if codes:
+        database.run(lambda db: send_page_command(db, codes, ReloadCommand()))
 
 
 def _revert_one(db: Session, project: Project, participant: Participant) -> None:
@@ -222,11 +235,18 @@ def revert(
     the answers they gave stay stored and fill the form again). Only within the same app and
     round, and never back across a wait page that has let their group through (its
     ``after_all_players_arrive`` has run on the answers as they were); a wait page they were
-    waiting at without the group forgets their arrival. The page's countdown starts anew.
+    waiting at without the group forgets their arrival. The page's countdown starts anew, and
+    their open page reloads to show it.
     Skipped, with the reason: finished or not started, the first page of an app's round, a
-    completed wait page in the way. Raises SessionNotFound, InvalidArguments."""
+    completed wait page in the way. Raises SessionNotFound, ParticipantNotFound,
+    InvalidArguments."""
     return _apply_each(
-        database, project, session_code, unames, lambda db, p: _revert_one(db, project, p)
+        database,
+        project,
+        session_code,
+        unames,
+        lambda db, p: _revert_one(db, project, p),
+        reload=True,
     )
 
 
@@ -240,12 +260,12 @@ def end(
     database: Database, project: Project, session_code: str, unames: Sequence[str]
 ) -> ActionReport:
     """Move each participant to the end of the session (``finished``; their link shows the
-    end page, as oTree's after the last page): the pages left are not submitted and no app
-    code runs. The other members of their groups are not released from later wait pages (use
-    ``mark_dropouts`` for that). Skipped: already finished. Raises SessionNotFound,
-    InvalidArguments."""
+    end page, as oTree's after the last page; an open page reloads to it): the pages left are
+    not submitted and no app code runs. The other members of their groups are not released
+    from later wait pages (use ``mark_dropouts`` for that). Skipped: already finished.
+    Raises SessionNotFound, ParticipantNotFound, InvalidArguments."""
     return _apply_each(
-        database, project, session_code, unames, lambda db, p: _end_one(db, project, p)
+        database, project, session_code, unames, lambda db, p: _end_one(db, project, p), reload=True
     )
 
 
@@ -264,7 +284,8 @@ def mark_dropouts(
     the Monitor and the data export show it, and the timeout sweep (``server.dropouts``)
     submits each of their remaining pages at once as its timeout would (``timeout_happened``
     True) and counts them as arrived at each wait page, so their group is never held up.
-    Skipped: finished, or marked before. Raises SessionNotFound, InvalidArguments."""
+    Skipped: finished, or marked before. Raises SessionNotFound, ParticipantNotFound,
+    InvalidArguments."""
     return _apply_each(database, project, session_code, unames, _mark_dropout)
 
 
@@ -275,7 +296,8 @@ def command_pages(
     of each participant named, in one unit of work: a page open now gets it at once, a
     participant with none gets it on the next page they open within the retention window.
     Finished participants get it too (their end page is open). Skipped: unames that name
-    nobody. Raises SessionNotFound, InvalidArguments (InvalidPageCommand: a bad command)."""
+    nobody. Raises SessionNotFound, ParticipantNotFound, InvalidArguments
+    (InvalidPageCommand: a bad command)."""
     codes, skipped = resolve_unames(database, session_code, unames)
     if codes:
         database.run(lambda db: send_page_command(db, codes, command))

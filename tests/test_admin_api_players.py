@@ -209,3 +209,23 @@ def test_read_and_write_keys_are_refused_with_403_and_nothing_written(api, actio
     assert _participants(api) == states
     admin = _key(api, "boss", "admin")
     assert _act(api, sname, action, {"unames": codes, **extra}, headers=admin).status_code == 200
+
+
+def _commands(api: TestClient, code: str) -> list[str]:
+    with api.app.state.grove.db.read() as db:
+        bodies = db.scalars(
+            sa.select(PushMessage.body).where(PushMessage.channel == f"page:{code}")
+        )
+        return [json.loads(body).get("command", "") for body in bodies]
+
+
+@pytest.mark.parametrize("action", ["advance", "revert", "end"])
+def test_a_moved_participants_open_page_is_reloaded(api, action):
+    sname, codes = _session(api)
+    if action == "revert":
+        _act(api, sname, "advance", {"unames": codes[:1]})
+        _act(api, sname, "advance", {"unames": codes[:1]})  # waits alone: may go back
+    before = _commands(api, codes[0]).count("reload")
+    assert _act(api, sname, action, {"unames": codes[:1]}).json()["skipped"] == []
+    assert _commands(api, codes[0]).count("reload") == before + 1
+    assert "reload" not in _commands(api, codes[1])
