@@ -5,8 +5,10 @@ other group member's status answer arriving, with 2 uvicorn workers, on SQLite a
 every group at once, all members but one submit a page and reach the wait page, then hold
 ``.../status?wait=1`` as the wait page's own script does (each player its own connection,
 so the players spread over both workers); once every hold is in place the last member
-submits. Each waiting member's answer is one sample (one clock: the client is one process).
-A hold that answers ``{"ready": false}`` or fails is counted, not sampled. Prints p50/p99
+submits. Each waiting member's answer is one sample (one clock: the client is one process):
+its time after the last POST's answer arrived (negative when it came first: the release
+commits before that answer is sent), and after that POST was sent (``from_post_sent_``). A
+hold that answers ``{"ready": false}`` or fails is counted, not sampled. Prints p50/p99
 as JSON. PostgreSQL is a throwaway cluster (``tests/postgres.py``), left out with
 ``--skip-postgres``.
 """
@@ -152,16 +154,20 @@ class Player:
         self.path = response.url.path
 
 
-async def _group_round(group: list[Player], samples: list[float], failures: list[str]) -> None:
+async def _group_round(
+    group: list[Player], samples: list[float], from_sent: list[float], failures: list[str]
+) -> None:
     last, waiting = group[-1], group[:-1]
     await asyncio.gather(*(player.submit() for player in waiting))
     holds = [asyncio.create_task(player.wait_released()) for player in waiting]
     await asyncio.sleep(HOLD_SETTLE_SECONDS + random.random() * 0.05)
+    sent = time.perf_counter()
     await last.submit()
     answered = time.perf_counter()
     for player, (ready, at) in zip(waiting, await asyncio.gather(*holds), strict=True):
         if ready:
             samples.append((at - answered) * 1000)
+            from_sent.append((at - sent) * 1000)
         else:
             failures.append(player.code)
     await asyncio.gather(*(player.follow() for player in group))
@@ -172,21 +178,36 @@ async def _run(base_url: str, codes: list[str], group_size: int, rounds: int) ->
     await asyncio.gather(*(player.start() for player in players))
     groups = [players[i : i + group_size] for i in range(0, len(players), group_size)]
     samples: list[float] = []
+    from_sent: list[float] = []
     failures: list[str] = []
     started = time.perf_counter()
     for _round in range(rounds):
-        await asyncio.gather(*(_group_round(group, samples, failures) for group in groups))
+        await asyncio.gather(
+            *(_group_round(group, samples, from_sent, failures) for group in groups)
+        )
     elapsed = time.perf_counter() - started
     await asyncio.gather(*(player.client.aclose() for player in players))
-    samples.sort()
     return {
         "releases": len(groups) * rounds,
         "samples": len(samples),
         "not_released": len(failures),
-        "p50_ms": round(statistics.median(samples), 1) if samples else None,
-        "p99_ms": round(samples[max(0, int(len(samples) * 0.99) - 1)], 1) if samples else None,
-        "max_ms": round(samples[-1], 1) if samples else None,
+        **_percentiles("", samples),
+        **_percentiles("from_post_sent_", from_sent),
         "seconds": round(elapsed, 1),
+    }
+
+
+def _percentiles(prefix: str, values: list[float]) -> dict[str, float | None]:
+    """p50, p99 and max in ms (None without samples). A negative value: the waiting member
+    had its answer before the last arrival had the answer to its POST (the release commits
+    before that answer is sent)."""
+    ordered = sorted(values)
+    if not ordered:
+        return {f"{prefix}p50_ms": None, f"{prefix}p99_ms": None, f"{prefix}max_ms": None}
+    return {
+        f"{prefix}p50_ms": round(statistics.median(ordered), 1),
+        f"{prefix}p99_ms": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 1),
+        f"{prefix}max_ms": round(ordered[-1], 1),
     }
 
 

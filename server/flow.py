@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from server.db import lock_ids_in_order
 from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
+from server.page_channel import publish_check, publish_check_by_id
 from server.page_times import record_completion
 from server.project import PageEntry, Project
 
@@ -116,6 +117,7 @@ def _move_to(db: Session, project: Project, participant: Participant, index: int
 def move_back_to(db: Session, project: Project, participant: Participant, entry: PageEntry) -> None:
     """Put the participant back on ``entry``, an earlier page that is displayed to them (the
     admin's revert, ``participant_actions.revert``); its countdown starts anew."""
+    _release_waiting_page(project, participant)
     participant.index_in_pages = entry.index
     _record_position(participant, entry)
     ensure_deadline(participant, entry, player_for(db, project, participant, entry))
@@ -124,6 +126,7 @@ def move_back_to(db: Session, project: Project, participant: Participant, entry:
 def move_to_end(project: Project, participant: Participant) -> None:
     """Move the participant past the last page (finished) without submitting the pages left
     (the admin's "end", ``participant_actions.end``)."""
+    _release_waiting_page(project, participant)
     participant.index_in_pages = len(page_sequence_of(project, participant)) + 1
     participant.visited = True
     _record_position(participant, None)
@@ -255,8 +258,18 @@ def pass_wait_page(db: Session, project: Project, participant: Participant) -> N
         return
     player = player_for(db, project, participant, entry)
     record_completion(db, participant, entry, timeout_happened=True)
+    _release_waiting_page(project, participant)
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
     settle_on_wait_pages(db, project, participant)
+
+
+def _release_waiting_page(project: Project, participant: Participant) -> None:
+    """Before the admin moves a participant: if they are on a wait page, its open page is
+    told (after the commit) that they may leave it."""
+    entry = current_entry(project, participant)
+    db = object_session(participant)
+    if entry is not None and entry.is_wait_page and db is not None:
+        publish_check(db, [participant.code], entry.index)
 
 
 def settle_on_wait_pages(db: Session, project: Project, participant: Participant) -> None:
@@ -323,8 +336,9 @@ def wait_page_is_complete(
 def arrive_at_wait_page(db: Session, project: Project, participant: Participant) -> bool:
     """Record the participant's arrival at their current wait page; True if they passed it.
 
-    The last arrival of the scope claims the completion row and runs
-    ``after_all_players_arrive`` once, in this same transaction.
+    The last arrival of the scope claims the completion row, runs
+    ``after_all_players_arrive`` once and tells every member's waiting page that they may
+    move on (``server.page_channel.publish_check``), in this same transaction.
     """
     entry = current_entry(project, participant)
     if entry is None or not entry.is_wait_page:
@@ -377,6 +391,7 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
             )
         )
         db.flush()
+        publish_check_by_id(db, members, entry.index)
         _run_after_all_players_arrive(project, entry, player)
     record_completion(db, participant, entry)
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
@@ -396,7 +411,9 @@ def _complete_formed_group(
         )
     )
     db.flush()
-    _run_after_all_players_arrive(project, entry, group.get_players()[0])
+    players = group.get_players()
+    publish_check_by_id(db, [p.participant_id for p in players], entry.index)
+    _run_after_all_players_arrive(project, entry, players[0])
 
 
 def _is_grouped(db: Session, participant: Participant, entry: PageEntry) -> bool:

@@ -3,12 +3,13 @@ listen to, whichever page it is (a page, a wait page, a live page).
 
 The channel is ``page:<participant code>``; a message is a JSON object with a ``type``:
 
-* ``{"type": "check"}``: something a waiting page of this participant waits for may have
-  happened (a wait page of their group or subsession completed, or they were moved on by
-  the admin): ask the status again. It says nothing else, about the group or anyone in it:
-  the status request reads the truth from the database. Published by ``server.flow`` in the
-  unit of work that completes the wait page, so it is delivered after that commit. A
-  waiting status request (``.../status?wait=1``, ``server.web.wait_status``) wakes on it.
+* ``{"type": "check", "page": n}``: the participant may move on from their wait page
+  ``n`` (its index in their page sequence): the wait page completed for their group or
+  subsession, or the admin moved them past it. It says nothing else, about the group or
+  anyone in it. Published by ``server.flow`` in the unit of work that completes the wait
+  page (or moves them), so it is delivered after that commit, and it stays true: a waiting
+  status request for page ``n`` (``.../status?wait=1``, ``server.web.wait_watch``) answers
+  at once; for any other page it reads its status from the database again.
 * ``{"type": "command", ...}``: a page command for the participant's open page (reload,
   show a message, go to a URL): ``server.page_commands``, delivered to one page once.
 
@@ -30,7 +31,6 @@ from server.models.core import Participant
 
 CHECK = "check"
 COMMAND = "command"
-_CHECK_BODY = json.dumps({"type": CHECK})
 
 
 def page_channel(participant_code: str) -> str:
@@ -38,27 +38,36 @@ def page_channel(participant_code: str) -> str:
     return f"page:{participant_code}"
 
 
-def publish_check(db: Session, participant_codes: Iterable[str]) -> None:
-    """Tell these participants' waiting pages to ask their status again, once the caller's
-    unit of work commits."""
+def publish_check(db: Session, participant_codes: Iterable[str], page_index: int) -> None:
+    """Tell these participants' pages waiting on wait page ``page_index`` that they may move
+    on, once the caller's unit of work commits."""
+    body = json.dumps({"type": CHECK, "page": page_index})
     for code in dict.fromkeys(participant_codes):
-        push.publish(db, page_channel(code), _CHECK_BODY)
+        push.publish(db, page_channel(code), body)
 
 
-def publish_check_by_id(db: Session, participant_ids: Iterable[int]) -> None:
+def publish_check_by_id(db: Session, participant_ids: Iterable[int], page_index: int) -> None:
     """``publish_check`` for participants given by their database ids (one query)."""
     ids = sorted(set(participant_ids))
     if not ids:
         return
     codes = db.scalars(sa.select(Participant.code).where(Participant.id.in_(ids)))
-    publish_check(db, list(codes))
+    publish_check(db, list(codes), page_index)
 
 
-def message_type(body: str) -> str | None:
-    """The ``type`` of a page channel message's JSON body (None if it has none)."""
+def parse_message(body: str) -> dict[str, Any]:
+    """A page channel message's JSON object ({} for anything else)."""
     try:
         data: Any = json.loads(body)
     except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def released_page(body: str) -> int | None:
+    """The wait page index a ``check`` message releases (None for any other message)."""
+    data = parse_message(body)
+    page = data.get("page")
+    if data.get("type") != CHECK or not isinstance(page, int) or isinstance(page, bool):
         return None
-    kind = data.get("type") if isinstance(data, dict) else None
-    return kind if isinstance(kind, str) else None
+    return page

@@ -35,7 +35,7 @@ from server.errors import GroveError, ParticipantNotFound, SessionNotFound
 from server.forms import PageForm
 from server.i18n import gettext
 from server.models.base import flag_changed_json
-from server.models.core import ExperimentSession, Participant, WaitPageCompletion
+from server.models.core import ExperimentSession, Participant
 from server.project import PageEntry, Project
 from server.sessions import get_participant
 
@@ -279,29 +279,6 @@ def wait_page_ready(database: Database, project: Project, code: str, index: int)
             return True
         scope, _members = flow.wait_scope(entry, player)
         return flow.wait_page_is_complete(db, participant, entry, scope)
-
-
-# How far below the newest completion a transaction still open may have claimed its id.
-COMPLETION_MARKER_WINDOW = 10_000
-
-
-def latest_wait_page_completion(database: Database) -> tuple[int, int]:
-    """A marker that changes whenever a wait page completion commits anywhere: the newest id
-    and how many completions lie within COMPLETION_MARKER_WINDOW below it.
-
-    The id alone is not enough on PostgreSQL: an id is taken when the row is inserted, not when
-    its transaction commits, so a group that claimed id n and commits after the group with
-    n + 1 would leave the newest id unchanged and its waiters asleep until their long poll
-    ends. The count sees that commit.
-    """
-    with database.read() as db:
-        newest = db.scalar(sa.select(sa.func.max(WaitPageCompletion.id))) or 0
-        recent = db.scalar(
-            sa.select(sa.func.count(WaitPageCompletion.id)).where(
-                WaitPageCompletion.id > newest - COMPLETION_MARKER_WINDOW
-            )
-        )
-        return newest, recent or 0
 
 
 def has_finished(database: Database, project: Project, code: str) -> Redirect | None:

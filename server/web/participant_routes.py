@@ -21,7 +21,7 @@ from server.http.context import grove
 from server.participant_pages import Joined, Redirect, Rendered, SessionIsFull
 from server.participant_vars import optional_participant_label
 from server.web.page_rendering import page_renderer
-from server.web.wait_watch import CompletionWatcher
+from server.web.wait_watch import wait_until_ready
 
 
 def _respond(outcome: Redirect | Rendered) -> Response:
@@ -99,18 +99,20 @@ def _wait_page_is_done(request: Request) -> bool:
 async def wait_status(request: Request) -> Response:
     """Asked by wait pages: is the participant free to move on?
 
-    With ``?wait=1`` the answer is held until the wait page completes (long polling), for at
-    most LONG_POLL_SECONDS; without it, the answer comes at once.
+    With ``?wait=1`` the answer is held until the wait page completes (long polling, woken by
+    the participant's page channel: ``server.web.wait_watch``), for at most LONG_POLL_SECONDS;
+    without it, the answer comes at once.
     """
-    page_index(request)
+    index = page_index(request)
     if request.query_params.get("wait") != "1":
         ready = await run_in_threadpool(_wait_page_is_done, request)
         return JSONResponse({"ready": ready})
-    state = request.app.state
-    watcher = getattr(state, "wait_watcher", None)
-    if watcher is None:
-        watcher = state.wait_watcher = CompletionWatcher(grove(request).db)
-    ready = await watcher.wait_until_ready(lambda: _wait_page_is_done(request))
+    ready = await wait_until_ready(
+        grove(request).push_hub,
+        request.path_params["code"],
+        index,
+        lambda: _wait_page_is_done(request),
+    )
     return JSONResponse({"ready": ready}, headers={"Cache-Control": "no-store"})
 
 

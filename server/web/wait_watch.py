@@ -1,81 +1,64 @@
-"""Long-polling for wait pages, correct with several workers.
+"""Long polling for wait pages on the push channel, correct with several workers and hosts.
 
-A waiting browser asks ``.../status?wait=1`` and the answer comes as soon as its wait page is
-complete (or after ``LONG_POLL_SECONDS``, when it simply asks again). The truth stays in the
-database: one task per worker process, running only while someone waits in that process,
-reads the newest wait page completion id (``grove_wait_done``, one indexed lookup) every
-``CHECK_INTERVAL`` seconds and wakes its waiters when it changes, whichever worker or host
-completed the page. Each woken waiter then re-checks its own status in the database.
+A waiting browser asks ``.../status?wait=1``; the request subscribes to its participant's page
+channel (``server.page_channel``) on this worker's push hub, checks the status in the
+database, and then sleeps until a message arrives on the channel. The unit of work that
+completes the wait page (or moves the participant past it) publishes ``{"type": "check",
+"page": n}`` to every member, delivered after its commit, whichever worker or host ran it:
+a request waiting on page ``n`` answers ready at once, without reading the database again
+(what the message says stays true; the page it then loads checks everything anyway). Any
+other message on the channel makes it read the status again. The hub's one watcher per
+process (``LISTEN`` on PostgreSQL, the message table every 5 ms on SQLite) is the only poller.
+
+Safety re-checks: the status is read again whenever the hub reports it may have missed
+messages (its PostgreSQL connection came back), and every request ends after
+``LONG_POLL_SECONDS`` with the last answer, after which the page simply asks again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 
-from server.db import Database
-from server.participant_pages import latest_wait_page_completion
+from server.page_channel import page_channel, released_page
+from server.push_hub import PushHub
 
 LONG_POLL_SECONDS = 20.0
-CHECK_INTERVAL = 0.02
 
 
-class CompletionWatcher:
-    """Wakes this process's waiting requests when any wait page completes anywhere."""
+async def wait_until_ready(
+    hub: PushHub,
+    participant_code: str,
+    page_index: int,
+    is_ready: Callable[[], bool],
+    timeout: float = LONG_POLL_SECONDS,
+) -> bool:
+    """Wait until the participant may move on from wait page ``page_index``: True at the
+    first ``check`` message for that page, or when ``is_ready`` (called in a thread, now and
+    after any other message) is True; False after ``timeout`` seconds.
 
-    def __init__(self, db: Database, interval: float = CHECK_INTERVAL) -> None:
-        self._db = db
-        self._interval = interval
-        self._latest: tuple[int, int] | None = None
-        self._changed: asyncio.Event | None = None
-        self._waiters = 0
-        self._task: asyncio.Task[None] | None = None
-
-    def _read_latest(self) -> tuple[int, int]:
-        return latest_wait_page_completion(self._db)
-
-    async def _watch(self) -> None:
-        try:
-            while self._waiters > 0:
-                await asyncio.sleep(self._interval)
-                latest = await run_in_threadpool(self._read_latest)
-                if latest != self._latest:
-                    self._latest = latest
-                    assert self._changed is not None
-                    self._changed.set()
-                    self._changed = asyncio.Event()
-        finally:
-            self._task = None
-
-    async def wait_until_ready(
-        self, is_ready: Callable[[], bool], timeout: float = LONG_POLL_SECONDS
-    ) -> bool:
-        """Call ``is_ready`` (in a thread) now and after every completion, until it is True
-        or ``timeout`` seconds have passed; return its last answer."""
-        self._waiters += 1
-        try:
-            if self._task is None:
-                # Read the newest id before the first check, so any completion after that
-                # check is seen as a change.
-                latest = await run_in_threadpool(self._read_latest)
-                if self._task is None:  # no other waiter started the watcher meanwhile
-                    self._latest = latest
-                    self._changed = asyncio.Event()
-                    self._task = asyncio.create_task(self._watch())
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + timeout
-            while True:
-                assert self._changed is not None
-                changed = self._changed
-                if await run_in_threadpool(is_ready):
-                    return True
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return False
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), remaining)
-        finally:
-            self._waiters -= 1
+    Subscribes before the first call of ``is_ready``, so a release committed after that call
+    wakes it.
+    """
+    subscription = await hub.subscribe(page_channel(participant_code))
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if await run_in_threadpool(is_ready):
+            return True
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            try:
+                message = await asyncio.wait_for(subscription.queue.get(), remaining)
+            except TimeoutError:
+                return False
+            if message is not None and released_page(message.body) == page_index:
+                return True
+            if subscription.queue.empty() and await run_in_threadpool(is_ready):
+                return True
+    finally:
+        hub.unsubscribe(subscription)
