@@ -83,6 +83,23 @@ def test_a_session_in_a_room_whom_participants_join_and_disassociate(api):
     assert visitor.get("/room/lab9/").status_code == 404
 
 
+def test_a_session_in_a_room_with_its_code_and_labels_as_post_sessions_takes_them(api):
+    made = api.post(
+        f"{V1}/room/econ101/session/",
+        json={"config": "survey", "sname": "mon-am", "unames": ["alice", "bob"]},
+        headers=ADMIN,
+    )
+    assert made.json() == {"sname": "mon-am", "roomname": "econ101", "created": True}
+    detail = api.get(f"{V1}/session/mon-am/", headers=ADMIN).json()
+    assert detail["room"] == "econ101"
+    before = _counts(api)
+    taken = api.post(
+        f"{V1}/room/econ101/session/", json={"config": "survey", "sname": "mon-am"}, headers=ADMIN
+    )
+    assert_error_shape(taken, 409)
+    assert _counts(api) == before
+
+
 def test_a_session_in_a_settings_room(api):
     made = api.post(
         f"{V1}/room/live_demo/session/", json={"config": "survey", "n_players": 1}, headers=ADMIN
@@ -143,7 +160,9 @@ def test_unknown_rooms_are_404_and_no_key_is_401(api, method, path):
         ("PATCH", "room/lab8/", {"name": "other"}),
         ("PATCH", "room/lab8/", {"use_secure_urls": True}),
         ("PATCH", "room/lab8/", {"labels": [""]}),
-        ("POST", "room/lab8/session/", {"config": "survey"}),
+        ("POST", "room/lab8/session/", {"n_players": 1}),
+        ("POST", "room/lab8/session/", {"config": "survey", "sname": "no spaces"}),
+        ("POST", "room/lab8/session/", {"config": "survey", "n_players": 2, "unames": ["a"]}),
         ("POST", "room/lab8/session/", {"config": "survey", "n_players": 0}),
         ("POST", "room/lab8/session/", {"config": "survey", "n_players": "many"}),
         ("POST", "room/lab8/session/", {"config": "survey", "n_players": 1, "settings": 3}),

@@ -148,11 +148,27 @@ class RoomSessionCreate(Parameters):
     """``POST room/{roomname}/session/``: a session in the room (as ``POST sessions/``)."""
 
     config: str = Field(description="the session config's name")
-    n_players: int = Field(ge=1, le=10_000, description="number of participants")
-    label: str | None = Field(default=None, max_length=255)
-    settings: dict[str, Any] | None = Field(
-        default=None, description="modified session config fields, checked as in the admin form"
+    n_players: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="number of participants; left out: one per uname, or the config's "
+        "smallest valid number",
     )
+    sname: str | None = Field(
+        default=None,
+        description="the session's code (1-32 letters, digits, _ or -); random when left out",
+    )
+    unames: list[str] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="participant labels, one per participant in order",
+    )
+    settings: dict[str, Any] | None = Field(
+        default=None, description="changed config fields, checked as in the admin form"
+    )
+    label: str | None = Field(default=None, description="the session's label")
+    description: str = Field(default="", description="the admin's notes on the session")
 
 
 class RoomSessionCreated(Answer):

@@ -23,7 +23,7 @@ from server.rest.auth import Caller
 from server.rest.endpoint import absolute
 from server.rest.models import NoParameters
 from server.rooms import RoomOverview, all_rooms, close_room, find_room, rooms_overview
-from server.session_reports import create_session_now
+from server.scripted_sessions import NewSession, create_scripted_session
 from server.stored_rooms import create_stored_room, delete_stored_room, update_stored_room
 
 
@@ -116,16 +116,22 @@ def disassociate_room(
 def create_room_session(
     request: Request, app: Grove, caller: Caller, params: RoomSessionCreate
 ) -> RoomSessionCreated:
-    """Create a session in the room (as ``POST sessions/``); the room's visitors join it."""
+    """Create a session in the room (as ``POST sessions/`` with ``room``); the room's
+    visitors join it."""
     room = find_room(app.db, app.rooms, request.path_params["roomname"])
-    summary = create_session_now(
+    created = create_scripted_session(
         app.db,
         app.project,
-        params.config,
-        params.n_players,
-        modified_session_config_fields=params.settings,
-        room_name=room.name,
-        label=params.label,
+        NewSession(
+            config_name=params.config,
+            num_participants=params.n_players,
+            code=params.sname,
+            labels=params.unames,
+            modified_config=params.settings,
+            room_name=room.name,
+            label=params.label,
+            description=params.description,
+        ),
         created_by=caller.user,
     )
-    return RoomSessionCreated(sname=summary.code, roomname=room.name, created=True)
+    return RoomSessionCreated(sname=created.session.code, roomname=room.name, created=True)
