@@ -50,6 +50,7 @@ from server.web import (
     export_routes,
     live_routes,
     monitor_routes,
+    page_routes,
     participant_routes,
     room_routes,
 )
@@ -156,6 +157,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         *demo_routes.routes,
         *participant_routes.routes,
         *live_routes.routes,
+        *page_routes.routes,
         *admin_auth.routes,
         *admin_routes.routes,
         *monitor_routes.routes,

@@ -446,6 +446,8 @@ def _render(
             else None
         ),
         "live_since": time.time(),
+        # Every page listens for page commands (server/web/page_routes.py).
+        "page_socket_url": f"/page/{participant.code}",
     }
     if entry.is_wait_page:
         context["title_text"] = gettext(entry.page_cls.title_text)

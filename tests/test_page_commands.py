@@ -143,3 +143,71 @@ def test_a_stored_command_is_taken_once(app):
     assert claim_page_commands(database, "abc", [ids["page:abc"]]) == []
     assert claim_page_commands(database, "def", [ids["page:def"]]) == [ids["page:def"]]
     assert _stored(app) == []
+
+
+# --- the page socket (/page/<code>) -------------------------------------------------------
+
+
+def _participants(client, config: str = "survey", count: int = 2) -> list[str]:
+    code = client.post(
+        "/api/sessions", json={"session_config_name": config, "num_participants": count}
+    ).json()["code"]
+    people = client.get(f"/api/sessions/{code}").json()["participants"]
+    return [p["code"] for p in sorted(people, key=lambda p: p["id_in_session"])]
+
+
+def _send(app, codes, command) -> None:
+    app.state.grove.db.run(lambda db: send_page_command(db, codes, command))
+
+
+def test_every_participant_page_opens_the_page_socket(client):
+    first, _second = _participants(client, "trust")
+    page = client.get(f"/InitializeParticipant/{first}")
+    assert f'data-url="/page/{first}"' in page.text
+    assert 'src="/grove_static/grove-page.js"' in page.text
+    _first, second = _participants(client, "trust")
+    wait_page = client.get(f"/InitializeParticipant/{second}")
+    assert "grove-wait" in wait_page.text
+    assert f'data-url="/page/{second}"' in wait_page.text
+
+
+def test_a_command_sent_before_the_page_opens_is_delivered_once(app, client):
+    first, second = _participants(client)
+    _send(app, [first], MessageCommand("sent before"))
+    _send(app, [second], ReloadCommand())
+    with client.websocket_connect(f"/page/{first}") as page:
+        assert json.loads(page.receive_text()) == {
+            "type": "command",
+            "command": "message",
+            "text": "sent before",
+        }
+        _send(app, [first], RedirectCommand("https://example.org/next"))
+        assert json.loads(page.receive_text())["url"] == "https://example.org/next"
+    with client.websocket_connect(f"/page/{first}") as again:
+        # The next page gets only what came after: the first two were taken.
+        _send(app, [first], ReloadCommand())
+        assert json.loads(again.receive_text()) == {"type": "command", "command": "reload"}
+    assert [channel for channel, _body in _stored(app)] == [f"page:{second}"]
+
+
+def test_a_page_gets_only_its_participants_commands(app, client):
+    first, second = _participants(client)
+    with (
+        client.websocket_connect(f"/page/{first}") as mine,
+        client.websocket_connect(f"/page/{second}") as theirs,
+    ):
+        _send(app, [second], MessageCommand("for the second"))
+        _send(app, [first], MessageCommand("for the first"))
+        assert json.loads(mine.receive_text())["text"] == "for the first"
+        assert json.loads(theirs.receive_text())["text"] == "for the second"
+
+
+def test_the_page_socket_of_an_unknown_participant_closes_with_4404(client):
+    from starlette.websockets import WebSocketDisconnect
+
+    with (
+        client.websocket_connect("/page/nosuchcode") as page,
+        pytest.raises(WebSocketDisconnect) as closed,
+    ):
+        page.receive_text()
+    assert closed.value.code == 4404
