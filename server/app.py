@@ -28,6 +28,7 @@ from server.http.admin_cookie import admin_cookie_middleware
 from server.http.body_limit import LimitRequestBody
 from server.http.context import BUILTIN_TEMPLATES, Grove
 from server.http.errors import handle_grove_error, handle_http_exception, handle_unexpected
+from server.http.participant_presence import NoteParticipantPresence
 from server.http.project_static import ProjectStaticFiles, static_directories
 from server.http.security_headers import security_middleware
 from server.http.url_text import RefuseUnstorableText
@@ -180,6 +181,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             *security_middleware(settings),
             Middleware(RefuseUnstorableText),
             Middleware(LimitRequestBody, max_bytes=settings.max_body_bytes),
+            Middleware(NoteParticipantPresence),
             admin_cookie_middleware(settings),
         ],
         exception_handlers={

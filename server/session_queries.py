@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.db import Database
-from server.errors import InvalidArguments
+from server.errors import ConfigurationError, InvalidArguments
 from server.models.core import ExperimentSession, Participant
 from server.project import Project
 from server.randomization.api_views import conceal_session_config
@@ -197,3 +197,75 @@ def session_overview(database: Database, project: Project, code: str) -> Session
             participants=rows,
             groups=session_groups(db, project, session),
         )
+
+
+@dataclass(frozen=True)
+class PlayerState:
+    """Everything ``players/`` may show of a participant. ``time_on_page`` and
+    ``seconds_since_activity`` are whole seconds (None before the start, ``time_on_page``
+    also after the end); ``last_activity`` (a page completed or a wait page reached, the
+    Monitor's) and ``last_seen`` (a page request or poll) are ISO 8601 UTC or None; ``payoff``
+    in points, ``payoff_in_real_world_currency`` None when the session's rate is unreadable."""
+
+    code: str
+    label: str | None
+    id_in_session: int
+    app: str | None
+    round: int | None
+    page: str | None
+    page_index: int
+    num_pages: int
+    on_wait_page: bool
+    started: bool
+    finished: bool
+    is_dropout: bool
+    time_on_page: int | None
+    last_activity: str | None
+    seconds_since_activity: int | None
+    last_seen: str | None
+    payoff: float
+    payoff_in_real_world_currency: float | None
+    vars: dict[str, Any]
+
+
+PLAYER_FIELDS = tuple(PlayerState.__dataclass_fields__)
+
+
+def player_states(database: Database, project: Project, code: str) -> list[PlayerState]:
+    """Session ``code``'s participants by ``id_in_session``, each with every PlayerState
+    field, in one read. Raises SessionNotFound."""
+    with database.read() as db:
+        session = get_session(db, code)
+        participants, rows = monitor_rows(db, project, session)
+        states = []
+        for participant, row in zip(participants, rows, strict=True):
+            try:
+                money: float | None = float(participant.payoff_in_real_world_currency())
+            except ConfigurationError:
+                money = None
+            states.append(
+                PlayerState(
+                    code=row.code,
+                    label=row.label,
+                    id_in_session=row.id_in_session,
+                    app=row.app,
+                    round=row.round_number,
+                    page=row.page_name,
+                    page_index=row.page_index,
+                    num_pages=row.num_pages,
+                    on_wait_page=row.on_wait_page,
+                    started=row.started,
+                    finished=row.finished,
+                    is_dropout=row.is_dropout,
+                    time_on_page=row.seconds_on_page,
+                    last_activity=(
+                        row.last_activity.replace(" ", "T") + "Z" if row.last_activity else None
+                    ),
+                    seconds_since_activity=row.seconds_since_activity,
+                    last_seen=iso_utc(participant.last_seen),
+                    payoff=float(participant.payoff),
+                    payoff_in_real_world_currency=money,
+                    vars=plain(participant.vars or {}),
+                )
+            )
+        return states

@@ -36,7 +36,9 @@ one, 403 when its scope is too low, both in the one JSON error shape.
 
 from __future__ import annotations
 
-from server.admin_api import models, player_actions, rooms, sessions, status, studies
+from typing import Any
+
+from server.admin_api import models, player_actions, players, rooms, sessions, status, studies
 from server.admin_api import session_models as sm
 from server.rest import models as rest_models
 from server.rest.route_table import routes
@@ -149,6 +151,29 @@ ENDPOINTS: list[Endpoint] = [
         sm.SettingsAnswer,
         (400, *READ, 404),
         scope="admin",
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/session/{{sname}}/players/",
+        "adminPlayers",
+        "Chosen fields of each participant, by participant code",
+        players.players,
+        sm.PlayersQuery,
+        dict[str, dict[str, Any]],
+        (400, *READ, 404),
+        scope="read",
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/session/{{sname}}/players/online/",
+        "adminPlayersOnline",
+        "Who is online: a page request or poll within the last `within` seconds, on any "
+        "worker (grove_participant.last_seen)",
+        players.online,
+        sm.OnlineQuery,
+        sm.PlayersOnline,
+        (400, *READ, 404),
+        scope="read",
     ),
     Endpoint(
         "GET",

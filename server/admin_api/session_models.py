@@ -10,8 +10,9 @@ from typing import Any
 
 from pydantic import Field
 
-from server.rest.models import Answer, Parameters
-from server.session_queries import MAX_PER_PAGE
+from server.participant_presence import DEFAULT_ONLINE_SECONDS
+from server.rest.models import Answer, NameList, Parameters
+from server.session_queries import MAX_PER_PAGE, PLAYER_FIELDS
 from server.sessions import MAX_PARTICIPANTS
 
 # Requests
@@ -201,3 +202,49 @@ class SessionDeleted(Answer):
     sname: str
     deleted: bool
     rows: int
+
+
+# Participants of a session
+
+DEFAULT_PLAYER_FIELDS = ("code", "label", "app", "round", "page", "finished")
+
+
+class PlayersQuery(Parameters):
+    """``GET session/{sname}/players/``: which fields to show of each participant."""
+
+    fields: NameList = Field(
+        default=None,
+        description="comma-separated (or a JSON list), any of: "
+        + ", ".join(PLAYER_FIELDS)
+        + "; left out: "
+        + ", ".join(DEFAULT_PLAYER_FIELDS),
+    )
+
+
+class OnlineQuery(Parameters):
+    """``GET session/{sname}/players/online/``."""
+
+    within: float = Field(
+        default=DEFAULT_ONLINE_SECONDS,
+        gt=0,
+        le=86_400,
+        description="seconds: online means a page request or poll within the last this many",
+    )
+
+
+class PlayerOnline(Answer):
+    """One participant's presence."""
+
+    label: str | None
+    online: bool
+    last_seen: str | None = Field(description="ISO 8601 UTC; null: never seen")
+    seconds_since_seen: int | None
+
+
+class PlayersOnline(Answer):
+    """``GET session/{sname}/players/online/``: the codes online now, and every
+    participant's presence by code."""
+
+    within_seconds: float
+    online: list[str]
+    players: dict[str, PlayerOnline]

@@ -1,0 +1,75 @@
+"""When each participant was last seen: ``grove_participant.last_seen``, in the database, so
+every worker on every host answers "who is online" alike.
+
+A participant is seen when their browser asks for one of their URLs: a page (GET or POST), a
+wait page's status poll, the chat, the live page's socket (``server/http/participant_presence.py``
+notes it). To keep that from writing on every request, a worker writes a participant's time
+at most once per SEEN_REFRESH_SECONDS, and the UPDATE changes nothing when another worker
+wrote it within that time. "Online" is seen within the last N seconds (more than
+SEEN_REFRESH_SECONDS, or someone active would flicker). No HTTP here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from server.db import Database
+from server.models.core import Participant, utcnow
+from server.sessions import get_session
+
+SEEN_REFRESH_SECONDS = 10
+DEFAULT_ONLINE_SECONDS = 60
+
+
+def note_seen(database: Database, code: str, now: dt.datetime | None = None) -> None:
+    """Record that participant ``code`` was seen ``now`` (unless it was recorded less than
+    SEEN_REFRESH_SECONDS before). An unknown code changes nothing."""
+    moment = now or utcnow()
+    stale = moment - dt.timedelta(seconds=SEEN_REFRESH_SECONDS)
+    database.run(
+        lambda db: db.execute(
+            sa.update(Participant)
+            .where(
+                Participant.code == code,
+                sa.or_(Participant.last_seen.is_(None), Participant.last_seen < stale),
+            )
+            .values(last_seen=moment)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Presence:
+    """A participant's last sighting: ``seconds_since_seen`` whole seconds, None if never."""
+
+    code: str
+    label: str | None
+    last_seen: dt.datetime | None
+    seconds_since_seen: int | None
+    online: bool
+
+
+def session_presence(
+    database: Database, session_code: str, within_seconds: float = DEFAULT_ONLINE_SECONDS
+) -> list[Presence]:
+    """Each participant of the session (by ``id_in_session``), online if seen within the last
+    ``within_seconds``. One read. Raises SessionNotFound."""
+    now = utcnow()
+    with database.read() as db:
+        session = get_session(db, session_code)
+        rows = db.execute(
+            sa.select(Participant.code, Participant.label, Participant.last_seen)
+            .where(Participant.session_id == session.id)
+            .order_by(Participant.id_in_session)
+        ).all()
+    found = []
+    for code, label, last_seen in rows:
+        if last_seen is not None and last_seen.tzinfo is None:
+            last_seen = last_seen.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
+        seconds = None if last_seen is None else max(0, int((now - last_seen).total_seconds()))
+        online = seconds is not None and seconds <= within_seconds
+        found.append(Presence(code, label, last_seen, seconds, online))
+    return found
