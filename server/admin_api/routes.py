@@ -38,11 +38,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.admin_api import models, player_actions, players, rooms, sessions, status, studies
+from server.admin_api import (
+    data,
+    models,
+    player_actions,
+    players,
+    rooms,
+    sessions,
+    status,
+    studies,
+)
 from server.admin_api import session_models as sm
 from server.rest import models as rest_models
 from server.rest.route_table import routes
-from server.rest.spec import Endpoint
+from server.rest.spec import EXPORT, Endpoint
 
 PREFIX = "/admin/api/v1"
 READ = (401, 403)
@@ -172,6 +181,51 @@ ENDPOINTS: list[Endpoint] = [
         players.online,
         sm.OnlineQuery,
         sm.PlayersOnline,
+        (400, *READ, 404),
+        scope="read",
+    ),
+    # --- a session's data (server/admin_api/data.py) -------------------------------------------
+    Endpoint(
+        "GET",
+        f"{PREFIX}/session/{{sname}}/data/",
+        "adminSessionData",
+        "uproot's data/: the session's wide table (one row per participant) as JSON",
+        data.data,
+        sm.SessionDataQuery,
+        EXPORT,
+        (400, *READ, 404),
+        scope="read",
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/session/{{sname}}/data/csv/",
+        "adminSessionDataCsv",
+        "A table of the session (all apps wide, one app, page times or chat) as CSV",
+        data.data_csv,
+        sm.SessionExportQuery,
+        EXPORT,
+        (400, *READ, 404),
+        scope="read",
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/session/{{sname}}/data/json/",
+        "adminSessionDataJson",
+        "A table of the session (all apps wide, one app, page times or chat) as JSON",
+        data.data_json,
+        sm.SessionExportQuery,
+        EXPORT,
+        (400, *READ, 404),
+        scope="read",
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/session/{{sname}}/page-times/",
+        "adminSessionPageTimes",
+        "The session's page times (oTree's PageTimes columns) as CSV",
+        data.page_times,
+        sm.PageTimesQuery,
+        EXPORT,
         (400, *READ, 404),
         scope="read",
     ),

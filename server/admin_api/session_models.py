@@ -6,12 +6,12 @@ OpenAPI document are made from them). uproot's names where its reference has one
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
 from server.participant_presence import DEFAULT_ONLINE_SECONDS
-from server.rest.models import Answer, NameList, Parameters
+from server.rest.models import SINCE_HELP, Answer, NameList, Parameters
 from server.session_queries import MAX_PER_PAGE, PLAYER_FIELDS
 from server.sessions import MAX_PARTICIPANTS
 
@@ -248,3 +248,39 @@ class PlayersOnline(Answer):
     within_seconds: float
     online: list[str]
     players: dict[str, PlayerOnline]
+
+
+# A session's data (Grove's exports: server/data_export/)
+
+EXPORT_TABLE_HELP = (
+    "all_apps_wide (one row per participant, every app; the default), an app's name (one row "
+    "per player), page_times or chat"
+)
+
+
+class SessionExportQuery(Parameters):
+    """``GET session/{sname}/data/csv/`` and ``data/json/``: one of the session's exports."""
+
+    table: str = Field(default="all_apps_wide", min_length=1, description=EXPORT_TABLE_HELP)
+    since: str | None = Field(default=None, min_length=1, description=SINCE_HELP)
+    format: Literal["wide"] = Field(
+        default="wide",
+        description="Grove's tables are wide (oTree's layout); uproot's ultralong, sparse and "
+        "latest are not offered",
+    )
+    bom: bool = Field(
+        default=False, description="CSV only: start with a byte-order mark (for Excel)"
+    )
+
+
+class SessionDataQuery(Parameters):
+    """``GET session/{sname}/data/`` (uproot's): the session's wide table as JSON."""
+
+    since: str | None = Field(default=None, min_length=1, description=SINCE_HELP)
+
+
+class PageTimesQuery(Parameters):
+    """``GET session/{sname}/page-times/``: the session's page times as CSV."""
+
+    since: str | None = Field(default=None, min_length=1, description=SINCE_HELP)
+    bom: bool = Field(default=False, description="start with a byte-order mark (for Excel)")
