@@ -39,6 +39,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.admin_api import (
+    configs,
     data,
     models,
     player_actions,
@@ -54,7 +55,7 @@ from server.rest.route_table import routes
 from server.rest.spec import EXPORT, Endpoint
 
 PREFIX = "/admin/api/v1"
-READ = (401, 403)
+READ = (400, 401, 403)  # 400: an unknown or bad parameter
 
 ENDPOINTS: list[Endpoint] = [
     Endpoint(
@@ -78,7 +79,7 @@ ENDPOINTS: list[Endpoint] = [
         sessions.list_sessions,
         sm.SessionsQuery,
         sm.SessionsList,
-        (400, *READ),
+        READ,
         scope="read",
         description="next_page is the page parameter of the next page (null on the last).",
     ),
@@ -125,7 +126,7 @@ ENDPOINTS: list[Endpoint] = [
         sessions.update_description,
         sm.DescriptionUpdate,
         sm.DescriptionAnswer,
-        (400, *READ, 404),
+        (*READ, 404),
         scope="admin",
     ),
     Endpoint(
@@ -136,7 +137,7 @@ ENDPOINTS: list[Endpoint] = [
         sessions.update_archived,
         sm.ArchivedUpdate,
         sm.ArchivedAnswer,
-        (400, *READ, 404),
+        (*READ, 404),
         scope="admin",
     ),
     Endpoint(
@@ -147,7 +148,7 @@ ENDPOINTS: list[Endpoint] = [
         sessions.toggle_active,
         sm.ActiveUpdate,
         sm.ArchivedAnswer,
-        (400, *READ, 404),
+        (*READ, 404),
         scope="admin",
     ),
     Endpoint(
@@ -158,7 +159,7 @@ ENDPOINTS: list[Endpoint] = [
         sessions.update_settings,
         sm.SettingsUpdate,
         sm.SettingsAnswer,
-        (400, *READ, 404),
+        (*READ, 404),
         scope="admin",
     ),
     Endpoint(
@@ -169,7 +170,7 @@ ENDPOINTS: list[Endpoint] = [
         players.players,
         sm.PlayersQuery,
         dict[str, dict[str, Any]],
-        (400, *READ, 404),
+        (*READ, 404),
         scope="read",
     ),
     Endpoint(
@@ -181,7 +182,7 @@ ENDPOINTS: list[Endpoint] = [
         players.online,
         sm.OnlineQuery,
         sm.PlayersOnline,
-        (400, *READ, 404),
+        (*READ, 404),
         scope="read",
     ),
     # --- a session's data (server/admin_api/data.py) -------------------------------------------
@@ -193,7 +194,7 @@ ENDPOINTS: list[Endpoint] = [
         data.data,
         sm.SessionDataQuery,
         EXPORT,
-        (400, *READ, 404),
+        (*READ, 404),
         scope="read",
     ),
     Endpoint(
@@ -204,7 +205,7 @@ ENDPOINTS: list[Endpoint] = [
         data.data_csv,
         sm.SessionExportQuery,
         EXPORT,
-        (400, *READ, 404),
+        (*READ, 404),
         scope="read",
     ),
     Endpoint(
@@ -215,7 +216,7 @@ ENDPOINTS: list[Endpoint] = [
         data.data_json,
         sm.SessionExportQuery,
         EXPORT,
-        (400, *READ, 404),
+        (*READ, 404),
         scope="read",
     ),
     Endpoint(
@@ -226,7 +227,30 @@ ENDPOINTS: list[Endpoint] = [
         data.page_times,
         sm.PageTimesQuery,
         EXPORT,
-        (400, *READ, 404),
+        (*READ, 404),
+        scope="read",
+    ),
+    # --- session configs (server/admin_api/configs.py) -----------------------------------------
+    Endpoint(
+        "GET",
+        f"{PREFIX}/configs/",
+        "adminConfigs",
+        "Every session config by name, with its apps and the fields a session may change",
+        configs.list_configs,
+        rest_models.NoParameters,
+        dict[str, sm.ConfigInfo],
+        READ,
+        scope="read",
+    ),
+    Endpoint(
+        "GET",
+        f"{PREFIX}/configs/{{cname}}/summary/",
+        "adminConfigSummary",
+        "One config: apps, rounds, group sizes, pages, the multiple of participants it needs",
+        configs.summary,
+        rest_models.NoParameters,
+        sm.ConfigSummaryAnswer,
+        (*READ, 404),
         scope="read",
     ),
     Endpoint(

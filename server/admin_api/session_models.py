@@ -284,3 +284,45 @@ class PageTimesQuery(Parameters):
 
     since: str | None = Field(default=None, min_length=1, description=SINCE_HELP)
     bom: bool = Field(default=False, description="start with a byte-order mark (for Excel)")
+
+
+# Session configs (server/config_catalog.py)
+
+
+class ConfigFieldInfo(Answer):
+    """A config field the create form (and ``settings``) may change: ``kind`` is number,
+    bool or str; a value must be of that kind."""
+
+    name: str
+    kind: str
+    value: Any
+
+
+class AppInfo(Answer):
+    """An app of a config: ``players_per_group`` null means everyone in one group."""
+
+    name: str
+    num_rounds: int
+    players_per_group: int | None
+    pages: list[str]
+
+
+class ConfigInfo(Answer):
+    """``GET configs/``: one session config."""
+
+    name: str
+    display_name: str
+    doc: str
+    apps: list[AppInfo]
+    num_demo_participants: int
+    multiple_of: int = Field(description="participants come in multiples of this")
+    fields: list[ConfigFieldInfo]
+
+
+class ConfigSummaryAnswer(ConfigInfo):
+    """``GET configs/{cname}/summary/``: uproot's name, summary, apps, settings, multiple_of,
+    and Grove's details."""
+
+    summary: str = Field(description="one line for people")
+    settings: dict[str, Any] = Field(description="the changeable fields' values by name")
+    num_pages: int = Field(description="pages a participant goes through, all rounds")

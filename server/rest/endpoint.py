@@ -74,6 +74,8 @@ def jsonable(result: Any) -> Any:
         return result.model_dump(mode="json", exclude_unset=True)
     if isinstance(result, list):
         return [jsonable(item) for item in result]
+    if isinstance(result, dict):
+        return {key: jsonable(value) for key, value in result.items()}
     return result
 
 
