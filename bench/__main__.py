@@ -196,6 +196,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def _failures(part: Any, where: str = "") -> list[tuple[str, str]]:
+    """Every metric that failed, however deep (the urn's priors, the live metric's
+    databases): where it is, and its error."""
+    if not isinstance(part, dict):
+        return []
+    if isinstance(part.get("error"), str):
+        return [(where, part["error"])]
+    found = []
+    for name, value in part.items():
+        found += _failures(value, f"{where} {name}".strip())
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and targets, save the results."""
     parser = argparse.ArgumentParser(
@@ -209,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         "--skip-postgres", action="store_true", help="the live round trip on SQLite only"
     )
     parser.add_argument(
-        "--live-rate", type=float, default=2.0, help="live messages a second per player"
+        "--live-rate", type=float, default=1.0, help="live messages a second per player"
     )
     parser.add_argument("--workers", type=int, default=2, help="Grove's and the floor's")
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput run")
@@ -225,17 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows))
     print()
     print(format_targets(checks))
-    for where, part in (
-        ("grove", results["grove"]),
-        ("otree", results["otree"]),
-        ("floor", results["floor"]),
-        ("bots", results.get("bots") or {}),
+    for where, error in _failures(
+        {name: results.get(name) for name in ("grove", "otree", "floor", "bots")}
     ):
-        for name, value in part.items() if isinstance(part, dict) else []:
-            if isinstance(value, dict) and "error" in value:
-                print(f"FAILED  {where} {name}: {value['error'][-300:]}")
-        if isinstance(part, dict) and "error" in part:
-            print(f"FAILED  {where}: {part['error'][-300:]}")
+        print(f"FAILED  {where}: {error[-300:]}")
     if not args.no_save:
         RESULTS.mkdir(exist_ok=True)
         stamp = results["date"].replace(":", "").replace("+0000", "Z")

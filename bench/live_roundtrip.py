@@ -8,15 +8,18 @@ between them, so that in every group two members sit on each worker and every me
 recipients on the other worker. oTree runs its one process. The sockets, the sending and the
 timing are ``bench/live_client.py``, in its own process.
 
-Alone: ``python -m bench.live_roundtrip`` (``--players 100 --rate 2 --seconds 20``,
-``--skip-otree``, ``--skip-postgres``) prints the figures as JSON.
+Alone: ``python -m bench.live_roundtrip`` (``--players 100 --rate 1 --seconds 20``,
+``--skip-otree``, ``--skip-postgres``) prints this metric's rows of the table and its targets,
+and saves the figures as ``bench/results/live-<date>.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -28,11 +31,14 @@ from typing import Any
 
 import httpx
 
+from bench.machine import describe_machine
 from bench.projects import build_grove_project, build_otree_project
+from bench.report import build_rows, check_targets, format_table, format_targets
 from bench.servers import RunningServer, grove_server, otree_server
 from bench.setup_calls import create_session
 
 LIVE_CLIENT = Path(__file__).resolve().parent / "live_client.py"
+RESULTS = Path(__file__).resolve().parent / "results"
 CONFIG = "bench_live"
 GROUP_SIZE = 4  # bench_live's C.PLAYERS_PER_GROUP
 # The live script's tag on each server's page, and the attribute holding the socket's path.
@@ -142,10 +148,10 @@ def measure_grove(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run only this metric; print its figures as JSON."""
+    """Run only this metric; print its table rows and targets, save its figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.live_roundtrip", description=__doc__)
     parser.add_argument("--players", type=int, default=100, help="a multiple of 4")
-    parser.add_argument("--rate", type=float, default=2.0, help="messages a second per player")
+    parser.add_argument("--rate", type=float, default=1.0, help="messages a second per player")
     parser.add_argument("--seconds", type=float, default=20.0, help="the measured window")
     parser.add_argument("--workers", type=int, default=2, help="Grove's")
     parser.add_argument("--skip-otree", action="store_true")
@@ -158,7 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         "live_warmup_s": 2.0,
         "live_drain_s": 3.0,
     }
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": describe_machine(),
+        "plan": plan,
+        # The machine is shared: its 1-minute load before and after says how busy it was.
+        "load_average_before": os.getloadavg()[0],
+    }
     with tempfile.TemporaryDirectory(prefix="grove-bench-live-") as tmp:
         folder = Path(tmp)
         project = build_grove_project(folder / "grove_project")
@@ -170,8 +182,20 @@ def main(argv: list[str] | None = None) -> int:
 
             otree_project = build_otree_project(folder / "otree_project")
             with otree_server(ensure_otree(), otree_project) as server:
-                results["otree"] = measure([server], plan)
-    print(json.dumps(results, indent=2))
+                results["otree"] = {"live": measure([server], plan)}
+    results["grove"] = {"live": results["grove"]}
+    results["load_average_after"] = os.getloadavg()[0]
+    print(format_table(build_rows(results)))
+    print()
+    print(format_targets(check_targets(results)))
+    RESULTS.mkdir(exist_ok=True)
+    stamp = results["date"].replace(":", "").replace("+0000", "Z")
+    (RESULTS / f"live-{stamp}.json").write_text(json.dumps(results, indent=2))
+    print(
+        f"\nload average (1 min): {results['load_average_before']:.2f} before, "
+        f"{results['load_average_after']:.2f} after"
+    )
+    print(f"saved bench/results/live-{stamp}.json")
     return 0
 
 

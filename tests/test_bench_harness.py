@@ -191,3 +191,21 @@ def test_live_round_trip_on_otree_speaks_its_protocol(tmp_path):
     with otree_server(otree_command(), project) as server:
         record = measure([server], _TINY_LIVE_PLAN)
     _check_every_delivery(record, workers=1)
+
+
+def test_a_failed_metric_is_reported_however_deep_it_sits():
+    from bench.__main__ import _failures
+
+    results = {
+        "grove": {
+            "live": {"sqlite": {"p50_ms": 1.0}, "postgresql": {"error": "no PostgreSQL"}},
+            "urn_api": {"100": {"error": "busy"}},
+        },
+        "otree": {"error": "oTree did not start"},
+        "floor": None,
+    }
+    assert _failures(results) == [
+        ("grove live postgresql", "no PostgreSQL"),
+        ("grove urn_api 100", "busy"),
+        ("otree", "oTree did not start"),
+    ]
