@@ -57,6 +57,7 @@ from server.web import (
 )
 from server.web.admin_layout import install_admin_globals
 from server.web.page_rendering import install_template_tags
+from server.worker_registry import keep_noting_worker
 
 BUILTIN_STATIC = Path(__file__).resolve().parent / "static"
 
@@ -68,7 +69,8 @@ def home(request: Request) -> Response:
 
 
 def _lifespan() -> Callable[[Starlette], Any]:
-    """Background work of each worker: auto-submitting pages whose time is up."""
+    """Background work of each worker: auto-submitting pages whose time is up, and noting
+    the worker in the database (``server/worker_registry.py``)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -97,6 +99,7 @@ def _lifespan() -> Callable[[Starlette], Any]:
                     unavailable = False
 
         task = asyncio.create_task(expire_pages())
+        heartbeat = asyncio.create_task(keep_noting_worker(grove.db, stopping))
         try:
             yield
         finally:
@@ -104,6 +107,7 @@ def _lifespan() -> Callable[[Starlette], Any]:
             # connection after shutdown (and after the engine is disposed). Let it finish.
             stopping.set()
             await task
+            await heartbeat
             await grove.push_hub.close()
 
     return lifespan

@@ -1,4 +1,5 @@
-"""What the server is: version, database kind and size, migrations pending.
+"""What the server is: version, database kind and size, migrations pending, the workers seen
+recently (``server/worker_registry.py``).
 
 A plain read for the admin API's ``status/`` and anyone else who asks; no HTTP here.
 """
@@ -12,13 +13,15 @@ import sqlalchemy as sa
 from server import __version__
 from server.db import Database
 from server.schema_versions import version_state
+from server.worker_registry import WorkerSeen, workers_seen
 
 
 @dataclass(frozen=True)
 class ServerStatus:
     """``database_size_bytes`` is None when the database does not say (an in-memory SQLite);
     ``migrations_pending`` is True while the database is behind this Grove's newest revision
-    (``python -m server migrate`` brings it up)."""
+    (``python -m server migrate`` brings it up); ``workers`` noted themselves within the
+    last few heartbeats, on any host sharing the database."""
 
     version: str
     database: str
@@ -26,6 +29,7 @@ class ServerStatus:
     schema_revision: str | None
     schema_head: str
     migrations_pending: bool
+    workers: list[WorkerSeen]
 
 
 def database_size_bytes(db: Database) -> int | None:
@@ -52,4 +56,5 @@ def server_status(db: Database) -> ServerStatus:
         schema_revision=state.current,
         schema_head=state.head,
         migrations_pending=state.kind in ("behind", "unversioned"),
+        workers=workers_seen(db),
     )

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from server.bots.html_form import HtmlForm, parse_forms
+from tests.rest_helpers import BOOKKEEPING_TABLES
 
 KEEP: Any = object()
 
@@ -65,6 +66,8 @@ def database_snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
         for name in inspector.get_table_names():
             if name in ("grove_admin_login", "grove_login_attempts"):
                 continue  # logins come and go with the test's own logging in
+            if name in BOOKKEEPING_TABLES:
+                continue
             rows = connection.execute(sa.text(f'SELECT * FROM "{name}"')).all()
             snapshot[name] = sorted((tuple(row) for row in rows), key=repr)
     return snapshot

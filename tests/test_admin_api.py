@@ -3,6 +3,9 @@ its trailing slash."""
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -65,3 +68,30 @@ def test_the_admin_api_is_in_the_openapi_document(api):
     operation = spec["paths"]["/admin/api/v1/status/"]["get"]
     assert operation["x-required-scope"] == "read"
     assert "401" in operation["responses"]
+
+
+def _workers(api) -> list[dict]:
+    """The status's workers, once the app's first heartbeat is in (it runs beside startup)."""
+    deadline = time.monotonic() + 5
+    while True:
+        workers = api.get("/admin/api/v1/status/", headers=ADMIN).json()["workers"]
+        if workers or time.monotonic() > deadline:
+            return workers
+        time.sleep(0.05)
+
+
+def test_status_lists_the_workers_seen_recently(api, settings):
+    (worker,) = _workers(api)
+    assert worker["host"] == socket.gethostname()
+    assert worker["pid"] == os.getpid()
+    assert worker["worker_id"].startswith(f"{worker['host']}:{worker['pid']}:")
+    other = create_app(settings.with_changes(rest_key=REST_KEY))
+    try:
+        with TestClient(other) as second:
+            deadline = time.monotonic() + 5
+            while len(_workers(second)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(_workers(api)) == 2  # each app is a worker; both share the database
+        assert len(_workers(api)) == 1  # a worker that shut down is forgotten
+    finally:
+        other.state.grove.db.dispose()

@@ -11,6 +11,17 @@ from pydantic import Field
 from server.rest.models import Answer, Parameters
 
 
+class WorkerInfo(Answer):
+    """A server process: ``host:pid:random``; times ISO 8601 UTC."""
+
+    worker_id: str
+    host: str
+    pid: int
+    version: str
+    started_at: str
+    seen_at: str
+
+
 class Status(Answer):
     """``GET status/``."""
 
@@ -21,6 +32,9 @@ class Status(Answer):
     schema_revision: str | None = Field(description="the database's migration revision")
     schema_head: str = Field(description="this Grove's newest migration revision")
     migrations_pending: bool = Field(description="true until `python -m server migrate` runs")
+    workers: list[WorkerInfo] = Field(
+        description="server processes seen in the last 90 seconds, on any host"
+    )
     public_demo: bool = Field(description="uproot's field: always false")
 
 

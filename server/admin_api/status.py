@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from server.admin_api.models import Status
+from server.admin_api.models import Status, WorkerInfo
 from server.http.context import Grove
 from server.rest.auth import Caller
 from server.rest.models import NoParameters
@@ -25,5 +25,6 @@ def status(request: Request, app: Grove, caller: Caller, params: NoParameters) -
         schema_revision=found.schema_revision,
         schema_head=found.schema_head,
         migrations_pending=found.migrations_pending,
+        workers=[WorkerInfo(**worker.__dict__) for worker in found.workers],
         public_demo=False,
     )

@@ -1,7 +1,19 @@
 """Imports every module that defines Grove's fixed tables, so that they are all registered
 on ``Base.metadata`` before a project copies it. Add new model modules here."""
 
-from server.models import admin, api_keys, chat, core, export_log, pending_vars, push, rooms, urn
+from server.models import (
+    admin,
+    api_keys,
+    chat,
+    core,
+    export_log,
+    pending_vars,
+    push,
+    rate_limits,
+    rooms,
+    urn,
+    workers,
+)
 
 __all__ = [
     "admin",
@@ -11,8 +23,10 @@ __all__ = [
     "export_log",
     "pending_vars",
     "push",
+    "rate_limits",
     "rooms",
     "urn",
+    "workers",
 ]
 
 # Registers the flush hooks that stamp each changed participant for incremental exports.
