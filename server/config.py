@@ -28,6 +28,8 @@ from server.secret_key import (
 AUTH_LEVELS = ("DEMO", "STUDY")
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_LIVE_RETENTION_SECONDS = 60.0
+# REDCap's default: 600 API requests per key and minute.
+DEFAULT_PRODUCTION_API_RATE_LIMIT = 600
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,9 @@ class Settings:
     # The admin cookie's Secure flag: None follows each request's scheme (https behind a proxy
     # only as uvicorn's --forwarded-allow-ips trusts it); GROVE_SECURE_COOKIES=1/0 fixes it.
     secure_cookies: bool | None = None
+    # API requests a key may make per minute, shared by every worker (server/rate_limit.py;
+    # GROVE_API_RATE_LIMIT); 0: no limit (the development server's default).
+    api_rate_limit_per_minute: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root).resolve())
@@ -185,6 +190,20 @@ def _positive_seconds(environ: Mapping[str, str], name: str, default: float) -> 
     return value
 
 
+def _api_rate_limit(environ: Mapping[str, str], production: bool) -> int:
+    """GROVE_API_RATE_LIMIT (requests per key and minute; 0: none), else
+    DEFAULT_PRODUCTION_API_RATE_LIMIT in production and none on a development server."""
+    text = environ.get("GROVE_API_RATE_LIMIT", "").strip()
+    if not text:
+        return DEFAULT_PRODUCTION_API_RATE_LIMIT if production else 0
+    if not (text.isascii() and text.isdigit()):
+        raise ConfigurationError(
+            f"GROVE_API_RATE_LIMIT must be a whole number of requests per minute (0: no "
+            f"limit), not {text!r}"
+        )
+    return int(text)
+
+
 def _urn_studies(module: ModuleType) -> dict[str, dict[str, Any]]:
     from server.randomization.studies import check_defined_studies
 
@@ -220,6 +239,7 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
     )
     currency_code = _typed(module, "REAL_WORLD_CURRENCY_CODE", str, "USD")
     production = _env_bool(environ, "OTREE_PRODUCTION")
+    rate_limit = _api_rate_limit(environ, production)
     secret_key = environ.get("OTREE_SECRET_KEY") or _typed(module, "SECRET_KEY", str, "")
     if not production and is_placeholder(secret_key):
         secret_key = development_secret_key(Path(root))
@@ -234,6 +254,7 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
         auth_level=auth_level.upper() if isinstance(auth_level, str) else None,
         rest_key=environ.get("OTREE_REST_KEY") or None,
         production=production,
+        api_rate_limit_per_minute=rate_limit,
         language_code=_typed(module, "LANGUAGE_CODE", str, "en"),
         real_world_currency_code=currency_code,
         use_points=_typed(module, "USE_POINTS", bool, True),

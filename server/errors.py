@@ -63,3 +63,12 @@ class DatabaseBusy(DatabaseUnavailable):
     def __init__(self, message: str, retry_after_seconds: int = 1) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class RateLimited(GroveError):
+    """A key made more API requests this minute than the rate limit allows (HTTP 429):
+    nothing was done; the next minute starts in ``retry_after_seconds``."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

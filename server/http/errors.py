@@ -25,6 +25,7 @@ from server.errors import (
     GroveError,
     InvalidArguments,
     NotFound,
+    RateLimited,
     SessionFull,
 )
 from server.http.context import grove
@@ -36,6 +37,7 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (NotFound, 404),
     (InvalidArguments, 400),
     (SessionFull, 409),
+    (RateLimited, 429),
     (Conflict, 409),
     (ConfigurationError, 400),
     (DatabaseUnavailable, 503),

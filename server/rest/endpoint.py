@@ -20,6 +20,7 @@ from server.api_keys import Scope
 from server.errors import GroveError
 from server.http.context import Grove, grove
 from server.http.errors import json_error, retry_after, status_for
+from server.rate_limit import count_api_request
 from server.rest.auth import Caller, authenticate, require_scope, settings_key_caller
 from server.rest.body import read_parameters
 from server.rest.errors import RequestError
@@ -89,7 +90,8 @@ def serve(
 ) -> Callable[[Request], Awaitable[Response]]:
     """The ASGI endpoint of a synchronous handler ``(request, grove, caller, params)``.
 
-    The caller's key must allow ``scope`` (403 otherwise); ``key_required``: a key is needed
+    The caller's key must allow ``scope`` (403 otherwise) and be within the rate limit
+    (``server/rate_limit.py``: 429 with Retry-After); ``key_required``: a key is needed
     even where the REST API is open; a missing or wrong key answers ``unauthenticated_status``.
     Every method's parameters come from the query string and the body alike: oTree's REST page
     (``call_api``) sends them as a JSON body even on GET.
@@ -108,6 +110,12 @@ def serve(
                     key_required=key_required,
                 )
             require_scope(caller, scope, f"{request.method} {request.url.path}")
+            limit = app.settings.api_rate_limit_per_minute
+            if limit:
+                key_user = (
+                    caller.user or f"anonymous:{request.client.host if request.client else ''}"
+                )
+                await run_in_threadpool(count_api_request, app.db, key_user, limit)
             raw = await read_parameters(request, app.settings.max_body_bytes)
             raw.pop("api_key", None)
             result = await run_in_threadpool(handler, request, app, caller, validate(params, raw))

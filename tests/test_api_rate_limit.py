@@ -1,0 +1,106 @@
+"""The APIs' rate limit per key (REDCap-style 429 with Retry-After): counted in the database,
+so shared by every worker; off on the development server unless GROVE_API_RATE_LIMIT says,
+600 per key and minute in production."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from server.api_keys import create_key
+from server.app import create_app
+from server.config import load_settings
+from server.errors import ConfigurationError, RateLimited
+from server.models.rate_limits import ApiRequestCount
+from server.rate_limit import count_api_request
+from tests.conftest import REPO_ROOT
+from tests.rest_helpers import REST_KEY, assert_error_shape
+
+STATUS = "/admin/api/v1/status/"
+
+
+@pytest.fixture
+def limited(settings):
+    """Two apps (workers) on one database, each allowing 3 requests per key and minute."""
+    limited_settings = settings.with_changes(rest_key=REST_KEY, api_rate_limit_per_minute=3)
+    apps = [create_app(limited_settings), create_app(limited_settings)]
+    yield apps
+    for app in apps:
+        app.state.grove.db.dispose()
+
+
+def test_the_fourth_request_of_a_minute_is_429_with_retry_after(limited):
+    first, second = limited
+    other_key = first.state.grove.db.run(lambda db: create_key(db, "other", "read"))
+    with TestClient(first) as one, TestClient(second) as two:
+        headers = {"otree-rest-key": REST_KEY}
+        answers = [
+            one.get(STATUS, headers=headers),
+            two.get("/api/sessions/", headers=headers),  # the other worker, the other API
+            one.get(STATUS, headers=headers),
+        ]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        refused = two.get(STATUS, headers=headers)  # the count is shared, not per worker
+        error = assert_error_shape(refused, 429)
+        assert "3 API requests a minute" in error["error"]
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert_error_shape(one.get("/api/sessions/", headers=headers), 429)
+        # Another key has its own count.
+        assert one.get(STATUS, headers={"Authorization": f"Bearer {other_key}"}).status_code == 200
+
+
+def test_a_new_minute_starts_a_new_count(settings):
+    app = create_app(settings)
+    try:
+        db = app.state.grove.db
+        minute = 1_800_000_000 - 1_800_000_000 % 60
+        assert count_api_request(db, "alice", 2, now=minute + 1) == 1
+        assert count_api_request(db, "alice", 2, now=minute + 59) == 2
+        with pytest.raises(RateLimited) as refused:
+            count_api_request(db, "alice", 2, now=minute + 50)
+        assert refused.value.retry_after_seconds == 10
+        assert count_api_request(db, "alice", 2, now=minute + 60) == 1
+    finally:
+        app.state.grove.db.dispose()
+
+
+def test_no_limit_by_default_and_nothing_counted(settings):
+    app = create_app(settings.with_changes(rest_key=REST_KEY))
+    try:
+        with TestClient(app) as client:
+            for _ in range(20):
+                assert client.get(STATUS, headers={"otree-rest-key": REST_KEY}).status_code == 200
+        with app.state.grove.db.read() as db:
+            assert db.scalar(sa.select(sa.func.count()).select_from(ApiRequestCount)) == 0
+    finally:
+        app.state.grove.db.dispose()
+
+
+def test_the_setting(settings):
+    environ = {"DATABASE_URL": settings.database_url}
+    assert load_settings(REPO_ROOT, environ).api_rate_limit_per_minute == 0
+    production = {
+        **environ,
+        "OTREE_PRODUCTION": "1",
+        "OTREE_SECRET_KEY": secrets.token_urlsafe(48),
+        "OTREE_REST_KEY": secrets.token_urlsafe(24),
+    }
+    assert load_settings(REPO_ROOT, production).api_rate_limit_per_minute == 600
+    assert (
+        load_settings(
+            REPO_ROOT, {**production, "GROVE_API_RATE_LIMIT": "0"}
+        ).api_rate_limit_per_minute
+        == 0
+    )
+    assert (
+        load_settings(
+            REPO_ROOT, {**environ, "GROVE_API_RATE_LIMIT": "120"}
+        ).api_rate_limit_per_minute
+        == 120
+    )
+    for bad in ("lots", "-1", "1.5"):
+        with pytest.raises(ConfigurationError, match="GROVE_API_RATE_LIMIT"):
+            load_settings(REPO_ROOT, {**environ, "GROVE_API_RATE_LIMIT": bad})
