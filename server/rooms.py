@@ -39,11 +39,16 @@ from server.participant_vars import (
     normalize_participant_label,
     optional_participant_label,
 )
+from server.room_channel import publish_room_change
 from server.room_definitions import Room, find_stored_room, is_simple_name, stored_room
 
-WAITING_SECONDS = 15
-# A waiting page polls every second; its "last seen" is written at most this often.
+# A waiting page's status request is held until the room's session changes, and at most
+# ROOM_HOLD_SECONDS (its heartbeat: each request keeps the visitor's "last seen" fresh);
+# "last seen" is written at most every PRESENCE_REFRESH_SECONDS; a visitor seen within
+# WAITING_SECONDS counts as waiting (two heartbeats, and a refresh, fit in it).
+ROOM_HOLD_SECONDS = 10
 PRESENCE_REFRESH_SECONDS = 5
+WAITING_SECONDS = 25
 
 
 # Where label files may be: oTree's folder and Grove's, at the project root.
@@ -146,10 +151,12 @@ class Arrival:
 
 @dataclass(frozen=True)
 class RoomStatus:
-    """What a waiting page polls: is there a session to join; how many wait."""
+    """What a waiting page polls: is there a session to join; how many wait; is this visitor
+    on the waiting list (False after the room was closed: their page arrives again)."""
 
     ready: bool
     waiting: int
+    listed: bool = False
 
 
 @dataclass(frozen=True)
@@ -274,24 +281,25 @@ def room_status(
     label = optional_participant_label(label)
     visitor = _visitor(label, browser_token or "") if (label or browser_token) else None
     stale_before = utcnow() - dt.timedelta(seconds=PRESENCE_REFRESH_SECONDS)
-    stale = (
-        RoomPresence.room_name == room.name,
-        RoomPresence.visitor == visitor,
-        RoomPresence.last_seen < stale_before,
-    )
+    mine = (RoomPresence.room_name == room.name, RoomPresence.visitor == visitor)
     with database.read() as db:
         ready = current_room_session(db, room.name) is not None
-        refresh = (
-            not ready
-            and visitor is not None
-            and db.scalar(sa.select(RoomPresence.id).where(*stale)) is not None
+        # None: not on the waiting list; else whether its "last seen" is stale.
+        stale = (
+            None
+            if visitor is None
+            else db.scalar(sa.select(RoomPresence.last_seen < stale_before).where(*mine))
         )
         waiting = _waiting_count(db, room.name)
-    if refresh:
+    if stale and not ready:
         database.run(
-            lambda db: db.execute(sa.update(RoomPresence).where(*stale).values(last_seen=utcnow()))
+            lambda db: db.execute(
+                sa.update(RoomPresence)
+                .where(*mine, RoomPresence.last_seen < stale_before)
+                .values(last_seen=utcnow())
+            )
         )
-    return RoomStatus(ready, waiting)
+    return RoomStatus(ready, waiting, listed=stale is not None)
 
 
 def rooms_overview(database: Database, rooms: list[Room]) -> list[RoomOverview]:
@@ -319,7 +327,8 @@ def room_session_codes(database: Database, rooms: list[Room]) -> dict[str, str |
 
 
 def close_room(database: Database, room: Room) -> None:
-    """Detach the room's current session: new visitors wait for the next one."""
+    """Detach the room's current session: new visitors wait for the next one. The room's
+    waiting pages are told (they put their visitors on the waiting list again)."""
 
     def work(db: Session) -> None:
         lock_room(db, room.name)
@@ -330,5 +339,6 @@ def close_room(database: Database, room: Room) -> None:
             .values(closed_after_session_id=newest)
         )
         db.execute(sa.delete(RoomPresence).where(RoomPresence.room_name == room.name))
+        publish_room_change(db, room.name)
 
     database.run(work)

@@ -23,6 +23,7 @@ from server.models.pending_vars import PendingParticipantVars
 from server.models.rooms import RoomPresence, RoomState
 from server.participant_vars import current_room_session, lock_room
 from server.project import Project
+from server.room_channel import publish_room_change
 from server.session_config_values import NUMERIC_KEYS, kind_of
 from server.session_reports import SessionLinks, links_of
 from server.sessions import NON_EDITABLE_CONFIG_KEYS, create_session, get_session
@@ -421,6 +422,7 @@ def delete_session(database: Database, project: Project, code: str) -> DeletedSe
                     PendingParticipantVars.room_name == room_name
                 )
             )
+            publish_room_change(db, room_name)
         return DeletedSession(code, rows)
 
     return database.run(work)

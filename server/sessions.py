@@ -21,6 +21,7 @@ from server.errors import (
 from server.models.core import ExperimentSession, Participant, check_declared_fields
 from server.project import RESERVED_CONFIG_KEYS, Project
 from server.randomization.session_urn import prepare_session_study, randomize_participant
+from server.room_channel import publish_room_change
 from server.room_definitions import room_is_defined
 from server.session_config_values import ConfigValueError, checked_value, stored_number
 from server.storable_text import unstorable_character
@@ -210,6 +211,8 @@ def create_session(
         if mock is not None:
             mock(session)
             db.flush()
+    if room_name is not None:
+        publish_room_change(db, room_name)  # the room's waiting pages may join it now
     return session
 
 

@@ -1,16 +1,29 @@
-/* The room's waiting page: poll the room's status; when a session exists, join it. */
+/* The room's waiting page: hold the room's status URL (?wait=1), which answers as soon as a
+ * session is created in the room or the room is closed, and at the latest after about 10 s
+ * (the heartbeat that keeps this visitor counted as waiting). When a session exists, join it
+ * (the form's POST). When the room was closed, this visitor is no longer on the waiting
+ * list: arrive again (the same POST), so the admin sees them waiting for the next session.
+ */
 (function () {
   "use strict";
   var form = document.getElementById("grove-room-form");
   var count = document.getElementById("grove-waiting-count");
+  var url = form.dataset.statusUrl;
+  var wasListed = false;  // re-arrive only after the server has counted this visitor
   var poll = function () {
-    fetch(form.dataset.statusUrl, { cache: "no-store", credentials: "same-origin" })
-      .then(function (response) { return response.json(); })
+    fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "wait=1",
+          { cache: "no-store", credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.json();
+      })
       .then(function (data) {
         if (count) { count.textContent = data.waiting; }
-        if (data.ready) { form.submit(); } else { setTimeout(poll, 1000); }
+        if (data.ready || (wasListed && !data.listed)) { form.submit(); return; }
+        wasListed = wasListed || data.listed;
+        poll();
       })
       .catch(function () { setTimeout(poll, 2000); });
   };
-  setTimeout(poll, 1000);
+  poll();
 })();

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -19,7 +21,10 @@ from server.errors import InvalidArguments, SessionFull
 from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
 from server.participant_vars import optional_participant_label
+from server.room_channel import room_channel
 from server.rooms import (
+    ROOM_HOLD_SECONDS,
+    RoomStatus,
     all_rooms,
     check_label,
     close_room,
@@ -101,18 +106,48 @@ async def room_page(request: Request) -> Response:
     return await run_in_threadpool(room_entry, request, form)
 
 
-def room_status_poll(request: Request) -> Response:
-    """Polled every second by the waiting page: is there a session yet; how many wait."""
+def _room_status(request: Request) -> RoomStatus:
     app = grove(request)
     room = find_room(app.db, app.rooms, request.path_params["name"])
     token = browser_token_from(request.cookies.get(BROWSER_COOKIE))
-    status = room_status(
+    return room_status(
         app.db,
         room,
         label=request.query_params.get("participant_label"),
         browser_token=token,
     )
-    return JSONResponse({"ready": status.ready, "waiting": status.waiting})
+
+
+async def room_status_poll(request: Request) -> Response:
+    """Asked by the room's waiting page: is there a session yet; how many wait.
+
+    With ``?wait=1`` (the page's script) the answer is held until the room's session changes
+    (a message on the room's push channel, ``server.room_channel``: a session created in it,
+    the room closed) or for ROOM_HOLD_SECONDS, the page's heartbeat, and says whether the
+    visitor is still on the waiting list (``listed``: after a close the page arrives again).
+    Without it the answer comes at once.
+    """
+    if request.query_params.get("wait") != "1":
+        status = await run_in_threadpool(_room_status, request)
+        return JSONResponse({"ready": status.ready, "waiting": status.waiting})
+    hub = grove(request).push_hub
+    subscription = await hub.subscribe(room_channel(request.path_params["name"]))
+    try:
+        status = await run_in_threadpool(_room_status, request)
+        if status.ready:
+            return _held_answer(status)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(subscription.queue.get(), ROOM_HOLD_SECONDS)
+        return _held_answer(await run_in_threadpool(_room_status, request))
+    finally:
+        hub.unsubscribe(subscription)
+
+
+def _held_answer(status: RoomStatus) -> Response:
+    return JSONResponse(
+        {"ready": status.ready, "waiting": status.waiting, "listed": status.listed},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @admin_required
