@@ -230,3 +230,12 @@ def test_a_read_key_reads_rooms(api):
     assert "econ101" in api.get(f"{V1}/rooms/", headers=reader).json()
     assert api.get(f"{V1}/room/econ101/", headers=reader).status_code == 200
     assert api.get(f"{V1}/room/econ101/online/", headers=reader).status_code == 200
+
+
+def test_the_rooms_list_and_create_need_a_key(api):
+    before = _counts(api)
+    assert_error_shape(api.get(f"{V1}/rooms/"), 401)
+    assert_error_shape(api.post(f"{V1}/rooms/", json={"name": "lab7"}), 401)
+    wrong = {"Authorization": "Bearer not-the-key"}
+    assert_error_shape(api.post(f"{V1}/rooms/", json={"name": "lab7"}, headers=wrong), 401)
+    assert _counts(api) == before
