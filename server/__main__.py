@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from server import __version__
 from server.cli import (
+    api_commands,
     apikey_commands,
     archive_commands,
     bot_commands,
@@ -27,6 +28,7 @@ COMMAND_MODULES = [
     server_commands,
     migrate_commands,
     apikey_commands,
+    api_commands,
     bot_commands,
     urn_commands,
     scaffold_commands,
