@@ -9,11 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from starlette.testclient import TestClient
 
 from server.__main__ import main
 from server.app import create_app
-from server.schema_versions import upgrade_to_head
+from server.schema_versions import alembic_config, upgrade_to_head
 from tests.admin_pages import database_snapshot, form_with_action, submit_form
 from tests.conftest import REPO_ROOT
 from tests.databases import engine as make_engine
@@ -155,23 +156,14 @@ def test_the_keys_page_shows_and_sets_scopes(client, settings):
 
 
 def test_keys_made_before_scopes_become_admin(app, settings):
-    """The migration adds the scope column with 'admin' for every existing key."""
+    """Migration 0008 adds the scope column with 'admin' for every existing key."""
     engine = make_engine(settings.database_url)
     try:
         with engine.begin() as connection:
-            connection.execute(sa.text("UPDATE alembic_version SET version_num = '0007'"))
-        with engine.begin() as connection:
-            if engine.dialect.name == "sqlite":
-                connection.execute(sa.text("DROP TABLE grove_api_key"))
-                connection.execute(
-                    sa.text(
-                        "CREATE TABLE grove_api_key (id INTEGER PRIMARY KEY, user VARCHAR(255) "
-                        "UNIQUE NOT NULL, key_hash VARCHAR(64) UNIQUE NOT NULL, created_at "
-                        "DATETIME, last_used_at DATETIME)"
-                    )
-                )
-            else:
-                connection.execute(sa.text("ALTER TABLE grove_api_key DROP COLUMN scope"))
+            command.downgrade(alembic_config(connection), "0007")
+            assert "scope" not in {
+                c["name"] for c in sa.inspect(connection).get_columns("grove_api_key")
+            }
             connection.execute(
                 sa.text(
                     'INSERT INTO grove_api_key (id, "user", key_hash, created_at) '
@@ -187,3 +179,21 @@ def test_keys_made_before_scopes_become_admin(app, settings):
         assert scope == "admin"
     finally:
         engine.dispose()
+
+
+def test_a_read_key_cannot_randomize_on_the_reference_urn_api(keys, api, settings):
+    params = {"study": "My Study", "id": "p1", "age_group": "18-40", "sex": "Male"}
+    engine = make_engine(settings.database_url)
+    try:
+        before = table_counts(engine)
+        refused = api.post("/study_participants", params={**params, "api_key": keys["read"]})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["status"] == 403
+        assert "'write'" in refused.json()["message"]
+        assert table_counts(engine) == before
+    finally:
+        engine.dispose()
+    allowed = api.post("/study_participants", params={**params, "api_key": keys["write"]})
+    assert allowed.status_code == 200, allowed.text
+    listed = api.get("/study_participants", params={"study": "My Study", "api_key": keys["read"]})
+    assert listed.status_code == 200, listed.text

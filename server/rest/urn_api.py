@@ -2,7 +2,7 @@
 ``POST /api/sessions/<code>/randomize``.
 
 The reference API answers ``{"message", "results", "status"}``; so do these, with 401 for a
-missing or invalid key. ``study`` is a study name or a session code.
+missing or invalid key and 403 for a ``read`` key that asks to randomize (a write). ``study`` is a study name or a session code.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from server.http.context import Grove, grove
 from server.http.errors import retry_after, status_for
 from server.participant_vars import participant_label_key
 from server.randomization import api_use_cases
-from server.rest.auth import Caller, authenticate
+from server.rest.auth import Caller, authenticate, require_scope
 from server.rest.body import read_parameters
 from server.rest.errors import RequestError
 from server.rest.models import RandomizeInSession
@@ -60,6 +60,7 @@ def _list_participants(app: Grove, caller: Caller, params: dict[str, Any]) -> An
 
 
 def _randomize(app: Grove, caller: Caller, params: dict[str, Any]) -> Any:
+    require_scope(caller, "write", "randomizing (POST /study_participants)")
     levels = {k: v for k, v in params.items() if k not in ("study", "id")}
     return api_use_cases.randomize_by_key(
         app.db,
