@@ -4,6 +4,7 @@ its trailing slash."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -11,8 +12,11 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
+from server.admin_api.routes import ENDPOINTS
+from server.api_keys import SCOPES, create_key, scope_allows
 from server.app import create_app
-from tests.rest_helpers import REST_KEY, assert_error_shape
+from tests.databases import engine as make_engine
+from tests.rest_helpers import REST_KEY, assert_error_shape, table_counts
 
 ADMIN = {"Authorization": f"Bearer {REST_KEY}"}
 
@@ -95,3 +99,36 @@ def test_status_lists_the_workers_seen_recently(api, settings):
         assert len(_workers(api)) == 1  # a worker that shut down is forgotten
     finally:
         other.state.grove.db.dispose()
+
+
+def _concrete(path: str) -> str:
+    """An endpoint's path with every parameter filled (names nothing that exists)."""
+    return re.sub(r"\{\w+\}", "nothing_here", path)
+
+
+@pytest.mark.parametrize(
+    "endpoint", ENDPOINTS, ids=lambda e: f"{e.method} {e.path.removeprefix('/admin/api/v1')}"
+)
+def test_every_operation_needs_a_key_and_its_scope(api, settings, endpoint):
+    """Walks the whole table: no key is a 401, a key below the operation's scope a 403, both
+    in the one error shape and writing nothing."""
+    db = api.app.state.grove.db
+    keys = {
+        scope: db.run(lambda s, scope=scope: create_key(s, f"{scope}_user", scope))
+        for scope in SCOPES
+    }
+    engine = make_engine(settings.database_url)
+    try:
+        before = table_counts(engine)
+        path = _concrete(endpoint.path)
+        assert_error_shape(api.request(endpoint.method, path, json={}), 401)
+        for scope, key in keys.items():
+            if not scope_allows(scope, endpoint.required_scope):
+                refused = api.request(
+                    endpoint.method, path, json={}, headers={"Authorization": f"Bearer {key}"}
+                )
+                body = assert_error_shape(refused, 403)
+                assert f"scope is {scope!r}" in body["error"]
+        assert table_counts(engine) == before
+    finally:
+        engine.dispose()
