@@ -2,7 +2,8 @@
 ``POST /api/sessions/<code>/randomize``.
 
 The reference API answers ``{"message", "results", "status"}``; so do these, with 401 for a
-missing or invalid key and 403 for a ``read`` key that asks to randomize (a write). ``study`` is a study name or a session code.
+missing or invalid key and 403 for a ``read`` key that asks to randomize (a write).
+``study`` is a study name or a session code.
 """
 
 from __future__ import annotations
