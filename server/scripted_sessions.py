@@ -146,15 +146,3 @@ def set_config_fields(database: Database, code: str, values: Mapping[str, Any]) 
         return plain(conceal_session_config(session.config))
 
     return database.run(work)
-
-
-def change_archived(database: Database, code: str, archived: bool | None) -> bool:
-    """Archive (True) or unarchive (False) session ``code``, or toggle it (None); return
-    whether it is archived now. Locks the session row. Raises SessionNotFound."""
-
-    def work(db: Session) -> bool:
-        session = get_session(db, code, for_update=True)
-        session.archived = (not session.archived) if archived is None else archived
-        return session.archived
-
-    return database.run(work)

@@ -311,13 +311,17 @@ def set_description(database: Database, code: str, text: str) -> None:
     database.run(work)
 
 
-def set_archived(database: Database, code: str, archived: bool) -> None:
-    """Archive (hide from the sessions list) or unarchive a session. Raises SessionNotFound."""
+def set_archived(database: Database, code: str, archived: bool | None) -> bool:
+    """Archive (True: hide from the sessions list) or unarchive (False) a session, or toggle
+    it (None); return whether it is archived now. Locks the session row. Raises
+    SessionNotFound."""
 
-    def work(db: Session) -> None:
-        get_session(db, code, for_update=True).archived = archived
+    def work(db: Session) -> bool:
+        session = get_session(db, code, for_update=True)
+        session.archived = (not session.archived) if archived is None else archived
+        return session.archived
 
-    database.run(work)
+    return database.run(work)
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,10 @@ from server.rest.endpoint import absolute
 from server.rest.errors import RequestError
 from server.scripted_sessions import (
     NewSession,
-    change_archived,
     create_scripted_session,
     set_config_fields,
 )
-from server.session_admin import delete_session, session_row, set_description
+from server.session_admin import delete_session, session_row, set_archived, set_description
 from server.session_queries import (
     SessionFilter,
     SessionListing,
@@ -176,7 +175,7 @@ def toggle_active(
     """PATCH session/{sname}/active/: uproot's toggle, as Grove's archived state (active:
     not archived); ``{"active": bool}`` sets it instead of toggling."""
     wanted = None if params.active is None else not params.active
-    archived = change_archived(app.db, _sname(request), wanted)
+    archived = set_archived(app.db, _sname(request), wanted)
     return ArchivedAnswer(active=not archived, archived=archived)
 
 
@@ -184,7 +183,7 @@ def update_archived(
     request: Request, app: Grove, caller: Caller, params: ArchivedUpdate
 ) -> ArchivedAnswer:
     """PATCH session/{sname}/archived/: archive (hide from the list) or unarchive."""
-    archived = change_archived(app.db, _sname(request), params.archived)
+    archived = set_archived(app.db, _sname(request), params.archived)
     return ArchivedAnswer(active=not archived, archived=archived)
 
 
