@@ -116,7 +116,13 @@ def create_scripted_session(
         db.flush()
         return CreatedSession(listing(session), session.join_code)
 
-    return database.run(work)
+    try:
+        return database.run(work)
+    except sa.exc.IntegrityError:
+        if code is None:
+            raise
+        # PostgreSQL: a concurrent request took the code after the check above.
+        raise Conflict(f"a session with code {code!r} exists already") from None
 
 
 def set_config_fields(database: Database, code: str, values: Mapping[str, Any]) -> dict[str, Any]:

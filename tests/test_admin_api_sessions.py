@@ -6,11 +6,13 @@ bad bodies (400), writing nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from server.scripted_sessions import NewSession, create_scripted_session
 from tests import admin_api_helpers
 from tests.admin_api_helpers import ADMIN, V1
 from tests.databases import engine as make_engine
@@ -290,3 +292,26 @@ def test_delete(api, scoped, unchanged):
     assert answer.json()["deleted"] is True
     assert answer.json()["rows"] > 2
     assert_error_shape(api.get(f"{V1}/session/{code}/", headers=ADMIN), 404)
+
+
+def test_two_creates_of_one_sname_at_once_make_one_session(api_app, api):
+    """The second is a 409 whether it checked before or after the first committed."""
+    db, project = api_app.state.grove.db, api_app.state.grove.project
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def create_one() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(create_scripted_session(db, project, NewSession("trust", 2, "same")))
+        except Exception as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=create_one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "CreatedSession"], outcomes
+    listed = api.get(f"{V1}/sessions/", headers=ADMIN).json()
+    assert [s["sname"] for s in listed["sessions"]] == ["same"]
