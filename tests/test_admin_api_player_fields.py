@@ -128,3 +128,15 @@ def test_a_wait_page_poll_counts_as_seen(api, settings):
     finally:
         engine.dispose()
         other_worker.state.grove.db.dispose()
+
+
+def test_fields_as_uproots_clients_send_a_list(api):
+    """``?fields=a&fields=b`` (a repeated key), as well as ``?fields=a,b``."""
+    sname, codes = new_session(api)
+    answer = api.get(
+        f"{V1}/session/{sname}/players/?fields=code&fields=finished&fields=payoff", headers=ADMIN
+    )
+    assert answer.status_code == 200, answer.text
+    assert set(answer.json()[codes[0]]) == {"code", "finished", "payoff"}
+    twice = api.get(f"{V1}/sessions/?page=1&page=2", headers=ADMIN)
+    assert_error_shape(twice, 400)  # one value expected: a list is refused, not cut short

@@ -67,8 +67,18 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _repeated_as_lists(pairs: list[tuple[str, str]]) -> list[tuple[str, Any]]:
+    """A key given more than once in the query string (``?fields=a&fields=b``, how FastAPI's
+    and uproot's clients send a list) becomes one list; a key given once stays text."""
+    values: dict[str, list[str]] = {}
+    for key, value in pairs:
+        values.setdefault(key, []).append(value)
+    return [(key, found[0] if len(found) == 1 else found) for key, found in values.items()]
+
+
 async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
-    """The request's parameters: query string merged under a JSON or form body.
+    """The request's parameters: query string merged under a JSON or form body. A query
+    key given more than once is a list.
 
     RequestError 400 for a string no database can store (a NUL character anywhere, or a lone
     surrogate from a JSON escape), whatever the field, and for JSON that
@@ -76,7 +86,9 @@ async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
     100 levels of nesting); 413 for a body over ``limit`` bytes. Nothing of such a request is
     written.
     """
-    query_pairs = [(k, v) for k, v in request.query_params.multi_items() if k != "api_key"]
+    query_pairs = _repeated_as_lists(
+        [(k, v) for k, v in request.query_params.multi_items() if k != "api_key"]
+    )
     raw = await _read_limited(request, limit)
     body: dict[str, Any] = {}
     if raw.strip():
