@@ -5,7 +5,7 @@ of work, its answers delivered to the addressed players' open pages.
 is what bots' ``call_live_method(method, ...)`` runs. Both lock in the LOCK ORDER of
 ``server/db.py`` (the player's group, then the participant), run the page's ``live_method``
 inside that unit of work (``player.group``, ``participant``, ``session`` read and write
-there), and store the answers with ``server.push.publish`` in the same transaction: the
+there), and store the answers with ``server.push.publish_many`` in the same transaction: the
 live method's writes and its messages commit together, and a live method that raises
 writes and sends nothing.
 
@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
 
 from server import flow, push
-from server.db import Database, lock_ids_in_order
+from server.db import Database, dialect_insert, lock_ids_in_order
 from server.errors import GroveError, ParticipantNotFound
 from server.json_data import safe_json
 from server.models.core import Participant
@@ -145,12 +145,8 @@ def send_live_message(
         method = live_method_of(project, entry)
         if method is None:
             return LiveResult("not_on_page")
-        if message_key is not None:
-            if _already_ran(db, code, message_key):
-                return LiveResult("duplicate")
-            db.add(
-                LiveReceipt(participant_code=code, message_key=message_key, created_at=time.time())
-            )
+        if message_key is not None and not _take_receipt(db, code, message_key):
+            return LiveResult("duplicate")
         player = flow.player_for(db, project, participant, entry)
         if inspect.isasyncgenfunction(method):
             if steps is not None:  # a first step aborted on PostgreSQL, run again
@@ -254,15 +250,15 @@ def call_live_method(
     return database.run(work)
 
 
-def _already_ran(db: Session, code: str, message_key: str) -> bool:
-    return (
-        db.scalar(
-            sa.select(LiveReceipt.id).where(
-                LiveReceipt.participant_code == code, LiveReceipt.message_key == message_key
-            )
-        )
-        is not None
+def _take_receipt(db: Session, code: str, message_key: str) -> bool:
+    """Store the message's receipt in one statement; False when a copy of it ran before."""
+    stored = db.execute(
+        dialect_insert(db, LiveReceipt)
+        .values(participant_code=code, message_key=message_key, created_at=time.time())
+        .on_conflict_do_nothing(index_elements=["participant_code", "message_key"])
+        .returning(LiveReceipt.id)
     )
+    return stored.first() is not None
 
 
 def addressed(return_value: Any, members: dict[int, str]) -> dict[str, Any]:
@@ -315,9 +311,13 @@ def group_member_codes(player: Any) -> dict[int, str]:
 
 
 def _deliver(db: Session, player: Any, entry: PageEntry, return_value: Any) -> None:
+    if not return_value:
+        return  # sends nothing (``addressed``): no need to read the members
     members = group_member_codes(player)
     bodies: dict[int, str] = {}  # {0: data} sends one object to all: its JSON is written once
+    messages = []
     for code, data in addressed(return_value, members).items():
         if id(data) not in bodies:
             bodies[id(data)] = safe_json(data)
-        push.publish(db, live_channel(code, entry.index), bodies[id(data)])
+        messages.append((live_channel(code, entry.index), bodies[id(data)]))
+    push.publish_many(db, messages)

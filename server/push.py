@@ -43,15 +43,33 @@ class Pushed:
 def publish(db: Session, channel: str, body: str) -> None:
     """Store ``body`` (a JSON text) for ``channel`` in the caller's unit of work; every worker's
     subscribers of the channel get it once that unit of work commits."""
-    row = PushMessage(channel=channel, body=body, created_at=time.time())
-    db.add(row)
-    if db.get_bind().dialect.name != "postgresql":
+    publish_many(db, [(channel, body)])
+
+
+def publish_many(db: Session, messages: list[tuple[str, str]]) -> None:
+    """Store several ``(channel, body)`` messages as :func:`publish` does, in one INSERT (and
+    on PostgreSQL one more statement for all their notifications), in this order."""
+    if not messages:
         return
-    db.flush()
-    note = {"id": row.id, "channel": channel, "created_at": row.created_at}
+    now = time.time()
+    rows = [{"channel": channel, "body": body, "created_at": now} for channel, body in messages]
+    if db.get_bind().dialect.name != "postgresql":
+        db.execute(sa.insert(PushMessage), rows)
+        return
+    ids = db.scalars(
+        sa.insert(PushMessage).returning(PushMessage.id, sort_by_parameter_order=True), rows
+    ).all()
+    payloads = [
+        _notification(row_id, channel, body, now)
+        for row_id, (channel, body) in zip(ids, messages, strict=True)
+    ]
+    db.execute(sa.select(*(sa.func.pg_notify(NOTIFY_CHANNEL, payload) for payload in payloads)))
+
+
+def _notification(row_id: int, channel: str, body: str, created_at: float) -> str:
+    note = {"id": row_id, "channel": channel, "created_at": created_at}
     inline = json.dumps({**note, "body": body})
-    payload = inline if len(inline.encode()) <= NOTIFY_INLINE_LIMIT else json.dumps(note)
-    db.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, payload)))
+    return inline if len(inline.encode()) <= NOTIFY_INLINE_LIMIT else json.dumps(note)
 
 
 def parse_notification(payload: str) -> tuple[Pushed | None, int]:
