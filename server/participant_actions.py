@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server import flow
-from server.db import Database
+from server.db import Database, lock_ids_in_order
 from server.errors import InvalidArguments, ParticipantNotFound
 from server.models.core import Participant, WaitPageArrival
 from server.page_commands import PageCommand, ReloadCommand, send_page_command
@@ -202,6 +202,12 @@ def _revert_one(db: Session, project: Project, participant: Participant) -> None
         if entry.is_wait_page:
             if not entry.page_cls.is_displayed(player):
                 continue
+            # Its group's (or subsession's) row, as an arrival there locks it: an arrival
+            # counting this participant and a revert forgetting them go one after the other.
+            # Taken after the participant's (LOCK ORDER 2 after 3), as settle_on_wait_pages
+            # does; a deadlock this could meet on PostgreSQL is retried by Database.run.
+            model, row_id = flow.scope_row(project, entry, player)
+            lock_ids_in_order(db, model, [row_id])
             scope, _members = flow.wait_scope(entry, player)
             if flow.wait_page_is_complete(db, participant, entry, scope):
                 raise Refused(

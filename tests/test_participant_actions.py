@@ -232,3 +232,21 @@ def _race_revert_and_arrival(grove: Any) -> None:
         assert completed == 1
         assert "after_all_players_arrive has run" in results["revert"].skipped[0].reason
         assert _where(grove, partner)[0] == "Results"
+
+
+def test_revert_may_cross_a_wait_page_the_group_has_not_passed(grove):
+    """An admin's advance let P1 pass the wait page alone (the Monitor's rule): reverting P1
+    from Results crosses it back to Decision and forgets the arrival, so the partner's arrival
+    alone does not let the pair through."""
+    session, codes = _prisoner(grove)
+    actions.advance(grove.db, grove.project, session, codes)
+    actions.advance(grove.db, grove.project, session, [codes[0]])  # arrives, waits
+    actions.advance(grove.db, grove.project, session, [codes[0]])  # passes without the partner
+    assert _where(grove, codes[0])[0] == "Results"
+    back = actions.revert(grove.db, grove.project, session, [codes[0]])
+    assert back.positions == {codes[0]: "Decision"}
+    with grove.db.read() as db:
+        partner = _partner(db, grove, codes[0])
+        assert db.scalar(sa.select(sa.func.count(WaitPageArrival.id))) == 0
+    actions.advance(grove.db, grove.project, session, [partner])
+    assert _where(grove, partner)[0] == "ResultsWaitPage"
