@@ -27,7 +27,10 @@ the session (FOR NO KEY UPDATE: a participant's unit of work holding its own row
 key-share lock on the session when it inserts a row that refers to it), every subsession and
 group, every participant; then it deletes. A chat message locks its participant (3) first.
 The admin's "advance" (``session_monitor.advance_participant``) locks one participant at a
-time as a page submission does (2, then 3), each in a unit of work of its own.
+time as a page submission does (2, then 3), each in a unit of work of its own; so do the admin
+API's revert, end and dropout (``participant_actions``) and the sweep that plays on for
+dropouts (``dropouts``). Creating, changing or deleting a stored room (``stored_rooms``) locks
+the room's row (0) first.
 
 A wait page's last arrival holds its group and then writes the other members' participant
 rows (``player.payoff`` adds to ``participant.payoff``): a waiting member's request that
