@@ -250,3 +250,21 @@ def test_revert_may_cross_a_wait_page_the_group_has_not_passed(grove):
         assert db.scalar(sa.select(sa.func.count(WaitPageArrival.id))) == 0
     actions.advance(grove.db, grove.project, session, [partner])
     assert _where(grove, partner)[0] == "ResultsWaitPage"
+
+
+def test_app_code_reads_and_sets_is_dropout_as_in_otrees_recipe(grove):
+    """multiplayer_waitpages.rst: app code sets ``participant.is_dropout = True`` (in
+    before_next_page when timeout_happened) and reads it; Grove then plays on for them."""
+    _session, codes = _prisoner(grove)
+    player_cls = grove.project.apps["prisoner"].player_cls
+    with grove.db.transaction() as db:
+        players = db.scalars(sa.select(player_cls).where(player_cls.round_number == 1)).all()
+        mine = next(p for p in players if p.participant.code == codes[1])
+        assert mine.participant.is_dropout is False
+        mine.participant.is_dropout = True  # what the recipe's before_next_page does
+    with grove.db.read() as db:
+        again = db.scalars(sa.select(player_cls).where(player_cls.id == mine.id)).one()
+        assert again.participant.is_dropout is True
+    timeouts.move_dropouts(grove.db, grove.project)
+    assert _where(grove, codes[1])[:2] == ("ResultsWaitPage", 1)
+    assert _where(grove, codes[0])[0] is None  # the others are where they were: not started
