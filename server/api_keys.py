@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import re
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from server.db import Database
 from server.errors import InvalidArguments, NotFound
 from server.models.api_keys import ApiKey
+from server.models.core import utcnow
 
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
 
@@ -29,12 +31,26 @@ def scope_allows(granted: str, needed: Scope) -> bool:
     return granted in SCOPES and SCOPES.index(granted) >= SCOPES.index(needed)
 
 
+# A key's last use is written at most this often (seconds): the keys page's "Last used".
+LAST_USED_PRECISION_SECONDS = 60
+
+
 @dataclass(frozen=True)
 class KeyHolder:
-    """The user a key belongs to and the key's scope."""
+    """The user a key belongs to, the key's scope, and when it was last noted as used."""
 
     user: str
     scope: Scope
+    last_used_at: dt.datetime | None = None
+
+    def use_is_stale(self, now: dt.datetime) -> bool:
+        """Should this use be written (never noted, or over LAST_USED_PRECISION_SECONDS ago)?"""
+        if self.last_used_at is None:
+            return True
+        last = self.last_used_at
+        if last.tzinfo is None:
+            last = last.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
+        return (now - last).total_seconds() >= LAST_USED_PRECISION_SECONDS
 
 
 def hash_key(key: str) -> str:
@@ -125,5 +141,18 @@ def holder_of_key(db: Session, key: str) -> KeyHolder | None:
     digest = hash_key(key)
     row = db.scalars(sa.select(ApiKey).where(ApiKey.key_hash == digest)).first()
     if row is not None and hmac.compare_digest(row.key_hash, digest):
-        return KeyHolder(row.user, check_scope(row.scope))
+        return KeyHolder(row.user, check_scope(row.scope), row.last_used_at)
     return None
+
+
+def note_key_used(database: Database, holder: KeyHolder) -> None:
+    """Record that ``holder``'s key was used now, unless that was noted within
+    LAST_USED_PRECISION_SECONDS (a read decides: most uses write nothing)."""
+    now = utcnow()
+    if not holder.use_is_stale(now):
+        return
+    database.run(
+        lambda db: db.execute(
+            sa.update(ApiKey).where(ApiKey.user == holder.user).values(last_used_at=now)
+        )
+    )

@@ -197,3 +197,26 @@ def test_a_read_key_cannot_randomize_on_the_reference_urn_api(keys, api, setting
     assert allowed.status_code == 200, allowed.text
     listed = api.get("/study_participants", params={"study": "My Study", "api_key": keys["read"]})
     assert listed.status_code == 200, listed.text
+
+
+def test_the_keys_page_shows_when_a_key_was_last_used(client, settings):
+    created = submit_form(client, "/apikeys", "/apikeys", {"user": "erin", "scope": "read"})
+    key = re.findall(r'<code class="grove-key">([\w-]+)</code>', created.text)[0]
+    assert re.search(r"<td>erin</td>.*?<td>never</td>", client.get("/apikeys").text, re.S)
+    assert client.get("/api/sessions/", headers={"otree-rest-key": key}).status_code == 200
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            first = connection.execute(
+                sa.text("SELECT last_used_at FROM grove_api_key")
+            ).scalar_one()
+        assert first is not None
+        assert client.get("/api/sessions/", headers={"otree-rest-key": key}).status_code == 200
+        with engine.connect() as connection:
+            again = connection.execute(
+                sa.text("SELECT last_used_at FROM grove_api_key")
+            ).scalar_one()
+        assert again == first  # noted at most once a minute
+    finally:
+        engine.dispose()
+    assert not re.search(r"<td>erin</td>.*?<td>never</td>", client.get("/apikeys").text, re.S)

@@ -16,12 +16,14 @@ OTREE_REST_KEY is ``admin``. Each endpoint declares the least scope it needs
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from server.api_keys import Scope, identify_key, scope_allows
+from server.api_keys import Scope, identify_key, note_key_used, scope_allows
+from server.errors import GroveError
 from server.http.context import grove
 from server.rest.errors import RequestError
 
@@ -82,6 +84,8 @@ def authenticate(request: Request, status: int = 403, *, key_required: bool = Fa
     key = presented_key(request)
     found, keys_exist = identify_key(app.db, key)
     if found is not None:
+        with contextlib.suppress(GroveError):  # best effort: the keys page's "Last used"
+            note_key_used(app.db, found)
         return Caller(found.user, found.scope)
     if not (key_required or settings.api_key_required or keys_exist):
         return Caller(None)
