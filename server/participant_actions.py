@@ -149,9 +149,10 @@ def advance(
 ) -> ActionReport:
     """Move each participant on by one page, as ``session_monitor.advance_participant`` does
     (the Monitor's "advance"; oTree's "Advance slowest participants"): a page is submitted as
-    its timeout would submit it, a wait page counts as their arrival (the group's
-    ``after_all_players_arrive`` runs when its last member arrives), and one not started is
-    started; their open pages reload to show where they are. Skipped: finished participants,
+    its timeout would submit it; on a wait page they arrive, and pass it even if the others
+    are not all there (their arrival still counts: the group's ``after_all_players_arrive``
+    runs when its last member arrives, once); one not started is started. Their open pages
+    reload to show where they are. Skipped: finished participants,
     a wait page grouping by arrival time. Raises SessionNotFound, ParticipantNotFound,
     InvalidArguments."""
     codes, skipped = resolve_unames(database, session_code, unames)
