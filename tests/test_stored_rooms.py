@@ -72,6 +72,7 @@ def test_the_admins_rooms_page_lists_stored_rooms(client, grove):
     page = client.get("/rooms")  # the sample project has no admin password: open
     assert page.status_code == 200
     assert "Lab three" in page.text
+    assert page.text.count("created over the admin API") == 1  # settings rooms say nothing
     assert "/room/lab3/" in page.text
 
 
