@@ -140,3 +140,11 @@ def test_fields_as_uproots_clients_send_a_list(api):
     assert set(answer.json()[codes[0]]) == {"code", "finished", "payoff"}
     twice = api.get(f"{V1}/sessions/?page=1&page=2", headers=ADMIN)
     assert_error_shape(twice, 400)  # one value expected: a list is refused, not cut short
+
+
+def test_a_refused_url_does_not_count_as_seen(api):
+    sname, codes = new_session(api)
+    assert api.get(f"/p/{codes[0]}/no/such/page/").status_code == 404
+    online = api.get(f"{V1}/session/{sname}/players/online/", headers=ADMIN).json()
+    assert online["online"] == []
+    assert online["players"][codes[0]]["last_seen"] is None

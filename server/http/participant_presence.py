@@ -6,7 +6,8 @@ in ``grove_participant.last_seen`` (``server/participant_presence.py``): the adm
 Each worker remembers whom it noted lately and writes again only after SEEN_REFRESH_SECONDS,
 so a page, its wait-page polls and its socket cost one small write per participant and
 interval. A request is noted once its answer has been sent, so the participant never waits
-for it (a wait page's long poll counts when it returns); a live socket when it connects.
+for it (a wait page's long poll counts when it returns), and only if it was not refused (a
+made-up code writes nothing); a live socket when it connects.
 Noting is best effort: a busy or unavailable database never fails the request.
 """
 
@@ -17,7 +18,7 @@ import re
 import time
 
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.errors import GroveError
 from server.participant_presence import SEEN_REFRESH_SECONDS, note_seen
@@ -46,10 +47,19 @@ class NoteParticipantPresence:
             await self._note(scope, match.group(1))
             await self.app(scope, receive, send)
             return
+        statuses: list[int] = []
+
+        async def send_noting_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_noting_status)
         finally:
-            await self._note(scope, match.group(1))
+            # Only a URL that worked: a flood of made-up codes writes nothing.
+            if statuses and statuses[0] < 400:
+                await self._note(scope, match.group(1))
 
     async def _note(self, scope: Scope, code: str) -> None:
         now = time.monotonic()
