@@ -144,7 +144,7 @@ def test_fields_as_uproots_clients_send_a_list(api):
 
 def test_a_refused_url_does_not_count_as_seen(api):
     sname, codes = new_session(api)
-    assert api.get(f"/p/{codes[0]}/no/such/page/").status_code == 404
+    assert api.get(f"/p/{codes[0]}/trust/NoSuchPage/x", follow_redirects=False).status_code == 404
     online = api.get(f"{V1}/session/{sname}/players/online/", headers=ADMIN).json()
     assert online["online"] == []
     assert online["players"][codes[0]]["last_seen"] is None
