@@ -11,9 +11,11 @@ A subscriber (a live page's WebSocket; later wait pages and room pages) calls
   the table. After the connection was lost and came back, every subscription gets ``None``
   in its queue: read what you may have missed from the table (``recent_messages``).
 * SQLite (the workers of one host): one task per worker process, running only while someone
-  in the process subscribes, reads rows with ids above the last one it saw every
-  ``poll_interval`` seconds (one indexed lookup). SQLite serializes writers, so ids commit in
-  order, and AUTOINCREMENT never reuses one.
+  in the process subscribes, asks every ``poll_interval`` seconds whether anyone committed
+  (``PRAGMA data_version``, ``server.sqlite_changes``: no table read) and then reads rows
+  with ids above the last one it saw (one indexed lookup); it reads at least every
+  SAFETY_READ_SECONDS anyway. SQLite serializes writers, so ids commit in order, and
+  AUTOINCREMENT never reuses one.
 
 Subscribing starts the watcher (or listener) and returns only once it runs, so a subscriber
 that then reads the table's recent messages misses nothing in between (it may see a message
@@ -25,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 
@@ -34,8 +37,11 @@ import sqlalchemy as sa
 from server import push
 from server.db import Database
 from server.push import Pushed
+from server.sqlite_changes import CommitWatch
 
 DEFAULT_POLL_INTERVAL = 0.005
+# SQLite: the message table is read when the database changed, and at least this often.
+SAFETY_READ_SECONDS = 1.0
 RECONNECT_SECONDS = 1.0
 
 logger = logging.getLogger("grove.push")
@@ -128,11 +134,19 @@ class PushHub:
         await asyncio.shield(self._ready)
 
     async def _watch_sqlite(self, ready: asyncio.Future[None]) -> None:
+        loop = asyncio.get_running_loop()
+        # Before the newest id is read: a commit after it counts as a change.
+        commits = self._commit_watch()
         try:
             last = await anyio.to_thread.run_sync(self._read_newest_id)
             ready.set_result(None)
+            read_at = loop.time()
             while self._subscriptions and not self._closed:
                 await asyncio.sleep(self._poll_interval)
+                quiet = commits is not None and not commits.changed()
+                if quiet and loop.time() - read_at < SAFETY_READ_SECONDS:
+                    continue
+                read_at = loop.time()
                 try:
                     messages = await anyio.to_thread.run_sync(self._read_after, last)
                 except Exception:
@@ -148,6 +162,17 @@ class PushHub:
             raise
         finally:
             self._task = None
+            if commits is not None:
+                commits.close()
+
+    def _commit_watch(self) -> CommitWatch | None:
+        path = self._db.sqlite_path
+        if path is None:
+            return None
+        try:
+            return CommitWatch(path)
+        except sqlite3.Error:
+            return None  # then the table is read at every interval
 
     def _read_newest_id(self) -> int:
         with self._db.read() as db:
