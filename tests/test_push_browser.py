@@ -189,3 +189,26 @@ def test_a_message_sent_before_the_page_opened_is_shown_once(browser, server):
     page.wait_for_load_state("load")
     page.wait_for_timeout(1_000)
     assert page.locator(".grove-page-message").count() == 0
+
+
+def test_a_wait_page_whose_status_fails_asks_again_later_not_at_once(browser, server):
+    base, _database = server
+    _first, second = _participants(base, "trust", 2)
+    page = browser.new_context().new_page()
+    asked: list[str] = []
+
+    def busy(route: Any) -> None:
+        asked.append(route.request.url)
+        # Grove's answer when the database is busy: JSON, but no "ready".
+        route.fulfill(
+            status=503,
+            content_type="application/json",
+            body='{"ok": false, "status": 503, "error": "the database is busy"}',
+        )
+
+    page.route("**/status?wait=1", busy)
+    page.goto(f"{base}/InitializeParticipant/{second}")
+    assert "/WaitForTrustor/" in page.url
+    page.wait_for_timeout(3_000)
+    assert 1 <= len(asked) <= 3, f"{len(asked)} status requests in 3 s"
+    assert "/WaitForTrustor/" in page.url

@@ -22,11 +22,17 @@
   var wait = document.getElementById("grove-wait");
   if (wait && wait.dataset.statusUrl) {
     // Long polling: the server answers as soon as the wait page is complete (or after
-    // about 20 seconds, when we simply ask again).
+    // about 20 seconds, when we simply ask again). An error answer is not a "no": a 404 (the
+    // participant is gone) shows the page's own answer, anything else is asked again later.
     var poll = function () {
       fetch(wait.dataset.statusUrl + "?wait=1", { cache: "no-store", credentials: "same-origin" })
-        .then(function (response) { return response.json(); })
+        .then(function (response) {
+          if (response.status === 404) { window.location.reload(); return null; }
+          if (!response.ok) { throw new Error("HTTP " + response.status); }
+          return response.json();
+        })
         .then(function (data) {
+          if (data === null) { return; }
           if (data.ready) { window.location.reload(); } else { poll(); }
         })
         .catch(function () { setTimeout(poll, 2000); });
