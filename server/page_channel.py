@@ -51,7 +51,9 @@ def publish_check_by_id(db: Session, participant_ids: Iterable[int], page_index:
     ids = sorted(set(participant_ids))
     if not ids:
         return
-    codes = db.scalars(sa.select(Participant.code).where(Participant.id.in_(ids)))
+    codes = db.scalars(
+        sa.select(Participant.code).where(Participant.id.in_(ids)).order_by(Participant.id)
+    )
     publish_check(db, list(codes), page_index)
 
 
