@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from server import api_keys
+from server.audit_log import record_change
 from server.db import Database
 
 
@@ -36,23 +39,47 @@ def key_holders(database: Database) -> list[KeyHolder]:
         ]
 
 
-def create_user_key(database: Database, user: str, scope: str = "admin") -> str:
-    """Create a key of ``scope`` for a new user and return it (shown once). Raises
-    InvalidArguments (a bad name or scope, or the user has a key already)."""
-    return database.run(lambda db: api_keys.create_key(db, user, scope))
+def create_user_key(database: Database, user: str, scope: str = "admin", *, who: str) -> str:
+    """Create a key of ``scope`` for a new user and return it (shown once; logged as
+    ``key.create`` by ``who``, without the key). Raises InvalidArguments (a bad name or scope,
+    or the user has a key already)."""
+
+    def work(db: Session) -> str:
+        key = api_keys.create_key(db, user, scope)
+        record_change(db, who, "key.create", details={"user": user, "scope": scope})
+        return key
+
+    return database.run(work)
 
 
-def set_user_scope(database: Database, user: str, scope: str) -> None:
-    """Change the scope of a user's key. Raises InvalidArguments (a bad scope), NotFound."""
-    database.run(lambda db: api_keys.set_scope(db, user, scope))
+def set_user_scope(database: Database, user: str, scope: str, *, who: str) -> None:
+    """Change the scope of a user's key (logged as ``key.scope`` by ``who``). Raises
+    InvalidArguments (a bad scope), NotFound."""
+
+    def work(db: Session) -> None:
+        api_keys.set_scope(db, user, scope)
+        record_change(db, who, "key.scope", details={"user": user, "scope": scope})
+
+    database.run(work)
 
 
-def regenerate_user_key(database: Database, user: str) -> str:
-    """Replace a user's key (the old one stops working) and return the new one. Raises
-    NotFound."""
-    return database.run(lambda db: api_keys.regenerate_key(db, user))
+def regenerate_user_key(database: Database, user: str, *, who: str) -> str:
+    """Replace a user's key (the old one stops working) and return the new one (logged as
+    ``key.regenerate`` by ``who``, without the key). Raises NotFound."""
+
+    def work(db: Session) -> str:
+        key = api_keys.regenerate_key(db, user)
+        record_change(db, who, "key.regenerate", details={"user": user})
+        return key
+
+    return database.run(work)
 
 
-def revoke_user_key(database: Database, user: str) -> None:
-    """Delete a user's key. Raises NotFound."""
-    database.run(lambda db: api_keys.revoke_key(db, user))
+def revoke_user_key(database: Database, user: str, *, who: str) -> None:
+    """Delete a user's key (logged as ``key.revoke`` by ``who``). Raises NotFound."""
+
+    def work(db: Session) -> None:
+        api_keys.revoke_key(db, user)
+        record_change(db, who, "key.revoke", details={"user": user})
+
+    database.run(work)

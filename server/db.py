@@ -21,6 +21,8 @@ lock before it reads what it decides on:
    page counts arrivals in; ``participant_pages.lock_participant``);
 3. participant rows, in ascending id (``lock_ids_in_order``);
 4. everything else: pending participant vars, room presence, the urn study's state, chat.
+   The audit log (``server/audit_log.py``) is only inserted into, inside the unit of work it
+   records, and never locked.
 
 Deleting a session (``session_admin.delete_session``) takes them all in this order: its room,
 the session (FOR NO KEY UPDATE: a participant's unit of work holding its own row takes a

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server import flow
+from server.audit_log import record_change
 from server.db import Database, lock_ids_in_order
 from server.errors import InvalidArguments, ParticipantNotFound
 from server.models.core import Participant, WaitPageArrival
 from server.page_commands import PageCommand, ReloadCommand, send_page_command
 from server.participant_pages import lock_participant
+from server.participant_vars import check_vars, merge_participant_vars, normalize_participant_label
 from server.project import PageEntry, Project
 from server.session_monitor import advance_participant
 from server.sessions import get_session
@@ -113,13 +116,16 @@ def _apply_each(
     project: Project,
     session_code: str,
     unames: Sequence[str],
-    change: Callable[[Session, Participant], None],
+    change: Callable[[Session, Participant], dict[str, Any] | None],
     *,
+    who: str,
+    action: str,
     reload: bool = False,
 ) -> ActionReport:
     """Run ``change`` on each named participant in a unit of work of its own, under
-    ``lock_participant``; a ``Refused`` is reported as skipped and rolls back that one.
-    ``reload``: then reload the open pages of those it applied to (they moved)."""
+    ``lock_participant``, logging ``action`` by ``who`` in it (with the details ``change``
+    returns, or the pages from and to); a ``Refused`` is reported as skipped and rolls back
+    that one. ``reload``: then reload the open pages of those it applied to (they moved)."""
     codes, skipped = resolve_unames(database, session_code, unames)
     report = ActionReport(skipped=skipped)
     for code in codes:
@@ -128,8 +134,18 @@ def _apply_each(
             participant = lock_participant(db, project, code)
             if participant is None:
                 raise ParticipantNotFound(f"no participant with code {code!r}")
-            change(db, participant)
-            return _position(participant)
+            before = _position(participant)
+            details = change(db, participant)
+            after = _position(participant)
+            record_change(
+                db,
+                who,
+                action,
+                session=session_code,
+                participant=code,
+                details=details or {"from": before, "to": after},
+            )
+            return after
 
         try:
             report.positions[code] = database.run(work)
@@ -145,7 +161,7 @@ def _apply_each(
 
 
 def advance(
-    database: Database, project: Project, session_code: str, unames: Sequence[str]
+    database: Database, project: Project, session_code: str, unames: Sequence[str], *, who: str
 ) -> ActionReport:
     """Move each participant on by one page, as ``session_monitor.advance_participant`` does
     (the Monitor's "advance"; oTree's "Advance slowest participants"): a page is submitted as
@@ -159,7 +175,7 @@ def advance(
     report = ActionReport(skipped=skipped)
     for code in codes:
         try:
-            outcome = advance_participant(database, project, session_code, code)
+            outcome = advance_participant(database, project, session_code, code, who=who)
         except ParticipantNotFound as exc:
             report.skipped.append(Skipped(code, str(exc)))
             continue
@@ -236,7 +252,7 @@ def _revert_one(db: Session, project: Project, participant: Participant) -> None
 
 
 def revert(
-    database: Database, project: Project, session_code: str, unames: Sequence[str]
+    database: Database, project: Project, session_code: str, unames: Sequence[str], *, who: str
 ) -> ActionReport:
     """Move each participant back to the page before their current one (an admin's correction;
     the answers they gave stay stored and fill the form again). Only within the same app and
@@ -253,6 +269,8 @@ def revert(
         session_code,
         unames,
         lambda db, p: _revert_one(db, project, p),
+        who=who,
+        action="participant.revert",
         reload=True,
     )
 
@@ -264,7 +282,7 @@ def _end_one(db: Session, project: Project, participant: Participant) -> None:
 
 
 def end(
-    database: Database, project: Project, session_code: str, unames: Sequence[str]
+    database: Database, project: Project, session_code: str, unames: Sequence[str], *, who: str
 ) -> ActionReport:
     """Move each participant to the end of the session (``finished``; their link shows the
     end page, as oTree's after the last page; an open page reloads to it): the pages left are
@@ -272,7 +290,14 @@ def end(
     from later wait pages (use ``mark_dropouts`` for that). Skipped: already finished.
     Raises SessionNotFound, ParticipantNotFound, InvalidArguments."""
     return _apply_each(
-        database, project, session_code, unames, lambda db, p: _end_one(db, project, p), reload=True
+        database,
+        project,
+        session_code,
+        unames,
+        lambda db, p: _end_one(db, project, p),
+        who=who,
+        action="participant.end",
+        reload=True,
     )
 
 
@@ -285,7 +310,7 @@ def _mark_dropout(db: Session, participant: Participant) -> None:
 
 
 def mark_dropouts(
-    database: Database, project: Project, session_code: str, unames: Sequence[str]
+    database: Database, project: Project, session_code: str, unames: Sequence[str], *, who: str
 ) -> ActionReport:
     """Mark each participant as dropped out: ``participant.is_dropout`` reads True in app code,
     the Monitor and the data export show it, and the timeout sweep (``server.dropouts``)
@@ -293,19 +318,134 @@ def mark_dropouts(
     True) and counts them as arrived at each wait page, so their group is never held up.
     Skipped: finished, or marked before. Raises SessionNotFound, ParticipantNotFound,
     InvalidArguments."""
-    return _apply_each(database, project, session_code, unames, _mark_dropout)
+    return _apply_each(
+        database,
+        project,
+        session_code,
+        unames,
+        _mark_dropout,
+        who=who,
+        action="participant.dropout",
+    )
+
+
+LABEL_FIELD = "label"
+
+
+def _checked_fields(project: Project, fields: Any) -> tuple[dict[str, Any], str | None, bool]:
+    """The participant fields to set (as the vars API checks vars), the label (normalized;
+    None clears it) and whether it is set. InvalidArguments naming ``fields`` otherwise."""
+    try:
+        values = dict(check_vars(fields))
+    except InvalidArguments:
+        raise InvalidArguments("fields must be an object (dict)", field="fields") from None
+    if not values:
+        raise InvalidArguments("fields must name at least one field", field="fields")
+    declared = project.settings.participant_fields
+    unknown = [name for name in values if name != LABEL_FIELD and name not in declared]
+    if unknown:
+        allowed = ", ".join([*declared, LABEL_FIELD])
+        raise InvalidArguments(
+            f"{unknown[0]!r} is not a participant field (settings.PARTICIPANT_FIELDS and "
+            f"label: {allowed})",
+            field="fields",
+        )
+    has_label = LABEL_FIELD in values
+    label = values.pop(LABEL_FIELD, None)
+    if label is not None:
+        try:
+            label = normalize_participant_label(label)
+        except InvalidArguments as exc:
+            message = str(exc).replace("participant_label", "fields.label")
+            raise InvalidArguments(message, field="fields") from None
+    return values, label, has_label
+
+
+def set_fields(
+    database: Database,
+    project: Project,
+    session_code: str,
+    unames: Sequence[str],
+    fields: Any,
+    *,
+    reload: bool = False,
+    who: str,
+) -> ActionReport:
+    """Set ``fields`` on each participant named: PARTICIPANT_FIELDS names go into
+    ``participant.vars`` as the vars API puts them (``participant_vars.check_vars``,
+    ``merge_participant_vars``), ``label`` is the participant's label (normalized as a room's;
+    null clears it). Each participant is a unit of work of its own, logged as
+    ``participant.fields`` by ``who`` with the names set (values may be personal data) and
+    the label. ``reload``: then reload the open
+    pages of those updated. Skipped: a label another participant of the session has.
+    Raises InvalidArguments (fields not an object or empty, a name not declared, a bad label,
+    one label for several participants), SessionNotFound, ParticipantNotFound."""
+    values, label, has_label = _checked_fields(project, fields)
+    if has_label and label is not None and len(set(unames)) > 1:
+        raise InvalidArguments(
+            "a label names one participant: give one uname to set it", field="fields"
+        )
+
+    def change(db: Session, participant: Participant) -> dict[str, Any]:
+        if has_label and label is not None and label != participant.label:
+            holder = db.scalar(
+                sa.select(Participant.code).where(
+                    Participant.session_id == participant.session_id,
+                    Participant.label == label,
+                )
+            )
+            if holder is not None:
+                raise Refused(f"participant {holder} of this session has the label {label!r}")
+        merge_participant_vars(participant, values)
+        if has_label:
+            participant.label = label
+        details: dict[str, Any] = {"fields": sorted(values), "reload": reload}
+        if has_label:
+            details[LABEL_FIELD] = label
+        return details
+
+    return _apply_each(
+        database,
+        project,
+        session_code,
+        unames,
+        change,
+        who=who,
+        action="participant.fields",
+        reload=reload,
+    )
 
 
 def command_pages(
-    database: Database, session_code: str, unames: Sequence[str], command: PageCommand
+    database: Database,
+    session_code: str,
+    unames: Sequence[str],
+    command: PageCommand,
+    *,
+    who: str,
 ) -> ActionReport:
     """Send ``command`` (``server.page_commands``: reload, message, redirect) to the open page
     of each participant named, in one unit of work: a page open now gets it at once, a
     participant with none gets it on the next page they open within the retention window.
     Finished participants get it too (their end page is open). Skipped: unames that name
-    nobody. Raises SessionNotFound, ParticipantNotFound, InvalidArguments
+    nobody. Each participant's command is logged as ``participant.<command>`` by ``who`` (with
+    the message or URL). Raises SessionNotFound, ParticipantNotFound, InvalidArguments
     (InvalidPageCommand: a bad command)."""
     codes, skipped = resolve_unames(database, session_code, unames)
+
+    def work(db: Session) -> None:
+        send_page_command(db, codes, command)
+        details = {k: v for k, v in command.payload().items() if k != "command"}
+        for code in codes:
+            record_change(
+                db,
+                who,
+                f"participant.{command.name}",
+                session=session_code,
+                participant=code,
+                details=details,
+            )
+
     if codes:
-        database.run(lambda db: send_page_command(db, codes, command))
+        database.run(work)
     return ActionReport(applied=codes, skipped=skipped)

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.audit_log import record_change
 from server.db import Database, dialect_insert
 from server.errors import InvalidArguments, RoomNotFound, SessionNotFound
 from server.models.core import ExperimentSession, Participant
@@ -147,9 +148,10 @@ def set_participant_vars_by_label(
     label: Any,
     new_vars: Any,
     *,
-    user: str | None = None,
+    who: str,
 ) -> bool:
-    """Merge vars into the labelled participant of the room's session, or keep them pending.
+    """Merge vars into the labelled participant of the room's session, or keep them pending
+    (noting ``who`` posted them); logged as ``participant.vars`` by ``who``.
 
     The label is normalized (``normalize_participant_label``), as the room does on arrival.
     True when the participant exists and has them, False when they wait for its arrival.
@@ -170,7 +172,8 @@ def set_participant_vars_by_label(
                 .with_for_update()
             ).first()
             if participant is not None:
-                participant.vars = {**(participant.vars or {}), **values}
+                merge_participant_vars(participant, values)
+                _record_vars(db, who, "participant.vars", values, session, participant.code, room)
                 return True
         pending = db.scalars(
             sa.select(PendingParticipantVars)
@@ -178,12 +181,11 @@ def set_participant_vars_by_label(
             .with_for_update()
         ).first()
         if pending is None:
-            db.add(
-                PendingParticipantVars(room_name=room, label=label, vars=values, updated_by=user)
-            )
+            db.add(PendingParticipantVars(room_name=room, label=label, vars=values, updated_by=who))
         else:
             pending.vars = {**(pending.vars or {}), **values}
-            pending.updated_by = user
+            pending.updated_by = who
+        _record_vars(db, who, "participant.vars", values, None, None, room, label=label)
         return False
 
     return database.run(work)
@@ -207,8 +209,40 @@ def apply_pending_vars(db: Session, participant: Participant, room_name: str, la
         db.flush()
 
 
-def set_participant_vars_by_code(database: Database, code: Any, new_vars: Any) -> None:
-    """Merge vars into the participant with this code; ParticipantNotFound if none."""
+def merge_participant_vars(participant: Participant, values: dict[str, Any]) -> None:
+    """Merge checked vars (``check_vars``) into a locked participant's ``vars``, where
+    PARTICIPANT_FIELDS live too: the one rule every vars writer follows."""
+    participant.vars = {**(participant.vars or {}), **values}
+
+
+def _record_vars(
+    db: Session,
+    who: str,
+    action: str,
+    values: dict[str, Any],
+    session: ExperimentSession | None,
+    participant_code: str | None,
+    room: str | None,
+    *,
+    label: str | None = None,
+) -> None:
+    details: dict[str, Any] = {"vars": sorted(values)}
+    if label is not None:
+        details["pending_for_label"] = label
+    record_change(
+        db,
+        who,
+        action,
+        session=session.code if session is not None else None,
+        participant=participant_code,
+        room=room,
+        details=details,
+    )
+
+
+def set_participant_vars_by_code(database: Database, code: Any, new_vars: Any, *, who: str) -> None:
+    """Merge vars into the participant with this code (logged as ``participant.vars`` by
+    ``who``); ParticipantNotFound if none."""
     from server.sessions import get_participant
 
     values = check_vars(new_vars)
@@ -216,15 +250,17 @@ def set_participant_vars_by_code(database: Database, code: Any, new_vars: Any) -
 
     def work(db: Session) -> None:
         participant = get_participant(db, code, for_update=True)
-        participant.vars = {**(participant.vars or {}), **values}
+        merge_participant_vars(participant, values)
+        _record_vars(db, who, "participant.vars", values, participant.session, code, None)
 
     database.run(work)
 
 
 def set_session_vars_by_room(
-    database: Database, project: Project, room_name: Any, new_vars: Any
+    database: Database, project: Project, room_name: Any, new_vars: Any, *, who: str
 ) -> str:
-    """Merge vars into the room's current session; its code. SessionNotFound if none."""
+    """Merge vars into the room's current session (logged as ``session.vars`` by ``who``);
+    its code. SessionNotFound if none."""
     room = check_room(database, project, room_name)
     values = check_vars(new_vars)
 
@@ -233,13 +269,15 @@ def set_session_vars_by_room(
         if session is None:
             raise SessionNotFound(f"room {room!r} has no session")
         session.vars = {**(session.vars or {}), **values}
+        _record_vars(db, who, "session.vars", values, session, None, room)
         return session.code
 
     return database.run(work)
 
 
-def set_session_vars_by_code(database: Database, code: Any, new_vars: Any) -> str:
-    """Merge vars into the session with this code; its code. SessionNotFound if none."""
+def set_session_vars_by_code(database: Database, code: Any, new_vars: Any, *, who: str) -> str:
+    """Merge vars into the session with this code (logged as ``session.vars`` by ``who``);
+    its code. SessionNotFound if none."""
     from server.sessions import get_session
 
     values = check_vars(new_vars)
@@ -248,6 +286,7 @@ def set_session_vars_by_code(database: Database, code: Any, new_vars: Any) -> st
     def work(db: Session) -> str:
         session = get_session(db, code, for_update=True)
         session.vars = {**(session.vars or {}), **values}
+        _record_vars(db, who, "session.vars", values, session, None, None)
         return session.code
 
     return database.run(work)

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from itsdangerous import Signer
 from sqlalchemy.orm import Session
 
+from server.audit_log import record_change
 from server.config import Settings
 from server.db import Database, dialect_insert
 from server.errors import (
@@ -326,12 +327,17 @@ def room_session_codes(database: Database, rooms: list[Room]) -> dict[str, str |
         return codes
 
 
-def close_room(database: Database, room: Room) -> None:
+def close_room(database: Database, room: Room, *, who: str) -> None:
     """Detach the room's current session: new visitors wait for the next one. The room's
-    waiting pages are told (they put their visitors on the waiting list again)."""
+    waiting pages are told (they put their visitors on the waiting list again). Logged as
+    ``room.close`` by ``who``, with the session it had."""
 
     def work(db: Session) -> None:
         lock_room(db, room.name)
+        current = current_room_session(db, room.name)
+        record_change(
+            db, who, "room.close", room=room.name, session=current.code if current else None
+        )
         newest = db.scalar(sa.select(sa.func.max(ExperimentSession.id))) or 0
         db.execute(
             sa.update(RoomState)

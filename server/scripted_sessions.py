@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.audit_log import record_change, record_session_created
 from server.currency import RealWorldCurrency
 from server.db import Database
 from server.errors import Conflict, InvalidArguments
@@ -69,9 +70,10 @@ def _checked_labels(labels: Sequence[str]) -> list[str]:
 
 
 def create_scripted_session(
-    database: Database, project: Project, request: NewSession, *, created_by: str | None = None
+    database: Database, project: Project, request: NewSession, *, who: str
 ) -> CreatedSession:
-    """Create a session as ``request`` says, in one unit of work.
+    """Create a session as ``request`` says, in one unit of work; ``who`` is its creator and
+    the audit log's (``session.create``).
 
     Raises InvalidArguments (a malformed code, labels given twice or not one per participant,
     a bad config value, size, label or description; its ``field`` names it), Conflict (the
@@ -106,7 +108,7 @@ def create_scripted_session(
             modified_session_config_fields=dict(request.modified_config or {}) or None,
             room_name=request.room_name,
             label=request.label,
-            created_by=created_by,
+            created_by=who,
             code=code,
         )
         session.description = description
@@ -114,6 +116,7 @@ def create_scripted_session(
             for participant, label in zip(session.get_participants(), labels, strict=True):
                 participant.label = label
         db.flush()
+        record_session_created(db, who, session)
         return CreatedSession(listing(session), session.join_code)
 
     try:
@@ -125,10 +128,13 @@ def create_scripted_session(
         raise Conflict(f"a session with code {code!r} exists already") from None
 
 
-def set_config_fields(database: Database, code: str, values: Mapping[str, Any]) -> dict[str, Any]:
+def set_config_fields(
+    database: Database, code: str, values: Mapping[str, Any], *, who: str
+) -> dict[str, Any]:
     """Change session ``code``'s config fields to ``values`` (each takes its current value's
     kind, as the admin's create form checks it: ``"2.5"`` is 2.5 for a number; the config's
     name, apps and the like cannot change); return the whole config (urn seed hidden).
+    Logged as ``session.settings`` by ``who``, with the names of the fields changed.
 
     Locks the session row. Raises SessionNotFound, InvalidArguments naming the field;
     nothing is written then.
@@ -149,6 +155,7 @@ def set_config_fields(database: Database, code: str, values: Mapping[str, Any]) 
             config["participation_fee"] = fee
         session.config = config
         db.flush()
+        record_change(db, who, "session.settings", session=code, details={"fields": sorted(values)})
         return plain(conceal_session_config(session.config))
 
     return database.run(work)

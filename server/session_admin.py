@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.audit_log import record_change, record_session_created
 from server.db import Database, lock_ids_in_order
 from server.errors import InvalidArguments
 from server.models.core import ExperimentSession, Participant
@@ -270,10 +271,11 @@ def _modified_fields(project: Project, form: NewSessionForm) -> dict[str, Any]:
 
 
 def create_admin_session(
-    database: Database, project: Project, form: NewSessionForm, *, created_by: str | None = None
+    database: Database, project: Project, form: NewSessionForm, *, who: str
 ) -> AdminSessionRow:
     """Create a session from the admin's form (config, size, optional room, label,
-    description, changed config fields) in one unit of work.
+    description, changed config fields) in one unit of work; ``who`` (the admin's name) is its
+    creator and the audit log's (``session.create``).
 
     Raises InvalidArguments (its ``field`` names the input: ``num_participants``, ``label``,
     ``description``, ``modified_session_config_fields.<key>``), SessionConfigNotFound,
@@ -292,33 +294,41 @@ def create_admin_session(
             modified_session_config_fields=modified,
             room_name=form.room_name or None,
             label=form.label.strip() or None,
-            created_by=created_by,
+            created_by=who,
         )
         session.description = description
         db.flush()
+        record_session_created(db, who, session)
         return admin_row(session)
 
     return database.run(work)
 
 
-def set_description(database: Database, code: str, text: str) -> None:
-    """Replace a session's description. Raises SessionNotFound, InvalidArguments."""
+def set_description(database: Database, code: str, text: str, *, who: str) -> None:
+    """Replace a session's description (logged as ``session.description`` by ``who``).
+    Raises SessionNotFound, InvalidArguments."""
     description = check_description(text.strip())
 
     def work(db: Session) -> None:
         get_session(db, code, for_update=True).description = description
+        record_change(
+            db, who, "session.description", session=code, details={"description": description}
+        )
 
     database.run(work)
 
 
-def set_archived(database: Database, code: str, archived: bool | None) -> bool:
+def set_archived(database: Database, code: str, archived: bool | None, *, who: str) -> bool:
     """Archive (True: hide from the sessions list) or unarchive (False) a session, or toggle
-    it (None); return whether it is archived now. Locks the session row. Raises
-    SessionNotFound."""
+    it (None); return whether it is archived now (logged as ``session.archive`` by ``who``).
+    Locks the session row. Raises SessionNotFound."""
 
     def work(db: Session) -> bool:
         session = get_session(db, code, for_update=True)
         session.archived = (not session.archived) if archived is None else archived
+        record_change(
+            db, who, "session.archive", session=code, details={"archived": session.archived}
+        )
         return session.archived
 
     return database.run(work)
@@ -340,7 +350,7 @@ def _count(result: sa.Result[Any]) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def delete_session(database: Database, project: Project, code: str) -> DeletedSession:
+def delete_session(database: Database, project: Project, code: str, *, who: str) -> DeletedSession:
     """Delete a session and everything of it, in one unit of work: its participants, its rows
     in every app's tables, chat messages, wait-page records, and any other table that refers
     to the session or its participants (found from the foreign keys, so tables added later
@@ -348,7 +358,8 @@ def delete_session(database: Database, project: Project, code: str) -> DeletedSe
     urn's append-only assignment log) is kept, its link cleared: the study's history and its
     replay stay whole. If the session is its room's current one, the room is closed and its
     waiting list and pending participant vars (which were waiting for this session's
-    participants) are dropped.
+    participants) are dropped. The audit log keeps its rows and gains ``session.delete`` by
+    ``who``.
 
     Locks, in LOCK ORDER: the room, the session, each app's subsessions and groups, the
     participants. Raises SessionNotFound.
@@ -427,6 +438,9 @@ def delete_session(database: Database, project: Project, code: str) -> DeletedSe
                 )
             )
             publish_room_change(db, room_name)
+        record_change(
+            db, who, "session.delete", session=code, room=room_name, details={"rows": rows}
+        )
         return DeletedSession(code, rows)
 
     return database.run(work)

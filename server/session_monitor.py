@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server import flow
+from server.audit_log import record_change
 from server.db import Database
 from server.errors import ParticipantNotFound
 from server.models.core import ExperimentSession, Participant, WaitPageArrival, utcnow
@@ -225,7 +226,7 @@ def _where(participant: Participant) -> str:
 
 
 def advance_participant(
-    database: Database, project: Project, session_code: str, code: str
+    database: Database, project: Project, session_code: str, code: str, *, who: str
 ) -> AdvanceOutcome:
     """Move one participant of session ``session_code`` on by one page, in one unit of work
     that locks as a page submission does (LOCK ORDER: the group or subsession of their page,
@@ -241,6 +242,7 @@ def advance_participant(
       passed (there is no group to pass it with);
     - finished: nothing.
 
+    A move is logged as ``participant.advance`` by ``who`` (from and to which page).
     Raises ParticipantNotFound (also for a participant of another session).
     """
 
@@ -253,7 +255,7 @@ def advance_participant(
             return AdvanceOutcome(code, False, before, before, "already finished")
         if participant.index_in_pages == 0:
             flow.start(db, project, participant)
-            return AdvanceOutcome(code, True, before, _where(participant))
+            return _advanced(db, who, session_code, code, before, _where(participant))
         entry = flow.current_entry(project, participant)
         assert entry is not None  # started and not finished
         if entry.is_wait_page:
@@ -265,13 +267,27 @@ def advance_participant(
                 flow.pass_wait_page(db, project, participant)
         else:
             flow.submit_page(db, project, participant, entry.index, {}, forced=True)
-        return AdvanceOutcome(code, True, before, _where(participant))
+        return _advanced(db, who, session_code, code, before, _where(participant))
 
     return database.run(work)
 
 
+def _advanced(
+    db: Session, who: str, session_code: str, code: str, before: str, after: str
+) -> AdvanceOutcome:
+    record_change(
+        db,
+        who,
+        "participant.advance",
+        session=session_code,
+        participant=code,
+        details={"from": before, "to": after},
+    )
+    return AdvanceOutcome(code, True, before, after)
+
+
 def advance_participants(
-    database: Database, project: Project, session_code: str, codes: Iterable[str]
+    database: Database, project: Project, session_code: str, codes: Iterable[str], *, who: str
 ) -> list[AdvanceOutcome]:
     """``advance_participant`` for each of ``codes`` (at most MAX_ADVANCE; each its own unit
     of work, so one that fails leaves the others advanced). A code not of this session is
@@ -282,7 +298,7 @@ def advance_participants(
     outcomes = []
     for code in wanted:
         try:
-            outcomes.append(advance_participant(database, project, session_code, code))
+            outcomes.append(advance_participant(database, project, session_code, code, who=who))
         except ParticipantNotFound as exc:
             outcomes.append(AdvanceOutcome(code, False, "", "", str(exc)))
     return outcomes

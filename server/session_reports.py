@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from server.audit_log import record_session_created
 from server.db import Database
 from server.errors import ConfigurationError
 from server.models.core import ExperimentSession
@@ -64,10 +65,12 @@ def create_session_now(
     modified_session_config_fields: Any = None,
     room_name: str | None = None,
     label: str | None = None,
-    created_by: str | None = None,
+    who: str | None = None,
     is_demo: bool = False,
 ) -> SessionSummary:
     """Create a session (``server.sessions.create_session``) in its own unit of work.
+    ``who`` (an API key's user, the admin's name) is its creator and the audit log's
+    (``session.create``); None for a demo visitor's or a test's session, which is not logged.
 
     Raises InvalidArguments, SessionConfigNotFound, RoomNotFound as create_session does;
     nothing is written then.
@@ -82,9 +85,12 @@ def create_session_now(
             modified_session_config_fields=modified_session_config_fields,
             room_name=room_name,
             label=label,
-            created_by=created_by,
+            created_by=who,
             is_demo=is_demo,
         )
+        if who is not None:
+            db.flush()
+            record_session_created(db, who, session)
         return _summary(session)
 
     return database.run(work)

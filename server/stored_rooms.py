@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.audit_log import record_change
 from server.db import Database
 from server.errors import Conflict, InvalidArguments, RoomNotFound
 from server.models.pending_vars import PendingParticipantVars
@@ -94,10 +95,12 @@ def create_stored_room(
     display_name: Any = None,
     participant_labels: Any = None,
     use_secure_urls: bool = False,
+    who: str,
 ) -> Room:
     """Store a new room. ``display_name`` defaults to the name; ``participant_labels`` as a
     label file's lines (None: anyone may enter, no label asked); ``use_secure_urls`` as in
-    settings.ROOMS (needs labels). Raises InvalidArguments, Conflict (the name is taken, by a
+    settings.ROOMS (needs labels). Logged as ``room.create`` by ``who``. Raises
+    InvalidArguments, Conflict (the name is taken, by a
     settings room or a stored one)."""
     name = _checked_name(name)
     display = name if display_name is None else _checked_display_name(display_name)
@@ -117,6 +120,17 @@ def create_stored_room(
                 participant_labels=labels,
                 use_secure_urls=bool(use_secure_urls),
             )
+        )
+        record_change(
+            db,
+            who,
+            "room.create",
+            room=name,
+            details={
+                "display_name": display,
+                "participant_labels": None if labels is None else len(labels),
+                "use_secure_urls": bool(use_secure_urls),
+            },
         )
 
     database.run(work)
@@ -146,11 +160,17 @@ def _locked_stored_room(db: Session, settings_rooms: Mapping[str, Room], name: s
 
 
 def update_stored_room(
-    database: Database, settings_rooms: Mapping[str, Room], name: str, changes: Mapping[str, Any]
+    database: Database,
+    settings_rooms: Mapping[str, Room],
+    name: str,
+    changes: Mapping[str, Any],
+    *,
+    who: str,
 ) -> Room:
     """Change a stored room that has no session: any of CHANGEABLE in ``changes`` (checked as
-    ``create_stored_room`` checks them). Raises InvalidArguments (an unknown or bad value),
-    RoomNotFound, Conflict (a settings room; a room with a session)."""
+    ``create_stored_room`` checks them); logged as ``room.update`` by ``who``. Raises
+    InvalidArguments (an unknown or bad value), RoomNotFound, Conflict (a settings room; a
+    room with a session)."""
     unknown = sorted(set(changes) - set(CHANGEABLE))
     if unknown:
         raise InvalidArguments(f"cannot change {', '.join(unknown)}", field=unknown[0])
@@ -169,6 +189,7 @@ def update_stored_room(
         for key, value in checked.items():
             setattr(row, key, value)
         db.flush()
+        record_change(db, who, "room.update", room=name, details={"fields": sorted(checked)})
         room = find_stored_room(db, dict(settings_rooms), name)
         assert room is not None
         return room
@@ -176,10 +197,13 @@ def update_stored_room(
     return database.run(work)
 
 
-def delete_stored_room(database: Database, settings_rooms: Mapping[str, Room], name: str) -> None:
+def delete_stored_room(
+    database: Database, settings_rooms: Mapping[str, Room], name: str, *, who: str
+) -> None:
     """Delete a stored room that has no session, with who was waiting in it and the vars
     posted for its labels that no participant took. Its past sessions stay (with their room
-    name). Raises RoomNotFound, Conflict (a settings room; a room with a session)."""
+    name). Logged as ``room.delete`` by ``who``. Raises RoomNotFound, Conflict (a settings
+    room; a room with a session)."""
 
     def work(db: Session) -> None:
         row = _locked_stored_room(db, settings_rooms, name)
@@ -188,5 +212,6 @@ def delete_stored_room(database: Database, settings_rooms: Mapping[str, Room], n
             sa.delete(PendingParticipantVars).where(PendingParticipantVars.room_name == name)
         )
         db.delete(row)
+        record_change(db, who, "room.delete", room=name)
 
     database.run(work)

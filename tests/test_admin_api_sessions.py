@@ -303,7 +303,9 @@ def test_two_creates_of_one_sname_at_once_make_one_session(api_app, api):
     def create_one() -> None:
         barrier.wait()
         try:
-            outcomes.append(create_scripted_session(db, project, NewSession("trust", 2, "same")))
+            outcomes.append(
+                create_scripted_session(db, project, NewSession("trust", 2, "same"), who="test")
+            )
         except Exception as exc:
             outcomes.append(exc)
 

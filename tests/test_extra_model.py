@@ -184,7 +184,7 @@ def test_deleting_a_session_deletes_its_extra_model_rows_only(market):
     doomed, _ = _play(client, [2, 2, 2, 2])
     kept, _ = _play(client, [1, 1, 1, 1])
     grove = app.state.grove
-    delete_session(grove.db, grove.project, doomed)
+    delete_session(grove.db, grove.project, doomed, who="test")
     engine = grove.db.engine
     with engine.connect() as connection:
         for table, expected in (("market_bid", 4), ("market_reply", 4), ("market_offer", 4)):

@@ -57,40 +57,42 @@ def _where(grove: Any, code: str) -> tuple[str | None, int | None, bool, bool]:
 
 def test_advance_moves_through_pages_and_wait_pages_and_reports_each(grove):
     session, codes = _prisoner(grove)
-    report = actions.advance(grove.db, grove.project, session, [*codes, "nobody"])
+    report = actions.advance(grove.db, grove.project, session, [*codes, "nobody"], who="test")
     assert report.applied == codes
     assert report.positions == dict.fromkeys(codes, "Decision")
     assert [(s.uname, s.reason) for s in report.skipped] == [
         ("nobody", "no participant with this code or label here")
     ]
-    actions.advance(grove.db, grove.project, session, codes)  # Decision submitted by "timeout"
+    actions.advance(
+        grove.db, grove.project, session, codes, who="test"
+    )  # Decision submitted by "timeout"
     # The first of each pair waits (its page would poll); the second completes the pair.
     pages = sorted(_where(grove, c)[0] for c in codes)
     assert pages == ["Results", "Results", "ResultsWaitPage", "ResultsWaitPage"]
     waiting = [c for c in codes if _where(grove, c)[0] == "ResultsWaitPage"]
-    report = actions.advance(grove.db, grove.project, session, waiting)
+    report = actions.advance(grove.db, grove.project, session, waiting, who="test")
     assert report.positions == dict.fromkeys(waiting, "Results")
 
 
 def test_revert_goes_back_one_page_within_the_round_and_forgets_a_lone_arrival(grove):
     session, codes = _prisoner(grove)
-    actions.advance(grove.db, grove.project, session, codes)  # all on Decision
-    first_page = actions.revert(grove.db, grove.project, session, codes[:1])
+    actions.advance(grove.db, grove.project, session, codes, who="test")  # all on Decision
+    first_page = actions.revert(grove.db, grove.project, session, codes[:1], who="test")
     assert first_page.applied == []
     assert "first page of prisoner round 1" in first_page.skipped[0].reason
 
     # P1 waits alone at ResultsWaitPage (its partner is still on Decision): back to Decision.
     with grove.db.read() as db:
         partner = _partner(db, grove, codes[0])
-    actions.advance(grove.db, grove.project, session, [codes[0]])
+    actions.advance(grove.db, grove.project, session, [codes[0]], who="test")
     assert _where(grove, codes[0])[0] == "ResultsWaitPage"
-    back = actions.revert(grove.db, grove.project, session, [codes[0]])
+    back = actions.revert(grove.db, grove.project, session, [codes[0]], who="test")
     assert back.applied == [codes[0]]
     assert back.positions == {codes[0]: "Decision"}
     with grove.db.read() as db:
         arrivals = db.scalar(sa.select(sa.func.count(WaitPageArrival.id)))
     assert arrivals == 0  # the partner's arrival alone must not let the pair through
-    actions.advance(grove.db, grove.project, session, [partner])
+    actions.advance(grove.db, grove.project, session, [partner], who="test")
     assert _where(grove, partner)[0] == "ResultsWaitPage"
 
 
@@ -110,9 +112,9 @@ def test_revert_never_crosses_a_wait_page_that_let_the_group_through(grove):
     for _page in range(3):  # Decision; the wait page (twice for the first of each pair)
         behind = [c for c in codes if _where(grove, c)[0] != "Results"]
         if behind:
-            actions.advance(grove.db, grove.project, session, behind)
+            actions.advance(grove.db, grove.project, session, behind, who="test")
     assert {_where(grove, c)[0] for c in codes} == {"Results"}
-    refused = actions.revert(grove.db, grove.project, session, codes)
+    refused = actions.revert(grove.db, grove.project, session, codes, who="test")
     assert refused.applied == []
     assert all("after_all_players_arrive has run" in s.reason for s in refused.skipped)
     assert {_where(grove, c)[0] for c in codes} == {"Results"}
@@ -120,11 +122,11 @@ def test_revert_never_crosses_a_wait_page_that_let_the_group_through(grove):
 
 def test_end_finishes_and_skips_the_finished(grove):
     session, codes = _prisoner(grove)
-    report = actions.end(grove.db, grove.project, session, [codes[0]])
+    report = actions.end(grove.db, grove.project, session, [codes[0]], who="test")
     assert report.applied == [codes[0]]
     assert report.positions == {codes[0]: "finished"}
     assert _where(grove, codes[0])[2] is True
-    again = actions.end(grove.db, grove.project, session, [codes[0]])
+    again = actions.end(grove.db, grove.project, session, [codes[0]], who="test")
     assert [(s.uname, s.reason) for s in again.skipped] == [(codes[0], "already finished")]
 
 
@@ -132,40 +134,42 @@ def test_unames_may_be_labels_and_are_checked(grove):
     session, codes = _prisoner(grove)
     with grove.db.transaction() as db:
         db.execute(sa.update(Participant).where(Participant.code == codes[1]).values(label="bob"))
-    report = actions.end(grove.db, grove.project, session, ["bob", codes[1]])
+    report = actions.end(grove.db, grove.project, session, ["bob", codes[1]], who="test")
     assert report.applied == [codes[1]]  # one participant, named twice
     with pytest.raises(InvalidArguments):
-        actions.end(grove.db, grove.project, session, [])
+        actions.end(grove.db, grove.project, session, [], who="test")
     with pytest.raises(SessionNotFound):
-        actions.end(grove.db, grove.project, "nosuchsession", codes)
+        actions.end(grove.db, grove.project, "nosuchsession", codes, who="test")
     _other, other_codes = _prisoner(grove)
     with pytest.raises(ParticipantNotFound):  # a participant of another session is nobody here
-        actions.end(grove.db, grove.project, session, other_codes[:1])
+        actions.end(grove.db, grove.project, session, other_codes[:1], who="test")
     assert _where(grove, other_codes[0])[2] is False
 
 
 def test_a_dropout_plays_on_by_timeouts_and_never_holds_up_the_group(grove):
     session, codes = _prisoner(grove)
-    marked = actions.mark_dropouts(grove.db, grove.project, session, [codes[0]])
+    marked = actions.mark_dropouts(grove.db, grove.project, session, [codes[0]], who="test")
     assert marked.applied == [codes[0]]
     rows = session_monitor(grove.db, grove.project, session).as_json()["participants"]
     assert [row["is_dropout"] for row in rows] == [True, False, False, False]
-    again = actions.mark_dropouts(grove.db, grove.project, session, [codes[0]])
+    again = actions.mark_dropouts(grove.db, grove.project, session, [codes[0]], who="test")
     assert again.skipped[0].reason == "already marked as a dropout"
     timeouts.move_dropouts(grove.db, grove.project)
     # Started, Decision submitted by timeout, then held at the wait page by the partner.
     assert _where(grove, codes[0])[:2] == ("ResultsWaitPage", 1)
     with grove.db.read() as db:
         partner = _partner(db, grove, codes[0])
-    actions.advance(grove.db, grove.project, session, [partner])
-    actions.advance(grove.db, grove.project, session, [partner])  # arrives: the pair is complete
+    actions.advance(grove.db, grove.project, session, [partner], who="test")
+    actions.advance(
+        grove.db, grove.project, session, [partner], who="test"
+    )  # arrives: the pair is complete
     assert _where(grove, partner)[0] == "Results"
     timeouts.move_dropouts(grove.db, grove.project)
     # Round 1's Results, then round 2: the dropout waits for its new partner.
     page, round_number, finished, is_dropout = _where(grove, codes[0])
     assert (page, round_number, finished, is_dropout) == ("ResultsWaitPage", 2, False, True)
     # Everyone else drops out too: all play to the end on their own.
-    actions.mark_dropouts(grove.db, grove.project, session, codes[1:])
+    actions.mark_dropouts(grove.db, grove.project, session, codes[1:], who="test")
     for _sweep in range(10):
         timeouts.move_dropouts(grove.db, grove.project)
     assert all(_where(grove, c)[2] for c in codes)
@@ -195,8 +199,8 @@ def test_a_revert_racing_the_partners_arrival_never_leaves_a_group_let_through_w
 
 def _race_revert_and_arrival(grove: Any) -> None:
     session, codes = _prisoner(grove)
-    actions.advance(grove.db, grove.project, session, codes)
-    actions.advance(grove.db, grove.project, session, [codes[0]])  # P1 waits alone
+    actions.advance(grove.db, grove.project, session, codes, who="test")
+    actions.advance(grove.db, grove.project, session, [codes[0]], who="test")  # P1 waits alone
     with grove.db.read() as db:
         partner = _partner(db, grove, codes[0])
     ready = threading.Barrier(2)
@@ -204,11 +208,11 @@ def _race_revert_and_arrival(grove: Any) -> None:
 
     def revert_first() -> None:
         ready.wait()
-        results["revert"] = actions.revert(grove.db, grove.project, session, [codes[0]])
+        results["revert"] = actions.revert(grove.db, grove.project, session, [codes[0]], who="test")
 
     def partner_arrives() -> None:
         ready.wait()
-        results["arrive"] = actions.advance(grove.db, grove.project, session, [partner])
+        results["arrive"] = actions.advance(grove.db, grove.project, session, [partner], who="test")
 
     threads = [threading.Thread(target=revert_first), threading.Thread(target=partner_arrives)]
     for thread in threads:
@@ -239,16 +243,18 @@ def test_revert_may_cross_a_wait_page_the_group_has_not_passed(grove):
     from Results crosses it back to Decision and forgets the arrival, so the partner's arrival
     alone does not let the pair through."""
     session, codes = _prisoner(grove)
-    actions.advance(grove.db, grove.project, session, codes)
-    actions.advance(grove.db, grove.project, session, [codes[0]])  # arrives, waits
-    actions.advance(grove.db, grove.project, session, [codes[0]])  # passes without the partner
+    actions.advance(grove.db, grove.project, session, codes, who="test")
+    actions.advance(grove.db, grove.project, session, [codes[0]], who="test")  # arrives, waits
+    actions.advance(
+        grove.db, grove.project, session, [codes[0]], who="test"
+    )  # passes without the partner
     assert _where(grove, codes[0])[0] == "Results"
-    back = actions.revert(grove.db, grove.project, session, [codes[0]])
+    back = actions.revert(grove.db, grove.project, session, [codes[0]], who="test")
     assert back.positions == {codes[0]: "Decision"}
     with grove.db.read() as db:
         partner = _partner(db, grove, codes[0])
         assert db.scalar(sa.select(sa.func.count(WaitPageArrival.id))) == 0
-    actions.advance(grove.db, grove.project, session, [partner])
+    actions.advance(grove.db, grove.project, session, [partner], who="test")
     assert _where(grove, partner)[0] == "ResultsWaitPage"
 
 

@@ -59,7 +59,7 @@ def test_closing_the_room_answers_and_takes_the_visitor_off_the_list(app, client
     answers: dict = {}
     holder = _hold(client, "alice", answers)
     time.sleep(0.5)
-    close_room(app.state.grove.db, app.state.grove.rooms["econ101"])
+    close_room(app.state.grove.db, app.state.grove.rooms["econ101"], who="test")
     holder.join(timeout=10)
     # The page arrives again (grove-room.js submits its form), which lists it again.
     assert answers["json"] == {"ready": False, "waiting": 0, "listed": False}

@@ -31,7 +31,9 @@ def _stored_rows(grove: Any) -> list[tuple[str, Any]]:
 
 
 def test_a_stored_room_with_labels_works_for_participants_as_a_settings_room(client, grove):
-    create_stored_room(grove.db, grove.rooms, "lab2", participant_labels=[" alice", "bob", "bob"])
+    create_stored_room(
+        grove.db, grove.rooms, "lab2", participant_labels=[" alice", "bob", "bob"], who="test"
+    )
     assert _stored_rows(grove) == [("lab2", ["alice", "bob"])]  # normalized, once each
     asked = client.get("/room/lab2/")
     assert asked.status_code == 200
@@ -56,7 +58,12 @@ def test_a_stored_room_with_labels_works_for_participants_as_a_settings_room(cli
 
 def test_a_secure_stored_room_needs_each_labels_signed_link(client, grove):
     room = create_stored_room(
-        grove.db, grove.rooms, "secure2", participant_labels=["p1"], use_secure_urls=True
+        grove.db,
+        grove.rooms,
+        "secure2",
+        participant_labels=["p1"],
+        use_secure_urls=True,
+        who="test",
     )
     assert client.post("/room/secure2/", data={"participant_label": "p1"}).status_code == 403
     signed = client.post(
@@ -67,7 +74,7 @@ def test_a_secure_stored_room_needs_each_labels_signed_link(client, grove):
 
 
 def test_the_admins_rooms_page_lists_stored_rooms(client, grove):
-    create_stored_room(grove.db, grove.rooms, "lab3", display_name="Lab three")
+    create_stored_room(grove.db, grove.rooms, "lab3", display_name="Lab three", who="test")
     assert [r.name for r in all_rooms(grove.db, grove.rooms)][-1] == "lab3"
     page = client.get("/rooms")  # the sample project has no admin password: open
     assert page.status_code == 200
@@ -78,14 +85,14 @@ def test_the_admins_rooms_page_lists_stored_rooms(client, grove):
 
 def test_settings_rooms_are_read_only_and_names_are_unique(grove):
     with pytest.raises(Conflict, match=r"settings\.py"):
-        create_stored_room(grove.db, grove.rooms, "econ101")
+        create_stored_room(grove.db, grove.rooms, "econ101", who="test")
     with pytest.raises(Conflict, match="read-only"):
-        update_stored_room(grove.db, grove.rooms, "econ101", {"display_name": "x"})
+        update_stored_room(grove.db, grove.rooms, "econ101", {"display_name": "x"}, who="test")
     with pytest.raises(Conflict, match="read-only"):
-        delete_stored_room(grove.db, grove.rooms, "econ101")
-    create_stored_room(grove.db, grove.rooms, "lab4")
+        delete_stored_room(grove.db, grove.rooms, "econ101", who="test")
+    create_stored_room(grove.db, grove.rooms, "lab4", who="test")
     with pytest.raises(Conflict, match="exists already"):
-        create_stored_room(grove.db, grove.rooms, "lab4")
+        create_stored_room(grove.db, grove.rooms, "lab4", who="test")
     assert _stored_rows(grove) == [("lab4", None)]
 
 
@@ -105,40 +112,48 @@ def test_settings_rooms_are_read_only_and_names_are_unique(grove):
 )
 def test_bad_definitions_are_refused_and_nothing_is_stored(grove, name, fields, field):
     with pytest.raises(InvalidArguments) as refused:
-        create_stored_room(grove.db, grove.rooms, name, **fields)
+        create_stored_room(grove.db, grove.rooms, name, **fields, who="test")
     assert refused.value.field == field
     assert _stored_rows(grove) == []
 
 
 def test_a_room_changes_and_goes_only_without_a_session(client, grove):
-    create_stored_room(grove.db, grove.rooms, "lab5", participant_labels=["a"])
+    create_stored_room(grove.db, grove.rooms, "lab5", participant_labels=["a"], who="test")
     changed = update_stored_room(
-        grove.db, grove.rooms, "lab5", {"participant_labels": ["b", "c"], "display_name": "Five"}
+        grove.db,
+        grove.rooms,
+        "lab5",
+        {"participant_labels": ["b", "c"], "display_name": "Five"},
+        who="test",
     )
     assert (changed.display_name, changed.labels) == ("Five", frozenset({"b", "c"}))
     with pytest.raises(InvalidArguments):
-        update_stored_room(grove.db, grove.rooms, "lab5", {"name": "other"})
+        update_stored_room(grove.db, grove.rooms, "lab5", {"name": "other"}, who="test")
     with pytest.raises(InvalidArguments):  # secure links need labels
         update_stored_room(
-            grove.db, grove.rooms, "lab5", {"participant_labels": None, "use_secure_urls": True}
+            grove.db,
+            grove.rooms,
+            "lab5",
+            {"participant_labels": None, "use_secure_urls": True},
+            who="test",
         )
     code = client.post(
         "/api/sessions/",
         json={"session_config_name": "survey", "num_participants": 1, "room_name": "lab5"},
     ).json()["code"]
     with pytest.raises(Conflict, match=code):
-        update_stored_room(grove.db, grove.rooms, "lab5", {"display_name": "x"})
+        update_stored_room(grove.db, grove.rooms, "lab5", {"display_name": "x"}, who="test")
     with pytest.raises(Conflict, match="close the room first"):
-        delete_stored_room(grove.db, grove.rooms, "lab5")
+        delete_stored_room(grove.db, grove.rooms, "lab5", who="test")
     assert _stored_rows(grove) == [("lab5", ["b", "c"])]
-    close_room(grove.db, find_room(grove.db, grove.rooms, "lab5"))
-    delete_stored_room(grove.db, grove.rooms, "lab5")
+    close_room(grove.db, find_room(grove.db, grove.rooms, "lab5"), who="test")
+    delete_stored_room(grove.db, grove.rooms, "lab5", who="test")
     assert _stored_rows(grove) == []
     with pytest.raises(RoomNotFound):
         find_room(grove.db, grove.rooms, "lab5")
     assert client.get("/room/lab5/").status_code == 404
     with pytest.raises(RoomNotFound):
-        delete_stored_room(grove.db, grove.rooms, "lab5")
+        delete_stored_room(grove.db, grove.rooms, "lab5", who="test")
 
 
 def test_a_new_room_is_seen_at_once_by_a_second_worker(app, settings):
@@ -147,7 +162,7 @@ def test_a_new_room_is_seen_at_once_by_a_second_worker(app, settings):
     second = create_app(settings)
     try:
         grove = app.state.grove
-        create_stored_room(grove.db, grove.rooms, "lab6")
+        create_stored_room(grove.db, grove.rooms, "lab6", who="test")
         with TestClient(second) as other:
             assert other.get("/room/lab6/").status_code == 200
     finally:

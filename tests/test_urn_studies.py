@@ -123,6 +123,7 @@ def test_the_seed_comes_from_secrets_at_first_use(tmp_path, reference):
             {},
             f"trial {len(seeds)}",
             {"treatments": ["A", "B"], "factors": {"sex": ["M", "F"]}},
+            who="test",
         )
         with grove.db.read() as db:
             seeds.append(
@@ -162,6 +163,7 @@ def test_create_and_list_studies(reference):
         defined,
         "Vaccine trial",
         {"treatments": ["Placebo", "Vaccine"], "factors": {"site": ["North", "South"]}},
+        who="test",
     )
     assert created.defined_in == "database"
     assert created.num_assigned == 0
@@ -170,13 +172,15 @@ def test_create_and_list_studies(reference):
     assert names == [("My Study", "settings"), ("Vaccine trial", "database")]
     valid = {"treatments": ["A", "B"], "factors": {"x": ["1", "2"]}}
     with pytest.raises(Conflict, match="exists already"):
-        create_study(grove.db, defined, "Vaccine trial", valid)
+        create_study(grove.db, defined, "Vaccine trial", valid, who="test")
     with pytest.raises(Conflict, match=r"settings\.py"):
-        create_study(grove.db, defined, STUDY, valid)
+        create_study(grove.db, defined, STUDY, valid, who="test")
     with pytest.raises(InvalidArguments, match="treatments"):
-        create_study(grove.db, defined, "Bad", {"treatments": ["A"], "factors": {"x": ["1"]}})
+        create_study(
+            grove.db, defined, "Bad", {"treatments": ["A"], "factors": {"x": ["1"]}}, who="test"
+        )
     with pytest.raises(InvalidArguments, match="name"):
-        create_study(grove.db, defined, " padded ", valid)
+        create_study(grove.db, defined, " padded ", valid, who="test")
     assert [s.name for s in list_studies(grove.db, defined)] == [STUDY, "Vaccine trial"]
 
 

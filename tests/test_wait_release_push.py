@@ -76,7 +76,7 @@ def test_the_admins_advance_releases_a_waiting_participants_held_status(app, cli
     assert "json" not in answer
     advanced = time.monotonic()
     grove = app.state.grove
-    outcome = advance_participant(grove.db, grove.project, session, trustee)
+    outcome = advance_participant(grove.db, grove.project, session, trustee, who="test")
     assert outcome.moved, outcome.note
     holder.join(timeout=10)
     assert answer["json"] == {"ready": True}

@@ -4,6 +4,7 @@ for the shared rules: unknown parameters are a 400 naming them)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -93,6 +94,17 @@ class PlayersMessage(PlayersAction):
     message: str = Field(
         max_length=2000, description="the text their open page shows (as text, not HTML)"
     )
+
+
+class PlayersFields(PlayersAction):
+    """``PATCH session/{sname}/players/fields/``: fields to set on each participant named."""
+
+    fields: dict[str, Any] = Field(
+        min_length=1,
+        description="PARTICIPANT_FIELDS names (stored in participant.vars, as the vars API "
+        "does) and `label`, with their new values; any other name is a 400",
+    )
+    reload: bool = Field(default=False, description="then reload their open pages")
 
 
 class SkippedUname(Answer):
@@ -200,3 +212,49 @@ class RoomOnline(Answer):
     session_code: str | None
     waiting: list[str]
     num_waiting: int
+
+
+# --- the audit log (server/audit_log.py) -----------------------------------------------------
+
+
+class LogQuery(Parameters):
+    """``GET log/``: filters (each optional) and the page."""
+
+    session: str | None = Field(default=None, description="only changes of this session code")
+    since: dt.datetime | None = Field(
+        default=None,
+        description="only changes at or after this time: ISO 8601 (UTC unless it says) or "
+        "epoch seconds",
+    )
+    action: str | None = Field(
+        default=None,
+        max_length=64,
+        description="only this action (session.archive) or family of actions (session)",
+    )
+    page: int = Field(default=1, ge=1, description="the page, from 1 (newest changes first)")
+    per_page: int = Field(default=50, ge=1, le=500)
+
+
+class LogItem(Answer):
+    """One change: when (ISO 8601 UTC), who (the API key's user, the admin's name or cli),
+    what (a dotted action name), what it concerned, and its details (never a secret)."""
+
+    id: int
+    at: str
+    who: str
+    action: str
+    session: str | None
+    participant: str | None
+    room: str | None
+    study: str | None
+    details: dict[str, Any]
+
+
+class LogList(Answer):
+    """``GET log/``: one page, newest first, and ``next_page`` (null on the last)."""
+
+    entries: list[LogItem]
+    page: int
+    per_page: int
+    total: int
+    next_page: int | None

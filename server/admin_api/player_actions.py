@@ -1,5 +1,6 @@
 """``session/{sname}/players/<action>/``: advance, revert, end, dropout, reload, redirect,
-message, on participant codes or labels (``server/participant_actions.py``).
+message, and ``fields`` (PATCH: set participant fields), on participant codes or labels
+(``server/participant_actions.py``).
 
 Every action answers ``{<done>: [participant codes], "skipped": [{"uname", "reason"}]}``,
 ``<done>`` named as in the uproot reference (``reloaded``, ``redirected`` with ``url``,
@@ -9,7 +10,8 @@ which also answer ``positions``: code -> the page each is on now).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from starlette.requests import Request
 
@@ -17,6 +19,7 @@ from server import participant_actions as actions
 from server.admin_api.models import (
     PlayersAction,
     PlayersActionAnswer,
+    PlayersFields,
     PlayersMessage,
     PlayersRedirect,
     SkippedUname,
@@ -28,7 +31,19 @@ from server.page_commands import MessageCommand, RedirectCommand, ReloadCommand
 from server.project import Project
 from server.rest.auth import Caller
 
-Move = Callable[[Database, Project, str, Sequence[str]], actions.ActionReport]
+
+class Move(Protocol):
+    """A participants' action of ``server.participant_actions`` that moves them."""
+
+    def __call__(
+        self,
+        database: Database,
+        project: Project,
+        session_code: str,
+        unames: Sequence[str],
+        *,
+        who: str,
+    ) -> actions.ActionReport: ...
 
 
 def _answer(
@@ -43,9 +58,9 @@ def _answer(
 
 
 def _move(
-    done: str, action: Move, request: Request, app: Grove, unames: list[str]
+    done: str, action: Move, request: Request, app: Grove, caller: Caller, unames: list[str]
 ) -> PlayersActionAnswer:
-    report = action(app.db, app.project, request.path_params["sname"], unames)
+    report = action(app.db, app.project, request.path_params["sname"], unames, who=caller.who)
     return _answer(done, report, positions=True)
 
 
@@ -53,26 +68,27 @@ def advance(
     request: Request, app: Grove, caller: Caller, params: PlayersAction
 ) -> PlayersActionAnswer:
     """Each one page on: a page submitted as its timeout would, a wait page as an arrival."""
-    return _move("advanced", actions.advance, request, app, params.unames)
+    return _move("advanced", actions.advance, request, app, caller, params.unames)
 
 
 def revert(
     request: Request, app: Grove, caller: Caller, params: PlayersAction
 ) -> PlayersActionAnswer:
     """Each one page back, within the app and round, never across a completed wait page."""
-    return _move("reverted", actions.revert, request, app, params.unames)
+    return _move("reverted", actions.revert, request, app, caller, params.unames)
 
 
 def end(request: Request, app: Grove, caller: Caller, params: PlayersAction) -> PlayersActionAnswer:
     """Each to the end of the session (finished)."""
-    return _move("ended", actions.end, request, app, params.unames)
+    return _move("ended", actions.end, request, app, caller, params.unames)
 
 
 def dropout(
     request: Request, app: Grove, caller: Caller, params: PlayersAction
 ) -> PlayersActionAnswer:
     """Mark each as dropped out; their pages are then submitted as timeouts, at once."""
-    report = actions.mark_dropouts(app.db, app.project, request.path_params["sname"], params.unames)
+    sname = request.path_params["sname"]
+    report = actions.mark_dropouts(app.db, app.project, sname, params.unames, who=caller.who)
     return _answer("marked_dropout", report)
 
 
@@ -81,7 +97,7 @@ def reload(
 ) -> PlayersActionAnswer:
     """Reload each one's open page."""
     sname = request.path_params["sname"]
-    report = actions.command_pages(app.db, sname, params.unames, ReloadCommand())
+    report = actions.command_pages(app.db, sname, params.unames, ReloadCommand(), who=caller.who)
     return _answer("reloaded", report)
 
 
@@ -91,7 +107,7 @@ def redirect(
     """Send each one's open page to an absolute http(s) URL."""
     command = RedirectCommand(params.url)  # a URL that is not http(s) is a 400 here
     sname = request.path_params["sname"]
-    report = actions.command_pages(app.db, sname, params.unames, command)
+    report = actions.command_pages(app.db, sname, params.unames, command, who=caller.who)
     return _answer("redirected", report, url=params.url)
 
 
@@ -104,5 +120,22 @@ def message(
     except InvalidArguments as exc:  # named after the body's field, not the command's
         raise InvalidArguments(str(exc), field="message") from None
     sname = request.path_params["sname"]
-    report = actions.command_pages(app.db, sname, params.unames, command)
+    report = actions.command_pages(app.db, sname, params.unames, command, who=caller.who)
     return _answer("messaged", report)
+
+
+def fields(
+    request: Request, app: Grove, caller: Caller, params: PlayersFields
+) -> PlayersActionAnswer:
+    """Set participant fields (PARTICIPANT_FIELDS, label) on each; reload their pages if
+    asked."""
+    report = actions.set_fields(
+        app.db,
+        app.project,
+        request.path_params["sname"],
+        params.unames,
+        params.fields,
+        reload=params.reload,
+        who=caller.who,
+    )
+    return _answer("updated", report, fields=list(params.fields))

@@ -79,6 +79,7 @@ def create_room(request: Request, app: Grove, caller: Caller, params: RoomCreate
         display_name=params.display_name,
         participant_labels=params.labels,
         use_secure_urls=params.use_secure_urls,
+        who=caller.who,
     )
     return RoomChanged.model_validate({"name": room.name, "created": True})
 
@@ -87,14 +88,16 @@ def update_room(request: Request, app: Grove, caller: Caller, params: RoomUpdate
     """Change a stored room without a session (409: a settings room, or one with a session)."""
     given = params.model_dump(exclude_unset=True)
     changes = {("participant_labels" if k == "labels" else k): v for k, v in given.items()}
-    room = update_stored_room(app.db, app.rooms, request.path_params["roomname"], changes)
+    room = update_stored_room(
+        app.db, app.rooms, request.path_params["roomname"], changes, who=caller.who
+    )
     return RoomChanged.model_validate({"name": room.name, "updated": True})
 
 
 def delete_room(request: Request, app: Grove, caller: Caller, params: NoParameters) -> RoomChanged:
     """Delete a stored room without a session (409: a settings room, or one with a session)."""
     name = request.path_params["roomname"]
-    delete_stored_room(app.db, app.rooms, name)
+    delete_stored_room(app.db, app.rooms, name, who=caller.who)
     return RoomChanged.model_validate({"name": name, "deleted": True})
 
 
@@ -103,7 +106,7 @@ def disassociate_room(
 ) -> RoomChanged:
     """Close the room: its session stays, new visitors wait for the next one."""
     overview = _overview(app, request.path_params["roomname"])
-    close_room(app.db, overview.room)
+    close_room(app.db, overview.room, who=caller.who)
     return RoomChanged.model_validate(
         {
             "name": overview.room.name,
@@ -132,6 +135,6 @@ def create_room_session(
             label=params.label,
             description=params.description,
         ),
-        created_by=caller.user,
+        who=caller.who,
     )
     return RoomSessionCreated(sname=created.session.code, roomname=room.name, created=True)

@@ -41,6 +41,7 @@ from typing import Any
 from server.admin_api import (
     configs,
     data,
+    log,
     models,
     player_actions,
     players,
@@ -369,6 +370,43 @@ ENDPOINTS: list[Endpoint] = [
             ),
         )
     ],
+    Endpoint(
+        "PATCH",
+        f"{PREFIX}/session/{{sname}}/players/fields/",
+        "setPlayersFields",
+        "Set participant fields (settings.PARTICIPANT_FIELDS, stored in participant.vars as "
+        "the vars API does, and label) on participants",
+        player_actions.fields,
+        models.PlayersFields,
+        models.PlayersActionAnswer,
+        (400, 401, 403, 404),
+        scope="admin",
+        description=(
+            "Answers {updated: [participant codes], fields: [names], skipped: [{uname, "
+            "reason}]}; reload: true reloads their open pages. 400: a name not declared in "
+            "PARTICIPANT_FIELDS (nor label), a bad label, or one label for several "
+            "participants; 404: no such session, or no uname names a participant."
+        ),
+    ),
+    # --- the audit log (server/admin_api/log.py) ----------------------------------------------
+    Endpoint(
+        "GET",
+        f"{PREFIX}/log/",
+        "adminLog",
+        "The audit log: who changed what, newest first, a page at a time, filtered by "
+        "session, time or action",
+        log.log,
+        models.LogQuery,
+        models.LogList,
+        READ,
+        scope="admin",
+        description=(
+            "who: the API key's user, the admin's login name (admin area) or cli; action: a "
+            "dotted name (session.archive, participant.advance, room.create, key.scope, "
+            "study.create, ...); action=session matches every session.* action. next_page "
+            "is the page parameter of the next page (null on the last)."
+        ),
+    ),
     # --- rooms (server/admin_api/rooms.py) ---------------------------------------------------
     Endpoint(
         "GET",

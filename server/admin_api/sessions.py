@@ -115,7 +115,7 @@ def create(request: Request, app: Grove, caller: Caller, params: SessionCreate) 
             label=params.label,
             description=params.description,
         ),
-        created_by=caller.user,
+        who=caller.who,
     )
     code, room = created.session.code, created.session.room_name
     return SessionCreated(
@@ -165,7 +165,7 @@ def update_description(
     request: Request, app: Grove, caller: Caller, params: DescriptionUpdate
 ) -> DescriptionAnswer:
     """PATCH session/{sname}/description/."""
-    set_description(app.db, _sname(request), params.description)
+    set_description(app.db, _sname(request), params.description, who=caller.who)
     return DescriptionAnswer(description=session_row(app.db, _sname(request)).description)
 
 
@@ -175,7 +175,7 @@ def toggle_active(
     """PATCH session/{sname}/active/: uproot's toggle, as Grove's archived state (active:
     not archived); ``{"active": bool}`` sets it instead of toggling."""
     wanted = None if params.active is None else not params.active
-    archived = set_archived(app.db, _sname(request), wanted)
+    archived = set_archived(app.db, _sname(request), wanted, who=caller.who)
     return ArchivedAnswer(active=not archived, archived=archived)
 
 
@@ -183,7 +183,7 @@ def update_archived(
     request: Request, app: Grove, caller: Caller, params: ArchivedUpdate
 ) -> ArchivedAnswer:
     """PATCH session/{sname}/archived/: archive (hide from the list) or unarchive."""
-    archived = set_archived(app.db, _sname(request), params.archived)
+    archived = set_archived(app.db, _sname(request), params.archived, who=caller.who)
     return ArchivedAnswer(active=not archived, archived=archived)
 
 
@@ -191,10 +191,11 @@ def update_settings(
     request: Request, app: Grove, caller: Caller, params: SettingsUpdate
 ) -> SettingsAnswer:
     """PATCH session/{sname}/settings/: change config fields, checked as the admin form."""
-    return SettingsAnswer(settings=set_config_fields(app.db, _sname(request), params.settings))
+    settings = set_config_fields(app.db, _sname(request), params.settings, who=caller.who)
+    return SettingsAnswer(settings=settings)
 
 
 def delete(request: Request, app: Grove, caller: Caller, params: Any) -> SessionDeleted:
     """DELETE session/{sname}/: the session and everything of it."""
-    deleted = delete_session(app.db, app.project, _sname(request))
+    deleted = delete_session(app.db, app.project, _sname(request), who=caller.who)
     return SessionDeleted(sname=deleted.code, deleted=True, rows=deleted.rows)

@@ -46,5 +46,7 @@ def study_detail(
 def create_study(request: Request, app: Grove, caller: Caller, params: CreateStudy) -> StudySummary:
     """Create a study (409 if the name is taken or defined in settings.py)."""
     return _answer(
-        studies.create_study(app.db, app.settings.urn_studies, params.name, params.config)
+        studies.create_study(
+            app.db, app.settings.urn_studies, params.name, params.config, who=caller.who
+        )
     )

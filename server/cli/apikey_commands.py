@@ -9,38 +9,47 @@ from __future__ import annotations
 import argparse
 
 from server import api_keys
+from server.api_key_admin import (
+    create_user_key,
+    key_holders,
+    regenerate_user_key,
+    revoke_user_key,
+    set_user_scope,
+)
+from server.audit_log import CLI
 from server.cli.common import load_context
 from server.errors import InvalidArguments
 
 
 def apikey(args: argparse.Namespace) -> int:
-    """Manage per-user REST API keys."""
+    """Manage per-user REST API keys (the keys page's operations, logged as by ``cli``)."""
     context = load_context()
+    db = context.db
     try:
-        with context.db.transaction() as db:
-            if args.action == "create":
-                scope = args.scope or "admin"
-                key = api_keys.create_key(db, args.user, scope)
-                print(f"API key for {args.user}, scope {scope} (shown once, store it now):\n{key}")
-            elif args.action == "scope":
-                if not args.scope:
-                    raise InvalidArguments("say the new scope: apikey scope NAME --scope S")
-                api_keys.set_scope(db, args.user, args.scope)
-                print(f"The key of {args.user} now has scope {args.scope}.")
-            elif args.action == "regenerate":
-                key = api_keys.regenerate_key(db, args.user)
-                print(f"New API key for {args.user} (the old one no longer works):\n{key}")
-            elif args.action == "revoke":
-                api_keys.revoke_key(db, args.user)
-                print(f"Revoked the key of {args.user}.")
-            else:
-                rows = api_keys.list_users(db)
-                for row in rows:
-                    print(f"{row.user}\t{row.scope}\tcreated {row.created_at:%Y-%m-%d %H:%M}")
-                if not rows:
-                    print("No API keys.")
+        if args.action == "create":
+            scope = args.scope or "admin"
+            key = create_user_key(db, args.user, scope, who=CLI)
+            print(f"API key for {args.user}, scope {scope} (shown once, store it now):\n{key}")
+        elif args.action == "scope":
+            if not args.scope:
+                raise InvalidArguments("say the new scope: apikey scope NAME --scope S")
+            set_user_scope(db, args.user, args.scope, who=CLI)
+            print(f"The key of {args.user} now has scope {args.scope}.")
+        elif args.action == "regenerate":
+            key = regenerate_user_key(db, args.user, who=CLI)
+            print(f"New API key for {args.user} (the old one no longer works):\n{key}")
+        elif args.action == "revoke":
+            revoke_user_key(db, args.user, who=CLI)
+            print(f"Revoked the key of {args.user}.")
+        else:
+            holders = key_holders(db)
+            for holder in holders:
+                created = holder.created_at[:16].replace("T", " ")
+                print(f"{holder.user}\t{holder.scope}\tcreated {created}")
+            if not holders:
+                print("No API keys.")
     finally:
-        context.db.dispose()
+        db.dispose()
     return 0
 
 

@@ -7,6 +7,7 @@ import csv
 import json
 from pathlib import Path
 
+from server.audit_log import CLI
 from server.cli.common import CommandContext, GroveError, fail, load_context
 from server.randomization.service import verify
 from server.randomization.studies import create_study, list_studies
@@ -44,7 +45,7 @@ def _create(context: CommandContext, name: str, config_text: str | None) -> int:
     except (ValueError, OSError) as exc:
         return fail(f"cannot read the configuration: {exc}")
     try:
-        study = create_study(context.db, context.settings.urn_studies, name, config)
+        study = create_study(context.db, context.settings.urn_studies, name, config, who=CLI)
     except GroveError as exc:
         return fail(str(exc))
     print(

@@ -4,6 +4,7 @@ on ``Base.metadata`` before a project copies it. Add new model modules here."""
 from server.models import (
     admin,
     api_keys,
+    audit_log,
     chat,
     core,
     export_log,
@@ -18,6 +19,7 @@ from server.models import (
 __all__ = [
     "admin",
     "api_keys",
+    "audit_log",
     "chat",
     "core",
     "export_log",

@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.audit_log import record_change
 from server.db import Database
 from server.errors import Conflict, InvalidArguments
 from server.models.urn import UrnStudy
@@ -182,10 +183,11 @@ def study_summary(database: Database, defined: DefinedStudies, name: str) -> Stu
 
 
 def create_study(
-    database: Database, defined: DefinedStudies, name: Any, config: Any
+    database: Database, defined: DefinedStudies, name: Any, config: Any, *, who: str
 ) -> StudySummary:
     """Create a study with an urn ``config`` (a session config's ``urn`` keys; without
-    ``starting_seed`` it gets 64 random bits). One unit of work.
+    ``starting_seed`` it gets 64 random bits). One unit of work, logged as ``study.create``
+    by ``who`` (its treatments and factors, never its seed).
 
     Raises InvalidArguments (bad name or config, naming the key), Conflict (a study of that
     name exists, or settings.py defines it).
@@ -204,8 +206,16 @@ def create_study(
         if exists is not None:
             raise Conflict(f"a study named {name!r} exists already")
         try:
-            return _summary(ensure_study(db, name, config), defined)
+            summary = _summary(ensure_study(db, name, config), defined)
         except sa.exc.IntegrityError:  # created by a concurrent request meanwhile
             raise Conflict(f"a study named {name!r} exists already") from None
+        record_change(
+            db,
+            who,
+            "study.create",
+            study=name,
+            details={key: config[key] for key in ("treatments", "factors") if key in config},
+        )
+        return summary
 
     return database.run(work)

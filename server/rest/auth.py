@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from server.api_keys import Scope, identify_key, note_key_used, scope_allows
+from server.audit_log import UNIDENTIFIED
 from server.errors import GroveError
 from server.http.context import grove
 from server.rest.errors import RequestError
@@ -37,6 +38,12 @@ class Caller:
 
     user: str | None
     scope: Scope = "admin"
+
+    @property
+    def who(self) -> str:
+        """The name the audit log records this caller's changes under: the key's user, or
+        ``anonymous`` on an open API without a key."""
+        return self.user or UNIDENTIFIED
 
 
 def require_scope(caller: Caller, needed: Scope, operation: str) -> None:

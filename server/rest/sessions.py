@@ -48,7 +48,7 @@ def create(request: Request, app: Grove, caller: Caller, params: CreateSession) 
         modified_session_config_fields=params.modified_session_config_fields,
         room_name=params.room_name,
         label=params.label,
-        created_by=caller.user,
+        who=caller.who,
     )
     answer = Created(
         code=created.code,

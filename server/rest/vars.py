@@ -31,7 +31,7 @@ def participant_vars(
         params.room_name,
         params.participant_label,
         params.vars,
-        user=caller.user,
+        who=caller.who,
     )
     return VarsSet(ok=True, applied=applied, pending=not applied)
 
@@ -40,7 +40,7 @@ def participant_vars_by_code(
     request: Request, app: Grove, caller: Caller, params: VarsOnly
 ) -> VarsSet:
     """POST /api/participant_vars/<participant code> with vars."""
-    set_participant_vars_by_code(app.db, request.path_params["code"], params.vars)
+    set_participant_vars_by_code(app.db, request.path_params["code"], params.vars, who=caller.who)
     return VarsSet(ok=True, applied=True, pending=False)
 
 
@@ -48,7 +48,9 @@ def session_vars(
     request: Request, app: Grove, caller: Caller, params: SessionVarsByRoom
 ) -> SessionVarsSet:
     """POST /api/session_vars/ with room_name, vars."""
-    code = set_session_vars_by_room(app.db, app.project, params.room_name, params.vars)
+    code = set_session_vars_by_room(
+        app.db, app.project, params.room_name, params.vars, who=caller.who
+    )
     return SessionVarsSet(ok=True, code=code)
 
 
@@ -56,5 +58,7 @@ def session_vars_by_code(
     request: Request, app: Grove, caller: Caller, params: VarsOnly
 ) -> SessionVarsSet:
     """POST /api/session_vars/<session code> with vars."""
-    code = set_session_vars_by_code(app.db, request.path_params["code"], params.vars)
+    code = set_session_vars_by_code(
+        app.db, request.path_params["code"], params.vars, who=caller.who
+    )
     return SessionVarsSet(ok=True, code=code)

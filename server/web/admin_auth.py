@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from server.admin_logins import LoginThrottled, log_in, log_out, login_is_valid
+from server.audit_log import admin_actor
 from server.http.admin_cookie import cookie_is_secure
 from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
@@ -39,6 +40,13 @@ def is_admin(request: Request) -> bool:
     if not app.settings.admin_login_required:
         return True
     return login_is_valid(app.db, app.settings, request.session.get(SESSION_KEY))
+
+
+def admin_who(request: Request) -> str:
+    """Who the audit log records the admin area's changes under: the admin's login name,
+    or ``admin`` when no login is required (``server.audit_log.admin_actor``)."""
+    settings = grove(request).settings
+    return admin_actor(settings.admin_username, settings.admin_login_required)
 
 
 def admin_required(view: Callable[[Request], Response]) -> Callable[[Request], Response]:

@@ -20,7 +20,7 @@ from server.api_keys import SCOPES
 from server.errors import InvalidArguments
 from server.http.context import grove
 from server.web.admin_actions import admin_action
-from server.web.admin_auth import admin_required
+from server.web.admin_auth import admin_required, admin_who
 from server.web.admin_layout import render_admin
 
 
@@ -57,7 +57,9 @@ def create(request: Request, form: dict[str, str]) -> Response:
     """Create a key of the chosen scope for a new user and show it once."""
     user = form.get("user", "").strip()
     try:
-        key = create_user_key(grove(request).db, user, form.get("scope", "admin"))
+        key = create_user_key(
+            grove(request).db, user, form.get("scope", "admin"), who=admin_who(request)
+        )
     except InvalidArguments as exc:
         return _page(request, error=str(exc), status_code=400)
     return _page(request, new_key=(user, key))
@@ -67,7 +69,7 @@ def create(request: Request, form: dict[str, str]) -> Response:
 def regenerate(request: Request, form: dict[str, str]) -> Response:
     """Give the user a new key (the old one stops working) and show it once."""
     user = request.path_params["user"]
-    key = regenerate_user_key(grove(request).db, user)
+    key = regenerate_user_key(grove(request).db, user, who=admin_who(request))
     return _page(request, new_key=(user, key))
 
 
@@ -75,7 +77,12 @@ def regenerate(request: Request, form: dict[str, str]) -> Response:
 def set_scope(request: Request, form: dict[str, str]) -> Response:
     """Change the scope of the user's key (the key itself stays the same)."""
     try:
-        set_user_scope(grove(request).db, request.path_params["user"], form.get("scope", ""))
+        set_user_scope(
+            grove(request).db,
+            request.path_params["user"],
+            form.get("scope", ""),
+            who=admin_who(request),
+        )
     except InvalidArguments as exc:
         return _page(request, error=str(exc), status_code=400)
     return RedirectResponse("/apikeys", status_code=303)
@@ -84,7 +91,7 @@ def set_scope(request: Request, form: dict[str, str]) -> Response:
 @admin_action
 def revoke(request: Request, form: dict[str, str]) -> Response:
     """Delete the user's key."""
-    revoke_user_key(grove(request).db, request.path_params["user"])
+    revoke_user_key(grove(request).db, request.path_params["user"], who=admin_who(request))
     return RedirectResponse("/apikeys", status_code=303)
 
 

@@ -29,7 +29,7 @@ from server.session_admin import (
 )
 from server.session_payments import session_payments
 from server.web.admin_actions import admin_action
-from server.web.admin_auth import admin_required, is_admin
+from server.web.admin_auth import admin_required, admin_who, is_admin
 from server.web.admin_layout import local_path, render_admin
 from server.web.session_tabs import tab_bar
 
@@ -111,14 +111,8 @@ def create(request: Request, form: dict[str, str]) -> Response:
             if key.startswith(CONFIG_FIELD_PREFIX)
         },
     )
-    settings = app.settings
     try:
-        created = create_admin_session(
-            app.db,
-            app.project,
-            submitted,
-            created_by=settings.admin_username if settings.admin_login_required else None,
-        )
+        created = create_admin_session(app.db, app.project, submitted, who=admin_who(request))
     except RoomNotFound as exc:
         return _create_form(request, config_name, form, {"room": str(exc)}, 400)
     except (InvalidArguments, NotFound) as exc:
@@ -203,7 +197,7 @@ def session_payments_tab(request: Request) -> Response:
 def description(request: Request, form: dict[str, str]) -> Response:
     """Save a session's description."""
     code = request.path_params["code"]
-    set_description(grove(request).db, code, form.get("description", ""))
+    set_description(grove(request).db, code, form.get("description", ""), who=admin_who(request))
     return RedirectResponse(f"/SessionStartLinks/{code}", status_code=303)
 
 
@@ -217,7 +211,9 @@ def archive(request: Request, form: dict[str, str]) -> Response:
     flag = form.get("archived")
     if flag not in ("0", "1"):
         raise InvalidArguments("archived must be 0 or 1", field="archived")
-    set_archived(grove(request).db, request.path_params["code"], flag == "1")
+    set_archived(
+        grove(request).db, request.path_params["code"], flag == "1", who=admin_who(request)
+    )
     return RedirectResponse(_back_to(form, "/sessions"), status_code=303)
 
 
@@ -232,7 +228,7 @@ def delete_confirmation(request: Request) -> Response:
 def delete(request: Request, form: dict[str, str]) -> Response:
     """Delete the session and all its data, then show the sessions list."""
     app = grove(request)
-    delete_session(app.db, app.project, request.path_params["code"])
+    delete_session(app.db, app.project, request.path_params["code"], who=admin_who(request))
     return RedirectResponse("/sessions", status_code=303)
 
 

@@ -14,7 +14,7 @@ from server.http.context import grove
 from server.http.errors import json_error
 from server.session_monitor import advance_participants, session_monitor
 from server.web.admin_actions import admin_action
-from server.web.admin_auth import admin_required, is_admin
+from server.web.admin_auth import admin_required, admin_who, is_admin
 from server.web.admin_layout import render_admin
 from server.web.admin_routes import session_page_context
 
@@ -63,7 +63,7 @@ def advance(request: Request, form: dict[str, str]) -> Response:
     codes = [key[len(ADVANCE_PREFIX) :] for key in form if key.startswith(ADVANCE_PREFIX)]
     if not codes:
         raise InvalidArguments("tick at least one participant to advance", field="participants")
-    outcomes = advance_participants(app.db, app.project, code, codes)
+    outcomes = advance_participants(app.db, app.project, code, codes, who=admin_who(request))
     moved = sum(outcome.moved for outcome in outcomes)
     return RedirectResponse(f"/SessionMonitor/{code}?advanced={moved}", status_code=303)
 

@@ -36,7 +36,7 @@ from server.rooms import (
 )
 from server.session_reports import create_session_now
 from server.web.admin_actions import admin_action
-from server.web.admin_auth import admin_required
+from server.web.admin_auth import admin_required, admin_who
 from server.web.admin_layout import render_admin
 
 
@@ -192,8 +192,9 @@ def room_admin_action(request: Request, form: dict[str, str]) -> Response:
     CSRF token)."""
     app = grove(request)
     room = find_room(app.db, app.rooms, request.path_params["name"])
+    who = admin_who(request)
     if form.get("action") == "close":
-        close_room(app.db, room)
+        close_room(app.db, room, who=who)
         return RedirectResponse("/rooms", status_code=303)
     try:
         count = int(str(form.get("num_participants", "")))
@@ -201,7 +202,9 @@ def room_admin_action(request: Request, form: dict[str, str]) -> Response:
         raise InvalidArguments(
             "num_participants must be a whole number", field="num_participants"
         ) from None
-    create_session_now(app.db, app.project, str(form.get("config", "")), count, room_name=room.name)
+    create_session_now(
+        app.db, app.project, str(form.get("config", "")), count, room_name=room.name, who=who
+    )
     return RedirectResponse("/rooms", status_code=303)
 
 
