@@ -80,6 +80,16 @@ def jsonable(result: Any) -> Any:
     return result
 
 
+async def enforce_rate_limit(request: Request, app: Grove, caller: Caller) -> None:
+    """Count this request against the caller's key (``server/rate_limit.py``; an open API's
+    anonymous callers by address). Raises RateLimited (429 with Retry-After) over the limit;
+    nothing is counted while the limit is off."""
+    limit = app.settings.api_rate_limit_per_minute
+    if limit:
+        key_user = caller.user or f"anonymous:{request.client.host if request.client else ''}"
+        await run_in_threadpool(count_api_request, app.db, key_user, limit)
+
+
 def serve(
     handler: Handler,
     params: type[BaseModel],
@@ -110,12 +120,7 @@ def serve(
                     key_required=key_required,
                 )
             require_scope(caller, scope, f"{request.method} {request.url.path}")
-            limit = app.settings.api_rate_limit_per_minute
-            if limit:
-                key_user = (
-                    caller.user or f"anonymous:{request.client.host if request.client else ''}"
-                )
-                await run_in_threadpool(count_api_request, app.db, key_user, limit)
+            await enforce_rate_limit(request, app, caller)
             raw = await read_parameters(request, app.settings.max_body_bytes)
             raw.pop("api_key", None)
             result = await run_in_threadpool(handler, request, app, caller, validate(params, raw))

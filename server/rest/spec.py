@@ -198,6 +198,18 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
         }
     for status in endpoint.errors:
         responses[str(status)] = {"description": ERROR_TEXTS[status], "content": error}
+    if not endpoint.public:
+        # Every keyed operation counts against the key's rate limit (server/rate_limit.py).
+        responses["429"] = {
+            "description": ERROR_TEXTS[429],
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds until the next minute's count starts",
+                    "schema": {"type": "integer"},
+                }
+            },
+            "content": error,
+        }
     operation["responses"] = responses
     return operation
 

@@ -2,7 +2,8 @@
 ``POST /api/sessions/<code>/randomize``.
 
 The reference API answers ``{"message", "results", "status"}``; so do these, with 401 for a
-missing or invalid key and 403 for a ``read`` key that asks to randomize (a write).
+missing or invalid key, 403 for a ``read`` key that asks to randomize (a write) and 429 (with
+Retry-After) past the key's rate limit, as every API.
 ``study`` is a study name or a session code.
 """
 
@@ -21,6 +22,7 @@ from server.participant_vars import participant_label_key
 from server.randomization import api_use_cases
 from server.rest.auth import Caller, authenticate, require_scope
 from server.rest.body import read_parameters
+from server.rest.endpoint import enforce_rate_limit
 from server.rest.errors import RequestError
 from server.rest.models import RandomizeInSession
 
@@ -36,6 +38,7 @@ async def _reference_call(request: Request, action: Any) -> Response:
     app = grove(request)
     try:
         caller = await run_in_threadpool(authenticate, request, 401)
+        await enforce_rate_limit(request, app, caller)
         params = await read_parameters(request, app.settings.max_body_bytes)
         params.pop("api_key", None)
         results = await run_in_threadpool(action, app, caller, params)
