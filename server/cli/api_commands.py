@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +49,18 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+def server_url(base: str) -> str:
+    """``base`` if it is an ``http(s)://host[:port][/sub/]`` URL; UsageError otherwise."""
+    try:
+        parts = urlsplit(base)
+        parts.port  # noqa: B018  (reading it checks it: a port that is no number raises)
+    except ValueError as exc:
+        raise UsageError(f"--url {base!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--url must be an http:// or https:// URL with a host, not {base!r}")
+    return base
 
 
 def api_url(base: str, path: str) -> str:
@@ -80,9 +94,20 @@ def json_body(data: str | None) -> Any:
         except OSError as exc:
             raise UsageError(f"cannot read {data[1:]}: {exc.strerror}") from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise UsageError(f"--data is not JSON: {exc}") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise UsageError(f"--data is not JSON: {constant} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise UsageError(f"--data is not JSON: {text} is too large for a JSON number")
+    return number
 
 
 def error_message(response: httpx2.Response) -> str:
@@ -130,6 +155,8 @@ def _answer(
             yield response
     except httpx2.TransportError as exc:
         raise ApiError(0, f"cannot reach {url}: {exc}") from None
+    except httpx2.InvalidURL as exc:
+        raise UsageError(f"not a valid URL: {url}: {exc}") from None
 
 
 def call_api(
@@ -142,7 +169,7 @@ def call_api(
     if key:
         headers["Authorization"] = f"Bearer {key}"
     method = options.method.upper()
-    url = api_url(options.url, options.path)
+    url = api_url(server_url(options.url), options.path)
     params = query_pairs(options.path, options.query)
     body = json_body(options.data)
     with client_factory(options.url) as client:
@@ -168,12 +195,35 @@ def call_api(
     out.write((json.dumps(answer, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
+def _call_api_into(options: argparse.Namespace, target: Path) -> None:
+    """``call_api`` writing to ``target`` only once the answer is complete: a refused or
+    broken call leaves an existing file as it was (a wrong session code must not empty
+    yesterday's export). A symbolic link (``/dev/stdout``) or anything else but a regular
+    file (a pipe) is written through, as the answer comes, and never replaced."""
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        with open(target, "wb") as out:
+            call_api(options, out)
+        return
+    partial = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed below, renamed or removed)
+        dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
+    )
+    try:
+        with partial:
+            call_api(options, partial)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(partial.name, 0o666 & ~umask)  # as open() would have made it
+        os.replace(partial.name, target)
+    except BaseException:
+        Path(partial.name).unlink(missing_ok=True)
+        raise
+
+
 def api(options: argparse.Namespace) -> int:
     """The ``api`` command: exit status 0, 1 (the server refused or failed) or 2 (usage)."""
     try:
         if options.output:
-            with open(options.output, "wb") as out:
-                call_api(options, out)
+            _call_api_into(options, Path(options.output))
         else:
             call_api(options, sys.stdout.buffer)
             sys.stdout.flush()
