@@ -42,6 +42,10 @@ MAX_STUDY_NAME_LENGTH = 255
 
 DefinedStudies = Mapping[str, Mapping[str, Any]]
 
+# The urn API's own query parameters (POST /study_participants?api_key=&study=&id=&<factor>=):
+# a factor of one of these names could never be given a level there.
+RESERVED_FACTOR_NAMES = ("api_key", "study", "id")
+
 
 @dataclass(frozen=True)
 class StudySummary:
@@ -81,7 +85,8 @@ def check_defined_studies(raw: Any) -> dict[str, dict[str, Any]]:
         try:
             # A missing seed is drawn at first use; check the rest now.
             UrnConfig.from_dict({**config, "starting_seed": config.get("starting_seed") or 0})
-        except UrnConfigError as exc:
+            check_factor_names(config)
+        except (UrnConfigError, InvalidArguments) as exc:
             raise ValueError(f"URN_STUDIES[{name!r}]: {exc}") from None
         studies[checked_name] = dict(config)
     return studies
@@ -89,7 +94,7 @@ def check_defined_studies(raw: Any) -> dict[str, dict[str, Any]]:
 
 def check_study_name(name: Any) -> str:
     """A study name: a non-empty string of at most MAX_STUDY_NAME_LENGTH printable characters
-    without surrounding whitespace. Raises InvalidArguments (field ``name``)."""
+    without surrounding whitespace or a slash. Raises InvalidArguments (field ``name``)."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidArguments("a study name must be a non-empty string", field="name")
     if name != name.strip() or not name.isprintable():
@@ -101,7 +106,24 @@ def check_study_name(name: Any) -> str:
         raise InvalidArguments(
             f"a study name has at most {MAX_STUDY_NAME_LENGTH} characters", field="name"
         )
+    if "/" in name:
+        # The admin API addresses a study as study/<name>/: a slash would split the path.
+        raise InvalidArguments(f"study name {name!r} must not contain '/'", field="name")
     return name
+
+
+def check_factor_names(config: Mapping[str, Any]) -> None:
+    """Refuse a factor the urn API could not take a level for (RESERVED_FACTOR_NAMES).
+    Raises InvalidArguments (field ``config``)."""
+    factors = config.get("factors")
+    reserved = [f for f in RESERVED_FACTOR_NAMES if isinstance(factors, Mapping) and f in factors]
+    if reserved:
+        raise InvalidArguments(
+            f"factor {reserved[0]!r} has the name of one of the urn API's own parameters "
+            f"({', '.join(RESERVED_FACTOR_NAMES)}): POST /study_participants could never "
+            "give it a level; rename it",
+            field="config",
+        )
 
 
 def find_study(db: Session, defined: DefinedStudies, name: str) -> UrnStudy | None:
@@ -200,6 +222,7 @@ def create_study(
     if "study" in config:
         raise InvalidArguments("config: 'study' is the study's name, given apart", field="config")
     parse_config({**config, "starting_seed": config.get("starting_seed") or 0})
+    check_factor_names(config)
 
     def work(db: Session) -> StudySummary:
         exists = db.scalar(sa.select(UrnStudy.id).where(UrnStudy.name == name))
