@@ -22,6 +22,9 @@ from server.sessions import get_session
 from server.typed_json import plain
 
 MAX_PER_PAGE = 500
+# The last page anyone may ask for: its offset stays far inside a 64-bit integer, which is
+# all SQLite and PostgreSQL take.
+MAX_PAGE = 1_000_000_000
 
 
 def iso_utc(moment: dt.datetime | None) -> str | None:
@@ -98,8 +101,8 @@ def find_sessions(
 ) -> SessionsPage:
     """The sessions matching ``filters``, newest first, page ``page`` of ``per_page`` (1 to
     MAX_PER_PAGE). A page past the last is empty. Raises InvalidArguments for a bad page."""
-    if page < 1:
-        raise InvalidArguments(f"page must be 1 or more, not {page}", field="page")
+    if not 1 <= page <= MAX_PAGE:
+        raise InvalidArguments(f"page must be 1 to {MAX_PAGE}, not {page}", field="page")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise InvalidArguments(
             f"per_page must be 1 to {MAX_PER_PAGE}, not {per_page}", field="per_page"
@@ -115,6 +118,8 @@ def find_sessions(
         since = filters.created_since
         if since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
+        # In UTC: SQLite stores the times as UTC text and drops a bound value's offset.
+        since = since.astimezone(dt.UTC)
         conditions.append(ExperimentSession.created_at >= since)
     with database.read() as db:
         total = db.scalar(

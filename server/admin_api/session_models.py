@@ -12,7 +12,7 @@ from pydantic import Field
 
 from server.participant_presence import DEFAULT_ONLINE_SECONDS
 from server.rest.models import SINCE_HELP, Answer, NameList, Parameters
-from server.session_queries import MAX_PER_PAGE, PLAYER_FIELDS
+from server.session_queries import MAX_PAGE, MAX_PER_PAGE, PLAYER_FIELDS
 from server.sessions import MAX_PARTICIPANTS
 
 # Requests
@@ -31,7 +31,9 @@ class SessionsQuery(Parameters):
         description="only sessions created at or after this time: ISO 8601 (UTC unless it "
         "says) or epoch seconds",
     )
-    page: int = Field(default=1, ge=1, description="the page, from 1 (newest sessions first)")
+    page: int = Field(
+        default=1, ge=1, le=MAX_PAGE, description="the page, from 1 (newest sessions first)"
+    )
     per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
 
 

@@ -1,0 +1,52 @@
+"""GET sessions/ with a scripter's edge cases: a page number too large for the database is a
+400 (it was a 500: an offset past 64 bits), and created_since with a UTC offset means that
+moment (on SQLite the offset was dropped: 10:00+05:00 filtered as 10:00 UTC)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests import admin_api_helpers
+from tests.admin_api_helpers import ADMIN, V1
+from tests.rest_helpers import assert_error_shape
+
+api_app = admin_api_helpers.api_app
+api = admin_api_helpers.api
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", str(2**63), "1000000001"])
+def test_a_page_past_any_database_integer_is_400(api, page):
+    error = assert_error_shape(
+        api.get(f"{V1}/sessions/", params={"page": page}, headers=ADMIN), 400
+    )
+    assert "page" in error["error"]
+
+
+def test_the_last_allowed_page_is_an_empty_page(api):
+    answer = api.get(
+        f"{V1}/sessions/", params={"page": 1_000_000_000, "per_page": 500}, headers=ADMIN
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["sessions"] == []
+
+
+def test_created_since_with_an_offset_is_that_moment(api):
+    created = api.post(f"{V1}/sessions/", json={"config": "survey", "n_players": 1}, headers=ADMIN)
+    sname = created.json()["sname"]
+    now = dt.datetime.now(dt.UTC)
+    # The same moment, an hour ago, written in UTC+05:00: the session was created after it.
+    an_hour_ago_east = (now - dt.timedelta(hours=1)).astimezone(dt.timezone(dt.timedelta(hours=5)))
+    # An hour from now, written in UTC-05:00: nothing was created after it.
+    in_an_hour_west = (now + dt.timedelta(hours=1)).astimezone(dt.timezone(dt.timedelta(hours=-5)))
+
+    def snames(since: dt.datetime) -> list[str]:
+        answer = api.get(
+            f"{V1}/sessions/", params={"created_since": since.isoformat()}, headers=ADMIN
+        )
+        assert answer.status_code == 200, answer.text
+        return [s["sname"] for s in answer.json()["sessions"]]
+
+    assert snames(an_hour_ago_east) == [sname]
+    assert snames(in_an_hour_west) == []
