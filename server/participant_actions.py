@@ -397,8 +397,15 @@ def set_fields(
             if holder is not None:
                 raise Refused(f"participant {holder} of this session has the label {label!r}")
         merge_participant_vars(participant, values)
-        if has_label:
+        if has_label and label != participant.label:
             participant.label = label
+            try:
+                with db.begin_nested():  # PostgreSQL: a concurrent request took it meanwhile
+                    db.flush()
+            except sa.exc.IntegrityError:
+                raise Refused(
+                    f"another participant of this session took the label {label!r} meanwhile"
+                ) from None
         details: dict[str, Any] = {"fields": sorted(values), "reload": reload}
         if has_label:
             details[LABEL_FIELD] = label

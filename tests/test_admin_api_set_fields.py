@@ -9,6 +9,8 @@ name nobody a 404, no key a 401, a read or write key a 403, and none of them wri
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -162,3 +164,31 @@ def test_it_is_in_the_openapi_document_with_the_admin_scope(api):
     operation = spec["paths"][f"{V1}/session/{{sname}}/players/fields/"]["patch"]
     assert operation["x-required-scope"] == "admin"
     assert {"400", "401", "403", "404"} <= set(operation["responses"])
+
+
+def test_a_label_taken_by_a_transaction_not_yet_committed_is_skipped_not_a_500(api):
+    """On PostgreSQL the label's check cannot see another transaction's uncommitted label, so
+    the unique index refuses it once that commits; on SQLite the other transaction holds the
+    write lock and the check then sees it. Either way: skipped, nothing written."""
+    sname, codes = _session(api)
+    engine = api.app.state.grove.db.engine
+    answers: list[Any] = []
+    with engine.connect() as other:
+        transaction = other.begin()
+        other.execute(sa.update(Participant).where(Participant.code == codes[1]).values(label="x"))
+        patch = threading.Thread(
+            target=lambda: answers.append(
+                _patch(api, sname, {"unames": [codes[0]], "fields": {"label": "x", "treatment": 1}})
+            )
+        )
+        patch.start()
+        time.sleep(0.5)  # the PATCH waits for the other transaction's lock
+        transaction.commit()
+    patch.join(timeout=30)
+    [answer] = answers
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["updated"] == []
+    assert "label 'x'" in answer.json()["skipped"][0]["reason"]
+    state = _state(api)
+    assert state[codes[0]] == (None, {})
+    assert state[codes[1]][0] == "x"
