@@ -28,6 +28,8 @@ ADMIN = "admin"
 # The API is open (no key configured, not in production) and no key was sent.
 UNIDENTIFIED = "anonymous"
 MAX_PER_PAGE = 500
+# The last page anyone may ask for: its offset stays far inside a 64-bit integer.
+MAX_PAGE = 1_000_000_000
 
 
 def admin_actor(admin_username: str | None, login_required: bool) -> str:
@@ -128,10 +130,10 @@ def _iso(moment: dt.datetime) -> str:
 def read_log(
     database: Database, criteria: LogFilter, *, page: int = 1, per_page: int = 50
 ) -> LogPage:
-    """The matching log rows, newest first, one page. Raises InvalidArguments (page below 1,
-    per_page outside 1..MAX_PER_PAGE)."""
-    if page < 1:
-        raise InvalidArguments("page must be 1 or more", field="page")
+    """The matching log rows, newest first, one page. Raises InvalidArguments (page outside
+    1..MAX_PAGE, per_page outside 1..MAX_PER_PAGE, a ``since`` no UTC time can hold)."""
+    if not 1 <= page <= MAX_PAGE:
+        raise InvalidArguments(f"page must be 1 to {MAX_PAGE}", field="page")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise InvalidArguments(f"per_page must be 1 to {MAX_PER_PAGE}", field="per_page")
     conditions: list[sa.ColumnElement[bool]] = []
@@ -141,7 +143,13 @@ def read_log(
         since = criteria.since
         if since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
-        conditions.append(AuditEntry.at >= since.astimezone(dt.UTC))
+        try:  # in UTC: SQLite stores times as UTC text and drops a bound value's offset
+            since = since.astimezone(dt.UTC)
+        except OverflowError:  # 9999-12-31T23:00-05:00, 0001-01-01T00:00+05:00
+            raise InvalidArguments(
+                "since is outside the times a date can hold in UTC", field="since"
+            ) from None
+        conditions.append(AuditEntry.at >= since)
     if criteria.action is not None:
         conditions.append(
             sa.or_(

@@ -448,3 +448,22 @@ def test_vars_posts_are_logged_with_the_keys_user_and_the_names_only(api, scoped
     )
     assert read_only.status_code == 403
     assert len(log_rows(api)) == before + len(posts)
+
+
+def test_log_bounds_page_and_since_offsets(api):
+    new_session(api)  # one row: its creation
+    for bad in (
+        {"page": 10**20},
+        {"page": 1_000_000_001},
+        {"since": "9999-12-31T23:00:00-05:00"},
+        {"since": "0001-01-01T00:00:00+05:00"},
+    ):
+        assert_error_shape(api.get(f"{V1}/log/", params=bad, headers=ADMIN), 400)
+    assert api.get(f"{V1}/log/", params={"page": 10**9}, headers=ADMIN).json()["entries"] == []
+    # An offset means that moment: one hour ago, said in UTC+05:00.
+    now = dt.datetime.now(dt.UTC)
+    east = dt.timezone(dt.timedelta(hours=5))
+    hour_ago = (now - dt.timedelta(hours=1)).astimezone(east).isoformat()
+    hour_ahead = (now + dt.timedelta(hours=1)).astimezone(east).isoformat()
+    assert api.get(f"{V1}/log/", params={"since": hour_ago}, headers=ADMIN).json()["total"] == 1
+    assert api.get(f"{V1}/log/", params={"since": hour_ahead}, headers=ADMIN).json()["total"] == 0

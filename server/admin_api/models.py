@@ -231,7 +231,9 @@ class LogQuery(Parameters):
         max_length=64,
         description="only this action (session.archive) or family of actions (session)",
     )
-    page: int = Field(default=1, ge=1, description="the page, from 1 (newest changes first)")
+    page: int = Field(
+        default=1, ge=1, le=1_000_000_000, description="the page, from 1 (newest changes first)"
+    )
     per_page: int = Field(default=50, ge=1, le=500)
 
 
