@@ -22,6 +22,7 @@ Tables of apps the project no longer lists are left alone, data and all.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -109,6 +110,10 @@ def plan_app_tables(connection: sa.Connection, metadata: sa.MetaData) -> AppSche
     dialect implementation), nullability as reflected.
     """
     tables = app_tables(metadata)
+    key = _sqlite_schema_key(connection, tables)
+    if key is not None and key in _UP_TO_DATE_ON_SQLITE:
+        _UP_TO_DATE_ON_SQLITE.move_to_end(key)
+        return AppSchemaPlan()
     inspector = sa.inspect(connection)
     present = set(inspector.get_table_names())
     plan = AppSchemaPlan(new_tables=[t for n, t in tables.items() if n not in present])
@@ -120,7 +125,35 @@ def plan_app_tables(connection: sa.Connection, metadata: sa.MetaData) -> AppSche
     found_in = {name: {c["name"]: c for c in found} for (_, name), found in reflected.items()}
     for name in existing:
         _compare_table(tables[name], found_in[name], impl, connection.dialect, plan)
+    if key is not None and plan == AppSchemaPlan():
+        _UP_TO_DATE_ON_SQLITE[key] = None
+        if len(_UP_TO_DATE_ON_SQLITE) > _UP_TO_DATE_LIMIT:
+            _UP_TO_DATE_ON_SQLITE.popitem(last=False)
     return plan
+
+
+# SQLite keeps a schema only as the CREATE statements in sqlite_master, which is all its
+# reflection reads: a database whose statements equal those of one found up to date with the
+# same models is up to date too. A process that starts many apps on copies of one database
+# (the test suite starts one per test) then reads one table instead of reflecting each app
+# table and comparing every column (about 10 ms a start).
+_UP_TO_DATE_ON_SQLITE: OrderedDict[tuple[Any, ...], None] = OrderedDict()
+_UP_TO_DATE_LIMIT = 256
+
+
+def _sqlite_schema_key(connection: sa.Connection, tables: dict[str, sa.Table]) -> Any:
+    """The database's CREATE statements and the models' columns, or None off SQLite."""
+    if connection.dialect.name != "sqlite":
+        return None
+    statements = connection.exec_driver_sql(
+        "SELECT type, name, tbl_name, sql FROM main.sqlite_master ORDER BY type, name"
+    ).all()
+    # The type objects themselves (compared by identity): a project's models are built once.
+    models = tuple(
+        (name, tuple((c.name, c.nullable, c.type) for c in table.columns))
+        for name, table in tables.items()
+    )
+    return tuple(tuple(row) for row in statements), models
 
 
 def _compare_table(
