@@ -688,6 +688,7 @@ def test_zip_project_returns_the_archive_beside_the_settings(tmp_path):
     assert zip_project(tmp_path / "p") == tmp_path / "p" / "p.otreezip"
 
 
+@pytest.mark.slow  # a subprocess loading Grove: about 3 s
 def test_python_dash_m_server_still_runs(tmp_path):
     shown = subprocess.run(
         [sys.executable, "-m", "server", "--help"],

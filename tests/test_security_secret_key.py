@@ -74,6 +74,7 @@ def test_production_takes_a_long_key_from_the_environment_or_settings_py(tmp_pat
     assert from_env.secret_key == GOOD
 
 
+@pytest.mark.slow  # a subprocess loading Grove: about 2.5 s
 def test_prodserver_refuses_to_start_and_says_how_to_set_the_key(tmp_path):
     root = _project(tmp_path)
     environ = {
@@ -116,6 +117,7 @@ def test_development_key_is_random_per_install_private_and_kept(tmp_path):
     ]
 
 
+@pytest.mark.slow  # eight subprocesses started at once
 def test_workers_starting_at_once_agree_on_the_development_key(tmp_path):
     root = _project(tmp_path)
     program = (
