@@ -467,3 +467,35 @@ def test_log_bounds_page_and_since_offsets(api):
     hour_ahead = (now + dt.timedelta(hours=1)).astimezone(east).isoformat()
     assert api.get(f"{V1}/log/", params={"since": hour_ago}, headers=ADMIN).json()["total"] == 1
     assert api.get(f"{V1}/log/", params={"since": hour_ahead}, headers=ADMIN).json()["total"] == 0
+
+
+def test_a_sessions_log_tab_shows_its_changes_only(admin_client):
+    client = admin_client
+    codes = []
+    for _ in range(2):
+        made = submit_form(
+            client,
+            "/sessions/create?config=survey",
+            "/sessions/create",
+            {"num_participants": "1"},
+        )
+        codes.append(made.headers["location"].rsplit("/", 1)[1])
+    submit_form(
+        client,
+        f"/SessionStartLinks/{codes[0]}",
+        f"/sessions/{codes[0]}/description",
+        {"description": "first"},
+    )
+    links = client.get(f"/SessionStartLinks/{codes[0]}").text
+    assert f'href="/SessionLog/{codes[0]}"' in links  # a tab like the others
+    tab = client.get(f"/SessionLog/{codes[0]}")
+    assert tab.status_code == 200
+    assert tab.text.count("<td>alice</td>") == 2
+    assert "session.description" in tab.text
+    assert codes[1] not in tab.text
+    assert 'aria-current="page" href="/SessionLog/' in tab.text
+    assert client.get("/SessionLog/nosuch").status_code == 404
+    assert client.get(f"/SessionLog/{codes[0]}", params={"page": "x"}).status_code == 400
+    client.cookies.clear()
+    refused = client.get(f"/SessionLog/{codes[0]}", follow_redirects=False)
+    assert refused.status_code == 303

@@ -1,5 +1,6 @@
 """The admin area's Log page (REDCap's "Logging"): who changed what, newest first, a page at
-a time, filtered by session, action or time (``server/audit_log.py``)."""
+a time, filtered by session, action or time (``server/audit_log.py``); and a session's Log tab,
+its own changes."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from starlette.routing import Route
 from server.audit_log import LogFilter, read_log
 from server.errors import InvalidArguments
 from server.http.context import grove
+from server.session_admin import session_row
 from server.web.admin_auth import admin_required
 from server.web.admin_layout import render_admin
+from server.web.admin_routes import session_page_context
 
 PER_PAGE = 100
 
@@ -64,4 +67,26 @@ def log_page(request: Request) -> Response:
     )
 
 
-routes = [Route("/log", log_page, methods=["GET"])]
+@admin_required
+def session_log_tab(request: Request) -> Response:
+    """GET /SessionLog/<code>: the session's tab with its changes (``?page=``)."""
+    app = grove(request)
+    code = request.path_params["code"]
+    session = session_row(app.db, code)  # SessionNotFound: a 404 page
+    found = read_log(
+        app.db,
+        LogFilter(session=code),
+        page=_page(request.query_params.get("page")),
+        per_page=PER_PAGE,
+    )
+    return render_admin(
+        request,
+        "grove/admin/session_log.html",
+        {**session_page_context(request, session, can_manage=True), "log": found},
+    )
+
+
+routes = [
+    Route("/log", log_page, methods=["GET"]),
+    Route("/SessionLog/{code:str}", session_log_tab, methods=["GET"]),
+]

@@ -24,6 +24,7 @@ TABS: list[SessionTab] = [
     SessionTab("Data", "/SessionData/{code}"),
     SessionTab("Payments", "/SessionPayments/{code}"),
     SessionTab("Report", "/SessionReport/{code}"),
+    SessionTab("Log", "/SessionLog/{code}"),
 ]
 
 
