@@ -76,9 +76,23 @@ def _repeated_as_lists(pairs: list[tuple[str, str]]) -> list[tuple[str, Any]]:
     return [(key, found[0] if len(found) == 1 else found) for key, found in values.items()]
 
 
+def _is_json(content_type: str) -> bool:
+    return content_type in ("application/json", "") or content_type.endswith("+json")
+
+
+def _looks_like_json(text: str) -> bool:
+    """A form-typed body that is a JSON object: ``curl -d '{"config": "trust"}'`` without
+    ``-H 'Content-Type: application/json'`` sends form's type. oTree reads any body as JSON, so
+    its users' curl lines do this; no form has a field whose name starts with ``{``."""
+    return text.lstrip().startswith("{")
+
+
 async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
     """The request's parameters: query string merged under a JSON or form body. A query
     key given more than once is a list.
+
+    A form-typed body that is a JSON object (curl's ``-d '{...}'`` without a Content-Type)
+    is read as JSON, as oTree reads it.
 
     RequestError 400 for a string no database can store (a NUL character anywhere, or a lone
     surrogate from a JSON escape), whatever the field, and for JSON that
@@ -97,7 +111,7 @@ async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise RequestError(400, "the request body is not valid UTF-8") from None
-        if content_type in ("application/json", "") or content_type.endswith("+json"):
+        if _is_json(content_type) or (content_type == FORM_TYPE and _looks_like_json(text)):
             try:
                 parsed = loads_strict(text)
             except JSONInputError as exc:
