@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from server.app import create_app
+from server.models.audit_log import AuditEntry
 from server.models.urn import UrnAssignment
 from server.project import load_project
 from server.randomization.service import get_study, randomize
@@ -39,6 +40,12 @@ def _study_with_history(settings, n=6):
     return app, code
 
 
+def _log(app) -> list[tuple[str, str, str | None, dict]]:
+    with app.state.grove.db.read() as db:
+        rows = db.scalars(sa.select(AuditEntry).order_by(AuditEntry.id))
+        return [(r.who, r.action, r.study_name, r.details) for r in rows]
+
+
 @pytest.mark.slow  # a subprocess per case, or many draws: seconds each
 def test_verify_export_import(settings, tmp_path):
     app, code = _study_with_history(settings)
@@ -60,6 +67,7 @@ def test_verify_export_import(settings, tmp_path):
     )
     imported = _run(settings, "import", code, str(history))
     assert imported.returncode == 0, imported.stderr
+    assert _log(app) == [("cli", "study.import", code, {"assignments": 2})]
     with app.state.grove.db.read() as db:
         study = get_study(db, code)
         assert study.num_assigned == 8
@@ -71,6 +79,7 @@ def test_verify_export_import(settings, tmp_path):
     refused = _run(settings, "import", code, str(bad))
     assert refused.returncode == 1
     assert "invalid level" in refused.stderr
+    assert len(_log(app)) == 1  # the refused import is not logged
     with app.state.grove.db.transaction() as db:
         db.scalars(
             sa.select(UrnAssignment).where(UrnAssignment.sequence == 2)

@@ -7,7 +7,7 @@ import csv
 import json
 from pathlib import Path
 
-from server.audit_log import CLI
+from server.audit_log import CLI, record_change
 from server.cli.common import CommandContext, GroveError, fail, load_context
 from server.randomization.service import verify
 from server.randomization.studies import create_study, list_studies
@@ -110,6 +110,7 @@ def urn(args: argparse.Namespace) -> int:
         return 1
     with path.open(newline="", encoding="utf-8") as handle, context.db.transaction() as db:
         added = import_history(db, args.target, csv.DictReader(handle))
+        record_change(db, CLI, "study.import", study=args.target, details={"assignments": added})
     print(f"Imported {added} assignment(s) into {args.target!r}.")
     return 0
 
