@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from server.rest.models import Answer, Parameters
+from server.rest.models import Answer, Parameters, WholeNumber
 
 
 class WorkerInfo(Answer):
@@ -174,7 +174,7 @@ class RoomSessionCreate(Parameters):
     """``POST room/{roomname}/session/``: a session in the room (as ``POST sessions/``)."""
 
     config: str = Field(description="the session config's name")
-    n_players: int | None = Field(
+    n_players: WholeNumber | None = Field(
         default=None,
         ge=1,
         le=10_000,

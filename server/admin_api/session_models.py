@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from server.participant_presence import DEFAULT_ONLINE_SECONDS
-from server.rest.models import SINCE_HELP, Answer, NameList, Parameters
+from server.rest.models import SINCE_HELP, Answer, NameList, Parameters, WholeNumber
 from server.session_queries import MAX_PAGE, MAX_PER_PAGE, PLAYER_FIELDS
 from server.sessions import MAX_PARTICIPANTS
 
@@ -31,10 +31,10 @@ class SessionsQuery(Parameters):
         description="only sessions created at or after this time: ISO 8601 (UTC unless it "
         "says) or epoch seconds",
     )
-    page: int = Field(
+    page: WholeNumber = Field(
         default=1, ge=1, le=MAX_PAGE, description="the page, from 1 (newest sessions first)"
     )
-    per_page: int = Field(default=50, ge=1, le=MAX_PER_PAGE)
+    per_page: WholeNumber = Field(default=50, ge=1, le=MAX_PER_PAGE)
 
 
 class SessionCreate(Parameters):
@@ -43,14 +43,14 @@ class SessionCreate(Parameters):
 
     config: str | None = Field(default=None, description="the session config's name")
     session_config_name: str | None = Field(default=None, description="oTree's name of config")
-    n_players: int | None = Field(
+    n_players: WholeNumber | None = Field(
         default=None,
         ge=1,
         le=MAX_PARTICIPANTS,
         description="number of participants; left out: one per uname, or the config's "
         "smallest valid number",
     )
-    num_participants: int | None = Field(
+    num_participants: WholeNumber | None = Field(
         default=None, ge=1, le=MAX_PARTICIPANTS, description="oTree's name of n_players"
     )
     sname: str | None = Field(

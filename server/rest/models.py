@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from server.participant_vars import MAX_LABEL_LENGTH
 from server.sessions import MAX_PARTICIPANTS
@@ -50,6 +51,17 @@ def _whole_number_text(value: Any) -> Any:
         if stripped.lower() in ("", "null", "none"):
             return None
     return value
+
+
+def _not_a_bool(value: Any) -> Any:
+    # JSON's true is no count: pydantic's lax int would read it as 1 (a session of one).
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+# An int that JSON's true/false is not (strings of digits from a form or query still are).
+WholeNumber = Annotated[int, BeforeValidator(_not_a_bool)]
 
 
 def _comma_list(value: Any) -> Any:
