@@ -18,7 +18,7 @@ from server.cli.apikey_commands import apikey
 from server.models.audit_log import AuditEntry
 from tests import admin_api_helpers
 from tests.admin_api_helpers import ADMIN, V1
-from tests.admin_pages import log_in, submit_form
+from tests.admin_pages import form_with_action, log_in, submit_form
 from tests.rest_helpers import assert_error_shape
 
 api_app = admin_api_helpers.api_app
@@ -499,3 +499,29 @@ def test_a_sessions_log_tab_shows_its_changes_only(admin_client):
     client.cookies.clear()
     refused = client.get(f"/SessionLog/{codes[0]}", follow_redirects=False)
     assert refused.status_code == 303
+
+
+def test_the_admin_areas_key_and_room_changes_are_logged_and_a_refused_one_is_not(admin_client):
+    client = admin_client
+    submit_form(client, "/apikeys", "/apikeys", {"user": "dan"})
+    assert submit_form(client, "/apikeys", "/apikeys/dan/regenerate").status_code == 200
+    scope_form = dict(
+        form_with_action(client.get("/apikeys").text, "/apikeys/dan/scope").submission()
+    )
+    bad_scope = client.post("/apikeys/dan/scope", data={**scope_form, "scope": "root"})
+    assert bad_scope.status_code == 400  # a scope the page does not offer
+    assert submit_form(client, "/apikeys", "/apikeys/dan/revoke").status_code == 303
+    room_form = {"config": "survey", "num_participants": "1"}
+    assert submit_form(client, "/rooms", "/rooms/econ101", room_form).status_code == 303
+    assert submit_form(client, "/rooms", "/rooms/econ101").status_code == 303  # now: close
+    forged = submit_form(client, "/apikeys", "/apikeys", {"user": "eve"}, csrf_token="forged")
+    assert forged.status_code == 403
+    rows = log_rows(client)
+    assert [(r.who, r.action, r.room_name) for r in rows] == [
+        ("alice", "key.create", None),
+        ("alice", "key.regenerate", None),
+        ("alice", "key.revoke", None),
+        ("alice", "session.create", "econ101"),
+        ("alice", "room.close", "econ101"),
+    ]
+    assert rows[4].session_code == rows[3].session_code
