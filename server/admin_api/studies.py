@@ -13,10 +13,10 @@ from server.http.context import Grove
 from server.randomization import studies
 from server.rest.auth import Caller
 from server.rest.models import NoParameters
+from server.session_queries import iso_utc
 
 
 def _answer(summary: studies.StudySummary) -> StudySummary:
-    created = summary.created_at
     return StudySummary(
         name=summary.name,
         treatments=summary.treatments,
@@ -24,7 +24,7 @@ def _answer(summary: studies.StudySummary) -> StudySummary:
         num_assigned=summary.num_assigned,
         treatment_totals=summary.treatment_totals,
         defined_in=summary.defined_in,
-        created_at=created.isoformat() if created is not None else None,
+        created_at=iso_utc(summary.created_at),
     )
 
 
