@@ -490,9 +490,10 @@ ENDPOINTS: list[Endpoint] = [
         rooms.create_room_session,
         models.RoomSessionCreate,
         models.RoomSessionCreated,
-        (400, 401, 403, 404),
+        (400, 401, 403, 404, 409),
         scope="write",
-        description="Creating a session needs a write key, as POST sessions/ does.",
+        description="Creating a session needs a write key, as POST sessions/ does. 404: no "
+        "such room or config; 409: the sname is taken.",
     ),
     Endpoint(
         "GET",

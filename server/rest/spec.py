@@ -145,6 +145,16 @@ def _types(schema: dict[str, Any]) -> set[str]:
     return found
 
 
+def _error_statuses(endpoint: Endpoint) -> list[int]:
+    """The declared errors, and those ``server/rest/endpoint.py``'s ``serve`` gives any
+    endpoint it wraps whatever its method: 400 (an unknown or bad parameter, in the query
+    string or the body), 413 (a body too large) and 415 (a body of another type)."""
+    statuses = set(endpoint.errors)
+    if not endpoint.raw:
+        statuses |= {400, 413, 415}
+    return sorted(statuses)
+
+
 def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
     description = endpoint.description
     if endpoint.placement == "query" and endpoint.error_model is Error:
@@ -196,7 +206,7 @@ def _operation(endpoint: Endpoint, schemas: _Schemas) -> dict[str, Any]:
             "description": "Success",
             "content": {"application/json": {"schema": answer}},
         }
-    for status in endpoint.errors:
+    for status in _error_statuses(endpoint):
         responses[str(status)] = {"description": ERROR_TEXTS[status], "content": error}
     if not endpoint.public:
         # Every keyed operation counts against the key's rate limit (server/rate_limit.py).
