@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.db import Database
-from server.errors import InvalidArguments
+from server.listing_bounds import check_page, utc_bound
 from server.models.audit_log import AuditEntry
 from server.models.core import ExperimentSession
 
@@ -27,9 +27,6 @@ CLI = "cli"
 ADMIN = "admin"
 # The API is open (no key configured, not in production) and no key was sent.
 UNIDENTIFIED = "anonymous"
-MAX_PER_PAGE = 500
-# The last page anyone may ask for: its offset stays far inside a 64-bit integer.
-MAX_PAGE = 1_000_000_000
 
 
 def admin_actor(admin_username: str | None, login_required: bool) -> str:
@@ -132,24 +129,12 @@ def read_log(
 ) -> LogPage:
     """The matching log rows, newest first, one page. Raises InvalidArguments (page outside
     1..MAX_PAGE, per_page outside 1..MAX_PER_PAGE, a ``since`` no UTC time can hold)."""
-    if not 1 <= page <= MAX_PAGE:
-        raise InvalidArguments(f"page must be 1 to {MAX_PAGE}", field="page")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidArguments(f"per_page must be 1 to {MAX_PER_PAGE}", field="per_page")
+    check_page(page, per_page)
     conditions: list[sa.ColumnElement[bool]] = []
     if criteria.session is not None:
         conditions.append(AuditEntry.session_code == criteria.session)
     if criteria.since is not None:
-        since = criteria.since
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=dt.UTC)
-        try:  # in UTC: SQLite stores times as UTC text and drops a bound value's offset
-            since = since.astimezone(dt.UTC)
-        except OverflowError:  # 9999-12-31T23:00-05:00, 0001-01-01T00:00+05:00
-            raise InvalidArguments(
-                "since is outside the times a date can hold in UTC", field="since"
-            ) from None
-        conditions.append(AuditEntry.at >= since)
+        conditions.append(AuditEntry.at >= utc_bound(criteria.since, "since"))
     if criteria.action is not None:
         conditions.append(
             sa.or_(

@@ -13,18 +13,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.db import Database
-from server.errors import ConfigurationError, InvalidArguments
+from server.errors import ConfigurationError
+from server.listing_bounds import check_page, utc_bound
 from server.models.core import ExperimentSession, Participant
 from server.project import Project
 from server.randomization.api_views import conceal_session_config
 from server.session_monitor import MonitorRow, monitor_rows
 from server.sessions import get_session
 from server.typed_json import plain
-
-MAX_PER_PAGE = 500
-# The last page anyone may ask for: its offset stays far inside a 64-bit integer, which is
-# all SQLite and PostgreSQL take.
-MAX_PAGE = 1_000_000_000
 
 
 def iso_utc(moment: dt.datetime | None) -> str | None:
@@ -100,13 +96,9 @@ def find_sessions(
     database: Database, filters: SessionFilter, *, page: int = 1, per_page: int = 50
 ) -> SessionsPage:
     """The sessions matching ``filters``, newest first, page ``page`` of ``per_page`` (1 to
-    MAX_PER_PAGE). A page past the last is empty. Raises InvalidArguments for a bad page."""
-    if not 1 <= page <= MAX_PAGE:
-        raise InvalidArguments(f"page must be 1 to {MAX_PAGE}, not {page}", field="page")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidArguments(
-            f"per_page must be 1 to {MAX_PER_PAGE}, not {per_page}", field="per_page"
-        )
+    MAX_PER_PAGE). A page past the last is empty. Raises InvalidArguments for a bad page or
+    a created_since no UTC time can hold."""
+    check_page(page, per_page)
     conditions: list[Any] = []
     if filters.config_name is not None:
         conditions.append(ExperimentSession.config_name == filters.config_name)
@@ -115,11 +107,7 @@ def find_sessions(
     if filters.archived is not None:
         conditions.append(ExperimentSession.archived.is_(filters.archived))
     if filters.created_since is not None:
-        since = filters.created_since
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=dt.UTC)
-        # In UTC: SQLite stores the times as UTC text and drops a bound value's offset.
-        since = since.astimezone(dt.UTC)
+        since = utc_bound(filters.created_since, "created_since")
         conditions.append(ExperimentSession.created_at >= since)
     with database.read() as db:
         total = db.scalar(

@@ -50,3 +50,11 @@ def test_created_since_with_an_offset_is_that_moment(api):
 
     assert snames(an_hour_ago_east) == [sname]
     assert snames(in_an_hour_west) == []
+
+
+@pytest.mark.parametrize("since", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"])
+def test_created_since_no_utc_time_can_hold_is_400(api, since):
+    error = assert_error_shape(
+        api.get(f"{V1}/sessions/", params={"created_since": since}, headers=ADMIN), 400
+    )
+    assert error["errors"][0]["field"] == "created_since"

@@ -459,6 +459,10 @@ def test_log_bounds_page_and_since_offsets(api):
         {"since": "0001-01-01T00:00:00+05:00"},
     ):
         assert_error_shape(api.get(f"{V1}/log/", params=bad, headers=ADMIN), 400)
+    # JSON's true is no page number (it read as page 1), as on GET sessions/.
+    for bad_json in ({"page": True}, {"per_page": True}):
+        answer = api.request("GET", f"{V1}/log/", json=bad_json, headers=ADMIN)
+        assert "must be an integer" in assert_error_shape(answer, 400)["error"]
     assert api.get(f"{V1}/log/", params={"page": 10**9}, headers=ADMIN).json()["entries"] == []
     # An offset means that moment: one hour ago, said in UTC+05:00.
     now = dt.datetime.now(dt.UTC)

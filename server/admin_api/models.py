@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from server.listing_bounds import MAX_PAGE, MAX_PER_PAGE
 from server.rest.models import Answer, Parameters, WholeNumber
 
 
@@ -231,10 +232,10 @@ class LogQuery(Parameters):
         max_length=64,
         description="only this action (session.archive) or family of actions (session)",
     )
-    page: int = Field(
-        default=1, ge=1, le=1_000_000_000, description="the page, from 1 (newest changes first)"
+    page: WholeNumber = Field(
+        default=1, ge=1, le=MAX_PAGE, description="the page, from 1 (newest changes first)"
     )
-    per_page: int = Field(default=50, ge=1, le=500)
+    per_page: WholeNumber = Field(default=50, ge=1, le=MAX_PER_PAGE)
 
 
 class LogItem(Answer):

@@ -10,9 +10,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from server.listing_bounds import MAX_PAGE, MAX_PER_PAGE
 from server.participant_presence import DEFAULT_ONLINE_SECONDS
 from server.rest.models import SINCE_HELP, Answer, NameList, Parameters, WholeNumber
-from server.session_queries import MAX_PAGE, MAX_PER_PAGE, PLAYER_FIELDS
+from server.session_queries import PLAYER_FIELDS
 from server.sessions import MAX_PARTICIPANTS
 
 # Requests
