@@ -28,6 +28,8 @@ NOTIFY_CHANNEL = "grove_push"
 NOTIFY_INLINE_LIMIT = 7000
 # How long a live message's receipt stops a resent copy from running again (seconds).
 RECEIPT_SECONDS = 3600.0
+# The most messages ``messages_after`` reads at once.
+READ_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def newest_id(db: Session) -> int:
     return db.scalar(sa.select(sa.func.max(PushMessage.id))) or 0
 
 
-def messages_after(db: Session, after_id: int, limit: int = 1000) -> list[Pushed]:
+def messages_after(db: Session, after_id: int, limit: int = READ_BATCH) -> list[Pushed]:
     """Messages with an id above ``after_id``, oldest first (SQLite's watcher)."""
     rows = db.scalars(
         sa.select(PushMessage).where(PushMessage.id > after_id).order_by("id").limit(limit)

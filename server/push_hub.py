@@ -148,14 +148,11 @@ class PushHub:
                     continue
                 read_at = loop.time()
                 try:
-                    messages = await anyio.to_thread.run_sync(self._read_after, last)
+                    last = await self._dispatch_after(last)
                 except Exception:
                     logger.exception("the push watcher cannot read the database")
                     await asyncio.sleep(RECONNECT_SECONDS)
                     continue
-                for message in messages:
-                    last = max(last, message.id)
-                    self._dispatch(message)
         except BaseException as exc:
             if not ready.done():
                 ready.set_exception(exc)
@@ -164,6 +161,18 @@ class PushHub:
             self._task = None
             if commits is not None:
                 commits.close()
+
+    async def _dispatch_after(self, last: int) -> int:
+        """Dispatch every message with an id above ``last``; the new last id. Reads again
+        while a read comes back full: one commit may hold more messages than one read (a page
+        command to a whole session), and no further commit may come to say so."""
+        while True:
+            messages = await anyio.to_thread.run_sync(self._read_after, last)
+            for message in messages:
+                last = max(last, message.id)
+                self._dispatch(message)
+            if len(messages) < push.READ_BATCH:
+                return last
 
     def _commit_watch(self) -> CommitWatch | None:
         path = self._db.sqlite_path
