@@ -22,7 +22,7 @@ from server.participant_vars import normalize_participant_label
 from server.project import Project
 from server.randomization.api_views import conceal_session_config
 from server.session_admin import check_description
-from server.session_config_values import stored_number
+from server.session_config_values import NUMERIC_KEYS, stored_number
 from server.session_queries import SessionListing, listing
 from server.sessions import create_session, get_session, merge_modified_fields
 from server.typed_json import plain
@@ -133,7 +133,8 @@ def set_config_fields(
 ) -> dict[str, Any]:
     """Change session ``code``'s config fields to ``values`` (each takes its current value's
     kind, as the admin's create form checks it: ``"2.5"`` is 2.5 for a number; the config's
-    name, apps and the like cannot change); return the whole config (urn seed hidden).
+    name, apps and the like cannot change, and a field the config does not have is refused);
+    return the whole config (urn seed hidden).
     Logged as ``session.settings`` by ``who``, with the names of the fields changed.
 
     Locks the session row. Raises SessionNotFound, InvalidArguments naming the field;
@@ -144,6 +145,14 @@ def set_config_fields(
 
     def work(db: Session) -> dict[str, Any]:
         session = get_session(db, code, for_update=True)
+        unknown = sorted(k for k in values if k not in session.config and k not in NUMERIC_KEYS)
+        if unknown:
+            # A misspelt field would otherwise be stored beside the real one, which stays.
+            raise InvalidArguments(
+                f"settings: this session's config has no field {unknown[0]!r} (it has: "
+                f"{', '.join(sorted(session.config))})",
+                field=f"settings.{unknown[0]}",
+            )
         try:
             config = merge_modified_fields(session.config, dict(values))
         except InvalidArguments as exc:
