@@ -42,8 +42,7 @@ def publish_check(db: Session, participant_codes: Iterable[str], page_index: int
     """Tell these participants' pages waiting on wait page ``page_index`` that they may move
     on, once the caller's unit of work commits."""
     body = json.dumps({"type": CHECK, "page": page_index})
-    for code in dict.fromkeys(participant_codes):
-        push.publish(db, page_channel(code), body)
+    push.publish_many(db, [(page_channel(code), body) for code in dict.fromkeys(participant_codes)])
 
 
 def publish_check_by_id(db: Session, participant_ids: Iterable[int], page_index: int) -> None:

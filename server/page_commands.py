@@ -174,8 +174,7 @@ def send_page_command(db: Session, participant_codes: Sequence[str], command: Pa
             "each participant code must be a non-empty string", field="participant_codes"
         )
     body = json.dumps({"type": COMMAND, **command.payload()})
-    for code in codes:
-        push.publish(db, page_channel(code), body)
+    push.publish_many(db, [(page_channel(code), body) for code in codes])
 
 
 def claim_page_commands(

@@ -26,6 +26,8 @@ from server.models.push import LiveReceipt, PushMessage
 NOTIFY_CHANNEL = "grove_push"
 # NOTIFY payloads are limited to 8000 bytes: a larger message travels as its row's id only.
 NOTIFY_INLINE_LIMIT = 7000
+# Notifications sent by one SELECT (PostgreSQL's target list holds at most 1664 entries).
+NOTIFY_BATCH = 1000
 # How long a live message's receipt stops a resent copy from running again (seconds).
 RECEIPT_SECONDS = 3600.0
 # The most messages ``messages_after`` reads at once.
@@ -50,7 +52,8 @@ def publish(db: Session, channel: str, body: str) -> None:
 
 def publish_many(db: Session, messages: list[tuple[str, str]]) -> None:
     """Store several ``(channel, body)`` messages as :func:`publish` does, in one INSERT (and
-    on PostgreSQL one more statement for all their notifications), in this order."""
+    on PostgreSQL one more statement per NOTIFY_BATCH of their notifications), in this
+    order."""
     if not messages:
         return
     now = time.time()
@@ -65,7 +68,9 @@ def publish_many(db: Session, messages: list[tuple[str, str]]) -> None:
         _notification(row_id, channel, body, now)
         for row_id, (channel, body) in zip(ids, messages, strict=True)
     ]
-    db.execute(sa.select(*(sa.func.pg_notify(NOTIFY_CHANNEL, payload) for payload in payloads)))
+    for start in range(0, len(payloads), NOTIFY_BATCH):
+        batch = payloads[start : start + NOTIFY_BATCH]
+        db.execute(sa.select(*(sa.func.pg_notify(NOTIFY_CHANNEL, payload) for payload in batch)))
 
 
 def _notification(row_id: int, channel: str, body: str, created_at: float) -> str:
