@@ -234,8 +234,11 @@ class PushHub:
                                     self._dispatch(item)
                             else:
                                 self._dispatch(message)
-                except psycopg.Error as exc:
-                    logger.warning("push listener lost its connection (%s); reconnecting", exc)
+                except Exception as exc:
+                    # The connection was lost, or a notification could not be handled (its
+                    # row unreadable for now): listen anew; subscribers then read what they
+                    # may have missed (None in their queue).
+                    logger.warning("push listener failed (%r); reconnecting", exc)
                     await asyncio.sleep(RECONNECT_SECONDS)
         finally:
             self._task = None
