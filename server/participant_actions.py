@@ -125,7 +125,8 @@ def _apply_each(
     """Run ``change`` on each named participant in a unit of work of its own, under
     ``lock_participant``, logging ``action`` by ``who`` in it (with the details ``change``
     returns, or the pages from and to); a ``Refused`` is reported as skipped and rolls back
-    that one. ``reload``: then reload the open pages of those it applied to (they moved)."""
+    that one. ``reload``: each applied to also reloads their open page (they moved), in the
+    same unit of work."""
     codes, skipped = resolve_unames(database, session_code, unames)
     report = ActionReport(skipped=skipped)
     for code in codes:
@@ -145,6 +146,8 @@ def _apply_each(
                 participant=code,
                 details=details or {"from": before, "to": after},
             )
+            if reload:  # in the move's unit of work: stored together or not at all
+                send_page_command(db, [code], ReloadCommand())
             return after
 
         try:
@@ -155,8 +158,6 @@ def _apply_each(
             report.skipped.append(Skipped(code, str(exc)))
         else:
             report.applied.append(code)
-    if reload:
-        _reload_pages(database, report.applied)
     return report
 
 
@@ -175,7 +176,9 @@ def advance(
     report = ActionReport(skipped=skipped)
     for code in codes:
         try:
-            outcome = advance_participant(database, project, session_code, code, who=who)
+            outcome = advance_participant(
+                database, project, session_code, code, who=who, reload_page=True
+            )
         except ParticipantNotFound as exc:
             report.skipped.append(Skipped(code, str(exc)))
             continue
@@ -184,14 +187,7 @@ def advance(
             report.positions[code] = outcome.after
         else:
             report.skipped.append(Skipped(code, outcome.note))
-    _reload_pages(database, report.applied)
     return report
-
-
-def _reload_pages(database: Database, codes: list[str]) -> None:
-    """Have the open pages of participants an admin moved show where they are now."""
-    if codes:
-        database.run(lambda db: send_page_command(db, codes, ReloadCommand()))
 
 
 def _revert_one(db: Session, project: Project, participant: Participant) -> None:

@@ -28,6 +28,7 @@ from server.db import Database
 from server.errors import ParticipantNotFound
 from server.models.core import ExperimentSession, Participant, WaitPageArrival, utcnow
 from server.models.export_log import PageCompletion
+from server.page_commands import ReloadCommand, send_page_command
 from server.participant_pages import lock_participant
 from server.project import Project
 from server.session_admin import AdminSessionRow, admin_row
@@ -226,7 +227,13 @@ def _where(participant: Participant) -> str:
 
 
 def advance_participant(
-    database: Database, project: Project, session_code: str, code: str, *, who: str
+    database: Database,
+    project: Project,
+    session_code: str,
+    code: str,
+    *,
+    who: str,
+    reload_page: bool = False,
 ) -> AdvanceOutcome:
     """Move one participant of session ``session_code`` on by one page, in one unit of work
     that locks as a page submission does (LOCK ORDER: the group or subsession of their page,
@@ -242,7 +249,9 @@ def advance_participant(
       passed (there is no group to pass it with);
     - finished: nothing.
 
-    A move is logged as ``participant.advance`` by ``who`` (from and to which page).
+    A move is logged as ``participant.advance`` by ``who`` (from and to which page); with
+    ``reload_page`` their open page is also reloaded (``page_commands``), in the same unit of
+    work.
     Raises ParticipantNotFound (also for a participant of another session).
     """
 
@@ -255,7 +264,7 @@ def advance_participant(
             return AdvanceOutcome(code, False, before, before, "already finished")
         if participant.index_in_pages == 0:
             flow.start(db, project, participant)
-            return _advanced(db, who, session_code, code, before, _where(participant))
+            return _advanced(db, who, session_code, code, before, _where(participant), reload_page)
         entry = flow.current_entry(project, participant)
         assert entry is not None  # started and not finished
         if entry.is_wait_page:
@@ -267,14 +276,16 @@ def advance_participant(
                 flow.pass_wait_page(db, project, participant)
         else:
             flow.submit_page(db, project, participant, entry.index, {}, forced=True)
-        return _advanced(db, who, session_code, code, before, _where(participant))
+        return _advanced(db, who, session_code, code, before, _where(participant), reload_page)
 
     return database.run(work)
 
 
 def _advanced(
-    db: Session, who: str, session_code: str, code: str, before: str, after: str
+    db: Session, who: str, session_code: str, code: str, before: str, after: str, reload: bool
 ) -> AdvanceOutcome:
+    if reload:
+        send_page_command(db, [code], ReloadCommand())
     record_change(
         db,
         who,
