@@ -101,3 +101,25 @@ def test_a_missing_output_folder_is_one_error_line(in_process, tmp_path: Path, c
     target = tmp_path / "no" / "such" / "folder.csv"
     assert main(["api", "-u", "http://testserver/", "status", "-o", str(target)]) == 1
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_a_key_read_from_a_file_with_its_newline_works(in_process, monkeypatch, capsys):
+    monkeypatch.setenv("GROVE_API_KEY", f"{REST_KEY}\r\n")
+    assert main(["api", "-u", "http://testserver/", "status"]) == 0
+    assert '"version"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("key", ["ключ", "two words"])
+def test_a_key_no_header_can_carry_is_a_usage_error(key, capsys):
+    nobody = f"http://127.0.0.1:{free_port()}/"
+    assert main(["api", "-u", nobody, "-a", key, "status"]) == 2
+    err = capsys.readouterr().err
+    assert "API key" in err
+    assert "Traceback" not in err
+
+
+def test_a_method_that_is_no_http_method_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.setenv("GROVE_API_KEY", REST_KEY)
+    nobody = f"http://127.0.0.1:{free_port()}/"
+    assert main(["api", "-u", nobody, "-X", "BAD METHOD", "status"]) == 2
+    assert "--method" in capsys.readouterr().err

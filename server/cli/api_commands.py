@@ -19,6 +19,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +37,7 @@ MAX_PAGES = 10_000
 TIMEOUT_SECONDS = 120.0
 
 ClientFactory = Callable[[str], httpx2.Client]
+METHOD = re.compile(r"[A-Z]+")
 
 
 class UsageError(Exception):
@@ -49,6 +51,18 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+def api_key(raw: str) -> str:
+    """The key without the whitespace a file or a copy adds (a final newline, a Windows
+    ``\\r``); UsageError for anything a header cannot carry (keys are ASCII)."""
+    key = raw.strip()
+    if not key.isascii() or not key.isprintable() or any(c.isspace() for c in key):
+        raise UsageError(
+            f"the API key (-a or ${KEY_VARIABLE}) must be one word of ASCII characters, "
+            "as python -m server apikey create prints it"
+        )
+    return key
 
 
 def server_url(base: str) -> str:
@@ -164,11 +178,13 @@ def call_api(
 ) -> None:
     """Run one ``api`` command: request, follow pages, write the answer to ``out``. Raises
     UsageError, ApiError."""
-    key = options.auth or os.environ.get(KEY_VARIABLE, "")
+    key = api_key(options.auth or os.environ.get(KEY_VARIABLE, ""))
     headers = {"Accept": "application/json, text/csv;q=0.9, */*;q=0.5"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
     method = options.method.upper()
+    if not METHOD.fullmatch(method):
+        raise UsageError(f"--method must be an HTTP method such as GET or POST, not {method!r}")
     url = api_url(server_url(options.url), options.path)
     params = query_pairs(options.path, options.query)
     body = json_body(options.data)
