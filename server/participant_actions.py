@@ -24,8 +24,14 @@ from server.db import Database, lock_ids_in_order
 from server.errors import InvalidArguments, ParticipantNotFound
 from server.models.core import Participant, WaitPageArrival
 from server.page_commands import PageCommand, ReloadCommand, send_page_command
+from server.participant_lookup import participant_with_label
 from server.participant_pages import lock_participant
-from server.participant_vars import check_vars, merge_participant_vars, normalize_participant_label
+from server.participant_vars import (
+    check_vars,
+    merge_participant_vars,
+    normalize_participant_label,
+    participant_label_key,
+)
 from server.project import PageEntry, Project
 from server.session_monitor import advance_participant
 from server.sessions import get_session
@@ -78,20 +84,22 @@ def resolve_unames(
         problem = unstorable_character(uname)
         if problem is not None:
             raise InvalidArguments(f"unames cannot contain {problem}", field="unames")
+    # A label is matched as a room matches it: ' alice ' names 'alice' (participant_label_key).
+    label_keys = [participant_label_key(uname) for uname in unames]
     with database.read() as db:
         session = get_session(db, session_code)
         rows = db.execute(
             sa.select(Participant.code, Participant.label).where(
                 Participant.session_id == session.id,
-                sa.or_(Participant.code.in_(unames), Participant.label.in_(unames)),
+                sa.or_(Participant.code.in_(unames), Participant.label.in_(label_keys)),
             )
         ).all()
     by_code = {row.code: row.code for row in rows}
     by_label = {row.label: row.code for row in rows if row.label is not None}
     codes: dict[str, None] = {}
     unknown: list[Skipped] = []
-    for uname in unames:
-        code = by_code.get(uname) or by_label.get(uname)
+    for uname, label_key in zip(unames, label_keys, strict=True):
+        code = by_code.get(uname) or by_label.get(label_key)
         if code is None:
             unknown.append(Skipped(uname, "no participant with this code or label here"))
         else:
@@ -384,14 +392,9 @@ def set_fields(
 
     def change(db: Session, participant: Participant) -> dict[str, Any]:
         if has_label and label is not None and label != participant.label:
-            holder = db.scalar(
-                sa.select(Participant.code).where(
-                    Participant.session_id == participant.session_id,
-                    Participant.label == label,
-                )
-            )
+            holder = participant_with_label(db, participant.session_id, label)
             if holder is not None:
-                raise Refused(f"participant {holder} of this session has the label {label!r}")
+                raise Refused(f"participant {holder.code} of this session has the label {label!r}")
         merge_participant_vars(participant, values)
         if has_label and label != participant.label:
             participant.label = label

@@ -36,6 +36,7 @@ from server.forms import PageForm
 from server.i18n import gettext
 from server.models.base import flag_changed_json
 from server.models.core import ExperimentSession, Participant
+from server.participant_lookup import participant_with_label
 from server.project import PageEntry, Project
 from server.sessions import get_participant
 
@@ -166,12 +167,7 @@ def start_participant(
 def _take_label(db: Session, participant: Participant, label: str) -> None:
     """Give ``participant`` the label, unless another participant of its session has it (a
     label names one participant of a session)."""
-    taken = db.scalar(
-        sa.select(Participant.id).where(
-            Participant.session_id == participant.session_id, Participant.label == label
-        )
-    )
-    if taken is None:
+    if participant_with_label(db, participant.session_id, label) is None:
         participant.label = label
 
 
@@ -316,13 +312,9 @@ def join_session(
         if session is None:
             raise SessionNotFound(f"no session with join code {join_code!r}")
         if label is not None:
-            labelled = db.scalars(
-                sa.select(Participant.code).where(
-                    Participant.session_id == session.id, Participant.label == label
-                )
-            ).first()
+            labelled = participant_with_label(db, session.id, label)
             if labelled is not None:
-                return Joined(labelled, browser_token or new_browser_token())
+                return Joined(labelled.code, browser_token or new_browser_token())
         elif browser_token:
             mine = db.scalars(
                 sa.select(Participant.code).where(

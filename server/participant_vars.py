@@ -26,6 +26,7 @@ from server.errors import InvalidArguments, RoomNotFound, SessionNotFound
 from server.models.core import ExperimentSession, Participant
 from server.models.pending_vars import PendingParticipantVars
 from server.models.rooms import RoomState
+from server.participant_lookup import participant_with_label
 from server.project import Project
 from server.room_definitions import room_is_defined
 from server.storable_text import unstorable_character
@@ -166,11 +167,7 @@ def set_participant_vars_by_label(
         lock_room(db, room)
         session = current_room_session(db, room)
         if session is not None:
-            participant = db.scalars(
-                sa.select(Participant)
-                .where(Participant.session_id == session.id, Participant.label == label)
-                .with_for_update()
-            ).first()
+            participant = participant_with_label(db, session.id, label, for_update=True)
             if participant is not None:
                 merge_participant_vars(participant, values)
                 _record_vars(db, who, "participant.vars", values, session, participant.code, room)

@@ -33,6 +33,7 @@ from server.errors import (
 )
 from server.models.core import ExperimentSession, Participant, utcnow
 from server.models.rooms import RoomPresence, RoomState, StoredRoom
+from server.participant_lookup import participant_with_label
 from server.participant_vars import (
     apply_pending_vars,
     current_room_session,
@@ -195,11 +196,7 @@ def join_room(database: Database, room: Room, *, label: str | None, browser_toke
             _mark_present(db, room.name, visitor)
             return Arrival(None, waiting=_waiting_count(db, room.name))
         if label:
-            mine = db.scalars(
-                sa.select(Participant).where(
-                    Participant.session_id == session.id, Participant.label == label
-                )
-            ).first()
+            mine = participant_with_label(db, session.id, label)
         else:
             mine = db.scalars(
                 sa.select(Participant).where(

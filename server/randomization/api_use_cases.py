@@ -24,6 +24,7 @@ from server.db import Database
 from server.errors import InvalidArguments, ParticipantNotFound
 from server.models.core import ExperimentSession, Participant
 from server.models.urn import UrnAssignment, UrnStudy
+from server.participant_lookup import participant_with_label
 from server.randomization.api_views import assignment_row, study_config_view, study_log
 from server.randomization.service import StudyNotFound, get_study, randomize
 from server.randomization.session_urn import (
@@ -155,11 +156,7 @@ def randomize_in_session(
                     "participant_code is not in this session", field="participant_code"
                 )
         else:
-            participant = db.scalars(
-                sa.select(Participant)
-                .where(Participant.session_id == session.id, Participant.label == participant_label)
-                .with_for_update()
-            ).first()
+            participant = participant_with_label(db, session.id, participant_label, for_update=True)
             if participant is None:
                 raise ParticipantNotFound(
                     f"no participant labelled {participant_label!r} in this session"

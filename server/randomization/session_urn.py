@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import InvalidArguments
 from server.models.core import ExperimentSession, Participant
+from server.participant_lookup import participant_with_label
 from server.randomization.service import Randomization, ensure_study, randomize
 
 
@@ -75,11 +76,7 @@ def participant_for_key(db: Session, study_name: str, key: str) -> Participant |
             if study_name_of(s) == study_name
         ]
     for session in candidates:
-        participant = db.scalars(
-            sa.select(Participant).where(
-                Participant.session_id == session.id, Participant.label == key
-            )
-        ).first()
+        participant = participant_with_label(db, session.id, key)
         if participant is not None:
             return participant
     return None
