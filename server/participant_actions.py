@@ -26,7 +26,12 @@ from server.models.core import Participant, WaitPageArrival
 from server.page_commands import PageCommand, ReloadCommand, send_page_command
 from server.participant_lookup import participant_with_label
 from server.participant_pages import lock_participant
-from server.participant_vars import check_vars, merge_participant_vars, normalize_participant_label
+from server.participant_vars import (
+    check_vars,
+    merge_participant_vars,
+    normalize_participant_label,
+    participant_label_key,
+)
 from server.project import PageEntry, Project
 from server.session_monitor import advance_participant
 from server.sessions import get_session
@@ -79,20 +84,22 @@ def resolve_unames(
         problem = unstorable_character(uname)
         if problem is not None:
             raise InvalidArguments(f"unames cannot contain {problem}", field="unames")
+    # A label is matched as a room matches it: ' alice ' names 'alice' (participant_label_key).
+    label_keys = [participant_label_key(uname) for uname in unames]
     with database.read() as db:
         session = get_session(db, session_code)
         rows = db.execute(
             sa.select(Participant.code, Participant.label).where(
                 Participant.session_id == session.id,
-                sa.or_(Participant.code.in_(unames), Participant.label.in_(unames)),
+                sa.or_(Participant.code.in_(unames), Participant.label.in_(label_keys)),
             )
         ).all()
     by_code = {row.code: row.code for row in rows}
     by_label = {row.label: row.code for row in rows if row.label is not None}
     codes: dict[str, None] = {}
     unknown: list[Skipped] = []
-    for uname in unames:
-        code = by_code.get(uname) or by_label.get(uname)
+    for uname, label_key in zip(unames, label_keys, strict=True):
+        code = by_code.get(uname) or by_label.get(label_key)
         if code is None:
             unknown.append(Skipped(uname, "no participant with this code or label here"))
         else:
