@@ -10,6 +10,10 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 import server.cli.api_commands as api_commands
@@ -123,3 +127,35 @@ def test_a_method_that_is_no_http_method_is_a_usage_error(capsys, monkeypatch):
     nobody = f"http://127.0.0.1:{free_port()}/"
     assert main(["api", "-u", nobody, "-X", "BAD METHOD", "status"]) == 2
     assert "--method" in capsys.readouterr().err
+
+
+def _redirecting_app(status: int):
+    """A server in front of Grove that sends every request on to https://, as a lab's
+    http:// address often does."""
+
+    async def redirect(request: Request) -> Response:
+        return RedirectResponse(f"https://lab.example.org{request.url.path}", status_code=status)
+
+    app = Starlette(routes=[Route("/{path:path}", redirect, methods=["GET", "POST"])])
+    return app
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirected_write_is_not_followed_as_a_get(status, capsys, monkeypatch):
+    monkeypatch.setenv("GROVE_API_KEY", REST_KEY)
+    seen: list[str] = []
+    app = _redirecting_app(status)
+
+    def factory(base: str) -> TestClient:
+        client = TestClient(app, base_url="http://lab.example.org")
+        client.event_hooks["request"] = [lambda request: seen.append(request.method)]
+        return client
+
+    served = partial(api_commands.call_api, client_factory=factory)
+    monkeypatch.setattr(api_commands, "call_api", served)
+    body = '{"config": "trust", "n_players": 2}'
+    assert main(["api", "-u", "http://lab.example.org/", "-X", "POST", "sessions", "-d", body]) == 1
+    err = capsys.readouterr().err
+    assert f"HTTP {status}" in err
+    assert "https://lab.example.org/admin/api/v1/sessions" in err
+    assert seen == ["POST"]  # never sent again as a GET

@@ -162,10 +162,27 @@ def _answer(
 ) -> Iterator[httpx2.Response]:
     try:
         query = httpx2.QueryParams(tuple(params))
-        with client.stream(method, url, params=query, headers=headers, json=body) as response:
+        # A redirect is followed for reading only: a 301/302 turns a POST into a GET (an
+        # http:// URL sent on to https:// would list sessions instead of creating one).
+        with client.stream(
+            method,
+            url,
+            params=query,
+            headers=headers,
+            json=body,
+            follow_redirects=method in ("GET", "HEAD"),
+        ) as response:
             if response.status_code >= 400:
                 response.read()
                 raise ApiError(response.status_code, error_message(response))
+            if response.is_redirect:
+                where = response.headers.get("location", "")
+                raise ApiError(
+                    response.status_code,
+                    f"the server sends {method} {url} on to {where}: give that address "
+                    "with -u (a redirect is followed for GET only, as it would turn this "
+                    "request into a GET)",
+                )
             yield response
     except httpx2.TransportError as exc:
         raise ApiError(0, f"cannot reach {url}: {exc}") from None
