@@ -13,8 +13,8 @@ Every request that writes runs in one transaction from :meth:`Database.transacti
 LOCK ORDER. Every unit of work takes the row locks it needs in this one order, and takes a
 lock before it reads what it decides on:
 
-0. the room's row (``grove_room_state``, ``rooms.lock_room``), for a room's arrivals, vars
-   posted for a room label, and closing the room;
+0. the room's row (``grove_room_state``, ``room_definitions.lock_room``), for a room's
+   arrivals, vars posted for a room label, closing the room, and creating a session in it;
 1. the session row (``grove_session``), only for what changes a whole session (a room
    arrival claiming a free participant);
 2. the subsession row, then the group row, of the page a participant is on (the scope a wait

@@ -21,14 +21,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.audit_log import record_change
-from server.db import Database, dialect_insert
+from server.db import Database
 from server.errors import InvalidArguments, RoomNotFound, SessionNotFound
 from server.models.core import ExperimentSession, Participant
 from server.models.pending_vars import PendingParticipantVars
 from server.models.rooms import RoomState
 from server.participant_lookup import participant_with_label
 from server.project import Project
-from server.room_definitions import room_is_defined
+from server.room_definitions import lock_room, room_is_defined
 from server.storable_text import unstorable_character
 
 # Labels are stored in columns of 255 characters; oTree's participant label form takes 200.
@@ -99,23 +99,6 @@ def check_room(database: Database, project: Project, room_name: Any) -> str:
         if not room_is_defined(db, project.settings, room_name):
             raise RoomNotFound(f"no room named {room_name!r}")
     return room_name
-
-
-def lock_room(db: Session, room_name: str) -> None:
-    """Row-lock the room's row, creating it the first time (two first callers make one row).
-
-    On SQLite the transaction already holds the database's write lock.
-    """
-    locked = (
-        sa.select(RoomState.room_name).where(RoomState.room_name == room_name).with_for_update()
-    )
-    if db.execute(locked).first() is None:
-        db.execute(
-            dialect_insert(db, RoomState)
-            .values(room_name=room_name, closed_after_session_id=0)
-            .on_conflict_do_nothing(index_elements=["room_name"])
-        )
-        db.execute(locked).one()
 
 
 def current_room_session(

@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.config import Settings
-from server.models.rooms import StoredRoom
+from server.db import dialect_insert
+from server.models.rooms import RoomState, StoredRoom
 
 
 @dataclass(frozen=True)
@@ -59,3 +61,20 @@ def room_is_defined(db: Session, settings: Settings, name: str) -> bool:
     if any(room.get("name") == name for room in settings.rooms):
         return True
     return is_simple_name(name) and db.get(StoredRoom, name) is not None
+
+
+def lock_room(db: Session, room_name: str) -> None:
+    """Row-lock the room's row, creating it the first time (two first callers make one row).
+
+    On SQLite the transaction already holds the database's write lock.
+    """
+    locked = (
+        sa.select(RoomState.room_name).where(RoomState.room_name == room_name).with_for_update()
+    )
+    if db.execute(locked).first() is None:
+        db.execute(
+            dialect_insert(db, RoomState)
+            .values(room_name=room_name, closed_after_session_id=0)
+            .on_conflict_do_nothing(index_elements=["room_name"])
+        )
+        db.execute(locked).one()

@@ -37,12 +37,11 @@ from server.participant_lookup import participant_with_label
 from server.participant_vars import (
     apply_pending_vars,
     current_room_session,
-    lock_room,
     normalize_participant_label,
     optional_participant_label,
 )
 from server.room_channel import publish_room_change
-from server.room_definitions import Room, find_stored_room, is_simple_name, stored_room
+from server.room_definitions import Room, find_stored_room, is_simple_name, lock_room, stored_room
 
 # A waiting page's status request is held until the room's session changes, and at most
 # ROOM_HOLD_SECONDS (its heartbeat: each request keeps the visitor's "last seen" fresh);

@@ -22,9 +22,10 @@ from server.errors import InvalidArguments
 from server.models.core import ExperimentSession, Participant
 from server.models.pending_vars import PendingParticipantVars
 from server.models.rooms import RoomPresence, RoomState
-from server.participant_vars import current_room_session, lock_room
+from server.participant_vars import current_room_session
 from server.project import Project
 from server.room_channel import publish_room_change
+from server.room_definitions import lock_room
 from server.session_config_values import NUMERIC_KEYS, kind_of
 from server.session_reports import SessionLinks, links_of
 from server.sessions import NON_EDITABLE_CONFIG_KEYS, create_session, get_session

@@ -22,7 +22,7 @@ from server.models.core import ExperimentSession, Participant, check_declared_fi
 from server.project import RESERVED_CONFIG_KEYS, Project
 from server.randomization.session_urn import prepare_session_study, randomize_participant
 from server.room_channel import publish_room_change
-from server.room_definitions import room_is_defined
+from server.room_definitions import lock_room, room_is_defined
 from server.session_config_values import ConfigValueError, checked_value, stored_number
 from server.storable_text import unstorable_character
 
@@ -140,7 +140,8 @@ def create_session(
 
     ``code``: the session's code (checked by the caller: free and well-formed); a new random
     one when None. Runs inside the caller's transaction: if anything raises, nothing is left
-    behind. Raises SessionConfigNotFound, RoomNotFound or InvalidArguments.
+    behind. In a room, locks the room's row first (LOCK ORDER 0). Raises SessionConfigNotFound,
+    RoomNotFound or InvalidArguments.
     """
     base_config = project.session_config(config_name)
     config = merge_modified_fields(base_config, modified_session_config_fields)
@@ -149,8 +150,12 @@ def create_session(
         fee = RealWorldCurrency(stored_number(config, "participation_fee"))
         config = {**config, "participation_fee": fee}
     count = validate_num_participants(project, config, num_participants)
-    if room_name is not None and not room_is_defined(db, project.settings, room_name):
-        raise RoomNotFound(f"no room named {room_name!r}")
+    if room_name is not None:
+        # The room's lock first (LOCK ORDER 0), as deleting or changing a stored room takes
+        # it: one that found the room without a session commits before this reads the room.
+        lock_room(db, room_name)
+        if not room_is_defined(db, project.settings, room_name):
+            raise RoomNotFound(f"no room named {room_name!r}")
     if label is not None:
         check_session_label(label)
 

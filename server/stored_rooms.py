@@ -22,8 +22,8 @@ from server.db import Database
 from server.errors import Conflict, InvalidArguments, RoomNotFound
 from server.models.pending_vars import PendingParticipantVars
 from server.models.rooms import RoomPresence, StoredRoom
-from server.participant_vars import current_room_session, lock_room, normalize_participant_label
-from server.room_definitions import Room, find_stored_room, is_simple_name
+from server.participant_vars import current_room_session, normalize_participant_label
+from server.room_definitions import Room, find_stored_room, is_simple_name, lock_room
 from server.storable_text import unstorable_character
 
 MAX_ROOM_NAME = 100

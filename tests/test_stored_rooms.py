@@ -5,6 +5,7 @@ room_name)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -12,9 +13,12 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from server.errors import Conflict, InvalidArguments, RoomNotFound
-from server.models.rooms import StoredRoom
+from server.models.core import ExperimentSession
+from server.models.rooms import RoomState, StoredRoom
 from server.rooms import all_rooms, close_room, find_room, label_signature
+from server.scripted_sessions import NewSession, create_scripted_session
 from server.stored_rooms import create_stored_room, delete_stored_room, update_stored_room
+from tests.databases import engine as make_engine
 
 
 @pytest.fixture
@@ -167,3 +171,45 @@ def test_a_new_room_is_seen_at_once_by_a_second_worker(app, settings):
             assert other.get("/room/lab6/").status_code == 200
     finally:
         second.state.grove.db.dispose()
+
+
+def test_a_session_is_never_created_in_a_room_being_deleted(grove, settings):
+    """Creating a session in a stored room locks the room (LOCK ORDER 0), as its deletion
+    does: a deletion that found the room without a session commits first and the creation
+    then finds no room (on PostgreSQL it read the room before the deletion committed and
+    made a session in a room that no longer exists)."""
+    create_stored_room(grove.db, grove.rooms, "doomed", who="test")
+    outcomes: list[object] = []
+    deleter = make_engine(settings.database_url)
+    try:
+        with deleter.begin() as held:  # the deletion, holding its locks until the end
+            held.execute(
+                sa.select(RoomState.room_name)
+                .where(RoomState.room_name == "doomed")
+                .with_for_update()
+            ).all()
+            held.execute(sa.delete(StoredRoom).where(StoredRoom.name == "doomed"))
+
+            def create() -> None:
+                try:
+                    outcomes.append(
+                        create_scripted_session(
+                            grove.db,
+                            grove.project,
+                            NewSession("survey", 1, room_name="doomed"),
+                            who="test",
+                        )
+                    )
+                except Exception as exc:
+                    outcomes.append(exc)
+
+            creator = threading.Thread(target=create)
+            creator.start()
+            creator.join(0.5)  # waits for the room's lock (PostgreSQL) or the write lock
+    finally:
+        creator.join()
+        deleter.dispose()
+    assert [type(o) for o in outcomes] == [RoomNotFound], outcomes
+    with grove.db.read() as db:
+        rooms = db.scalars(sa.select(ExperimentSession.room_name)).all()
+    assert "doomed" not in rooms
