@@ -159,3 +159,15 @@ def test_a_redirected_write_is_not_followed_as_a_get(status, capsys, monkeypatch
     assert f"HTTP {status}" in err
     assert "https://lab.example.org/admin/api/v1/sessions" in err
     assert seen == ["POST"]  # never sent again as a GET
+
+
+def test_no_key_at_all_says_how_to_give_one(api_app, monkeypatch, capsys):
+    monkeypatch.delenv("GROVE_API_KEY", raising=False)
+    served = partial(api_commands.call_api, client_factory=lambda base: TestClient(api_app))
+    monkeypatch.setattr(api_commands, "call_api", served)
+    assert main(["api", "-u", "http://testserver/", "status"]) == 1
+    err = capsys.readouterr().err
+    assert "HTTP 401" in err
+    assert "-a KEY or set $GROVE_API_KEY" in err
+    assert main(["api", "-u", "http://testserver/", "-a", "wrong-key", "status"]) == 1
+    assert "GROVE_API_KEY" not in capsys.readouterr().err  # a wrong key is another matter

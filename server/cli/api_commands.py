@@ -206,12 +206,19 @@ def call_api(
     params = query_pairs(options.path, options.query)
     body = json_body(options.data)
     with client_factory(options.url) as client:
-        with _answer(client, method, url, params, body, headers) as response:
-            if "json" not in response.headers.get("content-type", ""):
-                for chunk in response.iter_bytes():
-                    out.write(chunk)
-                return
-            first = json.loads(response.read())
+        try:
+            with _answer(client, method, url, params, body, headers) as response:
+                if "json" not in response.headers.get("content-type", ""):
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+                    return
+                first = json.loads(response.read())
+        except ApiError as exc:
+            if exc.status == 401 and not key:
+                raise ApiError(
+                    401, f"{exc} (no key was sent: give -a KEY or set ${KEY_VARIABLE})"
+                ) from None
+            raise
         pages = [first]
         while (
             method == "GET"
