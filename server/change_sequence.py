@@ -48,6 +48,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from server.errors import InvalidArguments
+from server.listing_bounds import utc_bound
 from server.model_bases import BaseGroup, BasePlayer, BaseSubsession
 from server.models.core import ExperimentSession, Participant, utcnow
 from server.models.export_log import ChangeCounter
@@ -233,9 +234,10 @@ def since_condition(since: str | None) -> Any:
     """The WHERE clause on ``grove_participant`` for ``?since=``, or None for no filter.
 
     ``since`` is a cursor from an earlier answer (``c<number>``, exact), epoch seconds or an
-    ISO 8601 time (``2026-11-30T12:00:00Z``; without a zone, UTC): the rows whose data changed
-    at or after that wall-clock time, a convenience that trusts the server's clock. Raises
-    InvalidArguments (field ``since``) for anything else.
+    ISO 8601 time (``2026-11-30T12:00:00Z``; without a zone, UTC; with an offset, that moment):
+    the rows whose data changed at or after that wall-clock time, a convenience that trusts
+    the server's clock. Raises InvalidArguments (field ``since``) for anything else, or a time
+    no UTC date can hold.
     """
     if since is None or since == "":
         return None
@@ -261,6 +263,5 @@ def since_condition(since: str | None) -> Any:
                 f"time, not {since!r}",
                 field="since",
             ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
+        moment = utc_bound(moment, "since")  # SQLite would drop the offset
     return Participant.changed_at >= moment

@@ -1,6 +1,6 @@
-"""What the paged, filtered lists (sessions, the audit log) accept: the page bounds and a
-"since" time as a UTC bound. One place, so each list refuses the same input the same way.
-No HTTP here.
+"""What the paged, filtered lists (sessions, the audit log; the data exports' since) accept:
+the page bounds and a "since" time as a UTC bound. One place, so each list refuses the same
+input the same way. No HTTP here.
 """
 
 from __future__ import annotations

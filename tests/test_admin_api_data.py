@@ -5,6 +5,7 @@ are 404, bad queries 400."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -99,3 +100,25 @@ def test_unknown_session_and_no_key(api, session, path):
     sname, _ = session
     assert_error_shape(api.get(f"{V1}/session/nope/{path}", headers=ADMIN), 404)
     assert_error_shape(api.get(f"{V1}/session/{sname}/{path}"), 401)
+
+
+def test_since_with_a_utc_offset_is_that_moment(api, session):
+    """An ISO since with an offset means that moment on SQLite too (its offset was dropped:
+    an hour ago said in UTC+05:00 read as four hours ahead), as GET sessions/ and log/ read
+    it; one no UTC time can hold is a 400 naming since."""
+    sname, codes = session
+    now = dt.datetime.now(dt.UTC)
+    east, west = (dt.timezone(dt.timedelta(hours=h)) for h in (5, -5))
+
+    def codes_since(moment: dt.datetime) -> list[str]:
+        answer = api.get(
+            f"{V1}/session/{sname}/data/", params={"since": moment.isoformat()}, headers=ADMIN
+        )
+        assert answer.status_code == 200, answer.text
+        return [row["participant.code"] for row in answer.json()["rows"]]
+
+    assert codes_since((now - dt.timedelta(hours=1)).astimezone(east)) == codes
+    assert codes_since((now + dt.timedelta(hours=1)).astimezone(west)) == []
+    for since in ("9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00"):
+        answer = api.get(f"{V1}/session/{sname}/data/", params={"since": since}, headers=ADMIN)
+        assert assert_error_shape(answer, 400)["errors"][0]["field"] == "since"
