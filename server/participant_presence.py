@@ -4,8 +4,8 @@ every worker on every host answers "who is online" alike.
 A participant is seen when their browser asks for one of their URLs: a page (GET or POST), a
 wait page's status poll, the chat, the live page's socket (``server/http/participant_presence.py``
 notes it). To keep that from writing on every request, a worker writes a participant's time
-at most once per SEEN_REFRESH_SECONDS, and the UPDATE changes nothing when another worker
-wrote it within that time. "Online" is seen within the last N seconds (more than
+at most once per SEEN_REFRESH_SECONDS, and only reads when another worker wrote it within
+that time (or the code is nobody's). "Online" is seen within the last N seconds (more than
 SEEN_REFRESH_SECONDS, or someone active would flicker). No HTTP here.
 """
 
@@ -26,19 +26,22 @@ DEFAULT_ONLINE_SECONDS = 60
 
 def note_seen(database: Database, code: str, now: dt.datetime | None = None) -> None:
     """Record that participant ``code`` was seen ``now`` (unless it was recorded less than
-    SEEN_REFRESH_SECONDS before). An unknown code changes nothing."""
+    SEEN_REFRESH_SECONDS before). An unknown code changes nothing.
+
+    A read decides first, so only a due write opens a write transaction: an unknown code (a
+    live socket is noted before its code is checked) or a time another worker has just
+    written costs no write lock, which on SQLite every page submission queues on."""
     moment = now or utcnow()
     stale = moment - dt.timedelta(seconds=SEEN_REFRESH_SECONDS)
-    database.run(
-        lambda db: db.execute(
-            sa.update(Participant)
-            .where(
-                Participant.code == code,
-                sa.or_(Participant.last_seen.is_(None), Participant.last_seen < stale),
-            )
-            .values(last_seen=moment)
-        )
+    due = sa.and_(
+        Participant.code == code,
+        sa.or_(Participant.last_seen.is_(None), Participant.last_seen < stale),
     )
+    with database.read() as db:
+        if db.scalar(sa.select(Participant.id).where(due)) is None:
+            return
+    # Checked again in the UPDATE: another worker may have written it meanwhile.
+    database.run(lambda db: db.execute(sa.update(Participant).where(due).values(last_seen=moment)))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.participant_presence import note_seen
 from server.session_queries import PLAYER_FIELDS
 from tests import admin_api_helpers
 from tests.admin_api_helpers import ADMIN, V1
@@ -148,3 +149,27 @@ def test_a_refused_url_does_not_count_as_seen(api):
     online = api.get(f"{V1}/session/{sname}/players/online/", headers=ADMIN).json()
     assert online["online"] == []
     assert online["players"][codes[0]]["last_seen"] is None
+
+
+def test_noting_presence_writes_only_when_a_write_is_due(api_app, api, monkeypatch):
+    """A made-up code (a live socket is noted as it connects, before its code is checked) and
+    a last_seen another worker wrote moments ago cost a read, not a write transaction: on
+    SQLite each write takes the database's one write lock, which page submissions queue on."""
+    sname, codes = new_session(api)
+    db = api_app.state.grove.db
+    writes: list[object] = []
+    real_run = db.run
+
+    def counting_run(*args: Any, **kwargs: Any) -> Any:
+        writes.append(args)
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(db, "run", counting_run)
+    note_seen(db, "no-such-code")
+    assert writes == []
+    note_seen(db, codes[0])
+    assert len(writes) == 1
+    note_seen(db, codes[0])  # noted within SEEN_REFRESH_SECONDS, by this or another worker
+    assert len(writes) == 1
+    seen = api.get(f"{V1}/session/{sname}/players/online/", headers=ADMIN).json()
+    assert seen["online"] == [codes[0]]
