@@ -171,3 +171,19 @@ def test_no_key_at_all_says_how_to_give_one(api_app, monkeypatch, capsys):
     assert "-a KEY or set $GROVE_API_KEY" in err
     assert main(["api", "-u", "http://testserver/", "-a", "wrong-key", "status"]) == 1
     assert "GROVE_API_KEY" not in capsys.readouterr().err  # a wrong key is another matter
+
+
+def test_an_answer_labelled_json_that_is_not_is_one_error_line(capsys, monkeypatch):
+    monkeypatch.setenv("GROVE_API_KEY", REST_KEY)
+
+    async def login_page(request: Request) -> Response:
+        return Response("<html>Please log in</html>", media_type="application/json")
+
+    app = Starlette(routes=[Route("/{path:path}", login_page)])
+    served = partial(api_commands.call_api, client_factory=lambda base: TestClient(app))
+    monkeypatch.setattr(api_commands, "call_api", served)
+    assert main(["api", "-u", "http://testserver/", "status"]) == 1
+    err = capsys.readouterr().err
+    assert "is not (is a proxy in the way?)" in err
+    assert "Please log in" in err
+    assert "Traceback" not in err

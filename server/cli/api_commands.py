@@ -190,6 +190,20 @@ def _answer(
         raise UsageError(f"not a valid URL: {url}: {exc}") from None
 
 
+def _json_answer(response: httpx2.Response) -> Any:
+    """The body of an answer labelled JSON; ApiError when it is not (a proxy's HTML page
+    with the wrong type, a body cut off)."""
+    text = response.read()
+    try:
+        return json.loads(text)
+    except ValueError:
+        start = text[:200].decode("utf-8", "replace").strip()
+        raise ApiError(
+            response.status_code,
+            f"the answer says it is JSON but is not (is a proxy in the way?): {start!r}",
+        ) from None
+
+
 def call_api(
     options: argparse.Namespace, out: IO[bytes], client_factory: ClientFactory = _default_client
 ) -> None:
@@ -212,7 +226,7 @@ def call_api(
                     for chunk in response.iter_bytes():
                         out.write(chunk)
                     return
-                first = json.loads(response.read())
+                first = _json_answer(response)
         except ApiError as exc:
             if exc.status == 401 and not key:
                 raise ApiError(
@@ -230,7 +244,7 @@ def call_api(
             following = [(k, v) for k, v in params if k != "page"]
             following.append(("page", str(pages[-1]["next_page"])))
             with _answer(client, method, url, following, body, headers) as response:
-                pages.append(json.loads(response.read()))
+                pages.append(_json_answer(response))
     answer = merge_pages(pages) if len(pages) > 1 else first
     out.write((json.dumps(answer, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
