@@ -128,6 +128,19 @@ def create_scripted_session(
         raise Conflict(f"a session with code {code!r} exists already") from None
 
 
+def _check_same_container(key: str, current: Any, value: Any) -> None:
+    # A list or a dict stays one: app code indexes it (a list of 3 turned into the text "x"
+    # would then hold one letter per index). Numbers, bools and text are checked by kind in
+    # merge_modified_fields.
+    for kind, name in (((list, tuple), "a list"), (dict, "an object (dict)")):
+        if isinstance(current, kind) and not isinstance(value, kind):
+            shown = repr(current) if len(repr(current)) <= 60 else repr(current)[:57] + "..."
+            raise InvalidArguments(
+                f"settings: {key} must be {name}, like its value {shown}",
+                field=f"settings.{key}",
+            )
+
+
 def set_config_fields(
     database: Database, code: str, values: Mapping[str, Any], *, who: str
 ) -> dict[str, Any]:
@@ -153,6 +166,8 @@ def set_config_fields(
                 f"{', '.join(sorted(session.config))})",
                 field=f"settings.{unknown[0]}",
             )
+        for key, value in values.items():
+            _check_same_container(key, session.config.get(key), value)
         try:
             config = merge_modified_fields(session.config, dict(values))
         except InvalidArguments as exc:
