@@ -58,3 +58,20 @@ def test_created_since_no_utc_time_can_hold_is_400(api, since):
         api.get(f"{V1}/sessions/", params={"created_since": since}, headers=ADMIN), 400
     )
     assert error["errors"][0]["field"] == "created_since"
+
+
+@pytest.mark.parametrize(("path", "name"), [("sessions/", "created_since"), ("log/", "since")])
+def test_epoch_seconds_are_seconds_however_large(api, path, name):
+    # pydantic reads a number above 2e10 as milliseconds: 99999999999 (the year 5138 in
+    # seconds) was 1973, and every session and change matched.
+    api.post(f"{V1}/sessions/", json={"config": "survey", "n_players": 1}, headers=ADMIN)
+    listed = "sessions" if path == "sessions/" else "entries"
+    for since in ("99999999999", str(int(dt.datetime.now(dt.UTC).timestamp()) + 3600)):
+        answer = api.get(f"{V1}/{path}", params={name: since}, headers=ADMIN)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()[listed] == [], since
+    an_hour_ago = int(dt.datetime.now(dt.UTC).timestamp()) - 3600
+    answer = api.get(f"{V1}/{path}", params={name: an_hour_ago}, headers=ADMIN)
+    assert len(answer.json()[listed]) == 1
+    too_far = api.get(f"{V1}/{path}", params={name: "9" * 30}, headers=ADMIN)
+    assert assert_error_shape(too_far, 400)["errors"][0]["field"] == name

@@ -4,13 +4,12 @@ for the shared rules: unknown parameters are a 400 naming them)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from server.listing_bounds import MAX_PAGE, MAX_PER_PAGE
-from server.rest.models import Answer, Parameters, WholeNumber
+from server.rest.models import Answer, Parameters, SinceTime, WholeNumber
 
 
 class WorkerInfo(Answer):
@@ -222,7 +221,7 @@ class LogQuery(Parameters):
     """``GET log/``: filters (each optional) and the page."""
 
     session: str | None = Field(default=None, description="only changes of this session code")
-    since: dt.datetime | None = Field(
+    since: SinceTime | None = Field(
         default=None,
         description="only changes at or after this time: ISO 8601 (UTC unless it says) or "
         "epoch seconds",

@@ -5,14 +5,20 @@ OpenAPI document are made from them). uproot's names where its reference has one
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import Field
 
 from server.listing_bounds import MAX_PAGE, MAX_PER_PAGE
 from server.participant_presence import DEFAULT_ONLINE_SECONDS
-from server.rest.models import SINCE_HELP, Answer, NameList, Parameters, WholeNumber
+from server.rest.models import (
+    SINCE_HELP,
+    Answer,
+    NameList,
+    Parameters,
+    SinceTime,
+    WholeNumber,
+)
 from server.session_queries import PLAYER_FIELDS
 from server.sessions import MAX_PARTICIPANTS
 
@@ -27,7 +33,7 @@ class SessionsQuery(Parameters):
     archived: bool | None = Field(
         default=None, description="true: only archived sessions; false: only the others"
     )
-    created_since: dt.datetime | None = Field(
+    created_since: SinceTime | None = Field(
         default=None,
         description="only sessions created at or after this time: ISO 8601 (UTC unless it "
         "says) or epoch seconds",

@@ -12,6 +12,8 @@ a config value's kind, a multiple of the group size); the models say what shape 
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
@@ -62,6 +64,30 @@ def _not_a_bool(value: Any) -> Any:
 
 # An int that JSON's true/false is not (strings of digits from a form or query still are).
 WholeNumber = Annotated[int, BeforeValidator(_not_a_bool)]
+
+
+_EPOCH = re.compile(r"-?\d+(\.\d+)?")
+
+
+def _epoch_seconds(value: Any) -> Any:
+    # A number, or digits as text, is epoch seconds however large: pydantic would read one
+    # above 2e10 as milliseconds (99999999999, the year 5138, was 1973).
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) or (isinstance(value, str) and _EPOCH.fullmatch(value)):
+        try:
+            return dt.datetime.fromtimestamp(float(value), dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise PydanticCustomError(
+                "datetime_from_epoch",
+                "{value} seconds is not a time this server can read",
+                {"value": value},
+            ) from None
+    return value
+
+
+# A time given as ISO 8601 or epoch seconds (a filter's "since").
+SinceTime = Annotated[dt.datetime, BeforeValidator(_epoch_seconds)]
 
 
 def _comma_list(value: Any) -> Any:
