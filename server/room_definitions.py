@@ -60,7 +60,10 @@ def room_is_defined(db: Session, settings: Settings, name: str) -> bool:
     """Is ``name`` a room of settings.ROOMS or a stored room? Inside a unit of work."""
     if any(room.get("name") == name for room in settings.rooms):
         return True
-    return is_simple_name(name) and db.get(StoredRoom, name) is not None
+    # A query, not the identity map: read again under the room's lock, it must see a
+    # deletion committed meanwhile (sessions.create_session).
+    stored = sa.select(StoredRoom.name).where(StoredRoom.name == name)
+    return is_simple_name(name) and db.scalar(stored) is not None
 
 
 def lock_room(db: Session, room_name: str) -> None:

@@ -151,10 +151,14 @@ def create_session(
         config = {**config, "participation_fee": fee}
     count = validate_num_participants(project, config, num_participants)
     if room_name is not None:
-        # The room's lock first (LOCK ORDER 0), as deleting or changing a stored room takes
-        # it: one that found the room without a session commits before this reads the room.
-        lock_room(db, room_name)
-        if not room_is_defined(db, project.settings, room_name):
+        exists = room_is_defined(db, project.settings, room_name)  # a made-up name: no lock
+        if exists:
+            # The room's lock (LOCK ORDER 0), as deleting or changing a stored room takes it,
+            # then the room read again: a deletion that found it without a session has
+            # committed by then.
+            lock_room(db, room_name)
+            exists = room_is_defined(db, project.settings, room_name)
+        if not exists:
             raise RoomNotFound(f"no room named {room_name!r}")
     if label is not None:
         check_session_label(label)

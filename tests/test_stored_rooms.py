@@ -213,3 +213,15 @@ def test_a_session_is_never_created_in_a_room_being_deleted(grove, settings):
     with grove.db.read() as db:
         rooms = db.scalars(sa.select(ExperimentSession.room_name)).all()
     assert "doomed" not in rooms
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "no such room", "nowhere"])
+def test_a_session_in_a_room_that_does_not_exist_is_refused_and_writes_nothing(grove, name):
+    # The room is locked only once it is known to exist: a made-up name (longer than the
+    # room table's column on PostgreSQL, a 500 there) writes no row.
+    with pytest.raises(RoomNotFound):
+        create_scripted_session(
+            grove.db, grove.project, NewSession("survey", 1, room_name=name), who="test"
+        )
+    with grove.db.read() as db:
+        assert db.scalars(sa.select(RoomState.room_name)).all() == []
