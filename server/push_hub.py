@@ -29,6 +29,7 @@ import contextlib
 import logging
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import anyio.to_thread
@@ -84,6 +85,15 @@ class PushHub:
             self.unsubscribe(subscription)
             raise
         return subscription
+
+    @contextlib.asynccontextmanager
+    async def subscribed(self, channel: str) -> AsyncIterator[Subscription]:
+        """``subscribe`` for the block; unsubscribed when it ends, however it ends."""
+        subscription = await self.subscribe(channel)
+        try:
+            yield subscription
+        finally:
+            self.unsubscribe(subscription)
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """Stop receiving; the SQLite watcher stops when nobody in the process subscribes."""

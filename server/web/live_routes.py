@@ -21,7 +21,6 @@ A participant that does not exist closes the socket with code 4404 (the page sto
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
@@ -35,11 +34,11 @@ from server.errors import DatabaseBusy, DatabaseUnavailable, ParticipantNotFound
 from server.http.context import Grove
 from server.push import Pushed
 from server.push_hub import PushHub, Subscription
+from server.web.page_routes import CLOSE_NOT_FOUND, accept_participant, running
 from server.web.participant_routes import parse_page_index
 
 logger = logging.getLogger("grove.live")
 
-CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_MESSAGE = 4400
 # Before the page's own time, so that a message committed while the page was rendering is
 # not missed (a reload may show the last second's messages again).
@@ -140,18 +139,26 @@ async def live_socket(websocket: WebSocket) -> None:
     grove: Grove = websocket.app.state.grove
     code = websocket.path_params["code"]
     index = parse_page_index(websocket.path_params["index"])
-    await websocket.accept()
     if index is None:
+        await websocket.accept()
         await websocket.close(CLOSE_NOT_FOUND)
         return
-    if not await run_in_threadpool(live_pages.participant_exists, grove.db, code):
-        await websocket.close(CLOSE_NOT_FOUND)
+    if not await accept_participant(websocket, grove, code):
         return
     page = _LivePage(websocket, grove, code, index)
     hub = push_hub(grove)
-    subscription = await hub.subscribe(page.channel)
     replayed = asyncio.Event()
-    forwarder = asyncio.create_task(page.forward(subscription, replayed))
+    async with (
+        hub.subscribed(page.channel) as subscription,
+        running(page.forward(subscription, replayed)),
+    ):
+        await _converse(websocket, grove, page, replayed)
+
+
+async def _converse(
+    websocket: WebSocket, grove: Grove, page: _LivePage, replayed: asyncio.Event
+) -> None:
+    """Read the page's frames and answer them until it goes or sends something wrong."""
     try:
         while True:
             frame = await websocket.receive()
@@ -189,11 +196,6 @@ async def live_socket(websocket: WebSocket) -> None:
                 return
     except WebSocketDisconnect:
         pass
-    finally:
-        hub.unsubscribe(subscription)
-        forwarder.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await forwarder
 
 
 routes = [WebSocketRoute("/live/{code:str}/{index:str}", live_socket)]

@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
@@ -81,31 +83,44 @@ class _PageSocket:
             message = await subscription.queue.get()
 
 
+async def accept_participant(websocket: WebSocket, grove: Grove, code: str) -> bool:
+    """Accept a participant page's socket; False (closed with CLOSE_NOT_FOUND, the page stops
+    trying) when there is no such participant."""
+    await websocket.accept()
+    if await run_in_threadpool(live_pages.participant_exists, grove.db, code):
+        return True
+    await websocket.close(CLOSE_NOT_FOUND)
+    return False
+
+
+@contextlib.asynccontextmanager
+async def running(work: Coroutine[Any, Any, None]) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``work`` as a task for the block (a socket's forwarder); cancelled and awaited
+    when the block ends, however it ends."""
+    task = asyncio.create_task(work)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
 async def page_socket(websocket: WebSocket) -> None:
     """A participant page's connection: commands for the participant until the page goes."""
     grove: Grove = websocket.app.state.grove
     code = websocket.path_params["code"]
-    await websocket.accept()
-    if not await run_in_threadpool(live_pages.participant_exists, grove.db, code):
-        await websocket.close(CLOSE_NOT_FOUND)
+    if not await accept_participant(websocket, grove, code):
         return
     hub: PushHub = grove.push_hub
     page = _PageSocket(websocket, grove, hub, code)
-    subscription = await hub.subscribe(page.channel)
-    forwarder = asyncio.create_task(page.forward(subscription))
-    try:
-        while True:
-            frame = await websocket.receive()
-            if frame["type"] == "websocket.disconnect":
-                return
-            # The page's script sends nothing; anything it might send is ignored.
-    except WebSocketDisconnect:
-        pass
-    finally:
-        hub.unsubscribe(subscription)
-        forwarder.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await forwarder
+    async with hub.subscribed(page.channel) as subscription, running(page.forward(subscription)):
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                frame = await websocket.receive()
+                if frame["type"] == "websocket.disconnect":
+                    return
+                # The page's script sends nothing; anything it might send is ignored.
 
 
 routes = [WebSocketRoute("/page/{code:str}", page_socket)]

@@ -131,16 +131,13 @@ async def room_status_poll(request: Request) -> Response:
         status = await run_in_threadpool(_room_status, request)
         return JSONResponse({"ready": status.ready, "waiting": status.waiting})
     hub = grove(request).push_hub
-    subscription = await hub.subscribe(room_channel(request.path_params["name"]))
-    try:
+    async with hub.subscribed(room_channel(request.path_params["name"])) as subscription:
         status = await run_in_threadpool(_room_status, request)
         if status.ready:
             return _held_answer(status)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(subscription.queue.get(), ROOM_HOLD_SECONDS)
         return _held_answer(await run_in_threadpool(_room_status, request))
-    finally:
-        hub.unsubscribe(subscription)
 
 
 def _held_answer(status: RoomStatus) -> Response:

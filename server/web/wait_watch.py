@@ -42,8 +42,7 @@ async def wait_until_ready(
     Subscribes before the first call of ``is_ready``, so a release committed after that call
     wakes it.
     """
-    subscription = await hub.subscribe(page_channel(participant_code))
-    try:
+    async with hub.subscribed(page_channel(participant_code)) as subscription:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         if await run_in_threadpool(is_ready):
@@ -60,5 +59,3 @@ async def wait_until_ready(
                 return True
             if subscription.queue.empty() and await run_in_threadpool(is_ready):
                 return True
-    finally:
-        hub.unsubscribe(subscription)
