@@ -13,6 +13,7 @@ from typing import Literal, get_args
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.audit_log import RESERVED_WHO
 from server.db import Database
 from server.errors import InvalidArguments, NotFound
 from server.models.api_keys import ApiKey
@@ -62,6 +63,14 @@ def _check_user(user: str) -> str:
     if not USER_NAME.match(user or ""):
         raise InvalidArguments(
             "user names are 1-100 letters, digits, '_', '.', '@' or '-'", field="user"
+        )
+    if user.lower() in RESERVED_WHO:
+        # The audit log would record this key's changes as the server key's, the command
+        # line's, the admin area's or an anonymous caller's (and the rate limit count them so).
+        raise InvalidArguments(
+            f"user name {user!r} is reserved: the audit log uses it for "
+            f"{', '.join(sorted(RESERVED_WHO))}",
+            field="user",
         )
     return user
 

@@ -27,6 +27,10 @@ CLI = "cli"
 ADMIN = "admin"
 # The API is open (no key configured, not in production) and no key was sent.
 UNIDENTIFIED = "anonymous"
+# A request with OTREE_REST_KEY, the server's own key.
+SERVER_KEY = "otree-rest-key"
+# Names the log gives to callers that are not a per-user key: no key's user may take one.
+RESERVED_WHO = frozenset({CLI, ADMIN, UNIDENTIFIED, SERVER_KEY})
 
 
 def admin_actor(admin_username: str | None, login_required: bool) -> str:

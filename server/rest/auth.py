@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from server.api_keys import Scope, identify_key, note_key_used, scope_allows
-from server.audit_log import UNIDENTIFIED
+from server.audit_log import SERVER_KEY, UNIDENTIFIED
 from server.errors import GroveError
 from server.http.context import grove
 from server.rest.errors import RequestError
 
-REST_KEY_USER = "otree-rest-key"
+REST_KEY_USER = SERVER_KEY
 
 
 @dataclass(frozen=True)
