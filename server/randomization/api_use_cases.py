@@ -155,12 +155,16 @@ def randomize_in_session(
                 raise InvalidArguments(
                     "participant_code is not in this session", field="participant_code"
                 )
-        else:
+        elif participant_label is not None:
             participant = participant_with_label(db, session.id, participant_label, for_update=True)
             if participant is None:
                 raise ParticipantNotFound(
                     f"no participant labelled {participant_label!r} in this session"
                 )
+        else:
+            raise InvalidArguments(
+                "give participant_code or participant_label", field="participant_code"
+            )
         result = randomize_participant(db, participant, levels, user=user)
         return {
             "participant_code": participant.code,
