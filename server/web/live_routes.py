@@ -183,6 +183,9 @@ async def _converse(
             if message.get("type") == "hello":
                 since = message.get("since")
                 seen = message.get("seen") or []
+                if not isinstance(seen, list):  # the page's script sends a list of ids
+                    await websocket.close(CLOSE_BAD_MESSAGE)
+                    return
                 if isinstance(since, int | float) and not isinstance(since, bool):
                     page.since = float(since)
                 await page.replay({i for i in seen if isinstance(i, int)})
