@@ -35,6 +35,8 @@ from server.push import Pushed
 from server.push_hub import PushHub, Subscription
 
 CLOSE_NOT_FOUND = 4404
+# After a command could not be taken (the database busy), its stored commands are read again.
+BUSY_RETRY_SECONDS = 1.0
 
 logger = logging.getLogger("grove.page")
 
@@ -70,7 +72,8 @@ class _PageSocket:
 
     async def forward(self, subscription: Subscription) -> None:
         """Send what is stored, then each command as it comes. A command that could not be
-        taken (the database was busy) stays stored: it is sent at the next reconnection."""
+        taken (the database was busy) stays stored: what is stored is read again
+        BUSY_RETRY_SECONDS later."""
         message: Pushed | None = None
         while True:
             try:
@@ -80,6 +83,9 @@ class _PageSocket:
                     await self.send_commands([message])
             except (DatabaseBusy, DatabaseUnavailable):
                 logger.warning("page commands for %s wait: the database is busy", self.code)
+                await asyncio.sleep(BUSY_RETRY_SECONDS)
+                message = None
+                continue
             message = await subscription.queue.get()
 
 
