@@ -78,6 +78,14 @@ DEFAULT_LOCK_TIMEOUT_SECONDS = 5.0
 # PostgreSQL's SQLSTATEs for a transaction aborted only because of its concurrent peers.
 RETRYABLE_SQLSTATES = {"40P01": "deadlock detected", "40001": "serialization failure"}
 UNIT_OF_WORK_ATTEMPTS = 5
+# PRAGMA synchronous of every SQLite connection this process opens. FULL, not NORMAL: in WAL
+# mode NORMAL skips the fsync at each commit, so a power loss or an OS crash could take back
+# the last commits after they were acknowledged (a process crash, kill -9 included, loses
+# nothing either way). FULL costs one fsync per write transaction. The test suite sets OFF
+# for its own processes (tests/conftest.py), as its PostgreSQL server runs with
+# synchronous_commit=off: a test cannot lose power, and the fsyncs were about a fifth of the
+# fast tests' time. Servers the tests start as processes keep FULL.
+SQLITE_SYNCHRONOUS = "FULL"
 
 logger = logging.getLogger("grove.db")
 T = TypeVar("T")
@@ -166,11 +174,7 @@ def _configure_sqlite(
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
-        # FULL, not NORMAL: in WAL mode NORMAL skips the fsync at each commit, so a power
-        # loss or an OS crash could take back the last commits after they were acknowledged
-        # (a process crash, kill -9 included, loses nothing either way). FULL costs one fsync
-        # per write transaction.
-        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
         if identity is not None:

@@ -15,6 +15,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+import server.db
 from server.app import create_app
 from server.config import Settings
 from tests import databases
@@ -23,6 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # No fsync per commit in the tests' own processes (server/db.py, SQLITE_SYNCHRONOUS).
+    server.db.SQLITE_SYNCHRONOUS = "OFF"
     try:
         chosen = databases.selected()
     except ValueError as exc:
