@@ -6,10 +6,12 @@ from __future__ import annotations
 import sqlite3
 
 from server.sqlite_changes import CommitWatch
+from tests import databases
 
 
 def test_a_commit_by_another_connection_is_a_change_and_a_read_is_not(tmp_path):
-    path = tmp_path / "db.sqlite3"
+    # SQLite's own change counter: a SQLite file whatever the run's database.
+    path = databases.sqlite_file(databases.database_url(tmp_path, backend=databases.SQLITE))
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("PRAGMA journal_mode = WAL")
     writer.execute("CREATE TABLE message (id INTEGER PRIMARY KEY)")
