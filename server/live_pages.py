@@ -47,6 +47,12 @@ from server.sessions import get_participant
 
 # The most characters a page's message id may have (the client's ids are far shorter).
 MAX_MESSAGE_KEY = 64
+# The longest one step of an async live method (its code up to the next ``yield``) may run,
+# in seconds. A step holds its unit of work's locks (on SQLite every worker's writes wait), so
+# a step that awaits longer is cancelled and fails as if it had raised: its writes roll back,
+# the answers of earlier steps stay. Without it, a method that awaits forever would hold a
+# server thread and the locks for good.
+ASYNC_STEP_SECONDS = 2.0
 
 
 class LiveMethodError(GroveError):
@@ -197,10 +203,18 @@ class _AsyncSteps:
 
     def _step(self, db: Session) -> Any:
         try:
-            answer = self.loop.run_until_complete(anext(self.answers))
+            answer = self.loop.run_until_complete(
+                asyncio.wait_for(anext(self.answers), ASYNC_STEP_SECONDS)
+            )
         except StopAsyncIteration:
             self.running = False
             return None
+        except TimeoutError:
+            self.running = False
+            raise LiveMethodError(
+                f"a step of an async live method (its code up to the next yield) ran longer "
+                f"than {ASYNC_STEP_SECONDS:g} s while holding the database's locks"
+            ) from None
         except BaseException:
             self.running = False
             raise

@@ -21,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from server import live_pages
 from server.app import create_app
 from server.config import load_settings
 from server.live_pages import LiveMethodError, live_method_of
@@ -29,6 +30,13 @@ from tests.conftest import create_demo_session
 from tests.test_live_pages import _hello, _next, _send, _socket_url
 
 LIVE_PROJECT = Path(__file__).resolve().parent / "projects" / "live"
+
+
+@pytest.fixture(autouse=True)
+def _roomy_steps(monkeypatch):
+    # A loaded machine may take a while between a first answer and the test's release; the
+    # limit still ends a method whose test failed before releasing it (no hung teardown).
+    monkeypatch.setattr(live_pages, "ASYNC_STEP_SECONDS", 30.0)
 
 
 @pytest.fixture
@@ -131,3 +139,22 @@ def test_an_async_def_without_yield_is_refused_as_in_otree(client, live_app):
     entry = next(e for e in project.page_sequence(["live_async"]) if e.page_name == "Refused")
     with pytest.raises(LiveMethodError, match="async function that returns its answer"):
         live_method_of(project, entry)
+
+
+def test_a_step_that_awaits_too_long_is_cancelled_and_rolled_back(
+    client, live_app, tmp_path, monkeypatch
+):
+    # The method waits for a file nobody creates: its second step would hold the locks (and
+    # a server thread) for good. It is cancelled at the limit and fails as if it had raised.
+    monkeypatch.setattr(live_pages, "ASYNC_STEP_SECONDS", 0.3)
+    pages = _pages(client)
+    with client.websocket_connect(_socket_url(pages[0])) as sender:
+        _hello(sender, time.time())
+        sender.send_json({"type": "send", "id": "t-1", "data": {"release": str(tmp_path / "x")}})
+        assert _next(sender, "message")["data"] == {"step": 1, "counter": 1}
+        ack = _next(sender, "ack")
+        assert ack["ok"] is False
+        assert ack["error"] == "Error in live_method: LiveMethodError"
+    assert _counter(live_app) == 1  # the second step's +10 never committed
+    # The group's row is free again: the other member's page submits at once.
+    assert client.post(pages[1], data={}, follow_redirects=True).status_code == 200
