@@ -8,11 +8,10 @@
   "use strict";
   var form = document.getElementById("grove-room-form");
   var count = document.getElementById("grove-waiting-count");
-  var url = form.dataset.statusUrl;
+  var waitUrl = form.dataset.statusUrl + (form.dataset.statusUrl.indexOf("?") < 0 ? "?" : "&") + "wait=1";
   var wasListed = false;  // re-arrive only after the server has counted this visitor
   var poll = function () {
-    fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + "wait=1",
-          { cache: "no-store", credentials: "same-origin" })
+    fetch(waitUrl, { cache: "no-store", credentials: "same-origin" })
       .then(function (response) {
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.json();
