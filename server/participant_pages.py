@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from server import flow
 from server.browser_tokens import new_browser_token
 from server.db import Database, lock_ids_in_order
-from server.errors import GroveError, ParticipantNotFound, SessionNotFound
+from server.errors import DatabaseBusy, GroveError, ParticipantNotFound, SessionNotFound
 from server.forms import PageForm
 from server.i18n import gettext
 from server.models.base import flag_changed_json
@@ -180,7 +180,13 @@ def show_page(
     write lock. A page that must record something (the first page, a wait page arrival, a
     countdown's start) or whose hooks change a row goes through a write unit of work.
     """
-    shown = _show_without_writing(database, project, code, index, render)
+    try:
+        shown = _show_without_writing(database, project, code, index, render)
+    except DatabaseBusy:
+        # A hook wrote while the page was read (participant.randomize() in vars_for_template
+        # flushes its draw): SQLite cannot turn a read into a write while another connection
+        # writes, and says "locked" at once. The write unit of work below shows the page.
+        shown = None
     if shown is not None:
         return shown
 
