@@ -7,8 +7,13 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from server import push
 from server.push_hub import PushHub
+
+# The SQLite watcher's reads (PostgreSQL delivers by NOTIFY, one per message, not by reads).
+pytestmark = pytest.mark.sqlite
 
 MESSAGES = 2500  # more than two of the watcher's reads (push.messages_after's limit)
 
