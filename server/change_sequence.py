@@ -93,17 +93,17 @@ def _sequence_value(db: Session, stamp: _Stamp) -> int:
             .scalar_one()
         )
     else:
+        # One statement: the bump answers the new value (SQLite 3.35+ has RETURNING).
         connection = db.connection()
-        bumped = connection.execute(
+        stamp.value = connection.execute(
             sa.update(ChangeCounter)
             .where(ChangeCounter.id == 1)
             .values(value=ChangeCounter.value + 1)
-        )
-        if bumped.rowcount == 0:
+            .returning(ChangeCounter.value)
+        ).scalar()
+        if stamp.value is None:  # the first change in this database
             connection.execute(sa.insert(ChangeCounter).values(id=1, value=1))
-        stamp.value = connection.execute(
-            sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)
-        ).scalar_one()
+            stamp.value = 1
     return int(stamp.value)
 
 

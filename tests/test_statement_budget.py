@@ -1,0 +1,121 @@
+"""How many SQL statements the hot paths send, on the benchmark's own apps.
+
+Counting statements is the one measure of the hot paths that does not depend on how loaded
+the machine is: on SQLite every write statement runs under the one write lock of all workers,
+so each statement a page submission or a live message sends lowers the ceiling of writes per
+second (bench/README.md, issue 20). Each test counts the statements of one request, as a
+participant's browser makes it, and checks them against a budget: the count when the budget
+was last lowered. A change that adds a statement to these paths fails here and shows the
+statements; a change that removes some should lower the budget.
+
+The budgets are SQLite's (the transaction's BEGIN and COMMIT are not statements here).
+PostgreSQL sends a few more (row locks, the change stamp's transaction id), so it is not
+counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from bench.projects import build_grove_project
+from server.app import create_app
+from server.bots.html_form import page_form
+from server.config import load_settings
+from server.live_pages import send_live_message
+from tests import databases
+from tests.conftest import create_demo_session
+from tests.form_filling import entered_values
+
+pytestmark = pytest.mark.sqlite
+
+# Statements per request (SQLite), lowered as the paths get cheaper; never raised to let a
+# change pass without saying why in the commit.
+PAGE_GET = 4
+PAGE_POST = 10
+LIVE_MESSAGE = 13
+
+
+@pytest.fixture(scope="module")
+def bench_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    folder = tmp_path_factory.mktemp("statement_budget")
+    project = build_grove_project(folder / "project", configs=["bench_form", "bench_live"])
+    url = databases.database_url(folder, "budget", backend=databases.SQLITE)
+    application = create_app(load_settings(project, {"DATABASE_URL": url}))
+    yield application
+    application.state.grove.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def client(bench_app: Any) -> Iterator[TestClient]:
+    with TestClient(bench_app) as test_client:
+        yield test_client
+
+
+@contextmanager
+def counted(application: Any) -> Iterator[list[str]]:
+    """The SQL statements sent meanwhile on the application's engine (not BEGIN/COMMIT)."""
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            statements.append(" ".join(statement.split())[:160])
+
+    engine = application.state.grove.db.engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+
+
+def _within(statements: list[str], budget: int) -> None:
+    listing = "\n".join(f"  {n}. {s}" for n, s in enumerate(statements, 1))
+    assert len(statements) <= budget, f"{len(statements)} statements, budget {budget}:\n{listing}"
+
+
+def _page_url(client: TestClient, config: str) -> str:
+    _code, links = create_demo_session(client, config)
+    response = client.get(links[0])
+    assert response.status_code == 200
+    return str(response.url).replace("http://testserver", "")
+
+
+def test_a_page_get_sends_few_statements(client: TestClient, bench_app: Any) -> None:
+    url = _page_url(client, "bench_form")
+    client.get(url)  # the first GET of a page may set its deadline or start time
+    with counted(bench_app) as statements:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert 'name="answer"' in response.text
+    _within(statements, PAGE_GET)
+
+
+def test_a_valid_submission_sends_few_statements(client: TestClient, bench_app: Any) -> None:
+    url = _page_url(client, "bench_form")
+    page = client.get(url)
+    form = page_form(page.text)
+    pairs = dict(form.submission(entered_values(form, {"answer": "42"})))
+    with counted(bench_app) as statements:
+        response = client.post(form.action or url, data=pairs, follow_redirects=False)
+    assert response.status_code == 303
+    assert "/Done/" in response.headers["location"]
+    assert any(s.startswith("UPDATE bench_form_player SET answer") for s in statements)
+    _within(statements, PAGE_POST)
+
+
+def test_a_live_message_sends_few_statements(client: TestClient, bench_app: Any) -> None:
+    page = _page_url(client, "bench_live")
+    _, _p, code, _app, _page, index = page.split("/")
+    grove = bench_app.state.grove
+    send_live_message(grove.db, grove.project, code, int(index), "warm", "k0")
+    with counted(bench_app) as statements:
+        result = send_live_message(grove.db, grove.project, code, int(index), "hi", "k1")
+    assert result.status == "ran"
+    assert result.return_value == {0: "hi"}
+    _within(statements, LIVE_MESSAGE)
