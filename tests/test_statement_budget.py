@@ -8,9 +8,9 @@ participant's browser makes it, and checks them against a budget: the count when
 was last lowered. A change that adds a statement to these paths fails here and shows the
 statements; a change that removes some should lower the budget.
 
-The budgets are SQLite's (the transaction's BEGIN and COMMIT are not statements here).
-PostgreSQL sends a few more (row locks, the change stamp's transaction id), so it is not
-counted.
+The budgets are SQLite's; transaction control (BEGIN, COMMIT, SAVEPOINT, RELEASE) is not
+counted. PostgreSQL sends a few more (row locks, the change stamp's transaction id) and has
+no budget here.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def counted(application: Any) -> Iterator[list[str]]:
     statements: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+        if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
             statements.append(" ".join(statement.split())[:160])
 
     engine = application.state.grove.db.engine
