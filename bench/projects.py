@@ -47,8 +47,8 @@ ROOMS = [dict(name="{BENCH_ROOM}", display_name="Benchmark room")]
 """
 
 
-def _copy_apps(destination: Path) -> None:
-    for source_root in (REPO_ROOT / "apps", BENCH_APPS):
+def _copy_apps(destination: Path, root: Path = REPO_ROOT) -> None:
+    for source_root in (root / "apps", BENCH_APPS):
         for app in sorted(source_root.iterdir()):
             if (app / "__init__.py").exists():
                 shutil.copytree(
@@ -62,19 +62,22 @@ def _only(configs: list[str] | None) -> str:
     return f"\nSESSION_CONFIGS = [c for c in SESSION_CONFIGS if c['name'] in {configs!r}]\n"
 
 
-def build_grove_project(destination: Path, configs: list[str] | None = None) -> Path:
-    """Grove's project root for the benchmark: ``apps/``, configs, settings, shared_out.
+def build_grove_project(
+    destination: Path, configs: list[str] | None = None, root: Path = REPO_ROOT
+) -> Path:
+    """Grove's project root for the benchmark: ``apps/``, configs, settings, shared_out,
+    taken from the source tree ``root`` (another revision's export: ``bench/ab.py``).
 
     ``configs`` keeps only those session configs (the bot comparison runs the shared ones).
     """
     destination.mkdir(parents=True, exist_ok=True)
     (destination / "apps").mkdir()
-    _copy_apps(destination / "apps")
+    _copy_apps(destination / "apps", root)
     (destination / "session_configs.py").write_text(
-        (REPO_ROOT / "session_configs.py").read_text() + _BENCH_CONFIGS + _only(configs)
+        (root / "session_configs.py").read_text() + _BENCH_CONFIGS + _only(configs)
     )
     (destination / "settings.py").write_text(_SETTINGS)
-    shutil.copy(REPO_ROOT / "shared_out.py", destination / "shared_out.py")
+    shutil.copy(root / "shared_out.py", destination / "shared_out.py")
     (destination / "rooms").mkdir()
     return destination
 

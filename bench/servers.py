@@ -134,15 +134,23 @@ def _common_env(path_prefix: Path | None = None) -> dict[str, str]:
 
 @contextmanager
 def grove_server(
-    project: Path, data_dir: Path, *, workers: int, database_url: str | None = None
+    project: Path,
+    data_dir: Path,
+    *,
+    workers: int,
+    database_url: str | None = None,
+    source: Path = REPO_ROOT,
 ) -> Iterator[RunningServer]:
     """Grove's production server with ``workers`` processes, on the SQLite file
-    ``data_dir/grove.sqlite3`` or on ``database_url`` if given."""
+    ``data_dir/grove.sqlite3`` or on ``database_url`` if given, run from the source tree
+    ``source`` (another revision's export: ``bench/ab.py``)."""
     port = free_port()
     database = None if database_url else data_dir / "grove.sqlite3"
     env = _common_env()
     env.update(
-        DATABASE_URL=database_url or f"sqlite:///{database}", GROVE_PROJECT_ROOT=str(project)
+        DATABASE_URL=database_url or f"sqlite:///{database}",
+        GROVE_PROJECT_ROOT=str(project),
+        PYTHONPATH=str(source),
     )
     command = [
         sys.executable,
@@ -156,7 +164,7 @@ def grove_server(
         "--workers",
         str(workers),
     ]
-    with _serve("grove", command, REPO_ROOT, env, port, database) as server:
+    with _serve("grove", command, source, env, port, database) as server:
         yield server
 
 

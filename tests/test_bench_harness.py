@@ -209,3 +209,69 @@ def test_a_failed_metric_is_reported_however_deep_it_sits():
         ("grove urn_api 100", "busy"),
         ("otree", "oTree did not start"),
     ]
+
+
+def test_tree_cpu_counts_a_child_that_has_finished(tmp_path):
+    """The server's CPU per request sums every process of its tree, finished ones too (a
+    worker that exited, a PostgreSQL connection that closed)."""
+    import subprocess
+    import sys
+    import time
+
+    from bench.cpu import tree_cpu_seconds
+
+    script = (
+        "import subprocess, sys\n"
+        "subprocess.run([sys.executable, '-c', 'sum(range(30_000_000))'])\n"
+        "input()\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            if tree_cpu_seconds(parent.pid) >= 0.3:
+                break
+            time.sleep(0.1)
+        assert tree_cpu_seconds(parent.pid) >= 0.3
+    finally:
+        parent.communicate("\n", timeout=30)
+
+
+def test_ab_summary_takes_medians_and_the_median_of_pair_ratios():
+    from bench.ab import format_report, summarize
+
+    def figures(rate: float, cpu: float) -> dict:
+        return {"rate": rate, "p50_ms": 1.0, "p99_ms": 2.0, "server_cpu_ms_per_request": cpu}
+
+    pairs = [
+        {"order": ["A", "B"], "A": figures(100, 2.0), "B": figures(150, 1.0)},
+        {"order": ["B", "A"], "A": figures(50, 2.0), "B": figures(100, 1.0)},
+        {"order": ["A", "B"], "A": figures(200, 4.0), "B": figures(220, 4.0)},
+    ]
+    summary = summarize(pairs)
+    assert summary["rate"] == {"A": 100, "B": 150, "B/A_median_of_pairs": 1.5}
+    assert summary["server_cpu_ms_per_request"]["B/A_median_of_pairs"] == 0.5
+    document = {
+        "metric": "page_get",
+        "describe": "sqlite",
+        "A": {"name": "HEAD~1", "commit": "a" * 40},
+        "B": {"name": "HEAD", "commit": "b" * 40},
+        "pairs": pairs,
+        "summary": summary,
+    }
+    report = format_report(document)
+    assert "pair 2 B" in report
+    assert "1.500x" in report
+
+
+@pytest.mark.slow
+def test_ab_runs_a_metric_on_two_exports(tmp_path, capsys):
+    if not wrk_available():
+        pytest.skip("wrk is not installed")
+    from bench.ab import main
+
+    argv = ["HEAD", "HEAD", "--metric", "vars_code", "--pairs", "1", "--seconds", "1"]
+    assert main([*argv, "--workers", "1", "--no-save"]) == 0
+    report = capsys.readouterr().out
+    assert "pair 1 A" in report
+    assert "pair 1 B" in report
+    assert "not ok" not in report  # every request answered 2xx
