@@ -4,14 +4,28 @@ next minute starts). N is ``Settings.api_rate_limit_per_minute`` (GROVE_API_RATE
 the development server's default, turns it off; production's default is 600).
 
 The count is shared through the database (``grove_api_request_count``: one row per key and
-minute, incremented by one upsert per request), so a key gets N requests per minute in all,
-whichever workers and hosts serve them, not N per worker. Old minutes are deleted by the
-worker heartbeat (``server/worker_registry.py``). No HTTP here.
+minute), so a key gets N requests per minute in all, whichever workers and hosts serve them,
+not N per worker. Each request takes a number in its key's minute, and only the first N
+numbers are served. A worker takes numbers from the row in blocks (one upsert adds the
+block's size and answers the new count), so a busy key does not cost a write transaction per
+request: on SQLite every write of every worker queues on one lock, and a count written per
+request took half of that lock's time from the API calls it counted. A block is one number
+while a key is quiet and grows (doubling, up to MAX_BLOCK and to a sixteenth of what is left
+of the minute) only while the worker uses its numbers up quickly, so the numbers a worker
+holds unused at the end of a minute, which no other worker can serve, stay few. Once a worker
+has seen its key's minute full it refuses that key's requests until the next minute without
+writing: a client hammering past its limit does not take the write lock from participants.
+Old minutes are deleted by the worker heartbeat (``server/worker_registry.py``). No HTTP here.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -20,33 +34,119 @@ from server.errors import RateLimited
 from server.models.rate_limits import ApiRequestCount
 
 WINDOW_SECONDS = 60
+# The most numbers a worker takes in one write, and how quickly a block must be used up for
+# the next one to be twice as large.
+MAX_BLOCK = 64
+QUICK_SECONDS = 0.25
+
+
+@dataclass
+class _Numbers:
+    """The numbers one worker holds in one key's minute: ``next`` up to ``last`` unused."""
+
+    window: int
+    next: int = 1
+    last: int = 0
+    block: int = 1
+    taken_at: float = 0.0
+    full: bool = False
+
+
+class _KeyCounts:
+    """One process's numbers per key, for the current minute only, each key's behind a lock
+    of its own (a block is taken while it is held)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.window = 0
+        self.keys: dict[str, _Numbers] = {}
+        self.key_locks: dict[str, threading.Lock] = {}
+
+
+@contextmanager
+def _key_lock(counts: _KeyCounts, key_user: str, window: int) -> Iterator[_Numbers]:
+    """Hold ``key_user``'s lock; its numbers in ``window``. Keys of past minutes are dropped
+    when a minute begins (unless a request holds them: one that was about to take a dropped
+    lock takes the new one instead)."""
+    while True:
+        with counts.lock:
+            if window > counts.window:
+                counts.window = window
+                for old in [k for k, n in counts.keys.items() if n.window < window]:
+                    lock = counts.key_locks.get(old)
+                    if lock is None or not lock.locked():
+                        counts.keys.pop(old, None)
+                        counts.key_locks.pop(old, None)
+            key_lock = counts.key_locks.setdefault(key_user, threading.Lock())
+        with key_lock:
+            if counts.key_locks.get(key_user) is not key_lock:
+                continue
+            numbers = counts.keys.get(key_user)
+            if numbers is None or numbers.window < window:
+                numbers = counts.keys[key_user] = _Numbers(window)
+            elif numbers.window > window:
+                numbers = _Numbers(window)  # a caller's clock behind the others': apart
+            yield numbers
+            return
+
+
+_COUNTS: weakref.WeakKeyDictionary[Database, _KeyCounts] = weakref.WeakKeyDictionary()
+_COUNTS_LOCK = threading.Lock()
+
+
+def _counts_of(database: Database) -> _KeyCounts:
+    with _COUNTS_LOCK:
+        counts = _COUNTS.get(database)
+        if counts is None:
+            counts = _COUNTS[database] = _KeyCounts()
+        return counts
+
+
+def _take_block(database: Database, key_user: str, window: int, size: int) -> int:
+    """Add ``size`` to the key's minute in the database; the new count (the block's last)."""
+
+    def work(db: Session) -> int:
+        insert = dialect_insert(db, ApiRequestCount).values(
+            key_user=key_user, window_start=window, count=size
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=["key_user", "window_start"],
+            set_={"count": ApiRequestCount.count + size},
+        ).returning(ApiRequestCount.count)
+        return int(db.execute(upsert).scalar_one())
+
+    return database.run(work)
 
 
 def count_api_request(
     database: Database, key_user: str, limit_per_minute: int, now: float | None = None
 ) -> int:
-    """Count one request of ``key_user`` (a key's user) in the current minute; return the
-    minute's count. Raises RateLimited when it passes ``limit_per_minute`` (the refused
-    request is counted too: hammering does not open the door sooner)."""
+    """Count one request of ``key_user`` (a key's user) in the current minute; return its
+    number in the minute (across every worker). Raises RateLimited when that passes
+    ``limit_per_minute``; once a worker has seen the minute full, without a write."""
     moment = time.time() if now is None else now
     window = int(moment // WINDOW_SECONDS) * WINDOW_SECONDS
-
-    def work(db: Session) -> int:
-        insert = dialect_insert(db, ApiRequestCount).values(
-            key_user=key_user[:255], window_start=window, count=1
-        )
-        upsert = insert.on_conflict_do_update(
-            index_elements=["key_user", "window_start"],
-            set_={"count": ApiRequestCount.count + 1},
-        ).returning(ApiRequestCount.count)
-        return int(db.execute(upsert).scalar_one())
-
-    count = database.run(work)
-    if count > limit_per_minute:
+    key_user = key_user[:255]
+    counts = _counts_of(database)
+    with _key_lock(counts, key_user, window) as numbers:
+        if not numbers.full and numbers.next > numbers.last:
+            clock = time.monotonic()
+            if numbers.last and clock - numbers.taken_at < QUICK_SECONDS:
+                numbers.block = min(MAX_BLOCK, numbers.block * 2)
+            else:
+                numbers.block = 1
+            size = max(1, min(numbers.block, (limit_per_minute - numbers.last) // 16))
+            last = _take_block(database, key_user, window, size)
+            numbers.next, numbers.last, numbers.taken_at = last - size + 1, last, clock
+        number = numbers.next
+        numbers.next += 1
+        if number > limit_per_minute:
+            numbers.full = True
+    if number > limit_per_minute:
         retry_after = max(1, int(window + WINDOW_SECONDS - moment + 0.999))
         raise RateLimited(
             f"too many requests: this key may make {limit_per_minute} API requests a minute; "
             f"try again in {retry_after} s",
             retry_after_seconds=retry_after,
         )
-    return count
+    return number
