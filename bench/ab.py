@@ -272,16 +272,17 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def _seed_urn(revision: Revision, project: Path, database_url: str, prior: int) -> str:
-    """A study with ``prior`` assignments, written by the revision's own code (its schema)."""
+def seed_urn(source: Path, project: Path, database_url: str, prior: int) -> str:
+    """A study with ``prior`` assignments, written by the code of the source tree ``source``
+    (its schema), in a process of its own."""
     code = (
         "import sys; from pathlib import Path; from bench.urn_throughput import seed_history; "
         "print(seed_history(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])))"
     )
     completed = subprocess.run(
         [sys.executable, "-c", code, database_url, str(prior), str(project)],
-        cwd=revision.source,
-        env={**os.environ, "PYTHONPATH": str(revision.source)},
+        cwd=source,
+        env={**os.environ, "PYTHONPATH": str(source)},
         capture_output=True,
         text=True,
         check=False,
@@ -312,7 +313,7 @@ def _fresh_server(
         url = database_url or f"sqlite:///{folder / 'grove.sqlite3'}"
         study = None
         if options.metric == "urn":
-            study = _seed_urn(revision, project, url, options.prior)
+            study = seed_urn(revision.source, project, url, options.prior)
         server = stack.enter_context(
             grove_server(
                 project,
