@@ -20,7 +20,14 @@ from bench import live_roundtrip, metrics
 from bench.machine import describe_machine
 from bench.otree_env import OTREE_VERSION, ensure_otree, otree_python
 from bench.projects import build_grove_project, build_otree_project
-from bench.report import build_rows, check_targets, format_table, format_targets
+from bench.report import (
+    build_database_rows,
+    build_rows,
+    check_targets,
+    database_header,
+    format_table,
+    format_targets,
+)
 from bench.servers import RunningServer, floor_server, grove_server, otree_server
 from bench.urn_throughput import seed_history
 from bench.wrk import wrk_available
@@ -85,13 +92,20 @@ def _server_metrics(server: RunningServer, plan: dict[str, Any], python: Path | 
     return out
 
 
-def _urn(project: Path, folder: Path, plan: dict[str, Any], workers: int) -> dict:
+def _urn(
+    project: Path, folder: Path, plan: dict[str, Any], workers: int, postgres: str | None = None
+) -> dict:
+    """Metric 5 at each number of prior assignments, each on a fresh database: a SQLite
+    file, or a new database on the PostgreSQL server ``postgres``."""
     results = {}
     for prior in plan["urn_priors"]:
         data = folder / f"urn_{prior}"
         data.mkdir()
-        study = seed_history(f"sqlite:///{data / 'grove.sqlite3'}", prior, project)
-        with grove_server(project, data, workers=workers) as server:
+        url = create_database(postgres) if postgres else f"sqlite:///{data / 'grove.sqlite3'}"
+        study = seed_history(url, prior, project)
+        with grove_server(
+            project, data, workers=workers, database_url=url if postgres else None
+        ) as server:
             _measure(
                 results,
                 str(prior),
@@ -106,6 +120,32 @@ def _urn(project: Path, folder: Path, plan: dict[str, Any], workers: int) -> dic
     return results
 
 
+def _postgres(project: Path, folder: Path, plan: dict[str, Any]) -> dict[str, Any]:
+    """Metrics 1-5 of Grove on a throwaway PostgreSQL cluster (``tests/postgres.py``), with
+    one worker and with two, each on fresh databases."""
+    from tests.postgres import postgres_server
+
+    results: dict[str, Any] = {}
+    with postgres_server() as server_url:
+        for workers in (1, 2):
+            _log(f"grove on PostgreSQL, {workers} worker{'s' * (workers > 1)}")
+            data = folder / f"postgres_{workers}"
+            data.mkdir()
+            url = create_database(server_url)
+            with grove_server(project, data, workers=workers, database_url=url) as server:
+                part = _server_metrics(server, plan, None)
+            part["urn_api"] = _urn(project, data, plan, workers, server_url)
+            results[f"workers_{workers}"] = part
+    return results
+
+
+def create_database(server_url: str) -> str:
+    """A fresh database on the PostgreSQL server (``tests/postgres.py``)."""
+    from tests.postgres import create_database as create
+
+    return create(server_url)
+
+
 def _plan(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
         return {
@@ -118,6 +158,8 @@ def _plan(args: argparse.Namespace) -> dict[str, Any]:
             "wait_groups": 2,
             "urn_priors": [100],
             "urn_max_draws": 5_000,
+            "bot_sizes": (1, 5),
+            "bot_repeats": 1,
             "live_players": 8,
             "live_rate": 2.0,
             "live_warmup_s": 1.0,
@@ -134,6 +176,8 @@ def _plan(args: argparse.Namespace) -> dict[str, Any]:
         "wait_groups": 20,
         "urn_priors": [100, 100_000],
         "urn_max_draws": 40_000,
+        "bot_sizes": (2, 20),
+        "bot_repeats": 3,
         "live_players": 100,
         "live_rate": args.live_rate,
         "live_warmup_s": 2.0,
@@ -154,8 +198,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": describe_machine(),
         "otree_version": None if args.skip_otree else OTREE_VERSION,
         "workers": {"grove": args.workers, "floor": args.workers, "otree": 1},
-        "database": "SQLite (file) for Grove and oTree; the live round trip also on PostgreSQL "
-        "for Grove",
+        "database": "SQLite (file) for Grove and oTree; Grove's metrics 1-5 and the live round "
+        "trip also on PostgreSQL",
         "plan": plan,
         "grove": {},
         "otree": {},
@@ -171,6 +215,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with grove_server(grove_project, folder / "grove_data", workers=args.workers) as server:
             results["grove"] = _server_metrics(server, plan, None)
         results["grove"]["urn_api"] = _urn(grove_project, folder, plan, args.workers)
+        if not args.skip_postgres:
+            _measure(
+                results, "postgresql", "grove on PostgreSQL", _postgres, grove_project, folder, plan
+            )
         _log("grove: live round trip")
         results["grove"]["live"] = live_roundtrip.measure_grove(
             grove_project, folder, plan, args.workers, postgres=not args.skip_postgres
@@ -193,6 +241,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             (otree_project / "db.sqlite3").unlink(missing_ok=True)
         _measure(results, "bots", "bots", metrics.bot_runs, folder, otree_bin)
+        _measure(
+            results,
+            "bot_rate",
+            "bots: pages per second and start-up",
+            metrics.bot_throughput,
+            folder,
+            otree_bin,
+            plan["bot_sizes"],
+            plan["bot_repeats"],
+        )
     return results
 
 
@@ -219,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--skip-otree", action="store_true", help="Grove and the floor only")
     parser.add_argument(
-        "--skip-postgres", action="store_true", help="the live round trip on SQLite only"
+        "--skip-postgres", action="store_true", help="no PostgreSQL runs (SQLite only)"
     )
     parser.add_argument(
         "--live-rate", type=float, default=1.0, help="live messages a second per player"
@@ -227,7 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="Grove's and the floor's")
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput run")
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results/")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="instead: py-spy profiles of every path (python -m bench.profile_paths)",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        from bench import profile_paths
+
+        return profile_paths.main(["--seconds", str(args.seconds)])
     results = run(args)
     rows = build_rows(results)
     checks = check_targets(results)
@@ -236,10 +303,18 @@ def main(argv: list[str] | None = None) -> int:
         {"target": name, "met": met, "figures": figures} for name, met, figures in checks
     ]
     print(format_table(rows))
+    if results.get("postgresql"):
+        database_rows = build_database_rows(results)
+        results["database_table"] = [list(row) for row in database_rows]
+        print()
+        print(format_table(database_rows, database_header(results)))
     print()
     print(format_targets(checks))
     for where, error in _failures(
-        {name: results.get(name) for name in ("grove", "otree", "floor", "bots")}
+        {
+            name: results.get(name)
+            for name in ("grove", "otree", "floor", "bots", "bot_rate", "postgresql")
+        }
     ):
         print(f"FAILED  {where}: {error[-300:]}")
     if not args.no_save:

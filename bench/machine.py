@@ -10,7 +10,7 @@ from typing import Any
 
 
 def describe_machine() -> dict[str, Any]:
-    """CPU, memory, Python and the git commit."""
+    """CPU, memory, Python, the git commit (and files changed since) and the load average."""
     model = ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -22,12 +22,20 @@ def describe_machine() -> dict[str, Any]:
     meminfo = Path("/proc/meminfo")
     if meminfo.exists():
         memory = meminfo.read_text().splitlines()[0].split(":", 1)[1].strip()
+    root = Path(__file__).resolve().parents[1]
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False
         ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split("\n")
     except OSError:
-        commit = ""
+        commit, changed = "", []
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
@@ -35,4 +43,7 @@ def describe_machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "commit": commit,
+        # Tracked files with uncommitted changes: measured too, though not in the commit.
+        "uncommitted_changes": [line[3:] for line in changed if line.strip()],
+        "load_average": [round(value, 2) for value in os.getloadavg()],
     }

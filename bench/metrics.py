@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -242,4 +243,64 @@ def bot_runs(folder: Path, otree_bin: Path | None) -> dict:
         if output.count("Bots completed session") < len(SHARED_CONFIGS) or "Traceback" in output:
             raise RuntimeError(f"oTree's bots failed (exit {code}):\n{output[-2000:]}")
         results["otree"] = {"total_s": seconds}
+    return results
+
+
+BOT_CONFIG = "bench_bots"
+BOT_PAGES_PER_PARTICIPANT = 20  # bench/apps/bench_bots: 10 rounds of 2 pages
+
+
+def bot_throughput(
+    folder: Path, otree_bin: Path | None, sizes: tuple[int, int], repeats: int
+) -> dict:
+    """Pages the bots submit per second once started, and the start-up before the first.
+
+    Each runner runs ``bench_bots`` (20 pages a participant) as a fresh command with ``n1``
+    and with ``n2`` participants, ``repeats`` times each, alternating; with the median
+    times t1 and t2, pages per second are 20 (n2 - n1) / (t2 - t1) and the start-up is the
+    line's time at no participant, t1 - n1 (t2 - t1) / (n2 - n1): imports, project and
+    database set-up, everything that does not grow with the participants.
+    """
+    n1, n2 = sizes
+    runners: dict[str, tuple[list[str], Path, dict[str, str]]] = {}
+    grove_project = build_grove_project(folder / "grove_bot_rate", [BOT_CONFIG])
+    runners["grove"] = (
+        [sys.executable, "-m", "server", "test", BOT_CONFIG],
+        REPO_ROOT,
+        {**scratch_env(), "GROVE_PROJECT_ROOT": str(grove_project)},
+    )
+    if otree_bin is not None:
+        otree_project = build_otree_project(folder / "otree_bot_rate", [BOT_CONFIG])
+        runners["otree"] = (
+            [str(otree_bin), "test", BOT_CONFIG],
+            otree_project,
+            scratch_env(otree_bin.parent),
+        )
+    times: dict[str, dict[int, list[float]]] = {name: {n1: [], n2: []} for name in runners}
+    for repeat in range(repeats):
+        for name, (command, cwd, env) in runners.items():
+            for n in (n1, n2) if repeat % 2 == 0 else (n2, n1):
+                seconds, output, code = _timed([*command, str(n)], cwd, env)
+                failed = "Traceback" in output or (
+                    "Bots completed session" not in output if name == "otree" else code != 0
+                )
+                if failed:
+                    raise RuntimeError(f"{name}'s bots failed:\n{output[-2000:]}")
+                times[name][n].append(seconds)
+    results: dict[str, object] = {
+        "config": BOT_CONFIG,
+        "pages_per_participant": BOT_PAGES_PER_PARTICIPANT,
+        "participants": [n1, n2],
+        "repeats": repeats,
+    }
+    for name, by_size in times.items():
+        t1, t2 = (statistics.median(by_size[n]) for n in (n1, n2))
+        per_participant = (t2 - t1) / (n2 - n1)
+        results[name] = {
+            "times_s": {str(n): [round(t, 2) for t in by_size[n]] for n in (n1, n2)},
+            "pages_per_s": round(BOT_PAGES_PER_PARTICIPANT / per_participant, 1)
+            if per_participant > 0
+            else None,
+            "startup_s": round(t1 - n1 * per_participant, 2),
+        }
     return results

@@ -26,6 +26,8 @@ SESSION_CONFIGS += [
          app_sequence=["bench_wait"], num_demo_participants=3),
     dict(name="bench_live", display_name="Benchmark: live page",
          app_sequence=["bench_live"], num_demo_participants=4),
+    dict(name="bench_bots", display_name="Benchmark: bots, 10 rounds of 2 pages",
+         app_sequence=["bench_bots"], num_demo_participants=1),
 ]
 """
 
