@@ -370,7 +370,7 @@ def _show_without_writing(
         entry = flow.current_entry(project, participant)
         if entry is None or entry.is_wait_page or entry.index != index:
             return None
-        player = flow.player_for(db, project, participant, entry)
+        player = flow.player_for(db, project, participant, entry, with_group=True)
         if participant.page_deadline is None and flow.timeout_seconds(entry, player) is not None:
             return None
         page = _page_to_render(db, project, participant, entry)
@@ -414,7 +414,7 @@ def _render(
     render: PageRenderer,
 ) -> str:
     entry = page.entry
-    player = flow.player_for(db, project, participant, entry)
+    player = flow.player_for(db, project, participant, entry, with_group=True)
     app = project.apps[entry.app_name]
     url = flow.page_url(project, participant, entry)
     deadline = participant.page_deadline
