@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from server.db import Database
 from server.errors import InvalidArguments, ParticipantNotFound
 from server.models.core import ExperimentSession, Participant
-from server.models.urn import UrnAssignment, UrnStudy
+from server.models.urn import UrnStudy
 from server.participant_lookup import participant_with_label
 from server.randomization.api_views import assignment_row, study_config_view, study_log
 from server.randomization.service import StudyNotFound, get_study, randomize
@@ -123,13 +123,7 @@ def randomize_by_key(
         )
         if participant is not None:
             participant.vars = {**(participant.vars or {}), "treatment": result.treatment}
-        row = db.scalars(
-            sa.select(UrnAssignment).where(
-                UrnAssignment.study_id == study_row.id,
-                UrnAssignment.sequence == result.sequence,
-            )
-        ).one()
-        return [assignment_row(row)]
+        return [assignment_row(result)]
 
     return database.run(work)
 

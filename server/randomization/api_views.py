@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from server.models.core import ExperimentSession
 from server.models.urn import UrnAssignment, UrnStudy
-from server.randomization.service import StudyNotFound, assignments, get_study
+from server.randomization.service import Randomization, StudyNotFound, assignments, get_study
 from server.randomization.session_urn import study_name_of
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -32,8 +32,9 @@ def study_config_view(study: UrnStudy, *, show_seed: bool) -> dict[str, Any]:
     return config
 
 
-def assignment_row(row: UrnAssignment) -> dict[str, Any]:
-    """One log row in the reference API's shape (``f_``-prefixed factor columns)."""
+def assignment_row(row: UrnAssignment | Randomization) -> dict[str, Any]:
+    """One log row, or a draw just made, in the reference API's shape (``f_``-prefixed
+    factor columns)."""
     data: dict[str, Any] = {"id": row.participant_key}
     data.update({f"f_{factor}": level for factor, level in row.levels.items()})
     data.update(

@@ -65,16 +65,26 @@ def randomize_participant(
 
 def participant_for_key(db: Session, study_name: str, key: str) -> Participant | None:
     """The participant labelled ``key`` in a session of this study, if there is one."""
-    sessions = db.scalars(sa.select(ExperimentSession).where(ExperimentSession.code == study_name))
-    candidates = list(sessions)
-    if not candidates:
-        candidates = [
-            s
-            for s in db.scalars(
-                sa.select(ExperimentSession).order_by(ExperimentSession.id.desc()).limit(500)
-            )
-            if study_name_of(s) == study_name
-        ]
+    # One query when the study is a session's own code (the session, and the participant if
+    # any): this runs in every draw of the urn API, inside the write lock.
+    named = db.execute(
+        sa.select(ExperimentSession.id, Participant)
+        .outerjoin(
+            Participant,
+            sa.and_(Participant.session_id == ExperimentSession.id, Participant.label == key),
+        )
+        .where(ExperimentSession.code == study_name)
+        .limit(1)
+    ).first()
+    if named is not None:
+        return named[1]
+    candidates = [
+        s
+        for s in db.scalars(
+            sa.select(ExperimentSession).order_by(ExperimentSession.id.desc()).limit(500)
+        )
+        if study_name_of(s) == study_name
+    ]
     for session in candidates:
         participant = participant_with_label(db, session.id, key)
         if participant is not None:
