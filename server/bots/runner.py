@@ -2,11 +2,14 @@
 
 Each participant's bot is stepped in turn: the runner fetches the participant's current page
 as a browser would, checks that the bot's next submission is for that page and that its
-fields are in the form, posts it, and checks the outcome. Wait pages pass by themselves.
+fields are in the form, posts it, follows the answer's redirect, and checks the outcome. Wait
+pages pass by themselves. Requests go straight to the ASGI app in this thread's event loop
+(httpx2's ASGITransport), with the app's lifespan running as in a server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import importlib
 import re
@@ -14,14 +17,16 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html import unescape
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import httpx2
 import sqlalchemy as sa
-from starlette.testclient import TestClient
+from starlette.applications import Starlette
 
 from server import flow
 from server.app import create_app
@@ -38,6 +43,7 @@ from server.sessions import create_session
 ERROR_FIELD = re.compile(r'data-grove-error-field="([^"]*)"')
 PAGE_URL = re.compile(r"^/p/(?P<code>\w+)/(?P<app>[^/]+)/(?P<page>[^/]+)/(?P<index>\d+)$")
 MAX_IDLE_ROUNDS = 200
+T = TypeVar("T")
 
 
 @dataclass
@@ -133,6 +139,8 @@ class BotRunner:
         self._app_sequence: list[str] = []
         # (app, round, group id, page) whose bots' call_live_method has run (once per group).
         self._live_called: set[tuple[str, int, int, str]] = set()
+        # Each participant's URL: the page it is on, or where its last answer redirected.
+        self._urls: dict[str, str] = {}
 
     # What bots read: fresh rows from the database.
     def participant(self, code: str) -> Participant:
@@ -149,77 +157,95 @@ class BotRunner:
         ).one()
 
     def run(self) -> BotRunResult:
-        """Create the session and play it to the end; never raises for a bot failure."""
+        """Create the session and play it to the end on an app of its own; never raises for a
+        bot failure."""
+        with bot_app(self.settings, self.database_url) as app:
+            return asyncio.run(serve(app, lambda client: self.play(app, client)))
+
+    async def play(self, app: Starlette, client: httpx2.AsyncClient) -> BotRunResult:
+        """Create the session in ``app`` and play it to the end through ``client`` (which
+        sends to ``app``); never raises for a bot failure."""
         started = time.perf_counter()
         result = BotRunResult(self.config_name, 0)
-        with tempfile.TemporaryDirectory(prefix="grove-bots-") as folder:
-            settings = self.settings.with_changes(
-                database_url=self.database_url or f"sqlite:///{Path(folder) / 'bots.sqlite3'}"
-            )
-            app = create_app(settings)
-            grove = app.state.grove
-            self._project = grove.project
-            self._database = grove.db
-            try:
-                config = grove.project.session_config(self.config_name)
-                count = self.requested or config["num_demo_participants"]
-                with grove.db.transaction() as db:
-                    session = create_session(
-                        db, grove.project, self.config_name, count, for_bots=True
-                    )
-                    codes = [p.code for p in session.get_participants()]
-                    result.session_code = session.code
-                result.num_participants = len(codes)
-                self._app_sequence = list(config["app_sequence"])
-                for app_name in config["app_sequence"]:
-                    self._bot_classes[app_name] = load_player_bot(settings, app_name)
-                with TestClient(app) as client, grove.db.read() as bot_db:
-                    self._db = bot_db
-                    self._play(client, codes, result)
-                if self.export_dir is not None:
-                    from server.export import export_session
+        grove = app.state.grove
+        self._project = grove.project
+        self._database = grove.db
+        try:
+            config = grove.project.session_config(self.config_name)
+            count = self.requested or config["num_demo_participants"]
+            with grove.db.transaction() as db:
+                session = create_session(db, grove.project, self.config_name, count, for_bots=True)
+                codes = [p.code for p in session.get_participants()]
+                result.session_code = session.code
+            result.num_participants = len(codes)
+            self._app_sequence = list(config["app_sequence"])
+            for app_name in config["app_sequence"]:
+                self._bot_classes[app_name] = load_player_bot(self.settings, app_name)
+            with grove.db.read() as bot_db:
+                self._db = bot_db
+                await self._play(client, codes, result)
+            if self.export_dir is not None:
+                from server.export import export_session
 
-                    with grove.db.read() as db:
-                        written = export_session(
-                            db, grove.project, result.session_code, Path(folder) / "export"
-                        )
+                with (
+                    tempfile.TemporaryDirectory(prefix="grove-bots-") as folder,
+                    grove.db.read() as db,
+                ):
+                    written = export_session(
+                        db, grove.project, result.session_code, Path(folder) / "export"
+                    )
                     _merge_export(written, self.export_dir, append=self.case_index > 0)
-            except Exception as exc:
-                result.error = "".join(traceback.format_exception(exc)).rstrip()
-            finally:
-                grove.db.dispose()
+        except Exception as exc:
+            result.error = "".join(traceback.format_exception(exc)).rstrip()
         result.seconds = time.perf_counter() - started
         return result
 
-    def _play(self, client: TestClient, codes: list[str], result: BotRunResult) -> None:
-        urls = {code: f"/InitializeParticipant/{code}" for code in codes}
+    async def _play(
+        self, client: httpx2.AsyncClient, codes: list[str], result: BotRunResult
+    ) -> None:
+        """Step each participant in turn until all have finished.
+
+        A participant on a wait page is asked again only once another has moved (submitted a
+        page or reached a new URL, which may have released it); when nobody moved in a whole
+        round, everyone waiting is asked again every 10 ms (a wait page may be released by
+        time), and after MAX_IDLE_ROUNDS such rounds the bots are stuck.
+        """
+        self._urls = {code: f"/InitializeParticipant/{code}" for code in codes}
         done: set[str] = set()
+        moves = 0  # steps in which a participant submitted or got to a new URL
+        waiting_at: dict[str, int] = {}  # a waiting participant -> moves when last asked
         idle = 0
         while len(done) < len(codes):
             progressed = False
             for code in codes:
-                if code in done:
+                if code in done or (idle == 0 and waiting_at.get(code) == moves):
                     continue
-                status = self._step(client, code, urls, result)
+                before = self._urls[code]
+                status = await self._step(client, code, result)
+                if status == "waiting":
+                    waiting_at[code] = moves
+                    if self._urls[code] == before:
+                        continue
+                else:
+                    waiting_at.pop(code, None)
                 if status == "finished":
                     done.add(code)
-                    progressed = True
-                elif status == "submitted":
-                    progressed = True
+                moves += 1
+                progressed = True
             idle = 0 if progressed else idle + 1
             if idle > MAX_IDLE_ROUNDS:
-                stuck = ", ".join(urls[c] for c in codes if c not in done)
+                stuck = ", ".join(self._urls[c] for c in codes if c not in done)
                 stopped = "; ".join(result.stopped_early)
                 raise BotError(
                     f"the bots are stuck (wait pages never released): {stuck}"
                     + (f"; these bots stopped early: {stopped}" if stopped else "")
                 )
             if not progressed:
-                time.sleep(0.01)
+                await asyncio.sleep(0.01)
 
-    def _fetch(self, client: TestClient, url: str) -> tuple[str, str]:
+    async def _fetch(self, client: httpx2.AsyncClient, url: str) -> tuple[str, str]:
         for _ in range(50):
-            response = client.get(url, follow_redirects=False)
+            response = await client.get(url, follow_redirects=False)
             if response.status_code in (301, 302, 303, 307):
                 url = response.headers["location"]
                 continue
@@ -228,11 +254,9 @@ class BotRunner:
             return url, response.text
         raise BotError(f"too many redirects from {url}")
 
-    def _step(
-        self, client: TestClient, code: str, urls: dict[str, str], result: BotRunResult
-    ) -> str:
-        url, html = self._fetch(client, urls[code])
-        urls[code] = url
+    async def _step(self, client: httpx2.AsyncClient, code: str, result: BotRunResult) -> str:
+        url, html = await self._fetch(client, self._urls[code])
+        self._urls[code] = url
         if url.endswith("/finished"):
             self._finish_stream(code, result)
             return "finished"
@@ -264,7 +288,7 @@ class BotRunner:
         bot, submission = step
         self._check_page(bot, submission, page_name, app_name, round_number)
         self._call_live_method(bot, submission, code)
-        self._submit(client, code, url, html, page_name, submission, result)
+        await self._submit(client, code, url, html, page_name, submission, result)
         self._last_submitted[code] = page_name
         result.failed_page = result.failed_where = None
         return "submitted"
@@ -384,9 +408,9 @@ class BotRunner:
                 "(did an earlier round's play_round return early?)"
             )
 
-    def _submit(
+    async def _submit(
         self,
-        client: TestClient,
+        client: httpx2.AsyncClient,
         code: str,
         url: str,
         html: str,
@@ -398,7 +422,7 @@ class BotRunner:
         if submission.timeout_happened:
             self._expire_page(code)
             data["timeout_happened"] = "1"
-        response = client.post(url, data=data, follow_redirects=False)
+        response = await client.post(url, data=data, follow_redirects=False)
         if submission.must_fail:
             if response.status_code != 200 or 'class="grove-error' not in response.text:
                 raise BotError(
@@ -415,6 +439,8 @@ class BotRunner:
                 f"page {page_name}: the submission {submission.post_data} was "
                 f"rejected: {errors or response.status_code}"
             )
+        # As a browser does, the next request is for the page the answer redirects to.
+        self._urls[code] = response.headers["location"]
         result.pages += 1
         if self.progress:
             self.progress(result.pages, 0)
@@ -531,6 +557,31 @@ def _merge_export(written: list[Path], folder: Path, *, append: bool) -> None:
             csv.writer(handle).writerows(rows[1:])
 
 
+@contextmanager
+def bot_app(settings: Settings, database_url: str | None = None) -> Iterator[Starlette]:
+    """The app bots play on: in the database at ``database_url``, or on a scratch SQLite file
+    deleted afterwards."""
+    with tempfile.TemporaryDirectory(prefix="grove-bots-") as folder:
+        url = database_url or f"sqlite:///{Path(folder) / 'bots.sqlite3'}"
+        app = create_app(settings.with_changes(database_url=url))
+        try:
+            yield app
+        finally:
+            app.state.grove.db.dispose()
+
+
+async def serve(app: Starlette, play: Callable[[httpx2.AsyncClient], Awaitable[T]]) -> T:
+    """Run ``play`` with a client that sends to ``app``, the app's lifespan (its background
+    work) running around it."""
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=app), base_url="http://testserver"
+        ) as client,
+    ):
+        return await play(client)
+
+
 def run_bots(
     settings: Settings,
     config_name: str,
@@ -541,13 +592,11 @@ def run_bots(
 ) -> list[BotRunResult]:
     """Play a session config with its bots, once per case; each result says if it passed.
 
-    Each case plays on a scratch SQLite file, or in the database at ``database_url`` (the
-    test suite's PostgreSQL pass), where the cases' sessions sit side by side. With
+    The cases play on a scratch SQLite file, or in the database at ``database_url`` (the
+    test suite's PostgreSQL pass), where their sessions sit side by side. With
     ``export_dir``, every case's rows go into one CSV per app. Raises BotFileError when a
     bot file cannot be imported.
     """
-    from server.project import load_project
-
     config = load_project(settings).session_config(config_name)
     bot_classes = [
         bot_class
@@ -555,11 +604,17 @@ def run_bots(
         if (bot_class := load_player_bot(settings, app_name)) is not None
     ]
     runs = max([1, *(len(getattr(b, "cases", []) or []) for b in bot_classes)])
-    results = []
-    for case in range(runs):
-        result = BotRunner(
-            settings, config_name, num_participants, progress, case, export_dir, database_url
-        ).run()
-        result.case_label = _case_label(bot_classes, case, runs)
-        results.append(result)
-    return results
+
+    async def play_cases(client: httpx2.AsyncClient) -> list[BotRunResult]:
+        results = []
+        for case in range(runs):
+            runner = BotRunner(
+                settings, config_name, num_participants, progress, case, export_dir, database_url
+            )
+            result = await runner.play(app, client)
+            result.case_label = _case_label(bot_classes, case, runs)
+            results.append(result)
+        return results
+
+    with bot_app(settings, database_url) as app:
+        return asyncio.run(serve(app, play_cases))

@@ -376,7 +376,7 @@ class FuzzingBots(BotRunner):
     pages_fuzzed: set[str]
     accepted: list[str]
 
-    def _submit(self, client, code, url, html, page_name, submission, result) -> None:
+    async def _submit(self, client, code, url, html, page_name, submission, result) -> None:
         valid = self._form_data(html, page_name, submission)
         form = page_form(html)
         engine = self._db.get_bind()
@@ -392,7 +392,7 @@ class FuzzingBots(BotRunner):
                 before = fingerprint(engine)
                 self.findings.requests += 1
                 body = _form_bytes({**valid, name: value})
-                response = client.post(
+                response = await client.post(
                     url, content=body, headers={"content-type": FORM}, follow_redirects=False
                 )
                 shown = f"POST {url} {name}={value[:20]!r}"
@@ -412,7 +412,7 @@ class FuzzingBots(BotRunner):
             ("text/plain", b"\xff\xfe"),
         ]:
             self.findings.requests += 1
-            response = client.post(
+            response = await client.post(
                 url, content=body, headers={"content-type": content_type}, follow_redirects=False
             )
             if response.status_code >= 500:
@@ -421,7 +421,7 @@ class FuzzingBots(BotRunner):
                 )
             if response.status_code == 303:
                 return
-        super()._submit(client, code, url, html, page_name, submission, result)
+        await super()._submit(client, code, url, html, page_name, submission, result)
 
 
 def test_no_sample_page_answers_bad_form_values_with_a_500(tmp_path: Path) -> None:
