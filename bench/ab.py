@@ -20,6 +20,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,7 +38,7 @@ from bench import metrics, wait_release
 from bench.cpu import postmaster_pid, tree_cpu_seconds
 from bench.machine import describe_machine
 from bench.projects import REPO_ROOT, build_grove_project
-from bench.servers import REST_KEY, RunningServer, grove_server
+from bench.servers import REST_KEY, RunningServer, grove_server, scratch_env
 from bench.setup_calls import create_session, start_participants
 from bench.wrk import run_wrk
 
@@ -261,6 +262,7 @@ METRICS: dict[str, Callable[[RunningServer, argparse.Namespace], Load]] = {
     "urn": _urn,
     "session_create": _session_create,
     "wait_release": _wait,
+    "bots": lambda server, options: Load(lambda: {}),  # no server: see _bots
 }
 
 
@@ -332,6 +334,8 @@ def measure_once(
 ) -> dict[str, Any]:
     """One run of the metric on a fresh server of ``revision``: its figures, with the
     server's (and the database server's) CPU milliseconds per request."""
+    if options.metric == "bots":
+        return _bots(revision, options, folder)
     with _fresh_server(revision, options, folder, postgres) as server:
         load = METRICS[options.metric](server, options)
         load.warm_up()
@@ -349,6 +353,44 @@ def measure_once(
         figures["database_cpu_ms_per_request"] = round(1000 * db_cpu / requests, 3)
     figures["load_average"] = round(load_before, 2)
     return figures
+
+
+def _bots(revision: Revision, options: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """``python -m server test bench_bots N`` of the revision, a fresh process start-up
+    included: pages per second, the command's wall time (as p50) and its CPU per page."""
+    project = build_grove_project(folder / "project", [metrics.BOT_CONFIG], root=revision.source)
+    env = {
+        **scratch_env(),
+        "GROVE_PROJECT_ROOT": str(project),
+        "PYTHONPATH": str(revision.source),
+    }
+    command = [sys.executable, "-m", "server", "test", metrics.BOT_CONFIG]
+    load_before = _load_average()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [*command, str(options.bot_participants)],
+        cwd=revision.source,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if completed.returncode != 0:
+        raise RuntimeError(f"the bots failed:\n{(completed.stdout + completed.stderr)[-2000:]}")
+    pages = options.bot_participants * metrics.BOT_PAGES_PER_PARTICIPANT
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    return {
+        "requests": pages,
+        "rate": round(pages / seconds, 1),
+        "p50_ms": round(seconds * 1000, 1),
+        "p99_ms": None,
+        "server_cpu_ms_per_request": round(1000 * cpu / pages, 3),
+        "not_ok": 0,
+        "load_average": round(load_before, 2),
+    }
 
 
 def _ratio(b: float | None, a: float | None) -> float | None:
@@ -432,6 +474,11 @@ def _describe(options: argparse.Namespace) -> str:
         where += f", {options.participants} participants, {options.seconds:g} s"
     if options.metric == "wait_release":
         where += f", {options.groups} groups of 4, {options.rounds} rounds"
+    if options.metric == "bots":
+        where = (
+            f"python -m server test bench_bots {options.bot_participants}, start-up included; "
+            "p50: the command's wall time; CPU: per page submitted"
+        )
     return where
 
 
@@ -490,6 +537,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--post-participants", type=int, default=0, help="page_post: fresh participants per run"
+    )
+    parser.add_argument(
+        "--bot-participants", type=int, default=10, help="bots: participants (20 pages each)"
     )
     parser.add_argument("--groups", type=int, default=10, help="wait_release: groups of 4")
     parser.add_argument("--rounds", type=int, default=4, help="wait_release: rounds per run")

@@ -11,8 +11,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
+from bench.cpu import tree_cpu_seconds
 from bench.projects import (
     BENCH_ROOM,
     REPO_ROOT,
@@ -22,7 +24,7 @@ from bench.projects import (
 )
 from bench.servers import REST_KEY, RunningServer, scratch_env
 from bench.setup_calls import create_session, run_flow, start_participants
-from bench.wrk import run_wrk
+from bench.wrk import WrkResult, run_wrk
 
 FORM_BODY = "answer=42"
 VARS = {"age": 25, "consent": True, "source": "qualtrics"}
@@ -39,6 +41,22 @@ def _answers_saved(database: Path | None) -> int | None:
         return connection.execute(
             "SELECT count(*) FROM bench_form_player WHERE answer = 42"
         ).fetchone()[0]
+
+
+def timed_wrk(server: RunningServer, paths: list[str], **options: Any) -> dict[str, Any]:
+    """``run_wrk`` on the server, its record with the server's CPU milliseconds per request
+    (user plus system time of all its processes, from ``/proc``) and the ``WrkResult``."""
+    before = tree_cpu_seconds(server.process.pid)
+    result = run_wrk(server.base_url, paths, **options)
+    cpu = tree_cpu_seconds(server.process.pid) - before
+    record = result.as_dict()
+    record["server_cpu_ms"] = round(1000 * cpu / max(1, result.requests), 3)
+    record["wrk"] = result
+    return record
+
+
+def _record(timed: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in timed.items() if key != "wrk"}
 
 
 def label_bodies(count: int) -> list[str]:
@@ -63,16 +81,17 @@ def form_page(server: RunningServer, concurrencies: list[int], seconds: float) -
     _, codes = create_session(server, "bench_form", 100)
     get_paths = start_participants(server, codes)
     for clients in concurrencies:
-        got = run_wrk(server.base_url, get_paths, connections=clients, seconds=seconds)
-        results[f"get_c{clients}"] = got.as_dict()
+        timed = timed_wrk(server, get_paths, connections=clients, seconds=seconds)
+        got: WrkResult = timed["wrk"]
+        results[f"get_c{clients}"] = _record(timed)
         # Every POST needs a participant still on the form: provide more than can be used,
         # and if wrk still used them all up, run again with four times as many.
         needed = min(30_000, math.ceil(got.rate * seconds * 1.5) + 4 * clients)
         for _ in range(4):
             post_paths = start_participants(server, fresh_participants(server, needed))
             before = _answers_saved(server.database) or 0
-            posted = run_wrk(
-                server.base_url,
+            timed = timed_wrk(
+                server,
                 post_paths,
                 connections=clients,
                 seconds=seconds,
@@ -81,11 +100,12 @@ def form_page(server: RunningServer, concurrencies: list[int], seconds: float) -
                 headers=FORM_HEADERS,
                 once=True,
             )
+            posted: WrkResult = timed["wrk"]
             exhausted = posted.requests >= len(post_paths)
             if not exhausted or needed >= 30_000:
                 break
             needed = min(30_000, needed * 4)
-        record = posted.as_dict()
+        record = _record(timed)
         record["participants_provided"] = len(post_paths)
         record["exhausted"] = exhausted
         saved = _answers_saved(server.database)
@@ -97,8 +117,8 @@ def form_page(server: RunningServer, concurrencies: list[int], seconds: float) -
 def participant_vars(server: RunningServer, clients: int, seconds: float) -> dict:
     """POST /api/participant_vars/ by room and label, and by participant code."""
     bodies = label_bodies(20_000)
-    by_label = run_wrk(
-        server.base_url,
+    by_label = timed_wrk(
+        server,
         ["/api/participant_vars"] * len(bodies),
         connections=clients,
         seconds=seconds,
@@ -107,8 +127,8 @@ def participant_vars(server: RunningServer, clients: int, seconds: float) -> dic
         headers=JSON_HEADERS,
     )
     _, codes = create_session(server, "bench_form", 200)
-    by_code = run_wrk(
-        server.base_url,
+    by_code = timed_wrk(
+        server,
         [f"/api/participant_vars/{code}" for code in codes],
         connections=clients,
         seconds=seconds,
@@ -116,7 +136,7 @@ def participant_vars(server: RunningServer, clients: int, seconds: float) -> dic
         body=VARS_BODY,
         headers=JSON_HEADERS,
     )
-    return {f"by_label_c{clients}": by_label.as_dict(), f"by_code_c{clients}": by_code.as_dict()}
+    return {f"by_label_c{clients}": _record(by_label), f"by_code_c{clients}": _record(by_code)}
 
 
 def session_creation(
@@ -158,18 +178,20 @@ def floor(server: RunningServer, concurrencies: list[int], seconds: float) -> di
     """The bare Starlette endpoint: GET, and POST of the participant_vars JSON body."""
     results = {}
     for clients in concurrencies:
-        results[f"get_c{clients}"] = run_wrk(
-            server.base_url, ["/"], connections=clients, seconds=seconds
-        ).as_dict()
-        results[f"post_c{clients}"] = run_wrk(
-            server.base_url,
-            ["/"],
-            connections=clients,
-            seconds=seconds,
-            method="POST",
-            body=VARS_BODY,
-            headers=JSON_HEADERS,
-        ).as_dict()
+        results[f"get_c{clients}"] = _record(
+            timed_wrk(server, ["/"], connections=clients, seconds=seconds)
+        )
+        results[f"post_c{clients}"] = _record(
+            timed_wrk(
+                server,
+                ["/"],
+                connections=clients,
+                seconds=seconds,
+                method="POST",
+                body=VARS_BODY,
+                headers=JSON_HEADERS,
+            )
+        )
     return results
 
 
@@ -191,10 +213,9 @@ def urn_api(
             }
         )
         paths.append(f"/study_participants?{query}")
-    result = run_wrk(
-        server.base_url, paths, connections=clients, seconds=seconds, method="POST", once=True
-    )
-    record = result.as_dict()
+    timed = timed_wrk(server, paths, connections=clients, seconds=seconds, method="POST", once=True)
+    result: WrkResult = timed["wrk"]
+    record = _record(timed)
     record["exhausted"] = result.requests >= len(paths)
     return record
 

@@ -356,3 +356,11 @@ def test_ab_runs_a_metric_on_two_exports(tmp_path, capsys):
     assert "pair 1 A" in report
     assert "pair 1 B" in report
     assert "not ok" not in report  # every request answered 2xx
+
+
+def test_report_shows_the_servers_cpu_per_request_beside_the_rates():
+    grove = {"rate": 1000.0, "p50_ms": 1.0, "p99_ms": 2.0, "server_cpu_ms": 1.5}
+    otree = {"rate": 100.0, "p50_ms": 9.0, "p99_ms": 20.0, "server_cpu_ms": 9.0}
+    results = {"grove": {"form_page": {"get_c1": grove}}, "otree": {"form_page": {"get_c1": otree}}}
+    rows = build_rows(results)
+    assert ("   server CPU per request", "1.50 ms", "9.00 ms", "", "6.0x") in rows
