@@ -36,6 +36,9 @@ def describe_machine() -> dict[str, Any]:
         ).stdout.split("\n")
     except OSError:
         commit, changed = "", []
+    exported = root / ".commit"  # an export made by bench/ab.py: no git repository
+    if not commit and exported.exists():
+        commit, changed = exported.read_text().strip(), []
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
