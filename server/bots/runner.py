@@ -33,6 +33,7 @@ from server.app import create_app
 from server.bots.bot import Bot, BotError, Submission, as_submission
 from server.bots.html_form import FormFillError, HtmlForm, page_form, pairs_to_dict
 from server.config import Settings
+from server.db import Database
 from server.errors import GroveError
 from server.fields import choice_form_value
 from server.models.core import Participant
@@ -562,12 +563,32 @@ def bot_app(settings: Settings, database_url: str | None = None) -> Iterator[Sta
     """The app bots play on: in the database at ``database_url``, or on a scratch SQLite file
     deleted afterwards."""
     with tempfile.TemporaryDirectory(prefix="grove-bots-") as folder:
-        url = database_url or f"sqlite:///{Path(folder) / 'bots.sqlite3'}"
-        app = create_app(settings.with_changes(database_url=url))
+        scratch = None
+        if database_url is None:
+            scratch = Database(
+                f"sqlite:///{Path(folder) / 'bots.sqlite3'}",
+                lock_timeout=settings.db_lock_timeout_seconds,
+            )
+            sa.event.listen(scratch.engine, "connect", _skip_fsync)
+            database_url = scratch.url
+        try:
+            app = create_app(settings.with_changes(database_url=database_url), database=scratch)
+        except BaseException:
+            if scratch is not None:
+                scratch.dispose()
+            raise
         try:
             yield app
         finally:
             app.state.grove.db.dispose()
+
+
+def _skip_fsync(dbapi_connection: Any, _record: Any) -> None:
+    """No fsync at each commit of the scratch database (after server.db's own PRAGMAs): it is
+    deleted when the bots are done, so a commit need not survive a power loss."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous = OFF")
+    cursor.close()
 
 
 async def serve(app: Starlette, play: Callable[[httpx2.AsyncClient], Awaitable[T]]) -> T:
