@@ -73,11 +73,11 @@ def export(name: str) -> Revision:
     folder = EXPORTS / commit
     if not (folder / ".complete").exists():
         folder.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.Popen(
+        with subprocess.Popen(
             ["git", "archive", "--format=tar", commit], cwd=REPO_ROOT, stdout=subprocess.PIPE
-        )
-        subprocess.run(["tar", "-x", "-C", str(folder)], stdin=archive.stdout, check=True)
-        if archive.wait() != 0:
+        ) as archive:
+            subprocess.run(["tar", "-x", "-C", str(folder)], stdin=archive.stdout, check=True)
+        if archive.returncode != 0:
             raise SystemExit(f"git archive {commit} failed")
         (folder / ".commit").write_text(commit + "\n")  # for bench/machine.py, without git
         (folder / ".complete").touch()
