@@ -618,24 +618,56 @@ def run_bots(
     ``export_dir``, every case's rows go into one CSV per app. Raises BotFileError when a
     bot file cannot be imported.
     """
-    config = load_project(settings).session_config(config_name)
-    bot_classes = [
-        bot_class
-        for app_name in config["app_sequence"]
-        if (bot_class := load_player_bot(settings, app_name)) is not None
-    ]
-    runs = max([1, *(len(getattr(b, "cases", []) or []) for b in bot_classes)])
+    return run_configs(
+        settings,
+        [config_name],
+        num_participants,
+        (lambda _name: progress) if progress else None,
+        export_dir,
+        database_url,
+    )
 
-    async def play_cases(client: httpx2.AsyncClient) -> list[BotRunResult]:
+
+def run_configs(
+    settings: Settings,
+    config_names: list[str],
+    num_participants: int | None = None,
+    progress_for: Callable[[str], Callable[[int, int], None] | None] | None = None,
+    export_dir: Path | None = None,
+    database_url: str | None = None,
+    on_result: Callable[[BotRunResult], None] | None = None,
+) -> list[BotRunResult]:
+    """Play each config with its bots, once per case, one after the other, as ``run_bots``
+    does, but all on one app and one database (the sessions side by side), so the app is
+    built and the database prepared once. ``on_result`` is called with each result as soon
+    as it is known. Raises BotFileError, before any run, when a bot file cannot be imported.
+    """
+    project = load_project(settings)
+    plans = []
+    for name in config_names:
+        config = project.session_config(name)
+        bot_classes = [
+            bot_class
+            for app_name in config["app_sequence"]
+            if (bot_class := load_player_bot(settings, app_name)) is not None
+        ]
+        runs = max([1, *(len(getattr(b, "cases", []) or []) for b in bot_classes)])
+        plans.append((name, bot_classes, runs))
+
+    async def play_all(client: httpx2.AsyncClient) -> list[BotRunResult]:
         results = []
-        for case in range(runs):
-            runner = BotRunner(
-                settings, config_name, num_participants, progress, case, export_dir, database_url
-            )
-            result = await runner.play(app, client)
-            result.case_label = _case_label(bot_classes, case, runs)
-            results.append(result)
+        for name, bot_classes, runs in plans:
+            progress = progress_for(name) if progress_for else None
+            for case in range(runs):
+                runner = BotRunner(
+                    settings, name, num_participants, progress, case, export_dir, database_url
+                )
+                result = await runner.play(app, client)
+                result.case_label = _case_label(bot_classes, case, runs)
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
         return results
 
     with bot_app(settings, database_url) as app:
-        return asyncio.run(serve(app, play_cases))
+        return asyncio.run(serve(app, play_all))

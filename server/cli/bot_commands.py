@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from server.bots.runner import load_player_bot, run_bots
+from server.bots.runner import BotRunResult, load_player_bot, run_configs
 from server.cli.common import project_root
 from server.config import Settings, load_settings
 from server.project import Project, load_project
@@ -59,28 +59,37 @@ def test_command(args: argparse.Namespace) -> int:
     summaries = []
     # The bar redraws one line with \r: at a terminal only, not in a log or a pipe.
     drawing = sys.stdout.isatty()
-    for name in names:
-        progress = _progress_bar(name) if drawing else None
-        for result in run_bots(settings, name, args.num_participants, progress, export):
-            if drawing:
-                sys.stdout.write("\n")
-            label = f"{name}, {result.case_label}" if result.case_label else name
-            if result.ok:
-                stopped = (
-                    f", {len(result.stopped_early)} bot(s) stopped early as their play_round "
-                    "returned"
-                    if result.stopped_early
-                    else ""
-                )
-                summaries.append(
-                    f"{label}: OK ({result.num_participants} participants, "
-                    f"{result.pages} pages, {result.seconds:.1f} s{stopped})"
-                )
-            else:
-                failures += 1
-                where = f" {result.failed_where}" if result.failed_where else ""
-                print(f"Bot failure in {label}{where}:\n{result.error}", file=sys.stderr)
-                summaries.append(f"{label}: FAILED{where}")
+
+    def report(result: BotRunResult) -> None:
+        nonlocal failures
+        if drawing:
+            sys.stdout.write("\n")
+        name = result.config_name
+        label = f"{name}, {result.case_label}" if result.case_label else name
+        if result.ok:
+            stopped = (
+                f", {len(result.stopped_early)} bot(s) stopped early as their play_round returned"
+                if result.stopped_early
+                else ""
+            )
+            summaries.append(
+                f"{label}: OK ({result.num_participants} participants, "
+                f"{result.pages} pages, {result.seconds:.1f} s{stopped})"
+            )
+        else:
+            failures += 1
+            where = f" {result.failed_where}" if result.failed_where else ""
+            print(f"Bot failure in {label}{where}:\n{result.error}", file=sys.stderr)
+            summaries.append(f"{label}: FAILED{where}")
+
+    run_configs(
+        settings,
+        names,
+        args.num_participants,
+        _progress_bar if drawing else None,
+        export,
+        on_result=report,
+    )
     if export is not None:
         summaries.append(f"Exported CSV to {export} (every case's sessions, by session.code)")
     print("\n".join(summaries))
