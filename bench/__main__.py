@@ -267,6 +267,18 @@ def _failures(part: Any, where: str = "") -> list[tuple[str, str]]:
     return found
 
 
+def _refused(part: Any, where: str = "") -> list[tuple[str, dict]]:
+    """Every load whose answers were not all 2xx or 3xx: where it is, and its record."""
+    if not isinstance(part, dict):
+        return []
+    if part.get("not_ok"):
+        return [(where, part)]
+    found = []
+    for name, value in part.items():
+        found += _refused(value, f"{where} {name}".strip())
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the table and targets, save the results."""
     parser = argparse.ArgumentParser(
@@ -317,6 +329,13 @@ def main(argv: list[str] | None = None) -> int:
         }
     ):
         print(f"FAILED  {where}: {error[-300:]}")
+    for where, record in _refused(
+        {name: results.get(name) for name in ("grove", "otree", "floor", "postgresql")}
+    ):
+        print(
+            f"REFUSED {where}: {record['not_ok']} of {record['requests']} answers not 2xx/3xx "
+            f"{record.get('statuses')} (left out of the rate)"
+        )
     if not args.no_save:
         RESULTS.mkdir(exist_ok=True)
         stamp = results["date"].replace(":", "").replace("+0000", "Z")

@@ -86,9 +86,16 @@ class WrkResult:
     statuses: dict[str, int]
 
     @property
+    def ok_requests(self) -> int:
+        """Requests answered with a 2xx or 3xx status (all of them if wrk saw no status)."""
+        if not self.statuses:
+            return self.requests
+        return sum(n for status, n in self.statuses.items() if status.startswith(("2", "3")))
+
+    @property
     def rate(self) -> float:
-        """Completed requests per second."""
-        return self.requests / self.seconds if self.seconds else 0.0
+        """Requests answered with success per second: a refusal (429, 503) is not work done."""
+        return self.ok_requests / self.seconds if self.seconds else 0.0
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready record."""
@@ -96,6 +103,7 @@ class WrkResult:
             "requests": self.requests,
             "seconds": round(self.seconds, 3),
             "rate": round(self.rate, 1),
+            "not_ok": self.requests - self.ok_requests,
             "p50_ms": self.p50_ms,
             "p99_ms": self.p99_ms,
             "max_ms": self.max_ms,
