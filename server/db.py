@@ -50,6 +50,21 @@ another program SQLite's, for the whole timeout fails the waiters); on PostgreSQ
 on PostgreSQL). A SQLite file deleted, replaced or unwritable under a running server, a full
 disk or an unreachable PostgreSQL fails the unit of work with DatabaseUnavailable: a write is
 acknowledged only once it is committed to the database the server started with.
+
+GROUP COMMIT. On a SQLite file every write transaction of every worker runs alone, and with
+``synchronous=FULL`` each COMMIT waits for an fsync, so the writes a second were capped by
+the disk. The units of work of one process that queue for the write lock therefore share one
+transaction: the first writer that finds none running leads a batch (it takes the locks above
+and BEGIN IMMEDIATE on one connection); each unit runs in its own thread and its own session
+in a SAVEPOINT on that connection, one at a time in arrival order, released on success or
+rolled back (that unit alone, with its own exception) on failure; when no writer is queued,
+or GROUP_COMMIT_MAX_UNITS have run, one COMMIT ends the batch and only then does any unit of
+it return. If the COMMIT fails, or the file was deleted or replaced meanwhile, every unit of
+the batch fails with DatabaseUnavailable: none was acknowledged. The writers queued after
+that COMMIT began form the next batch, led by the first of them. A unit given its own
+session (``writer_session``: an async live method's steps) runs alone as before. A queued
+unit waits for its turn as a writer waits for the lock (WAITING AND FAILING). PostgreSQL
+keeps one transaction per unit of work: its writers of different rows run in parallel.
 """
 
 from __future__ import annotations
@@ -59,6 +74,7 @@ import math
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
@@ -86,6 +102,9 @@ UNIT_OF_WORK_ATTEMPTS = 5
 # synchronous_commit=off: a test cannot lose power, and the fsyncs were about a fifth of the
 # fast tests' time. Servers the tests start as processes keep FULL.
 SQLITE_SYNCHRONOUS = "FULL"
+
+# Group commit (SQLite files): at most this many units of work share one transaction.
+GROUP_COMMIT_MAX_UNITS = 32
 
 logger = logging.getLogger("grove.db")
 T = TypeVar("T")
@@ -231,6 +250,34 @@ def _is_memory_database(url: str | sa.URL) -> bool:
     return not database or database == ":memory:" or database.startswith("file:")
 
 
+class _Ticket:
+    """One unit of work waiting to run in a group commit's transaction."""
+
+    def __init__(self) -> None:
+        self.turn = threading.Event()
+        self.finished = threading.Event()
+        self.granted = False  # picked for a batch (or to lead the next): no withdrawing
+        self.leads = False
+        self.batch: _Batch | None = None
+
+
+class _Batch:
+    """Units of work of one process in one SQLite transaction (GROUP COMMIT in the module's
+    docstring): one connection, each unit in its own savepoint, one COMMIT for them all."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+        self.units = 0
+        self.committed = threading.Event()
+        self.failure: DatabaseUnavailable | None = None
+
+    def in_transaction(self) -> bool:
+        """Whether the connection is still in the batch's transaction (SQLite ends it by
+        itself on some errors, a full disk among them: nothing more may run on it then)."""
+        dbapi_connection = self.connection.connection.dbapi_connection
+        return bool(getattr(dbapi_connection, "in_transaction", False))
+
+
 class Database:
     """One engine and the two ways to open a unit of work on it."""
 
@@ -285,6 +332,16 @@ class Database:
         self.info: dict[str, Any] = info if info is not None else {}
         self.info[_PROGRESS_KEY] = self._mark_progress  # for report_progress(session)
         self._writer = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
+        # Group commit: writers of this process queue here; one leads each batch.
+        self.group_commit = self.sqlite_path is not None
+        self._batch_lock = threading.Lock()
+        self._pending: deque[_Ticket] = deque()
+        self._leading = False
+        self._in_batch = sessionmaker(
+            expire_on_commit=False, info=self.info, join_transaction_mode="create_savepoint"
+        )
+        self.batches_committed = 0
+        self.units_in_batches = 0
         reader_engine = (
             self.engine.execution_options(sqlite_begin="DEFERRED")
             if self.is_sqlite
@@ -315,6 +372,10 @@ class Database:
                 with self._unit_session(session) as db, db.begin(), in_unit(db):
                     yield db
                 return
+            if session is None and self.group_commit:
+                with self._batched_unit() as db:
+                    yield db
+                return
             with self._sqlite_write_locks():
                 if self._file_identity is not None:
                     self._file_identity.check()
@@ -323,6 +384,139 @@ class Database:
                 if self._file_identity is not None:
                     # Committed, but perhaps into a file deleted meanwhile: not acknowledged.
                     self._file_identity.check()
+
+    @contextmanager
+    def _batched_unit(self) -> Iterator[Session]:
+        """A unit of work in a group commit (GROUP COMMIT): the first writer that finds no
+        batch running leads one; writers that come meanwhile queue and run in it, or lead
+        the next."""
+        ticket = _Ticket()
+        with self._batch_lock:
+            if self._leading:
+                self._pending.append(ticket)
+            else:
+                self._leading = ticket.granted = ticket.leads = True
+        if not ticket.leads:
+            self._wait_for_turn(ticket)
+        if ticket.leads:
+            with self._lead_batch() as db:
+                yield db
+            return
+        batch = ticket.batch
+        assert batch is not None
+        try:
+            with self._savepoint_unit(batch) as db:
+                yield db
+        finally:
+            ticket.finished.set()
+        batch.committed.wait()
+        if batch.failure is not None:
+            raise self._batch_failure(batch)
+
+    def _wait_for_turn(self, ticket: _Ticket) -> None:
+        """Wait until a batch runs ``ticket``'s unit or it leads one; DatabaseBusy (and out
+        of the queue) when no write of this process finished for ``lock_timeout``."""
+        seen = self._sqlite_progress
+        while not ticket.turn.wait(self.lock_timeout):
+            with self._batch_lock:
+                if not ticket.granted and self._sqlite_progress == seen:
+                    self._pending.remove(ticket)
+                    raise self._busy()
+            seen = self._sqlite_progress
+
+    @contextmanager
+    def _lead_batch(self) -> Iterator[Session]:
+        """Take the write locks and begin the batch's transaction; run the leader's unit,
+        then the queued ones, each in its turn; commit; tell them all; hand over."""
+        own_error: BaseException | None = None
+        batch: _Batch | None = None
+        try:
+            with self._sqlite_write_locks():
+                if self._file_identity is not None:
+                    self._file_identity.check()
+                with self.engine.connect() as connection:
+                    connection.begin()
+                    batch = _Batch(connection)
+                    try:
+                        with self._savepoint_unit(batch) as db:
+                            yield db
+                    except BaseException as error:  # raised after the batch is settled
+                        own_error = error
+                    self._run_queued(batch)
+                    self._commit_batch(batch)
+        finally:
+            self._hand_over()
+            if batch is not None:
+                batch.committed.set()
+        if own_error is not None:
+            raise own_error
+        if batch is not None and batch.failure is not None:
+            raise self._batch_failure(batch)
+
+    @contextmanager
+    def _savepoint_unit(self, batch: _Batch) -> Iterator[Session]:
+        """One unit of work of ``batch``: its own session in its own savepoint, released on
+        success, rolled back (that unit alone) on any exception."""
+        batch.units += 1
+        with self._in_batch(bind=batch.connection) as db, db.begin(), in_unit(db):
+            yield db
+
+    def _run_queued(self, batch: _Batch) -> None:
+        """Give each queued unit its turn in ``batch``, one at a time, while the batch's
+        transaction lasts and it holds fewer than GROUP_COMMIT_MAX_UNITS."""
+        while batch.in_transaction():
+            with self._batch_lock:
+                if not self._pending or batch.units >= GROUP_COMMIT_MAX_UNITS:
+                    return
+                ticket = self._pending.popleft()
+                ticket.granted = True
+                ticket.batch = batch
+            ticket.turn.set()
+            ticket.finished.wait()
+            self._mark_progress()  # a write finished: the queues here and in other workers move
+
+    def _commit_batch(self, batch: _Batch) -> None:
+        """COMMIT the batch (one fsync) into the file the server started with; otherwise
+        ``batch.failure``, and no unit of it is acknowledged."""
+        try:
+            if not batch.in_transaction():
+                raise DatabaseUnavailable(
+                    "The database ended a transaction by itself after an error. Nothing of "
+                    "this request was saved; try again."
+                )
+            batch.connection.commit()
+            if self._file_identity is not None:
+                self._file_identity.check()
+        except sa.exc.DBAPIError as error:
+            translated = self._translated(error)
+            batch.failure = (
+                translated
+                if isinstance(translated, DatabaseUnavailable)
+                else DatabaseUnavailable(f"The database could not commit this ({error.orig}).")
+            )
+        except DatabaseUnavailable as error:
+            batch.failure = error
+        else:
+            self.batches_committed += 1
+            self.units_in_batches += batch.units
+
+    def _hand_over(self) -> None:
+        """Let the first queued writer lead the next batch, or end the leading."""
+        with self._batch_lock:
+            if not self._pending:
+                self._leading = False
+                return
+            ticket = self._pending.popleft()
+            ticket.granted = ticket.leads = True
+        ticket.turn.set()
+
+    @staticmethod
+    def _batch_failure(batch: _Batch) -> DatabaseUnavailable:
+        """The batch's failure as a new exception for one of its units."""
+        assert batch.failure is not None
+        failure = DatabaseUnavailable(str(batch.failure))
+        failure.__cause__ = batch.failure
+        return failure
 
     @contextmanager
     def _sqlite_write_locks(self) -> Iterator[None]:
@@ -464,5 +658,12 @@ class Database:
             raise
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and log how many units each group commit held)."""
+        if self.batches_committed:
+            logger.info(
+                "group commit: %d units of work in %d commits (%.1f a commit)",
+                self.units_in_batches,
+                self.batches_committed,
+                self.units_in_batches / self.batches_committed,
+            )
         self.engine.dispose()

@@ -1,0 +1,117 @@
+"""Group commit on SQLite (server/db.py, GROUP COMMIT): writers of one process that queue for
+the write lock share one transaction and one COMMIT, each in its own savepoint. A unit that
+fails is rolled back alone; a batch whose COMMIT does not reach the database fails every unit
+of it, and none is acknowledged."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from server.app import create_app
+from server.config import load_settings
+from server.errors import DatabaseUnavailable
+from server.models.rate_limits import ApiRequestCount
+from tests import databases
+from tests.conftest import REPO_ROOT
+from tests.test_database_failures import remove_database_files
+
+pytestmark = pytest.mark.sqlite
+
+
+class Refused(Exception):
+    """A unit of work's own failure."""
+
+
+@pytest.fixture
+def database(tmp_path):
+    url = databases.database_url(tmp_path, "group", databases.SQLITE)
+    app = create_app(load_settings(REPO_ROOT, {"DATABASE_URL": url}))
+    database = app.state.grove.db
+    yield database
+    database.dispose()
+
+
+def insert(name: str, fail: bool = False) -> Callable[[Session], None]:
+    def work(db: Session) -> None:
+        db.add(ApiRequestCount(key_user=name, window_start=0, count=1))
+        db.flush()
+        if fail:
+            raise Refused(name)
+
+    return work
+
+
+def run_in_one_batch(
+    database, units: list[Callable[[Session], None]]
+) -> tuple[list[object], threading.Event, list[threading.Thread]]:
+    """Run ``units`` in threads: the first leads and waits until the others have queued."""
+    outcomes: list[object] = [None] * len(units)
+    release = threading.Event()
+
+    def first(db: Session) -> None:
+        units[0](db)
+        assert release.wait(10)
+
+    def call(index: int, work: Callable[[Session], None]) -> None:
+        try:
+            database.run(work)
+            outcomes[index] = "ok"
+        except Exception as error:
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=call, args=(0, first))]
+    threads[0].start()
+    while not database._leading:
+        time.sleep(0.001)
+    for index, work in enumerate(units[1:], start=1):
+        threads.append(threading.Thread(target=call, args=(index, work)))
+        threads[-1].start()
+        while len(database._pending) < index:
+            time.sleep(0.001)
+    return outcomes, release, threads
+
+
+def names(database) -> list[str]:
+    with database.read() as db:
+        return sorted(db.scalars(sa.select(ApiRequestCount.key_user)))
+
+
+def test_queued_writers_share_one_commit_and_a_failing_one_is_rolled_back_alone(database):
+    before = database.batches_committed
+    outcomes, release, threads = run_in_one_batch(
+        database, [insert("a"), insert("b", fail=True), insert("c")]
+    )
+    assert names(database) == []  # nothing is visible before the batch commits
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert outcomes[0] == outcomes[2] == "ok"
+    assert isinstance(outcomes[1], Refused)
+    assert names(database) == ["a", "c"]
+    assert database.batches_committed == before + 1
+    # A unit whose own write breaks a constraint fails alone too.
+    outcomes, release, threads = run_in_one_batch(database, [insert("d"), insert("a"), insert("e")])
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert outcomes[0] == outcomes[2] == "ok"
+    assert isinstance(outcomes[1], sa.exc.IntegrityError)
+    assert names(database) == ["a", "c", "d", "e"]
+
+
+def test_a_batch_committed_into_a_deleted_file_fails_every_unit(database):
+    database.run(insert("first"))
+    path = database.sqlite_path
+    outcomes, release, threads = run_in_one_batch(database, [insert("a"), insert("b"), insert("c")])
+    remove_database_files(path)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert all(isinstance(outcome, DatabaseUnavailable) for outcome in outcomes), outcomes
+    assert "was deleted" in str(outcomes[1])
