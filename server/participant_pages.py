@@ -38,6 +38,7 @@ from server.i18n import gettext
 from server.models.base import flag_changed_json
 from server.models.core import ExperimentSession, Participant
 from server.participant_lookup import participant_with_label
+from server.participant_presence import note_seen_in_unit
 from server.project import PageEntry, Project
 from server.sessions import get_participant
 
@@ -254,12 +255,15 @@ def submit_page(
     render: PageRenderer | None,
     *,
     timeout_happened: bool = False,
+    seen: bool = False,
 ) -> Redirect | Rendered:
     """A POST of page ``index``'s form: stored and moved on (a Redirect), or refused.
 
     A refused form comes back Rendered with its errors (nothing of the form is stored). A
     submission for any page but the current one changes nothing and redirects. The timeout
-    sweep calls this with ``timeout_happened`` (and no renderer).
+    sweep calls this with ``timeout_happened`` (and no renderer). ``seen``: the participant's
+    browser sent it, so their ``last_seen`` is noted in the same unit of work
+    (``participant_presence.note_seen_in_unit``).
     """
 
     def work(db: Session) -> Redirect | _PageToRender:
@@ -269,6 +273,8 @@ def submit_page(
         result = flow.submit_page(
             db, project, participant, index, dict(form), timeout_happened=timeout_happened
         )
+        if seen:  # last, so it goes out in the UPDATE of the participant's new position
+            note_seen_in_unit(participant)
         if not result.accepted and not result.stale:
             entry = flow.current_entry(project, participant)
             assert entry is not None  # a refused submission leaves the participant on it

@@ -44,6 +44,17 @@ def note_seen(database: Database, code: str, now: dt.datetime | None = None) -> 
     database.run(lambda db: db.execute(sa.update(Participant).where(due).values(last_seen=moment)))
 
 
+def note_seen_in_unit(participant: Participant, now: dt.datetime | None = None) -> None:
+    """note_seen inside a unit of work that holds the participant's row (a page submission):
+    its time is written with the unit's own UPDATE of the row, not in a write of its own."""
+    moment = now or utcnow()
+    last = participant.last_seen
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
+    if last is None or last < moment - dt.timedelta(seconds=SEEN_REFRESH_SECONDS):
+        participant.last_seen = moment
+
+
 @dataclass(frozen=True)
 class Presence:
     """A participant's last sighting: ``seconds_since_seen`` whole seconds, None if never."""

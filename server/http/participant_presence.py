@@ -7,7 +7,8 @@ Each worker remembers whom it noted lately and writes again only after SEEN_REFR
 so a page, its wait-page polls and its socket cost one small write per participant and
 interval. A request is noted once its answer has been sent, so the participant never waits
 for it (a wait page's long poll counts when it returns), and only if it was not refused (a
-made-up code writes nothing); a live socket when it connects.
+made-up code writes nothing); a live socket when it connects. A page submission notes its
+participant in its own unit of work, and tells this middleware so (SEEN_BY_ROUTE).
 Noting is best effort: a busy or unavailable database never fails the request.
 """
 
@@ -24,6 +25,9 @@ from server.errors import GroveError
 from server.participant_presence import SEEN_REFRESH_SECONDS, note_seen
 
 PARTICIPANT_URL = re.compile(r"^/(?:p|InitializeParticipant|live)/([A-Za-z0-9_-]{1,32})(?:/|$)")
+# Set in ``request.state`` by a route whose unit of work noted the participant itself (a page
+# submission: ``participant_pages.submit_page(seen=True)``), saving a write of its own.
+SEEN_BY_ROUTE = "participant_seen"
 # Forget what this worker noted once it remembers this many participants.
 MAX_REMEMBERED = 20_000
 
@@ -48,6 +52,7 @@ class NoteParticipantPresence:
             await self.app(scope, receive, send)
             return
         statuses: list[int] = []
+        state = scope.setdefault("state", {})
 
         async def send_noting_status(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -59,7 +64,10 @@ class NoteParticipantPresence:
         finally:
             # Only a URL that worked: a flood of made-up codes writes nothing.
             if statuses and statuses[0] < 400:
-                await self._note(scope, match.group(1))
+                if state.get(SEEN_BY_ROUTE):
+                    self.noted[match.group(1)] = time.monotonic()
+                else:
+                    await self._note(scope, match.group(1))
 
     async def _note(self, scope: Scope, code: str) -> None:
         now = time.monotonic()

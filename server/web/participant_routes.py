@@ -18,6 +18,7 @@ from server import participant_pages
 from server.browser_tokens import BROWSER_COOKIE, BROWSER_COOKIE_MAX_AGE, browser_token_from
 from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
+from server.http.participant_presence import SEEN_BY_ROUTE
 from server.participant_pages import Joined, Redirect, Rendered, SessionIsFull
 from server.participant_vars import optional_participant_label
 from server.web.page_rendering import page_renderer
@@ -70,11 +71,18 @@ def participant_page(request: Request) -> Response:
     if request.method == "POST":
         submitted = dict(request.state.form_data)
         timeout_flag = submitted.pop("timeout_happened", "") in ("1", "true", "True")
-        return _respond(
-            participant_pages.submit_page(
-                app.db, app.project, code, index, submitted, render, timeout_happened=timeout_flag
-            )
+        outcome = participant_pages.submit_page(
+            app.db,
+            app.project,
+            code,
+            index,
+            submitted,
+            render,
+            timeout_happened=timeout_flag,
+            seen=True,
         )
+        setattr(request.state, SEEN_BY_ROUTE, True)  # the presence middleware need not write
+        return _respond(outcome)
     return _respond(participant_pages.show_page(app.db, app.project, code, index, render))
 
 
