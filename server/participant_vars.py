@@ -18,11 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from server.audit_log import record_change
 from server.db import Database
-from server.errors import InvalidArguments, RoomNotFound, SessionNotFound
+from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, SessionNotFound
 from server.models.core import ExperimentSession, Participant
 from server.models.pending_vars import PendingParticipantVars
 from server.models.rooms import RoomState
@@ -220,16 +220,28 @@ def _record_vars(
     )
 
 
+# The participant locked and read afresh, with its session (the audit log names it) in the same
+# statement: FOR UPDATE OF the participant only, since on PostgreSQL a lock on the session row
+# would queue every participant of the session behind one another.
+_LOCKED_WITH_SESSION = (
+    sa.select(Participant)
+    .where(Participant.code == sa.bindparam("code"))
+    .options(joinedload(Participant.session, innerjoin=True))
+    .with_for_update(of=Participant)
+    .execution_options(populate_existing=True)
+)
+
+
 def set_participant_vars_by_code(database: Database, code: Any, new_vars: Any, *, who: str) -> None:
     """Merge vars into the participant with this code (logged as ``participant.vars`` by
     ``who``); ParticipantNotFound if none."""
-    from server.sessions import get_participant
-
     values = check_vars(new_vars)
     code = check_code(code, "participant")
 
     def work(db: Session) -> None:
-        participant = get_participant(db, code, for_update=True)
+        participant = db.scalars(_LOCKED_WITH_SESSION, {"code": code}).first()
+        if participant is None:
+            raise ParticipantNotFound(f"no participant with code {code!r}")
         merge_participant_vars(participant, values)
         _record_vars(db, who, "participant.vars", values, participant.session, code, None)
 
