@@ -155,6 +155,8 @@ def send_live_message(
             return LiveResult("duplicate")
         player = flow.player_for(db, project, participant, entry)
         if inspect.isasyncgenfunction(method):
+            if session is None:  # _has_async_live_methods finds every such method
+                raise LiveMethodError(f"{entry.page_name}.live_method: an async method not found")
             if steps is not None:  # a first step aborted on PostgreSQL, run again
                 steps.close()
             steps = _AsyncSteps(player, entry, method(player, data))
@@ -163,7 +165,10 @@ def send_live_message(
         _deliver(db, player, entry, return_value)
         return LiveResult("ran", return_value)
 
-    session = database.writer_session()
+    # An async generator's steps keep one session across their units of work; any other
+    # message is one unit of work in a session of its own, which on SQLite may share a group
+    # commit with other writers (server/db.py, GROUP COMMIT).
+    session = database.writer_session() if _has_async_live_methods(project) else None
     try:
         result = database.run(work, session)
         if steps is not None:
@@ -175,7 +180,21 @@ def send_live_message(
     finally:
         if steps is not None:
             steps.close()
-        session.close()
+        if session is not None:
+            session.close()
+
+
+def _has_async_live_methods(project: Project) -> bool:
+    """Whether any page of the project has an async generator live method (a function, or
+    the name of a Player method or module function)."""
+    for app in project.apps.values():
+        for page_cls in app.page_sequence:
+            method = getattr(page_cls, "live_method", None)
+            if isinstance(method, str):
+                method = getattr(app.player_cls, method, None) or app.hook(method)
+            if method is not None and inspect.isasyncgenfunction(method):
+                return True
+    return False
 
 
 class _AsyncSteps:
