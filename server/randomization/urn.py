@@ -12,8 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 IMBALANCE_MEASURES = ("chisquare", "range", "variance")
 # A seed below this can be found by trying them all against the public assignment log, after
 # which every next assignment is predictable (server/randomization/service.py draws 64 bits).
@@ -169,6 +167,8 @@ def empty_counts(config: UrnConfig) -> Counts:
 
 def initial_rng_state(config: UrnConfig) -> RngState:
     """The PCG64 state of ``Generator(PCG64(starting_seed))``."""
+    import numpy as np  # here, not at the top: a start that draws nothing does not load numpy
+
     return dict(np.random.PCG64(config.starting_seed).state)
 
 
@@ -203,6 +203,8 @@ def imbalance(measure: str, balls: Sequence[float]) -> float:
         return (max(balls) - min(balls)) / total
     shares = [b / total for b in balls]
     if measure == "variance":
+        import numpy as np
+
         return float(np.var(np.array(shares, dtype=np.float64), ddof=1))
     mean = shares[0]
     for share in shares[1:]:
@@ -224,6 +226,8 @@ def assign(
 
     ``counts`` needs at least the participant's urns. Raises InvalidLevels.
     """
+    import numpy as np
+
     clean = check_levels(config, levels)
     generator = np.random.Generator(np.random.PCG64())
     generator.bit_generator.state = rng_state
