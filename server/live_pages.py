@@ -153,7 +153,8 @@ def send_live_message(
             return LiveResult("not_on_page")
         if message_key is not None and not _take_receipt(db, code, message_key):
             return LiveResult("duplicate")
-        player = flow.player_for(db, project, participant, entry)
+        # Live methods nearly always use the group, and answers go to its members.
+        player = flow.player_for(db, project, participant, entry, with_group=True)
         if inspect.isasyncgenfunction(method):
             if session is None:  # _has_async_live_methods finds every such method
                 raise LiveMethodError(f"{entry.page_name}.live_method: an async method not found")
@@ -267,7 +268,8 @@ def call_live_method(
         db.expire_all()
         db.info.pop("grove_players", None)
         participant = get_participant(db, code)
-        player = flow.player_for(db, project, participant, entry)
+        # Live methods nearly always use the group, and answers go to its members.
+        player = flow.player_for(db, project, participant, entry, with_group=True)
         method = live_method_of(project, entry)
         if method is None:
             raise LiveMethodError(f"{entry.page_name} has no live_method")
