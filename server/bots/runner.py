@@ -10,6 +10,7 @@ pages pass by themselves. Requests go straight to the ASGI app in this thread's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import importlib
 import re
@@ -110,6 +111,10 @@ def _import_failure(path: Path, shown: str, exc: BaseException) -> str:
 class BotRunner:
     """Plays one session with one bot per participant."""
 
+    # How many participants may be in a step (fetch, bot, submit) at once; None: all. A
+    # subclass that compares the database before and after a request of its own sets 1.
+    max_concurrent_steps: int | None = None
+
     def __init__(
         self,
         settings: Settings,
@@ -142,6 +147,8 @@ class BotRunner:
         self._live_called: set[tuple[str, int, int, str]] = set()
         # Each participant's URL: the page it is on, or where its last answer redirected.
         self._urls: dict[str, str] = {}
+        # Where each participant's bot is, for the failure message: (page, "on page ...").
+        self._place: dict[str, tuple[str | None, str]] = {}
 
     # What bots read: fresh rows from the database.
     def participant(self, code: str) -> Participant:
@@ -204,45 +211,98 @@ class BotRunner:
     async def _play(
         self, client: httpx2.AsyncClient, codes: list[str], result: BotRunResult
     ) -> None:
-        """Step each participant in turn until all have finished.
+        """Play every participant at once, each in its own task, as participants in their own
+        browsers do: while one participant's request is served, the others' bots run.
 
-        A participant on a wait page is asked again only once another has moved (submitted a
-        page or reached a new URL, which may have released it); when nobody moved in a whole
-        round, everyone waiting is asked again every 10 ms (a wait page may be released by
-        time), and after MAX_IDLE_ROUNDS such rounds the bots are stuck.
+        A participant on a wait page is asked again once another has moved (submitted a page
+        or reached a new URL, which may have released it), or after 10 ms (a wait page may be
+        released by time). When every participant left is waiting and nobody moved for
+        MAX_IDLE_ROUNDS such waits, the bots are stuck. The first failure stops the others
+        at their next step; it is the one reported.
         """
         self._urls = {code: f"/InitializeParticipant/{code}" for code in codes}
-        done: set[str] = set()
-        moves = 0  # steps in which a participant submitted or got to a new URL
-        waiting_at: dict[str, int] = {}  # a waiting participant -> moves when last asked
-        idle = 0
-        while len(done) < len(codes):
-            progressed = False
-            for code in codes:
-                if code in done or (idle == 0 and waiting_at.get(code) == moves):
-                    continue
-                before = self._urls[code]
-                status = await self._step(client, code, result)
-                if status == "waiting":
-                    waiting_at[code] = moves
-                    if self._urls[code] == before:
+        self._moved = asyncio.Condition()
+        self._moves = 0
+        self._waiting = 0
+        self._unfinished = len(codes)
+        self._stopping = False
+        self._done: set[str] = set()
+        self._result = result
+        self._failure: Exception | None = None
+        self._step_slots = asyncio.Semaphore(self.max_concurrent_steps or len(codes) or 1)
+        tasks = [asyncio.create_task(self._play_one(client, code, result)) for code in codes]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        if any(task.done() and task.exception() is not None for task in tasks):
+            self._stopping = True
+            async with self._moved:
+                self._moved.notify_all()
+            await asyncio.wait(tasks)
+            assert self._failure is not None
+            raise self._failure
+
+    async def _play_one(self, client: httpx2.AsyncClient, code: str, result: BotRunResult) -> None:
+        """One participant's bot, from the start URL to the end of the session."""
+        idle = 0  # times in a row everyone left waited 10 ms and nobody moved
+        while not self._stopping:
+            before = self._urls[code]
+            seen = self._moves  # a move during the step may already have released this page
+            try:
+                async with self._step_slots:
+                    status = await self._step(client, code, result)
+            except Exception as exc:
+                if self._failure is None:
+                    self._failure = exc
+                    result.failed_page, result.failed_where = self._place.get(code, (None, None))
+                self._stopping = True
+                raise
+            if status == "finished":
+                self._done.add(code)
+                self._unfinished -= 1
+                await self._note_move()
+                return
+            if status != "waiting" or self._urls[code] != before:
+                await self._note_move()
+                seen += 1
+            if status == "waiting":
+                idle = await self._wait_for_a_move(seen, idle)
+            else:
+                idle = 0
+
+    async def _note_move(self) -> None:
+        async with self._moved:
+            self._moves += 1
+            self._moved.notify_all()
+
+    async def _wait_for_a_move(self, seen: int, idle: int) -> int:
+        """Until a move after the ``seen``-th, or 10 ms; returns the new count of idle waits.
+
+        Raises BotError when everyone left has waited MAX_IDLE_ROUNDS times in a row with no
+        move (a page only time could release is asked again after each wait)."""
+        async with self._moved:
+            self._waiting += 1
+            try:
+                while self._moves == seen and not self._stopping:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._moved.wait(), 0.01)
                         continue
-                else:
-                    waiting_at.pop(code, None)
-                if status == "finished":
-                    done.add(code)
-                moves += 1
-                progressed = True
-            idle = 0 if progressed else idle + 1
-            if idle > MAX_IDLE_ROUNDS:
-                stuck = ", ".join(self._urls[c] for c in codes if c not in done)
-                stopped = "; ".join(result.stopped_early)
-                raise BotError(
-                    f"the bots are stuck (wait pages never released): {stuck}"
-                    + (f"; these bots stopped early: {stopped}" if stopped else "")
-                )
-            if not progressed:
-                await asyncio.sleep(0.01)
+                    if self._waiting < self._unfinished:
+                        continue  # someone is still playing: their move may come
+                    idle += 1
+                    if idle > MAX_IDLE_ROUNDS and self._failure is None:
+                        self._stopping = True
+                        stuck = ", ".join(
+                            url for c, url in self._urls.items() if c not in self._done
+                        )
+                        stopped = "; ".join(self._result.stopped_early)
+                        self._failure = BotError(
+                            f"the bots are stuck (wait pages never released): {stuck}"
+                            + (f"; these bots stopped early: {stopped}" if stopped else "")
+                        )
+                        raise self._failure
+                    return idle
+                return 0
+            finally:
+                self._waiting -= 1
 
     async def _fetch(self, client: httpx2.AsyncClient, url: str) -> tuple[str, str]:
         for _ in range(50):
@@ -273,10 +333,10 @@ class BotRunner:
             raise BotError(f"participant {code} is on a page but in no app")
         page_name = match.group("page")
         place = f"page {page_name} ({app_name} round {round_number})"
-        result.failed_page, result.failed_where = page_name, f"on {place}"
+        self._place[code] = (page_name, f"on {place}")
         step = self._next_submission(code, place, result)
         if step is None:
-            result.failed_page = result.failed_where = None
+            self._place.pop(code, None)
             if "grove-next" not in html and "<form" in html:
                 return "finished"  # the last page of the session shows no Next button
             # oTree's rule: a bot whose play_round returns early is done, wherever it is.
@@ -291,7 +351,7 @@ class BotRunner:
         self._call_live_method(bot, submission, code)
         await self._submit(client, code, url, html, page_name, submission, result)
         self._last_submitted[code] = page_name
-        result.failed_page = result.failed_where = None
+        self._place.pop(code, None)
         return "submitted"
 
     def _bot_stream(self, code: str) -> Iterator[tuple[Bot, Submission] | str]:
@@ -341,7 +401,7 @@ class BotRunner:
     def _finish_stream(self, code: str, result: BotRunResult) -> None:
         """The session is over for this participant: run the rest of its bots to their end."""
         place = "the end of the session"
-        result.failed_page, result.failed_where = None, f"at {place}"
+        self._place[code] = (None, f"at {place}")
         while (step := self._next_submission(code, place, result)) is not None:
             if isinstance(step, str):
                 continue  # an app without bots that showed this participant no page
@@ -350,7 +410,7 @@ class BotRunner:
                 f"the bot of {bot._app_name} round {bot.round_number} submitted "
                 f"{submission.page_class.__name__} but the participant has finished the session"
             )
-        result.failed_where = None
+        self._place.pop(code, None)
 
     def _call_live_method(self, bot: Bot, submission: Submission, code: str) -> None:
         """oTree's rule for live pages: when the first bot of a group reaches a page with a

@@ -375,6 +375,9 @@ class FuzzingBots(BotRunner):
     findings: Findings
     pages_fuzzed: set[str]
     accepted: list[str]
+    # One participant's step at a time: a refused post is checked to have written nothing by
+    # comparing the whole database before and after it.
+    max_concurrent_steps = 1
 
     async def _submit(self, client, code, url, html, page_name, submission, result) -> None:
         valid = self._form_data(html, page_name, submission)
