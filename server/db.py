@@ -430,6 +430,7 @@ class Database:
         then the queued ones, each in its turn; commit; tell them all; hand over."""
         own_error: BaseException | None = None
         batch: _Batch | None = None
+        settled = False
         try:
             with self._sqlite_write_locks():
                 if self._file_identity is not None:
@@ -444,7 +445,15 @@ class Database:
                         own_error = error
                     self._run_queued(batch)
                     self._commit_batch(batch)
+                    settled = True
         finally:
+            if batch is not None and not settled and batch.failure is None:
+                # Broken off before its COMMIT was tried (an error between units): the
+                # connection's close rolls it back, so no unit of it may be acknowledged.
+                batch.failure = DatabaseUnavailable(
+                    "The transaction this request shared with others was not committed. "
+                    "Nothing of it was saved; try again."
+                )
             self._hand_over()
             if batch is not None:
                 batch.committed.set()

@@ -115,3 +115,26 @@ def test_a_batch_committed_into_a_deleted_file_fails_every_unit(database):
         thread.join(10)
     assert all(isinstance(outcome, DatabaseUnavailable) for outcome in outcomes), outcomes
     assert "was deleted" in str(outcomes[1])
+
+
+def test_a_batch_that_breaks_off_before_its_commit_fails_the_units_that_ran_in_it(database):
+    # The leader's bookkeeping between units fails (the process lock's file cannot be written):
+    # the batch is never committed, so no unit that ran in it may be acknowledged.
+    outcomes, release, threads = run_in_one_batch(database, [insert("a"), insert("b"), insert("c")])
+    process_lock = database._sqlite_process_lock
+
+    def broken_disk() -> None:
+        raise OSError(5, "Input/output error")
+
+    process_lock.mark_progress = broken_disk
+    try:
+        release.set()
+        for thread in threads:
+            thread.join(10)
+    finally:
+        del process_lock.mark_progress
+    assert not any(thread.is_alive() for thread in threads)
+    stored = names(database)
+    for name, outcome in zip("abc", outcomes, strict=True):
+        assert outcome != "ok" or name in stored, (name, outcomes, stored)
+    assert isinstance(outcomes[1], DatabaseUnavailable), outcomes
