@@ -397,7 +397,11 @@ class Database:
             else:
                 self._leading = ticket.granted = ticket.leads = True
         if not ticket.leads:
-            self._wait_for_turn(ticket)
+            try:
+                self._wait_for_turn(ticket)
+            except BaseException:
+                self._leave_queue(ticket)
+                raise
         if ticket.leads:
             with self._lead_batch() as db:
                 yield db
@@ -423,6 +427,20 @@ class Database:
                     self._pending.remove(ticket)
                     raise self._busy()
             seen = self._sqlite_progress
+
+    def _leave_queue(self, ticket: _Ticket) -> None:
+        """A queued writer gives up without running (DatabaseBusy, or an exception such as
+        KeyboardInterrupt while it waited): out of the queue, or, when it was picked
+        meanwhile, its turn passed on, so no batch waits for it."""
+        with self._batch_lock:
+            if not ticket.granted:
+                if ticket in self._pending:
+                    self._pending.remove(ticket)
+                return
+        if ticket.leads:
+            self._hand_over()
+        else:
+            ticket.finished.set()
 
     @contextmanager
     def _lead_batch(self) -> Iterator[Session]:

@@ -13,8 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server import db as db_module
 from server.app import create_app
 from server.config import load_settings
+from server.db import _Ticket
 from server.errors import DatabaseUnavailable
 from server.models.rate_limits import ApiRequestCount
 from tests import databases
@@ -138,3 +140,35 @@ def test_a_batch_that_breaks_off_before_its_commit_fails_the_units_that_ran_in_i
     for name, outcome in zip("abc", outcomes, strict=True):
         assert outcome != "ok" or name in stored, (name, outcomes, stored)
     assert isinstance(outcomes[1], DatabaseUnavailable), outcomes
+
+
+def test_a_writer_interrupted_while_it_queues_leaves_the_queue(database, monkeypatch):
+    # KeyboardInterrupt (or any exception) in a thread waiting for its turn: the batch must not
+    # wait for its unit forever, holding the write lock.
+    class Interrupted(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            raise KeyboardInterrupt
+
+    made: list[_Ticket] = []
+
+    class InterruptedTicket(_Ticket):
+        def __init__(self) -> None:
+            super().__init__()
+            self.turn = Interrupted()
+            made.append(self)
+
+    outcomes, release, threads = run_in_one_batch(database, [insert("a")])
+    monkeypatch.setattr(db_module, "_Ticket", InterruptedTicket)
+    with pytest.raises(KeyboardInterrupt):
+        database.run(insert("b"))
+    monkeypatch.undo()
+    release.set()
+    threads[0].join(5)
+    alive = threads[0].is_alive()
+    for ticket in made:  # unblock a hung leader before failing
+        ticket.finished.set()
+    threads[0].join(5)
+    assert not alive
+    assert outcomes == ["ok"]
+    database.run(insert("c"))
+    assert names(database) == ["a", "c"]
