@@ -107,8 +107,20 @@ def _sequence_value(db: Session, stamp: _Stamp) -> int:
     return int(stamp.value)
 
 
+# Participant columns that no export shows: a change to these alone stamps nothing (a refused
+# form notes the participant as seen, and the next ?since= pull must not return them).
+_NOT_EXPORTED = frozenset({"last_seen", "changed_seq", "changed_at"})
+
+
 def _modified(db: Session, row: Any) -> bool:
     return db.is_modified(row, include_collections=False)
+
+
+def _changes_export_data(db: Session, row: Participant) -> bool:
+    if not _modified(db, row):
+        return False
+    changed = {attr.key for attr in sa.inspect(row).attrs if attr.history.has_changes()}
+    return bool(changed - _NOT_EXPORTED)
 
 
 @event.listens_for(Session, "before_flush")
@@ -117,7 +129,7 @@ def _stamp_participants(db: Session, _context: Any, _instances: Any) -> None:
     rows = [
         row
         for row in (*db.new, *db.dirty)
-        if isinstance(row, Participant) and (row in db.new or _modified(db, row))
+        if isinstance(row, Participant) and (row in db.new or _changes_export_data(db, row))
     ]
     if not rows:
         return
@@ -140,7 +152,8 @@ def _stamp_related(db: Session, _context: Any) -> None:
     sessions: set[int] = set()
     for row in (*db.new, *db.dirty):
         if isinstance(row, Participant):
-            if row.id is not None and stamp is not None:
+            # Stamped in its own INSERT or UPDATE (not when only _NOT_EXPORTED changed).
+            if row.id is not None and stamp is not None and row.changed_seq == stamp.value:
                 stamp.participants.add(row.id)
             continue
         is_new = row in db.new
