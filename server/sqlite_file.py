@@ -162,9 +162,12 @@ class ProcessWriteLock:
             return False
 
     def release(self) -> None:
-        """Release the lock taken by :meth:`acquire`, counting one more handover."""
-        self.mark_progress()
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        """Release the lock taken by :meth:`acquire`, counting one more handover (released
+        even when that count cannot be written: a full disk must not keep other workers out)."""
+        try:
+            self.mark_progress()
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def mark_progress(self) -> None:
         """Count progress as a handover does (by the holder: a long unit of work between
