@@ -20,14 +20,13 @@ Nothing here knows HTTP: a use case returns a ``Redirect`` or a ``Rendered`` pag
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from server import flow
 from server.browser_tokens import new_browser_token
@@ -153,22 +152,7 @@ def _read_under_sqlite_write_lock(db: Session, code: str) -> Participant:
     if db.identity_map:
         db.expire_all()
     db.info.pop("grove_players", None)
-    participant = db.scalars(_participant_with_session_afresh(), {"code": code}).first()
-    if participant is None:
-        raise ParticipantNotFound(f"no participant with code {code!r}")
-    return participant
-
-
-@functools.cache
-def _participant_with_session_afresh() -> sa.Select[Participant]:
-    """A participant by code, with its session (every unit of work reads its config), each
-    read afresh from the row."""
-    return (
-        sa.select(Participant)
-        .where(Participant.code == sa.bindparam("code"))
-        .options(joinedload(Participant.session, innerjoin=True))
-        .execution_options(populate_existing=True)
-    )
+    return get_participant(db, code, afresh=True)
 
 
 def _locked(db: Session, project: Project, code: str) -> Participant:

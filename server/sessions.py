@@ -303,7 +303,7 @@ def get_session(db: Session, code: str, *, for_update: bool = False) -> Experime
 
 
 @functools.cache
-def _participant_query(for_update: bool) -> sa.Select[Participant]:
+def _participant_query(for_update: bool, afresh: bool) -> sa.Select[Participant]:
     """The SELECT of a participant by code, built once: building it anew took about a sixth
     of a page GET's CPU time."""
     query = sa.select(Participant).where(Participant.code == sa.bindparam("code"))
@@ -312,15 +312,20 @@ def _participant_query(for_update: bool) -> sa.Select[Participant]:
     # For a read, the session comes in the same query (showing a page needs its config).
     # Not with FOR UPDATE: PostgreSQL would lock the session row too, and every participant
     # of the session would queue on it.
-    return query.options(joinedload(Participant.session, innerjoin=True))
+    query = query.options(joinedload(Participant.session, innerjoin=True))
+    return query.execution_options(populate_existing=True) if afresh else query
 
 
-def get_participant(db: Session, code: str, *, for_update: bool = False) -> Participant:
+def get_participant(
+    db: Session, code: str, *, for_update: bool = False, afresh: bool = False
+) -> Participant:
     """The participant with this code; ParticipantNotFound if there is none.
 
-    ``for_update`` locks the row and reads it afresh, as ``get_session`` does.
+    ``for_update`` locks the row and reads it afresh, as ``get_session`` does; ``afresh``
+    reads it and its session afresh without a lock (SQLite's write lock already holds them).
     """
-    participant = db.scalars(_participant_query(for_update), {"code": code}).first()
+    query = _participant_query(for_update, afresh and not for_update)
+    participant = db.scalars(query, {"code": code}).first()
     if participant is None:
         raise ParticipantNotFound(f"no participant with code {code!r}")
     return participant
