@@ -42,7 +42,7 @@ from server.json_data import safe_json
 from server.models.core import Participant
 from server.models.push import LiveReceipt
 from server.participant_pages import lock_participant
-from server.project import PageEntry, Project
+from server.project import AppSpec, PageEntry, Project
 from server.sessions import get_participant
 
 # The most characters a page's message id may have (the client's ids are far shorter).
@@ -98,12 +98,11 @@ def live_method_of(project: Project, entry: PageEntry) -> Callable[[Any, Any], A
     if isinstance(method, str):
         name = method
         app = project.apps[entry.app_name]
-        on_player = getattr(app.player_cls, name, None)
-        if callable(on_player):
+        named = _named_live_function(app, name)
+        if named is not None and named is getattr(app.player_cls, name, None):
             return lambda player, data: getattr(player, name)(data)
-        function = app.hook(name)
-        if function is not None:
-            return function
+        if named is not None:
+            return named
         raise LiveMethodError(
             f"{entry.page_name}.live_method names {name!r}, which is neither a method of "
             f"Player nor a function in {app.location}/__init__.py"
@@ -185,6 +184,15 @@ def send_live_message(
             session.close()
 
 
+def _named_live_function(app: AppSpec, name: str) -> Callable[..., Any] | None:
+    """The function a ``live_method`` given by name stands for: the Player method of that
+    name, else the app module's function, else None."""
+    on_player = getattr(app.player_cls, name, None)
+    if callable(on_player):
+        return on_player
+    return app.hook(name)
+
+
 def _has_async_live_methods(project: Project) -> bool:
     """Whether any page of the project has an async generator live method (a function, or
     the name of a Player method or module function)."""
@@ -192,7 +200,7 @@ def _has_async_live_methods(project: Project) -> bool:
         for page_cls in app.page_sequence:
             method = getattr(page_cls, "live_method", None)
             if isinstance(method, str):
-                method = getattr(app.player_cls, method, None) or app.hook(method)
+                method = _named_live_function(app, method)
             if method is not None and inspect.isasyncgenfunction(method):
                 return True
     return False
