@@ -54,6 +54,8 @@ from server.models.core import ExperimentSession, Participant, utcnow
 from server.models.export_log import ChangeCounter
 
 _STATE = "grove_change_stamp"
+# PostgreSQL: the writing transaction's id, its sequence number (module docstring).
+_XACT_ID = sa.literal_column("pg_current_xact_id()::text::bigint", sa.BigInteger)
 _IN_CHUNK = 500
 CURSOR_PREFIX = "c"
 
@@ -87,11 +89,7 @@ def _sequence_value(db: Session, stamp: _Stamp) -> int:
     if stamp.value is not None:
         return int(stamp.value)
     if _is_postgres(db):
-        stamp.value = (
-            db.connection()
-            .execute(sa.text("SELECT pg_current_xact_id()::text::bigint"))
-            .scalar_one()
-        )
+        stamp.value = db.connection().execute(sa.select(_XACT_ID)).scalar_one()
     else:
         # One statement: the bump answers the new value (SQLite 3.35+ has RETURNING).
         connection = db.connection()
@@ -198,17 +196,34 @@ def _stamp_related(db: Session, _context: Any) -> None:
     stamp.participants.update(participant_ids)
     if not conditions:
         return
-    value = _sequence_value(db, stamp)
     connection = db.connection()
-    for condition in conditions:
-        if _is_postgres(db):
-            # Row locks in ascending id (LOCK ORDER step 3), not in the UPDATE's scan order.
+    if not _is_postgres(db):
+        value = _sequence_value(db, stamp)
+        for condition in conditions:
             connection.execute(
-                sa.select(table.c.id).where(condition).order_by(table.c.id).with_for_update()
-            ).all()
-        connection.execute(
-            table.update().where(condition).values(changed_seq=value, changed_at=stamp.at)
+                table.update().where(condition).values(changed_seq=value, changed_at=stamp.at)
+            )
+        return
+    for condition in conditions:
+        # One statement: row locks in ascending id (LOCK ORDER step 3; a CTE with FOR UPDATE
+        # is run apart, in its ORDER BY, not in the UPDATE's scan order), then the stamp,
+        # whose number the first stamped row answers (no round trip to read it first).
+        locked = (
+            sa.select(table.c.id)
+            .where(condition)
+            .order_by(table.c.id)
+            .with_for_update()
+            .cte("stamped")
         )
+        number = _XACT_ID if stamp.value is None else sa.literal(stamp.value, sa.BigInteger)
+        answered = connection.execute(
+            table.update()
+            .where(table.c.id.in_(sa.select(locked.c.id)))
+            .values(changed_seq=number, changed_at=stamp.at)
+            .returning(table.c.changed_seq)
+        ).first()
+        if stamp.value is None and answered is not None:
+            stamp.value = int(answered[0])
 
 
 @event.listens_for(Session, "after_commit")
