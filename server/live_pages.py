@@ -5,7 +5,7 @@ of work, its answers delivered to the addressed players' open pages.
 is what bots' ``call_live_method(method, ...)`` runs. Both lock in the LOCK ORDER of
 ``server/db.py`` (the player's group, then the participant), run the page's ``live_method``
 inside that unit of work (``player.group``, ``participant``, ``session`` read and write
-there), and store the answers with ``server.push.publish_many`` in the same transaction: the
+there), and store the answers with ``server.push.publish_selected`` in the same transaction: the
 live method's writes and its messages commit together, and a live method that raises
 writes and sends nothing.
 
@@ -30,7 +30,7 @@ import inspect
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
@@ -304,40 +304,6 @@ def _take_receipt(db: Session, code: str, message_key: str) -> bool:
     return stored.first() is not None
 
 
-def addressed(return_value: Any, members: dict[int, str]) -> dict[str, Any]:
-    """Recipients' participant codes and their data, from a live method's return value.
-
-    ``members`` maps each group member's id_in_group to its participant code. A falsy return
-    value sends nothing; a recipient whose data is None gets nothing (oTree's rules). Raises
-    LiveMethodError for anything but oTree's shape.
-    """
-    if not return_value:
-        return {}
-    if not isinstance(return_value, dict):
-        raise LiveMethodError(
-            f"a live method must return a dict {{id_in_group: data}}, not "
-            f"{type(return_value).__name__}"
-        )
-    if 0 in return_value:
-        if len(return_value) > 1:
-            raise LiveMethodError(
-                "a live method's return value with the key 0 (the whole group) must have no "
-                "other keys"
-            )
-        data = return_value[0]
-        return {} if data is None else {code: data for code in members.values()}
-    recipients: dict[str, Any] = {}
-    for key, data in return_value.items():
-        if isinstance(key, bool) or key not in members:
-            raise LiveMethodError(
-                f"a live method returned a message for id_in_group={key!r}, but the group "
-                f"has the players {sorted(members)}"
-            )
-        if data is not None:
-            recipients[members[key]] = data
-    return recipients
-
-
 def group_member_codes(player: Any) -> dict[int, str]:
     """The participant code of each member of ``player``'s group, by id_in_group: one query
     (not one per member's participant), in the player's own database session."""
@@ -354,13 +320,71 @@ def group_member_codes(player: Any) -> dict[int, str]:
 
 
 def _deliver(db: Session, player: Any, entry: PageEntry, return_value: Any) -> None:
+    """Store a live method's answers for the addressed members of ``player``'s group, in one
+    statement that reads the members' codes too (the module docstring's rules: a falsy
+    return value sends nothing, nor does an answer of None). Raises LiveMethodError for
+    anything but oTree's shape, perhaps after the answers were stored: the unit of work then
+    rolls back and sends nothing."""
     if not return_value:
-        return  # sends nothing (``addressed``): no need to read the members
-    members = group_member_codes(player)
-    bodies: dict[int, str] = {}  # {0: data} sends one object to all: its JSON is written once
-    messages = []
-    for code, data in addressed(return_value, members).items():
-        if id(data) not in bodies:
-            bodies[id(data)] = safe_json(data)
-        messages.append((live_channel(code, entry.index), bodies[id(data)]))
-    push.publish_many(db, messages)
+        return
+    if not isinstance(return_value, dict):
+        raise LiveMethodError(
+            f"a live method must return a dict {{id_in_group: data}}, not "
+            f"{type(return_value).__name__}"
+        )
+    player_cls = type(player)
+    if 0 in return_value:
+        if len(return_value) > 1:
+            raise LiveMethodError(
+                "a live method's return value with the key 0 (the whole group) must have no "
+                "other keys"
+            )
+        if return_value[0] is not None:
+            body = sa.literal(safe_json(return_value[0]), sa.Text)
+            push.publish_selected(db, _answers_query(player, entry, body))
+        return
+    bodies: dict[int, str] = {}
+    written: dict[int, str] = {}  # one object for several players: its JSON is written once
+    for key, data in return_value.items():
+        if isinstance(key, bool) or not isinstance(key, int):
+            _not_a_member(player, key)
+        if data is not None:
+            if id(data) not in written:
+                written[id(data)] = safe_json(data)
+            bodies[key] = written[id(data)]
+    stored = 0
+    if bodies:
+        by_member = sa.case(
+            {key: sa.literal(body, sa.Text) for key, body in bodies.items()},
+            value=player_cls.id_in_group,
+        )
+        query = _answers_query(player, entry, by_member)
+        stored = push.publish_selected(db, query.where(player_cls.id_in_group.in_(bodies)))
+    if stored < len(return_value):  # a key that is no member's, or an answer of None
+        members = group_member_codes(player)
+        for key in return_value:
+            if key not in members:
+                _not_a_member(player, key, members)
+
+
+def _not_a_member(player: Any, key: Any, members: dict[int, str] | None = None) -> NoReturn:
+    if members is None:
+        members = group_member_codes(player)
+    raise LiveMethodError(
+        f"a live method returned a message for id_in_group={key!r}, but the group has the "
+        f"players {sorted(members)}"
+    )
+
+
+def _answers_query(player: Any, entry: PageEntry, body: Any) -> sa.Select[Any]:
+    """The live channel of each member of ``player``'s group on page ``entry`` (as
+    ``live_channel`` names it) and ``body``, a SQL expression of their answer's JSON."""
+    player_cls = type(player)
+    channel = sa.literal("live:", sa.String) + Participant.code
+    channel = channel + sa.literal(f":{entry.index}", sa.String)
+    return (
+        sa.select(channel, body)
+        .select_from(player_cls)
+        .join(Participant, Participant.id == player_cls.participant_id)
+        .where(player_cls.group_id == player.group_id)
+    )

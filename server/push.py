@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -71,6 +72,34 @@ def publish_many(db: Session, messages: list[tuple[str, str]]) -> None:
     for start in range(0, len(payloads), NOTIFY_BATCH):
         batch = payloads[start : start + NOTIFY_BATCH]
         db.execute(sa.select(*(sa.func.pg_notify(NOTIFY_CHANNEL, payload) for payload in batch)))
+
+
+def publish_selected(db: Session, messages: sa.Select[Any]) -> int:
+    """Store the messages that ``messages`` selects (rows of a channel and a JSON text body,
+    in that column order) as :func:`publish` does, in one statement that on PostgreSQL also
+    sends their notifications (a body too large for one travels as its row's id). Returns
+    how many were stored."""
+    now = time.time()
+    selected = messages.subquery()
+    channel, body = selected.c[0], selected.c[1]
+    stored = sa.insert(PushMessage).from_select(
+        ["channel", "body", "created_at"],
+        sa.select(channel, body, sa.literal(now, sa.Float)),
+    )
+    if db.get_bind().dialect.name != "postgresql":
+        return len(db.execute(stored.returning(PushMessage.id)).all())
+    rows = stored.returning(
+        PushMessage.id, PushMessage.channel, PushMessage.body, PushMessage.created_at
+    ).cte("stored")
+    note = [sa.literal("id"), rows.c.id, sa.literal("channel"), rows.c.channel]
+    note += [sa.literal("created_at"), rows.c.created_at]
+    inline = sa.cast(sa.func.json_build_object(*note, sa.literal("body"), rows.c.body), sa.Text)
+    payload = sa.case(
+        (sa.func.octet_length(inline) <= NOTIFY_INLINE_LIMIT, inline),
+        else_=sa.cast(sa.func.json_build_object(*note), sa.Text),
+    )
+    notified = db.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, payload)).select_from(rows))
+    return len(notified.all())
 
 
 def _notification(row_id: int, channel: str, body: str, created_at: float) -> str:

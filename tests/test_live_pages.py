@@ -157,6 +157,22 @@ def test_a_message_addressed_by_id_in_group_reaches_that_player_only(client, liv
     assert _channels(live_app) == [f"live:{codes[1]}:1", f"live:{codes[0]}:1"]
 
 
+def test_an_answer_too_large_for_one_notification_arrives_whole(client):
+    # On PostgreSQL a NOTIFY holds at most 8000 bytes: this answer comes by its row's id.
+    pages = _start(client)
+    with (
+        client.websocket_connect(_socket_url(pages[0])) as one,
+        client.websocket_connect(_socket_url(pages[1])) as two,
+    ):
+        _hello(one, time.time())
+        _hello(two, time.time())
+        note = "é" * 5000  # 10,000 bytes in UTF-8
+        _send(one, "big", {"kind": "to", "to": 2, "note": note})
+        assert _next(two, "message")["data"] == {"note": note, "from": 1}
+        _send(two, "small", {"kind": "to", "to": 1, "note": "thanks"})
+        assert _next(one, "message")["data"] == {"note": "thanks", "from": 2}
+
+
 @pytest.mark.parametrize("kind", ["raise", "bad_key", "zero_and_more", "not_a_dict"])
 def test_a_live_method_that_fails_writes_and_sends_nothing(client, live_app, kind, caplog):
     pages = _start(client)

@@ -38,7 +38,7 @@ pytestmark = pytest.mark.sqlite
 # change pass without saying why in the commit.
 PAGE_GET = 2
 PAGE_POST = 6
-LIVE_MESSAGE = 8
+LIVE_MESSAGE = 7
 
 
 @pytest.fixture(scope="module")
