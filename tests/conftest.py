@@ -19,6 +19,7 @@ import server.db
 from server.app import create_app
 from server.config import Settings
 from tests import databases
+from tests.thorough import mark_thorough
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,8 +45,12 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {databases.selected()} ({databases.VARIABLE})"
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The PostgreSQL pass leaves out the tests that choose their database themselves (marked
+    """Marks the tests that leave the fast subset for CI's thorough pass (tests/thorough.py),
+    before ``-m`` selects.
+
+    The PostgreSQL pass leaves out the tests that choose their database themselves (marked
     sqlite or postgres): the default pass has run them, on the database they name.
 
     It also leaves out the browser tests that name no database: they check what a page shows
@@ -54,6 +59,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     (tests/form_filling.py). Browser tests of what crosses workers on PostgreSQL are marked
     postgres and run in the first pass. This keeps the CI run near its 30 minutes.
     """
+    mark_thorough(items)
     if databases.selected() != databases.POSTGRESQL:
         return
     kept, left_out = [], []
