@@ -20,13 +20,14 @@ Nothing here knows HTTP: a use case returns a ``Redirect`` or a ``Rendered`` pag
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from server import flow
 from server.browser_tokens import new_browser_token
@@ -122,22 +123,31 @@ def lock_participant(
     participant: Participant | None = None
     for _attempt in range(_LOCK_ATTEMPTS):
         peek = get_participant(db, code)
-        position = peek.index_in_pages
+        peek_id, position = peek.id, peek.index_in_pages
         scope = _scope_of_current_page(db, project, peek)
         if scope is not None:
             lock_ids_in_order(db, scope[0], [scope[1]])
-        query = (
-            sa.select(Participant)
-            .where(Participant.id == peek.id)
-            .with_for_update(skip_locked=skip_locked)
-            .execution_options(populate_existing=True)
-        )
-        participant = db.scalars(query).first()
+        # Expired before the locked read, which reads the participant and its session
+        # afresh: they are not read a second time on their first use.
         db.expire_all()
         db.info.pop("grove_players", None)
+        participant = db.scalars(_locked_participant_query(skip_locked), {"id": peek_id}).first()
         if participant is None or participant.index_in_pages == position:
             return participant
     return participant
+
+
+@functools.cache
+def _locked_participant_query(skip_locked: bool) -> sa.Select[Participant]:
+    """The participant by id with its session, locked (the participant's row only: every
+    participant of the session would queue on a lock of the session's row)."""
+    return (
+        sa.select(Participant)
+        .where(Participant.id == sa.bindparam("id"))
+        .options(joinedload(Participant.session, innerjoin=True))
+        .with_for_update(skip_locked=skip_locked, of=Participant)
+        .execution_options(populate_existing=True)
+    )
 
 
 def _read_under_sqlite_write_lock(db: Session, code: str) -> Participant:
