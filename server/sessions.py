@@ -179,25 +179,34 @@ def create_session(
     db.add(session)
     db.flush()
     prepare_session_study(db, session)
-    # Rows are written with ORM bulk INSERTs (one statement per table and round, ids returned
-    # in order), not one object per row: a 2,000-participant session is thousands of rows.
+    # Rows are written with Core executemany INSERTs (one statement, or a few batches, per
+    # table and round), without RETURNING: the ids are read back in one SELECT per table and
+    # round. A 2,000-participant session is thousands of rows, and ORM bulk INSERTs with ids
+    # returned in order ran one statement per row on SQLite.
     num_pages = len(project.page_sequence(config["app_sequence"]))
+    participants = Participant.__table__
+    _insert_rows(
+        db,
+        Participant,
+        [
+            {
+                "session_id": session.id,
+                "code": new_code(),
+                "id_in_session": number,
+                "vars": {},
+                "payoff": 0.0,
+                "index_in_pages": 0,
+                "max_page_index": num_pages,
+                "is_bot": for_bots,
+            }
+            for number in range(1, count + 1)
+        ],
+    )
     participant_ids = list(
         db.scalars(
-            sa.insert(Participant).returning(Participant.id, sort_by_parameter_order=True),
-            [
-                {
-                    "session_id": session.id,
-                    "code": new_code(),
-                    "id_in_session": number,
-                    "vars": {},
-                    "stored_payoff": 0.0,
-                    "index_in_pages": 0,
-                    "max_page_index": num_pages,
-                    "_is_bot": for_bots,
-                }
-                for number in range(1, count + 1)
-            ],
+            sa.select(participants.c.id)
+            .where(participants.c.session_id == session.id)
+            .order_by(participants.c.id_in_session)
         )
     )
     for app_name in config["app_sequence"]:
@@ -242,25 +251,33 @@ def _create_app_rows(
         _apply_initials(subsession, app.fields["subsession"])
         db.add(subsession)
         db.flush()
+        groups = app.group_cls.__table__
         group_initials = _initials(app.fields["group"])
+        _insert_rows(
+            db,
+            app.group_cls,
+            [
+                {
+                    **group_initials,
+                    "session_id": session.id,
+                    "subsession_id": subsession.id,
+                    "round_number": round_number,
+                    "id_in_subsession": number + 1,
+                }
+                for number in range(len(participant_ids) // size)
+            ],
+        )
         group_ids = list(
             db.scalars(
-                sa.insert(app.group_cls).returning(app.group_cls.id, sort_by_parameter_order=True),
-                [
-                    {
-                        **group_initials,
-                        "session_id": session.id,
-                        "subsession_id": subsession.id,
-                        "round_number": round_number,
-                        "id_in_subsession": number + 1,
-                    }
-                    for number in range(len(participant_ids) // size)
-                ],
+                sa.select(groups.c.id)
+                .where(groups.c.subsession_id == subsession.id)
+                .order_by(groups.c.id_in_subsession)
             )
         )
         player_initials = _initials(app.fields["player"])
-        db.execute(
-            sa.insert(app.player_cls),
+        _insert_rows(
+            db,
+            app.player_cls,
             [
                 {
                     **player_initials,
@@ -276,6 +293,20 @@ def _create_app_rows(
             ],
         )
         report_progress(db)
+
+
+def _insert_rows(db: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """INSERT ``rows`` into ``model``'s table in one Core executemany, without RETURNING:
+    dicts keyed by the table's column keys (not always the attributes' names), all with the
+    same keys. Raises ValueError for a key the table lacks: Core would leave that column to
+    its default without a word."""
+    if not rows:
+        return
+    table = model.__table__
+    unknown = set(rows[0]) - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"{table.description} has no column keyed {sorted(unknown)}")
+    db.execute(sa.insert(table), rows)
 
 
 def _initials(fields: Mapping[str, Any]) -> dict[str, Any]:
