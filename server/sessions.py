@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from server.codes import new_code
+from server.codes import new_code, new_codes
 from server.currency import RealWorldCurrency
 from server.db import report_progress
 from server.errors import (
@@ -191,7 +191,7 @@ def create_session(
         [
             {
                 "session_id": session.id,
-                "code": new_code(),
+                "code": code,
                 "id_in_session": number,
                 "vars": {},
                 "payoff": 0.0,
@@ -199,7 +199,7 @@ def create_session(
                 "max_page_index": num_pages,
                 "is_bot": for_bots,
             }
-            for number in range(1, count + 1)
+            for number, code in enumerate(new_codes(count), start=1)
         ],
     )
     participant_ids = list(
