@@ -24,14 +24,11 @@ from server.config import Settings
 from server.currency import configure_currency_from
 from server.db import Database
 from server.errors import DatabaseUnavailable, GroveError
-from server.http.admin_cookie import admin_cookie_middleware
-from server.http.body_limit import LimitRequestBody
 from server.http.context import BUILTIN_TEMPLATES, Grove
 from server.http.errors import handle_grove_error, handle_http_exception, handle_unexpected
-from server.http.participant_presence import NoteParticipantPresence
+from server.http.middleware import GroveMiddleware
 from server.http.project_static import ProjectStaticFiles, static_directories
-from server.http.security_headers import security_middleware
-from server.http.url_text import RefuseUnstorableText
+from server.http.security_headers import trusted_host_middleware
 from server.i18n import install_translations
 from server.project import load_project
 from server.push_hub import PushHub
@@ -184,11 +181,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         routes=routes,
         lifespan=_lifespan(),
         middleware=[
-            *security_middleware(settings),
-            Middleware(RefuseUnstorableText),
-            Middleware(LimitRequestBody, max_bytes=settings.max_body_bytes),
-            Middleware(NoteParticipantPresence),
-            admin_cookie_middleware(settings),
+            *trusted_host_middleware(settings),
+            Middleware(GroveMiddleware, settings=settings),
         ],
         exception_handlers={
             GroveError: handle_grove_error,

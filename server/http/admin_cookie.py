@@ -1,4 +1,5 @@
-"""The admin cookie (``grove_admin``): Starlette's signed session cookie, Secure by scheme.
+"""The admin cookie (``grove_admin``): Starlette's signed session cookie, Secure by scheme
+(read and written by ``server/http/middleware.py``).
 
 A Secure cookie set over plain http is dropped by the browser, so a lab server on http that
 always marked it Secure sent the admin back to the login page after every login, silently.
@@ -12,9 +13,15 @@ The cookie holds only the id of a server-side admin login (``server/admin_logins
 
 from __future__ import annotations
 
-from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+import json
+from base64 import b64decode, b64encode
+
+import itsdangerous
+from itsdangerous.exc import BadSignature
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.sessions import Session
+from starlette.requests import cookie_parser
+from starlette.types import Message
 
 from server.config import Settings
 
@@ -30,25 +37,50 @@ def cookie_is_secure(settings: Settings, scheme: str) -> bool:
 
 
 class AdminCookie:
-    """Starlette's SessionMiddleware, with or without the Secure flag per request."""
+    """Starlette's SessionMiddleware's work, split for ``server/http/middleware.py``:
+    :meth:`load` the session from the request's cookie, :meth:`add_headers` to the answer
+    (``Set-Cookie`` when a route changed it, ``Vary: Cookie`` when one read it), Secure or not
+    per request (:func:`cookie_is_secure`)."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        options = {
-            "secret_key": settings.secret_key,
-            "session_cookie": ADMIN_COOKIE,
-            "max_age": ADMIN_COOKIE_MAX_AGE,
-            "same_site": "lax",
-        }
-        self.secure = SessionMiddleware(app, https_only=True, **options)  # type: ignore[arg-type]
-        self.plain = SessionMiddleware(app, https_only=False, **options)  # type: ignore[arg-type]
+        self.signer = itsdangerous.TimestampSigner(str(settings.secret_key))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Hand the request to the middleware of its scheme."""
-        secure = cookie_is_secure(self.settings, scope.get("scheme", "http"))
-        await (self.secure if secure else self.plain)(scope, receive, send)
+    def load(self, cookie: str | None) -> tuple[Session, bool]:
+        """``(session, from_cookie)`` of a request whose Cookie header is ``cookie`` (None if
+        absent): the session is empty unless a validly signed ``grove_admin`` cookie younger
+        than ADMIN_COOKIE_MAX_AGE holds it (``from_cookie`` then True)."""
+        if cookie is None or ADMIN_COOKIE not in cookie:
+            return Session(), False
+        value = cookie_parser(cookie).get(ADMIN_COOKIE)
+        if value is None:
+            return Session(), False
+        try:
+            data = self.signer.unsign(value.encode("utf-8"), max_age=ADMIN_COOKIE_MAX_AGE)
+        except BadSignature:
+            return Session(), False
+        return Session(json.loads(b64decode(data))), True
 
-
-def admin_cookie_middleware(settings: Settings) -> Middleware:
-    """The middleware entry for ``create_app``."""
-    return Middleware(AdminCookie, settings=settings)
+    def add_headers(
+        self, message: Message, session: Session, from_cookie: bool, scheme: str
+    ) -> None:
+        """Add to an ``http.response.start`` ``message`` what the session's use asks for."""
+        if not session.accessed:
+            return
+        headers = MutableHeaders(scope=message)
+        headers.add_vary_header("Cookie")
+        flags = "httponly; samesite=lax"
+        if cookie_is_secure(self.settings, scheme):
+            flags += "; secure"
+        if session.modified and session:
+            data = self.signer.sign(b64encode(json.dumps(session).encode("utf-8")))
+            headers.append(
+                "Set-Cookie",
+                f"{ADMIN_COOKIE}={data.decode('utf-8')}; path=/; "
+                f"Max-Age={ADMIN_COOKIE_MAX_AGE}; {flags}",
+            )
+        elif session.modified and from_cookie:  # cleared: the browser forgets it
+            headers.append(
+                "Set-Cookie",
+                f"{ADMIN_COOKIE}=null; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; {flags}",
+            )

@@ -1,14 +1,14 @@
-"""ASGI middleware that notes when a participant's browser asks for one of their URLs
-(``/p/<code>/...``, ``/InitializeParticipant/<code>``, the live socket ``/live/<code>/...``)
-in ``grove_participant.last_seen`` (``server/participant_presence.py``): the admin API's
-``players/online/``.
+"""Noting (in ``server/http/middleware.py``) when a participant's browser asks for one of their
+URLs (``/p/<code>/...``, ``/InitializeParticipant/<code>``, the live socket
+``/live/<code>/...``) in ``grove_participant.last_seen`` (``server/participant_presence.py``):
+the admin API's ``players/online/``.
 
 Each worker remembers whom it noted lately and writes again only after SEEN_REFRESH_SECONDS,
 so a page, its wait-page polls and its socket cost one small write per participant and
 interval. A request is noted once its answer has been sent, so the participant never waits
 for it (a wait page's long poll counts when it returns), and only if it was not refused (a
 made-up code writes nothing); a live socket when it connects. A page submission notes its
-participant in its own unit of work, and tells this middleware so (SEEN_BY_ROUTE).
+participant in its own unit of work, and tells the middleware so (SEEN_BY_ROUTE).
 Noting is best effort: a busy or unavailable database never fails the request.
 """
 
@@ -19,7 +19,7 @@ import re
 import time
 
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from server.errors import GroveError
 from server.participant_presence import SEEN_REFRESH_SECONDS, note_seen
@@ -32,44 +32,31 @@ SEEN_BY_ROUTE = "participant_seen"
 MAX_REMEMBERED = 20_000
 
 
-class NoteParticipantPresence:
-    """Note the participant of each participant URL (see the module's docstring)."""
+def participant_code(path: str) -> str | None:
+    """The participant code of a participant URL (PARTICIPANT_URL), else None."""
+    match = PARTICIPANT_URL.match(path)
+    return None if match is None else match.group(1)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+
+class PresenceNotes:
+    """What one worker noted lately, and the noting (see the module's docstring)."""
+
+    def __init__(self) -> None:
         self.noted: dict[str, float] = {}  # participant code -> monotonic time noted
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve; note the participant after an HTTP answer, before a socket's."""
-        match = None
-        if scope["type"] in ("http", "websocket"):
-            match = PARTICIPANT_URL.match(scope.get("path", ""))
-        if match is None:
-            await self.app(scope, receive, send)
-            return
-        if scope["type"] == "websocket":
-            await self._note(scope, match.group(1))
-            await self.app(scope, receive, send)
-            return
-        statuses: list[int] = []
-        state = scope.setdefault("state", {})
+    async def after_answer(self, scope: Scope, code: str, status: int | None) -> None:
+        """Note ``code`` once the HTTP answer (``status``, None if none started) was sent:
+        only an answer below 400, and not again if the route noted it (SEEN_BY_ROUTE)."""
+        if status is None or status >= 400:
+            return  # only a URL that worked: a flood of made-up codes writes nothing
+        if scope.get("state", {}).get(SEEN_BY_ROUTE):
+            self.noted[code] = time.monotonic()
+        else:
+            await self.note(scope, code)
 
-        async def send_noting_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                statuses.append(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_noting_status)
-        finally:
-            # Only a URL that worked: a flood of made-up codes writes nothing.
-            if statuses and statuses[0] < 400:
-                if state.get(SEEN_BY_ROUTE):
-                    self.noted[match.group(1)] = time.monotonic()
-                else:
-                    await self._note(scope, match.group(1))
-
-    async def _note(self, scope: Scope, code: str) -> None:
+    async def note(self, scope: Scope, code: str) -> None:
+        """Write ``code``'s ``last_seen`` unless this worker did so less than
+        SEEN_REFRESH_SECONDS ago (a socket's: before it is served)."""
         now = time.monotonic()
         if now - self.noted.get(code, -SEEN_REFRESH_SECONDS - 1) < SEEN_REFRESH_SECONDS:
             return

@@ -1,4 +1,4 @@
-"""Security headers on every response, by route family (a pure ASGI middleware).
+"""Security headers on every response, by route family (added by ``server/http/middleware.py``).
 
 * Every response: ``X-Content-Type-Options: nosniff`` (a JSON answer or an uploaded text is
   never run as a script) and ``Referrer-Policy: same-origin`` (a participant link, which holds
@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import logging
 
-from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.config import Settings
 
@@ -73,33 +71,39 @@ def headers_for(path: str) -> dict[str, str]:
     return {**COMMON_HEADERS, **framing}
 
 
-class SecurityHeaders:
-    """Add :func:`headers_for` the request's path to every HTTP response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on; add the headers to the response's start message."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        wanted = headers_for(scope.get("path", ""))
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in wanted.items():
-                    if name not in headers:
-                        headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+RawHeaders = list[tuple[bytes, bytes]]
 
 
-def security_middleware(settings: Settings) -> list[Middleware]:
+def _raw(headers: dict[str, str]) -> RawHeaders:
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+
+
+# :func:`headers_for` of each route family, as ASGI header pairs, built once.
+ADMIN_RAW_HEADERS = _raw(headers_for(ADMIN_PATHS[0]))
+PARTICIPANT_RAW_HEADERS = _raw(headers_for("/"))
+
+
+def raw_headers_for(path: str) -> RawHeaders:
+    """:func:`headers_for` ``path`` as ASGI ``(name, value)`` byte pairs (lower-case names);
+    the list is shared: do not change it."""
+    return ADMIN_RAW_HEADERS if is_admin_path(path) else PARTICIPANT_RAW_HEADERS
+
+
+def add_security_headers(headers: RawHeaders, wanted: RawHeaders) -> None:
+    """Append to a response start message's ``headers`` each of ``wanted`` it does not
+    already have (a header a route set is left as it is)."""
+    present = {name for name, _ in headers}
+    if present.isdisjoint(name for name, _ in wanted):
+        headers.extend(wanted)
+        return
+    headers.extend(pair for pair in wanted if pair[0] not in present)
+
+
+def trusted_host_middleware(settings: Settings) -> list[Middleware]:
     """The outermost middleware: unknown hosts refused (when ``settings.allowed_hosts`` names
-    some; Starlette's TrustedHostMiddleware answers 400), then the security headers.
+    some; Starlette's TrustedHostMiddleware answers 400); none otherwise.
 
     Logs a warning in production when no host is named.
     """
@@ -113,5 +117,4 @@ def security_middleware(settings: Settings) -> list[Middleware]:
             "No allowed hosts are set: the server answers to any Host header. Set "
             "GROVE_ALLOWED_HOSTS (e.g. lab.example.org) or ALLOWED_HOSTS in settings.py."
         )
-    middleware.append(Middleware(SecurityHeaders))
     return middleware

@@ -3,52 +3,40 @@
 Every path and query parameter is a code, label or name that some route looks up or stores,
 and PostgreSQL answers a NUL character in any of them with an error (SQLite just finds
 nothing). Checking here, once, gives every route family the same clear 4xx in its own shape
-(server/web/errors.py) instead of a 500 from whichever query ran first.
+(server/web/errors.py) instead of a 500 from whichever query ran first. The check runs in
+``server/http/middleware.py``.
 """
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.datastructures import QueryParams
+from starlette.requests import cookie_parser
 
-from server.http.errors import error_response
 from server.storable_text import unstorable_character
 
 # Grove's own cookies (the browser token, the admin login); other sites' are never read.
 GROVE_COOKIE_PREFIX = "grove_"
 
 
-class RefuseUnstorableText:
-    """ASGI middleware: 404 for such a path, 400 for such a query parameter or cookie."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            request = Request(scope)
-            refusal = _refusal(request)
-            if refusal is not None:
-                status, message, field = refusal
-                response = error_response(request, status, message, field)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-def _refusal(request: Request) -> tuple[int, str, str | None] | None:
-    """(status, message, field) if the request holds unstorable text, else None."""
-    problem = unstorable_character(request.url.path)
+def unstorable_text_refusal(
+    path: str, query_string: bytes, cookie: str | None
+) -> tuple[int, str, str | None] | None:
+    """``(status, message, field)`` if the request holds unstorable text, else None: 404 for
+    such a ``path`` (as decoded, root path included), 400 for such a query parameter (the raw
+    ``query_string``) or Grove cookie (``cookie``: the Cookie header, if any)."""
+    problem = unstorable_character(path)
     if problem is not None:
         return 404, f"No page has this address: a code or name cannot contain {problem}.", None
-    for name, value in request.query_params.multi_items():
-        problem = unstorable_character(name)
-        if problem is not None:
-            return 400, f"A query parameter's name cannot contain {problem}.", None
-        problem = unstorable_character(value)
-        if problem is not None:
-            return 400, f"The query parameter {name} cannot contain {problem}.", name
-    for name, value in request.cookies.items():
-        if name.startswith(GROVE_COOKIE_PREFIX) and unstorable_character(value):
-            return 400, f"The cookie {name} is damaged: clear this site's cookies.", None
+    if query_string:
+        for name, value in QueryParams(query_string).multi_items():
+            problem = unstorable_character(name)
+            if problem is not None:
+                return 400, f"A query parameter's name cannot contain {problem}.", None
+            problem = unstorable_character(value)
+            if problem is not None:
+                return 400, f"The query parameter {name} cannot contain {problem}.", name
+    if cookie is not None and GROVE_COOKIE_PREFIX in cookie:
+        for name, value in cookie_parser(cookie).items():
+            if name.startswith(GROVE_COOKIE_PREFIX) and unstorable_character(value):
+                return 400, f"The cookie {name} is damaged: clear this site's cookies.", None
     return None

@@ -1,0 +1,109 @@
+"""Grove's one ASGI middleware: five jobs, one ``send`` wrapper and one ``receive`` wrapper.
+
+Each job is a small function in its own module; this module only calls them in order, so a
+request pays for one middleware layer instead of five (each wrapping ``send``):
+
+1. the security headers on every HTTP answer (``server/http/security_headers.py``), refusals
+   below included;
+2. a path, query parameter or Grove cookie holding text no database stores refused
+   (``server/http/url_text.py``);
+3. a declared body over the limit refused, an undeclared one counted as it streams
+   (``server/http/body_limit.py``);
+4. the participant of a participant URL noted after a successful answer, or before a
+   socket is served (``server/http/participant_presence.py``);
+5. the admin cookie's session loaded into ``scope["session"]`` and written back when a route
+   changed it (``server/http/admin_cookie.py``).
+
+Refusals (2, 3) are answered before the route, the presence and the session; an answer from
+Starlette's ServerErrorMiddleware (an unexpected error's 500) passes outside this one.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.config import Settings
+from server.http.admin_cookie import AdminCookie
+from server.http.body_limit import counting_receive, declared_length_refusal
+from server.http.errors import error_response
+from server.http.participant_presence import PresenceNotes, participant_code
+from server.http.security_headers import add_security_headers, raw_headers_for
+from server.http.url_text import unstorable_text_refusal
+
+
+class GroveMiddleware:
+    """The five jobs above for HTTP; the presence and the session for WebSocket."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.max_body_bytes = settings.max_body_bytes
+        self.admin_cookie = AdminCookie(settings)
+        self.presence = PresenceNotes()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one connection (see the module's docstring)."""
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            scope["session"] = self.admin_cookie.load(_header(scope, b"cookie"))[0]
+            code = participant_code(scope["path"])
+            if code is not None:
+                await self.presence.note(scope, code)
+            await self.app(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        wanted = raw_headers_for(path)
+        cookie = declared = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                if cookie is None:
+                    cookie = value.decode("latin-1")
+            elif name == b"content-length" and declared is None:
+                declared = value.decode("latin-1")
+        session = None
+        from_cookie = False
+        status: int | None = None
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = list(message.get("headers", ()))
+                if session is not None:
+                    self.admin_cookie.add_headers(
+                        message, session, from_cookie, scope.get("scheme", "http")
+                    )
+                add_security_headers(message["headers"], wanted)
+            await send(message)
+
+        refusal = unstorable_text_refusal(
+            path, scope["query_string"], cookie
+        ) or declared_length_refusal(declared, self.max_body_bytes)
+        if refusal is not None:
+            response = error_response(Request(scope), *refusal)
+            await response(scope, receive, send_with_headers)
+            return
+        session, from_cookie = self.admin_cookie.load(cookie)
+        scope["session"] = session
+        code = participant_code(path)
+        if code is None:
+            await self.app(scope, counting_receive(receive, self.max_body_bytes), send_with_headers)
+            return
+        scope.setdefault("state", {})
+        try:
+            await self.app(scope, counting_receive(receive, self.max_body_bytes), send_with_headers)
+        finally:
+            await self.presence.after_answer(scope, code, status)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first header ``name`` (lower-case) of the request, decoded, or None."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
