@@ -24,13 +24,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
 
 from server.models.base import Base
+
+if TYPE_CHECKING:  # Alembic is imported only when a column changes (apply_plan)
+    from alembic.operations import Operations
 
 ChangeKind = Literal["added", "widened", "dropped", "retyped"]
 # An IntegerField's column stored as a 32-bit INTEGER where the models want BIGINT.
@@ -119,7 +120,9 @@ def plan_app_tables(connection: sa.Connection, metadata: sa.MetaData) -> AppSche
     plan = AppSchemaPlan(new_tables=[t for n, t in tables.items() if n not in present])
     existing = [name for name in tables if name in present]
     if not existing:
-        return plan
+        return plan  # a new database (the bots' scratch one): no need of Alembic
+    from alembic.runtime.migration import MigrationContext
+
     impl = MigrationContext.configure(connection).impl
     reflected = inspector.get_multi_columns(filter_names=existing)
     found_in = {name: {c["name"]: c for c in found} for (_, name), found in reflected.items()}
@@ -238,11 +241,16 @@ def apply_plan(
     ``widen``, dropped and retyped fields if ``destructive``; returns what was done, one line
     each. The caller has checked that nothing it did not allow is left (``plan.foreign``)."""
     tables = app_tables(metadata)
-    operations = Operations(MigrationContext.configure(connection))
     done: list[str] = []
     if plan.new_tables:
         metadata.create_all(connection, tables=plan.new_tables)
         done.extend(f"created table {table.name}" for table in plan.new_tables)
+    if not (plan.added or (widen and plan.widened) or (destructive and plan.destructive)):
+        return done  # no column to change: Alembic (tenths of a second to import) not needed
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
+    operations = Operations(MigrationContext.configure(connection))
     for change in plan.added:
         operations.add_column(change.table, _new_column(tables[change.table], change.column))
         done.append(

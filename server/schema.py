@@ -63,7 +63,7 @@ def _grove_tables(connection: sa.Connection, project: Project, *, upgrade: bool)
         _refuse_otree_database(connection)
         grove_tables = [project.metadata.tables[name] for name in Base.metadata.tables]
         project.metadata.create_all(connection, tables=grove_tables)
-        schema_versions.stamp(connection, "head")
+        schema_versions.stamp_new(connection)
         return [f"Grove's tables: created at revision {head}"]
     if state.kind == "unknown":
         raise SchemaMismatch(
@@ -207,4 +207,4 @@ def reset_database(db: Database, project: Project) -> None:
     with db.engine.begin() as connection:
         _lock_schema(connection)
         project.metadata.create_all(connection)
-        schema_versions.stamp(connection, "head")
+        schema_versions.stamp_new(connection)

@@ -18,6 +18,7 @@ Every function takes an open connection inside the caller's transaction and lock
 
 from __future__ import annotations
 
+import ast
 import functools
 import logging
 import subprocess
@@ -25,16 +26,19 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from server.models import all as _registered_models  # noqa: F401  (registers every table)
 from server.models.base import Base
+
+if TYPE_CHECKING:
+    # Alembic (about 0.1 s to import) is imported where a revision is run or a database
+    # stamped with an old one; a start on a new or current database reads and writes
+    # ``alembic_version`` itself.
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
 VERSION_TABLE = "alembic_version"
@@ -59,6 +63,8 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
     Alembic's own INFO lines ("Context impl SQLiteImpl", once per check) are kept out of the
     server's log; Grove says what it did itself (``migrate`` prints each step)."""
+    from alembic.config import Config
+
     logging.getLogger("alembic").setLevel(logging.WARNING)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -70,14 +76,65 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 @functools.cache
 def script_directory() -> ScriptDirectory:
     """The revisions in ``server/migrations/versions`` (read once per process)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
 
 
+@functools.cache
+def _revisions(migrations: Path) -> dict[str, tuple[str, ...]]:
+    """Each revision in ``migrations/versions`` and the revisions it follows, read from the
+    files' ``revision`` and ``down_revision`` without importing them (or Alembic)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for path in sorted((migrations / "versions").glob("*.py")):
+        values: dict[str, object] = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            target: ast.expr
+            if isinstance(node, ast.AnnAssign) and node.value is not None:
+                target, value = node.target, node.value
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0], node.value
+            else:
+                continue
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                values[target.id] = ast.literal_eval(value)
+        revision, down = values.get("revision"), values.get("down_revision")
+        if isinstance(revision, str):
+            downs = [down] if isinstance(down, str) else list(down or ())  # type: ignore[call-overload]
+            found[revision] = tuple(str(d) for d in downs)
+    return found
+
+
 def head_revision() -> str:
-    """This Grove's newest revision of its own tables."""
+    """This Grove's newest revision of its own tables: the one no other follows (Alembic's
+    own answer when the files do not give exactly one)."""
+    revisions = _revisions(MIGRATIONS)
+    followed = {down for downs in revisions.values() for down in downs}
+    heads = [revision for revision in revisions if revision not in followed]
+    if len(heads) == 1:
+        return heads[0]
     head = script_directory().get_current_head()
     assert head is not None, "server/migrations/versions has no revision"
     return head
+
+
+def _version_table() -> sa.Table:
+    """``alembic_version`` as Alembic makes it (``DefaultImpl.version_table_impl``)."""
+    return sa.Table(
+        VERSION_TABLE,
+        sa.MetaData(),
+        sa.Column("version_num", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+    )
+
+
+def _stored_revisions(connection: sa.Connection) -> tuple[str, ...]:
+    """The revisions ``alembic_version`` holds (none if it is absent), as Alembic's
+    ``MigrationContext.get_current_heads`` reads them."""
+    if not sa.inspect(connection).has_table(VERSION_TABLE):
+        return ()
+    table = _version_table()
+    return tuple(connection.execute(sa.select(table.c.version_num)).scalars())
 
 
 def _grove_tables_present(connection: sa.Connection) -> set[str]:
@@ -87,14 +144,14 @@ def _grove_tables_present(connection: sa.Connection) -> set[str]:
 def version_state(connection: sa.Connection) -> VersionState:
     """Read where the database's Grove tables stand (see the module's docstring)."""
     head = head_revision()
-    heads = MigrationContext.configure(connection).get_current_heads()
+    heads = _stored_revisions(connection)
     if not heads:
         kind: StateKind = "unversioned" if _grove_tables_present(connection) else "empty"
         return VersionState(kind, None, head)
     current = ", ".join(heads)
     if heads == (head,):
         return VersionState("current", current, head)
-    known = {script.revision for script in script_directory().walk_revisions()}
+    known = set(_revisions(MIGRATIONS))
     if any(revision not in known for revision in heads):
         return VersionState("unknown", current, head)
     return VersionState("behind", current, head)
@@ -102,18 +159,35 @@ def version_state(connection: sa.Connection) -> VersionState:
 
 def upgrade_to_head(connection: sa.Connection) -> None:
     """Run every revision between the stored one and the newest."""
+    from alembic import command
+
     command.upgrade(alembic_config(connection), "head")
 
 
 def stamp(connection: sa.Connection, revision: str) -> None:
     """Record ``revision`` (or ``"head"``) as the database's, running nothing."""
+    from alembic.runtime.migration import MigrationContext
+
     MigrationContext.configure(connection).stamp(script_directory(), revision)
+
+
+def stamp_new(connection: sa.Connection) -> None:
+    """Record the newest revision in a database that holds none (new, or just emptied), as
+    ``stamp(connection, "head")`` does there: ``alembic_version`` created if absent, one row."""
+    if _stored_revisions(connection):
+        stamp(connection, "head")
+        return
+    table = _version_table()
+    table.create(connection, checkfirst=True)
+    connection.execute(table.insert().values(version_num=head_revision()))
 
 
 @functools.cache
 def baseline_columns() -> dict[str, frozenset[str]]:
     """The tables and column names the first revision creates (what Grove made before
     migrations), read from a scratch in-memory database migrated to ``BASELINE``."""
+    from alembic import command
+
     engine = sa.create_engine("sqlite://")
     try:
         with engine.begin() as connection:
@@ -151,6 +225,8 @@ def unversioned_differences(connection: sa.Connection) -> list[str]:
 def new_revision(message: str) -> Path:
     """Autogenerate the next revision from the models' difference to the newest revision,
     against a scratch SQLite database; returns the new file (a developer's tool)."""
+    from alembic import command
+
     number = f"{len(list(script_directory().walk_revisions())) + 1:04d}"
     with tempfile.TemporaryDirectory() as scratch:
         engine = sa.create_engine(f"sqlite:///{scratch}/scratch.sqlite3")
