@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from bench.projects import build_grove_project
+from bench.projects import BENCH_ROOM, build_grove_project
 from server.app import create_app
 from server.bots.html_form import page_form
 from server.config import load_settings
@@ -38,6 +38,10 @@ pytestmark = pytest.mark.sqlite
 # change pass without saying why in the commit.
 PAGE_GET = 2
 PAGE_POST = 6
+# participant_vars (REST, the Qualtrics call) by participant code, and by room and label for
+# a label whose participant has not arrived yet (kept pending).
+VARS_BY_CODE = 4
+VARS_BY_LABEL = 5
 LIVE_MESSAGE = 7
 
 
@@ -121,3 +125,45 @@ def test_a_live_message_sends_few_statements(client: TestClient, bench_app: Any)
     assert result.status == "ran"
     assert result.return_value == {0: "hi"}
     _within(statements, LIVE_MESSAGE)
+
+
+REST_KEY = "statement-budget-key"
+
+
+@pytest.fixture(scope="module")
+def api_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The benchmark's project with the server's REST key, as the benchmark runs it."""
+    folder = tmp_path_factory.mktemp("statement_budget_api")
+    project = build_grove_project(folder / "project", configs=["bench_form"])
+    url = databases.database_url(folder, "budget_api", backend=databases.SQLITE)
+    settings = load_settings(project, {"DATABASE_URL": url, "OTREE_REST_KEY": REST_KEY})
+    application = create_app(settings.with_changes(timeout_poll_seconds=3600.0))
+    yield application
+    application.state.grove.db.dispose()
+
+
+def test_participant_vars_send_few_statements(api_app: Any) -> None:
+    headers = {"otree-rest-key": REST_KEY}
+    with TestClient(api_app) as client:
+        created = client.post(
+            "/api/sessions/",
+            json={"session_config_name": "bench_form", "num_participants": 2},
+            headers=headers,
+        )
+        session = client.get(f"/api/sessions/{created.json()['code']}", headers=headers).json()
+        by_code_url = f"/api/participant_vars/{session['participants'][0]['code']}"
+        client.post(by_code_url, json={"vars": {"age": "25"}}, headers=headers)
+        with counted(api_app) as by_code:
+            response = client.post(by_code_url, json={"vars": {"age": "26"}}, headers=headers)
+        assert response.json() == {"ok": True, "applied": True, "pending": False}
+        room = {"room_name": BENCH_ROOM, "vars": {"age": "25"}}
+        client.post(
+            "/api/participant_vars/", json={**room, "participant_label": "A"}, headers=headers
+        )
+        with counted(api_app) as by_label:
+            response = client.post(
+                "/api/participant_vars/", json={**room, "participant_label": "B"}, headers=headers
+            )
+        assert response.json() == {"ok": True, "applied": False, "pending": True}
+    _within(by_code, VARS_BY_CODE)
+    _within(by_label, VARS_BY_LABEL)
