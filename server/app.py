@@ -19,7 +19,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server.admin_api.routes import admin_api_routes
 from server.config import Settings
 from server.currency import configure_currency_from
 from server.db import Database
@@ -32,7 +31,7 @@ from server.http.security_headers import trusted_host_middleware
 from server.i18n import install_translations
 from server.project import load_project
 from server.push_hub import PushHub
-from server.rest.routes import api_routes, urn_reference_routes
+from server.rest.mounts import api_mounts
 from server.rooms import load_rooms
 from server.schema import prepare_database
 from server.sessions import database_info
@@ -170,13 +169,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         *export_routes.routes,
         *room_routes.routes,
         *chat_routes.routes,
-        Mount("/api", routes=api_routes),
-        Mount("/admin/api/v1", routes=admin_api_routes),
-        *urn_reference_routes,
         Mount("/grove_static", StaticFiles(directory=BUILTIN_STATIC), name="grove_static"),
     ]
     if project_static:
         routes.append(Mount("/static", ProjectStaticFiles(project_static), name="static"))
+    routes += api_mounts()  # last: built on their first request
     app = Starlette(
         routes=routes,
         lifespan=_lifespan(),

@@ -6,13 +6,17 @@ pass it back as ``?since=`` to get only the participants whose data changed afte
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from server.data_export.service import ExportAnswer, ExportRequest, open_export
 from server.http.context import Grove
 from server.rest.auth import Caller
-from server.rest.models import ExportQuery, SessionDataQuery
+
+if TYPE_CHECKING:  # the admin's download page (server/web) needs no pydantic model
+    from server.rest.models import ExportQuery, SessionDataQuery
 
 NEXT_SINCE_HEADER = "Grove-Next-Since"
 

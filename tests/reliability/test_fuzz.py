@@ -33,6 +33,7 @@ from server.app import create_app
 from server.bots.html_form import page_form
 from server.bots.runner import BotRunner
 from server.config import load_settings
+from server.http.lazy_routes import LazyRoutes
 from tests import databases
 
 pytestmark = pytest.mark.slow
@@ -218,6 +219,8 @@ def routes_to_fuzz(app: Any, spec: dict[str, Any]) -> list[tuple[str, str, set[s
             if isinstance(route, Mount):
                 if route.path != "/grove_static" and route.path != "/static":
                     walk(route.routes, prefix + route.path)
+            elif isinstance(route, LazyRoutes):  # the urn API's paths, built on first use
+                walk(route.routes, prefix)
             elif isinstance(route, Route):
                 # "/x/" is "/x" again (every API path has both): fuzzed once.
                 path = re.sub(r"\{(\w+)(:\w+)?\}", r"{\1}", prefix + route.path)

@@ -1,0 +1,99 @@
+"""Route tables built on their first request instead of at start-up.
+
+The REST and admin APIs' tables import their pydantic models (a few tenths of a second),
+which a bot run (``python -m server test``) and a page-only worker never use. Each table is
+built once per process, under a lock (the first request may come from any thread); the first
+request to reach it waits for the build, in the event loop's thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from starlette.datastructures import URLPath
+from starlette.routing import BaseRoute, Match, NoMatchFound, Router
+from starlette.types import Receive, Scope, Send
+
+
+class _Built:
+    """``load()``'s result, made once, whichever thread asks first."""
+
+    def __init__(self, load: Callable[[], Sequence[BaseRoute]]) -> None:
+        self._load = load
+        self._routes: list[BaseRoute] | None = None
+        self._lock = threading.Lock()
+
+    def routes(self) -> list[BaseRoute]:
+        if self._routes is None:
+            with self._lock:
+                if self._routes is None:
+                    self._routes = list(self._load())
+        return self._routes
+
+
+class LazyRouter:
+    """An ASGI app for ``Mount(path, app=LazyRouter(load))``: a Starlette ``Router`` of the
+    routes ``load()`` returns, made on the first request (or the first read of ``routes``).
+    It answers as ``Mount(path, routes=load())`` does."""
+
+    def __init__(self, load: Callable[[], Sequence[BaseRoute]]) -> None:
+        self._built = _Built(load)
+        self._router: Router | None = None
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes, built now if not yet."""
+        return self._built.routes()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._router is None:
+            self._router = Router(routes=self.routes)
+        await self._router(scope, receive, send)
+
+
+class LazyRoutes(BaseRoute):
+    """Plain ``Route``s (no ``Mount``) at the top level, made on the first request that gets
+    this far in the route list. Matches as the routes themselves would, in their order: the
+    first full match, else the first partial one (a path served with another method: 405).
+    Put it after every route whose name is looked up (``url_path_for`` builds it)."""
+
+    def __init__(self, load: Callable[[], Sequence[BaseRoute]]) -> None:
+        self._built = _Built(load)
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes, built now if not yet."""
+        return self._built.routes()
+
+    def _match(self, scope: Scope) -> tuple[Match, Scope, BaseRoute | None]:
+        partial: tuple[Scope, BaseRoute] | None = None
+        for route in self.routes:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                return match, child_scope, route
+            if match is Match.PARTIAL and partial is None:
+                partial = (child_scope, route)
+        if partial is not None:
+            return Match.PARTIAL, partial[0], partial[1]
+        return Match.NONE, {}, None
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope, _route = self._match(scope)
+        return match, child_scope
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The router merged our child scope (a Route's endpoint and path parameters) into
+        # ``scope``; matching again finds the same route with the same parameters.
+        _match, _child_scope, route = self._match(scope)
+        assert route is not None, "handle() after matches() found no route"
+        await route.handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
