@@ -9,6 +9,7 @@ import argparse
 import re
 
 import pytest
+import uvicorn
 from starlette.testclient import TestClient
 
 from server.app import create_app
@@ -118,7 +119,7 @@ def test_study_level_closes_everything_but_participant_pages_and_rooms(settings)
 def test_the_start_up_line_points_to_a_page_open_at_the_auth_level(
     settings, monkeypatch, capsys, level, path
 ):
-    monkeypatch.setattr(server_commands.uvicorn, "run", lambda *a, **kw: None)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: None)
     monkeypatch.setenv("GROVE_PROJECT_ROOT", str(REPO_ROOT))
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     monkeypatch.delenv("OTREE_PRODUCTION", raising=False)

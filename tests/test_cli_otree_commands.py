@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import uvicorn
 
 import otree.api
 import server.api
@@ -271,7 +272,7 @@ def served(settings, monkeypatch) -> list[dict]:
     """Run server commands on the sample project and this test's database; uvicorn.run only
     records what it was asked."""
     calls: list[dict] = []
-    monkeypatch.setattr(server_commands.uvicorn, "run", lambda *a, **kw: calls.append(kw))
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(kw))
     monkeypatch.setenv("GROVE_PROJECT_ROOT", str(REPO_ROOT))
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     for name in ("OTREE_PRODUCTION", "OTREE_AUTH_LEVEL", "PORT"):

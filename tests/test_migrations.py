@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -536,7 +537,7 @@ def test_devserver_migrates_first_but_not_in_production(tmp_path, url, monkeypat
     stop(started(settings_for(root, url)))
     new_head = _with_a_newer_revision(tmp_path, monkeypatch)
     served: list[dict] = []
-    monkeypatch.setattr(server_commands.uvicorn, "run", lambda *a, **kw: served.append(kw))
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: served.append(kw))
     monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("OTREE_PRODUCTION", "1")

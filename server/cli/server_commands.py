@@ -8,10 +8,7 @@ import logging
 import os
 import threading
 
-import uvicorn
-
 from server.cli.common import load_context
-from server.cli.serving import HTTP_PROTOCOL, production_options
 from server.config import Settings
 from server.errors import GroveError
 from server.schema import migrate_database, prepare_database, reset_database
@@ -58,6 +55,10 @@ def devserver(args: argparse.Namespace) -> int:
         context.db.dispose()
     _warn_if_open(context.settings)
     print(f"Grove running: open {start_url(context.settings, host, port)}")
+    import uvicorn  # here, not at the top: every other command starts without it
+
+    from server.cli.serving import HTTP_PROTOCOL
+
     uvicorn.run(
         "server.asgi:app_from_environment",
         factory=True,
@@ -77,6 +78,10 @@ def prodserver(args: argparse.Namespace) -> int:
     context = load_context()
     _warn_if_open(context.settings)
     context.db.dispose()
+    import uvicorn
+
+    from server.cli.serving import production_options
+
     uvicorn.run(
         "server.asgi:app_from_environment",
         factory=True,
