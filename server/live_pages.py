@@ -26,6 +26,7 @@ steps before it committed. An ``async def`` without ``yield`` is refused, as oTr
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -307,7 +308,7 @@ def _take_receipt(db: Session, code: str, message_key: str) -> bool:
 def group_member_codes(player: Any) -> dict[int, str]:
     """The participant code of each member of ``player``'s group, by id_in_group: one query
     (not one per member's participant), in the player's own database session."""
-    player_cls = type(player)
+    player_cls: Any = type(player)
     db = object_session(player)
     assert db is not None, "a player read from the database"
     rows = db.execute(
@@ -332,7 +333,7 @@ def _deliver(db: Session, player: Any, entry: PageEntry, return_value: Any) -> N
             f"a live method must return a dict {{id_in_group: data}}, not "
             f"{type(return_value).__name__}"
         )
-    player_cls = type(player)
+    player_cls: Any = type(player)
     if 0 in return_value:
         if len(return_value) > 1:
             raise LiveMethodError(
@@ -340,8 +341,11 @@ def _deliver(db: Session, player: Any, entry: PageEntry, return_value: Any) -> N
                 "other keys"
             )
         if return_value[0] is not None:
-            body = sa.literal(safe_json(return_value[0]), sa.Text)
-            push.publish_selected(db, _answers_query(player, entry, body))
+            push.publish_selected(
+                db,
+                _to_whole_group(player_cls, entry.index),
+                {"group_id": player.group_id, "body": safe_json(return_value[0])},
+            )
         return
     bodies: dict[int, str] = {}
     written: dict[int, str] = {}  # one object for several players: its JSON is written once
@@ -358,8 +362,10 @@ def _deliver(db: Session, player: Any, entry: PageEntry, return_value: Any) -> N
             {key: sa.literal(body, sa.Text) for key, body in bodies.items()},
             value=player_cls.id_in_group,
         )
-        query = _answers_query(player, entry, by_member)
-        stored = push.publish_selected(db, query.where(player_cls.id_in_group.in_(bodies)))
+        query = _answers_query(player_cls, entry.index, by_member)
+        stored = push.publish_selected(
+            db, query.where(player_cls.id_in_group.in_(bodies)), {"group_id": player.group_id}
+        )
     if stored < len(return_value):  # a key that is no member's, or an answer of None
         members = group_member_codes(player)
         for key in return_value:
@@ -376,15 +382,20 @@ def _not_a_member(player: Any, key: Any, members: dict[int, str] | None = None) 
     )
 
 
-def _answers_query(player: Any, entry: PageEntry, body: Any) -> sa.Select[Any]:
-    """The live channel of each member of ``player``'s group on page ``entry`` (as
-    ``live_channel`` names it) and ``body``, a SQL expression of their answer's JSON."""
-    player_cls = type(player)
+def _answers_query(player_cls: Any, page_index: int, body: Any) -> sa.Select[Any]:
+    """The live channel of page ``page_index`` (as ``live_channel`` names it) of each member
+    of the group ``:group_id`` and ``body``, a SQL expression of their answer's JSON."""
     channel = sa.literal("live:", sa.String) + Participant.code
-    channel = channel + sa.literal(f":{entry.index}", sa.String)
+    channel = channel + sa.literal(f":{page_index}", sa.String)
     return (
         sa.select(channel, body)
         .select_from(player_cls)
         .join(Participant, Participant.id == player_cls.participant_id)
-        .where(player_cls.group_id == player.group_id)
+        .where(player_cls.group_id == sa.bindparam("group_id"))
     )
+
+
+@functools.cache
+def _to_whole_group(player_cls: Any, page_index: int) -> sa.Select[Any]:
+    """``_answers_query`` with one answer ``:body`` for every member, built once."""
+    return _answers_query(player_cls, page_index, sa.bindparam("body", type_=sa.Text))

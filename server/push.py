@@ -12,6 +12,7 @@ missed, and then pruned.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterable
@@ -74,23 +75,34 @@ def publish_many(db: Session, messages: list[tuple[str, str]]) -> None:
         db.execute(sa.select(*(sa.func.pg_notify(NOTIFY_CHANNEL, payload) for payload in batch)))
 
 
-def publish_selected(db: Session, messages: sa.Select[Any]) -> int:
-    """Store the messages that ``messages`` selects (rows of a channel and a JSON text body,
-    in that column order) as :func:`publish` does, in one statement that on PostgreSQL also
-    sends their notifications (a body too large for one travels as its row's id). Returns
-    how many were stored."""
-    now = time.time()
+def publish_selected(
+    db: Session, messages: sa.Select[Any], parameters: dict[str, Any] | None = None
+) -> int:
+    """Store the messages that ``messages`` selects with ``parameters`` (rows of a channel
+    and a JSON text body, in that column order) as :func:`publish` does, in one statement
+    that on PostgreSQL also sends their notifications (a body too large for one travels as
+    its row's id). Returns how many were stored. The statement around ``messages`` is built
+    once per ``messages`` object (pass one built once, with bound parameters)."""
+    postgres = db.get_bind().dialect.name == "postgresql"
+    statement = _publishing_statement(messages, postgres)
+    rows = db.execute(statement, {**(parameters or {}), "push_created_at": time.time()})
+    return len(rows.all())
+
+
+@functools.lru_cache(maxsize=64)
+def _publishing_statement(messages: sa.Select[Any], postgres: bool) -> sa.Executable:
     selected = messages.subquery()
-    channel, body = selected.c[0], selected.c[1]
-    stored = sa.insert(PushMessage).from_select(
-        ["channel", "body", "created_at"],
-        sa.select(channel, body, sa.literal(now, sa.Float)),
+    created_at = sa.bindparam("push_created_at", type_=sa.Float)
+    # The table's INSERT, not the ORM's: the ORM takes parameters for an INSERT as its rows.
+    table: sa.Table = PushMessage.__table__  # type: ignore[assignment]
+    stored = sa.insert(table).from_select(
+        ["channel", "body", "created_at"], sa.select(selected.c[0], selected.c[1], created_at)
     )
-    if db.get_bind().dialect.name != "postgresql":
-        return len(db.execute(stored.returning(PushMessage.id)).all())
-    rows = stored.returning(
-        PushMessage.id, PushMessage.channel, PushMessage.body, PushMessage.created_at
-    ).cte("stored")
+    if not postgres:
+        return stored.returning(table.c.id)
+    rows = stored.returning(table.c.id, table.c.channel, table.c.body, table.c.created_at).cte(
+        "stored"
+    )
     note = [sa.literal("id"), rows.c.id, sa.literal("channel"), rows.c.channel]
     note += [sa.literal("created_at"), rows.c.created_at]
     inline = sa.cast(sa.func.json_build_object(*note, sa.literal("body"), rows.c.body), sa.Text)
@@ -98,8 +110,7 @@ def publish_selected(db: Session, messages: sa.Select[Any]) -> int:
         (sa.func.octet_length(inline) <= NOTIFY_INLINE_LIMIT, inline),
         else_=sa.cast(sa.func.json_build_object(*note), sa.Text),
     )
-    notified = db.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, payload)).select_from(rows))
-    return len(notified.all())
+    return sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, payload)).select_from(rows)
 
 
 def _notification(row_id: int, channel: str, body: str, created_at: float) -> str:
