@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import functools
 import logging
+import re
 import subprocess
 import sys
 import tempfile
@@ -81,34 +82,42 @@ def script_directory() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config())
 
 
+# A revision file's ``revision = "0010"`` and ``down_revision: ... = "0009"`` lines.
+_ASSIGNMENT = re.compile(r"^(revision|down_revision)\b[^=\n]*=(.+)$", re.MULTILINE)
+
+
 @functools.cache
-def _revisions(migrations: Path) -> dict[str, tuple[str, ...]]:
+def _revisions(migrations: Path) -> dict[str, tuple[str, ...]] | None:
     """Each revision in ``migrations/versions`` and the revisions it follows, read from the
-    files' ``revision`` and ``down_revision`` without importing them (or Alembic)."""
+    files' ``revision`` and ``down_revision`` lines without importing them (or Alembic);
+    None if a file does not give them on one line each (Alembic reads them then)."""
     found: dict[str, tuple[str, ...]] = {}
     for path in sorted((migrations / "versions").glob("*.py")):
         values: dict[str, object] = {}
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            target: ast.expr
-            if isinstance(node, ast.AnnAssign) and node.value is not None:
-                target, value = node.target, node.value
-            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target, value = node.targets[0], node.value
-            else:
-                continue
-            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
-                values[target.id] = ast.literal_eval(value)
+        for name, text in _ASSIGNMENT.findall(path.read_text(encoding="utf-8")):
+            try:
+                values.setdefault(name, ast.literal_eval(text.strip()))
+            except (ValueError, SyntaxError):
+                return None
         revision, down = values.get("revision"), values.get("down_revision")
-        if isinstance(revision, str):
-            downs = [down] if isinstance(down, str) else list(down or ())  # type: ignore[call-overload]
-            found[revision] = tuple(str(d) for d in downs)
+        if not isinstance(revision, str) or not isinstance(down, str | tuple | list | None):
+            return None
+        downs = [down] if isinstance(down, str) else list(down or ())
+        found[revision] = tuple(str(d) for d in downs)
     return found
+
+
+def _known_revisions() -> set[str]:
+    revisions = _revisions(MIGRATIONS)
+    if revisions is None:
+        return {script.revision for script in script_directory().walk_revisions()}
+    return set(revisions)
 
 
 def head_revision() -> str:
     """This Grove's newest revision of its own tables: the one no other follows (Alembic's
     own answer when the files do not give exactly one)."""
-    revisions = _revisions(MIGRATIONS)
+    revisions = _revisions(MIGRATIONS) or {}
     followed = {down for downs in revisions.values() for down in downs}
     heads = [revision for revision in revisions if revision not in followed]
     if len(heads) == 1:
@@ -151,7 +160,7 @@ def version_state(connection: sa.Connection) -> VersionState:
     current = ", ".join(heads)
     if heads == (head,):
         return VersionState("current", current, head)
-    known = set(_revisions(MIGRATIONS))
+    known = _known_revisions()
     if any(revision not in known for revision in heads):
         return VersionState("unknown", current, head)
     return VersionState("behind", current, head)
