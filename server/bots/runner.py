@@ -327,11 +327,18 @@ class BotRunner:
         if 'id="grove-wait"' in html:
             return "waiting"
         self.last_html[code] = self._rejected_html.pop(code, html)
-        participant = self.participant(code)
-        app_name, round_number = participant.current_app, participant.current_round
+        page_name = match.group("page")
+        # The page's app and round, from its place in the session's page sequence (the URL's
+        # index); a database read only if the URL does not name that page.
+        pages = self._project.page_sequence(self._app_sequence)
+        index = int(match.group("index"))
+        if 1 <= index <= len(pages) and pages[index - 1].page_name == page_name:
+            app_name, round_number = pages[index - 1].app_name, pages[index - 1].round_number
+        else:
+            participant = self.participant(code)
+            app_name, round_number = participant.current_app, participant.current_round
         if app_name is None or round_number is None:
             raise BotError(f"participant {code} is on a page but in no app")
-        page_name = match.group("page")
         place = f"page {page_name} ({app_name} round {round_number})"
         self._place[code] = (page_name, f"on {place}")
         step = self._next_submission(code, place, result)
