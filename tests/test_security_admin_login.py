@@ -53,6 +53,19 @@ def _is_admin(client: TestClient) -> bool:
     return response.status_code == 200
 
 
+def test_the_admin_cookie_counts_when_each_cookie_comes_in_a_header_of_its_own(admin_app):
+    """A browser over HTTP/2, and nginx before 1.23, send each cookie in a Cookie header of
+    its own: the admin stays logged in whichever header holds the admin cookie."""
+    with _client(admin_app) as admin:
+        assert _log_in(admin).status_code == 303
+        admin_cookie = admin.cookies["grove_admin"]
+    with _client(admin_app) as browser:
+        split = [("cookie", "theme=dark"), ("cookie", f"grove_admin={admin_cookie}")]
+        assert browser.get("/sessions", headers=split).status_code == 200
+    with _client(admin_app) as stranger:
+        assert stranger.get("/sessions", headers=[("cookie", "theme=dark")]).status_code == 303
+
+
 def test_wrong_passwords_are_throttled_per_client(admin_app):
     with _client(admin_app, "10.0.0.1") as guesser:
         statuses = [_log_in(guesser, f"guess{i}").status_code for i in range(ATTEMPTS_PER_CLIENT)]

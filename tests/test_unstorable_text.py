@@ -71,6 +71,18 @@ def test_unstorable_text_is_refused_and_nothing_is_written(world_client, case):
     assert snapshot(engine) == before
 
 
+def test_a_damaged_cookie_in_a_later_cookie_header_is_refused_too(world_client):
+    """A browser over HTTP/2, and nginx before 1.23, send each cookie in a Cookie header of
+    its own: the damaged one is refused wherever it comes, and nothing is written."""
+    client, world, engine = world_client
+    before = snapshot(engine)
+    split = [("cookie", "theme=dark"), ("cookie", 'grove_browser="a\\000b"')]
+    response = client.post(f"/join/{world.join}", headers=split)
+    assert response.status_code == 400
+    assert "cookie grove_browser is damaged" in response.text
+    assert snapshot(engine) == before
+
+
 # Each route family answers its errors in its own shape, whatever went wrong.
 FAMILY_CASES = [
     Case("page-unknown-participant", "GET", "/p/nosuch/survey/Demographics/1", PAGE, 404),

@@ -47,7 +47,10 @@ class GroveMiddleware:
         if kind == "http":
             await self._http(scope, receive, send)
         elif kind == "websocket":
-            scope["session"] = self.admin_cookie.load(_header(scope, b"cookie"))[0]
+            cookies = [
+                value.decode("latin-1") for name, value in scope["headers"] if name == b"cookie"
+            ]
+            scope["session"] = self.admin_cookie.load(_joined(cookies))[0]
             code = participant_code(scope["path"])
             if code is not None:
                 await self.presence.note(scope, code)
@@ -58,13 +61,14 @@ class GroveMiddleware:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         wanted = raw_headers_for(path)
-        cookie = declared = None
+        cookies: list[str] = []
+        declared = None
         for name, value in scope["headers"]:
             if name == b"cookie":
-                if cookie is None:
-                    cookie = value.decode("latin-1")
+                cookies.append(value.decode("latin-1"))
             elif name == b"content-length" and declared is None:
                 declared = value.decode("latin-1")
+        cookie = _joined(cookies)
         session = None
         from_cookie = False
         status: int | None = None
@@ -101,9 +105,12 @@ class GroveMiddleware:
             await self.presence.after_answer(scope, code, status)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    """The first header ``name`` (lower-case) of the request, decoded, or None."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None
+def _joined(cookies: list[str]) -> str | None:
+    """Every Cookie header of a request as one (``"; "`` between them), or None for none.
+
+    A browser over HTTP/2 sends each cookie in a header of its own, and proxies (nginx before
+    1.23) pass them on as separate headers; Starlette's ``Request.cookies`` reads them all, so
+    the admin cookie and the refusal of unstorable text must too."""
+    if not cookies:
+        return None
+    return cookies[0] if len(cookies) == 1 else "; ".join(cookies)
