@@ -125,6 +125,43 @@ def current_room_session(
     return db.scalars(query).first()
 
 
+# On SQLite: the room's row and its current session (id, code) in one statement. The
+# transaction already holds the database's write lock, so nothing can change between the
+# room's "lock" and the read (on PostgreSQL the lock must come first, in a statement of its own:
+# a read in the locking statement would see the database from before it waited for the lock).
+_ROOM_STATE = sa.orm.aliased(RoomState)
+_ROOM_WITH_SESSION = (
+    sa.select(_ROOM_STATE.room_name, ExperimentSession.id, ExperimentSession.code)
+    .select_from(_ROOM_STATE)
+    .outerjoin(
+        ExperimentSession,
+        ExperimentSession.id
+        == (
+            sa.select(sa.func.max(ExperimentSession.id))
+            .where(
+                ExperimentSession.room_name == _ROOM_STATE.room_name,
+                ExperimentSession.id > sa.func.coalesce(_ROOM_STATE.closed_after_session_id, 0),
+            )
+            .correlate(_ROOM_STATE)
+            .scalar_subquery()
+        ),
+    )
+    .where(_ROOM_STATE.room_name == sa.bindparam("room"))
+)
+
+
+def _lock_room_with_session(db: Session, room: str) -> tuple[int, str] | None:
+    """Lock the room (``lock_room``); then the id and code of its current session
+    (``current_room_session``), or None. On SQLite one statement once the room has a row."""
+    if db.get_bind().dialect.name == "sqlite":
+        row = db.execute(_ROOM_WITH_SESSION, {"room": room}).first()
+        if row is not None:
+            return None if row.id is None else (row.id, row.code)
+    lock_room(db, room)
+    session = current_room_session(db, room)
+    return None if session is None else (session.id, session.code)
+
+
 def set_participant_vars_by_label(
     database: Database,
     project: Project,
@@ -147,13 +184,15 @@ def set_participant_vars_by_label(
     values = check_vars(new_vars)
 
     def work(db: Session) -> bool:
-        lock_room(db, room)
-        session = current_room_session(db, room)
+        session = _lock_room_with_session(db, room)
         if session is not None:
-            participant = participant_with_label(db, session.id, label, for_update=True)
+            session_id, session_code = session
+            participant = participant_with_label(db, session_id, label, for_update=True)
             if participant is not None:
                 merge_participant_vars(participant, values)
-                _record_vars(db, who, "participant.vars", values, session, participant.code, room)
+                _record_vars(
+                    db, who, "participant.vars", values, session_code, participant.code, room
+                )
                 return True
         pending = db.scalars(
             sa.select(PendingParticipantVars)
@@ -200,7 +239,7 @@ def _record_vars(
     who: str,
     action: str,
     values: dict[str, Any],
-    session: ExperimentSession | None,
+    session_code: str | None,
     participant_code: str | None,
     room: str | None,
     *,
@@ -213,7 +252,7 @@ def _record_vars(
         db,
         who,
         action,
-        session=session.code if session is not None else None,
+        session=session_code,
         participant=participant_code,
         room=room,
         details=details,
@@ -243,7 +282,7 @@ def set_participant_vars_by_code(database: Database, code: Any, new_vars: Any, *
         if participant is None:
             raise ParticipantNotFound(f"no participant with code {code!r}")
         merge_participant_vars(participant, values)
-        _record_vars(db, who, "participant.vars", values, participant.session, code, None)
+        _record_vars(db, who, "participant.vars", values, participant.session.code, code, None)
 
     database.run(work)
 
@@ -261,7 +300,7 @@ def set_session_vars_by_room(
         if session is None:
             raise SessionNotFound(f"room {room!r} has no session")
         session.vars = {**(session.vars or {}), **values}
-        _record_vars(db, who, "session.vars", values, session, None, room)
+        _record_vars(db, who, "session.vars", values, session.code, None, room)
         return session.code
 
     return database.run(work)
@@ -278,7 +317,7 @@ def set_session_vars_by_code(database: Database, code: Any, new_vars: Any, *, wh
     def work(db: Session) -> str:
         session = get_session(db, code, for_update=True)
         session.vars = {**(session.vars or {}), **values}
-        _record_vars(db, who, "session.vars", values, session, None, None)
+        _record_vars(db, who, "session.vars", values, session.code, None, None)
         return session.code
 
     return database.run(work)

@@ -41,7 +41,7 @@ PAGE_POST = 6
 # participant_vars (REST, the Qualtrics call) by participant code, and by room and label for
 # a label whose participant has not arrived yet (kept pending).
 VARS_BY_CODE = 4
-VARS_BY_LABEL = 5
+VARS_BY_LABEL = 4
 LIVE_MESSAGE = 7
 
 
