@@ -350,27 +350,43 @@ def _deliver(db: Session, player: Any, entry: PageEntry, return_value: Any) -> N
     bodies: dict[int, str] = {}
     written: dict[int, str] = {}  # one object for several players: its JSON is written once
     for key, data in return_value.items():
-        if isinstance(key, bool) or not isinstance(key, int):
+        member_id = _as_member_id(key)
+        if member_id is None:
             _not_a_member(player, key)
         if data is not None:
             if id(data) not in written:
                 written[id(data)] = safe_json(data)
-            bodies[key] = written[id(data)]
+            bodies[member_id] = written[id(data)]
     stored = 0
     if bodies:
-        by_member = sa.case(
-            {key: sa.literal(body, sa.Text) for key, body in bodies.items()},
-            value=player_cls.id_in_group,
-        )
-        query = _answers_query(player_cls, entry.index, by_member)
+        ids = tuple(sorted(bodies))
+        parameters = {f"body_{n}": bodies[member_id] for n, member_id in enumerate(ids)}
         stored = push.publish_selected(
-            db, query.where(player_cls.id_in_group.in_(bodies)), {"group_id": player.group_id}
+            db,
+            _to_members(player_cls, entry.index, ids),
+            {"group_id": player.group_id, **parameters},
         )
     if stored < len(return_value):  # a key that is no member's, or an answer of None
         members = group_member_codes(player)
         for key in return_value:
             if key not in members:
                 _not_a_member(player, key, members)
+
+
+def _as_member_id(key: Any) -> int | None:
+    """The id_in_group a live method's key stands for: the integer it equals (``2``, ``2.0``,
+    numpy's ``int64(2)``), as oTree looks a key up among the members' ids (otree/live.py,
+    ``pid not in pcodes_dict``). None for a bool (Grove is stricter there), a value equal to
+    no integer, or one outside a 64-bit column's range: no member has that id."""
+    if isinstance(key, bool):
+        return None
+    try:
+        number = int(key)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if number != key or not -(2**63) <= number < 2**63:
+        return None
+    return number
 
 
 def _not_a_member(player: Any, key: Any, members: dict[int, str] | None = None) -> NoReturn:
@@ -393,6 +409,19 @@ def _answers_query(player_cls: Any, page_index: int, body: Any) -> sa.Select[Any
         .join(Participant, Participant.id == player_cls.participant_id)
         .where(player_cls.group_id == sa.bindparam("group_id"))
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _to_members(player_cls: Any, page_index: int, ids: tuple[int, ...]) -> sa.Select[Any]:
+    """``_answers_query`` for the members with these ids_in_group, the answer of the n-th
+    (in ``ids``' order) bound as ``:body_<n>``: built once per page and set of ids, so the
+    statement around it is too (``push.publish_selected``) and no answer's text is kept."""
+    by_member = sa.case(
+        {member_id: sa.bindparam(f"body_{n}", type_=sa.Text) for n, member_id in enumerate(ids)},
+        value=player_cls.id_in_group,
+    )
+    query = _answers_query(player_cls, page_index, by_member)
+    return query.where(player_cls.id_in_group.in_(ids))
 
 
 @functools.cache

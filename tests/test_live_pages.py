@@ -173,6 +173,34 @@ def test_an_answer_too_large_for_one_notification_arrives_whole(client):
         assert _next(one, "message")["data"] == {"note": "thanks", "from": 2}
 
 
+def test_a_key_equal_to_a_members_id_reaches_that_member_as_in_otree(client):
+    # oTree looks a key up among the members' ids, so 2.0 (a number from the page's JSON,
+    # or numpy's int64) is player 2.
+    pages = _start(client)
+    with (
+        client.websocket_connect(_socket_url(pages[0])) as one,
+        client.websocket_connect(_socket_url(pages[1])) as two,
+    ):
+        _hello(one, time.time())
+        _hello(two, time.time())
+        assert _send(one, "k1", {"kind": "to", "to": 2.0, "note": "hi"})["ok"] is True
+        assert _next(two, "message")["data"] == {"note": "hi", "from": 1}
+
+
+@pytest.mark.parametrize("key", [10**30, "2", 2.5, True])
+def test_a_key_that_is_no_members_id_is_refused_clearly(client, live_app, key, caplog):
+    pages = _start(client)
+    with client.websocket_connect(_socket_url(pages[0])) as one:
+        _hello(one, time.time())
+        ack = _send(one, "bad", {"kind": "to", "to": key})
+        assert ack["ok"] is False
+        assert "live_method" in ack["error"]
+    assert _channels(live_app) == []
+    said = f"id_in_group={key!r}, but the group has the players [1, 2]"
+    errors = [str(record.exc_info[1]) for record in caplog.records if record.exc_info]
+    assert any(said in error for error in errors), errors
+
+
 @pytest.mark.parametrize("kind", ["raise", "bad_key", "zero_and_more", "not_a_dict"])
 def test_a_live_method_that_fails_writes_and_sends_nothing(client, live_app, kind, caplog):
     pages = _start(client)
