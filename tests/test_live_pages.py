@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,19 @@ def _next(ws: Any, kind: str) -> dict[str, Any]:
         kept.append(message)
 
 
+@contextmanager
+def _first_pair_connected(client: TestClient, pages: list[str]) -> Iterator[tuple[Any, Any]]:
+    """The sockets of the first group's two players (``pages`` from ``_start``), each having
+    said hello."""
+    with (
+        client.websocket_connect(_socket_url(pages[0])) as one,
+        client.websocket_connect(_socket_url(pages[1])) as two,
+    ):
+        _hello(one, time.time())
+        _hello(two, time.time())
+        yield one, two
+
+
 def _send(ws: Any, key: str, data: Any) -> dict[str, Any]:
     ws.send_json({"type": "send", "id": key, "data": data})
     return _next(ws, "ack")
@@ -142,12 +157,7 @@ def test_zero_reaches_the_whole_group_and_no_one_outside_it(client, live_app):
 
 def test_a_message_addressed_by_id_in_group_reaches_that_player_only(client, live_app):
     pages = _start(client)
-    with (
-        client.websocket_connect(_socket_url(pages[0])) as one,
-        client.websocket_connect(_socket_url(pages[1])) as two,
-    ):
-        _hello(one, time.time())
-        _hello(two, time.time())
+    with _first_pair_connected(client, pages) as (one, two):
         _send(one, "k1", {"kind": "to", "to": 2, "note": "hi"})
         assert _next(two, "message")["data"] == {"note": "hi", "from": 1}
         _send(two, "k2", {"kind": "to", "to": 1, "note": "back"})
@@ -159,13 +169,7 @@ def test_a_message_addressed_by_id_in_group_reaches_that_player_only(client, liv
 
 def test_an_answer_too_large_for_one_notification_arrives_whole(client):
     # On PostgreSQL a NOTIFY holds at most 8000 bytes: this answer comes by its row's id.
-    pages = _start(client)
-    with (
-        client.websocket_connect(_socket_url(pages[0])) as one,
-        client.websocket_connect(_socket_url(pages[1])) as two,
-    ):
-        _hello(one, time.time())
-        _hello(two, time.time())
+    with _first_pair_connected(client, _start(client)) as (one, two):
         note = "é" * 5000  # 10,000 bytes in UTF-8
         _send(one, "big", {"kind": "to", "to": 2, "note": note})
         assert _next(two, "message")["data"] == {"note": note, "from": 1}
@@ -176,13 +180,7 @@ def test_an_answer_too_large_for_one_notification_arrives_whole(client):
 def test_a_key_equal_to_a_members_id_reaches_that_member_as_in_otree(client):
     # oTree looks a key up among the members' ids, so 2.0 (a number from the page's JSON,
     # or numpy's int64) is player 2.
-    pages = _start(client)
-    with (
-        client.websocket_connect(_socket_url(pages[0])) as one,
-        client.websocket_connect(_socket_url(pages[1])) as two,
-    ):
-        _hello(one, time.time())
-        _hello(two, time.time())
+    with _first_pair_connected(client, _start(client)) as (one, two):
         assert _send(one, "k1", {"kind": "to", "to": 2.0, "note": "hi"})["ok"] is True
         assert _next(two, "message")["data"] == {"note": "hi", "from": 1}
 
