@@ -435,6 +435,8 @@ def test_startproject_refuses_an_existing_folder_and_a_project_folder(
 def test_startproject_with_sample_games_copies_grove_samples_as_otree_apps(tmp_path, monkeypatch):
     assert _run(monkeypatch, tmp_path, "startproject", "study", "--sample-games") == 0
     root = tmp_path / "study"
+    # No compiled files copied from Grove's apps (before anything here imports the project).
+    assert not list(root.rglob("__pycache__"))
     project = load_project(load_settings(root, {}))
     portable = ["survey", "public_goods", "trust", "prisoner", "live_auction", "live_counting"]
     assert list(project.session_configs) == portable
@@ -444,7 +446,6 @@ def test_startproject_with_sample_games_copies_grove_samples_as_otree_apps(tmp_p
             assert "from server.api" not in module.read_text(), module
         assert "from otree.api import *" in (root / name / "__init__.py").read_text()
     assert not (root / "trial").exists()  # Grove's urn and shared_out.py: not oTree's
-    assert not list(root.rglob("__pycache__"))
     monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
     results = run_bots(
         load_settings(root, {}), "trust", database_url=databases.database_url(tmp_path, "b")
