@@ -1,9 +1,9 @@
 """Which tests leave the fast subset (``pytest -m "not slow"``) for CI's thorough pass.
 
 The fast subset is the inner loop: one case of each quick test function, in under 30 s on
-two cores (24 s measured on a quiet machine). Two kinds of test are marked ``slow`` and ``thorough`` at collection
-(tests/conftest.py) and run in CI's thorough pass instead, on both cores
-(``pytest -m thorough -n 2``; scripts/test.sh):
+two cores (24 s measured on a quiet machine). Two kinds of test are marked ``slow`` and
+``thorough`` at collection (tests/conftest.py) and run in CI's thorough pass instead, on both
+cores (``pytest -m thorough -n 2``; scripts/test.sh):
 
 * every case of a parametrized test after its first one (the first case stays in the fast
   subset, so each quick test function still runs there once);
