@@ -101,6 +101,16 @@ def check_room(database: Database, project: Project, room_name: Any) -> str:
     return room_name
 
 
+def _opened_in_room(room_name: Any, closed_after: Any) -> sa.ColumnElement[bool]:
+    """A session of the room ``room_name`` created since the room was last closed (the
+    room's ``closed_after_session_id``, ``closed_after``; none closed yet when it is NULL):
+    the rule of both current-session reads below."""
+    return sa.and_(
+        ExperimentSession.room_name == room_name,
+        ExperimentSession.id > sa.func.coalesce(closed_after, 0),
+    )
+
+
 def current_room_session(
     db: Session, room_name: str, *, for_update: bool = False
 ) -> ExperimentSession | None:
@@ -113,10 +123,7 @@ def current_room_session(
     )
     query = (
         sa.select(ExperimentSession)
-        .where(
-            ExperimentSession.room_name == room_name,
-            ExperimentSession.id > sa.func.coalesce(closed_after, 0),
-        )
+        .where(_opened_in_room(room_name, closed_after))
         .order_by(ExperimentSession.id.desc())
         .limit(1)
     )
@@ -138,10 +145,7 @@ _ROOM_WITH_SESSION = (
         ExperimentSession.id
         == (
             sa.select(sa.func.max(ExperimentSession.id))
-            .where(
-                ExperimentSession.room_name == _ROOM_STATE.room_name,
-                ExperimentSession.id > sa.func.coalesce(_ROOM_STATE.closed_after_session_id, 0),
-            )
+            .where(_opened_in_room(_ROOM_STATE.room_name, _ROOM_STATE.closed_after_session_id))
             .correlate(_ROOM_STATE)
             .scalar_subquery()
         ),
