@@ -46,5 +46,7 @@ def test_one_commit_larger_than_a_read_is_delivered_without_waiting_for_the_next
 
     received, seconds = asyncio.run(scenario())
     assert received == MESSAGES
-    # Before: 1000 at the commit, the next 1000 a second later, the rest another second on.
-    assert seconds < 0.9, seconds
+    # Before: 1000 at the commit, the next 1000 a second later, the rest another second on
+    # (over 2 s in all). The bound sits between that and the fix's tens of milliseconds, with
+    # room for a machine busy with other work (0.9 s failed once at load 20).
+    assert seconds < 1.6, seconds
