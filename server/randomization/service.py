@@ -167,6 +167,25 @@ def ensure_study(db: Session, name: str, raw_config: Mapping[str, Any]) -> UrnSt
     return study
 
 
+# Parsed configurations by their stored JSON text: a study's draws parse it once per process.
+# The text is the key, so a configuration changed before the first draw (ensure_study) is
+# parsed afresh, and no study ever gets another's. Cleared when it grows past the bound.
+_PARSED_CONFIGS: dict[str, UrnConfig] = {}
+_PARSED_CONFIGS_BOUND = 1024
+
+
+def stored_config(text: str) -> UrnConfig:
+    """The configuration stored as the JSON ``text`` (a study's ``config`` column), parsed
+    once per process. Raises UrnConfigError for an invalid one (never stored)."""
+    config = _PARSED_CONFIGS.get(text)
+    if config is None:
+        config = UrnConfig.from_dict(json.loads(text))
+        if len(_PARSED_CONFIGS) >= _PARSED_CONFIGS_BOUND:
+            _PARSED_CONFIGS.clear()
+        _PARSED_CONFIGS[text] = config
+    return config
+
+
 _STUDY = cast(sa.Table, UrnStudy.__table__)
 _ASSIGNMENT = cast(sa.Table, UrnAssignment.__table__)
 # The draw's statements, built once (Core, no ORM object): the study's state as a plain row,
@@ -252,7 +271,7 @@ def randomize(
             f"id {participant_key!r} has already been randomized in study {name!r}",
             field="id",
         )
-    config = UrnConfig.from_dict(json.loads(config_text))
+    config = stored_config(config_text)
     try:
         clean = check_levels(config, levels)
     except InvalidLevels as exc:
