@@ -147,12 +147,16 @@ def randomize_by_key(
         raise InvalidArguments("Missing participant id", field="id")
 
     def work(db: Session) -> list[dict[str, Any]]:
-        if isinstance(study, str) and study in defined:
-            name = study_for_draw(db, defined, study).name
-            code = labelled_participant_code(db, name, key)
+        defined_study = isinstance(study, str) and study in defined
+        if defined_study:
+            name, code = study, labelled_participant_code(db, study, key)
         else:
             name, code = _draw_target(db, study, key)
         participant = get_participant(db, code, for_update=True) if code is not None else None
+        if defined_study:
+            # Created or checked against settings.py only now: it locks the study's row
+            # (LOCK ORDER step 4), after the participant's (step 3).
+            study_for_draw(db, defined, name)
         result = randomize(
             db,
             name,
