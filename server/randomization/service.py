@@ -254,6 +254,8 @@ def randomize(
     if state is None:
         raise StudyNotFound(f"no study named {study_name!r}")
     study_id, name, config_text, stored_counts, state_before, num_assigned = state
+    # Its own statement, after the lock: on PostgreSQL a subquery of the locking SELECT would
+    # read the snapshot from before the wait, and miss the same id drawn by the lock's holder.
     found = connection.execute(_EXISTING, {"study_id": study_id, "key": participant_key}).first()
     if found is not None:
         if allow_existing:
