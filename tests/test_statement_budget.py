@@ -43,6 +43,9 @@ PAGE_POST = 6
 VARS_BY_CODE = 4
 VARS_BY_LABEL = 4
 LIVE_MESSAGE = 7
+# One urn randomization over the reference API (POST /study_participants), with the server's
+# key, for an id that is no participant's label, in a study named by its session's code.
+URN_DRAW = 5
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +170,29 @@ def test_participant_vars_send_few_statements(api_app: Any) -> None:
         assert response.json() == {"ok": True, "applied": False, "pending": True}
     _within(by_code, VARS_BY_CODE)
     _within(by_label, VARS_BY_LABEL)
+
+
+def test_an_urn_draw_sends_few_statements(tmp_path: Any) -> None:
+    project = build_grove_project(tmp_path / "project", configs=["randomized_trial"])
+    url = databases.database_url(tmp_path, "budget_urn", backend=databases.SQLITE)
+    settings = load_settings(project, {"DATABASE_URL": url, "OTREE_REST_KEY": REST_KEY})
+    application = create_app(settings.with_changes(timeout_poll_seconds=3600.0))
+    headers = {"otree-rest-key": REST_KEY}
+    try:
+        with TestClient(application) as client:
+            created = client.post(
+                "/api/sessions/",
+                json={"session_config_name": "randomized_trial", "num_participants": 1},
+                headers=headers,
+            )
+            draw = {"study": created.json()["code"], "age_group": "65+", "sex": "Male"}
+            client.post("/study_participants", params={**draw, "id": "K1"}, headers=headers)
+            with counted(application) as statements:
+                response = client.post(
+                    "/study_participants", params={**draw, "id": "K2"}, headers=headers
+                )
+    finally:
+        application.state.grove.db.dispose()
+    assert response.json()["results"][0]["id"] == "K2"
+    assert any(s.startswith("INSERT INTO grove_urn_assignment") for s in statements)
+    _within(statements, URN_DRAW)

@@ -15,7 +15,7 @@ looked up once per unit of work. Draws lock the study's state row (LOCK ORDER st
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from server.participant_lookup import participant_with_label
 from server.randomization.api_views import assignment_row, study_config_view, study_log
 from server.randomization.service import StudyNotFound, get_study, randomize
 from server.randomization.session_urn import (
-    participant_for_key,
+    labelled_participant_code,
     randomize_participant,
     study_name_of,
 )
@@ -58,6 +58,48 @@ def resolve_study(db: Session, name: Any) -> UrnStudy:
         if study is None:
             raise
         return get_study(db, study)
+
+
+_STUDY = cast(sa.Table, UrnStudy.__table__)
+_SESSION = cast(sa.Table, ExperimentSession.__table__)
+_PARTICIPANT = cast(sa.Table, Participant.__table__)
+# One statement before a draw's locks: is :study a stored study's name; is it a session's
+# code; and the code of that session's participant labelled :key. No row is locked: the
+# participant (LOCK ORDER step 3) and then the study's state (step 4) are locked afterwards.
+_DRAW_TARGET = sa.select(
+    sa.select(_STUDY.c.id)
+    .where(_STUDY.c.name == sa.bindparam("study"))
+    .scalar_subquery()
+    .label("study_id"),
+    sa.select(_SESSION.c.id)
+    .where(_SESSION.c.code == sa.bindparam("study"))
+    .scalar_subquery()
+    .label("session_id"),
+    sa.select(_PARTICIPANT.c.code)
+    .join(_SESSION, _PARTICIPANT.c.session_id == _SESSION.c.id)
+    .where(_SESSION.c.code == sa.bindparam("study"), _PARTICIPANT.c.label == sa.bindparam("key"))
+    .scalar_subquery()
+    .label("participant_code"),
+)
+
+
+def _draw_target(db: Session, study: Any, key: str) -> tuple[str, str | None]:
+    """The name of the study a draw for ``study`` goes to, and the code of the participant
+    labelled ``key`` there (in the session whose code is the study's name, else in the newest
+    session of the study with such a participant), or None.
+
+    Raises InvalidArguments (no name), StudyNotFound.
+    """
+    if not isinstance(study, str) or not study:
+        raise InvalidArguments("Missing study name", field="study")
+    found = db.connection().execute(_DRAW_TARGET, {"study": study, "key": key}).one()
+    if found.study_id is None:  # a session's code, whose study has another name
+        name = resolve_study(db, study).name
+    elif found.session_id is not None:
+        return study, found.participant_code
+    else:
+        name = study
+    return name, labelled_participant_code(db, name, key)
 
 
 def _resolve_or_unused(db: Session, study: Any, defined: DefinedStudies) -> UrnStudy | None:
@@ -105,14 +147,16 @@ def randomize_by_key(
         raise InvalidArguments("Missing participant id", field="id")
 
     def work(db: Session) -> list[dict[str, Any]]:
-        if isinstance(study, str) and study in defined:
-            study_row = study_for_draw(db, defined, study)
+        defined_study = isinstance(study, str) and study in defined
+        if defined_study:
+            name, code = study, labelled_participant_code(db, study, key)
         else:
-            study_row = resolve_study(db, study)
-        name = study_row.name
-        participant = participant_for_key(db, name, key)
-        if participant is not None:
-            participant = get_participant(db, participant.code, for_update=True)
+            name, code = _draw_target(db, study, key)
+        participant = get_participant(db, code, for_update=True) if code is not None else None
+        if defined_study:
+            # Created or checked against settings.py only now: it locks the study's row
+            # (LOCK ORDER step 4), after the participant's (step 3).
+            study_for_draw(db, defined, name)
         result = randomize(
             db,
             name,

@@ -8,15 +8,18 @@ a draw depends on the number of urns, never on the length of the history.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from server.errors import GroveError, InvalidArguments, NotFound
+from server.models.core import utcnow
 from server.models.urn import UrnAssignment, UrnStudy
 from server.randomization.urn import (
     Counts,
@@ -164,17 +167,63 @@ def ensure_study(db: Session, name: str, raw_config: Mapping[str, Any]) -> UrnSt
     return study
 
 
-def _as_randomization(study: UrnStudy, row: UrnAssignment, is_new: bool) -> Randomization:
-    return Randomization(
-        study=study.name,
-        participant_key=row.participant_key,
-        treatment=row.treatment,
-        sequence=row.sequence,
-        levels=dict(row.levels),
-        user=row.user,
-        created_at=row.created_at,
-        is_new=is_new,
+# Parsed configurations by their stored JSON text: a study's draws parse it once per process.
+# The text is the key, so a configuration changed before the first draw (ensure_study) is
+# parsed afresh, and no study ever gets another's. Cleared when it grows past the bound.
+_PARSED_CONFIGS: dict[str, UrnConfig] = {}
+_PARSED_CONFIGS_BOUND = 1024
+
+
+def stored_config(text: str) -> UrnConfig:
+    """The configuration stored as the JSON ``text`` (a study's ``config`` column), parsed
+    once per process. Raises UrnConfigError for an invalid one (never stored)."""
+    config = _PARSED_CONFIGS.get(text)
+    if config is None:
+        config = UrnConfig.from_dict(json.loads(text))
+        if len(_PARSED_CONFIGS) >= _PARSED_CONFIGS_BOUND:
+            _PARSED_CONFIGS.clear()
+        _PARSED_CONFIGS[text] = config
+    return config
+
+
+_STUDY = cast(sa.Table, UrnStudy.__table__)
+_ASSIGNMENT = cast(sa.Table, UrnAssignment.__table__)
+# The draw's statements, built once (Core, no ORM object): the study's state as a plain row,
+# locked (FOR UPDATE on PostgreSQL) and read afresh; its config as the stored JSON text, the
+# key of the parsed configuration's cache.
+_LOCK_STATE = (
+    sa.select(
+        _STUDY.c.id,
+        _STUDY.c.name,
+        sa.cast(_STUDY.c.config, sa.Text),
+        _STUDY.c.counts,
+        _STUDY.c.rng_state,
+        _STUDY.c.num_assigned,
     )
+    .where(_STUDY.c.name == sa.bindparam("name"))
+    .with_for_update()
+)
+_EXISTING = sa.select(
+    _ASSIGNMENT.c.participant_key,
+    _ASSIGNMENT.c.treatment,
+    _ASSIGNMENT.c.sequence,
+    _ASSIGNMENT.c.levels,
+    _ASSIGNMENT.c.user,
+    _ASSIGNMENT.c.created_at,
+).where(
+    _ASSIGNMENT.c.study_id == sa.bindparam("study_id"),
+    _ASSIGNMENT.c.participant_key == sa.bindparam("key"),
+)
+_SAVE_STATE = (
+    _STUDY.update()
+    .where(_STUDY.c.id == sa.bindparam("study_id"))
+    .values(
+        counts=sa.bindparam("counts"),
+        rng_state=sa.bindparam("rng_state"),
+        num_assigned=sa.bindparam("num_assigned"),
+    )
+)
+_LOG = _ASSIGNMENT.insert()
 
 
 def randomize(
@@ -198,44 +247,80 @@ def randomize(
         raise InvalidArguments(
             f"id may be at most 255 characters, not {len(participant_key)}", field="id"
         )
-    study = get_study(db, study_name, for_update=True)
-    existing = db.scalars(
-        sa.select(UrnAssignment).where(
-            UrnAssignment.study_id == study.id, UrnAssignment.participant_key == participant_key
-        )
-    ).first()
-    if existing is not None:
+    # A study this unit of work created or reconfigured through the ORM is written first.
+    db.flush()
+    connection = db.connection()
+    state = connection.execute(_LOCK_STATE, {"name": study_name}).first()
+    if state is None:
+        raise StudyNotFound(f"no study named {study_name!r}")
+    study_id, name, config_text, stored_counts, state_before, num_assigned = state
+    # Its own statement, after the lock: on PostgreSQL a subquery of the locking SELECT would
+    # read the snapshot from before the wait, and miss the same id drawn by the lock's holder.
+    found = connection.execute(_EXISTING, {"study_id": study_id, "key": participant_key}).first()
+    if found is not None:
         if allow_existing:
-            return _as_randomization(study, existing, is_new=False)
+            return Randomization(
+                study=name,
+                participant_key=found.participant_key,
+                treatment=found.treatment,
+                sequence=found.sequence,
+                levels=dict(found.levels),
+                user=found.user,
+                created_at=found.created_at,
+                is_new=False,
+            )
         raise DuplicateParticipant(
-            f"id {participant_key!r} has already been randomized in study {study.name!r}",
+            f"id {participant_key!r} has already been randomized in study {name!r}",
             field="id",
         )
-    config = UrnConfig.from_dict(study.config)
+    config = stored_config(config_text)
     try:
         clean = check_levels(config, levels)
     except InvalidLevels as exc:
         raise InvalidArguments(str(exc), field=exc.factor) from exc
-    counts = counts_from_json(study.counts)
-    state_before = study.rng_state
+    counts = counts_from_json(stored_counts)
     result = assign(config, counts, rng_state_from_json(state_before), clean)
-    study.num_assigned = study.num_assigned + 1
-    study.counts = counts_to_json(count_assignment(counts, clean, result.treatment_index))
-    study.rng_state = rng_state_to_json(result.rng_state_after)
-    row = UrnAssignment(
-        study_id=study.id,
-        sequence=study.num_assigned,
-        participant_key=participant_key,
-        participant_id=participant_id,
-        levels=clean,
-        treatment=result.treatment,
-        treatment_index=result.treatment_index,
-        user=user,
-        rng_state_before=state_before,
+    sequence = num_assigned + 1
+    connection.execute(
+        _SAVE_STATE,
+        {
+            "study_id": study_id,
+            "counts": counts_to_json(count_assignment(counts, clean, result.treatment_index)),
+            "rng_state": rng_state_to_json(result.rng_state_after),
+            "num_assigned": sequence,
+        },
     )
-    db.add(row)
-    db.flush()
-    return _as_randomization(study, row, is_new=True)
+    created_at = utcnow()
+    connection.execute(
+        _LOG,
+        {
+            "study_id": study_id,
+            "sequence": sequence,
+            "participant_key": participant_key,
+            "participant_id": participant_id,
+            "levels": clean,
+            "treatment": result.treatment,
+            "treatment_index": result.treatment_index,
+            "user": user,
+            "rng_state_before": state_before,
+            "imported": False,
+            "created_at": created_at,
+        },
+    )
+    # A study object this unit of work loaded earlier no longer shows the stored state.
+    loaded = db.identity_map.get(identity_key(UrnStudy, study_id))
+    if loaded is not None:
+        db.expire(loaded)
+    return Randomization(
+        study=name,
+        participant_key=participant_key,
+        treatment=result.treatment,
+        sequence=sequence,
+        levels=clean,
+        user=user,
+        created_at=created_at,
+        is_new=True,
+    )
 
 
 def assignments(db: Session, study: UrnStudy) -> list[UrnAssignment]:

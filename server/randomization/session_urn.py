@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.errors import InvalidArguments
 from server.models.core import ExperimentSession, Participant
-from server.participant_lookup import participant_with_label
 from server.randomization.service import Randomization, ensure_study, randomize
 
 
 def study_name_of(session: ExperimentSession) -> str | None:
     """The study a session randomizes in: ``urn['study']`` or the session's own code."""
-    urn = session.config.get("urn")
-    if not urn:
-        return None
-    return urn.get("study") or session.code
+    return urn_study_of(session.config, session.code)
 
 
 def prepare_session_study(db: Session, session: ExperimentSession) -> None:
@@ -63,30 +59,33 @@ def randomize_participant(
     return result
 
 
-def participant_for_key(db: Session, study_name: str, key: str) -> Participant | None:
-    """The participant labelled ``key`` in a session of this study, if there is one."""
-    # One query when the study is a session's own code (the session, and the participant if
-    # any): this runs in every draw of the urn API, inside the write lock.
-    named = db.execute(
-        sa.select(ExperimentSession.id, Participant)
-        .outerjoin(
-            Participant,
-            sa.and_(Participant.session_id == ExperimentSession.id, Participant.label == key),
-        )
-        .where(ExperimentSession.code == study_name)
-        .limit(1)
-    ).first()
-    if named is not None:
-        return named[1]
-    candidates = [
-        s
-        for s in db.scalars(
-            sa.select(ExperimentSession).order_by(ExperimentSession.id.desc()).limit(500)
-        )
-        if study_name_of(s) == study_name
-    ]
-    for session in candidates:
-        participant = participant_with_label(db, session.id, key)
-        if participant is not None:
-            return participant
+_SESSION = cast(sa.Table, ExperimentSession.__table__)
+_PARTICIPANT = cast(sa.Table, Participant.__table__)
+# Participants labelled :label, with their session's code and config, newest session first.
+_LABELLED = (
+    sa.select(_PARTICIPANT.c.code, _SESSION.c.code, _SESSION.c.config)
+    .join(_SESSION, _PARTICIPANT.c.session_id == _SESSION.c.id)
+    .where(_PARTICIPANT.c.label == sa.bindparam("label"))
+    .order_by(_SESSION.c.id.desc())
+)
+
+
+def urn_study_of(config: Mapping[str, Any], session_code: str) -> str | None:
+    """:func:`study_name_of` from a session's config and code (a row, no ORM object)."""
+    urn = config.get("urn")
+    if not urn:
+        return None
+    return urn.get("study") or session_code
+
+
+def labelled_participant_code(db: Session, study_name: str, key: str) -> str | None:
+    """The code of the participant labelled ``key`` in a session of this study (the newest
+    such session), or None.
+
+    One query over the participants with that label (a label names at most one participant
+    of a session), whatever the number of sessions.
+    """
+    for code, session_code, config in db.connection().execute(_LABELLED, {"label": key}):
+        if urn_study_of(config or {}, session_code) == study_name:
+            return str(code)
     return None

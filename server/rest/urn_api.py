@@ -20,7 +20,7 @@ from server.http.context import Grove, grove
 from server.http.errors import retry_after, status_for
 from server.participant_vars import participant_label_key
 from server.randomization import api_use_cases
-from server.rest.auth import Caller, authenticate, require_scope
+from server.rest.auth import Caller, authenticate, require_scope, settings_key_caller
 from server.rest.body import read_parameters
 from server.rest.endpoint import enforce_rate_limit
 from server.rest.errors import RequestError
@@ -37,7 +37,10 @@ def _answer(status: int, message: str, results: Any = None) -> JSONResponse:
 async def _reference_call(request: Request, action: Any) -> Response:
     app = grove(request)
     try:
-        caller = await run_in_threadpool(authenticate, request, 401)
+        # The server's own key is checked here; only per-user keys need the database.
+        caller = settings_key_caller(request)
+        if caller is None:
+            caller = await run_in_threadpool(authenticate, request, 401)
         await enforce_rate_limit(request, app, caller)
         params = await read_parameters(request, app.settings.max_body_bytes)
         params.pop("api_key", None)

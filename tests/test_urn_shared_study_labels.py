@@ -1,0 +1,76 @@
+"""The urn API's ``id`` names a Grove participant by label in any session of a shared study
+(a session config's ``urn['study']``), whether the call names the study or one of its
+sessions' codes: that participant's vars get the treatment, and nobody else's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.api_keys import create_key
+from server.app import create_app
+from server.config import Settings
+from server.sessions import get_session
+from tests import databases
+from tests.test_security_urn_seed import DEFAULTS, URN, _project
+
+
+@pytest.fixture
+def shared_study(tmp_path) -> Iterator[tuple[TestClient, str]]:
+    root = _project(tmp_path / "project", {"shared": {**URN, "study": "shared-trial"}})
+    settings = Settings(
+        root=root, database_url=databases.database_url(tmp_path), session_config_defaults=DEFAULTS
+    )
+    app = create_app(settings)
+    with app.state.grove.db.transaction() as db:
+        key = create_key(db, "alice", "write")
+    with TestClient(app) as client:
+        client.headers.update({"otree-rest-key": key})
+        yield client, key
+    app.state.grove.db.dispose()
+
+
+def _session(client: TestClient) -> str:
+    response = client.post(
+        "/api/sessions/", json={"session_config_name": "shared", "num_participants": 2}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["code"]
+
+
+def _label(client: TestClient, code: str, index: int, label: str) -> None:
+    with client.app.state.grove.db.transaction() as db:
+        get_session(db, code).get_participants()[index].label = label
+
+
+def _draw(client: TestClient, key: str, study: str, participant: str) -> str:
+    response = client.post(
+        "/study_participants",
+        params={"api_key": key, "study": study, "id": participant, "age_group": "65+"}
+        | {"sex": "Male"},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["results"][0]["trt"]
+
+
+def _treatments(client: TestClient, code: str) -> list[Any]:
+    detail = client.get(f"/api/sessions/{code}").json()
+    return [p["vars"].get("treatment") for p in detail["participants"]]
+
+
+def test_a_label_in_an_older_session_of_the_study_gets_the_treatment(shared_study):
+    client, key = shared_study
+    older, newer = _session(client), _session(client)
+    _label(client, older, 1, "LAB-1")
+    _label(client, newer, 0, "LAB-2")
+    first = _draw(client, key, "shared-trial", "LAB-1")
+    # Named by a session's code: the draw goes to that session's study.
+    second = _draw(client, key, older, "LAB-2")
+    _draw(client, key, "shared-trial", "nobody-here")
+    assert _treatments(client, older) == [None, first]
+    assert _treatments(client, newer) == [second, None]
+    rows = client.get("/study_participants", params={"api_key": key, "study": "shared-trial"})
+    assert [row["id"] for row in rows.json()["results"]] == ["LAB-1", "LAB-2", "nobody-here"]
