@@ -4,49 +4,64 @@ devserver, prodserver, test, resetdb, create_session, startproject, startapp, zi
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
+from types import ModuleType
 
 import sqlalchemy as sa
 
 from server import __version__
-from server.cli import (
-    api_commands,
-    apikey_commands,
-    archive_commands,
-    bot_commands,
-    migrate_commands,
-    scaffold_commands,
-    server_commands,
-    urn_commands,
-)
 from server.cli.program import program_name
 from server.errors import GroveError
 
-COMMAND_MODULES = [
-    server_commands,
-    migrate_commands,
-    apikey_commands,
-    api_commands,
-    bot_commands,
-    urn_commands,
-    scaffold_commands,
-    archive_commands,
-]
+# Each command module (in ``server.cli``) and the command words it registers. A command runs
+# with its own module imported only (a bot run needs none of the server's, the API client's
+# or the archive commands' imports); help, and a word not listed here, import them all.
+COMMAND_WORDS = {
+    "server_commands": (
+        "devserver",
+        "prodserver",
+        "runprodserver",
+        "prodserver1of2",
+        "webandworkers",
+        "prodserver2of2",
+        "timeoutworker",
+        "resetdb",
+        "create_session",
+    ),
+    "migrate_commands": ("migrate",),
+    "apikey_commands": ("apikey",),
+    "api_commands": ("api",),
+    "bot_commands": ("test", "bots"),
+    "urn_commands": ("urn",),
+    "scaffold_commands": ("startproject", "startapp"),
+    "archive_commands": ("zip", "unzip"),
+}
 # oTree's words for asking about the command line itself.
 OPTION_WORDS = {"help": "--help", "version": "--version"}
 
 
-def build_parser(prog: str = "python -m server") -> argparse.ArgumentParser:
-    """The whole command line: one sub-command per command module's registration."""
+def _command_modules(word: str | None) -> list[ModuleType]:
+    """The module that registers the command ``word``; every command module when ``word``
+    is None or names no command of the table."""
+    names = [name for name, words in COMMAND_WORDS.items() if word in words] or list(COMMAND_WORDS)
+    return [importlib.import_module(f"server.cli.{name}") for name in names]
+
+
+def build_parser(
+    prog: str = "python -m server", command: str | None = None
+) -> argparse.ArgumentParser:
+    """The command line: one sub-command per command module's registration (with
+    ``command``, the sub-commands of its module only, when the table names it)."""
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Grove experiment server. Run the commands from your project's folder.",
     )
     parser.add_argument("--version", action="version", version=f"Grove {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMAND_MODULES:
+    for module in _command_modules(command):
         module.register(subparsers)
     return parser
 
@@ -60,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in OPTION_WORDS:
         arguments[0] = OPTION_WORDS[arguments[0]]
-    parser = build_parser(prog)
+    parser = build_parser(prog, arguments[0] if arguments else None)
     args = parser.parse_args(arguments)
     if args.command is None:  # as oTree: the bare command shows what it can do
         parser.print_help()

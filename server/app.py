@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server.config import Settings
@@ -25,6 +25,7 @@ from server.db import Database
 from server.errors import DatabaseUnavailable, GroveError
 from server.http.context import BUILTIN_TEMPLATES, Grove
 from server.http.errors import handle_grove_error, handle_http_exception, handle_unexpected
+from server.http.lazy_routes import LazyRoutes
 from server.http.middleware import GroveMiddleware
 from server.http.project_static import ProjectStaticFiles, static_directories
 from server.http.security_headers import trusted_host_middleware
@@ -39,15 +40,9 @@ from server.templating import make_environment
 from server.timeouts import submit_due_pages
 from server.web import (
     admin_auth,
-    admin_keys,
-    admin_routes,
     chat_routes,
-    data_routes,
     demo_routes,
-    export_routes,
     live_routes,
-    log_routes,
-    monitor_routes,
     page_routes,
     participant_routes,
     room_routes,
@@ -63,6 +58,28 @@ def home(request: Request) -> Response:
     """The root URL goes to the demo page (or the admin's session list when demo is off)."""
     settings: Settings = request.app.state.grove.settings
     return RedirectResponse("/demo" if settings.demo_open else "/sessions", status_code=303)
+
+
+def _admin_pages() -> list[BaseRoute]:
+    """The admin's session, monitor, data, key, log and export pages: imported on the first
+    request that gets this far (a bot run and a participants' worker may never ask)."""
+    from server.web import (
+        admin_keys,
+        admin_routes,
+        data_routes,
+        export_routes,
+        log_routes,
+        monitor_routes,
+    )
+
+    return [
+        *admin_routes.routes,
+        *monitor_routes.routes,
+        *data_routes.routes,
+        *admin_keys.routes,
+        *log_routes.routes,
+        *export_routes.routes,
+    ]
 
 
 def _lifespan() -> Callable[[Starlette], Any]:
@@ -161,12 +178,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         *live_routes.routes,
         *page_routes.routes,
         *admin_auth.routes,
-        *admin_routes.routes,
-        *monitor_routes.routes,
-        *data_routes.routes,
-        *admin_keys.routes,
-        *log_routes.routes,
-        *export_routes.routes,
+        LazyRoutes(_admin_pages),  # in its place in the order: built on its first request
         *room_routes.routes,
         *chat_routes.routes,
         Mount("/grove_static", StaticFiles(directory=BUILTIN_STATIC), name="grove_static"),

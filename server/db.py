@@ -79,15 +79,18 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.errors import DatabaseBusy, DatabaseUnavailable
 from server.sqlite_file import FileIdentity, ProcessWriteLock, check_location
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql
 
 # How long a unit of work waits for a write lock before it fails with DatabaseBusy (seconds).
 DEFAULT_LOCK_TIMEOUT_SECONDS = 5.0
@@ -163,7 +166,11 @@ def dialect_insert(db: Session, model: Any) -> postgresql.Insert | sqlite.Insert
     """An INSERT for ``model`` that can say ``ON CONFLICT`` on this database (PostgreSQL or
     SQLite): two first writers of one unique row make one row, not a server error."""
     if db.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
+        # Imported here: the dialect's module is loaded with a PostgreSQL engine only, and a
+        # command on SQLite (the bots' scratch database) need not import it (~60 ms).
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert(model)
     return sqlite.insert(model)
 
 

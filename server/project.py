@@ -236,13 +236,33 @@ def _installed_top_level_names() -> frozenset[str]:
     return frozenset(importlib.metadata.packages_distributions())
 
 
-def _shadowed_module(name: str) -> str | None:
-    """What an app folder called ``name`` would hide on import, or None."""
+def _importable_outside(name: str, root: Path) -> bool:
+    """Whether ``import name`` would find a module anywhere but the project's ``root``.
+
+    Every installed package is found so; asking the finders costs a few directory reads,
+    where listing the installed packages' names reads every distribution's files (about
+    0.1 s of each command's start-up).
+    """
+    elsewhere = [entry for entry in sys.path if Path(entry or ".").resolve() != root.resolve()]
+    for finder in sys.meta_path:
+        if finder is _APP_FINDER or not hasattr(finder, "find_spec"):
+            continue
+        try:
+            path = elsewhere if finder is importlib.machinery.PathFinder else None
+            if finder.find_spec(name, path) is not None:
+                return True
+        except (ImportError, ValueError):
+            continue
+    return False
+
+
+def _shadowed_module(name: str, root: Path) -> str | None:
+    """What an app folder called ``name`` in ``root`` would hide on import, or None."""
     if name in RESERVED_MODULE_NAMES:
         return f"Grove's own package {name!r}"
     if name in sys.stdlib_module_names:
         return f"Python's standard module {name!r}"
-    if name in _installed_top_level_names():
+    if _importable_outside(name, root) and name in _installed_top_level_names():
         return f"the installed package {name!r}"
     return None
 
@@ -272,7 +292,7 @@ def _find_app(root: Path, name: str) -> Path | None:
         )
     if not found:
         return None
-    shadowed = _shadowed_module(name)
+    shadowed = _shadowed_module(name, root)
     if shadowed is not None:
         raise ConfigurationError(
             f"{found[0].relative_to(root).as_posix()}/: an app is imported under its folder's "

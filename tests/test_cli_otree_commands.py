@@ -360,8 +360,20 @@ def test_a_bad_port_variable_is_named(served, monkeypatch, capsys):
     ],
 )
 def test_otrees_commands_and_their_argument_forms_parse(argv, handler):
-    args = build_parser().parse_args(argv)
-    assert args.handler.__name__ == handler
+    assert build_parser().parse_args(argv).handler.__name__ == handler
+    # As main() parses it: with the command's own module only.
+    assert build_parser("python -m server", argv[0]).parse_args(argv).handler.__name__ == handler
+
+
+def test_every_command_of_the_help_parses_alone():
+    full = build_parser()
+    assert full._subparsers is not None
+    words = list(full._subparsers._group_actions[0].choices)  # type: ignore[attr-defined]
+    assert "test" in words
+    for word in words:
+        with pytest.raises(SystemExit) as shown:
+            build_parser("python -m server", word).parse_args([word, "--help"])
+        assert shown.value.code == 0, word
 
 
 def test_test_command_arguments():

@@ -325,7 +325,11 @@ def test_missing_app_says_where_it_looked(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "hidden"),
-    [("json", "Python's standard module 'json'"), ("server", "Grove's own package 'server'")],
+    [
+        ("json", "Python's standard module 'json'"),
+        ("server", "Grove's own package 'server'"),
+        ("jinja2", "the installed package 'jinja2'"),
+    ],
 )
 def test_app_named_like_a_module_it_would_hide_is_refused(tmp_path, name, hidden):
     root = _copy(tmp_path)
