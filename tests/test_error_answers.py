@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.config import Settings
-from tests.admin_pages import log_in
+from tests.admin_pages import log_in, submit_form
 from tests.conftest import create_demo_session
 
 PARTICIPANT_HEADERS = {
@@ -123,6 +123,18 @@ def test_the_bug_is_logged_with_its_traceback_and_raised_to_the_server(
         record.exc_info and record.exc_info[0] is Bug and "/sessions" in record.getMessage()
         for record in logged
     )
+
+
+def test_a_bug_after_the_login_changed_the_session_sets_no_cookie(buggy_client, monkeypatch):
+    client, production = buggy_client
+    if not production:
+        pytest.skip("no admin password to log in with")
+    client.cookies.clear()
+    monkeypatch.setattr("server.web.admin_auth.RedirectResponse", _raise_bug)
+    failed = submit_form(client, "/login", "/login", {"username": "admin", "password": "pw"})
+    assert failed.status_code == 500
+    _has(failed, ADMIN_HEADERS)
+    assert "set-cookie" not in failed.headers
 
 
 def test_not_found_and_domain_errors_keep_their_answers(client):

@@ -119,6 +119,8 @@ class GroveMiddleware:
         except Exception as exc:
             if status is not None:
                 raise  # the answer has begun: the server can only close the connection
+            if self.errors.handler_for(exc) is None:
+                session = None  # a failed request's change to the admin cookie is not kept
             await self.errors.answer(exc, scope, receive, send_with_headers)
         finally:
             if code is not None:
