@@ -13,7 +13,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -26,7 +25,7 @@ from server.errors import DatabaseUnavailable, GroveError
 from server.http.context import BUILTIN_TEMPLATES, Grove
 from server.http.errors import handle_grove_error, handle_http_exception, handle_unexpected
 from server.http.lazy_routes import LazyRoutes
-from server.http.middleware import GroveMiddleware
+from server.http.middleware import GroveApp
 from server.http.project_static import ProjectStaticFiles, static_directories
 from server.http.security_headers import trusted_host_middleware
 from server.i18n import install_translations
@@ -186,13 +185,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     if project_static:
         routes.append(Mount("/static", ProjectStaticFiles(project_static), name="static"))
     routes += api_mounts()  # last: built on their first request
-    app = Starlette(
+    app = GroveApp(
+        settings,
         routes=routes,
         lifespan=_lifespan(),
-        middleware=[
-            *trusted_host_middleware(settings),
-            Middleware(GroveMiddleware, settings=settings),
-        ],
+        middleware=trusted_host_middleware(settings),  # inside GroveMiddleware
         exception_handlers={
             GroveError: handle_grove_error,
             HTTPException: handle_http_exception,

@@ -1,7 +1,8 @@
-"""Grove's one ASGI middleware: five jobs, one ``send`` wrapper and one ``receive`` wrapper.
+"""Grove's one ASGI middleware: six jobs, one ``send`` wrapper and one ``receive`` wrapper.
 
 Each job is a small function in its own module; this module only calls them in order, so a
-request pays for one middleware layer instead of five (each wrapping ``send``):
+request pays for one middleware layer instead of seven (each wrapping ``send``; Starlette's
+own two error layers included, which :class:`GroveApp` leaves out):
 
 1. the security headers on every HTTP answer (``server/http/security_headers.py``), refusals
    below included;
@@ -12,20 +13,29 @@ request pays for one middleware layer instead of five (each wrapping ``send``):
 4. the participant of a participant URL noted after a successful answer, or before a
    socket is served (``server/http/participant_presence.py``);
 5. the admin cookie's session loaded into ``scope["session"]`` and written back when a route
-   changed it (``server/http/admin_cookie.py``).
+   changed it (``server/http/admin_cookie.py``);
+6. an error raised by the route answered (``server/http/error_answers.py``): a domain error or
+   an HTTPException by its handler, anything else logged with its traceback and answered 500
+   (an HTML page, or JSON on the API), then raised on for the server (as Starlette's
+   ServerErrorMiddleware did). Every such answer, and an inner TrustedHostMiddleware's 400,
+   passes through the ``send`` wrapper, so it carries the security headers.
 
-Refusals (2, 3) are answered before the route, the presence and the session; an answer from
-Starlette's ServerErrorMiddleware (an unexpected error's 500) passes outside this one.
+Refusals (2, 3) are answered before the route, the presence and the session.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
 from server.config import Settings
 from server.http.admin_cookie import AdminCookie
 from server.http.body_limit import counting_receive, declared_length_refusal
+from server.http.error_answers import ErrorAnswers
 from server.http.errors import error_response
 from server.http.participant_presence import PresenceNotes, participant_code
 from server.http.security_headers import add_security_headers, raw_headers_for
@@ -33,13 +43,18 @@ from server.http.url_text import unstorable_text_refusal
 
 
 class GroveMiddleware:
-    """The five jobs above for HTTP; the presence and the session for WebSocket."""
+    """The six jobs above for HTTP; the presence, the session and the routes' error handlers
+    for WebSocket. ``handlers`` maps exception classes to Starlette exception handlers; the
+    one of ``Exception`` (or 500) answers unexpected errors."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, handlers: Mapping[Any, ExceptionHandler]
+    ) -> None:
         self.app = app
         self.max_body_bytes = settings.max_body_bytes
         self.admin_cookie = AdminCookie(settings)
         self.presence = PresenceNotes()
+        self.errors = ErrorAnswers(handlers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one connection (see the module's docstring)."""
@@ -51,6 +66,7 @@ class GroveMiddleware:
                 value.decode("latin-1") for name, value in scope["headers"] if name == b"cookie"
             ]
             scope["session"] = self.admin_cookie.load(_joined(cookies))[0]
+            scope["starlette.exception_handlers"] = self.errors.route_handlers
             code = participant_code(scope["path"])
             if code is not None:
                 await self.presence.note(scope, code)
@@ -94,15 +110,39 @@ class GroveMiddleware:
             return
         session, from_cookie = self.admin_cookie.load(cookie)
         scope["session"] = session
+        scope["starlette.exception_handlers"] = self.errors.route_handlers
         code = participant_code(path)
-        if code is None:
-            await self.app(scope, counting_receive(receive, self.max_body_bytes), send_with_headers)
-            return
-        scope.setdefault("state", {})
+        if code is not None:
+            scope.setdefault("state", {})
         try:
             await self.app(scope, counting_receive(receive, self.max_body_bytes), send_with_headers)
+        except Exception as exc:
+            if status is not None:
+                raise  # the answer has begun: the server can only close the connection
+            if self.errors.handler_for(exc) is None:
+                session = None  # a failed request's change to the admin cookie is not kept
+            await self.errors.answer(exc, scope, receive, send_with_headers)
         finally:
-            await self.presence.after_answer(scope, code, status)
+            if code is not None:
+                await self.presence.after_answer(scope, code, status)
+
+
+class GroveApp(Starlette):
+    """Starlette whose whole middleware stack is :class:`GroveMiddleware` around the user
+    middleware (TrustedHostMiddleware, when hosts are named) and the router: no
+    ServerErrorMiddleware or ExceptionMiddleware, whose work job 6 does with the same
+    ``exception_handlers``."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.grove_settings = settings
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """GroveMiddleware(user middleware(router)); built on the first request."""
+        app: ASGIApp = self.router
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return GroveMiddleware(app, self.grove_settings, self.exception_handlers)
 
 
 def _joined(cookies: list[str]) -> str | None:

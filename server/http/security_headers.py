@@ -102,8 +102,9 @@ def add_security_headers(headers: RawHeaders, wanted: RawHeaders) -> None:
 
 
 def trusted_host_middleware(settings: Settings) -> list[Middleware]:
-    """The outermost middleware: unknown hosts refused (when ``settings.allowed_hosts`` names
-    some; Starlette's TrustedHostMiddleware answers 400); none otherwise.
+    """The middleware inside GroveMiddleware: unknown hosts refused (when
+    ``settings.allowed_hosts`` names some; Starlette's TrustedHostMiddleware answers 400, with
+    the security headers); none otherwise.
 
     Logs a warning in production when no host is named.
     """
