@@ -27,7 +27,6 @@ from server.http.errors import handle_grove_error, handle_http_exception, handle
 from server.http.lazy_routes import LazyRoutes
 from server.http.middleware import GroveApp
 from server.http.project_static import ProjectStaticFiles, static_directories
-from server.http.security_headers import trusted_host_middleware
 from server.i18n import install_translations
 from server.project import load_project
 from server.push_hub import PushHub
@@ -189,7 +188,6 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         settings,
         routes=routes,
         lifespan=_lifespan(),
-        middleware=trusted_host_middleware(settings),  # inside GroveMiddleware
         exception_handlers={
             GroveError: handle_grove_error,
             HTTPException: handle_http_exception,

@@ -10,9 +10,11 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
-from starlette.testclient import TestClient
+import sqlalchemy as sa
+from starlette.testclient import TestClient, WebSocketDenialResponse
 
 from server.app import create_app
+from server.models.core import Participant
 from tests import databases
 from tests.conftest import create_demo_session
 from tests.live_server import live_server
@@ -134,6 +136,34 @@ def test_named_hosts_are_the_only_ones_answered(settings):
         ]:
             with TestClient(app, base_url=base) as client:
                 assert client.get("/demo").status_code == status, base
+    finally:
+        app.state.grove.db.dispose()
+
+
+def test_a_refused_host_notes_no_participant_as_seen(settings):
+    """The host is checked before anything else: a page or a page's socket asked for through
+    another host is refused (400, the socket denied) and leaves the participant unseen."""
+    app = create_app(settings.with_changes(allowed_hosts=("lab.example.org",)))
+    try:
+        with TestClient(app, base_url="http://lab.example.org") as client:
+            _code, links = create_demo_session(client, "survey")
+            code = links[0].rstrip("/").rsplit("/", 1)[1]
+            page = client.get(links[0], headers={"host": "evil.example"})
+            assert page.status_code == 400
+            assert page.headers["x-content-type-options"] == "nosniff"
+            refused_socket = client.websocket_connect(
+                f"/live/{code}/1", headers={"host": "evil.example"}
+            )
+            with pytest.raises(WebSocketDenialResponse) as denied, refused_socket:
+                pass
+            assert denied.value.status_code == 400
+            with app.state.grove.db.read() as db:
+                seen = db.scalar(sa.select(Participant.last_seen).where(Participant.code == code))
+            assert seen is None
+            assert client.get(links[0]).status_code == 200  # the named host: served and noted
+            with app.state.grove.db.read() as db:
+                seen = db.scalar(sa.select(Participant.last_seen).where(Participant.code == code))
+            assert seen is not None
     finally:
         app.state.grove.db.dispose()
 

@@ -1,9 +1,11 @@
-"""Grove's one ASGI middleware: six jobs, one ``send`` wrapper and one ``receive`` wrapper.
+"""Grove's one ASGI middleware: seven jobs, one ``send`` wrapper and one ``receive`` wrapper.
 
 Each job is a small function in its own module; this module only calls them in order, so a
 request pays for one middleware layer instead of seven (each wrapping ``send``; Starlette's
 own two error layers included, which :class:`GroveApp` leaves out):
 
+0. a connection to a host not in ``settings.allowed_hosts`` refused first, before any other
+   job (``server/http/trusted_hosts.py``: Starlette's TrustedHostMiddleware decides);
 1. the security headers on every HTTP answer (``server/http/security_headers.py``), refusals
    below included;
 2. a path, query parameter or Grove cookie holding text no database stores refused
@@ -17,10 +19,11 @@ own two error layers included, which :class:`GroveApp` leaves out):
 6. an error raised by the route answered (``server/http/error_answers.py``): a domain error or
    an HTTPException by its handler, anything else logged with its traceback and answered 500
    (an HTML page, or JSON on the API), then raised on for the server (as Starlette's
-   ServerErrorMiddleware did). Every such answer, and an inner TrustedHostMiddleware's 400,
-   passes through the ``send`` wrapper, so it carries the security headers.
+   ServerErrorMiddleware did). Every such answer passes through the ``send`` wrapper, so it
+   carries the security headers.
 
-Refusals (2, 3) are answered before the route, the presence and the session.
+Refusals (0, 2, 3) are answered before the route, the presence and the session; their
+answers carry the security headers too.
 """
 
 from __future__ import annotations
@@ -39,22 +42,29 @@ from server.http.error_answers import ErrorAnswers
 from server.http.errors import error_response
 from server.http.participant_presence import PresenceNotes, participant_code
 from server.http.security_headers import add_security_headers, raw_headers_for
+from server.http.trusted_hosts import HostCheck, host_check
 from server.http.url_text import unstorable_text_refusal
 
 
 class GroveMiddleware:
-    """The six jobs above for HTTP; the presence, the session and the routes' error handlers
-    for WebSocket. ``handlers`` maps exception classes to Starlette exception handlers; the
-    one of ``Exception`` (or 500) answers unexpected errors."""
+    """The jobs above for HTTP; the host check, the presence, the session and the routes'
+    error handlers for WebSocket. ``handlers`` maps exception classes to Starlette exception
+    handlers; the one of ``Exception`` (or 500) answers unexpected errors. ``hosts``: the
+    allowed hosts' check (None: any host)."""
 
     def __init__(
-        self, app: ASGIApp, settings: Settings, handlers: Mapping[Any, ExceptionHandler]
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        handlers: Mapping[Any, ExceptionHandler],
+        hosts: HostCheck | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = settings.max_body_bytes
         self.admin_cookie = AdminCookie(settings)
         self.presence = PresenceNotes()
         self.errors = ErrorAnswers(handlers)
+        self.hosts = hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one connection (see the module's docstring)."""
@@ -62,6 +72,8 @@ class GroveMiddleware:
         if kind == "http":
             await self._http(scope, receive, send)
         elif kind == "websocket":
+            if self.hosts is not None and not await self.hosts.allows(scope, receive, send):
+                return
             cookies = [
                 value.decode("latin-1") for name, value in scope["headers"] if name == b"cookie"
             ]
@@ -101,6 +113,10 @@ class GroveMiddleware:
                 add_security_headers(message["headers"], wanted)
             await send(message)
 
+        if self.hosts is not None and not await self.hosts.allows(
+            scope, receive, send_with_headers
+        ):
+            return
         refusal = unstorable_text_refusal(
             path, scope["query_string"], cookie
         ) or declared_length_refusal(declared, self.max_body_bytes)
@@ -129,20 +145,21 @@ class GroveMiddleware:
 
 class GroveApp(Starlette):
     """Starlette whose whole middleware stack is :class:`GroveMiddleware` around the user
-    middleware (TrustedHostMiddleware, when hosts are named) and the router: no
+    middleware (Grove adds none) and the router: no
     ServerErrorMiddleware or ExceptionMiddleware, whose work job 6 does with the same
     ``exception_handlers``."""
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.grove_settings = settings
+        self.host_check = host_check(settings)  # its warning said now, not at a first request
 
     def build_middleware_stack(self) -> ASGIApp:
         """GroveMiddleware(user middleware(router)); built on the first request."""
         app: ASGIApp = self.router
         for cls, args, kwargs in reversed(self.user_middleware):
             app = cls(app, *args, **kwargs)
-        return GroveMiddleware(app, self.grove_settings, self.exception_handlers)
+        return GroveMiddleware(app, self.grove_settings, self.exception_handlers, self.host_check)
 
 
 def _joined(cookies: list[str]) -> str | None:

@@ -16,13 +16,6 @@ A header a route has already set is left as it is.
 
 from __future__ import annotations
 
-import logging
-
-from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
-
-from server.config import Settings
-
 # Each path and everything below it.
 ADMIN_PATHS = (
     "/login",
@@ -99,23 +92,3 @@ def add_security_headers(headers: RawHeaders, wanted: RawHeaders) -> None:
         headers.extend(wanted)
         return
     headers.extend(pair for pair in wanted if pair[0] not in present)
-
-
-def trusted_host_middleware(settings: Settings) -> list[Middleware]:
-    """The middleware inside GroveMiddleware: unknown hosts refused (when
-    ``settings.allowed_hosts`` names some; Starlette's TrustedHostMiddleware answers 400, with
-    the security headers); none otherwise.
-
-    Logs a warning in production when no host is named.
-    """
-    middleware = []
-    if settings.allowed_hosts:
-        middleware.append(
-            Middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
-        )
-    elif settings.production:
-        logging.getLogger("grove").warning(
-            "No allowed hosts are set: the server answers to any Host header. Set "
-            "GROVE_ALLOWED_HOSTS (e.g. lab.example.org) or ALLOWED_HOSTS in settings.py."
-        )
-    return middleware
