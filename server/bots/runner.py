@@ -4,7 +4,7 @@ Each participant's bot is stepped in turn: the runner fetches the participant's 
 as a browser would, checks that the bot's next submission is for that page and that its
 fields are in the form, posts it, follows the answer's redirect, and checks the outcome. Wait
 pages pass by themselves. Requests go straight to the ASGI app in this thread's event loop
-(``server/bots/asgi_client.py``), with the app's lifespan running as in a server.
+(httpx2's ASGITransport), with the app's lifespan running as in a server.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from html import unescape
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx2
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from server import flow
 from server.app import create_app
-from server.bots.asgi_client import AsgiClient
 from server.bots.bot import Bot, BotError, Submission, as_submission
 from server.bots.html_form import FormFillError, HtmlForm, page_form, pairs_to_dict
 from server.config import Settings
@@ -170,7 +170,7 @@ class BotRunner:
         with bot_app(self.settings, self.database_url) as app:
             return asyncio.run(serve(app, lambda client: self.play(app, client)))
 
-    async def play(self, app: Starlette, client: AsgiClient) -> BotRunResult:
+    async def play(self, app: Starlette, client: httpx2.AsyncClient) -> BotRunResult:
         """Create the session in ``app`` and play it to the end through ``client`` (which
         sends to ``app``); never raises for a bot failure."""
         started = time.perf_counter()
@@ -208,7 +208,9 @@ class BotRunner:
         result.seconds = time.perf_counter() - started
         return result
 
-    async def _play(self, client: AsgiClient, codes: list[str], result: BotRunResult) -> None:
+    async def _play(
+        self, client: httpx2.AsyncClient, codes: list[str], result: BotRunResult
+    ) -> None:
         """Play every participant at once, each in its own task, as participants in their own
         browsers do: while one participant's request is served, the others' bots run.
 
@@ -238,7 +240,7 @@ class BotRunner:
             assert self._failure is not None
             raise self._failure
 
-    async def _play_one(self, client: AsgiClient, code: str, result: BotRunResult) -> None:
+    async def _play_one(self, client: httpx2.AsyncClient, code: str, result: BotRunResult) -> None:
         """One participant's bot, from the start URL to the end of the session."""
         idle = 0  # times in a row everyone left waited 10 ms and nobody moved
         while not self._stopping:
@@ -302,9 +304,9 @@ class BotRunner:
             finally:
                 self._waiting -= 1
 
-    async def _fetch(self, client: AsgiClient, url: str) -> tuple[str, str]:
+    async def _fetch(self, client: httpx2.AsyncClient, url: str) -> tuple[str, str]:
         for _ in range(50):
-            response = await client.get(url)
+            response = await client.get(url, follow_redirects=False)
             if response.status_code in (301, 302, 303, 307):
                 url = response.headers["location"]
                 continue
@@ -313,7 +315,7 @@ class BotRunner:
             return url, response.text
         raise BotError(f"too many redirects from {url}")
 
-    async def _step(self, client: AsgiClient, code: str, result: BotRunResult) -> str:
+    async def _step(self, client: httpx2.AsyncClient, code: str, result: BotRunResult) -> str:
         url, html = await self._fetch(client, self._urls[code])
         self._urls[code] = url
         if url.endswith("/finished"):
@@ -476,7 +478,7 @@ class BotRunner:
 
     async def _submit(
         self,
-        client: AsgiClient,
+        client: httpx2.AsyncClient,
         code: str,
         url: str,
         html: str,
@@ -488,7 +490,7 @@ class BotRunner:
         if submission.timeout_happened:
             self._expire_page(code)
             data["timeout_happened"] = "1"
-        response = await client.post(url, data)
+        response = await client.post(url, data=data, follow_redirects=False)
         if submission.must_fail:
             if response.status_code != 200 or 'class="grove-error' not in response.text:
                 raise BotError(
@@ -656,11 +658,16 @@ def _skip_fsync(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-async def serve(app: Starlette, play: Callable[[AsgiClient], Awaitable[T]]) -> T:
+async def serve(app: Starlette, play: Callable[[httpx2.AsyncClient], Awaitable[T]]) -> T:
     """Run ``play`` with a client that sends to ``app``, the app's lifespan (its background
     work) running around it."""
-    async with app.router.lifespan_context(app):
-        return await play(AsgiClient(app))
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=app), base_url="http://testserver"
+        ) as client,
+    ):
+        return await play(client)
 
 
 def run_bots(
@@ -714,7 +721,7 @@ def run_configs(
         runs = max([1, *(len(getattr(b, "cases", []) or []) for b in bot_classes)])
         plans.append((name, bot_classes, runs))
 
-    async def play_all(client: AsgiClient) -> list[BotRunResult]:
+    async def play_all(client: httpx2.AsyncClient) -> list[BotRunResult]:
         results = []
         for name, bot_classes, runs in plans:
             progress = progress_for(name) if progress_for else None
