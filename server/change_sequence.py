@@ -226,6 +226,22 @@ def _stamp_related(db: Session, _context: Any) -> None:
             stamp.value = int(answered[0])
 
 
+def stamp_participant(db: Session, participant_id: int) -> dict[str, Any]:
+    """The change stamp of one participant, as ``changed_seq`` and ``changed_at`` values for
+    a Core UPDATE of that participant's row that changes exported data (a unit of work that
+    writes the row without the ORM, whose flush hook stamps it otherwise).
+
+    On PostgreSQL the number may be an SQL expression (the transaction's id), computed in the
+    UPDATE itself; on SQLite it is the transaction's number (the counter bumped once).
+    """
+    stamp = _stamp_of(db)
+    stamp.participants.add(participant_id)
+    if not _is_postgres(db):
+        return {"changed_seq": _sequence_value(db, stamp), "changed_at": stamp.at}
+    number = _XACT_ID if stamp.value is None else sa.literal(stamp.value, sa.BigInteger)
+    return {"changed_seq": number, "changed_at": stamp.at}
+
+
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget_stamp(db: Session) -> None:
