@@ -115,10 +115,14 @@ def _modified(db: Session, row: Any) -> bool:
 
 
 def _changes_export_data(db: Session, row: Participant) -> bool:
-    if not _modified(db, row):
-        return False
-    changed = {attr.key for attr in sa.inspect(row).attrs if attr.history.has_changes()}
-    return bool(changed - _NOT_EXPORTED)
+    # Only attributes set since the load (or the last flush) can have changes: SQLAlchemy keeps
+    # their loaded values in ``committed_state``. Their history says whether a value really
+    # changed (one set to what it was is not a change).
+    state = sa.inspect(row)
+    return any(
+        key not in _NOT_EXPORTED and state.attrs[key].history.has_changes()
+        for key in state.committed_state
+    )
 
 
 @event.listens_for(Session, "before_flush")
