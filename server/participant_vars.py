@@ -28,7 +28,7 @@ from server.models.core import ExperimentSession, Participant
 from server.models.pending_vars import PendingParticipantVars
 from server.models.rooms import RoomState
 from server.project import Project
-from server.room_definitions import lock_room, room_is_defined
+from server.room_definitions import is_settings_room, lock_room, room_is_defined
 from server.storable_text import unstorable_character
 
 # Labels are stored in columns of 255 characters; oTree's participant label form takes 200.
@@ -95,6 +95,8 @@ def check_room(database: Database, project: Project, room_name: Any) -> str:
     """The room name if it names a room (of settings.ROOMS or stored); RoomNotFound otherwise."""
     if not isinstance(room_name, str) or not room_name:
         raise InvalidArguments("room_name must be a non-empty string", field="room_name")
+    if is_settings_room(project.settings, room_name):
+        return room_name  # no read transaction: a room of settings.ROOMS is always there
     with database.read() as db:
         if not room_is_defined(db, project.settings, room_name):
             raise RoomNotFound(f"no room named {room_name!r}")
@@ -166,6 +168,17 @@ def _lock_room_with_session(db: Session, room: str) -> tuple[int, str] | None:
     return None if session is None else (session.id, session.code)
 
 
+# Vars kept for a label not arrived yet, read and written with Core statements (as the
+# participant's below).
+_PENDING: sa.Table = PendingParticipantVars.__table__  # type: ignore[assignment]
+_LOCKED_PENDING = (
+    sa.select(_PENDING.c.id, _PENDING.c.vars)
+    .where(_PENDING.c.room_name == sa.bindparam("room"), _PENDING.c.label == sa.bindparam("label"))
+    .with_for_update()
+)
+_INSERT_PENDING = sa.insert(_PENDING)
+
+
 def set_participant_vars_by_label(
     database: Database,
     project: Project,
@@ -200,16 +213,19 @@ def set_participant_vars_by_label(
                 _write_merged_vars(db, row.id, row.vars, values)
                 _record_vars(db, who, "participant.vars", values, session_code, row.code, room)
                 return True
-        pending = db.scalars(
-            sa.select(PendingParticipantVars)
-            .where(PendingParticipantVars.room_name == room, PendingParticipantVars.label == label)
-            .with_for_update()
-        ).first()
+        connection = db.connection()
+        pending = connection.execute(_LOCKED_PENDING, {"room": room, "label": label}).first()
         if pending is None:
-            db.add(PendingParticipantVars(room_name=room, label=label, vars=values, updated_by=who))
+            connection.execute(
+                _INSERT_PENDING,
+                {"room_name": room, "label": label, "vars": values, "updated_by": who},
+            )
         else:
-            pending.vars = {**(pending.vars or {}), **values}
-            pending.updated_by = who
+            connection.execute(
+                _PENDING.update()
+                .where(_PENDING.c.id == pending.id)
+                .values(vars={**(pending.vars or {}), **values}, updated_by=who)
+            )
         _record_vars(db, who, "participant.vars", values, None, None, room, label=label)
         return False
 

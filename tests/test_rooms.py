@@ -95,16 +95,18 @@ def test_waiting_then_session_created_by_rest(client):
 
 
 def test_pending_vars_applied_on_arrival(client):
-    client.post(
-        "/api/participant_vars/",
-        json={"room_name": "qualtrics_study", "participant_label": "albert_e", "vars": {"age": 25}},
-    ).raise_for_status()
+    for vars_ in ({"age": 24, "x": 1}, {"age": 25}):  # the second merges into the first
+        posted = client.post(
+            "/api/participant_vars/",
+            json={"room_name": "qualtrics_study", "participant_label": "albert_e", "vars": vars_},
+        )
+        assert posted.json() == {"ok": True, "applied": False, "pending": True}
     code = _create(client, "qualtrics_study")
     _join(client, "qualtrics_study", "albert_e")
     participants = client.get(f"/api/sessions/{code}").json()["participants"]
     mine = [p for p in participants if p["label"] == "albert_e"]
     assert mine
-    assert mine[0]["vars"] == {"age": 25}
+    assert mine[0]["vars"] == {"age": 25, "x": 1}
 
 
 def test_vars_posted_for_arrived_participants_merge_and_reach_the_next_export_pull(client):
