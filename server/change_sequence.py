@@ -115,10 +115,14 @@ def _modified(db: Session, row: Any) -> bool:
 
 
 def _changes_export_data(db: Session, row: Participant) -> bool:
-    if not _modified(db, row):
-        return False
-    changed = {attr.key for attr in sa.inspect(row).attrs if attr.history.has_changes()}
-    return bool(changed - _NOT_EXPORTED)
+    # Only attributes set since the load (or the last flush) can have changes: SQLAlchemy keeps
+    # their loaded values in ``committed_state``. Their history says whether a value really
+    # changed (one set to what it was is not a change).
+    state = sa.inspect(row)
+    return any(
+        key not in _NOT_EXPORTED and state.attrs[key].history.has_changes()
+        for key in state.committed_state
+    )
 
 
 @event.listens_for(Session, "before_flush")
@@ -224,6 +228,22 @@ def _stamp_related(db: Session, _context: Any) -> None:
         ).first()
         if stamp.value is None and answered is not None:
             stamp.value = int(answered[0])
+
+
+def stamp_participant(db: Session, participant_id: int) -> dict[str, Any]:
+    """The change stamp of one participant, as ``changed_seq`` and ``changed_at`` values for
+    a Core UPDATE of that participant's row that changes exported data (a unit of work that
+    writes the row without the ORM, whose flush hook stamps it otherwise).
+
+    On PostgreSQL the number may be an SQL expression (the transaction's id), computed in the
+    UPDATE itself; on SQLite it is the transaction's number (the counter bumped once).
+    """
+    stamp = _stamp_of(db)
+    stamp.participants.add(participant_id)
+    if not _is_postgres(db):
+        return {"changed_seq": _sequence_value(db, stamp), "changed_at": stamp.at}
+    number = _XACT_ID if stamp.value is None else sa.literal(stamp.value, sa.BigInteger)
+    return {"changed_seq": number, "changed_at": stamp.at}
 
 
 @event.listens_for(Session, "after_commit")

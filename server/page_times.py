@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.models.core import Participant, utcnow
 from server.models.export_log import PageCompletion
 from server.project import PageEntry
+
+_INSERT_COMPLETION = sa.insert(cast(sa.Table, PageCompletion.__table__))
 
 
 def record_completion(
@@ -14,17 +19,21 @@ def record_completion(
 ) -> None:
     """Store that ``participant`` completed ``entry`` now (a page submitted or timed out, a
     wait page passed), in the caller's unit of work: one INSERT, no lock. oTree writes the same
-    facts (``TimeSpentRow``) when a page is completed."""
-    db.add(
-        PageCompletion(
-            session_id=participant.session_id,
-            participant_id=participant.id,
-            app_name=entry.app_name,
-            page_name=entry.page_name,
-            page_index=entry.index,
-            round_number=entry.round_number,
-            is_wait_page=entry.is_wait_page,
-            timeout_happened=timeout_happened,
-            completed_at=utcnow(),
-        )
+    facts (``TimeSpentRow``) when a page is completed.
+
+    A Core INSERT, sent at once: no object for the unit of work to track and flush (the row
+    is never read back in the unit of work that writes it)."""
+    db.connection().execute(
+        _INSERT_COMPLETION,
+        {
+            "session_id": participant.session_id,
+            "participant_id": participant.id,
+            "app_name": entry.app_name,
+            "page_name": entry.page_name,
+            "page_index": entry.index,
+            "round_number": entry.round_number,
+            "is_wait_page": entry.is_wait_page,
+            "timeout_happened": timeout_happened,
+            "completed_at": utcnow(),
+        },
     )

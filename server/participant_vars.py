@@ -18,17 +18,17 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from server.audit_log import record_change
+from server.change_sequence import stamp_participant
 from server.db import Database
 from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, SessionNotFound
 from server.models.core import ExperimentSession, Participant
 from server.models.pending_vars import PendingParticipantVars
 from server.models.rooms import RoomState
-from server.participant_lookup import participant_with_label
 from server.project import Project
-from server.room_definitions import lock_room, room_is_defined
+from server.room_definitions import is_settings_room, lock_room, room_is_defined
 from server.storable_text import unstorable_character
 
 # Labels are stored in columns of 255 characters; oTree's participant label form takes 200.
@@ -95,6 +95,8 @@ def check_room(database: Database, project: Project, room_name: Any) -> str:
     """The room name if it names a room (of settings.ROOMS or stored); RoomNotFound otherwise."""
     if not isinstance(room_name, str) or not room_name:
         raise InvalidArguments("room_name must be a non-empty string", field="room_name")
+    if is_settings_room(project.settings, room_name):
+        return room_name  # no read transaction: a room of settings.ROOMS is always there
     with database.read() as db:
         if not room_is_defined(db, project.settings, room_name):
             raise RoomNotFound(f"no room named {room_name!r}")
@@ -166,6 +168,17 @@ def _lock_room_with_session(db: Session, room: str) -> tuple[int, str] | None:
     return None if session is None else (session.id, session.code)
 
 
+# Vars kept for a label not arrived yet, read and written with Core statements (as the
+# participant's below).
+_PENDING: sa.Table = PendingParticipantVars.__table__  # type: ignore[assignment]
+_LOCKED_PENDING = (
+    sa.select(_PENDING.c.id, _PENDING.c.vars)
+    .where(_PENDING.c.room_name == sa.bindparam("room"), _PENDING.c.label == sa.bindparam("label"))
+    .with_for_update()
+)
+_INSERT_PENDING = sa.insert(_PENDING)
+
+
 def set_participant_vars_by_label(
     database: Database,
     project: Project,
@@ -191,23 +204,28 @@ def set_participant_vars_by_label(
         session = _lock_room_with_session(db, room)
         if session is not None:
             session_id, session_code = session
-            participant = participant_with_label(db, session_id, label, for_update=True)
-            if participant is not None:
-                merge_participant_vars(participant, values)
-                _record_vars(
-                    db, who, "participant.vars", values, session_code, participant.code, room
-                )
+            row = (
+                db.connection()
+                .execute(_LOCKED_BY_LABEL, {"session_id": session_id, "label": label})
+                .first()
+            )
+            if row is not None:
+                _write_merged_vars(db, row.id, row.vars, values)
+                _record_vars(db, who, "participant.vars", values, session_code, row.code, room)
                 return True
-        pending = db.scalars(
-            sa.select(PendingParticipantVars)
-            .where(PendingParticipantVars.room_name == room, PendingParticipantVars.label == label)
-            .with_for_update()
-        ).first()
+        connection = db.connection()
+        pending = connection.execute(_LOCKED_PENDING, {"room": room, "label": label}).first()
         if pending is None:
-            db.add(PendingParticipantVars(room_name=room, label=label, vars=values, updated_by=who))
+            connection.execute(
+                _INSERT_PENDING,
+                {"room_name": room, "label": label, "vars": values, "updated_by": who},
+            )
         else:
-            pending.vars = {**(pending.vars or {}), **values}
-            pending.updated_by = who
+            connection.execute(
+                _PENDING.update()
+                .where(_PENDING.c.id == pending.id)
+                .values(vars={**(pending.vars or {}), **values}, updated_by=who)
+            )
         _record_vars(db, who, "participant.vars", values, None, None, room, label=label)
         return False
 
@@ -263,16 +281,45 @@ def _record_vars(
     )
 
 
-# The participant locked and read afresh, with its session (the audit log names it) in the same
+# The vars posts read and write the participant's row with Core statements: no ORM object to
+# load, track and flush (most of a post's own time in the profiles).
+_PARTICIPANTS: sa.Table = Participant.__table__  # type: ignore[assignment]
+_SESSIONS: sa.Table = ExperimentSession.__table__  # type: ignore[assignment]
+
+# The participant locked, with its session's code (the audit log names it) in the same
 # statement: FOR UPDATE OF the participant only, since on PostgreSQL a lock on the session row
 # would queue every participant of the session behind one another.
-_LOCKED_WITH_SESSION = (
-    sa.select(Participant)
-    .where(Participant.code == sa.bindparam("code"))
-    .options(joinedload(Participant.session, innerjoin=True))
-    .with_for_update(of=Participant)
-    .execution_options(populate_existing=True)
+_LOCKED_BY_CODE = (
+    sa.select(_PARTICIPANTS.c.id, _PARTICIPANTS.c.vars, _SESSIONS.c.code.label("session_code"))
+    .join(_SESSIONS, _SESSIONS.c.id == _PARTICIPANTS.c.session_id)
+    .where(_PARTICIPANTS.c.code == sa.bindparam("code"))
+    .with_for_update(of=_PARTICIPANTS)
 )
+_LOCKED_BY_LABEL = (
+    sa.select(_PARTICIPANTS.c.id, _PARTICIPANTS.c.code, _PARTICIPANTS.c.vars)
+    .where(
+        _PARTICIPANTS.c.session_id == sa.bindparam("session_id"),
+        _PARTICIPANTS.c.label == sa.bindparam("label"),
+    )
+    .with_for_update()
+)
+
+
+def _write_merged_vars(
+    db: Session, participant_id: int, old: dict[str, Any] | None, values: dict[str, Any]
+) -> None:
+    """Merge ``values`` into a locked participant's ``vars`` read as ``old`` (the rule of
+    ``merge_participant_vars``) and write them with the participant's change stamp
+    (``server/change_sequence.py``) in one UPDATE; nothing when the merge changes nothing
+    (as the ORM's flush of an unchanged column, which stamps nothing either)."""
+    merged = {**(old or {}), **values}
+    if merged == old:
+        return
+    db.connection().execute(
+        _PARTICIPANTS.update()
+        .where(_PARTICIPANTS.c.id == participant_id)
+        .values(vars=merged, **stamp_participant(db, participant_id))
+    )
 
 
 def set_participant_vars_by_code(database: Database, code: Any, new_vars: Any, *, who: str) -> None:
@@ -282,11 +329,11 @@ def set_participant_vars_by_code(database: Database, code: Any, new_vars: Any, *
     code = check_code(code, "participant")
 
     def work(db: Session) -> None:
-        participant = db.scalars(_LOCKED_WITH_SESSION, {"code": code}).first()
-        if participant is None:
+        row = db.connection().execute(_LOCKED_BY_CODE, {"code": code}).first()
+        if row is None:
             raise ParticipantNotFound(f"no participant with code {code!r}")
-        merge_participant_vars(participant, values)
-        _record_vars(db, who, "participant.vars", values, participant.session.code, code, None)
+        _write_merged_vars(db, row.id, row.vars, values)
+        _record_vars(db, who, "participant.vars", values, row.session_code, code, None)
 
     database.run(work)
 

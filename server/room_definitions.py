@@ -56,9 +56,14 @@ def find_stored_room(db: Session, settings_rooms: Mapping[str, Room], name: str)
     return None if row is None else stored_room(row)
 
 
+def is_settings_room(settings: Settings, name: str) -> bool:
+    """Is ``name`` a room of settings.ROOMS (which no request can change or delete)?"""
+    return any(room.get("name") == name for room in settings.rooms)
+
+
 def room_is_defined(db: Session, settings: Settings, name: str) -> bool:
     """Is ``name`` a room of settings.ROOMS or a stored room? Inside a unit of work."""
-    if any(room.get("name") == name for room in settings.rooms):
+    if is_settings_room(settings, name):
         return True
     # A query, not the identity map: read again under the room's lock, it must see a
     # deletion committed meanwhile (sessions.create_session).

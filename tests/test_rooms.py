@@ -95,16 +95,46 @@ def test_waiting_then_session_created_by_rest(client):
 
 
 def test_pending_vars_applied_on_arrival(client):
-    client.post(
-        "/api/participant_vars/",
-        json={"room_name": "qualtrics_study", "participant_label": "albert_e", "vars": {"age": 25}},
-    ).raise_for_status()
+    for vars_ in ({"age": 24, "x": 1}, {"age": 25}):  # the second merges into the first
+        posted = client.post(
+            "/api/participant_vars/",
+            json={"room_name": "qualtrics_study", "participant_label": "albert_e", "vars": vars_},
+        )
+        assert posted.json() == {"ok": True, "applied": False, "pending": True}
     code = _create(client, "qualtrics_study")
     _join(client, "qualtrics_study", "albert_e")
     participants = client.get(f"/api/sessions/{code}").json()["participants"]
     mine = [p for p in participants if p["label"] == "albert_e"]
     assert mine
-    assert mine[0]["vars"] == {"age": 25}
+    assert mine[0]["vars"] == {"age": 25, "x": 1}
+
+
+def test_vars_posted_for_arrived_participants_merge_and_reach_the_next_export_pull(client):
+    code = _create(client, "qualtrics_study")
+    _join(client, "qualtrics_study", "albert_e")
+    by_label = {"room_name": "qualtrics_study", "participant_label": "albert_e"}
+    posted = client.post("/api/participant_vars/", json={**by_label, "vars": {"age": 25}})
+    assert posted.json() == {"ok": True, "applied": True, "pending": False}
+    pull = client.get("/api/export/all_apps_wide?format=json").json()
+    participants = client.get(f"/api/sessions/{code}").json()["participants"]
+    [albert] = [p for p in participants if p["label"] == "albert_e"]
+
+    # By label, then by code: each merges into what is there, and each is a change the
+    # next incremental pull returns (this participant's row only).
+    for url, body, expected in (
+        ("/api/participant_vars/", {**by_label, "vars": {"x": [1, 2]}}, {"age": 25, "x": [1, 2]}),
+        (
+            f"/api/participant_vars/{albert['code']}",
+            {"vars": {"age": 26}},
+            {"age": 26, "x": [1, 2]},
+        ),
+    ):
+        assert client.post(url, json=body).json()["applied"] is True
+        participants = client.get(f"/api/sessions/{code}").json()["participants"]
+        assert [p["vars"] for p in participants if p["code"] == albert["code"]] == [expected]
+        since = client.get(f"/api/export/all_apps_wide?format=json&since={pull['next_since']}")
+        assert [r["participant.code"] for r in since.json()["rows"]] == [albert["code"]]
+        pull = since.json()
 
 
 def test_secure_room_needs_signed_link(settings):
