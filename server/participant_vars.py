@@ -24,6 +24,7 @@ from server.audit_log import record_change
 from server.change_sequence import stamp_participant
 from server.db import Database
 from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, SessionNotFound
+from server.models.base import stored_json
 from server.models.core import ExperimentSession, Participant
 from server.models.pending_vars import PendingParticipantVars
 from server.models.rooms import RoomState
@@ -310,10 +311,11 @@ def _write_merged_vars(
 ) -> None:
     """Merge ``values`` into a locked participant's ``vars`` read as ``old`` (the rule of
     ``merge_participant_vars``) and write them with the participant's change stamp
-    (``server/change_sequence.py``) in one UPDATE; nothing when the merge changes nothing
-    (as the ORM's flush of an unchanged column, which stamps nothing either)."""
+    (``server/change_sequence.py``) in one UPDATE; nothing when the merge changes nothing as
+    stored (as the ORM's flush of an unchanged column, which stamps nothing either): True
+    replacing 1, equal in Python, is written."""
     merged = {**(old or {}), **values}
-    if merged == old:
+    if old is not None and stored_json(merged) == stored_json(old):
         return
     db.connection().execute(
         _PARTICIPANTS.update()

@@ -149,6 +149,20 @@ def test_vars_by_code(api):
     assert detail["vars"] == {"b": 2}
 
 
+@pytest.mark.parametrize(("old", "new"), [(1, True), (0, False), (1, 1.0), (True, 1)])
+def test_vars_by_code_keep_the_type_posted(api, old, new):
+    """A value equal to the stored one in Python but not in JSON (True and 1) replaces it, as
+    oTree's ``participant.vars.update`` does."""
+    code = create(api, session_config_name="survey", num_participants=1).json()["code"]
+    participant = api.get(f"/api/sessions/{code}").json()["participants"][0]["code"]
+    for value in (old, new):
+        posted = api.post(f"/api/participant_vars/{participant}", json={"vars": {"a": value}})
+        posted.raise_for_status()
+    detail = api.post(f"/api/get_session/{code}", json={"participant_vars": ["a"]}).json()
+    stored = detail["participants"][0]["vars"]["a"]
+    assert (stored, type(stored)) == (new, type(new))
+
+
 def test_participant_filters(api):
     code = create(api, session_config_name="survey", num_participants=2).json()["code"]
     detail = api.get(f"/api/sessions/{code}", params={"participant_labels": "nobody"}).json()

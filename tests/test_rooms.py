@@ -128,10 +128,17 @@ def test_vars_posted_for_arrived_participants_merge_and_reach_the_next_export_pu
             {"vars": {"age": 26}},
             {"age": 26, "x": [1, 2]},
         ),
+        # True replacing 1 (equal in Python, not as stored) is a change too, by label and code.
+        ("/api/participant_vars/", {**by_label, "vars": {"done": 1}}, {"age": 26, "done": 1}),
+        ("/api/participant_vars/", {**by_label, "vars": {"done": True}}, {"age": 26, "done": True}),
+        (f"/api/participant_vars/{albert['code']}", {"vars": {"done": 1.0}}, {"done": 1.0}),
     ):
         assert client.post(url, json=body).json()["applied"] is True
         participants = client.get(f"/api/sessions/{code}").json()["participants"]
-        assert [p["vars"] for p in participants if p["code"] == albert["code"]] == [expected]
+        [stored] = [p["vars"] for p in participants if p["code"] == albert["code"]]
+        assert {k: (v, type(v)) for k, v in stored.items() if k in expected} == {
+            k: (v, type(v)) for k, v in expected.items()
+        }
         since = client.get(f"/api/export/all_apps_wide?format=json&since={pull['next_since']}")
         assert [r["participant.code"] for r in since.json()["rows"]] == [albert["code"]]
         pull = since.json()

@@ -15,9 +15,11 @@ class Base(DeclarativeBase):
     """Base class of Grove's fixed tables."""
 
 
-def _snapshot(value: Any, where: str = "value") -> str:
-    # Compared in the stored form, so (1, 2) replacing [1, 2] is a change too; a value that
-    # cannot be stored raises UnstorableValue here, naming ``where`` and the key.
+def stored_json(value: Any, where: str = "value") -> str:
+    """``value`` as the JSON text it is stored as, keys sorted: what decides whether a JSON
+    column changed, so that (1, 2) replacing [1, 2], or True replacing 1 (equal in Python),
+    is a change too. UnstorableValue, naming ``where`` and the key, for what cannot be
+    stored."""
     return json.dumps(encode(value, where), sort_keys=True)
 
 
@@ -37,7 +39,7 @@ class TracksJsonVars:
 
 def _store_snapshot(target: Any) -> None:
     target.__dict__["_grove_json_snapshots"] = {
-        name: _snapshot(target.__dict__.get(name)) for name in target._json_columns
+        name: stored_json(target.__dict__.get(name)) for name in target._json_columns
     }
 
 
@@ -87,7 +89,7 @@ def flag_changed_json(session: Session, *_args: Any) -> None:
             where = _column_name(target, name)
             if (
                 name in target.__dict__
-                and _snapshot(target.__dict__[name], where) != snapshots[name]
+                and stored_json(target.__dict__[name], where) != snapshots[name]
             ):
                 attributes.flag_modified(target, name)
-                snapshots[name] = _snapshot(target.__dict__[name], where)
+                snapshots[name] = stored_json(target.__dict__[name], where)
