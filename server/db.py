@@ -18,7 +18,8 @@ lock before it reads what it decides on:
 1. the session row (``grove_session``), only for what changes a whole session (a room
    arrival claiming a free participant);
 2. the subsession row, then the group row, of the page a participant is on (the scope a wait
-   page counts arrivals in; ``participant_pages.lock_participant``);
+   page counts arrivals in; ``participant_pages.lock_participant``, or
+   ``lock_participant_in_scope`` when a live page's socket knows it from its last message);
 3. participant rows, in ascending id (``lock_ids_in_order``);
 4. everything else: pending participant vars, room presence, the urn study's state, chat.
    The audit log (``server/audit_log.py``) is only inserted into, inside the unit of work it

@@ -167,6 +167,31 @@ def test_a_message_addressed_by_id_in_group_reaches_that_player_only(client, liv
     assert _channels(live_app) == [f"live:{codes[1]}:1", f"live:{codes[0]}:1"]
 
 
+def test_after_a_regrouping_on_the_page_messages_reach_the_new_group(client, live_app):
+    # The socket locks the group its last message locked; here that group is no longer the
+    # sender's, and the message must count in and reach the group the sender is in now.
+    pages = _start(client)
+    with (
+        client.websocket_connect(_socket_url(pages[0])) as one,
+        client.websocket_connect(_socket_url(pages[1])) as two,
+        client.websocket_connect(_socket_url(pages[2])) as three,
+    ):
+        for ws in (one, two, three):
+            _hello(ws, time.time())
+        _send(one, "a-1", {"kind": "add", "amount": 5})
+        assert _next(two, "message")["data"] == {"counter": 5, "from": 1}
+        assert _next(one, "message")["data"] == {"counter": 5, "from": 1}
+        # Players 3 and 4 take the first group; players 1 and 2 the second.
+        assert _send(three, "r-1", {"kind": "regroup", "matrix": [[3, 4], [1, 2]]})["ok"]
+        assert _send(one, "a-2", {"kind": "add", "amount": 1})["ok"]
+        assert _next(one, "message")["data"] == {"counter": 1, "from": 1}
+        assert _next(two, "message")["data"] == {"counter": 1, "from": 1}
+        _send(three, "e-1", {"kind": "echo"})
+        assert _next(three, "message")["data"] == {"echo": {"kind": "echo"}}
+    assert _counter(live_app, 0) == 5
+    assert _counter(live_app, 1) == 1
+
+
 def test_an_answer_too_large_for_one_notification_arrives_whole(client):
     # On PostgreSQL a NOTIFY holds at most 8000 bytes: this answer comes by its row's id.
     with _first_pair_connected(client, _start(client)) as (one, two):
