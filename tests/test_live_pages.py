@@ -192,6 +192,33 @@ def test_after_a_regrouping_on_the_page_messages_reach_the_new_group(client, liv
     assert _counter(live_app, 1) == 1
 
 
+def test_a_pages_later_messages_lock_without_looking_first(client, live_app):
+    # Statement budget: on PostgreSQL a page's later messages lock the group their last
+    # message locked at once (two statements fewer than the first); SQLite reads once anyway.
+    pages = _start(client)
+    sent: list[list[str]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # Not the push hub's reads of the table (the socket's replay after its hello).
+        if not statement.startswith(("BEGIN", "COMMIT")) and "FROM grove_push_message" not in (
+            " ".join(statement.split())
+        ):
+            sent[-1].append(statement)
+
+    engine = live_app.state.grove.db.engine
+    with client.websocket_connect(_socket_url(pages[0])) as one:
+        _hello(one, time.time())
+        sa.event.listen(engine, "before_cursor_execute", note)
+        try:
+            for key in ("e-1", "e-2", "e-3"):
+                sent.append([])
+                assert _send(one, key, {"kind": "echo"})["ok"]
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", note)
+    fewer = 2 if engine.dialect.name == "postgresql" else 0
+    assert [len(s) for s in sent[1:]] == [len(sent[0]) - fewer] * 2
+
+
 def test_an_answer_too_large_for_one_notification_arrives_whole(client):
     # On PostgreSQL a NOTIFY holds at most 8000 bytes: this answer comes by its row's id.
     with _first_pair_connected(client, _start(client)) as (one, two):
