@@ -8,8 +8,9 @@ Input is one JSON document on stdin, output one on stdout::
 
 The job: ``protocol`` (``"grove"`` or ``"otree"``), ``rate`` (messages a second per player),
 ``warmup_s`` and ``seconds`` (sending before and during the measured window), ``drain_s``
-(the most to wait for the last answers), and ``players``: one ``{"url": ws_url, "worker":
-name}`` per player, where ``worker`` names the server process that holds the socket.
+(how long every socket stays open after the measured window, for the last answers), and
+``players``: one ``{"url": ws_url, "worker": name}`` per player, where ``worker`` names the
+server process that holds the socket.
 
 The two protocols, as each server's own page script speaks them:
 
@@ -112,7 +113,9 @@ async def _player(
                 tally.sent += 1
             number += 1
             next_send += interval
-        await asyncio.sleep(job["drain_s"])  # the last answers
+        # Connected until every player's last send has had its drain time, not only this
+        # one's: a group member's last message can come after this player's own last send.
+        await asyncio.sleep(max(0.0, tally.measure_to + job["drain_s"] - time.perf_counter()))
         reader.cancel()
 
 

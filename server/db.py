@@ -18,7 +18,8 @@ lock before it reads what it decides on:
 1. the session row (``grove_session``), only for what changes a whole session (a room
    arrival claiming a free participant);
 2. the subsession row, then the group row, of the page a participant is on (the scope a wait
-   page counts arrivals in; ``participant_pages.lock_participant``);
+   page counts arrivals in; ``participant_pages.lock_participant``, or
+   ``lock_participant_in_scope`` when a live page's socket knows it from its last message);
 3. participant rows, in ascending id (``lock_ids_in_order``);
 4. everything else: pending participant vars, room presence, the urn study's state, chat.
    The audit log (``server/audit_log.py``) is only inserted into, inside the unit of work it
@@ -65,6 +66,17 @@ that COMMIT began form the next batch, led by the first of them. A unit given it
 session (``writer_session``: an async live method's steps) runs alone as before. A queued
 unit waits for its turn as a writer waits for the lock (WAITING AND FAILING). PostgreSQL
 keeps one transaction per unit of work: its writers of different rows run in parallel.
+
+LOST CONNECTIONS (PostgreSQL). A pooled connection is not pinged before each use (a round
+trip per transaction); SQLAlchemy's optimistic way instead. A connection taken from the pool
+with something to read on its idle socket was closed by the server (``pg_terminate_backend``,
+a restart, ``idle_session_timeout`` send a message and close), so it is replaced before use,
+at the cost of one ``select`` call (``_closed_by_server``). A connection lost unseen fails
+its first statement with a disconnect error; SQLAlchemy then invalidates the whole pool (every
+connection older than the failure is replaced at its next use), and ``Database.run`` runs a
+unit of work that failed so, before its COMMIT was sent, once more on a fresh connection: the
+server had rolled it back. A connection lost during COMMIT may have committed: that unit is
+never run again; it fails with DatabaseUnavailable, as does a second lost connection.
 """
 
 from __future__ import annotations
@@ -72,6 +84,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import select
 import threading
 import time
 from collections import deque
@@ -251,6 +264,49 @@ def _failure_kind(error: sa.exc.DBAPIError, is_sqlite: bool) -> str | None:
     return None
 
 
+def _closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether an idle psycopg connection was closed by the server: its socket has something
+    to read (the server's last message, or end of file), where an idle one has nothing.
+    No round trip: one ``select`` with no timeout."""
+    try:
+        fileno = dbapi_connection.pgconn.socket
+        readable, _, _ = select.select([fileno], [], [], 0)
+    except Exception:  # no socket any more (closed, broken): as good as closed
+        return True
+    return bool(readable)
+
+
+# SQLSTATEs of a server that ends the connection: the server shut down or restarted, the
+# backend was terminated (pg_terminate_backend, idle_session_timeout), connection exceptions.
+_POSTGRES_DISCONNECT_SQLSTATES = ("57P01", "57P02", "57P05", "08")
+
+
+def _detect_disconnects(engine: sa.Engine) -> None:
+    """Lost connections found and replaced without a round trip (LOST CONNECTIONS)."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: sa.engine.ExceptionContext) -> None:
+        # SQLAlchemy's psycopg dialect counts only a connection psycopg has marked closed
+        # or broken; a server's goodbye read as an error ("terminating connection due to
+        # administrator command") is one too. Marked so, the connection is invalidated, and
+        # with it every connection of the pool older than it.
+        sqlstate = str(getattr(context.original_exception, "sqlstate", None) or "")
+        if sqlstate.startswith(_POSTGRES_DISCONNECT_SQLSTATES):
+            context.is_disconnect = True
+
+    # Replaces a connection the server closed while it sat in the pool.
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if _closed_by_server(dbapi_connection):
+            # The pool invalidates this connection and checks out a fresh one instead.
+            raise sa.exc.DisconnectionError("the server closed this pooled connection")
+
+
+class _LostBeforeCommit(Exception):
+    """A unit of work's connection was lost before its COMMIT was sent (``Database.run``
+    runs it again once); ``__cause__`` is the driver's error."""
+
+
 def _is_memory_database(url: str | sa.URL) -> bool:
     """An in-memory SQLite database, or one given as a ``file:`` URI: no plain file path."""
     database = sa.make_url(url).database
@@ -317,7 +373,9 @@ class Database:
             if self.sqlite_path is not None:
                 kwargs.update(poolclass=sa.pool.QueuePool, pool_size=40, max_overflow=10)
         else:
-            kwargs.update(pool_pre_ping=True, pool_size=20, max_overflow=20)
+            # No pool_pre_ping: a lost connection is found without a round trip (LOST
+            # CONNECTIONS in the module's docstring).
+            kwargs.update(pool_size=20, max_overflow=20)
             # A row lock held longer than this by another transaction fails the waiter
             # (SQLSTATE 55P03), which becomes DatabaseBusy: no request hangs on a stuck one.
             kwargs["connect_args"] = {"options": f"-c lock_timeout={lock_timeout_ms}"}
@@ -325,6 +383,8 @@ class Database:
         self._file_identity = FileIdentity(self.sqlite_path) if self.sqlite_path else None
         if self.is_sqlite:
             _configure_sqlite(self.engine, lock_timeout_ms, self._file_identity)
+        else:
+            _detect_disconnects(self.engine)
         self._sqlite_write_lock = threading.Lock()
         # Bumped when a unit of work lets go of the thread lock or reports progress: waiters
         # compare it to tell a moving queue from a stuck writer.
@@ -646,12 +706,26 @@ class Database:
         Committed on return, rolled back on any exception. On PostgreSQL a transaction aborted
         as a deadlock or serialization failure is run again from the start (at most
         UNIT_OF_WORK_ATTEMPTS times, after a short random pause): nothing of it was committed
-        or acknowledged, so the caller sees one unit of work either way.
+        or acknowledged, so the caller sees one unit of work either way. So is, once, a unit
+        of work whose connection was lost before its COMMIT was sent (LOST CONNECTIONS).
         """
+        reconnected = self.is_sqlite  # SQLite has no connection to lose
         for attempt in range(1, UNIT_OF_WORK_ATTEMPTS + 1):
             try:
                 with self.transaction(session) as db:
-                    return unit_of_work(db)
+                    try:
+                        return unit_of_work(db)
+                    except sa.exc.DBAPIError as error:
+                        if error.connection_invalidated and not reconnected:
+                            # Raised by the unit's own statements: no COMMIT was sent.
+                            raise _LostBeforeCommit() from error
+                        raise
+            except _LostBeforeCommit as lost:
+                reconnected = True
+                logger.warning(
+                    "database connection lost (%s); unit of work run again", lost.__cause__
+                )
+                continue
             except sa.exc.DBAPIError as error:
                 reason = _retryable(error)
                 if reason is None or attempt == UNIT_OF_WORK_ATTEMPTS:

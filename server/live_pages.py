@@ -42,10 +42,12 @@ from server.errors import GroveError, ParticipantNotFound
 from server.json_data import safe_json
 from server.models.core import Participant
 from server.models.push import LiveReceipt
-from server.participant_pages import lock_participant
+from server.participant_pages import lock_participant, lock_participant_in_scope
 from server.project import AppSpec, PageEntry, Project
 from server.sessions import get_participant
 
+# LiveResult's status when a scope hint was not the page's scope (never returned).
+_STALE_HINT = "stale_hint"
 # The most characters a page's message id may have (the client's ids are far shorter).
 MAX_MESSAGE_KEY = 64
 # The longest one step of an async live method (its code up to the next ``yield``) may run,
@@ -67,10 +69,14 @@ class LiveResult:
     ``ran``: the live method ran (``return_value`` is what it returned); ``duplicate``: a
     copy with the same id ran before, nothing ran now; ``not_on_page``: the participant is
     not on that page (or it has no live method), nothing ran (oTree ignores such messages).
+    ``scope``: (model, id) of the group (or subsession) the page counts in, as locked, when
+    the message reached the page's live method (give it as the next message's
+    ``scope_hint``).
     """
 
     status: str
     return_value: Any = None
+    scope: tuple[Any, int] | None = None
 
 
 def live_channel(code: str, page_index: int) -> str:
@@ -124,12 +130,16 @@ def send_live_message(
     page_index: int,
     data: Any,
     message_key: str | None = None,
+    scope_hint: tuple[Any, int] | None = None,
 ) -> LiveResult:
     """Run the live method of page ``page_index`` for participant ``code`` with ``data``.
 
     One unit of work: locks the group and the participant (LOCK ORDER), runs the live method,
     stores its answers for the addressed group members, and (with ``message_key``) a receipt,
-    so a resent copy of the message is acknowledged without running again. An async
+    so a resent copy of the message is acknowledged without running again. ``scope_hint``
+    (the ``scope`` of the page's previous LiveResult) is locked first without looking the
+    participant up; when it is no longer the page's scope, nothing is written and the unit of
+    work runs again as without it. An async
     generator live method goes on in one unit of work per further step (module docstring),
     and this returns once it has ended, with its first answer. Raises
     ParticipantNotFound, LiveMethodError, and whatever the live method raises (then nothing
@@ -139,10 +149,14 @@ def send_live_message(
         raise LiveMethodError(f"a live message id has at most {MAX_MESSAGE_KEY} characters")
 
     steps: _AsyncSteps | None = None
+    hint = scope_hint
 
     def work(db: Session) -> LiveResult:
         nonlocal steps
-        participant = lock_participant(db, project, code)
+        if hint is not None:
+            participant = lock_participant_in_scope(db, project, code, hint)
+        else:
+            participant = lock_participant(db, project, code)
         if participant is None:
             raise ParticipantNotFound(f"no participant with code {code!r}")
         entry = flow.current_entry(project, participant)
@@ -151,20 +165,23 @@ def send_live_message(
         method = live_method_of(project, entry)
         if method is None:
             return LiveResult("not_on_page")
-        if message_key is not None and not _take_receipt(db, code, message_key):
-            return LiveResult("duplicate")
         # Live methods nearly always use the group, and answers go to its members.
         player = flow.player_for(db, project, participant, entry, with_group=True)
+        scope = flow.scope_row(project, entry, player)
+        if hint is not None and scope != hint:
+            return LiveResult(_STALE_HINT)  # nothing written: run again without the hint
+        if message_key is not None and not _take_receipt(db, code, message_key):
+            return LiveResult("duplicate", scope=scope)
         if inspect.isasyncgenfunction(method):
             if session is None:  # _has_async_live_methods finds every such method
                 raise LiveMethodError(f"{entry.page_name}.live_method: an async method not found")
             if steps is not None:  # a first step aborted on PostgreSQL, run again
                 steps.close()
             steps = _AsyncSteps(player, entry, method(player, data))
-            return LiveResult("ran", steps.first(db))
+            return LiveResult("ran", steps.first(db), scope)
         return_value = method(player, data)
         _deliver(db, player, entry, return_value)
-        return LiveResult("ran", return_value)
+        return LiveResult("ran", return_value, scope)
 
     # An async generator's steps keep one session across their units of work; any other
     # message is one unit of work in a session of its own, which on SQLite may share a group
@@ -172,6 +189,9 @@ def send_live_message(
     session = database.writer_session() if _has_async_live_methods(project) else None
     try:
         result = database.run(work, session)
+        if result.status == _STALE_HINT:
+            hint = None
+            result = database.run(work, session)
         if steps is not None:
             running = steps
             while running.running:

@@ -137,6 +137,39 @@ def lock_participant(
     return participant
 
 
+def lock_participant_in_scope(
+    db: Session, project: Project, code: str, scope: tuple[Any, int]
+) -> Participant | None:
+    """lock_participant for a caller that knows ``scope``, the (model, id) of the group or
+    subsession the participant's current page counted in when it last looked (a live page's
+    socket, from its previous message): that row, then the participant's, with no look before
+    the locks (two statements fewer on PostgreSQL). The caller must check that ``scope`` is
+    still ``flow.scope_row`` of the page the participant is on, and else give up this unit of
+    work's writes and lock again with ``lock_participant``. None when there is no such
+    participant. On SQLite, as lock_participant."""
+    if db.get_bind().dialect.name == "sqlite":
+        return _read_under_sqlite_write_lock(db, code)
+    lock_ids_in_order(db, scope[0], [scope[1]])
+    db.expire_all()
+    db.info.pop("grove_players", None)
+    participant: Participant | None = db.scalars(
+        _locked_participant_by_code_query(), {"code": code}
+    ).first()
+    return participant
+
+
+@functools.cache
+def _locked_participant_by_code_query() -> sa.Select[Participant]:
+    """_locked_participant_query's statement, the participant found by code."""
+    return (
+        sa.select(Participant)
+        .where(Participant.code == sa.bindparam("code"))
+        .options(joinedload(Participant.session, innerjoin=True))
+        .with_for_update(of=Participant)
+        .execution_options(populate_existing=True)
+    )
+
+
 @functools.cache
 def _locked_participant_query(skip_locked: bool) -> sa.Select[Participant]:
     """The participant by id with its session, locked (the participant's row only: every

@@ -167,6 +167,62 @@ def test_a_message_addressed_by_id_in_group_reaches_that_player_only(client, liv
     assert _channels(live_app) == [f"live:{codes[1]}:1", f"live:{codes[0]}:1"]
 
 
+def test_after_a_regrouping_on_the_page_messages_reach_the_new_group(client, live_app):
+    # The socket locks the group its last message locked; here that group is no longer the
+    # sender's, and the message must count in and reach the group the sender is in now.
+    pages = _start(client)
+    with (
+        client.websocket_connect(_socket_url(pages[0])) as one,
+        client.websocket_connect(_socket_url(pages[1])) as two,
+        client.websocket_connect(_socket_url(pages[2])) as three,
+    ):
+        for ws in (one, two, three):
+            _hello(ws, time.time())
+        _send(one, "a-1", {"kind": "add", "amount": 5})
+        assert _next(two, "message")["data"] == {"counter": 5, "from": 1}
+        assert _next(one, "message")["data"] == {"counter": 5, "from": 1}
+        # Players 3 and 4 take the first group; players 1 and 2 the second.
+        assert _send(three, "r-1", {"kind": "regroup", "matrix": [[3, 4], [1, 2]]})["ok"]
+        assert _send(one, "a-2", {"kind": "add", "amount": 1})["ok"]
+        assert _next(one, "message")["data"] == {"counter": 1, "from": 1}
+        assert _next(two, "message")["data"] == {"counter": 1, "from": 1}
+        _send(three, "e-1", {"kind": "echo"})
+        assert _next(three, "message")["data"] == {"echo": {"kind": "echo"}}
+    assert _counter(live_app, 0) == 5
+    assert _counter(live_app, 1) == 1
+
+
+def test_a_pages_later_messages_lock_without_looking_first(client, live_app):
+    # Statement budget: on PostgreSQL a page's later messages lock the group their last
+    # message locked at once (two statements fewer than the first); SQLite reads once anyway.
+    pages = _start(client)
+    sent: list[list[tuple[Any, str]]] = []
+
+    def note(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith(("BEGIN", "COMMIT")):
+            sent[-1].append((connection, statement))  # kept: no other gets its id meanwhile
+
+    engine = live_app.state.grove.db.engine
+    with client.websocket_connect(_socket_url(pages[0])) as one:
+        _hello(one, time.time())
+        sa.event.listen(engine, "before_cursor_execute", note)
+        try:
+            for key in ("e-1", "e-2", "e-3"):
+                sent.append([])
+                assert _send(one, key, {"kind": "echo"})["ok"]
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", note)
+    # A message's statements are those sent on the connection that took its receipt: not
+    # the reads that run meanwhile (the socket's check that its participant exists, the push
+    # hub's replay, the timeout and dropout sweeps).
+    counts = []
+    for statements in sent:
+        (unit,) = {c for c, text in statements if text.startswith("INSERT INTO grove_live_r")}
+        counts.append(sum(1 for c, _text in statements if c is unit))
+    fewer = 2 if engine.dialect.name == "postgresql" else 0
+    assert counts[1:] == [counts[0] - fewer] * 2, sent
+
+
 def test_an_answer_too_large_for_one_notification_arrives_whole(client):
     # On PostgreSQL a NOTIFY holds at most 8000 bytes: this answer comes by its row's id.
     with _first_pair_connected(client, _start(client)) as (one, two):

@@ -64,6 +64,8 @@ class _LivePage:
         self.sent: set[int] = set()
         self.since: float | None = None
         self.send_lock = asyncio.Lock()
+        # The group (or subsession) the last message locked: the next locks it at once.
+        self.scope: tuple[Any, int] | None = None
 
     async def send_text(self, text: str) -> None:
         async with self.send_lock:
@@ -112,6 +114,7 @@ class _LivePage:
                 self.index,
                 message.get("data"),
                 key,
+                self.scope,
             )
         except ParticipantNotFound:
             await self.websocket.close(CLOSE_NOT_FOUND)
@@ -124,6 +127,7 @@ class _LivePage:
             logger.exception("live_method of participant %s, page %d failed", self.code, self.index)
             reply.update(ok=False, error=f"Error in live_method: {type(exc).__name__}")
         else:
+            self.scope = result.scope
             if result.status == "not_on_page":
                 reply.update(ok=False, error="The participant is no longer on this page.")
         await self.send_text(json.dumps(reply))

@@ -56,6 +56,9 @@ def counting(player, data):
         return {0: {"finished": True}}
     if kind == "none":
         return None
+    if kind == "regroup":
+        player.subsession.set_group_matrix(data["matrix"])
+        return None
     return {player.id_in_group: {"echo": data}}
 
 
