@@ -71,12 +71,15 @@ LOST CONNECTIONS (PostgreSQL). A pooled connection is not pinged before each use
 trip per transaction); SQLAlchemy's optimistic way instead. A connection taken from the pool
 with something to read on its idle socket was closed by the server (``pg_terminate_backend``,
 a restart, ``idle_session_timeout`` send a message and close), so it is replaced before use,
-at the cost of one ``select`` call (``_closed_by_server``). A connection lost unseen fails
-its first statement with a disconnect error; SQLAlchemy then invalidates the whole pool (every
-connection older than the failure is replaced at its next use), and ``Database.run`` runs a
-unit of work that failed so, before its COMMIT was sent, once more on a fresh connection: the
-server had rolled it back. A connection lost during COMMIT may have committed: that unit is
-never run again; it fails with DatabaseUnavailable, as does a second lost connection.
+at the cost of one ``poll`` call (``_closed_by_server``). One idle for over IDLE_PING_SECONDS
+(which a firewall or NAT may have dropped without a word) is pinged first. A connection lost
+unseen all the same fails its first statement with a disconnect error; SQLAlchemy then
+invalidates the whole pool (every connection older than the failure is replaced at its next
+use), and ``Database.run`` runs a unit of work that failed so, before its COMMIT was sent,
+once more on a fresh connection (not counted among its attempts): the server had rolled it
+back. A read is not run again (it fails with DatabaseUnavailable). A connection lost during
+COMMIT may have committed: that unit is never run again; it fails with DatabaseUnavailable,
+as does a second lost connection.
 """
 
 from __future__ import annotations
@@ -267,13 +270,23 @@ def _failure_kind(error: sa.exc.DBAPIError, is_sqlite: bool) -> str | None:
 def _closed_by_server(dbapi_connection: Any) -> bool:
     """Whether an idle psycopg connection was closed by the server: its socket has something
     to read (the server's last message, or end of file), where an idle one has nothing.
-    No round trip: one ``select`` with no timeout."""
+    No round trip: one ``poll`` with no timeout (not ``select``, which refuses a file number
+    of 1024 or more: a worker with many sockets open has such numbers)."""
     try:
-        fileno = dbapi_connection.pgconn.socket
-        readable, _, _ = select.select([fileno], [], [], 0)
+        poller = select.poll()
+        poller.register(dbapi_connection.pgconn.socket, select.POLLIN)
+        return bool(poller.poll(0))  # readable, hung up or in error
     except Exception:  # no socket any more (closed, broken): as good as closed
         return True
-    return bool(readable)
+
+
+# A pooled connection idle for longer than this is pinged (one round trip) before use: a
+# firewall, NAT or load balancer that forgets idle flows drops a connection without a word,
+# which _closed_by_server cannot see, and a read (which is not run again) would fail on it.
+# A busy worker reuses its connections within this time (the pool hands out the most
+# recently returned first), so its requests pay no ping.
+IDLE_PING_SECONDS = 30.0
+_IDLE_SINCE = "grove_idle_since"
 
 
 # SQLSTATEs of a server that ends the connection: the server shut down or restarted, the
@@ -294,12 +307,25 @@ def _detect_disconnects(engine: sa.Engine) -> None:
         if sqlstate.startswith(_POSTGRES_DISCONNECT_SQLSTATES):
             context.is_disconnect = True
 
-    # Replaces a connection the server closed while it sat in the pool.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    # Replaces a connection the server closed while it sat in the pool, or one idle so long
+    # that something between may have dropped it and a ping finds it gone.
     @event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # The pool invalidates a connection refused here and checks out a fresh one instead.
         if _closed_by_server(dbapi_connection):
-            # The pool invalidates this connection and checks out a fresh one instead.
             raise sa.exc.DisconnectionError("the server closed this pooled connection")
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is not None and time.monotonic() - idle_since > IDLE_PING_SECONDS:
+            try:
+                alive = engine.dialect.do_ping(dbapi_connection)
+            except Exception as error:
+                raise sa.exc.DisconnectionError("an idle pooled connection was lost") from error
+            if not alive:
+                raise sa.exc.DisconnectionError("an idle pooled connection was lost")
 
 
 class _LostBeforeCommit(Exception):
@@ -375,7 +401,7 @@ class Database:
         else:
             # No pool_pre_ping: a lost connection is found without a round trip (LOST
             # CONNECTIONS in the module's docstring).
-            kwargs.update(pool_size=20, max_overflow=20)
+            kwargs.update(pool_size=20, max_overflow=20, pool_use_lifo=True)
             # A row lock held longer than this by another transaction fails the waiter
             # (SQLSTATE 55P03), which becomes DatabaseBusy: no request hangs on a stuck one.
             kwargs["connect_args"] = {"options": f"-c lock_timeout={lock_timeout_ms}"}
@@ -710,7 +736,8 @@ class Database:
         of work whose connection was lost before its COMMIT was sent (LOST CONNECTIONS).
         """
         reconnected = self.is_sqlite  # SQLite has no connection to lose
-        for attempt in range(1, UNIT_OF_WORK_ATTEMPTS + 1):
+        attempt = 1
+        while True:
             try:
                 with self.transaction(session) as db:
                     try:
@@ -721,18 +748,17 @@ class Database:
                             raise _LostBeforeCommit() from error
                         raise
             except _LostBeforeCommit as lost:
-                reconnected = True
+                reconnected = True  # at most once, so not counted as an attempt
                 logger.warning(
                     "database connection lost (%s); unit of work run again", lost.__cause__
                 )
-                continue
             except sa.exc.DBAPIError as error:
                 reason = _retryable(error)
                 if reason is None or attempt == UNIT_OF_WORK_ATTEMPTS:
                     raise
                 logger.info("unit of work aborted (%s); attempt %d again", reason, attempt + 1)
                 time.sleep(random.uniform(0.001, 0.02 * attempt))
-        raise AssertionError("unreachable")
+                attempt += 1
 
     @contextmanager
     def read(self) -> Iterator[Session]:
