@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,13 +86,24 @@ def _next(ws: Any, kind: str) -> dict[str, Any]:
 def _first_pair_connected(client: TestClient, pages: list[str]) -> Iterator[tuple[Any, Any]]:
     """The sockets of the first group's two players (``pages`` from ``_start``), each having
     said hello."""
-    with (
-        client.websocket_connect(_socket_url(pages[0])) as one,
-        client.websocket_connect(_socket_url(pages[1])) as two,
-    ):
-        _hello(one, time.time())
-        _hello(two, time.time())
+    with _first_connected(client, pages, 2) as (one, two):
         yield one, two
+
+
+@contextmanager
+def _first_connected(
+    client: TestClient, pages: list[str], how_many: int
+) -> Iterator[tuple[Any, ...]]:
+    """The sockets of the first ``how_many`` (2 or 3) players: the first group's two, then the
+    second group's first; each has said hello."""
+    with ExitStack() as stack:
+        sockets = tuple(
+            stack.enter_context(client.websocket_connect(_socket_url(page)))
+            for page in pages[:how_many]
+        )
+        for ws in sockets:
+            _hello(ws, time.time())
+        yield sockets
 
 
 def _send(ws: Any, key: str, data: Any) -> dict[str, Any]:
@@ -127,13 +138,7 @@ def test_only_a_page_with_a_live_method_loads_the_live_script(client):
 
 def test_zero_reaches_the_whole_group_and_no_one_outside_it(client, live_app):
     pages = _start(client)
-    with (
-        client.websocket_connect(_socket_url(pages[0])) as one,
-        client.websocket_connect(_socket_url(pages[1])) as two,
-        client.websocket_connect(_socket_url(pages[2])) as other_group,
-    ):
-        for ws in (one, two, other_group):
-            _hello(ws, time.time())
+    with _first_connected(client, pages, 3) as (one, two, other_group):
         assert _send(one, "a-1", {"kind": "add", "amount": 5}) == {
             "type": "ack",
             "id": "a-1",
@@ -171,13 +176,7 @@ def test_after_a_regrouping_on_the_page_messages_reach_the_new_group(client, liv
     # The socket locks the group its last message locked; here that group is no longer the
     # sender's, and the message must count in and reach the group the sender is in now.
     pages = _start(client)
-    with (
-        client.websocket_connect(_socket_url(pages[0])) as one,
-        client.websocket_connect(_socket_url(pages[1])) as two,
-        client.websocket_connect(_socket_url(pages[2])) as three,
-    ):
-        for ws in (one, two, three):
-            _hello(ws, time.time())
+    with _first_connected(client, pages, 3) as (one, two, three):
         _send(one, "a-1", {"kind": "add", "amount": 5})
         assert _next(two, "message")["data"] == {"counter": 5, "from": 1}
         assert _next(one, "message")["data"] == {"counter": 5, "from": 1}

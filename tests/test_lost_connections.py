@@ -139,14 +139,19 @@ def _values(db: server.db.Database) -> list[int]:
         return list(session.scalars(sa.text("SELECT v FROM answers ORDER BY id")))
 
 
-def test_a_unit_of_work_on_a_connection_lost_unseen_runs_again_once(
-    database: server.db.Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # As if the pool could not tell (dropped without a word from the server): the unit's
-    # first statement fails; the unit runs again on a new connection and writes once.
+def _lose_unseen(database: server.db.Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One row written (the pool has a connection), then every pooled connection lost as if
+    the pool could not tell (dropped without a word from the server)."""
     _insert(database, 1)
     monkeypatch.setattr(server.db, "_closed_by_server", lambda _connection: False)
     _terminate_idle_connections(database)
+
+
+def test_a_unit_of_work_on_a_connection_lost_unseen_runs_again_once(
+    database: server.db.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The unit's first statement fails; it runs again on a new connection and writes once.
+    _lose_unseen(database, monkeypatch)
     _insert(database, 2)
     assert _values(database) == [1, 2]
 
@@ -156,9 +161,7 @@ def test_an_idle_connection_is_pinged_before_a_read(
 ) -> None:
     # A read is not run again: a connection lost unseen fails it, unless the pool pinged the
     # connection because it sat idle too long (a firewall's idle timeout, here 0 s).
-    _insert(database, 1)
-    monkeypatch.setattr(server.db, "_closed_by_server", lambda _connection: False)
-    _terminate_idle_connections(database)
+    _lose_unseen(database, monkeypatch)
     with pytest.raises(DatabaseUnavailable):
         _values(database)  # not idle long: no ping
     _insert(database, 2)  # the failure replaced the pool's connections

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,28 +41,37 @@ def _project(root: Path, configs: dict[str, dict]) -> Path:
     return root
 
 
-@pytest.fixture
-def urn_api(tmp_path):
-    root = _project(
-        tmp_path / "project",
-        {
-            "trial": URN,
-            "shared": {**URN, "study": "shared-trial"},
-            "seeded": {**URN, "starting_seed": 7},
-        },
-    )
+@contextmanager
+def keyed_urn_client(tmp_path: Path, configs: dict[str, dict]) -> Iterator[tuple[TestClient, str]]:
+    """A client of a project with a session config per urn config (``_project``), sending a
+    write key of its own; yields the client and the key."""
     settings = Settings(
-        root=root,
+        root=_project(tmp_path / "project", configs),
         database_url=databases.database_url(tmp_path),
         session_config_defaults=DEFAULTS,
     )
     app = create_app(settings)
     with app.state.grove.db.transaction() as db:
         key = create_key(db, "alice", "write")
-    with TestClient(app) as client:
-        client.headers.update({"otree-rest-key": key})
-        yield client, key
-    app.state.grove.db.dispose()
+    try:
+        with TestClient(app) as client:
+            client.headers.update({"otree-rest-key": key})
+            yield client, key
+    finally:
+        app.state.grove.db.dispose()
+
+
+@pytest.fixture
+def urn_api(tmp_path):
+    with keyed_urn_client(
+        tmp_path,
+        {
+            "trial": URN,
+            "shared": {**URN, "study": "shared-trial"},
+            "seeded": {**URN, "starting_seed": 7},
+        },
+    ) as client_and_key:
+        yield client_and_key
 
 
 def _session(client: TestClient, config: str = "trial") -> str:

@@ -10,27 +10,14 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from server.api_keys import create_key
-from server.app import create_app
-from server.config import Settings
 from server.sessions import get_session
-from tests import databases
-from tests.test_security_urn_seed import DEFAULTS, URN, _project
+from tests.test_security_urn_seed import URN, keyed_urn_client
 
 
 @pytest.fixture
 def shared_study(tmp_path) -> Iterator[tuple[TestClient, str]]:
-    root = _project(tmp_path / "project", {"shared": {**URN, "study": "shared-trial"}})
-    settings = Settings(
-        root=root, database_url=databases.database_url(tmp_path), session_config_defaults=DEFAULTS
-    )
-    app = create_app(settings)
-    with app.state.grove.db.transaction() as db:
-        key = create_key(db, "alice", "write")
-    with TestClient(app) as client:
-        client.headers.update({"otree-rest-key": key})
-        yield client, key
-    app.state.grove.db.dispose()
+    with keyed_urn_client(tmp_path, {"shared": {**URN, "study": "shared-trial"}}) as both:
+        yield both
 
 
 def _session(client: TestClient) -> str:
