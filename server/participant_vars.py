@@ -225,7 +225,7 @@ def set_participant_vars_by_label(
             connection.execute(
                 _PENDING.update()
                 .where(_PENDING.c.id == pending.id)
-                .values(vars={**(pending.vars or {}), **values}, updated_by=who)
+                .values(vars=merged_vars(pending.vars, values), updated_by=who)
             )
         _record_vars(db, who, "participant.vars", values, None, None, room, label=label)
         return False
@@ -251,10 +251,16 @@ def apply_pending_vars(db: Session, participant: Participant, room_name: str, la
         db.flush()
 
 
+def merged_vars(old: dict[str, Any] | None, values: dict[str, Any]) -> dict[str, Any]:
+    """``old`` vars (None: none yet) with checked ``values`` (``check_vars``) merged in, the
+    posted keys replacing theirs: the one rule every vars writer follows."""
+    return {**(old or {}), **values}
+
+
 def merge_participant_vars(participant: Participant, values: dict[str, Any]) -> None:
-    """Merge checked vars (``check_vars``) into a locked participant's ``vars``, where
-    PARTICIPANT_FIELDS live too: the one rule every vars writer follows."""
-    participant.vars = {**(participant.vars or {}), **values}
+    """Merge checked vars into a locked participant's ``vars``, where PARTICIPANT_FIELDS live
+    too (``merged_vars``)."""
+    participant.vars = merged_vars(participant.vars, values)
 
 
 def _record_vars(
@@ -310,11 +316,11 @@ def _write_merged_vars(
     db: Session, participant_id: int, old: dict[str, Any] | None, values: dict[str, Any]
 ) -> None:
     """Merge ``values`` into a locked participant's ``vars`` read as ``old`` (the rule of
-    ``merge_participant_vars``) and write them with the participant's change stamp
+    ``merged_vars``) and write them with the participant's change stamp
     (``server/change_sequence.py``) in one UPDATE; nothing when the merge changes nothing as
     stored (as the ORM's flush of an unchanged column, which stamps nothing either): True
     replacing 1, equal in Python, is written."""
-    merged = {**(old or {}), **values}
+    merged = merged_vars(old, values)
     if old is not None and stored_json(merged) == stored_json(old):
         return
     db.connection().execute(
