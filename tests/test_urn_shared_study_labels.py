@@ -61,3 +61,21 @@ def test_a_label_in_an_older_session_of_the_study_gets_the_treatment(shared_stud
     assert _treatments(client, newer) == [second, None]
     rows = client.get("/study_participants", params={"api_key": key, "study": "shared-trial"})
     assert [row["id"] for row in rows.json()["results"]] == ["LAB-1", "LAB-2", "nobody-here"]
+
+
+def test_the_label_lookup_uses_an_index_whatever_the_number_of_sessions(shared_study):
+    """The lookup of a labelled participant across a study's sessions searches the label's
+    own index (migration 0011), not every participant (SQLite's query plan)."""
+    from server.randomization.session_urn import _LABELLED
+
+    client, _ = shared_study
+    with client.app.state.grove.db.transaction() as db:
+        connection = db.connection()
+        if connection.dialect.name != "sqlite":
+            pytest.skip("the query plan is read on SQLite")
+        compiled = _LABELLED.compile(dialect=connection.dialect)
+        plan = connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled}", tuple(None for _ in compiled.positiontup or ())
+        ).all()
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "ix_grove_participant_label" in details, details

@@ -177,7 +177,9 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("grove_session.id"), index=True)
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     id_in_session: Mapped[int] = mapped_column(sa.Integer)
-    label: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    # Indexed alone as well as with the session: a trial's urn finds a labelled participant
+    # across every session of its study (server/randomization/session_urn.py).
+    label: Mapped[str | None] = mapped_column(sa.String(255), nullable=True, index=True)
     vars: Mapped[dict[str, Any]] = mapped_column(TypedJSON("participant.vars"), default=dict)
     stored_payoff: Mapped[float] = mapped_column("payoff", sa.Float, default=0.0)
     index_in_pages: Mapped[int] = mapped_column(sa.Integer, default=0)
