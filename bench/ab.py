@@ -39,7 +39,7 @@ from bench.cpu import postmaster_pid, tree_cpu_seconds
 from bench.machine import describe_machine
 from bench.projects import REPO_ROOT, build_grove_project
 from bench.servers import REST_KEY, RunningServer, grove_server, scratch_env
-from bench.setup_calls import create_session, start_participants
+from bench.setup_calls import create_session, run_flow, start_participants
 from bench.wrk import run_wrk
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ab"
@@ -250,6 +250,34 @@ def _wait(server: RunningServer, options: argparse.Namespace) -> Load:
     return Load(run)
 
 
+def _wait_page(server: RunningServer, options: argparse.Namespace) -> Load:
+    """Metric 4 of ``python -m bench`` (``metrics.wait_page``): ``--wait-groups`` groups of
+    three, from the last arrival's POST to every member's next page loaded. ``requests``
+    counts the groups, so the CPU figure is per group moved on (the HTTP requests a group
+    takes differ between revisions)."""
+
+    _, codes = create_session(server, "bench_wait", 3 * options.wait_groups)
+    job = {
+        "flow": "wait_page",
+        "base_url": server.base_url,
+        "server": "grove",
+        "groups": [codes[i : i + 3] for i in range(0, len(codes), 3)],
+    }
+
+    def run() -> dict[str, Any]:
+        started = time.perf_counter()
+        result = run_flow(job)
+        return {
+            "requests": options.wait_groups,
+            "rate": round(len(result["latencies_ms"]) / (time.perf_counter() - started), 2),
+            "p50_ms": result["p50_ms"],
+            "p99_ms": result["p99_ms"],
+            "not_ok": result["failed_groups"],
+        }
+
+    return Load(run)
+
+
 METRICS: dict[str, Callable[[RunningServer, argparse.Namespace], Load]] = {
     "page_get": _page_get,
     "page_post": _page_post,
@@ -258,6 +286,7 @@ METRICS: dict[str, Callable[[RunningServer, argparse.Namespace], Load]] = {
     "urn": _urn,
     "session_create": _session_create,
     "wait_release": _wait,
+    "wait_page": _wait_page,
     "bots": lambda server, options: Load(lambda: {}),  # no server: see _bots
 }
 
@@ -470,6 +499,8 @@ def _describe(options: argparse.Namespace) -> str:
         where += f", {options.participants} participants, {options.seconds:g} s"
     if options.metric == "wait_release":
         where += f", {options.groups} groups of 4, {options.rounds} rounds"
+    if options.metric == "wait_page":
+        where += f", {options.wait_groups} groups of 3; CPU: per group"
     if options.metric == "bots":
         where = (
             f"python -m server test bench_bots {options.bot_participants}, start-up included; "
@@ -539,6 +570,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--groups", type=int, default=10, help="wait_release: groups of 4")
     parser.add_argument("--rounds", type=int, default=4, help="wait_release: rounds per run")
+    parser.add_argument(
+        "--wait-groups", type=int, default=20, help="wait_page: groups of 3 per run"
+    )
     parser.add_argument("--no-save", action="store_true")
     return parser.parse_args(argv)
 

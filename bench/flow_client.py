@@ -233,16 +233,18 @@ _OTREE_SOCKET = re.compile(r'makeReconnectingWebSocket\("([^"]+)"\)')
 
 async def _wait_like_grove(client: HttpClient, page_path: str, html: bytes) -> float:
     """What Grove's wait page script (grove.js) does: long-poll the status URL with
-    ``?wait=1``, asking again at once while the answer is not ready, then reload."""
+    ``?wait=1``, asking again at once while the answer is not ready, then load the page the
+    answer names (a server before the answer named one: reload the wait page)."""
     match = _GROVE_STATUS.search(html.decode())
     if match is None:
         raise RuntimeError(f"no status URL on Grove's wait page {page_path}")
     status_url = match.group(1).replace("&amp;", "&")
     while True:
         _, _, content = await client.request("GET", status_url + "?wait=1")
-        if json.loads(content).get("ready"):
+        answer = json.loads(content)
+        if answer.get("ready"):
             break
-    await client.follow("GET", page_path)
+    await client.follow("GET", answer.get("url") or page_path)
     return time.perf_counter()
 
 

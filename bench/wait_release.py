@@ -128,6 +128,7 @@ class Player:
         self.code = code
         self.client = httpx.AsyncClient(base_url=base_url, timeout=60)
         self.path = ""
+        self.next_url: str | None = None
 
     async def start(self) -> None:
         response = await self.client.get(f"/InitializeParticipant/{self.code}")
@@ -145,11 +146,15 @@ class Player:
         """Hold the status URL as the wait page does: (ready, perf_counter at the answer)."""
         response = await self.client.get(self.path + "/status", params={"wait": "1"})
         at = time.perf_counter()
-        return response.status_code == 200 and response.json().get("ready") is True, at
+        ready = response.status_code == 200 and response.json().get("ready") is True
+        self.next_url = response.json().get("url") if ready else None
+        return ready, at
 
     async def follow(self) -> None:
-        """Load the wait page again (it passes on to the next page) and keep where it led."""
-        response = await self.client.get(self.path, follow_redirects=True)
+        """Load the page the status answer named, as the wait page's script does (else the
+        wait page again: it passes on to the next page) and keep where it led."""
+        url, self.next_url = self.next_url or self.path, None
+        response = await self.client.get(url, follow_redirects=True)
         response.raise_for_status()
         self.path = response.url.path
 

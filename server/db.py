@@ -102,6 +102,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from server import commit_bell
 from server.errors import DatabaseBusy, DatabaseUnavailable
 from server.sqlite_file import FileIdentity, ProcessWriteLock, check_location
 
@@ -130,6 +131,7 @@ T = TypeVar("T")
 
 
 _PROGRESS_KEY = "grove.report_progress"
+_PUBLISHED_KEY = "grove.published"
 # The unit of work the running code is in, for model code that has no row to ask
 # (``Bid.filter()`` with no arguments in a custom_export, ``Bid.create(amount=1)``).
 _current_unit: ContextVar[Session | None] = ContextVar("grove_current_unit", default=None)
@@ -163,6 +165,13 @@ def report_progress(db: Session) -> None:
     mark = db.info.get(_PROGRESS_KEY)
     if mark is not None:
         mark()
+
+
+def note_published(db: Session) -> None:
+    """Say that this unit of work stored push messages (``server.push``): once it commits
+    to a SQLite file, :meth:`Database.transaction` rings the file's bell
+    (``server.commit_bell``), so every process's push hub reads them at once."""
+    db.info[_PUBLISHED_KEY] = True
 
 
 def lock_ids_in_order(db: Session, model: Any, ids: Iterable[int]) -> None:
@@ -467,16 +476,25 @@ class Database:
                 return
             if session is None and self.group_commit:
                 with self._batched_unit() as db:
+                    db.info.pop(_PUBLISHED_KEY, None)
                     yield db
+                self._ring_if_published(db)
                 return
             with self._sqlite_write_locks():
                 if self._file_identity is not None:
                     self._file_identity.check()
                 with self._unit_session(session) as db, db.begin(), in_unit(db):
+                    db.info.pop(_PUBLISHED_KEY, None)  # a reused session's earlier unit's
                     yield db
                 if self._file_identity is not None:
                     # Committed, but perhaps into a file deleted meanwhile: not acknowledged.
                     self._file_identity.check()
+            self._ring_if_published(db)
+
+    def _ring_if_published(self, db: Session) -> None:
+        """After a SQLite commit: ring the file's bell if the unit of work published."""
+        if db.info.pop(_PUBLISHED_KEY, False) and self.sqlite_path is not None:
+            commit_bell.ring(self.sqlite_path)
 
     @contextmanager
     def _batched_unit(self) -> Iterator[Session]:

@@ -4,6 +4,7 @@
 - ``show_page``: a GET of a page or wait page (a wait page GET is an arrival);
 - ``submit_page``: a POST of a page's form (and the timeout sweep's automatic submission);
 - ``wait_page_ready``: a wait page's status poll (read only);
+- ``leave_wait_page``: a released wait page's held status request moves the participant on;
 - ``regroup_by_arrival``: ``group_by_arrival_time`` run again for a waiting participant;
 - ``join_session``: the session-wide link.
 
@@ -348,6 +349,29 @@ def wait_page_ready(database: Database, project: Project, code: str, index: int)
             return True
         scope, _members = flow.wait_scope(entry, player)
         return flow.wait_page_is_complete(db, participant, entry, scope)
+
+
+def leave_wait_page(database: Database, project: Project, code: str, index: int) -> str | None:
+    """A wait page's held status request, once released: move the participant past wait page
+    ``index`` as the page's reload would (the same unit of work as show_page's) and return the
+    URL of the page they now belong on, so their browser loads it in one request; None when
+    they may not move on yet. Their ``last_seen`` is noted in the same unit of work. Raises
+    ParticipantNotFound."""
+
+    def work(db: Session) -> str | None:
+        participant = _locked(db, project, code)
+        entry = flow.current_entry(project, participant)
+        if (
+            entry is not None
+            and entry.is_wait_page
+            and entry.index == index
+            and not flow.arrive_at_wait_page(db, project, participant)
+        ):
+            return None
+        note_seen_in_unit(participant)
+        return flow.current_url(project, participant)
+
+    return database.run(work)
 
 
 def has_finished(database: Database, project: Project, code: str) -> Redirect | None:

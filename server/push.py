@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.db import note_published
 from server.models.push import LiveReceipt, PushMessage
 
 # PostgreSQL's channel for every push message (one LISTEN per worker process).
@@ -58,6 +59,7 @@ def publish_many(db: Session, messages: list[tuple[str, str]]) -> None:
     order."""
     if not messages:
         return
+    note_published(db)
     now = time.time()
     rows = [{"channel": channel, "body": body, "created_at": now} for channel, body in messages]
     if db.get_bind().dialect.name != "postgresql":
@@ -84,6 +86,7 @@ def publish_selected(
     its row's id). Returns how many were stored. The statement around ``messages`` is built
     once per ``messages`` object (pass one built once, with bound parameters)."""
     postgres = db.get_bind().dialect.name == "postgresql"
+    note_published(db)
     statement = _publishing_statement(messages, postgres)
     rows = db.execute(statement, {**(parameters or {}), "push_created_at": time.time()})
     return len(rows.all())

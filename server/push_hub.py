@@ -11,11 +11,13 @@ A subscriber (a live page's WebSocket; later wait pages and room pages) calls
   the table. After the connection was lost and came back, every subscription gets ``None``
   in its queue: read what you may have missed from the table (``recent_messages``).
 * SQLite (the workers of one host): one task per worker process, running only while someone
-  in the process subscribes, asks every ``poll_interval`` seconds whether anyone committed
-  (``PRAGMA data_version``, ``server.sqlite_changes``: no table read) and then reads rows
-  with ids above the last one it saw (one indexed lookup); it reads at least every
-  SAFETY_READ_SECONDS anyway. SQLite serializes writers, so ids commit in order, and
-  AUTOINCREMENT never reuses one.
+  in the process subscribes, reads rows with ids above the last one it saw (one indexed
+  lookup) when the commit bell rings (``server.commit_bell``: a commit that published, by
+  any process, wakes every hub at once), and when ``PRAGMA data_version``
+  (``server.sqlite_changes``: no table read), asked every ``poll_interval`` seconds times
+  BELL_POLL_FACTOR (every ``poll_interval`` without a bell), says someone committed; and at
+  least every SAFETY_READ_SECONDS anyway. SQLite serializes writers, so ids commit in order,
+  and AUTOINCREMENT never reuses one.
 
 Subscribing starts the watcher (or listener) and returns only once it runs, so a subscriber
 that then reads the table's recent messages misses nothing in between (it may see a message
@@ -36,11 +38,14 @@ import anyio.to_thread
 import sqlalchemy as sa
 
 from server import push
+from server.commit_bell import BellListener
 from server.db import Database
 from server.push import Pushed
 from server.sqlite_changes import CommitWatch
 
 DEFAULT_POLL_INTERVAL = 0.005
+# With a commit bell (server.commit_bell), data_version is asked this many times less often.
+BELL_POLL_FACTOR = 10
 # SQLite: the message table is read when the database changed, and at least this often.
 SAFETY_READ_SECONDS = 1.0
 RECONNECT_SECONDS = 1.0
@@ -147,12 +152,24 @@ class PushHub:
         loop = asyncio.get_running_loop()
         # Before the newest id is read: a commit after it counts as a change.
         commits = self._commit_watch()
+        bell = self._bell_listener()
+        rung = asyncio.Event()
+        if bell is not None:
+            loop.add_reader(bell.fileno(), rung.set)
+        # With the bell, data_version is only the safety net for commits that do not ring.
+        interval = self._poll_interval * (BELL_POLL_FACTOR if bell is not None else 1)
         try:
             last = await anyio.to_thread.run_sync(self._read_newest_id)
             ready.set_result(None)
             read_at = loop.time()
             while self._subscriptions and not self._closed:
-                await asyncio.sleep(self._poll_interval)
+                if bell is None:
+                    await asyncio.sleep(interval)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(rung.wait(), interval)
+                    rung.clear()
+                    bell.drain()
                 quiet = commits is not None and not commits.changed()
                 if quiet and loop.time() - read_at < SAFETY_READ_SECONDS:
                     continue
@@ -171,6 +188,9 @@ class PushHub:
             self._task = None
             if commits is not None:
                 commits.close()
+            if bell is not None:
+                loop.remove_reader(bell.fileno())
+                bell.close()
 
     async def _dispatch_after(self, last: int) -> int:
         """Dispatch every message with an id above ``last``; the new last id. Reads again
@@ -192,6 +212,16 @@ class PushHub:
             return CommitWatch(path)
         except sqlite3.Error:
             return None  # then the table is read at every interval
+
+    def _bell_listener(self) -> BellListener | None:
+        path = self._db.sqlite_path
+        if path is None:
+            return None
+        try:
+            return BellListener(path)
+        except OSError as error:
+            logger.warning("no commit bell (%s): the push watcher polls", error)
+            return None
 
     def _read_newest_id(self) -> int:
         with self._db.read() as db:

@@ -1,6 +1,7 @@
 """Wait pages released through the push channel (server.page_channel): the unit of work that
 completes a wait page tells exactly its members' pages, and the admin's advance of a waiting
-participant releases that participant's held status request."""
+participant releases that participant's held status request. A released held request moves
+its participant on and answers with the page to load (what the page's reload did)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 
 import sqlalchemy as sa
 
+from server.models.core import Participant
 from server.models.push import PushMessage
 from server.session_monitor import advance_participant
 
@@ -63,7 +65,9 @@ def test_a_completed_wait_page_tells_its_group_only(app, client):
     for code in second_group[1:]:
         _contribute(client, code, 1)
     holder.join(timeout=10)
-    assert other_group_waiter["json"] == {"ready": True}
+    results_url = waiting_url.replace("/ResultsWaitPage/", "/Results/")
+    results_url = results_url[: results_url.rindex("/") + 1] + str(index + 1)
+    assert other_group_waiter["json"] == {"ready": True, "url": results_url}
 
 
 def test_the_admins_advance_releases_a_waiting_participants_held_status(app, client):
@@ -79,7 +83,60 @@ def test_the_admins_advance_releases_a_waiting_participants_held_status(app, cli
     outcome = advance_participant(grove.db, grove.project, session, trustee, who="test")
     assert outcome.moved, outcome.note
     holder.join(timeout=10)
-    assert answer["json"] == {"ready": True}
+    start = client.get(f"/InitializeParticipant/{trustee}", follow_redirects=False)
+    moved_to = start.headers["location"]
+    assert "/SendBack/" in moved_to
+    assert answer["json"] == {"ready": True, "url": moved_to}
     assert answer["at"] - advanced < 2
     # The trustor never moved: the trustee passed the wait page without them.
     assert "/Send/" in client.get(f"/InitializeParticipant/{trustor}").url.path
+
+
+def _position(app, code: str) -> int:
+    with app.state.grove.db.read() as db:
+        return db.scalar(sa.select(Participant.index_in_pages).where(Participant.code == code))
+
+
+def test_a_released_status_request_moves_its_participant_on_and_names_the_page(app, client):
+    _session_code, (trustor, trustee) = _session(client, "trust", 2)
+    wait_url = client.get(f"/InitializeParticipant/{trustee}").url.path
+    assert "/WaitForTrustor/" in wait_url
+    waiting_at = _position(app, trustee)
+    answer: dict = {}
+    holder = _hold(client, wait_url, answer)
+    time.sleep(0.3)
+    send = client.get(f"/InitializeParticipant/{trustor}").url.path
+    assert client.post(send, data={"sent_amount": "5"}, follow_redirects=False).status_code == 303
+    holder.join(timeout=10)
+    assert answer["json"]["ready"] is True
+    next_url = answer["json"]["url"]
+    assert "/SendBack/" in next_url
+    # Moved on by the status request itself: the named page loads without a redirect.
+    assert _position(app, trustee) > waiting_at
+    page = client.get(next_url, follow_redirects=False)
+    assert page.status_code == 200
+    assert 'name="sent_back_amount"' in page.text
+    # A browser without the script reloads the wait page: it is sent to the same page.
+    reload = client.get(wait_url, follow_redirects=False)
+    assert reload.status_code == 303
+    assert reload.headers["location"] == next_url
+
+
+def test_a_status_request_for_a_completed_wait_page_moves_on_at_once(app, client):
+    _session_code, (trustor, trustee) = _session(client, "trust", 2)
+    wait_url = client.get(f"/InitializeParticipant/{trustee}").url.path
+    send = client.get(f"/InitializeParticipant/{trustor}").url.path
+    client.post(send, data={"sent_amount": "5"}, follow_redirects=False)
+    # Without ``wait``: the answer only, nothing moves.
+    assert client.get(wait_url + "/status").json() == {"ready": True}
+    assert (
+        "/WaitForTrustor/"
+        in client.get(f"/InitializeParticipant/{trustee}", follow_redirects=False).headers[
+            "location"
+        ]
+    )
+    held = client.get(wait_url + "/status", params={"wait": "1"}).json()
+    assert held["ready"] is True
+    assert "/SendBack/" in held["url"]
+    location = client.get(f"/InitializeParticipant/{trustee}", follow_redirects=False)
+    assert location.headers["location"] == held["url"]

@@ -33,7 +33,10 @@
         })
         .then(function (data) {
           if (data === null) { return; }
-          if (data.ready) { window.location.reload(); } else { poll(); }
+          // The server moved the participant on and says where to: one request, as the
+          // reload's redirect would have replaced this page in the history.
+          if (data.ready && data.url) { window.location.replace(data.url); }
+          else if (data.ready) { window.location.reload(); } else { poll(); }
         })
         .catch(function () { setTimeout(poll, 2000); });
     };

@@ -109,19 +109,26 @@ async def wait_status(request: Request) -> Response:
 
     With ``?wait=1`` the answer is held until the wait page completes (long polling, woken by
     the participant's page channel: ``server.web.wait_watch``), for at most LONG_POLL_SECONDS;
-    without it, the answer comes at once.
+    then this request moves the participant on, as the page's reload would, and answers
+    ``{"ready": true, "url": <their next page>}``: the page's script loads that page, one
+    request instead of a reload, its write and a redirect. Without ``wait``, the answer comes
+    at once and changes nothing.
     """
     index = page_index(request)
     if request.query_params.get("wait") != "1":
         ready = await run_in_threadpool(_wait_page_is_done, request)
         return JSONResponse({"ready": ready})
-    ready = await wait_until_ready(
-        grove(request).push_hub,
-        request.path_params["code"],
-        index,
-        lambda: _wait_page_is_done(request),
+    app, code = grove(request), request.path_params["code"]
+    no_store = {"Cache-Control": "no-store"}
+    if not await wait_until_ready(app.push_hub, code, index, lambda: _wait_page_is_done(request)):
+        return JSONResponse({"ready": False}, headers=no_store)
+    url = await run_in_threadpool(
+        participant_pages.leave_wait_page, app.db, app.project, code, index
     )
-    return JSONResponse({"ready": ready}, headers={"Cache-Control": "no-store"})
+    setattr(request.state, SEEN_BY_ROUTE, True)  # noted in leave_wait_page's unit of work
+    if url is None:
+        return JSONResponse({"ready": False}, headers=no_store)
+    return JSONResponse({"ready": True, "url": url}, headers=no_store)
 
 
 def finished(request: Request) -> Response:

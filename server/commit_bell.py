@@ -1,0 +1,107 @@
+"""A wake-up for the push hubs of every process on a SQLite file, rung after a commit that
+published (``server.push``): the hubs read the message table at once instead of at their next
+look.
+
+Each listening process (a worker's push hub) binds a Unix datagram socket in the bell's folder
+(in the system's temporary folder, named by a hash of the database's path, so the socket's
+path fits the 108 bytes a Unix socket's name may have); ringing sends one byte to every socket
+there. A socket nobody is bound to any more (a process that died) refuses the byte and is
+removed; a full socket was rung already. The bell is only a wake-up: a hub still looks at
+``PRAGMA data_version`` now and then (``server.push_hub``), so a ring lost (a commit by a
+program that does not ring, a folder that cannot be made) costs time, never a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+import socket
+import stat
+import tempfile
+from pathlib import Path
+
+logger = logging.getLogger("grove.push")
+
+
+def bell_folder(database: Path) -> Path:
+    """The folder of the bell of the SQLite file ``database``."""
+    digest = hashlib.sha256(str(database.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"grove-bell-{digest}"
+
+
+def _usable_folder(database: Path) -> Path | None:
+    """The bell's folder, made if missing (readable by this user only); None when it cannot
+    be made or another user owns it."""
+    folder = bell_folder(database)
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        status = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.getuid():
+        return None
+    return folder
+
+
+def ring(database: Path) -> None:
+    """Wake every process listening on ``database``'s bell (from any thread; never raises)."""
+    folder = bell_folder(database)
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+        sender.setblocking(False)
+        for entry in entries:
+            try:
+                sender.sendto(b"!", entry.path)
+            except ConnectionRefusedError:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)  # its process is gone
+            except OSError:
+                pass  # full (rung already), removed meanwhile, or not a socket
+
+
+class BellListener:
+    """This process's socket on a database's bell: readable once the bell rang."""
+
+    def __init__(self, database: Path) -> None:
+        """Raises OSError when the bell's folder or socket cannot be made."""
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            self.socket.setblocking(False)
+            for attempt in range(2):
+                folder = _usable_folder(database)
+                if folder is None:
+                    raise OSError(f"no usable bell folder for {database}")
+                self.path = folder / f"{os.getpid()}-{secrets.token_hex(4)}"
+                try:
+                    self.socket.bind(str(self.path))
+                    break
+                except FileNotFoundError:
+                    if attempt:  # the last listener removed the folder meanwhile, twice
+                        raise
+        except OSError:
+            self.socket.close()
+            raise
+
+    def fileno(self) -> int:
+        """The socket's file number, for the event loop's ``add_reader``."""
+        return self.socket.fileno()
+
+    def drain(self) -> None:
+        """Take every ring that arrived (so the socket is quiet until the next)."""
+        with contextlib.suppress(OSError):
+            while self.socket.recv(64):
+                pass
+
+    def close(self) -> None:
+        """Close the socket and remove its name, and the folder if it was the last."""
+        self.socket.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        with contextlib.suppress(OSError):
+            self.path.parent.rmdir()  # fails while another listener is in it

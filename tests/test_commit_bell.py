@@ -1,0 +1,85 @@
+"""The commit bell (server.commit_bell): a SQLite commit that published wakes every process's
+push hub at once, rather than at the hub's next look at the database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pytest
+
+from server import commit_bell, push
+from server.db import Database
+from server.push_hub import PushHub
+
+# The SQLite watcher (PostgreSQL delivers by NOTIFY at the commit).
+pytestmark = pytest.mark.sqlite
+
+SLOW_LOOK = 2.0  # seconds between the hub's looks at data_version without a bell
+
+
+def test_a_commit_in_another_database_object_wakes_the_hub_at_once(app, settings):
+    database = app.state.grove.db
+    other = Database(settings.database_url)  # another process's connection to the file
+
+    async def scenario() -> float:
+        hub = PushHub(database, 60.0, poll_interval=SLOW_LOOK)
+        subscription = await hub.subscribe("page:someone")
+        try:
+            await asyncio.sleep(0.1)  # the watcher is in its wait
+            started = time.monotonic()
+            await asyncio.to_thread(
+                other.run, lambda db: push.publish(db, "page:someone", '{"type": "check"}')
+            )
+            await asyncio.wait_for(subscription.queue.get(), 10)
+            return time.monotonic() - started
+        finally:
+            hub.unsubscribe(subscription)
+            await hub.close()
+
+    try:
+        seconds = asyncio.run(scenario())
+    finally:
+        other.dispose()
+    # Without the bell the message waits for the hub's next look, SLOW_LOOK seconds later.
+    assert seconds < SLOW_LOOK / 2, seconds
+
+
+def test_a_closed_hub_leaves_no_socket_behind(app):
+    database = app.state.grove.db
+    folder = commit_bell.bell_folder(database.sqlite_path)
+
+    async def scenario() -> int:
+        hub = PushHub(database, 60.0)
+        subscription = await hub.subscribe("page:someone")
+        listening = len(os.listdir(folder))
+        hub.unsubscribe(subscription)
+        await hub.close()
+        return listening
+
+    assert asyncio.run(scenario()) == 1
+    assert not folder.exists()
+
+
+def test_ringing_removes_the_socket_of_a_process_that_is_gone(tmp_path):
+    database = tmp_path / "grove.sqlite3"
+    listener = commit_bell.BellListener(database)
+    gone = commit_bell.BellListener(database)
+    gone.socket.close()  # as a killed process would leave it: the name, nobody bound
+    try:
+        commit_bell.ring(database)
+        assert not gone.path.exists()
+        assert listener.path.exists()
+        assert listener.socket.recv(64) == b"!"
+        listener.drain()
+        with pytest.raises(BlockingIOError):
+            listener.socket.recv(64)
+    finally:
+        listener.close()
+        gone.close()
+
+
+def test_ringing_a_bell_nobody_listens_to_does_nothing(tmp_path):
+    commit_bell.ring(tmp_path / "never.sqlite3")  # no folder: no error, nothing made
+    assert not commit_bell.bell_folder(tmp_path / "never.sqlite3").exists()
