@@ -1,5 +1,6 @@
 """A project loaded for some session configs (``Settings.config_names``; ``python -m server
-test CONFIG``) imports and maps only their apps, and still checks every config (issue 20)."""
+test CONFIG``) imports and maps only their apps, and still checks every config; the app the
+bots play on does not check its template files at each render (issue 20)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from server.__main__ import main
+from server.bots.runner import bot_app
 from server.config import load_settings
 from server.errors import ConfigurationError
 from server.project import load_project
@@ -68,3 +70,12 @@ def test_the_command_for_one_config_imports_no_other_app(monkeypatch, capsys, ro
     assert main(["test"]) == 1
     _out, err = capsys.readouterr()
     assert "quiz is not imported for rounds_pass" in err
+
+
+def test_the_bots_app_does_not_check_template_files_at_each_render(root):
+    # A development server re-reads a changed template (a stat per render); a bot run's
+    # templates do not change while it plays.
+    settings = load_settings(root, {})
+    assert not settings.production
+    with bot_app(settings) as app:
+        assert app.state.grove.templates.auto_reload is False
