@@ -644,6 +644,9 @@ def bot_app(settings: Settings, database_url: str | None = None) -> Iterator[Sta
             if scratch is not None:
                 scratch.dispose()
             raise
+        # A run's templates do not change while it plays: no stat of each template file at
+        # every render (a development server's reload).
+        app.state.grove.templates.auto_reload = False
         try:
             yield app
         finally:
