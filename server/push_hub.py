@@ -74,6 +74,9 @@ class PushHub:
         self._ready: asyncio.Future[None] | None = None
         self._pruner: asyncio.Task[None] | None = None
         self._closed = False
+        # The hub's reads take no token of the threads that run requests: with every one
+        # of them waiting for a write lock, a read behind them would hold up every delivery.
+        self._readers = anyio.CapacityLimiter(1)
 
     async def subscribe(self, channel: str) -> Subscription:
         """Receive the channel's messages from now on; raises what starting the watcher did."""
@@ -148,7 +151,7 @@ class PushHub:
         # Before the newest id is read: a commit after it counts as a change.
         commits = self._commit_watch()
         try:
-            last = await anyio.to_thread.run_sync(self._read_newest_id)
+            last = await anyio.to_thread.run_sync(self._read_newest_id, limiter=self._readers)
             ready.set_result(None)
             read_at = loop.time()
             while self._subscriptions and not self._closed:
@@ -177,7 +180,7 @@ class PushHub:
         while a read comes back full: one commit may hold more messages than one read (a page
         command to a whole session), and no further commit may come to say so."""
         while True:
-            messages = await anyio.to_thread.run_sync(self._read_after, last)
+            messages = await anyio.to_thread.run_sync(self._read_after, last, limiter=self._readers)
             for message in messages:
                 last = max(last, message.id)
                 self._dispatch(message)
@@ -238,7 +241,7 @@ class PushHub:
                             message, message_id = push.parse_notification(note.payload)
                             if message is None:
                                 fetched = await anyio.to_thread.run_sync(
-                                    self._read_ids, [message_id]
+                                    self._read_ids, [message_id], limiter=self._readers
                                 )
                                 for item in fetched:
                                     self._dispatch(item)
