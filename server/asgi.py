@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -17,4 +18,15 @@ def app_from_environment() -> Starlette:
     API keys sent in query strings out of uvicorn's access log."""
     hide_keys_in_access_log()
     root = Path(os.environ.get("GROVE_PROJECT_ROOT", Path.cwd()))
-    return create_app(load_settings(root, os.environ))
+    app = create_app(load_settings(root, os.environ))
+    freeze_startup_objects()
+    return app
+
+
+def freeze_startup_objects() -> None:
+    """Leave what start-up built (modules, the project, the models, the routes) out of
+    every later garbage collection: a full collection, which holds the GIL and so stops the
+    worker, then scans only what was made since. Without it each one took 60-340 ms on a
+    worker serving live pages, about every 10 s."""
+    gc.collect()
+    gc.freeze()

@@ -79,6 +79,9 @@ class PushHub:
         self._ready: asyncio.Future[None] | None = None
         self._pruner: asyncio.Task[None] | None = None
         self._closed = False
+        # The hub's reads take no token of the threads that run requests: with every one
+        # of them waiting for a write lock, a read behind them would hold up every delivery.
+        self._readers = anyio.CapacityLimiter(1)
 
     async def subscribe(self, channel: str) -> Subscription:
         """Receive the channel's messages from now on; raises what starting the watcher did."""
@@ -159,7 +162,7 @@ class PushHub:
         # With the bell, data_version is only the safety net for commits that do not ring.
         interval = self._poll_interval * (BELL_POLL_FACTOR if bell is not None else 1)
         try:
-            last = await anyio.to_thread.run_sync(self._read_newest_id)
+            last = await anyio.to_thread.run_sync(self._read_newest_id, limiter=self._readers)
             ready.set_result(None)
             read_at = loop.time()
             while self._subscriptions and not self._closed:
@@ -197,7 +200,7 @@ class PushHub:
         while a read comes back full: one commit may hold more messages than one read (a page
         command to a whole session), and no further commit may come to say so."""
         while True:
-            messages = await anyio.to_thread.run_sync(self._read_after, last)
+            messages = await anyio.to_thread.run_sync(self._read_after, last, limiter=self._readers)
             for message in messages:
                 last = max(last, message.id)
                 self._dispatch(message)
@@ -268,7 +271,7 @@ class PushHub:
                             message, message_id = push.parse_notification(note.payload)
                             if message is None:
                                 fetched = await anyio.to_thread.run_sync(
-                                    self._read_ids, [message_id]
+                                    self._read_ids, [message_id], limiter=self._readers
                                 )
                                 for item in fetched:
                                     self._dispatch(item)
