@@ -15,6 +15,8 @@ of the minute) only while the worker uses its numbers up quickly, so the numbers
 holds unused at the end of a minute, which no other worker can serve, stay few. Once a worker
 has seen its key's minute full it refuses that key's requests until the next minute without
 writing: a client hammering past its limit does not take the write lock from participants.
+A request served from the numbers a worker holds needs no thread (``count_api_request_at_once``,
+for the event loop); only taking a block does.
 Old minutes are deleted by the worker heartbeat (``server/worker_registry.py``). No HTTP here.
 """
 
@@ -118,6 +120,29 @@ def _take_block(database: Database, key_user: str, window: int, size: int) -> in
     return database.run(work)
 
 
+def _window_of(moment: float) -> int:
+    return int(moment // WINDOW_SECONDS) * WINDOW_SECONDS
+
+
+def _next_number(numbers: _Numbers, limit_per_minute: int) -> int:
+    """Serve the next number the worker holds (past the limit: the minute is full)."""
+    number = numbers.next
+    numbers.next += 1
+    if number > limit_per_minute:
+        numbers.full = True
+    return number
+
+
+def _refuse_past_limit(number: int, limit_per_minute: int, window: int, moment: float) -> None:
+    if number > limit_per_minute:
+        retry_after = max(1, int(window + WINDOW_SECONDS - moment + 0.999))
+        raise RateLimited(
+            f"too many requests: this key may make {limit_per_minute} API requests a minute; "
+            f"try again in {retry_after} s",
+            retry_after_seconds=retry_after,
+        )
+
+
 def count_api_request(
     database: Database, key_user: str, limit_per_minute: int, now: float | None = None
 ) -> int:
@@ -125,7 +150,7 @@ def count_api_request(
     number in the minute (across every worker). Raises RateLimited when that passes
     ``limit_per_minute``; once a worker has seen the minute full, without a write."""
     moment = time.time() if now is None else now
-    window = int(moment // WINDOW_SECONDS) * WINDOW_SECONDS
+    window = _window_of(moment)
     key_user = key_user[:255]
     counts = _counts_of(database)
     with _key_lock(counts, key_user, window) as numbers:
@@ -138,15 +163,37 @@ def count_api_request(
             size = max(1, min(numbers.block, (limit_per_minute - numbers.last) // 16))
             last = _take_block(database, key_user, window, size)
             numbers.next, numbers.last, numbers.taken_at = last - size + 1, last, clock
-        number = numbers.next
-        numbers.next += 1
-        if number > limit_per_minute:
-            numbers.full = True
-    if number > limit_per_minute:
-        retry_after = max(1, int(window + WINDOW_SECONDS - moment + 0.999))
-        raise RateLimited(
-            f"too many requests: this key may make {limit_per_minute} API requests a minute; "
-            f"try again in {retry_after} s",
-            retry_after_seconds=retry_after,
-        )
+        number = _next_number(numbers, limit_per_minute)
+    _refuse_past_limit(number, limit_per_minute, window, moment)
+    return number
+
+
+def count_api_request_at_once(
+    database: Database, key_user: str, limit_per_minute: int, now: float | None = None
+) -> int | None:
+    """:func:`count_api_request` when it needs neither the database nor a wait: the worker
+    holds an unused number of the key's current minute (or has seen the minute full) and no
+    other thread is using the key's numbers. Else None, and nothing was counted: the caller
+    counts with :func:`count_api_request` (in a thread, as it may write). For the event
+    loop, which must never wait for a lock held across a database write. Raises
+    RateLimited as :func:`count_api_request` does."""
+    moment = time.time() if now is None else now
+    window = _window_of(moment)
+    key_user = key_user[:255]
+    counts = _counts_of(database)
+    with counts.lock:  # never held across a wait
+        key_lock = counts.key_locks.get(key_user)
+        if window != counts.window or key_lock is None or not key_lock.acquire(blocking=False):
+            return None
+    # Held, this lock is the key's current one: a lock is dropped only while nobody holds it.
+    try:
+        numbers = counts.keys.get(key_user)
+        if numbers is None or numbers.window != window:
+            return None
+        if not numbers.full and numbers.next > numbers.last:
+            return None
+        number = _next_number(numbers, limit_per_minute)
+    finally:
+        key_lock.release()
+    _refuse_past_limit(number, limit_per_minute, window, moment)
     return number

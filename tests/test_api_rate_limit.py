@@ -5,17 +5,19 @@ so shared by every worker; off on the development server unless GROVE_API_RATE_L
 from __future__ import annotations
 
 import secrets
+import threading
 
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from server import rate_limit
 from server.api_keys import create_key
 from server.app import create_app
 from server.config import load_settings
 from server.errors import ConfigurationError, RateLimited
 from server.models.rate_limits import ApiRequestCount
-from server.rate_limit import count_api_request
+from server.rate_limit import count_api_request, count_api_request_at_once
 from tests.conftest import REPO_ROOT
 from tests.rest_helpers import REST_KEY, assert_error_shape
 
@@ -153,5 +155,53 @@ def test_requests_past_a_full_minute_are_refused_without_a_write(settings):
         assert writes == []
         assert count_api_request(db, "flood", 1, now=minute + 60) == 1
         assert len(writes) == 1
+    finally:
+        app.state.grove.db.dispose()
+
+
+def test_numbers_a_worker_holds_are_served_at_once_and_nothing_else(settings, monkeypatch):
+    monkeypatch.setattr(rate_limit, "QUICK_SECONDS", 3600.0)  # every block twice the last
+    app = create_app(settings)
+    try:
+        db = app.state.grove.db
+        minute = 1_800_000_000 - 1_800_000_000 % 60
+        writes = _count_upserts(db)
+        # Nothing held: not counted (the caller counts in a thread).
+        assert count_api_request_at_once(db, "quick", 100, now=minute) is None
+        assert writes == []
+        assert count_api_request(db, "quick", 100, now=minute) == 1  # a block of 1
+        assert count_api_request_at_once(db, "quick", 100, now=minute) is None
+        assert count_api_request(db, "quick", 100, now=minute) == 2  # a block of 2: 2 and 3
+        assert len(writes) == 2
+        assert count_api_request_at_once(db, "quick", 100, now=minute + 1) == 3
+        assert count_api_request_at_once(db, "quick", 100, now=minute + 1) is None
+        assert len(writes) == 2
+        assert count_api_request(db, "quick", 100, now=minute + 1) == 4  # 4 to 7
+        # While another thread uses the key's numbers: no wait, nothing counted.
+        key_lock = rate_limit._counts_of(db).key_locks["quick"]
+        with key_lock:
+            answer: list[int | None] = []
+            waiter = threading.Thread(
+                target=lambda: answer.append(
+                    count_api_request_at_once(db, "quick", 100, now=minute + 1)
+                )
+            )
+            waiter.start()
+            waiter.join(5)
+            assert answer == [None]
+        assert count_api_request_at_once(db, "quick", 100, now=minute + 1) == 5
+        # A new minute: its numbers are taken first.
+        assert count_api_request_at_once(db, "quick", 100, now=minute + 60) is None
+        assert len(writes) == 3
+
+        # Once the minute is seen full, refused at once, without a write.
+        count_api_request(db, "flood", 1, now=minute)
+        with pytest.raises(RateLimited):
+            count_api_request(db, "flood", 1, now=minute + 1)
+        before = len(writes)
+        with pytest.raises(RateLimited) as refused:
+            count_api_request_at_once(db, "flood", 1, now=minute + 50)
+        assert refused.value.retry_after_seconds == 10
+        assert len(writes) == before
     finally:
         app.state.grove.db.dispose()

@@ -14,6 +14,7 @@ from server.randomization.urn import (
     empty_counts,
     initial_rng_state,
     replay,
+    weighted_index,
 )
 
 FACTORS = {"sex": ["M", "F"], "site": ["a", "b", "c"]}
@@ -90,3 +91,39 @@ def test_bad_levels_name_the_factor(levels):
     with pytest.raises(InvalidLevels) as caught:
         assign(config, empty_counts(config), initial_rng_state(config), levels)
     assert caught.value.factor in ("site", "sex", "age")
+
+
+WEIGHTS = st.lists(
+    st.one_of(
+        st.floats(min_value=1e-300, max_value=1e12),
+        st.integers(1, 10**6).map(float),
+        st.sampled_from([0.0, -1.0, float("nan"), float("inf")]),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(weights=WEIGHTS, seed=st.integers(0, 2**64 - 1), skip=st.integers(0, 3))
+def test_weighted_index_draws_as_numpys_choice(weights, seed, skip):
+    import numpy as np
+
+    state = np.random.Generator(np.random.PCG64(seed))
+    state.random(skip)  # a state partway, with a buffered half word or not
+    state.integers(0, 2**31, skip)
+    before = state.bit_generator.state
+    ours, theirs = np.random.Generator(np.random.PCG64()), np.random.Generator(np.random.PCG64())
+    ours.bit_generator.state = theirs.bit_generator.state = before
+    balls = np.array(weights)
+    with np.errstate(all="ignore"):  # 0 / 0 and inf / inf warn alike in both
+        try:
+            expected: object = int(theirs.choice(len(weights), 1, p=balls / balls.sum())[0])
+        except ValueError as exc:
+            expected = str(exc)
+        try:
+            got: object = weighted_index(ours, weights)
+        except ValueError as exc:
+            got = str(exc)
+    assert got == expected
+    assert ours.bit_generator.state == theirs.bit_generator.state

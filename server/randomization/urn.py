@@ -235,6 +235,27 @@ def _generator_at(rng_state: RngState) -> Any:
     return generator
 
 
+def weighted_index(generator: Any, weights: Sequence[float]) -> int:
+    """``int(generator.choice(len(weights), 1, p=weights / their sum)[0])``, the same index
+    from the same draw, without most of ``choice``'s cost (about 60 us a call).
+
+    With ``p``, numpy's ``choice`` checks it (non-negative, summing to 1: no draw), then
+    takes ``cdf = p.cumsum()``, ``cdf /= cdf[-1]`` and ``cdf.searchsorted(self.random(size),
+    side="right")``; that is done here, with the same numpy operations in the same order.
+    Positive finite weights always pass its checks; other weights go to ``choice`` itself,
+    which raises as it always did.
+    """
+    import numpy as np
+
+    balls = np.array(weights)
+    p = balls / balls.sum()
+    if not (all(weight > 0 for weight in weights) and math.isfinite(sum(weights))):
+        return int(generator.choice(len(weights), 1, p=p)[0])
+    cdf = p.cumsum()
+    cdf /= cdf[-1]
+    return int(cdf.searchsorted(generator.random(1), side="right")[0])
+
+
 def assign(
     config: UrnConfig,
     counts: Mapping[tuple[str, str], Sequence[int]],
@@ -245,7 +266,6 @@ def assign(
 
     ``counts`` needs at least the participant's urns. Raises InvalidLevels.
     """
-    import numpy as np
 
     clean = check_levels(config, levels)
     generator = _generator_at(rng_state)
@@ -259,8 +279,7 @@ def assign(
         chosen = candidates[int(generator.choice(range(len(candidates)), 1)[0])]
     else:
         chosen = candidates[0]
-    balls = np.array(_balls(config, counts[(chosen, clean[chosen])]))
-    index = int(generator.choice(len(config.treatments), 1, p=balls / balls.sum())[0])
+    index = weighted_index(generator, _balls(config, counts[(chosen, clean[chosen])]))
     return Assignment(
         treatment=config.treatments[index],
         treatment_index=index,
