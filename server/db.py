@@ -157,6 +157,22 @@ def in_unit(db: Session) -> Iterator[Session]:
         _current_unit.set(previous)
 
 
+_FLUSHED_KEY = "grove.flushed"
+
+
+def _note_flush(session: Session, _flush_context: Any) -> None:
+    session.info[_FLUSHED_KEY] = True
+
+
+def flushed_in_read(db: Session) -> bool:
+    """Whether code flushed changes in this read transaction (:meth:`Database.read`): a hook
+    that set an attribute and then ran a query (SQLAlchemy's autoflush), or created a row
+    (``ExtraModel.create`` flushes for its id). The session no longer lists them as new or
+    dirty, and the read's rollback would drop them, so the caller must redo the work in a
+    write unit of work."""
+    return bool(db.info.get(_FLUSHED_KEY))
+
+
 def report_progress(db: Session) -> None:
     """Say, from inside a long write unit of work (a session of thousands of participants),
     that it is still moving, between batches: on SQLite, writers queued behind it keep
@@ -450,6 +466,7 @@ class Database:
             else self.engine
         )
         self._reader = sessionmaker(reader_engine, expire_on_commit=False, info=self.info)
+        sa.event.listen(self._reader, "after_flush", _note_flush)
 
     def writer_session(self) -> Session:
         """A session for several units of work in a row that keep the same objects (an async

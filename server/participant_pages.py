@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from server import flow
 from server.browser_tokens import new_browser_token
-from server.db import Database, lock_ids_in_order
+from server.db import Database, flushed_in_read, lock_ids_in_order
 from server.errors import DatabaseBusy, GroveError, ParticipantNotFound, SessionNotFound
 from server.forms import PageForm
 from server.i18n import gettext
@@ -547,7 +547,7 @@ def _render(
     if _has_writes(db):
         changed = sorted({type(row).__name__ for row in (*db.new, *db.dirty, *db.deleted)})
         raise TemplateWroteError(
-            f"the template of page {entry.page_name} changed {', '.join(changed)} while "
+            f"the template of page {entry.page_name} changed {', '.join(changed) or 'rows'} while "
             "rendering; templates may only read. Change data in vars_for_template or "
             "before_next_page instead."
         )
@@ -555,8 +555,10 @@ def _render(
 
 
 def _has_writes(db: Session) -> bool:
+    """Whether the hooks or the template changed anything: pending, or already flushed (a
+    query after a change flushes it first; in a read transaction it must not be lost)."""
     flag_changed_json(db)
-    return bool(db.new or db.dirty or db.deleted)
+    return bool(db.new or db.dirty or db.deleted) or flushed_in_read(db)
 
 
 def _reattach(db: Session, value: Any) -> Any:
