@@ -50,6 +50,10 @@ def ring(database: Path) -> None:
     """Wake every process listening on ``database``'s bell (from any thread; never raises)."""
     folder = bell_folder(database)
     try:
+        status = folder.lstat()
+        # Another user's folder (made first in the shared temporary folder) is not rung.
+        if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.getuid():
+            return
         entries = list(os.scandir(folder))
     except OSError:
         return
@@ -57,6 +61,8 @@ def ring(database: Path) -> None:
         sender.setblocking(False)
         for entry in entries:
             try:
+                if not stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode):
+                    continue  # only the listeners' own sockets, never through a link
                 sender.sendto(b"!", entry.path)
             except ConnectionRefusedError:
                 with contextlib.suppress(OSError):

@@ -83,3 +83,51 @@ def test_ringing_removes_the_socket_of_a_process_that_is_gone(tmp_path):
 def test_ringing_a_bell_nobody_listens_to_does_nothing(tmp_path):
     commit_bell.ring(tmp_path / "never.sqlite3")  # no folder: no error, nothing made
     assert not commit_bell.bell_folder(tmp_path / "never.sqlite3").exists()
+
+
+def _socket_outside(tmp_path):
+    import socket
+
+    outside = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    outside.setblocking(False)
+    outside.bind(str(tmp_path / "outside"))
+    return outside
+
+
+def test_ringing_sends_nothing_through_a_link_in_the_folder(tmp_path):
+    """Only the listeners' own sockets are rung: a symbolic link placed in the folder (to
+    the system log's socket, say) gets nothing."""
+    database = tmp_path / "grove.sqlite3"
+    listener = commit_bell.BellListener(database)
+    outside = _socket_outside(tmp_path)
+    try:
+        os.symlink(tmp_path / "outside", listener.path.parent / "planted")
+        commit_bell.ring(database)
+        assert listener.socket.recv(64) == b"!"
+        with pytest.raises(BlockingIOError):
+            outside.recv(64)
+    finally:
+        (listener.path.parent / "planted").unlink()
+        listener.close()
+        outside.close()
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="making a folder of another user needs root")
+def test_a_bell_folder_of_another_user_is_not_rung(tmp_path):
+    """Another local user who made the bell's folder first (it is in the shared temporary
+    folder) gets no byte at each commit: the folder must be this user's."""
+    database = tmp_path / "grove.sqlite3"
+    folder = commit_bell.bell_folder(database)
+    folder.mkdir(mode=0o755)
+    outside = _socket_outside(tmp_path)
+    try:
+        os.rename(tmp_path / "outside", folder / "theirs")
+        os.chown(folder, 4321, 4321)
+        commit_bell.ring(database)
+        with pytest.raises(BlockingIOError):
+            outside.recv(64)
+    finally:
+        outside.close()
+        for entry in folder.iterdir():
+            entry.unlink()
+        folder.rmdir()
