@@ -57,7 +57,11 @@ def ring(database: Path) -> None:
         entries = list(os.scandir(folder))
     except OSError:
         return
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+    try:
+        sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    except OSError:
+        return  # out of file numbers, say: the hubs' next look finds the messages
+    with sender:
         sender.setblocking(False)
         for entry in entries:
             try:

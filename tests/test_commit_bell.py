@@ -131,3 +131,37 @@ def test_a_bell_folder_of_another_user_is_not_rung(tmp_path):
         for entry in folder.iterdir():
             entry.unlink()
         folder.rmdir()
+
+
+def test_a_ring_that_fails_after_the_commit_does_not_fail_the_committed_request(app, monkeypatch):
+    """The bell rings after the COMMIT: a failure there (no file numbers left on a worker
+    with many sockets) must not tell the caller that its committed work failed, which a
+    retry would then write twice. (Found by a reviewer of 713a0d4.)"""
+    import socket
+
+    import sqlalchemy as sa
+
+    from server.models.push import PushMessage
+
+    database = app.state.grove.db
+    listener = commit_bell.BellListener(database.sqlite_path)
+    real_socket = socket.socket
+
+    def no_more_files(family: int = -1, *args, **kwargs):
+        if family == socket.AF_UNIX:
+            raise OSError(24, "Too many open files")
+        return real_socket(family, *args, **kwargs)
+
+    try:
+        monkeypatch.setattr(commit_bell.socket, "socket", no_more_files)
+        database.run(lambda db: push.publish(db, "page:someone", '{"type": "check"}'))
+        monkeypatch.setattr(commit_bell.socket, "socket", real_socket)
+        with database.read() as db:
+            stored = db.scalar(
+                sa.select(sa.func.count(PushMessage.id)).where(
+                    PushMessage.channel == "page:someone"
+                )
+            )
+        assert stored == 1
+    finally:
+        listener.close()

@@ -6,6 +6,7 @@ its result into a response; the use cases own the transactions and the locks.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +17,7 @@ from starlette.routing import Route
 
 from server import participant_pages
 from server.browser_tokens import BROWSER_COOKIE, BROWSER_COOKIE_MAX_AGE, browser_token_from
+from server.errors import GroveError
 from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
 from server.http.participant_presence import SEEN_BY_ROUTE
@@ -23,6 +25,8 @@ from server.participant_pages import Joined, Redirect, Rendered, SessionIsFull
 from server.participant_vars import optional_participant_label
 from server.web.page_rendering import page_renderer
 from server.web.wait_watch import wait_until_ready
+
+logger = logging.getLogger("grove.pages")
 
 
 def _respond(outcome: Redirect | Rendered) -> Response:
@@ -122,12 +126,23 @@ async def wait_status(request: Request) -> Response:
     no_store = {"Cache-Control": "no-store"}
     if not await wait_until_ready(app.push_hub, code, index, lambda: _wait_page_is_done(request)):
         return JSONResponse({"ready": False}, headers=no_store)
-    url = await run_in_threadpool(
-        participant_pages.leave_wait_page, app.db, app.project, code, index
-    )
-    setattr(request.state, SEEN_BY_ROUTE, True)  # noted in leave_wait_page's unit of work
+    if await request.is_disconnected():
+        # The page was closed while it waited: nobody to move on; their next request does.
+        return Response(status_code=204, headers=no_store)
+    try:
+        url = await run_in_threadpool(
+            participant_pages.leave_wait_page, app.db, app.project, code, index
+        )
+    except (GroveError, HTTPException):
+        raise  # answered as every request's (a 404 reloads the page, a 503 asks again)
+    except Exception as error:
+        # The app's code (the next page's is_displayed, say) failed while moving them on:
+        # nothing was written, and the page's reload shows the error as oTree's would.
+        logger.warning("moving %s on from wait page %d failed (%r); it reloads", code, index, error)
+        return JSONResponse({"ready": True}, headers=no_store)
     if url is None:
         return JSONResponse({"ready": False}, headers=no_store)
+    setattr(request.state, SEEN_BY_ROUTE, True)  # noted in leave_wait_page's unit of work
     return JSONResponse({"ready": True, "url": url}, headers=no_store)
 
 
