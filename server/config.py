@@ -79,10 +79,6 @@ class Settings:
     # API requests a key may make per minute, shared by every worker (server/rate_limit.py;
     # GROVE_API_RATE_LIMIT); 0: no limit (the development server's default).
     api_rate_limit_per_minute: int = 0
-    # The session configs this process runs; empty: all of them. ``python -m server test
-    # CONFIG`` names its one, and the project then loads and maps only their apps
-    # (server/project.py, load_project).
-    config_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root).resolve())

@@ -128,8 +128,6 @@ class Project:
     session_configs: dict[str, dict[str, Any]]
     shared_out: types.ModuleType | None
     metadata: sa.MetaData
-    # The session configs it was loaded for (their apps only); empty: all of them.
-    config_names: tuple[str, ...] = ()
     _page_sequences: dict[tuple[str, ...], list[PageEntry]] = field(default_factory=dict)
 
     def session_config(self, name: str) -> dict[str, Any]:
@@ -504,18 +502,11 @@ def _session_configs_file(root: Path) -> tuple[types.ModuleType, str]:
 def load_project(settings: Settings) -> Project:
     """Load (once per process and root) the project's apps and session configs.
 
-    With ``settings.config_names``, only those configs' apps are imported and mapped (a bot
-    run of one config need not map every app of the project); every config is still
-    checked, and the project holds only those configs. A project already loaded for more
-    configs (or all) serves a narrower request. One project per root is kept: loading
-    another one for the same root imports its apps afresh.
-
     Each call makes ``import <app>`` mean this project's apps (see _activate_apps).
     """
     root = settings.root
-    wanted = settings.config_names
     cached = _PROJECT_CACHE.get(root)
-    if cached is not None and _serves(cached.config_names, wanted):
+    if cached is not None:
         _activate_apps(
             {name: app.directory for name, app in cached.apps.items()},
             {name: app.module for name, app in cached.apps.items()},
@@ -527,23 +518,15 @@ def load_project(settings: Settings) -> Project:
                 session_configs=cached.session_configs,
                 shared_out=cached.shared_out,
                 metadata=cached.metadata,
-                config_names=cached.config_names,
             )
         return cached
     config_module, config_filename = _session_configs_file(root)
     raw_configs = getattr(config_module, "SESSION_CONFIGS", None) or []
     app_names: list[str] = []
-    loaded_names: list[str] = []
     for raw in raw_configs if isinstance(raw_configs, list | tuple) else []:
         for app_name in (raw.get("app_sequence") or []) if isinstance(raw, dict) else []:
             if isinstance(app_name, str) and app_name not in app_names:
                 app_names.append(app_name)
-            if (
-                isinstance(app_name, str)
-                and app_name not in loaded_names
-                and (not wanted or raw.get("name") in wanted)
-            ):
-                loaded_names.append(app_name)
     directories: dict[str, Path] = {}
     for name in app_names:
         directory = _find_app(root, name) if name.isidentifier() else None
@@ -558,10 +541,9 @@ def load_project(settings: Settings) -> Project:
         table.to_metadata(metadata)
     mapper = registry(metadata=metadata)
     apps: dict[str, AppSpec] = {}
-    for name in loaded_names:
-        if name in directories:
-            apps[name] = _load_app(root, name, directories[name], metadata, mapper)
-    configs = _merge_session_configs(config_module, config_filename, settings, set(directories))
+    for name, directory in directories.items():
+        apps[name] = _load_app(root, name, directory, metadata, mapper)
+    configs = _merge_session_configs(config_module, config_filename, settings, set(apps))
     shared_out = import_project_file(root, "shared_out.py")
     for name, config in configs.items():
         if config.get("mock_exogenous_data") and not callable(
@@ -574,15 +556,9 @@ def load_project(settings: Settings) -> Project:
     project = Project(
         settings=settings,
         apps=apps,
-        session_configs={n: c for n, c in configs.items() if not wanted or n in wanted},
+        session_configs=configs,
         shared_out=shared_out,
         metadata=metadata,
-        config_names=wanted,
     )
     _PROJECT_CACHE[root] = project
     return project
-
-
-def _serves(loaded_for: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
-    """Whether a project loaded for the configs ``loaded_for`` (empty: all) holds ``wanted``."""
-    return not loaded_for or (bool(wanted) and set(wanted) <= set(loaded_for))

@@ -48,9 +48,6 @@ def test_command(args: argparse.Namespace) -> int:
     import.
     """
     settings = load_settings(project_root(), os.environ)
-    if args.config:
-        # Only this config's apps are imported and mapped, and their tables made.
-        settings = settings.with_changes(config_names=(args.config,))
     project = load_project(settings)
     # Each run's scratch server would warn that its REST API is open: true and irrelevant.
     logging.getLogger("grove").setLevel(logging.ERROR)
