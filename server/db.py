@@ -426,7 +426,9 @@ class Database:
         else:
             # No pool_pre_ping: a lost connection is found without a round trip (LOST
             # CONNECTIONS in the module's docstring).
-            kwargs.update(pool_size=20, max_overflow=20, pool_use_lifo=True)
+            # 40 connections for Starlette's 40 request threads, and one more for the push
+            # hub's reader thread (server/push_hub.py), which is not one of them.
+            kwargs.update(pool_size=20, max_overflow=21, pool_use_lifo=True)
             # A row lock held longer than this by another transaction fails the waiter
             # (SQLSTATE 55P03), which becomes DatabaseBusy: no request hangs on a stuck one.
             kwargs["connect_args"] = {"options": f"-c lock_timeout={lock_timeout_ms}"}
