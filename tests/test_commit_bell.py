@@ -63,7 +63,7 @@ def test_a_closed_hub_leaves_no_socket_behind(app):
 
 
 def test_ringing_removes_the_socket_of_a_process_that_is_gone(tmp_path):
-    database = tmp_path / "grove.sqlite3"
+    database = tmp_path / "grove.db"
     listener = commit_bell.BellListener(database)
     gone = commit_bell.BellListener(database)
     gone.socket.close()  # as a killed process would leave it: the name, nobody bound
@@ -81,8 +81,8 @@ def test_ringing_removes_the_socket_of_a_process_that_is_gone(tmp_path):
 
 
 def test_ringing_a_bell_nobody_listens_to_does_nothing(tmp_path):
-    commit_bell.ring(tmp_path / "never.sqlite3")  # no folder: no error, nothing made
-    assert not commit_bell.bell_folder(tmp_path / "never.sqlite3").exists()
+    commit_bell.ring(tmp_path / "never.db")  # no folder: no error, nothing made
+    assert not commit_bell.bell_folder(tmp_path / "never.db").exists()
 
 
 def _socket_outside(tmp_path):
@@ -97,7 +97,7 @@ def _socket_outside(tmp_path):
 def test_ringing_sends_nothing_through_a_link_in_the_folder(tmp_path):
     """Only the listeners' own sockets are rung: a symbolic link placed in the folder (to
     the system log's socket, say) gets nothing."""
-    database = tmp_path / "grove.sqlite3"
+    database = tmp_path / "grove.db"
     listener = commit_bell.BellListener(database)
     outside = _socket_outside(tmp_path)
     try:
@@ -116,7 +116,7 @@ def test_ringing_sends_nothing_through_a_link_in_the_folder(tmp_path):
 def test_a_bell_folder_of_another_user_is_not_rung(tmp_path):
     """Another local user who made the bell's folder first (it is in the shared temporary
     folder) gets no byte at each commit: the folder must be this user's."""
-    database = tmp_path / "grove.sqlite3"
+    database = tmp_path / "grove.db"
     folder = commit_bell.bell_folder(database)
     folder.mkdir(mode=0o755)
     outside = _socket_outside(tmp_path)
