@@ -11,14 +11,19 @@ from starlette.applications import Starlette
 from server.app import create_app
 from server.config import load_settings
 from server.http.access_log import hide_keys_in_access_log
+from server.http.lazy_routes import build_now
 
 
 def app_from_environment() -> Starlette:
-    """Build the app for the project in the current directory (or GROVE_PROJECT_ROOT); keep
-    API keys sent in query strings out of uvicorn's access log."""
+    """Build the app for the project in the current directory (or GROVE_PROJECT_ROOT), its
+    lazy route tables included; keep API keys sent in query strings out of uvicorn's access
+    log."""
     hide_keys_in_access_log()
     root = Path(os.environ.get("GROVE_PROJECT_ROOT", Path.cwd()))
     app = create_app(load_settings(root, os.environ))
+    # A worker serves the APIs sooner or later: their tables (lazy for bot runs and the CLI)
+    # are built here, not by its first API request in the event loop's thread.
+    build_now(app.routes)
     freeze_startup_objects()
     return app
 

@@ -9,11 +9,11 @@ request to reach it waits for the build, in the event loop's thread.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from starlette.datastructures import URLPath
-from starlette.routing import BaseRoute, Match, NoMatchFound, Router
+from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Router
 from starlette.types import Receive, Scope, Send
 
 
@@ -47,9 +47,15 @@ class LazyRouter:
         """The routes, built now if not yet."""
         return self._built.routes()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def build(self) -> None:
+        """Build the table now, if not yet."""
         if self._router is None:
             self._router = Router(routes=self.routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._router is None:
+            self.build()
+        assert self._router is not None
         await self._router(scope, receive, send)
 
 
@@ -97,3 +103,18 @@ class LazyRoutes(BaseRoute):
             except NoMatchFound:
                 pass
         raise NoMatchFound(name, path_params)
+
+
+def build_now(routes: Iterable[BaseRoute]) -> int:
+    """Build every lazy table in ``routes`` (the app's top-level route list) now, as a
+    server's worker does at start-up, so that its first API request does not wait for the
+    build in the event loop's thread. Returns how many tables there were."""
+    built = 0
+    for route in routes:
+        if isinstance(route, LazyRoutes):
+            route.routes  # noqa: B018 (built on first read)
+            built += 1
+        elif isinstance(route, Mount) and isinstance(route.app, LazyRouter):
+            route.app.build()
+            built += 1
+    return built
