@@ -184,9 +184,7 @@ def advance(
     report = ActionReport(skipped=skipped)
     for code in codes:
         try:
-            outcome = advance_participant(
-                database, project, session_code, code, who=who, reload_page=True
-            )
+            outcome = advance_participant(database, project, session_code, code, who=who)
         except ParticipantNotFound as exc:
             report.skipped.append(Skipped(code, str(exc)))
             continue

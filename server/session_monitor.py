@@ -233,7 +233,6 @@ def advance_participant(
     code: str,
     *,
     who: str,
-    reload_page: bool = False,
 ) -> AdvanceOutcome:
     """Move one participant of session ``session_code`` on by one page, in one unit of work
     that locks as a page submission does (LOCK ORDER: the group or subsession of their page,
@@ -249,9 +248,10 @@ def advance_participant(
       passed (there is no group to pass it with);
     - finished: nothing.
 
-    A move is logged as ``participant.advance`` by ``who`` (from and to which page); with
-    ``reload_page`` their open page is also reloaded (``page_commands``), in the same unit of
-    work.
+    A move is logged as ``participant.advance`` by ``who`` (from and to which page), and
+    their open page is reloaded to show where they are (``page_commands``, in the same unit
+    of work), as oTree's advance does: a form left open would otherwise be filled in and
+    submitted for nothing (its POST is redirected to the page they are on now).
     Raises ParticipantNotFound (also for a participant of another session).
     """
 
@@ -264,7 +264,7 @@ def advance_participant(
             return AdvanceOutcome(code, False, before, before, "already finished")
         if participant.index_in_pages == 0:
             flow.start(db, project, participant)
-            return _advanced(db, who, session_code, code, before, _where(participant), reload_page)
+            return _advanced(db, who, session_code, code, before, _where(participant))
         entry = flow.current_entry(project, participant)
         assert entry is not None  # started and not finished
         if entry.is_wait_page:
@@ -276,16 +276,15 @@ def advance_participant(
                 flow.pass_wait_page(db, project, participant)
         else:
             flow.submit_page(db, project, participant, entry.index, {}, forced=True)
-        return _advanced(db, who, session_code, code, before, _where(participant), reload_page)
+        return _advanced(db, who, session_code, code, before, _where(participant))
 
     return database.run(work)
 
 
 def _advanced(
-    db: Session, who: str, session_code: str, code: str, before: str, after: str, reload: bool
+    db: Session, who: str, session_code: str, code: str, before: str, after: str
 ) -> AdvanceOutcome:
-    if reload:
-        send_page_command(db, [code], ReloadCommand())
+    send_page_command(db, [code], ReloadCommand())
     record_change(
         db,
         who,

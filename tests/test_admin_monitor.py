@@ -219,3 +219,34 @@ def test_advance_of_a_participant_of_another_session_moves_no_one(admin):
     response = admin.post(f"/SessionMonitor/{code}/advance", data=pairs)
     assert response.headers["location"] == f"/SessionMonitor/{code}?advanced=0"
     assert by_label(monitor(admin, other))["P1"]["started"] is False
+
+
+def test_advancing_from_the_monitor_reloads_the_participants_open_page(admin):
+    """As oTree's advance and the admin API's: the advanced participant's open page reloads
+    to show where they are. (Before, only the API's did: a form left open on the old page was
+    filled in and its answer dropped, the POST redirected to the page they were moved to.)"""
+    import sqlalchemy as sa
+
+    from server.models.push import PushMessage
+    from server.page_channel import page_channel
+
+    code, links = create_public_goods(admin)
+    with TestClient(admin.app) as browser:
+        Player(browser, links[2]).go()  # on Contribute, its page open
+        stuck = by_label(monitor(admin, code))["P3"]
+
+        def reloads() -> int:
+            with admin.app.state.grove.db.read() as db:
+                bodies = db.scalars(
+                    sa.select(PushMessage.body).where(
+                        PushMessage.channel == page_channel(stuck["code"])
+                    )
+                ).all()
+            return sum(
+                '"command": "reload"' in body or '"command":"reload"' in body for body in bodies
+            )
+
+        before = reloads()
+        assert advance(admin, code, stuck["code"]).status_code == 303
+        assert by_label(monitor(admin, code))["P3"]["page_name"] == "ResultsWaitPage"
+        assert reloads() == before + 1
