@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from starlette.applications import Starlette
 
 import server.asgi as asgi
 from server.http.access_log import ACCESS_LOGGER, HideApiKeys, without_keys
@@ -39,7 +40,7 @@ def test_the_key_in_a_query_string_is_hidden(path, shown):
 
 def test_the_app_factory_hides_keys_in_uvicorns_access_log(access_logger, monkeypatch, caplog):
     monkeypatch.setattr(asgi, "load_settings", lambda root, environ: None)
-    monkeypatch.setattr(asgi, "create_app", lambda settings: object())
+    monkeypatch.setattr(asgi, "create_app", lambda settings: Starlette())
     monkeypatch.setattr(asgi, "freeze_startup_objects", lambda: None)  # not this process's
     asgi.app_from_environment()
     asgi.app_from_environment()  # a reloaded worker: still one filter
