@@ -67,6 +67,7 @@ def devserver(args: argparse.Namespace) -> int:
         reload=args.reload,
         log_level="info",
         http=HTTP_PROTOCOL,
+        ws_per_message_deflate=False,  # as prodserver (server/cli/serving.py)
     )
     return 0
 
