@@ -205,21 +205,3 @@ def test_one_message_arriving_at_two_servers_at_once_runs_once(tmp_path, backend
             assert all(ack["ok"] for ack in page.acks), page.acks
             counters = sorted(message["data"]["counter"] for message in page.messages)
             assert counters == list(range(1, MESSAGES_EACH + 1))
-
-
-@pytest.mark.slow
-def test_prodserver_sends_live_messages_uncompressed(tmp_path):
-    """permessage-deflate is not negotiated (the client offers it, as browsers do): compressing
-    each small JSON message cost the workers more CPU than the bytes it saved; the page works
-    as before."""
-    database_url = databases.database_url(tmp_path, "plain", databases.SQLITE)
-    env = {"GROVE_PROJECT_ROOT": str(LIVE_PROJECT)}
-    with ExitStack() as stack:
-        base = stack.enter_context(live_server(database_url, workers=1, extra_env=env))
-        pages = _start_players(base, 2)
-        page = _Page(stack, _ws_url(base, pages[0]), "one")
-        assert page.socket.response is not None
-        assert "Sec-WebSocket-Extensions" not in page.socket.response.headers
-        page.send("echo", {"kind": "echo"})
-        page.wait_for(1, 1)
-        assert [m["data"] for m in page.messages] == [{"echo": {"kind": "echo"}}]

@@ -67,7 +67,6 @@ def devserver(args: argparse.Namespace) -> int:
         reload=args.reload,
         log_level="info",
         http=HTTP_PROTOCOL,
-        ws_per_message_deflate=False,  # as prodserver (server/cli/serving.py)
     )
     return 0
 

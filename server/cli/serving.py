@@ -105,7 +105,4 @@ def production_options(*, host: str, port: int, workers: int) -> dict[str, Any]:
         "proxy_headers": True,
         "http": HTTP_PROTOCOL,
         "loop": "auto",
-        # Live pages' messages are small JSON texts: compressing each one cost more CPU
-        # than it saved bytes (browsers work either way: the extension is only offered).
-        "ws_per_message_deflate": False,
     }
