@@ -39,6 +39,7 @@ Deleted participants are not reported (they have no row left to stamp).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -93,16 +94,44 @@ def _sequence_value(db: Session, stamp: _Stamp) -> int:
     else:
         # One statement: the bump answers the new value (SQLite 3.35+ has RETURNING).
         connection = db.connection()
-        stamp.value = connection.execute(
-            sa.update(ChangeCounter)
-            .where(ChangeCounter.id == 1)
-            .values(value=ChangeCounter.value + 1)
-            .returning(ChangeCounter.value)
-        ).scalar()
+        stamp.value = connection.execute(_bump_counter()).scalar()
         if stamp.value is None:  # the first change in this database
             connection.execute(sa.insert(ChangeCounter).values(id=1, value=1))
             stamp.value = 1
     return int(stamp.value)
+
+
+@functools.cache
+def _bump_counter() -> sa.Update:
+    """SQLite's counter bumped by one, answering the new value (built once)."""
+    return (
+        sa.update(ChangeCounter)
+        .where(ChangeCounter.id == 1)
+        .values(value=ChangeCounter.value + 1)
+        .returning(ChangeCounter.value)
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _sqlite_stamp(app_name: str | None, column: str) -> sa.Update:
+    """SQLite: the UPDATE that stamps (``:seq``, ``:at``) the participants whose ``column``
+    is in ``:ids`` (``app_name`` None: the participant table's own column), or whose player
+    of ``app_name`` has its ``column`` in ``:ids``. Built once per table and column, so a
+    flush hook's statement is not built and its cache key not worked out at every flush."""
+    table: sa.Table = Participant.__table__  # type: ignore[assignment]
+    ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
+    if app_name is None:
+        condition = table.c[column].in_(ids)
+    else:
+        players = sa.table(f"{app_name}_player", sa.column("participant_id"), sa.column(column))
+        condition = table.c.id.in_(
+            sa.select(players.c.participant_id).where(players.c[column].in_(ids))
+        )
+    return (
+        table.update()
+        .where(condition)
+        .values(changed_seq=sa.bindparam("seq"), changed_at=sa.bindparam("at"))
+    )
 
 
 # Participant columns that no export shows: a change to these alone stamps nothing (a refused
@@ -175,9 +204,10 @@ def _stamp_related(db: Session, _context: Any) -> None:
     participant_ids -= stamp.participants
     sessions -= stamp.sessions
     table: sa.Table = Participant.__table__  # type: ignore[assignment]
-    conditions: list[Any] = []
-    for chunk in _chunks(sorted(participant_ids)):
-        conditions.append(table.c.id.in_(chunk))
+    # (app whose players link them, or None; the column; ids in it) of the rows to stamp
+    targets: list[tuple[str | None, str, list[int]]] = [
+        (None, "id", chunk) for chunk in _chunks(sorted(participant_ids))
+    ]
     for model, ids, done, column in (
         *((m, i, stamp.groups, "group_id") for m, i in groups.items()),
         *((m, i, stamp.subsessions, "subsession_id") for m, i in subsessions.items()),
@@ -187,27 +217,30 @@ def _stamp_related(db: Session, _context: Any) -> None:
         if not new_ids:
             continue
         done.update((app_name, i) for i in new_ids)
-        players = sa.table(f"{app_name}_player", sa.column("participant_id"), sa.column(column))
-        for chunk in _chunks(new_ids):
-            conditions.append(
-                table.c.id.in_(
-                    sa.select(players.c.participant_id).where(players.c[column].in_(chunk))
-                )
-            )
+        targets.extend((app_name, column, chunk) for chunk in _chunks(new_ids))
     if sessions:
-        conditions.append(table.c.session_id.in_(sorted(sessions)))
+        targets.append((None, "session_id", sorted(sessions)))
         stamp.sessions.update(sessions)
     stamp.participants.update(participant_ids)
-    if not conditions:
+    if not targets:
         return
     connection = db.connection()
     if not _is_postgres(db):
         value = _sequence_value(db, stamp)
-        for condition in conditions:
+        for app_name, column, chunk in targets:
             connection.execute(
-                table.update().where(condition).values(changed_seq=value, changed_at=stamp.at)
+                _sqlite_stamp(app_name, column), {"ids": chunk, "seq": value, "at": stamp.at}
             )
         return
+    conditions: list[Any] = []
+    for app_name, column, chunk in targets:
+        if app_name is None:
+            conditions.append(table.c[column].in_(chunk))
+            continue
+        players = sa.table(f"{app_name}_player", sa.column("participant_id"), sa.column(column))
+        conditions.append(
+            table.c.id.in_(sa.select(players.c.participant_id).where(players.c[column].in_(chunk)))
+        )
     for condition in conditions:
         # One statement: row locks in ascending id (LOCK ORDER step 3; a CTE with FOR UPDATE
         # is run apart, in its ORDER BY, not in the UPDATE's scan order), then the stamp,

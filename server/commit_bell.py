@@ -14,6 +14,7 @@ program that does not ring, a folder that cannot be made) costs time, never a me
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -26,8 +27,10 @@ from pathlib import Path
 logger = logging.getLogger("grove.push")
 
 
+@functools.lru_cache(maxsize=64)
 def bell_folder(database: Path) -> Path:
-    """The folder of the bell of the SQLite file ``database``."""
+    """The folder of the bell of the SQLite file ``database`` (worked out once per path and
+    process: resolving the path took a dozen system calls, at every commit that published)."""
     digest = hashlib.sha256(str(database.resolve()).encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"grove-bell-{digest}"
 

@@ -60,7 +60,8 @@ and BEGIN IMMEDIATE on one connection); each unit runs in its own thread and its
 in a SAVEPOINT on that connection, one at a time in arrival order, released on success or
 rolled back (that unit alone, with its own exception) on failure; when no writer is queued,
 or GROUP_COMMIT_MAX_UNITS have run, one COMMIT ends the batch and only then does any unit of
-it return. If the COMMIT fails, or the file was deleted or replaced meanwhile, every unit of
+it return (a batch whose units stored push messages rings the commit bell once, before
+that). If the COMMIT fails, or the file was deleted or replaced meanwhile, every unit of
 the batch fails with DatabaseUnavailable: none was acknowledged. The writers queued after
 that COMMIT began form the next batch, led by the first of them. A unit given its own
 session (``writer_session``: an async live method's steps) runs alone as before. A queued
@@ -384,6 +385,7 @@ class _Batch:
         self.units = 0
         self.committed = threading.Event()
         self.failure: DatabaseUnavailable | None = None
+        self.published = False  # a unit that succeeded stored push messages
 
     def in_transaction(self) -> bool:
         """Whether the connection is still in the batch's transaction (SQLite ends it by
@@ -494,10 +496,8 @@ class Database:
                     yield db
                 return
             if session is None and self.group_commit:
-                with self._batched_unit() as db:
-                    db.info.pop(_PUBLISHED_KEY, None)
+                with self._batched_unit() as db:  # the batch rings the bell, once
                     yield db
-                self._ring_if_published(db)
                 return
             with self._sqlite_write_locks():
                 if self._file_identity is not None:
@@ -604,6 +604,9 @@ class Database:
                 )
             self._hand_over()
             if batch is not None:
+                if batch.published and batch.failure is None and self.sqlite_path is not None:
+                    # One ring for the batch, before any unit of it is acknowledged.
+                    commit_bell.ring(self.sqlite_path)
                 batch.committed.set()
         if own_error is not None:
             raise own_error
@@ -615,8 +618,11 @@ class Database:
         """One unit of work of ``batch``: its own session in its own savepoint, released on
         success, rolled back (that unit alone) on any exception."""
         batch.units += 1
-        with self._in_batch(bind=batch.connection) as db, db.begin(), in_unit(db):
-            yield db
+        with self._in_batch(bind=batch.connection) as db:
+            with db.begin(), in_unit(db):
+                yield db
+            if db.info.pop(_PUBLISHED_KEY, False):
+                batch.published = True
 
     def _run_queued(self, batch: _Batch) -> None:
         """Give each queued unit its turn in ``batch``, one at a time, while the batch's

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server import commit_bell, push
 from server import db as db_module
 from server.app import create_app
 from server.config import load_settings
@@ -172,3 +173,40 @@ def test_a_writer_interrupted_while_it_queues_leaves_the_queue(database, monkeyp
     assert outcomes == ["ok"]
     database.run(insert("c"))
     assert names(database) == ["a", "c"]
+
+
+def publish(channel: str) -> Callable[[Session], None]:
+    def work(db: Session) -> None:
+        push.publish(db, channel, '{"type": "check"}')
+
+    return work
+
+
+def test_a_batch_that_published_rings_the_bell_once_before_any_unit_returns(database, monkeypatch):
+    """One ring wakes every hub for the whole batch's messages (each unit ringing again
+    only cost CPU: a ring resolved the path, listed the folder and made a socket); it
+    rings after the COMMIT and before any unit of it is acknowledged."""
+    rings: list[list[object]] = []
+    outcomes: list[object] = []
+    real_ring = commit_bell.ring
+
+    def counted_ring(path) -> None:
+        rings.append(list(outcomes))  # the units acknowledged when it rang
+        real_ring(path)
+
+    monkeypatch.setattr(db_module.commit_bell, "ring", counted_ring)
+    outcomes, release, threads = run_in_one_batch(
+        database, [publish("page:a"), insert("b"), publish("page:c"), publish("page:d")]
+    )
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert outcomes == ["ok"] * 4
+    assert rings == [[None] * 4]
+    # A batch whose units stored no push message does not ring.
+    outcomes, release, threads = run_in_one_batch(database, [insert("e"), insert("f")])
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert outcomes == ["ok", "ok"]
+    assert len(rings) == 1
