@@ -8,6 +8,7 @@ two workers) are applied one after the other.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, object_session
 
-from server.db import lock_ids_in_order
+from server.db import dialect_insert, lock_ids_in_order
 from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
-from server.page_channel import publish_check, publish_check_by_id
+from server.page_channel import publish_check, publish_check_by_id, publish_check_to_players
 from server.page_times import record_completion
 from server.project import PageEntry, Project
 
@@ -314,13 +315,13 @@ def settle_on_wait_pages(db: Session, project: Project, participant: Participant
             return
 
 
-def wait_scope(entry: PageEntry, player: Any) -> tuple[str, list[int]]:
-    """The key of the wait page's completion claim and the participant ids it waits for."""
+def wait_scope_key(entry: PageEntry, player: Any) -> str:
+    """The key of the wait page's completion claim (``WaitPageCompletion.scope``): the
+    player's subsession for a wait page with ``wait_for_all_groups``, else their group. Reads
+    nothing."""
     if getattr(entry.page_cls, "wait_for_all_groups", False):
-        players = player.subsession.get_players()
-        return f"subsession:{player.subsession_id}", [p.participant_id for p in players]
-    players = player.group.get_players()
-    return f"group:{player.group_id}", [p.participant_id for p in players]
+        return f"subsession:{player.subsession_id}"
+    return f"group:{player.group_id}"
 
 
 def scope_row(project: Project, entry: PageEntry, player: Any) -> tuple[Any, int]:
@@ -349,15 +350,66 @@ def wait_page_is_complete(
     db: Session, participant: Participant, entry: PageEntry, scope: str
 ) -> bool:
     """Has the wait page been completed for this scope?"""
+    found = db.scalar(
+        _completion_query(),
+        {"session_id": participant.session_id, "page_index": entry.index, "scope": scope},
+    )
+    return found is not None
+
+
+@functools.cache
+def _completion_query() -> sa.Select[Any]:
+    """The completion row of (``:session_id``, ``:page_index``, ``:scope``), built once."""
+    return sa.select(WaitPageCompletion.id).where(
+        WaitPageCompletion.session_id == sa.bindparam("session_id"),
+        WaitPageCompletion.page_index == sa.bindparam("page_index"),
+        WaitPageCompletion.scope == sa.bindparam("scope"),
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _scope_arrivals_query(player_cls: Any, by_subsession: bool) -> sa.Select[int, int]:
+    """(players, arrivals) of the scope ``:scope_id`` (a subsession's or a group's id) at wait
+    page ``:page_index``: one statement, no player loaded (a participant arrives once at a
+    page: the arrival table's unique constraint)."""
+    column = player_cls.subsession_id if by_subsession else player_cls.group_id
+    arrived = sa.and_(
+        WaitPageArrival.participant_id == player_cls.participant_id,
+        WaitPageArrival.page_index == sa.bindparam("page_index"),
+    )
     return (
-        db.scalar(
-            sa.select(WaitPageCompletion.id).where(
-                WaitPageCompletion.session_id == participant.session_id,
-                WaitPageCompletion.page_index == entry.index,
-                WaitPageCompletion.scope == scope,
-            )
-        )
-        is not None
+        sa.select(sa.func.count(player_cls.id), sa.func.count(WaitPageArrival.id))
+        .select_from(player_cls)
+        .outerjoin(WaitPageArrival, arrived)
+        .where(column == sa.bindparam("scope_id"))
+    )
+
+
+_ARRIVAL_INSERTS: dict[str, Any] = {}
+
+
+def _arrival_insert(db: Session) -> Any:
+    """INSERT of an arrival that does nothing when the participant has arrived already (the
+    arrival table's unique constraint), built once per database dialect."""
+    dialect = db.get_bind().dialect.name
+    statement = _ARRIVAL_INSERTS.get(dialect)
+    if statement is None:
+        statement = _ARRIVAL_INSERTS[dialect] = dialect_insert(
+            db, WaitPageArrival.__table__
+        ).on_conflict_do_nothing(index_elements=["participant_id", "page_index"])
+    return statement
+
+
+def _record_arrival(db: Session, participant: Participant, entry: PageEntry) -> None:
+    """Store the participant's arrival at wait page ``entry`` (once): one Core INSERT."""
+    db.connection().execute(
+        _arrival_insert(db),
+        {
+            "session_id": participant.session_id,
+            "participant_id": participant.id,
+            "page_index": entry.index,
+            "arrived_at": utcnow(),
+        },
     )
 
 
@@ -379,21 +431,7 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
         return True
     _lock_scope(db, entry, player, project)
     by_arrival = getattr(entry.page_cls, "group_by_arrival_time", False)
-    already = db.scalar(
-        sa.select(WaitPageArrival.id).where(
-            WaitPageArrival.participant_id == participant.id,
-            WaitPageArrival.page_index == entry.index,
-        )
-    )
-    if already is None:
-        db.add(
-            WaitPageArrival(
-                session_id=participant.session_id,
-                participant_id=participant.id,
-                page_index=entry.index,
-            )
-        )
-        db.flush()
+    _record_arrival(db, participant, entry)
     if by_arrival and not _is_grouped(db, participant, entry):
         from server.arrival_grouping import group_arrivals
 
@@ -403,15 +441,16 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
         player = player_for(db, project, participant, entry)
         if not _is_grouped(db, participant, entry):
             return False
-    scope, members = wait_scope(entry, player)
+    scope = wait_scope_key(entry, player)
     if not wait_page_is_complete(db, participant, entry, scope):
-        arrived = db.scalar(
-            sa.select(sa.func.count(WaitPageArrival.id)).where(
-                WaitPageArrival.page_index == entry.index,
-                WaitPageArrival.participant_id.in_(members),
-            )
-        )
-        if (arrived or 0) < len(members):
+        by_subsession = bool(getattr(entry.page_cls, "wait_for_all_groups", False))
+        scope_id = player.subsession_id if by_subsession else player.group_id
+        player_cls: Any = type(player)
+        members, arrived = db.execute(
+            _scope_arrivals_query(player_cls, by_subsession),
+            {"scope_id": scope_id, "page_index": entry.index},
+        ).one()
+        if arrived < members:
             return False
         db.add(
             WaitPageCompletion(
@@ -419,7 +458,7 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
             )
         )
         db.flush()
-        publish_check_by_id(db, members, entry.index)
+        publish_check_to_players(db, player_cls, by_subsession, scope_id, entry.index)
         _run_after_all_players_arrive(project, entry, player)
     record_completion(db, participant, entry)
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))

@@ -19,6 +19,7 @@ command sent while no page was open reaches the next page that opens within it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -72,3 +73,29 @@ def released_page(body: str) -> int | None:
     if data.get("type") != CHECK or not isinstance(page, int) or isinstance(page, bool):
         return None
     return page
+
+
+def publish_check_to_players(
+    db: Session, player_cls: Any, by_subsession: bool, scope_id: int, page_index: int
+) -> None:
+    """``publish_check`` for every participant with a player of ``player_cls`` in the
+    subsession (``by_subsession``) or group ``scope_id``: one statement, nobody loaded."""
+    push.publish_selected(
+        db, _checks_to_players(player_cls, by_subsession, page_index), {"scope_id": scope_id}
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _checks_to_players(player_cls: Any, by_subsession: bool, page_index: int) -> sa.Select[Any]:
+    """(channel, body) of the ``check`` of wait page ``page_index`` for each player of the
+    scope ``:scope_id``, built once per page (so is the statement around it)."""
+    column = player_cls.subsession_id if by_subsession else player_cls.group_id
+    channel = sa.literal(page_channel(""), sa.String) + Participant.code
+    body: Any = sa.literal(json.dumps({"type": CHECK, "page": page_index}), sa.String)
+    return (
+        sa.select(channel, body)
+        .select_from(player_cls)
+        .join(Participant, Participant.id == player_cls.participant_id)
+        .where(column == sa.bindparam("scope_id"))
+        .order_by(Participant.id)
+    )

@@ -207,7 +207,7 @@ def _revert_one(db: Session, project: Project, participant: Participant) -> None
     left_wait_pages: list[PageEntry] = []
     if current.is_wait_page:
         player = flow.player_for(db, project, participant, current)
-        scope, _members = flow.wait_scope(current, player)
+        scope = flow.wait_scope_key(current, player)
         if flow.wait_page_is_complete(db, participant, current, scope):
             raise Refused(
                 f"the wait page {current.page_name} has let the group through "
@@ -227,7 +227,7 @@ def _revert_one(db: Session, project: Project, participant: Participant) -> None
             # does; a deadlock this could meet on PostgreSQL is retried by Database.run.
             model, row_id = flow.scope_row(project, entry, player)
             lock_ids_in_order(db, model, [row_id])
-            scope, _members = flow.wait_scope(entry, player)
+            scope = flow.wait_scope_key(entry, player)
             if flow.wait_page_is_complete(db, participant, entry, scope):
                 raise Refused(
                     f"the wait page {entry.page_name} before this page has let the group "

@@ -347,7 +347,7 @@ def wait_page_ready(database: Database, project: Project, code: str, index: int)
         player = flow.player_for(db, project, participant, entry)
         if not entry.page_cls.is_displayed(player):
             return True
-        scope, _members = flow.wait_scope(entry, player)
+        scope = flow.wait_scope_key(entry, player)
         return flow.wait_page_is_complete(db, participant, entry, scope)
 
 

@@ -43,6 +43,13 @@ PAGE_POST = 6
 VARS_BY_CODE = 4
 VARS_BY_LABEL = 4
 LIVE_MESSAGE = 7
+# bench_wait (groups of three at a wait page): a POST that arrives at the wait page and waits,
+# the group's last arrival's POST (it completes the page, runs after_all_players_arrive, tells
+# the others and moves on), and a waiting member's released status request (?wait=1), which
+# reads its status and moves its member on.
+WAIT_ARRIVAL = 8
+WAIT_LAST_ARRIVAL = 16
+WAIT_RELEASED = 11
 # One urn randomization over the reference API (POST /study_participants), with the server's
 # key, for an id that is no participant's label, in a study named by its session's code.
 URN_DRAW = 5
@@ -51,7 +58,9 @@ URN_DRAW = 5
 @pytest.fixture(scope="module")
 def bench_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     folder = tmp_path_factory.mktemp("statement_budget")
-    project = build_grove_project(folder / "project", configs=["bench_form", "bench_live"])
+    project = build_grove_project(
+        folder / "project", configs=["bench_form", "bench_live", "bench_wait"]
+    )
     url = databases.database_url(folder, "budget", backend=databases.SQLITE)
     settings = load_settings(project, {"DATABASE_URL": url})
     # No timeout sweep during the test: its statements would be counted with the request's.
@@ -128,6 +137,33 @@ def test_a_live_message_sends_few_statements(client: TestClient, bench_app: Any)
     assert result.status == "ran"
     assert result.return_value == {0: "hi"}
     _within(statements, LIVE_MESSAGE)
+
+
+def test_the_wait_page_units_send_few_statements(client: TestClient, bench_app: Any) -> None:
+    _code, links = create_demo_session(client, "bench_wait")
+    arrive_urls = []
+    for link in links[:3]:
+        response = client.get(link)
+        assert "/Arrive/1" in str(response.url)
+        arrive_urls.append(str(response.url).replace("http://testserver", ""))
+    posted = []
+    for url in arrive_urls:
+        form = page_form(client.get(url).text)
+        with counted(bench_app) as statements:
+            response = client.post(
+                form.action or url, data=dict(form.submission({})), follow_redirects=False
+            )
+        assert response.status_code == 303
+        posted.append((statements, response.headers["location"]))
+    (first, wait_url), _second, (last, after_url) = posted
+    assert "/Gather/2" in wait_url
+    assert "/After/3" in after_url
+    with counted(bench_app) as released:
+        status = client.get(wait_url + "/status", params={"wait": "1"})
+    assert status.json() == {"ready": True, "url": wait_url.replace("/Gather/2", "/After/3")}
+    _within(first, WAIT_ARRIVAL)
+    _within(last, WAIT_LAST_ARRIVAL)
+    _within(released, WAIT_RELEASED)
 
 
 REST_KEY = "statement-budget-key"
