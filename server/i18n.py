@@ -34,7 +34,7 @@ _GERMAN: dict[str, str] = {
     "Waiting for the other participants.": "Warten auf die anderen Teilnehmenden.",
     "Waiting for the other participant.": "Warten auf die andere Person.",
     "Time left to complete this page:": "Verbleibende Zeit für diese Seite:",
-    "Please fix the errors in the form.": "Bitte korrigieren Sie die Fehler im Formular.",
+    "Please fix the errors.": "Bitte korrigieren Sie die Fehler.",
     "Yes": "Ja",
     "No": "Nein",
     # Validation
