@@ -54,6 +54,12 @@ def test_otree_export_paths_answer_grove_exports(keyed, api):
     assert len(wide) == 2
     custom = csv_rows(api.get(f"/api/export_app_custom?app=trust&session_code={trust}"))
     assert [row["role"] for row in custom] == ["Trustor", "Trustee"]
+    # The download is named after the app as well (oTree: trust_custom_export-<date>.csv), so
+    # two apps' custom exports do not download under one name.
+    disposition = api.get(f"/api/export/trust/custom_export?session={trust}").headers[
+        "content-disposition"
+    ]
+    assert disposition.startswith(f'attachment; filename="trust_custom_export_{trust}_')
     named = api.get(
         f"/api/export_app_custom?app=trust&function_name=custom_export&session_code={trust}"
     )
