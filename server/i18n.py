@@ -59,6 +59,10 @@ _GERMAN: dict[str, str] = {
     "Start": "Beginnen",
     "Continue": "Weiter",
     "Please enter your participant label": "Bitte geben Sie Ihre Teilnehmerkennung ein",
+    # oTree's German for it (RoomWelcomePage.html).
+    "This participant label was not found": (
+        "Ungültige Eingabe; Bitte versuchen Sie es noch einmal."
+    ),
     "Welcome, {label}. Click the button to start.": (
         "Willkommen, {label}. Klicken Sie auf die Schaltfläche, um zu beginnen."
     ),
