@@ -2,7 +2,9 @@
 
 Runs under the subsession's row lock (see flow.arrive_at_wait_page), so arrivals across
 workers are grouped one at a time. Groups formed so far take ``id_in_subsession`` 1, 2, ...;
-the players not grouped yet fill the groups after them.
+the players not grouped yet fill the groups after them. As in oTree, a new group is copied to
+the app's later rounds (a grouping wait page shown in round 1 only keeps its groups); there
+only its members' and ungrouped players' rows change, nobody else's.
 
 As in oTree, ``group_by_arrival_time_method`` runs at each arrival and again while players
 wait (oTree reloads the wait page every 10 to 70 seconds; Grove's background sweep re-runs it
@@ -75,8 +77,36 @@ def _place_group(db: Session, project: Project, entry: PageEntry, members: list[
     )
     size = project.apps[entry.app_name].players_per_group or len(rest) or 1
     rows = [*formed, list(members), *(rest[i : i + size] for i in range(0, len(rest), size))]
+    grouped = {p.participant_id for row in formed for p in row}
+    member_ids = [p.participant_id for p in members]
+    round_number, num_rounds = subsession.round_number, project.apps[entry.app_name].num_rounds
     subsession.set_group_matrix(rows)
-    return int(subsession.get_groups()[len(formed)].id)
+    group_id = int(subsession.get_groups()[len(formed)].id)
+    for later in range(round_number + 1, num_rounds + 1):
+        _copy_group_to(subsession.in_round(later), grouped, member_ids, size)
+    return group_id
+
+
+def _copy_group_to(subsession: Any, grouped: set[int], member_ids: list[int], size: int) -> None:
+    """Give the new group (participants ``member_ids``, in order) the same members in a later
+    round, as oTree's group_by_arrival_time copies the group structure to future rounds.
+
+    The round's groups made only of participants ``grouped`` before in the arrival round
+    (copied there before, or formed by a wait page of that round) keep their rows, members and
+    numbers;
+    the new group comes after them, then the players not grouped yet, ``size`` a group."""
+    groups = [group.get_players() for group in subsession.get_groups()]
+    settled = [row for row in groups if all(p.participant_id in grouped for p in row)]
+    by_participant = {p.participant_id: p for row in groups for p in row}
+    new_group = [by_participant[participant_id] for participant_id in member_ids]
+    placed = {p.id for row in settled for p in row} | {p.id for p in new_group}
+    rest = sorted(
+        (p for row in groups for p in row if p.id not in placed),
+        key=lambda p: (p.group.id_in_subsession, p.id_in_group),
+    )
+    subsession.set_group_matrix(
+        [*settled, new_group, *(rest[i : i + size] for i in range(0, len(rest), size))]
+    )
 
 
 def group_arrivals(db: Session, project: Project, entry: PageEntry, player: Any) -> int | None:

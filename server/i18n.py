@@ -34,7 +34,7 @@ _GERMAN: dict[str, str] = {
     "Waiting for the other participants.": "Warten auf die anderen Teilnehmenden.",
     "Waiting for the other participant.": "Warten auf die andere Person.",
     "Time left to complete this page:": "Verbleibende Zeit für diese Seite:",
-    "Please fix the errors in the form.": "Bitte korrigieren Sie die Fehler im Formular.",
+    "Please fix the errors.": "Bitte korrigieren Sie die Fehler.",
     "Yes": "Ja",
     "No": "Nein",
     # Validation
@@ -59,6 +59,10 @@ _GERMAN: dict[str, str] = {
     "Start": "Beginnen",
     "Continue": "Weiter",
     "Please enter your participant label": "Bitte geben Sie Ihre Teilnehmerkennung ein",
+    # oTree's German for it (RoomWelcomePage.html).
+    "This participant label was not found": (
+        "Ungültige Eingabe; Bitte versuchen Sie es noch einmal."
+    ),
     "Welcome, {label}. Click the button to start.": (
         "Willkommen, {label}. Klicken Sie auf die Schaltfläche, um zu beginnen."
     ),

@@ -31,8 +31,10 @@ from tests.live_server import REPO_ROOT, live_server
 
 KEY = "drive-the-session-key-0123456789-abcdef"
 PRISONER_PAGES = ("Decision", "ResultsWaitPage", "Results")
-# Every page each participant completes, in order (the page-times export's rows).
+# Every page each participant completes, in order (the page-times export's rows: first, as in
+# oTree, the participant's start).
 EVERY_PAGE = [
+    (1, "InitializeParticipant"),
     *[(round_number, page) for round_number in (1, 2, 3) for page in PRISONER_PAGES],
     (1, "PaymentInfo"),
 ]

@@ -57,7 +57,7 @@ def test_server_test_runs_every_config_and_exports(tmp_path):
         runs = [line for line in summaries if line.startswith((f"{config}: ", f"{config}, case "))]
         assert runs, result.stdout
         assert all(": OK (" in line for line in runs), runs
-    with (tmp_path / "trust_trust.csv").open() as handle:
+    with (tmp_path / "trust.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(float(r["player.payoff"]) for r in rows) == [70.0, 110.0]
     assert {r["group.sent_amount"] for r in rows} == {"40.0"}

@@ -89,6 +89,17 @@ OTREE_TRUST_TABLE = [
 ]
 
 
+# oTree 6.0.15's page-times row for a participant's start (models/participant.py).
+OTREE_START_ROW = {
+    "page_index": "0",
+    "app_name": "",
+    "page_name": "InitializeParticipant",
+    "round_number": "1",
+    "timeout_happened": "0",
+    "is_wait_page": "0",
+}
+
+
 def play(settings: Any, config: str) -> list[str]:
     """Play ``config`` with its bots in the test's database; the session codes (one per case)."""
     results = run_bots(settings, config, database_url=settings.database_url)
@@ -187,11 +198,21 @@ def test_trust_exported_as_the_bots_played_it(keyed, api):
         ("Trustee", 50, 70),
     ]
 
-    # Page times: each completed page once, in order, arrival at the previous completion.
+    # Page times: as oTree, a first row for the start (InitializeParticipant, page 0, its
+    # time the participant's start), then each completed page once, in order, arrival at the
+    # previous completion.
     times = csv_rows(api.get("/api/export/page_times"))
     roles = {r["participant.code"]: r["trust.1.player.role"] for r in wide_csv}
+    started = {r["participant.code"]: r["participant.time_started_utc"] for r in wide_csv}
     for participant_code, role in roles.items():
-        mine = [r for r in times if r["participant_code"] == participant_code]
+        start, *mine = [r for r in times if r["participant_code"] == participant_code]
+        assert {k: start[k] for k in OTREE_START_ROW} == OTREE_START_ROW
+        assert start["time_completed_utc"] == started[participant_code]
+        assert int(start["epoch_time_completed"]) == int(utc_seconds(started[participant_code]))
+        assert start["epoch_time_arrived"] == ""
+        assert float(mine[0]["epoch_time_arrived"]) == pytest.approx(
+            utc_seconds(started[participant_code]), abs=1e-5
+        )
         assert [r["page_name"] for r in mine] == TRUST_PAGES[role]
         assert {r["app_name"] for r in mine} == {"trust"}
         assert {r["round_number"] for r in mine} == {"1"}
@@ -380,6 +401,7 @@ def test_a_timed_out_page_is_marked_in_page_times(keyed, api):
         3: "1",
     }
     assert [r["page_name"] for r in times if by_code[r["participant_code"]] == 3] == [
+        "InitializeParticipant",
         "Contribute",
         "ResultsWaitPage",
         "Results",
@@ -409,3 +431,20 @@ def test_a_group_change_returns_every_member_and_no_one_else(keyed, api):
     )
     assert {r["participant.code"] for r in changed} == groups[2]
     assert {r["public_goods.1.group.individual_share"] for r in changed} == {77}
+
+
+def test_a_started_participant_without_pages_has_only_the_start_row(keyed, api):
+    play(keyed, "trust")  # two participants who completed pages
+    created = api.post(
+        "/api/sessions/", json={"session_config_name": "trust", "num_participants": 2}
+    )
+    assert created.status_code in (200, 201), created.text
+    fresh = created.json()["code"]
+    people = api.get(f"/api/sessions/{fresh}").json()["participants"]
+    second = next(p["code"] for p in people if p["id_in_session"] == 2)
+    assert api.get(f"/InitializeParticipant/{second}").status_code == 200
+    times = csv_rows(api.get("/api/export/page_times"))
+    assert [
+        (r["participant_code"], r["page_name"]) for r in times if r["session_code"] == fresh
+    ] == [(second, "InitializeParticipant")]
+    assert [r["page_name"] for r in times].count("InitializeParticipant") == 3

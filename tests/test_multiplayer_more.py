@@ -122,3 +122,64 @@ def test_wait_for_all_groups_runs_the_subsession_hook_once_per_round(tmp_path):
                     str(page.url).replace("http://testserver", ""), data={}, follow_redirects=False
                 ).headers["location"]
     app.state.grove.db.dispose()
+
+
+def _mates(html: str) -> list[int]:
+    return sorted(int(m) for m in re.search(r'class="mates">([^<]*)<', html).group(1).split())
+
+
+def test_group_by_arrival_time_in_round_1_keeps_its_groups_in_later_rounds(tmp_path):
+    """oTree (multiplayer_waitpages.rst): with the grouping wait page in round 1 only, "subsequent
+    rounds will keep the same group structure as round 1" (group_by_arrival_time copies it to
+    future rounds). Here participants 3 and 1 are grouped first and play on into round 3 before
+    4 and 2 arrive; each pair stays together in every round, and the first pair's round-2 data
+    (its Sync wait page's after_all_players_arrive) is kept when the second pair is grouped."""
+    settings = load_settings(RACE_PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
+    app = create_app(settings)
+    with TestClient(app) as client:
+        code, links = create_demo_session(client, "lobby_rounds")
+
+        def play_round(index: int, url: str, round_number: int) -> str:
+            page = client.get(url, follow_redirects=True)
+            assert "/lobby_rounds/Play/" in str(page.url), page.text
+            seen[index].append(_mates(page.text))
+            return client.post(
+                str(page.url).replace("http://testserver", ""), data={}, follow_redirects=False
+            ).headers["location"]
+
+        seen: dict[int, list[list[int]]] = {index: [] for index in range(4)}
+        urls = {index: _start(client, links[index]) for index in (2, 0)}  # participants 3, 1
+        for round_number in (1, 2):
+            for index in (2, 0):
+                urls[index] = play_round(index, urls[index], round_number)
+        urls.update({index: _start(client, links[index]) for index in (3, 1)})  # 4, 2
+        for round_number in (1, 2, 3):
+            for index in (3, 1):
+                urls[index] = play_round(index, urls[index], round_number)
+        for index in (2, 0):
+            urls[index] = play_round(index, urls[index], 3)
+        assert seen[2] == seen[0] == [[1, 3]] * 3
+        assert seen[3] == seen[1] == [[2, 4]] * 3
+        grove = app.state.grove
+        with grove.db.read() as db:
+            from server.sessions import get_session
+
+            session = get_session(db, code)
+            for participant in session.get_participants():
+                synced = [
+                    participant_player.group.synced
+                    for participant_player in _players(grove, db, participant)
+                ]
+                assert synced[:2] == [1, 1], (participant.id_in_session, synced)
+    app.state.grove.db.dispose()
+
+
+def _players(grove, db, participant):
+    import sqlalchemy as sa
+
+    player_cls = grove.project.apps["lobby_rounds"].player_cls
+    return db.scalars(
+        sa.select(player_cls)
+        .where(player_cls.participant_id == participant.id)
+        .order_by(player_cls.round_number)
+    ).all()

@@ -83,6 +83,7 @@ def test_typed_amount_is_rounded_before_max_is_checked_points(tmp_path):
         assert refused.status_code == 200
         error = field_views(refused.text)["c_max12"].error
         assert error == "Ensure this value is less than or equal to 12."
+        assert ">Please fix the errors.</div>" in refused.text  # oTree 6.0.15's words
         assert browser_submits(view.attributes, "12")
         accepted = submit(client, url, {"c_max12": "12.4"})
         assert accepted.status_code == 303, accepted.text
@@ -225,6 +226,7 @@ def test_refused_german_form_shows_numbers_with_decimal_commas(tmp_path):
         assert refused.status_code == 200
         views = field_views(refused.text)
         assert views["c_max12"].error == "Der Wert muss kleiner oder gleich 12 sein."
+        assert ">Bitte korrigieren Sie die Fehler.</div>" in refused.text  # oTree's German
         assert views["f_plain"].attributes["value"] == "2,5"
         assert views["c_plain"].attributes["value"] == "2,50"
 

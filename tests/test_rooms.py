@@ -59,10 +59,19 @@ def test_label_joins_and_returns_to_the_same_participant(client):
 
 
 def test_unknown_label_is_refused(client):
-    _create(client, "econ101")
-    refused = _join(client, "econ101", "mallory")
-    assert refused.status_code == 403
-    assert "not a participant label of this room" in refused.text
+    """As oTree's room page: the label form again, "This participant label was not found", so
+    a participant who mistyped their label can type it again (a 403: oTree's is a 200); nobody
+    joins."""
+    code = _create(client, "econ101")
+    for refused in (
+        _join(client, "econ101", "mallory"),
+        client.get("/room/econ101/", params={"participant_label": "mallory"}),
+    ):
+        assert refused.status_code == 403
+        assert "This participant label was not found" in refused.text
+        assert 'name="participant_label"' in refused.text
+    labels = {p["label"] for p in client.get(f"/api/sessions/{code}").json()["participants"]}
+    assert labels == {None}
 
 
 def test_anonymous_room_same_browser_same_participant(client):

@@ -138,7 +138,7 @@ def test_data_export_shows_formulas_as_text_and_numbers_as_numbers(tmp_path):
         database_url=databases.database_url(tmp_path, "bots"),
     )
     assert all(result.ok for result in results), [result.error for result in results]
-    with (tmp_path / "export" / "notes_notes.csv").open(newline="", encoding="utf-8") as handle:
+    with (tmp_path / "export" / "notes.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["player.note"] for row in rows] == ["'=1+1", "'-x", "fine"]
     assert {row["player.amount"] for row in rows} == {"-5"}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import importlib
 import importlib.util
 import re
@@ -123,12 +122,10 @@ class BotRunner:
         num_participants: int | None,
         progress: Callable[[int, int], None] | None = None,
         case_index: int = 0,
-        export_dir: Path | None = None,
         database_url: str | None = None,
     ) -> None:
         self.settings = settings
         self.database_url = database_url
-        self.export_dir = export_dir
         self.case_index = case_index
         self.config_name = config_name
         self.requested = num_participants
@@ -193,17 +190,6 @@ class BotRunner:
             with grove.db.read() as bot_db:
                 self._db = bot_db
                 await self._play(client, codes, result)
-            if self.export_dir is not None:
-                from server.export import export_session
-
-                with (
-                    tempfile.TemporaryDirectory(prefix="grove-bots-") as folder,
-                    grove.db.read() as db,
-                ):
-                    written = export_session(
-                        db, grove.project, result.session_code, Path(folder) / "export"
-                    )
-                    _merge_export(written, self.export_dir, append=self.case_index > 0)
         except Exception as exc:
             result.error = "".join(traceback.format_exception(exc)).rstrip()
         result.seconds = time.perf_counter() - started
@@ -611,21 +597,6 @@ def _case_label(bot_classes: list[type[Bot]], index: int, runs: int) -> str:
     return f"case {index + 1} of {runs}" + (f" ({', '.join(values)})" if values else "")
 
 
-def _merge_export(written: list[Path], folder: Path, *, append: bool) -> None:
-    """Copy one case's CSV files into ``folder``; later cases add their rows (as oTree keeps
-    every case's sessions in one file per app)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in written:
-        target = folder / path.name
-        if not append or not target.exists():
-            target.write_bytes(path.read_bytes())
-            continue
-        with path.open(newline="", encoding="utf-8") as source:
-            rows = list(csv.reader(source))
-        with target.open("a", newline="", encoding="utf-8") as handle:
-            csv.writer(handle).writerows(rows[1:])
-
-
 @contextmanager
 def bot_app(settings: Settings, database_url: str | None = None) -> Iterator[Starlette]:
     """The app bots play on: in the database at ``database_url``, or on a scratch SQLite file
@@ -697,8 +668,9 @@ def run_bots(
 
     The cases play on a scratch SQLite file, or in the database at ``database_url`` (the
     test suite's PostgreSQL pass), where their sessions sit side by side. With
-    ``export_dir``, every case's rows go into one CSV per app. Raises BotFileError when a
-    bot file cannot be imported.
+    ``export_dir``, the data is written there as oTree's bots export writes it (every
+    session in the database: ``<app>.csv``, ``<app>_custom.csv``, ``all_apps_wide.csv``).
+    Raises BotFileError when a bot file cannot be imported.
     """
     return run_configs(
         settings,
@@ -741,9 +713,7 @@ def run_configs(
         for name, bot_classes, runs in plans:
             progress = progress_for(name) if progress_for else None
             for case in range(runs):
-                runner = BotRunner(
-                    settings, name, num_participants, progress, case, export_dir, database_url
-                )
+                runner = BotRunner(settings, name, num_participants, progress, case, database_url)
                 result = await runner.play(app, client)
                 result.case_label = _case_label(bot_classes, case, runs)
                 results.append(result)
@@ -752,4 +722,13 @@ def run_configs(
         return results
 
     with bot_app(settings, database_url) as app:
-        return asyncio.run(serve(app, play_all))
+        results = asyncio.run(serve(app, play_all))
+        if export_dir is not None:
+            from server.data_export.files import write_otree_files
+
+            grove = app.state.grove
+            played = {
+                a for name in config_names for a in project.session_config(name)["app_sequence"]
+            }
+            write_otree_files(grove.db, grove.project, played, export_dir)
+        return results

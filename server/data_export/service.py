@@ -174,7 +174,8 @@ def open_export(database: Database, project: Project, request: ExportRequest) ->
     check_request(project, request)
     produced = _produce(database, project, request)
     next_since = next(produced).decode()
-    stem = request.function or request.table
+    # A custom export or ExtraModel is named with its app: two apps' exports differ.
+    stem = f"{request.table}_{request.function}" if request.function else request.table
     if request.session_code:
         stem += f"_{request.session_code}"
     stem += f"_{dt.datetime.now(dt.UTC):%Y-%m-%d}"

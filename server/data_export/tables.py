@@ -249,8 +249,10 @@ PAGE_TIME_COLUMNS = [
 
 
 def page_times(db: Session, project: Project, scope: ExportScope) -> Table:
-    """One row per completed page (submitted, timed out, or a wait page passed), by
-    participant and then in the order completed."""
+    """One row per participant's start, as oTree writes it (``InitializeParticipant``, page
+    index 0, no app, round 1, the start's time, ``epoch_time_arrived`` empty), then one row per
+    completed page (submitted, timed out, or a wait page passed), by participant and then in
+    the order completed."""
     return Table(list(PAGE_TIME_COLUMNS), _page_time_rows(db, scope))
 
 
@@ -258,9 +260,42 @@ def _epoch(moment: Any) -> float | None:
     return None if moment is None else round(utc(moment).timestamp(), 6)
 
 
+def _start_row(code: str, participant: Any) -> list[Any]:
+    """oTree's row for the start (``Participant.initialize``: page ``InitializeParticipant``)."""
+    started = participant.time_started
+    return [
+        code,
+        participant.id_in_session,
+        participant.code,
+        0,
+        "",
+        "InitializeParticipant",
+        int(utc(started).timestamp()),
+        1,
+        False,
+        False,
+        None,
+        started,
+    ]
+
+
+def _starts_up_to(
+    waiting: Iterator[Any], scope: ExportScope, participant_id: int | None
+) -> Iterator[list[Any]]:
+    """The start rows of the participants ``waiting`` (by id) up to and including
+    ``participant_id`` (None: all of them); those never started have none."""
+    for participant in waiting:
+        if participant.time_started is not None:
+            yield _start_row(scope.sessions[participant.session_id].code, participant)
+        if participant.id == participant_id:
+            return
+
+
 def _page_time_rows(db: Session, scope: ExportScope) -> Iterator[list[Any]]:
     for batch in participant_batches(db, scope):
         people = {p.id: p for p in batch}
+        # Participants by id, as the completions come: each one's start row before their pages.
+        waiting = iter(batch)
         completions = db.execute(
             sa.select(PageCompletion.__table__)
             .where(PageCompletion.participant_id.in_(list(people)))
@@ -269,6 +304,8 @@ def _page_time_rows(db: Session, scope: ExportScope) -> Iterator[list[Any]]:
         previous: dict[int, Any] = {}
         for done in completions:
             participant = people[done.participant_id]
+            if done.participant_id not in previous:
+                yield from _starts_up_to(waiting, scope, done.participant_id)
             arrived = previous.get(done.participant_id, participant.time_started)
             previous[done.participant_id] = done.completed_at
             yield [
@@ -285,6 +322,7 @@ def _page_time_rows(db: Session, scope: ExportScope) -> Iterator[list[Any]]:
                 _epoch(arrived),
                 done.completed_at,
             ]
+        yield from _starts_up_to(waiting, scope, None)
 
 
 CHAT_COLUMNS = [

@@ -16,7 +16,13 @@ from server.http.context import Grove
 from server.rest.auth import Caller
 
 if TYPE_CHECKING:  # the admin's download page (server/web) needs no pydantic model
-    from server.rest.models import ExportQuery, SessionDataQuery
+    from server.rest.models import (
+        ExportQuery,
+        OtreeAppExportQuery,
+        OtreeCustomExportQuery,
+        OtreeExportQuery,
+        SessionDataQuery,
+    )
 
 NEXT_SINCE_HEADER = "Grove-Next-Since"
 
@@ -61,5 +67,45 @@ def export_custom(request: Request, app: Grove, caller: Caller, params: ExportQu
         since=params.since,
         format=params.format,
         function=request.path_params["function"],
+    )
+    return export_response(open_export(app.db, app.project, export))
+
+
+# oTree 6's export paths: the same tables under oTree's names and parameters, so a script that
+# pulls data from oTree pulls it from Grove unchanged.
+OTREE_TABLES = {
+    "/api/export_wide": "all_apps_wide",
+    "/api/export_page_times": "page_times",
+    "/api/export_chat": "chat",
+}
+
+
+def otree_export(
+    request: Request, app: Grove, caller: Caller, params: OtreeExportQuery
+) -> Response:
+    """GET /api/export_wide, /api/export_page_times, /api/export_chat (oTree 6's paths)."""
+    table = OTREE_TABLES[request.url.path.rstrip("/")]
+    export = ExportRequest(table=table, session_code=params.session_code, format=params.format)
+    return export_response(open_export(app.db, app.project, export))
+
+
+def otree_export_app(
+    request: Request, app: Grove, caller: Caller, params: OtreeAppExportQuery
+) -> Response:
+    """GET /api/export_app?app=...: one app's table (oTree 6's path)."""
+    export = ExportRequest(table=params.app, session_code=params.session_code, format=params.format)
+    return export_response(open_export(app.db, app.project, export))
+
+
+def otree_export_app_custom(
+    request: Request, app: Grove, caller: Caller, params: OtreeCustomExportQuery
+) -> Response:
+    """GET /api/export_app_custom?app=...[&function_name=...]: an app's custom export (oTree
+    6's path)."""
+    export = ExportRequest(
+        table=params.app,
+        session_code=params.session_code,
+        format=params.format,
+        function=params.function_name,
     )
     return export_response(open_export(app.db, app.project, export))

@@ -201,6 +201,31 @@ class ExportQuery(Parameters):
     )
 
 
+class OtreeExportQuery(Parameters):
+    """The query of oTree 6's ``/api/export_wide``, ``/api/export_page_times`` and
+    ``/api/export_chat``."""
+
+    format: Literal["csv", "csv_bom"] = Field(
+        default="csv", description="csv (UTF-8) or csv_bom (with a byte-order mark, for Excel)"
+    )
+    session_code: Text | None = Field(
+        default=None, description="a session code: only that session (else every session)"
+    )
+
+
+class OtreeAppExportQuery(OtreeExportQuery):
+    """The query of oTree 6's ``/api/export_app``: ``app`` names the app."""
+
+    app: Text
+
+
+class OtreeCustomExportQuery(OtreeAppExportQuery):
+    """The query of oTree 6's ``/api/export_app_custom``: the app's ``custom_export`` (or the
+    ``custom_export*`` function ``function_name`` names)."""
+
+    function_name: Text = "custom_export"
+
+
 class SessionDataQuery(Parameters):
     """The query of ``/api/sessions/{code}/data``."""
 

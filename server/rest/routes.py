@@ -123,6 +123,43 @@ ENDPOINTS: list[Endpoint] = [
         EXPORT,
         EXPORT_ERRORS,
     ),
+    *[
+        Endpoint(
+            "GET",
+            path,
+            operation_id,
+            f"oTree 6's path for {what}",
+            export_api.otree_export,
+            models.OtreeExportQuery,
+            EXPORT,
+            EXPORT_ERRORS,
+        )
+        for path, operation_id, what in (
+            ("/api/export_wide", "otreeExportWide", "all apps wide"),
+            ("/api/export_page_times", "otreeExportPageTimes", "page times"),
+            ("/api/export_chat", "otreeExportChat", "chat"),
+        )
+    ],
+    Endpoint(
+        "GET",
+        "/api/export_app",
+        "otreeExportApp",
+        "oTree 6's path for one app's table",
+        export_api.otree_export_app,
+        models.OtreeAppExportQuery,
+        EXPORT,
+        EXPORT_ERRORS,
+    ),
+    Endpoint(
+        "GET",
+        "/api/export_app_custom",
+        "otreeExportAppCustom",
+        "oTree 6's path for an app's custom_export(players) rows",
+        export_api.otree_export_app_custom,
+        models.OtreeCustomExportQuery,
+        EXPORT,
+        EXPORT_ERRORS,
+    ),
     Endpoint(
         "POST",
         "/api/participant_vars/",

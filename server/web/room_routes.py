@@ -64,13 +64,25 @@ def room_entry(request: Request, form: dict[str, str] | None = None) -> Response
     label = optional_participant_label(values.get("participant_label"))
     signature = values.get("hash")
     token, new = _browser_token(request)
-    context = {"room": room, "label": label, "hash": signature or "", "action": request.url.path}
+    context = {
+        "room": room,
+        "label": label,
+        "hash": signature or "",
+        "action": request.url.path,
+        "not_found": False,
+    }
     if label is None and room.has_labels:
         return app.render("grove/room_label.html", context)
     if label is not None:
         try:
             check_label(app.settings, room, label, signature)
         except InvalidArguments as exc:
+            if exc.field == "participant_label":
+                # As oTree: the form again, so a mistyped label can be typed again (still a
+                # refusal: 403).
+                return app.render(
+                    "grove/room_label.html", {**context, "not_found": True}, status_code=403
+                )
             return app.render(
                 "grove/room_refused.html", {**context, "message": str(exc)}, status_code=403
             )
