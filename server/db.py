@@ -57,8 +57,10 @@ GROUP COMMIT. On a SQLite file every write transaction of every worker runs alon
 the disk. The units of work of one process that queue for the write lock therefore share one
 transaction: the first writer that finds none running leads a batch (it takes the locks above
 and BEGIN IMMEDIATE on one connection); each unit runs in its own thread and its own session
-in a SAVEPOINT on that connection, one at a time in arrival order, released on success or
-rolled back (that unit alone, with its own exception) on failure; when no writer is queued,
+on that connection, one at a time in arrival order, each queued unit in a SAVEPOINT, released
+on success or rolled back (that unit alone, with its own exception) on failure. The leader's
+own unit runs first, when the transaction holds nothing else, so it needs no savepoint: its
+failure rolls the transaction back and the queued units run in a new one. When no writer is queued,
 or GROUP_COMMIT_MAX_UNITS have run, one COMMIT ends the batch and only then does any unit of
 it return (a batch whose units stored push messages rings the commit bell once, before
 that). If the COMMIT fails, or the file was deleted or replaced meanwhile, every unit of
@@ -465,6 +467,9 @@ class Database:
         self._in_batch = sessionmaker(
             expire_on_commit=False, info=self.info, join_transaction_mode="create_savepoint"
         )
+        self._as_leader = sessionmaker(
+            expire_on_commit=False, info=self.info, join_transaction_mode="rollback_only"
+        )
         self.batches_committed = 0
         self.units_in_batches = 0
         reader_engine = (
@@ -590,10 +595,14 @@ class Database:
                     connection.begin()
                     batch = _Batch(connection)
                     try:
-                        with self._savepoint_unit(batch) as db:
+                        with self._leader_unit(batch) as db:
                             yield db
                     except BaseException as error:  # raised after the batch is settled
                         own_error = error
+                        if not connection.in_transaction():
+                            # The leader's unit rolled back the batch's transaction, which
+                            # held its writes alone: the queued units run in a new one.
+                            connection.begin()
                     self._run_queued(batch)
                     self._commit_batch(batch)
                     settled = True
@@ -615,6 +624,16 @@ class Database:
             raise own_error
         if batch is not None and batch.failure is not None:
             raise self._batch_failure(batch)
+
+    @contextmanager
+    def _leader_unit(self, batch: _Batch) -> Iterator[Session]:
+        """The first unit of work of ``batch``: its own session in the batch's transaction,
+        no savepoint (nothing else is in the transaction yet). On success its session flushes
+        and leaves the transaction open for the queued units and the COMMIT; on any exception
+        it rolls the whole transaction back (its writes alone)."""
+        batch.units += 1
+        with self._as_leader(bind=batch.connection) as db, db.begin(), in_unit(db):
+            yield db
 
     @contextmanager
     def _savepoint_unit(self, batch: _Batch) -> Iterator[Session]:

@@ -58,8 +58,10 @@ def run_in_one_batch(
     release = threading.Event()
 
     def first(db: Session) -> None:
-        units[0](db)
-        assert release.wait(10)
+        try:
+            units[0](db)
+        finally:  # a failing first unit too holds the batch until the others have queued
+            assert release.wait(10)
 
     def call(index: int, work: Callable[[Session], None]) -> None:
         try:
@@ -106,6 +108,39 @@ def test_queued_writers_share_one_commit_and_a_failing_one_is_rolled_back_alone(
     assert outcomes[0] == outcomes[2] == "ok"
     assert isinstance(outcomes[1], sa.exc.IntegrityError)
     assert names(database) == ["a", "c", "d", "e"]
+
+
+def test_a_failing_leader_is_rolled_back_alone_and_the_queued_units_commit(database):
+    # The batch's first unit runs in its transaction without a savepoint: its failure rolls
+    # back that transaction (its writes alone) and the queued units run in a new one, in
+    # the same batch.
+    before = (database.batches_committed, database.units_in_batches)
+    outcomes, release, threads = run_in_one_batch(
+        database, [insert("a", fail=True), insert("b"), insert("c")]
+    )
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert isinstance(outcomes[0], Refused)
+    assert outcomes[1] == outcomes[2] == "ok"
+    assert names(database) == ["b", "c"]
+    assert (database.batches_committed, database.units_in_batches) == (before[0] + 1, before[1] + 3)
+    # A leader whose own write breaks a constraint, and a queued unit that fails too.
+    outcomes, release, threads = run_in_one_batch(
+        database, [insert("b"), insert("d", fail=True), insert("e")]
+    )
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert isinstance(outcomes[0], sa.exc.IntegrityError)
+    assert isinstance(outcomes[1], Refused)
+    assert outcomes[2] == "ok"
+    assert names(database) == ["b", "c", "e"]
+    # A leader alone: its failure stores nothing, and the next unit leads a fresh batch.
+    with pytest.raises(Refused):
+        database.run(insert("f", fail=True))
+    database.run(insert("g"))
+    assert names(database) == ["b", "c", "e", "g"]
 
 
 def test_a_batch_committed_into_a_deleted_file_fails_every_unit(database):

@@ -64,16 +64,19 @@ def _keep_json_rows(session: Session, instance: Any) -> None:
 @event.listens_for(Session, "after_flush_postexec")
 def _snapshot_after_flush(session: Session, _context: Any) -> None:
     # Rows inserted in this unit of work were never loaded: give them a snapshot too, so
-    # that later in-place changes (mock_exogenous_data, creating_session) are saved.
+    # that later in-place changes (mock_exogenous_data, creating_session) are saved. Rows
+    # that have one are current: the flush's flag_changed_json brought it up to date.
     for target in list(session.identity_map.values()):
-        if isinstance(target, TracksJsonVars):
+        if isinstance(target, TracksJsonVars) and "_grove_json_snapshots" not in target.__dict__:
             _store_snapshot(target)
 
 
 @event.listens_for(Session, "before_commit")
 def _flag_before_commit(session: Session) -> None:
-    # A flush with nothing marked dirty is skipped entirely, so check before committing too.
-    flag_changed_json(session)
+    # A flush with nothing marked dirty is skipped entirely, so check before committing too;
+    # with something pending the commit's flush runs flag_changed_json (before_flush) itself.
+    if session._is_clean():  # what the commit checks before it flushes
+        flag_changed_json(session)
 
 
 @event.listens_for(Session, "before_flush")
