@@ -93,20 +93,68 @@ def _copy_group_to(subsession: Any, grouped: set[int], member_ids: list[int], si
 
     The round's groups made only of participants ``grouped`` before in the arrival round
     (copied there before, or formed by a wait page of that round) keep their rows, members and
-    numbers;
-    the new group comes after them, then the players not grouped yet, ``size`` a group."""
-    groups = [group.get_players() for group in subsession.get_groups()]
-    settled = [row for row in groups if all(p.participant_id in grouped for p in row)]
-    by_participant = {p.participant_id: p for row in groups for p in row}
+    numbers; the new group comes after them, then the players not grouped yet, ``size`` a
+    group. Runs under the arrival round's subsession lock: a fixed number of statements
+    whatever the number of players (two reads, one UPDATE of the players whose place changes;
+    group rows made or removed only when the number of groups changes), since a session's
+    every later round is regrouped at each group formed."""
+    app = subsession._grove_app
+    player_table: sa.Table = app.player_cls.__table__
+    group_table: sa.Table = app.group_cls.__table__
+    db: Session = subsession._db()
+    db.flush()
+    groups = db.execute(
+        sa.select(group_table.c.id, group_table.c.id_in_subsession)
+        .where(group_table.c.subsession_id == subsession.id)
+        .order_by(group_table.c.id_in_subsession)
+    ).all()
+    position = {group_id: number for group_id, number in groups}
+    players = db.execute(
+        sa.select(
+            player_table.c.id,
+            player_table.c.participant_id,
+            player_table.c.group_id,
+            player_table.c.id_in_group,
+        ).where(player_table.c.subsession_id == subsession.id)
+    ).all()
+    by_group: dict[int, list[Any]] = {}
+    for row in sorted(players, key=lambda r: (position.get(r.group_id, 0), r.id_in_group)):
+        by_group.setdefault(row.group_id, []).append(row)
+    rows_by_group = [by_group[group_id] for group_id, _number in groups if group_id in by_group]
+    settled = [row for row in rows_by_group if all(p.participant_id in grouped for p in row)]
+    by_participant = {p.participant_id: p for p in players}
     new_group = [by_participant[participant_id] for participant_id in member_ids]
     placed = {p.id for row in settled for p in row} | {p.id for p in new_group}
-    rest = sorted(
-        (p for row in groups for p in row if p.id not in placed),
-        key=lambda p: (p.group.id_in_subsession, p.id_in_group),
-    )
-    subsession.set_group_matrix(
-        [*settled, new_group, *(rest[i : i + size] for i in range(0, len(rest), size))]
-    )
+    rest = [p for row in rows_by_group for p in row if p.id not in placed]
+    matrix = [*settled, new_group, *(rest[i : i + size] for i in range(0, len(rest), size))]
+    group_ids = [group_id for group_id, _number in groups]
+    for number in range(len(group_ids) + 1, len(matrix) + 1):
+        group = app.group_cls(
+            session_id=subsession.session_id,
+            subsession_id=subsession.id,
+            round_number=subsession.round_number,
+            id_in_subsession=number,
+        )
+        db.add(group)
+        db.flush()
+        group_ids.append(group.id)
+    changes = [
+        {"player": p.id, "group": group_ids[index], "place": place}
+        for index, row in enumerate(matrix)
+        for place, p in enumerate(row, start=1)
+        if (p.group_id, p.id_in_group) != (group_ids[index], place)
+    ]
+    if changes:
+        db.connection().execute(
+            player_table.update()
+            .where(player_table.c.id == sa.bindparam("player"))
+            .values(group_id=sa.bindparam("group"), id_in_group=sa.bindparam("place")),
+            changes,
+        )
+    for group_id in group_ids[len(matrix) :]:
+        db.delete(db.get(app.group_cls, group_id))
+    db.flush()
+    db.expire_all()
 
 
 def group_arrivals(db: Session, project: Project, entry: PageEntry, player: Any) -> int | None:
