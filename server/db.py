@@ -630,10 +630,14 @@ class Database:
         """The first unit of work of ``batch``: its own session in the batch's transaction,
         no savepoint (nothing else is in the transaction yet). On success its session flushes
         and leaves the transaction open for the queued units and the COMMIT; on any exception
-        it rolls the whole transaction back (its writes alone)."""
+        it rolls the whole transaction back (its writes alone). A unit that stored push
+        messages marks the batch to ring the commit bell, as a queued unit does."""
         batch.units += 1
-        with self._as_leader(bind=batch.connection) as db, db.begin(), in_unit(db):
-            yield db
+        with self._as_leader(bind=batch.connection) as db:
+            with db.begin(), in_unit(db):
+                yield db
+            if db.info.pop(_PUBLISHED_KEY, False):
+                batch.published = True
 
     @contextmanager
     def _savepoint_unit(self, batch: _Batch) -> Iterator[Session]:
