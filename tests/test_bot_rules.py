@@ -106,7 +106,8 @@ def test_the_command_names_each_case_and_exports_every_case(monkeypatch, capsys,
     assert "[#" not in out  # no progress bar (redrawn with \r) when the output is no terminal
     assert "rounds_pass, case 1 of 2 ('low'): OK (2 participants, 8 pages" in out
     assert "rounds_pass, case 2 of 2 ('high'): OK (2 participants, 8 pages" in out
-    with (tmp_path / "rounds_pass_rounds.csv").open() as handle:
+    # oTree's file name for the app's table: <app>.csv (otree test --export).
+    with (tmp_path / "rounds.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     # 2 cases x 2 participants x 2 rounds, each case its own session (oTree's export: 8 rows).
     assert len(rows) == 8

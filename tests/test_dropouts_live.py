@@ -99,6 +99,7 @@ def test_dropouts_marked_over_the_api_never_hold_up_their_groups(
     assert "Traceback" not in log_path.read_text(errors="replace")
     timed_out = {code: set() for code in codes}
     for row in csv.DictReader(io.StringIO(times.content.decode("utf-8-sig"))):
-        if row["is_wait_page"] in ("0", "False"):
+        # Pages only: not the InitializeParticipant row (the start, as oTree exports it).
+        if row["is_wait_page"] in ("0", "False") and row["page_name"] != "InitializeParticipant":
             timed_out[row["participant_code"]].add(row["timeout_happened"] in ("1", "True"))
     assert [timed_out[code] for code in codes] == [{True}, {False}, {True}, {False}]
