@@ -392,6 +392,12 @@ class _Batch:
         self.failure: DatabaseUnavailable | None = None
         self.published = False  # a unit that succeeded stored push messages
 
+    def note_published(self, db: Session) -> None:
+        """After a unit of work of the batch succeeded in ``db``: if it stored push messages,
+        the batch rings the commit bell once its COMMIT is done."""
+        if db.info.pop(_PUBLISHED_KEY, False):
+            self.published = True
+
     def in_transaction(self) -> bool:
         """Whether the connection is still in the batch's transaction (SQLite ends it by
         itself on some errors, a full disk among them: nothing more may run on it then)."""
@@ -636,8 +642,7 @@ class Database:
         with self._as_leader(bind=batch.connection) as db:
             with db.begin(), in_unit(db):
                 yield db
-            if db.info.pop(_PUBLISHED_KEY, False):
-                batch.published = True
+            batch.note_published(db)
 
     @contextmanager
     def _savepoint_unit(self, batch: _Batch) -> Iterator[Session]:
@@ -647,8 +652,7 @@ class Database:
         with self._in_batch(bind=batch.connection) as db:
             with db.begin(), in_unit(db):
                 yield db
-            if db.info.pop(_PUBLISHED_KEY, False):
-                batch.published = True
+            batch.note_published(db)
 
     def _run_queued(self, batch: _Batch) -> None:
         """Give each queued unit its turn in ``batch``, one at a time, while the batch's
