@@ -80,6 +80,8 @@ def test_a_page_get_post_and_live_message_after_the_pool_lost_its_connections(
 ) -> None:
     pages = _start(client)
     with _first_pair_connected(client, pages) as (one, two):
+        for ws in (one, two):  # acknowledged after the hello's replay read: none is reading
+            assert _send(ws, f"ready-{id(ws)}", {"kind": "none"})["ok"] is True
         _kill_pooled_connections(live_app)
         page = client.get(pages[0])
         assert page.status_code == 200

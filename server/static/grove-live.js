@@ -72,6 +72,8 @@
         console.error("The live connection was refused (" + event.code + ").");
         return;
       }
+      // 1013: the server's database could not be read; not sooner than in a second.
+      if (event.code === 1013) { delay = Math.max(delay, 1000); }
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 5000);
     };

@@ -51,6 +51,8 @@
     };
     ws.onclose = function (event) {
       if (event.code === 4404) { return; }
+      // 1013: the server's database could not be read; not sooner than in a second.
+      if (event.code === 1013) { delay = Math.max(delay, 1000); }
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 10000);
     };

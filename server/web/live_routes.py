@@ -15,7 +15,9 @@ script (``server/static/grove-live.js``) speaks JSON:
 * from the server, ``{"type": "message", "id": n, "data": data}`` for each answer addressed
   to this page (``liveRecv(data)``; ids tell copies apart).
 
-A participant that does not exist closes the socket with code 4404 (the page stops trying).
+A participant that does not exist closes the socket with code 4404 (the page stops trying);
+a database that cannot be read (busy, or a lost connection) closes it with 1013, and the page
+connects again, says hello anew and sends what was not acknowledged.
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ from server.errors import DatabaseBusy, DatabaseUnavailable, ParticipantNotFound
 from server.http.context import Grove
 from server.push import Pushed
 from server.push_hub import PushHub, Subscription
-from server.web.page_routes import CLOSE_NOT_FOUND, accept_participant, running
+from server.web.page_routes import (
+    CLOSE_NOT_FOUND,
+    accept_participant,
+    close_to_be_tried_again,
+    running,
+)
 from server.web.participant_routes import parse_page_index
 
 logger = logging.getLogger("grove.live")
@@ -89,11 +96,19 @@ class _LivePage:
             await self.deliver(message)
 
     async def forward(self, subscription: Subscription, replayed: asyncio.Event) -> None:
+        """Deliver the channel's messages once the hello's replay is done. A replay that
+        cannot read closes the socket (the page connects again and replays), so that the page
+        is never left open without its messages."""
         await replayed.wait()
         while True:
             message = await subscription.queue.get()
             if message is None:  # the listener reconnected: read what it may have missed
-                await self.replay(set())
+                try:
+                    await self.replay(set())
+                except (DatabaseBusy, DatabaseUnavailable) as error:
+                    async with self.send_lock:
+                        await close_to_be_tried_again(self.websocket, error)
+                    return
             else:
                 await self.deliver(message)
 
@@ -192,7 +207,11 @@ async def _converse(
                     return
                 if isinstance(since, int | float) and not isinstance(since, bool):
                     page.since = float(since)
-                await page.replay({i for i in seen if isinstance(i, int)})
+                try:
+                    await page.replay({i for i in seen if isinstance(i, int)})
+                except (DatabaseBusy, DatabaseUnavailable) as error:
+                    await close_to_be_tried_again(websocket, error)
+                    return
                 replayed.set()
             elif message.get("type") == "send":
                 replayed.set()

@@ -35,6 +35,9 @@ from server.push import Pushed
 from server.push_hub import PushHub, Subscription
 
 CLOSE_NOT_FOUND = 4404
+# RFC 6455's registry: "Try Again Later". The database could not be read (busy, or a lost
+# connection that a read does not survive): the page's script connects again in a moment.
+CLOSE_TRY_AGAIN_LATER = 1013
 # After a command could not be taken (the database busy), its stored commands are read again.
 BUSY_RETRY_SECONDS = 1.0
 
@@ -90,13 +93,27 @@ class _PageSocket:
 
 
 async def accept_participant(websocket: WebSocket, grove: Grove, code: str) -> bool:
-    """Accept a participant page's socket; False (closed with CLOSE_NOT_FOUND, the page stops
-    trying) when there is no such participant."""
+    """Accept a participant page's socket; False when it was closed instead: with
+    CLOSE_NOT_FOUND (the page stops trying) when there is no such participant, with
+    CLOSE_TRY_AGAIN_LATER when the database could not tell."""
     await websocket.accept()
-    if await run_in_threadpool(live_pages.participant_exists, grove.db, code):
+    try:
+        exists = await run_in_threadpool(live_pages.participant_exists, grove.db, code)
+    except (DatabaseBusy, DatabaseUnavailable) as error:
+        await close_to_be_tried_again(websocket, error)
+        return False
+    if exists:
         return True
     await websocket.close(CLOSE_NOT_FOUND)
     return False
+
+
+async def close_to_be_tried_again(websocket: WebSocket, error: Exception) -> None:
+    """Close a participant page's socket whose database read failed (``error``, a
+    DatabaseBusy or DatabaseUnavailable, logged by the database): the page connects again."""
+    logger.info("a page socket closed to be opened again: %s", error)
+    with contextlib.suppress(RuntimeError):  # already closed by the other side
+        await websocket.close(CLOSE_TRY_AGAIN_LATER, "The database is unavailable; try again.")
 
 
 @contextlib.asynccontextmanager
