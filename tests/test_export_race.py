@@ -7,7 +7,6 @@ last, after a later one was already pulled."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -92,7 +91,6 @@ def test_an_export_in_progress_blocks_no_participant_and_sees_one_snapshot(
 
             # The export has read its cursor: its snapshot is taken, its transaction open.
             export = open_export(grove.db, grove.project, ExportRequest("survey", format="json"))
-            started = time.monotonic()
             answer = fill_and_submit(
                 client,
                 page,
@@ -103,8 +101,10 @@ def test_an_export_in_progress_blocks_no_participant_and_sees_one_snapshot(
                     "year_in_school": Click("Junior"),
                 },
             )
+            # Never waited for the export: a write kept waiting for it would have given up
+            # after the 2 s lock timeout with a 503 (no time bound here: a busy machine's
+            # request alone may take that long).
             assert answer.status_code == 303, answer.text
-            assert time.monotonic() - started < 2.0  # never waited for the export
             # The export goes on with the snapshot it began with.
             body = json.loads(b"".join(export.chunks))
             assert [row["player.age"] for row in body["rows"]] == [None]

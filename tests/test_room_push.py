@@ -51,7 +51,9 @@ def test_a_held_status_answers_when_a_session_is_created_in_the_room(client):
     ).raise_for_status()
     holder.join(timeout=10)
     assert answers["json"] == {"ready": True, "waiting": 1, "listed": True}
-    assert answers["at"] - created < 2
+    # Answered by the creation, not by the heartbeat (ROOM_HOLD_SECONDS after the hold began;
+    # the bound leaves a busy machine seconds for the session's creation itself).
+    assert answers["at"] - created < ROOM_HOLD_SECONDS / 2
 
 
 def test_closing_the_room_answers_and_takes_the_visitor_off_the_list(app, client):
