@@ -18,9 +18,7 @@ MESSAGES = 2500  # more than two of the watcher's reads (push.messages_after's l
 DEADLINE = 10.0
 
 
-def test_one_commit_larger_than_a_read_is_delivered_without_waiting_for_the_next(
-    app, monkeypatch
-):
+def test_one_commit_larger_than_a_read_is_delivered_without_waiting_for_the_next(app, monkeypatch):
     database = app.state.grove.db
     # The watcher's reads without a change seen come 30 s apart, not 1 s: waiting for them
     # (the fault) takes a minute, the fix well under DEADLINE however busy the machine.
