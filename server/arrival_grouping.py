@@ -4,7 +4,9 @@ Runs under the subsession's row lock (see flow.arrive_at_wait_page), so arrivals
 workers are grouped one at a time. Groups formed so far take ``id_in_subsession`` 1, 2, ...;
 the players not grouped yet fill the groups after them. As in oTree, a new group is copied to
 the app's later rounds (a grouping wait page shown in round 1 only keeps its groups); there
-only its members' and ungrouped players' rows change, nobody else's.
+only its members' and ungrouped players' rows change, nobody else's. The later rounds'
+subsessions are locked first (in ascending round, after this round's): a later round that
+groups its own arrivals (a grouping wait page in every round) does so under its lock.
 
 As in oTree, ``group_by_arrival_time_method`` runs at each arrival and again while players
 wait (oTree reloads the wait page every 10 to 70 seconds; Grove's background sweep re-runs it
@@ -19,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.db import lock_ids_in_order
 from server.models.core import ExperimentSession, Participant, WaitPageArrival, WaitPageCompletion
 from server.project import PageEntry, Project
 
@@ -82,8 +85,12 @@ def _place_group(db: Session, project: Project, entry: PageEntry, members: list[
     round_number, num_rounds = subsession.round_number, project.apps[entry.app_name].num_rounds
     subsession.set_group_matrix(rows)
     group_id = int(subsession.get_groups()[len(formed)].id)
-    for later in range(round_number + 1, num_rounds + 1):
-        _copy_group_to(subsession.in_round(later), grouped, member_ids, size)
+    later_rounds = [subsession.in_round(later) for later in range(round_number + 1, num_rounds + 1)]
+    # A later round with a grouping wait page of its own groups its arrivals under its own
+    # subsession's lock: taken here too (ascending rounds, LOCK ORDER) before its rows are read.
+    lock_ids_in_order(db, type(subsession), [later.id for later in later_rounds])
+    for later in later_rounds:
+        _copy_group_to(later, grouped, member_ids, size)
     return group_id
 
 

@@ -20,6 +20,8 @@ lock before it reads what it decides on:
 2. the subsession row, then the group row, of the page a participant is on (the scope a wait
    page counts arrivals in; ``participant_pages.lock_participant``, or
    ``lock_participant_in_scope`` when a live page's socket knows it from its last message);
+   a group formed by arrival then also locks the later rounds' subsessions, in ascending
+   round, before it copies the group to them (``arrival_grouping``);
 3. participant rows, in ascending id (``lock_ids_in_order``);
 4. everything else: pending participant vars, room presence, the urn study's state, chat.
    The audit log (``server/audit_log.py``) is only inserted into, inside the unit of work it
