@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, joinedload, object_session
 from server.db import dialect_insert, lock_ids_in_order
 from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
-from server.page_channel import publish_check, publish_check_by_id, publish_check_to_players
-from server.page_times import record_completion
+from server.page_channel import publish_check, publish_released
+from server.page_times import record_completion, record_wait_page_completions
 from server.project import PageEntry, Project
 
 TIMEOUT_GRACE_SECONDS = 2.0
@@ -417,8 +417,8 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
     """Record the participant's arrival at their current wait page; True if they passed it.
 
     The last arrival of the scope claims the completion row, runs
-    ``after_all_players_arrive`` once and tells every member's waiting page that they may
-    move on (``server.page_channel.publish_check``), in this same transaction.
+    ``after_all_players_arrive`` once, moves the other members on to their next pages and
+    tells their waiting pages so (``_move_on_the_waiting``), in this same transaction.
     """
     entry = current_entry(project, participant)
     if entry is None or not entry.is_wait_page:
@@ -458,8 +458,10 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
             )
         )
         db.flush()
-        publish_check_to_players(db, player_cls, by_subsession, scope_id, entry.index)
         _run_after_all_players_arrive(project, entry, player)
+        column = player_cls.subsession_id if by_subsession else player_cls.group_id
+        scope_members = sa.select(player_cls.participant_id).where(column == scope_id)
+        _move_on_the_waiting(db, project, entry, scope_members, participant)
     record_completion(db, participant, entry)
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
     return True
@@ -479,8 +481,87 @@ def _complete_formed_group(
     )
     db.flush()
     players = group.get_players()
-    publish_check_by_id(db, [p.participant_id for p in players], entry.index)
     _run_after_all_players_arrive(project, entry, players[0])
+    _move_on_the_waiting(db, project, entry, [p.participant_id for p in players], participant)
+
+
+def _move_on_the_waiting(
+    db: Session, project: Project, entry: PageEntry, members: Any, last: Participant
+) -> None:
+    """Move the members (``members``: participant ids, a list or a SELECT of them) still on
+    wait page ``entry``, which ``last`` (who moves on by themselves) just completed for them,
+    to their next page, and tell their waiting pages where that is (``publish_released``).
+
+    As a member's own request would: the wait page's completion in their page times, their
+    next displayed page (its countdown starts: an absent member still times out, as oTree's
+    prodserver makes sure ten seconds later by loading their page), arrival at the wait
+    page(s) they move onto. In one unit of work with the completion, so the members' status
+    requests answer without a write of their own. A member whose next page's code fails
+    (``is_displayed`` raising) stays on the wait page, with everything of their move undone
+    (a savepoint); their own next request moves them and shows the error, as in oTree.
+    Locks the members' participant rows in ascending id (LOCK ORDER 3): a few statements
+    whatever the group's size when their next page is in the same round.
+    """
+    found = db.scalars(
+        sa.select(Participant)
+        .where(Participant.id.in_(members), Participant.id != last.id)
+        .order_by(Participant.id)
+        .with_for_update(of=Participant)
+        .execution_options(populate_existing=True)
+    )
+    waiting = [member for member in found if member.index_in_pages == entry.index]
+    if not waiting:
+        publish_released(db, [], [last.code], entry.index)
+        return
+    _load_players(db, project, entry, waiting)
+    moved: list[Participant] = []
+    try:
+        with db.begin_nested():
+            for member in waiting:
+                _move_past(db, project, member, entry)
+            record_wait_page_completions(db, waiting, entry)
+        moved = waiting
+    except Exception:
+        for member in waiting:  # one at a time: only the failing members stay
+            try:
+                with db.begin_nested():
+                    _move_past(db, project, member, entry)
+                    record_wait_page_completions(db, [member], entry)
+            except Exception:
+                continue
+            moved.append(member)
+    moved_ids = {m.id for m in moved}
+    publish_released(
+        db,
+        [(m.code, current_url(project, m)) for m in moved],
+        [last.code, *(m.code for m in waiting if m.id not in moved_ids)],
+        entry.index,
+    )
+
+
+def _load_players(
+    db: Session, project: Project, entry: PageEntry, participants: list[Participant]
+) -> None:
+    """Load the players of ``participants`` in the entry's app and round in one query, into
+    the unit of work's cache that ``player_for`` reads."""
+    player_cls = project.apps[entry.app_name].player_cls
+    cache = db.info.setdefault("grove_players", {})
+    players = db.scalars(
+        sa.select(player_cls).where(
+            player_cls.participant_id.in_([p.id for p in participants]),
+            player_cls.round_number == entry.round_number,
+        )
+    )
+    for player in players:
+        cache[(player_cls, player.participant_id, entry.round_number)] = player
+
+
+def _move_past(db: Session, project: Project, member: Participant, entry: PageEntry) -> None:
+    """Move ``member`` past wait page ``entry``, completed for them (_move_on_the_waiting);
+    the caller records the completion."""
+    player = player_for(db, project, member, entry)
+    _move_to(db, project, member, _next_index_after(db, project, member, entry, player))
+    settle_on_wait_pages(db, project, member)
 
 
 def _is_grouped(db: Session, participant: Participant, entry: PageEntry) -> bool:

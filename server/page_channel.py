@@ -10,6 +10,9 @@ The channel is ``page:<participant code>``; a message is a JSON object with a ``
   page (or moves them), so it is delivered after that commit, and it stays true: a waiting
   status request for page ``n`` (``.../status?wait=1``, ``server.web.wait_watch``) answers
   at once; for any other page it reads its status from the database again.
+* ``{"type": "check", "page": n, "url": u}``: the same, when the unit of work that completed
+  the wait page also moved the participant on (``flow.arrive_at_wait_page``): ``u`` is the
+  page they are now on, which the waiting status request answers without a database read.
 * ``{"type": "command", ...}``: a page command for the participant's open page (reload,
   show a message, go to a URL): ``server.page_commands``, delivered to one page once.
 
@@ -19,16 +22,13 @@ command sent while no page was open reaches the next page that opens within it.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server import push
-from server.models.core import Participant
 
 CHECK = "check"
 COMMAND = "command"
@@ -46,15 +46,34 @@ def publish_check(db: Session, participant_codes: Iterable[str], page_index: int
     push.publish_many(db, [(page_channel(code), body) for code in dict.fromkeys(participant_codes)])
 
 
-def publish_check_by_id(db: Session, participant_ids: Iterable[int], page_index: int) -> None:
-    """``publish_check`` for participants given by their database ids (one query)."""
-    ids = sorted(set(participant_ids))
-    if not ids:
-        return
-    codes = db.scalars(
-        sa.select(Participant.code).where(Participant.id.in_(ids)).order_by(Participant.id)
+def publish_released(
+    db: Session, moved: Iterable[tuple[str, str]], others: Iterable[str], page_index: int
+) -> None:
+    """Tell the pages waiting on wait page ``page_index`` of these participants that they may
+    move on, once the caller's unit of work commits: ``moved`` ((participant code, URL)
+    pairs) were moved on to that URL, ``others`` (codes) were not (a plain ``check``). One
+    INSERT."""
+    check = json.dumps({"type": CHECK, "page": page_index})
+    push.publish_many(
+        db,
+        [
+            *(
+                (page_channel(code), json.dumps({"type": CHECK, "page": page_index, "url": url}))
+                for code, url in moved
+            ),
+            *((page_channel(code), check) for code in dict.fromkeys(others)),
+        ],
     )
-    publish_check(db, list(codes), page_index)
+
+
+def moved_to_url(body: str, page_index: int) -> str | None:
+    """The URL a ``check`` of wait page ``page_index`` says the participant was moved to, or
+    None (another message, another page, or a check without a URL)."""
+    data = parse_message(body)
+    url = data.get("url")
+    if released_page(body) != page_index or not isinstance(url, str):
+        return None
+    return url
 
 
 def parse_message(body: str) -> dict[str, Any]:
@@ -73,29 +92,3 @@ def released_page(body: str) -> int | None:
     if data.get("type") != CHECK or not isinstance(page, int) or isinstance(page, bool):
         return None
     return page
-
-
-def publish_check_to_players(
-    db: Session, player_cls: Any, by_subsession: bool, scope_id: int, page_index: int
-) -> None:
-    """``publish_check`` for every participant with a player of ``player_cls`` in the
-    subsession (``by_subsession``) or group ``scope_id``: one statement, nobody loaded."""
-    push.publish_selected(
-        db, _checks_to_players(player_cls, by_subsession, page_index), {"scope_id": scope_id}
-    )
-
-
-@functools.lru_cache(maxsize=256)
-def _checks_to_players(player_cls: Any, by_subsession: bool, page_index: int) -> sa.Select[Any]:
-    """(channel, body) of the ``check`` of wait page ``page_index`` for each player of the
-    scope ``:scope_id``, built once per page (so is the statement around it)."""
-    column = player_cls.subsession_id if by_subsession else player_cls.group_id
-    channel = sa.literal(page_channel(""), sa.String) + Participant.code
-    body: Any = sa.literal(json.dumps({"type": CHECK, "page": page_index}), sa.String)
-    return (
-        sa.select(channel, body)
-        .select_from(player_cls)
-        .join(Participant, Participant.id == player_cls.participant_id)
-        .where(column == sa.bindparam("scope_id"))
-        .order_by(Participant.id)
-    )

@@ -37,3 +37,30 @@ def record_completion(
             "completed_at": utcnow(),
         },
     )
+
+
+def record_wait_page_completions(
+    db: Session, participants: list[Participant], entry: PageEntry
+) -> None:
+    """``record_completion`` of wait page ``entry`` for each of ``participants``, moved on
+    together by the unit of work that completed it: one INSERT of all the rows."""
+    if not participants:
+        return
+    now = utcnow()
+    db.connection().execute(
+        _INSERT_COMPLETION,
+        [
+            {
+                "session_id": participant.session_id,
+                "participant_id": participant.id,
+                "app_name": entry.app_name,
+                "page_name": entry.page_name,
+                "page_index": entry.index,
+                "round_number": entry.round_number,
+                "is_wait_page": True,
+                "timeout_happened": False,
+                "completed_at": now,
+            }
+            for participant in participants
+        ],
+    )

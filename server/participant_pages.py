@@ -3,7 +3,7 @@
 - ``start_participant``: the participant's start link (``/InitializeParticipant/<code>``);
 - ``show_page``: a GET of a page or wait page (a wait page GET is an arrival);
 - ``submit_page``: a POST of a page's form (and the timeout sweep's automatic submission);
-- ``wait_page_ready``: a wait page's status poll (read only);
+- ``wait_page_status``: a wait page's status poll (read only);
 - ``leave_wait_page``: a released wait page's held status request moves the participant on;
 - ``regroup_by_arrival``: ``group_by_arrival_time`` run again for a waiting participant;
 - ``join_session``: the session-wide link.
@@ -337,18 +337,28 @@ def regroup_by_arrival(database: Database, project: Project, code: str, index: i
     return database.run(work)
 
 
-def wait_page_ready(database: Database, project: Project, code: str, index: int) -> bool:
-    """A wait page's status poll: may the participant move on from page ``index``?"""
+@dataclass(frozen=True)
+class WaitStatus:
+    """A wait page's status: may the participant move on (``ready``), and when they are no
+    longer on it (the unit of work that completed it moved them on), where they are now
+    (``url``; None while they are on it)."""
+
+    ready: bool
+    url: str | None = None
+
+
+def wait_page_status(database: Database, project: Project, code: str, index: int) -> WaitStatus:
+    """A wait page's status poll of page ``index``: one read. Raises ParticipantNotFound."""
     with database.read() as db:
         participant = get_participant(db, code)
         entry = flow.current_entry(project, participant)
         if entry is None or entry.index != index or not entry.is_wait_page:
-            return True
+            return WaitStatus(True, flow.current_url(project, participant))
         player = flow.player_for(db, project, participant, entry)
         if not entry.page_cls.is_displayed(player):
-            return True
+            return WaitStatus(True)
         scope = flow.wait_scope_key(entry, player)
-        return flow.wait_page_is_complete(db, participant, entry, scope)
+        return WaitStatus(flow.wait_page_is_complete(db, participant, entry, scope))
 
 
 def leave_wait_page(database: Database, project: Project, code: str, index: int) -> str | None:

@@ -66,12 +66,11 @@ def test_advance_moves_through_pages_and_wait_pages_and_reports_each(grove):
     actions.advance(
         grove.db, grove.project, session, codes, who="test"
     )  # Decision submitted by "timeout"
-    # The first of each pair waits (its page would poll); the second completes the pair.
-    pages = sorted(_where(grove, c)[0] for c in codes)
-    assert pages == ["Results", "Results", "ResultsWaitPage", "ResultsWaitPage"]
-    waiting = [c for c in codes if _where(grove, c)[0] == "ResultsWaitPage"]
-    report = actions.advance(grove.db, grove.project, session, waiting, who="test")
-    assert report.positions == dict.fromkeys(waiting, "Results")
+    # The first of each pair waits; the second completes the pair and moves the first on
+    # with it (flow._move_on_the_waiting).
+    assert [_where(grove, c)[0] for c in codes] == ["Results"] * 4
+    report = actions.advance(grove.db, grove.project, session, codes, who="test")
+    assert report.positions == dict.fromkeys(codes, "Decision")  # round 2
 
 
 def test_revert_goes_back_one_page_within_the_round_and_forgets_a_lone_arrival(grove):

@@ -44,12 +44,16 @@ VARS_BY_CODE = 4
 VARS_BY_LABEL = 4
 LIVE_MESSAGE = 7
 # bench_wait (groups of three at a wait page): a POST that arrives at the wait page and waits,
-# the group's last arrival's POST (it completes the page, runs after_all_players_arrive, tells
-# the others and moves on), and a waiting member's released status request (?wait=1), which
-# reads its status and moves its member on.
+# the group's last arrival's POST (it completes the page, runs after_all_players_arrive, moves
+# the others on with it and tells their pages where to), and a waiting member's status
+# request (?wait=1) sent after the release: one read of where they are, plus the push hub's
+# start (the worker's first subscription reads the newest message id). One held before the
+# release answers from the release's message alone. (Before 2026-12-02 each waiting member's
+# status request moved its member in a write of its own: 16 + 2 x 11 statements for a group
+# of three, now 21 + 2 x 0 when held.)
 WAIT_ARRIVAL = 8
-WAIT_LAST_ARRIVAL = 16
-WAIT_RELEASED = 11
+WAIT_LAST_ARRIVAL = 21
+WAIT_RELEASED = 2
 # One urn randomization over the reference API (POST /study_participants), with the server's
 # key, for an id that is no participant's label, in a study named by its session's code.
 URN_DRAW = 5

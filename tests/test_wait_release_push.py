@@ -1,7 +1,8 @@
 """Wait pages released through the push channel (server.page_channel): the unit of work that
 completes a wait page tells exactly its members' pages, and the admin's advance of a waiting
-participant releases that participant's held status request. A released held request moves
-its participant on and answers with the page to load (what the page's reload did)."""
+participant releases that participant's held status request. The unit of work that completes
+a wait page moves its waiting members on, and their held requests answer with the page to load
+(what the page's reload did)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,13 @@ def test_a_completed_wait_page_tells_its_group_only(app, client):
     for number, code in enumerate(first_group):
         _contribute(client, code, number)
     index = int(waiting_url.rsplit("/", 1)[1])
-    assert _page_messages(app) == [(code, {"type": "check", "page": index}) for code in first_group]
+    messages = _page_messages(app)
+    assert sorted(code for code, _ in messages) == sorted(first_group)
+    assert all(body["type"] == "check" and body["page"] == index for _, body in messages)
+    # The two who waited were moved on and told where to; the last arrival moved itself.
+    assert [("url" in body) for _, body in sorted(messages)] == [
+        code != first_group[-1] for code in sorted(first_group)
+    ]
     time.sleep(0.5)
     assert "json" not in other_group_waiter, "another group's release woke this page"
     for code in second_group[1:]:
@@ -111,7 +118,7 @@ def test_a_released_status_request_moves_its_participant_on_and_names_the_page(a
     assert answer["json"]["ready"] is True
     next_url = answer["json"]["url"]
     assert "/SendBack/" in next_url
-    # Moved on by the status request itself: the named page loads without a redirect.
+    # Moved on with the release: the named page loads without a redirect.
     assert _position(app, trustee) > waiting_at
     page = client.get(next_url, follow_redirects=False)
     assert page.status_code == 200
@@ -122,21 +129,14 @@ def test_a_released_status_request_moves_its_participant_on_and_names_the_page(a
     assert reload.headers["location"] == next_url
 
 
-def test_a_status_request_for_a_completed_wait_page_moves_on_at_once(app, client):
+def test_a_status_request_for_a_completed_wait_page_names_the_page_at_once(app, client):
     _session_code, (trustor, trustee) = _session(client, "trust", 2)
     wait_url = client.get(f"/InitializeParticipant/{trustee}").url.path
     send = client.get(f"/InitializeParticipant/{trustor}").url.path
     client.post(send, data={"sent_amount": "5"}, follow_redirects=False)
-    # Without ``wait``: the answer only, nothing moves.
+    # The trustor's submission completed the wait page and moved the trustee on with it.
+    moved_to = client.get(f"/InitializeParticipant/{trustee}", follow_redirects=False)
+    assert "/SendBack/" in moved_to.headers["location"]
     assert client.get(wait_url + "/status").json() == {"ready": True}
-    assert (
-        "/WaitForTrustor/"
-        in client.get(f"/InitializeParticipant/{trustee}", follow_redirects=False).headers[
-            "location"
-        ]
-    )
     held = client.get(wait_url + "/status", params={"wait": "1"}).json()
-    assert held["ready"] is True
-    assert "/SendBack/" in held["url"]
-    location = client.get(f"/InitializeParticipant/{trustee}", follow_redirects=False)
-    assert location.headers["location"] == held["url"]
+    assert held == {"ready": True, "url": moved_to.headers["location"]}

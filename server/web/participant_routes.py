@@ -21,10 +21,10 @@ from server.errors import GroveError
 from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
 from server.http.participant_presence import SEEN_BY_ROUTE
-from server.participant_pages import Joined, Redirect, Rendered, SessionIsFull
+from server.participant_pages import Joined, Redirect, Rendered, SessionIsFull, WaitStatus
 from server.participant_vars import optional_participant_label
 from server.web.page_rendering import page_renderer
-from server.web.wait_watch import wait_until_ready
+from server.web.wait_watch import Released, wait_until_ready
 
 logger = logging.getLogger("grove.pages")
 
@@ -101,31 +101,40 @@ async def participant_page_entry(request: Request) -> Response:
     return await run_in_threadpool(participant_page, request)
 
 
-def _wait_page_is_done(request: Request) -> bool:
+def _wait_page_status(request: Request) -> WaitStatus:
     app = grove(request)
-    return participant_pages.wait_page_ready(
+    return participant_pages.wait_page_status(
         app.db, app.project, request.path_params["code"], page_index(request)
     )
+
+
+def _released(request: Request) -> Released | None:
+    status = _wait_page_status(request)
+    return Released(status.url) if status.ready else None
 
 
 async def wait_status(request: Request) -> Response:
     """Asked by wait pages: is the participant free to move on?
 
     With ``?wait=1`` the answer is held until the wait page completes (long polling, woken by
-    the participant's page channel: ``server.web.wait_watch``), for at most LONG_POLL_SECONDS;
-    then this request moves the participant on, as the page's reload would, and answers
-    ``{"ready": true, "url": <their next page>}``: the page's script loads that page, one
-    request instead of a reload, its write and a redirect. Without ``wait``, the answer comes
-    at once and changes nothing.
+    the participant's page channel: ``server.web.wait_watch``), for at most LONG_POLL_SECONDS,
+    and answers ``{"ready": true, "url": <their next page>}``: the page's script loads that
+    page, one request instead of a reload and a redirect. The unit of work that completed the
+    wait page has moved the participant on and said where to (no database access here); when
+    it could not (their next page's code failed), this request moves them, as the page's
+    reload would. Without ``wait``, the answer comes at once and changes nothing.
     """
     index = page_index(request)
     if request.query_params.get("wait") != "1":
-        ready = await run_in_threadpool(_wait_page_is_done, request)
-        return JSONResponse({"ready": ready})
+        status = await run_in_threadpool(_wait_page_status, request)
+        return JSONResponse({"ready": status.ready})
     app, code = grove(request), request.path_params["code"]
     no_store = {"Cache-Control": "no-store"}
-    if not await wait_until_ready(app.push_hub, code, index, lambda: _wait_page_is_done(request)):
+    released = await wait_until_ready(app.push_hub, code, index, lambda: _released(request))
+    if released is None:
         return JSONResponse({"ready": False}, headers=no_store)
+    if released.url is not None:  # the completion moved them on: nothing to write
+        return JSONResponse({"ready": True, "url": released.url}, headers=no_store)
     if await request.is_disconnected():
         # The page was closed while it waited: nobody to move on; their next request does.
         return Response(status_code=204, headers=no_store)

@@ -19,43 +19,57 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
-from server.page_channel import page_channel, released_page
+from server.page_channel import moved_to_url, page_channel, released_page
 from server.push_hub import PushHub
 
 LONG_POLL_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class Released:
+    """The participant may move on from the wait page. ``url``: the page the unit of work
+    that completed it moved them to (a ``check`` with a URL, ``server.page_channel``); None
+    when they are still on the wait page and their request moves them."""
+
+    url: str | None = None
 
 
 async def wait_until_ready(
     hub: PushHub,
     participant_code: str,
     page_index: int,
-    is_ready: Callable[[], bool],
+    released: Callable[[], Released | None],
     timeout: float = LONG_POLL_SECONDS,
-) -> bool:
-    """Wait until the participant may move on from wait page ``page_index``: True at the
-    first ``check`` message for that page, or when ``is_ready`` (called in a thread, now and
-    after any other message) is True; False after ``timeout`` seconds.
+) -> Released | None:
+    """Wait until the participant may move on from wait page ``page_index``: Released at the
+    first ``check`` message for that page (with its URL, if it has one), or what
+    ``released`` (a read of the status, called in a thread now and after any other message)
+    returns when it is not None; None after ``timeout`` seconds.
 
-    Subscribes before the first call of ``is_ready``, so a release committed after that call
+    Subscribes before the first call of ``released``, so a release committed after that call
     wakes it.
     """
     async with hub.subscribed(page_channel(participant_code)) as subscription:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        if await run_in_threadpool(is_ready):
-            return True
+        found = await run_in_threadpool(released)
+        if found is not None:
+            return found
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                return False
+                return None
             try:
                 message = await asyncio.wait_for(subscription.queue.get(), remaining)
             except TimeoutError:
-                return False
+                return None
             if message is not None and released_page(message.body) == page_index:
-                return True
-            if subscription.queue.empty() and await run_in_threadpool(is_ready):
-                return True
+                return Released(moved_to_url(message.body, page_index))
+            if subscription.queue.empty():
+                found = await run_in_threadpool(released)
+                if found is not None:
+                    return found
