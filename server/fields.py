@@ -142,9 +142,11 @@ class Field:
         """Validate one submitted value; raise FieldValueError with a participant-facing message."""
         if raw is None or raw.strip() == "":
             if self.blank:
-                # oTree stores "" for a text box left empty, None for anything else.
-                text_box = self.kind in ("string", "longstring") and choices is None
-                return "" if text_box and raw is not None else None
+                # oTree stores "" for a text field submitted empty, a select of text choices
+                # left on its empty option included (its DropdownField coerces with str);
+                # None for anything else (a radio group with nothing checked submits nothing).
+                text = self.kind in ("string", "longstring")
+                return "" if text and raw is not None else None
             raise FieldValueError("This field is required.")
         if choices is not None:
             return self.choose(raw, choices)
