@@ -151,10 +151,8 @@ class Field:
         if choices is not None:
             return self.choose(raw, choices)
         value = self.convert(raw.strip() if self.kind != "longstring" else raw)
-        if minimum is not None and value < minimum:
-            raise FieldValueError(f"Ensure this value is greater than or equal to {minimum}.")
-        if maximum is not None and value > maximum:
-            raise FieldValueError(f"Ensure this value is less than or equal to {maximum}.")
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise FieldValueError(out_of_range_message(minimum, maximum))
         if self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
             raise FieldValueError(f"Ensure this value has at most {self.max_length} characters.")
         return value
@@ -183,6 +181,17 @@ class Field:
 
 INTEGER_MIN = -(2**63)
 INTEGER_MAX = 2**63 - 1
+
+
+def out_of_range_message(minimum: Any, maximum: Any) -> str:
+    """oTree 6's words for a number outside a field's ``min``/``max`` (WTForms'
+    ``NumberRange``, which oTree's forms use): both bounds when the field has both, else the
+    one it has; each bound printed with ``str`` (``10 points`` for an amount)."""
+    if maximum is None:
+        return f"Number must be at least {minimum}."
+    if minimum is None:
+        return f"Number must be at most {maximum}."
+    return f"Number must be between {minimum} and {maximum}."
 
 
 class NumberInput(NamedTuple):

@@ -43,6 +43,12 @@ _GERMAN: dict[str, str] = {
     "Enter a whole number.": "Bitte geben Sie eine ganze Zahl ein.",
     "Enter a number.": "Bitte geben Sie eine Zahl ein.",
     "This number is too large.": "Diese Zahl ist zu groß.",
+    # WTForms' German, which oTree 6 shows (its forms set WTForms' locale to LANGUAGE_CODE).
+    "Number must be between {minimum} and {maximum}.": (
+        "Zahl muss zwischen {minimum} und {maximum} liegen."
+    ),
+    "Number must be at least {minimum}.": "Zahl muss mindestens {minimum} sein.",
+    "Number must be at most {maximum}.": "Zahl kann höchstens {maximum} sein.",
     "Ensure this value is greater than or equal to {minimum}.": (
         "Der Wert muss größer oder gleich {minimum} sein."
     ),
