@@ -154,7 +154,7 @@ class Field:
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             raise FieldValueError(out_of_range_message(minimum, maximum))
         if self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
-            raise FieldValueError(f"Ensure this value has at most {self.max_length} characters.")
+            raise FieldValueError(too_long_message(self.max_length))
         return value
 
     def choose(self, raw: str, choices: list[tuple[Any, str]]) -> Any:
@@ -176,11 +176,17 @@ class Field:
                 return value
             if type(value) is type(converted) is bool and value is converted:
                 return value
-        raise FieldValueError("Select a valid choice.")
+        raise FieldValueError("Not a valid choice")
 
 
 INTEGER_MIN = -(2**63)
 INTEGER_MAX = 2**63 - 1
+
+
+def too_long_message(max_length: int) -> str:
+    """oTree 6's words for a text longer than ``max_length`` (WTForms' ``Length``)."""
+    unit = "character" if max_length == 1 else "characters"
+    return f"Field cannot be longer than {max_length} {unit}."
 
 
 def out_of_range_message(minimum: Any, maximum: Any) -> str:
@@ -288,7 +294,7 @@ class IntegerField(NumberField):
         try:
             value = int(raw)
         except ValueError:
-            raise FieldValueError("Enter a whole number.") from None
+            raise FieldValueError("Not a valid integer value") from None
         if value > INTEGER_MAX:
             raise FieldValueError(f"Ensure this value is less than or equal to {INTEGER_MAX}.")
         if value < INTEGER_MIN:
@@ -346,7 +352,7 @@ class FloatField(NumberField):
         try:
             value = float(raw.replace(",", "."))
         except ValueError:
-            raise FieldValueError("Enter a number.") from None
+            raise FieldValueError("Not a valid float value") from None
         if math.isnan(value) or (math.isinf(value) and "inf" in raw.lower()):
             raise FieldValueError("Enter a number.")
         if math.isinf(value):
@@ -405,7 +411,7 @@ class CurrencyField(FloatField):
         try:
             exact = Decimal(raw.replace(",", "."))
         except InvalidOperation:
-            raise FieldValueError("Enter a number.") from None
+            raise FieldValueError("Not a valid decimal value") from None
         if not exact.is_finite():
             raise FieldValueError("Enter a number.")
         try:
@@ -537,7 +543,7 @@ class BooleanField(Field):
             return True
         if lowered in ("false", "0"):
             return False
-        raise FieldValueError("Select a valid choice.")
+        raise FieldValueError("Not a valid choice")
 
 
 class Link:

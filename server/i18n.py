@@ -39,11 +39,19 @@ _GERMAN: dict[str, str] = {
     "No": "Nein",
     # Validation
     "This field is required.": "Dieses Feld muss ausgefüllt werden.",
-    "Select a valid choice.": "Bitte wählen Sie eine der angebotenen Möglichkeiten.",
-    "Enter a whole number.": "Bitte geben Sie eine ganze Zahl ein.",
     "Enter a number.": "Bitte geben Sie eine Zahl ein.",
     "This number is too large.": "Diese Zahl ist zu groß.",
     # WTForms' German, which oTree 6 shows (its forms set WTForms' locale to LANGUAGE_CODE).
+    "Not a valid choice": "Keine gültige Auswahl",
+    "Not a valid integer value": "Keine gültige, ganze Zahl",
+    "Not a valid float value": "Keine gültige Gleitkommazahl",
+    "Not a valid decimal value": "Keine gültige Dezimalzahl",
+    "Field cannot be longer than {count} characters.": (
+        "Feld kann nicht länger als {count} Zeichen sein."
+    ),
+    "Field cannot be longer than {count} character.": (
+        "Feld kann nicht länger als {count} Zeichen sein."
+    ),
     "Number must be between {minimum} and {maximum}.": (
         "Zahl muss zwischen {minimum} und {maximum} liegen."
     ),
@@ -54,9 +62,6 @@ _GERMAN: dict[str, str] = {
     ),
     "Ensure this value is less than or equal to {maximum}.": (
         "Der Wert muss kleiner oder gleich {maximum} sein."
-    ),
-    "Ensure this value has at most {count} characters.": (
-        "Der Text darf höchstens {count} Zeichen lang sein."
     ),
     "This field cannot contain {problem}.": "Dieses Feld enthält ein unzulässiges Zeichen.",
     # Joining, rooms

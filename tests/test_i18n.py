@@ -135,8 +135,8 @@ def test_catalog_patterns_and_fallbacks() -> None:
     assert gettext("Ensure this value is less than or equal to 10.", "de") == (
         "Der Wert muss kleiner oder gleich 10 sein."
     )
-    assert gettext("Ensure this value has at most 5 characters.", "de") == (
-        "Der Text darf höchstens 5 Zeichen lang sein."
+    assert gettext("Field cannot be longer than 5 characters.", "de") == (
+        "Feld kann nicht länger als 5 Zeichen sein."
     )
     # An experimenter's own text, and languages without a catalog, pass through.
     assert gettext("Please answer honestly.", "de") == "Please answer honestly."

@@ -52,7 +52,7 @@ def test_survey_played_to_the_end(client, app):
     assert bad.status_code == 200
     assert "Number must be between 13 and 125." in bad.text  # oTree 6 (WTForms) words
     assert "This field is required." in bad.text
-    assert "Enter a number." in bad.text
+    assert "Not a valid float value" in bad.text
     assert 'value="Junior" selected' in bad.text  # the values are kept
 
     # A negative float is fine: numeric fields get no silent min=0.

@@ -23,11 +23,12 @@ class Player(BasePlayer):
     heard_from = models.StringField(
         choices=["friend", "poster", "email"], blank=True, label="Where did you hear of us?"
     )
+    nickname = models.StringField(max_length=10, blank=True, label="A nickname, if you like")
 
 
 class Consent(Page):
     form_model = "player"
-    form_fields = ["agree", "heard_from"]
+    form_fields = ["agree", "heard_from", "nickname"]
 
     @staticmethod
     def app_after_this_page(player: Player, upcoming_apps):
