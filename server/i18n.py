@@ -38,7 +38,9 @@ _GERMAN: dict[str, str] = {
     "Yes": "Ja",
     "No": "Nein",
     # Validation
-    "This field is required.": "Dieses Feld muss ausgefüllt werden.",
+    # WTForms' German, as oTree 6 shows it for an empty field (a BooleanField's is oTree's own
+    # "Dieses Feld ist erforderlich.", which Grove does not tell apart).
+    "This field is required.": "Dieses Feld wird benötigt.",
     "Enter a number.": "Bitte geben Sie eine Zahl ein.",
     "This number is too large.": "Diese Zahl ist zu groß.",
     # WTForms' German, which oTree 6 shows (its forms set WTForms' locale to LANGUAGE_CODE).
