@@ -13,13 +13,20 @@ the numbers for the whole group (``PLAYERS_PER_GROUP = None``), and who declines
   ``total`` 3 from 2 players, whoever came first;
 - a ``StringField(choices=..., blank=True)`` shown as a select and submitted on its empty
   ``---------`` option stores ``""`` (oTree's DropdownField coerces with ``str``), as a text
-  box left empty does; an IntegerField's select stores None.
+  box left empty does; an IntegerField's select stores None;
+- an amount in an app's ``C`` (``BONUS = cu(0.75)``) rounds as the project's currency does
+  when the app is imported: with ``USE_POINTS = False``, ``otree test skip --export`` gives
+  the two who pick a ``player.payoff`` of 0.75 in game.csv.
 """
 
 from __future__ import annotations
 
+import csv
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,7 +37,7 @@ from server.app import create_app
 from server.bots.runner import run_bots
 from server.config import Settings, load_settings
 from tests import databases
-from tests.conftest import create_demo_session
+from tests.conftest import REPO_ROOT, create_demo_session
 from tests.form_filling import Click, fill_and_submit
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "app_skip"
@@ -112,3 +119,29 @@ def test_a_select_left_on_its_empty_option_stores_empty_text(client: TestClient)
     first = next(r for r in rows if r["participant.id_in_session"] == 1)
     assert first["consent.1.player.heard_from"] == ""
     assert first["consent.1.player.agree"] is False
+
+
+@pytest.mark.slow  # a subprocess loading Grove: about 3 s
+def test_an_amount_in_c_rounds_as_the_projects_currency_in_the_bots_command(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "app_skip"
+    shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    settings_file = folder / "settings.py"
+    settings_file.write_text(
+        settings_file.read_text().replace("USE_POINTS = True", "USE_POINTS = False")
+    )
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    environment["DATABASE_URL"] = databases.database_url(tmp_path, "bots")
+    ran = subprocess.run(
+        [sys.executable, "-m", "server", "test", "skip", "--export", str(tmp_path / "out")],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    with (tmp_path / "out" / "game.csv").open(newline="", encoding="utf-8") as handle:
+        payoffs = [row["player.payoff"] for row in csv.DictReader(handle)]
+    assert sorted(payoffs) == ["0.0", "0.75", "0.75"]

@@ -11,3 +11,4 @@ class PlayerBot(Bot):
         yield Results
         expect(self.group.total, 3)
         expect(self.group.pickers, 2)
+        expect(self.player.payoff, C.BONUS)
