@@ -16,7 +16,8 @@ the numbers for the whole group (``PLAYERS_PER_GROUP = None``), and who declines
   box left empty does; an IntegerField's select stores None;
 - an amount in an app's ``C`` (``BONUS = cu(0.75)``) rounds as the project's currency does
   when the app is imported: with ``USE_POINTS = False``, ``otree test skip --export`` gives
-  the two who pick a ``player.payoff`` of 0.75 in game.csv.
+  the two who pick a ``player.payoff`` of 0.75 in game.csv, and with consent's show-up bonus
+  of ``cu(0.07)`` a ``participant.payoff`` of 0.82 in every file.
 """
 
 from __future__ import annotations
@@ -143,5 +144,11 @@ def test_an_amount_in_c_rounds_as_the_projects_currency_in_the_bots_command(
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     with (tmp_path / "out" / "game.csv").open(newline="", encoding="utf-8") as handle:
-        payoffs = [row["player.payoff"] for row in csv.DictReader(handle)]
-    assert sorted(payoffs) == ["0.0", "0.75", "0.75"]
+        rows = list(csv.DictReader(handle))
+    assert sorted(row["player.payoff"] for row in rows) == ["0.0", "0.75", "0.75"]
+    # The show-up bonus 0.07 plus 0.75: oTree's participant.payoff is an amount, 0.82 (not
+    # the float sum 0.8200000000000001), here and in the wide export.
+    assert sorted(row["participant.payoff"] for row in rows) == ["0.07", "0.82", "0.82"]
+    with (tmp_path / "out" / "all_apps_wide.csv").open(newline="", encoding="utf-8") as handle:
+        wide = list(csv.DictReader(handle))
+    assert sorted(row["participant.payoff"] for row in wide) == ["0.07", "0.82", "0.82"]

@@ -26,6 +26,12 @@ class Player(BasePlayer):
     nickname = models.StringField(max_length=10, blank=True, label="A nickname, if you like")
 
 
+def creating_session(subsession: Subsession):
+    # A show-up bonus in the project's currency (0.07 in money; 0 in whole points)
+    for player in subsession.get_players():
+        player.payoff = cu(0.07)
+
+
 class Consent(Page):
     form_model = "player"
     form_fields = ["agree", "heard_from", "nickname"]
