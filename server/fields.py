@@ -19,7 +19,16 @@ from server.storable_text import unstorable_character
 
 
 class FieldValueError(ValueError):
-    """A submitted value does not fit the field; the message is shown to the participant."""
+    """A submitted value does not fit the field; the message is shown to the participant.
+
+    ``read`` is the value the text was read as when it was read but refused (out of range),
+    which the form then shows as oTree does (``11.00`` for an amount typed ``11``); None
+    when the text could not be read.
+    """
+
+    def __init__(self, message: str, read: Any = None) -> None:
+        super().__init__(message)
+        self.read = read
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,7 @@ class Field:
             return self.choose(raw, choices)
         value = self.convert(raw.strip() if self.kind != "longstring" else raw)
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-            raise FieldValueError(out_of_range_message(minimum, maximum))
+            raise FieldValueError(out_of_range_message(minimum, maximum), read=value)
         if self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
             raise FieldValueError(too_long_message(self.max_length))
         return value

@@ -230,6 +230,8 @@ def validate_submission(
         try:
             value = bound.field.clean(raw, bound.choices, bound.minimum, bound.maximum)
         except FieldValueError as exc:
+            if exc.read is not None:
+                bound.value = exc.read  # shown as read, as oTree does ("11.00" for "11")
             # Grove's own message, in LANGUAGE_CODE's language (an app's own stay as written).
             bound.error = gettext(str(exc))
             form.errors[bound.name] = bound.error

@@ -109,6 +109,19 @@ def test_typed_amount_is_rounded_before_max_is_checked_money(tmp_path):
         assert stored["c_plain"].decimal == Decimal("2.68")  # typed digits, not the float
 
 
+def test_an_amount_refused_by_max_is_shown_as_read(tmp_path):
+    """oTree shows a refused amount as it read it, with the currency's places: money, "11"
+    typed for a max of 10 comes back as "11.00" (measured on oTree 6.0.15), "12.005" as
+    "12.01"."""
+    with numbers_client(tmp_path, use_points=False) as (client, _):
+        (url,) = start(client)
+        for typed, shown in (("13", "13.00"), ("12.005", "12.01")):
+            refused = submit(client, url, {"c_max12": typed})
+            view = field_views(refused.text)["c_max12"]
+            assert view.error == "Number must be between 0 and 12."
+            assert view.attributes["value"] == shown
+
+
 def test_assigning_to_a_currency_field_or_payoff_rounds(tmp_path):
     with numbers_client(tmp_path) as (client, app):
         start(client, "number_goods")
