@@ -12,7 +12,7 @@ the numbers for the whole group (``PLAYERS_PER_GROUP = None``), and who declines
   waits there (``Page._increment_index_in_pages``): the two who agree reach Results with
   ``total`` 3 from 2 players, whoever came first;
 - a ``StringField(choices=..., blank=True)`` shown as a select and submitted on its empty
-  ``---------`` option stores ``""`` (oTree's DropdownField coerces with ``str``), as a text
+  ``--------`` option stores ``""`` (oTree's DropdownField coerces with ``str``), as a text
   box left empty does; an IntegerField's select stores None;
 - an amount in an app's ``C`` (``BONUS = cu(0.75)``) rounds as the project's currency does
   when the app is imported: with ``USE_POINTS = False``, ``otree test skip --export`` gives
@@ -35,6 +35,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.bots.html_form import page_form
 from server.bots.runner import run_bots
 from server.config import Settings, load_settings
 from tests import databases
@@ -152,3 +153,11 @@ def test_an_amount_in_c_rounds_as_the_projects_currency_in_the_bots_command(
     with (tmp_path / "out" / "all_apps_wide.csv").open(newline="", encoding="utf-8") as handle:
         wide = list(csv.DictReader(handle))
     assert sorted(row["participant.payoff"] for row in wide) == ["0.07", "0.82", "0.82"]
+
+
+def test_the_selects_empty_option_reads_as_otrees(client: TestClient) -> None:
+    # oTree 6.0.15 renders <option value="">--------</option> (eight dashes) first.
+    _, links = create_demo_session(client, "skip")
+    page = client.get(links[0], follow_redirects=True)
+    options = page_form(page.text).controls_named("heard_from")[0].options
+    assert [(o.value, o.label) for o in options][0] == ("", "--------")

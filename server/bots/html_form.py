@@ -108,7 +108,7 @@ class HtmlForm:
 
     def has_empty_option(self, name: str) -> bool:
         """Whether the select ``name`` has an option submitting "" (a blank field's
-        ``---------``, which a participant can leave selected)."""
+        ``--------``, which a participant can leave selected)."""
         controls = self.controls_named(name)
         return bool(controls) and any(o.value == "" for o in controls[0].options)
 

@@ -19,7 +19,7 @@ class Group(BaseGroup):
 
 class Player(BasePlayer):
     agree = models.BooleanField(label="Do you agree to take part?")
-    # blank=True with choices: a select whose first option is the empty "---------"
+    # blank=True with choices: a select whose first option is the empty "--------"
     heard_from = models.StringField(
         choices=["friend", "poster", "email"], blank=True, label="Where did you hear of us?"
     )
