@@ -160,4 +160,4 @@ def test_the_selects_empty_option_reads_as_otrees(client: TestClient) -> None:
     _, links = create_demo_session(client, "skip")
     page = client.get(links[0], follow_redirects=True)
     options = page_form(page.text).controls_named("heard_from")[0].options
-    assert [(o.value, o.label) for o in options][0] == ("", "--------")
+    assert (options[0].value, options[0].label) == ("", "--------")
