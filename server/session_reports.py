@@ -108,9 +108,10 @@ def create_session_now(
 
 
 def session_summaries(database: Database) -> list[SessionSummary]:
-    """Every session, oldest first."""
+    """Every session but the demo ones (made from /demo), oldest first: oTree's REST list
+    leaves those out (``filter_by(is_demo=False)``)."""
     with database.read() as db:
-        return [_summary(session) for session in list_sessions(db)]
+        return [_summary(session) for session in list_sessions(db) if not session.is_demo]
 
 
 @dataclass(frozen=True)
