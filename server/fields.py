@@ -19,7 +19,16 @@ from server.storable_text import unstorable_character
 
 
 class FieldValueError(ValueError):
-    """A submitted value does not fit the field; the message is shown to the participant."""
+    """A submitted value does not fit the field; the message is shown to the participant.
+
+    ``read`` is the value the text was read as when it was read but refused (out of range),
+    which the form then shows as oTree does (``11.00`` for an amount typed ``11``); None
+    when the text could not be read.
+    """
+
+    def __init__(self, message: str, read: Any = None) -> None:
+        super().__init__(message)
+        self.read = read
 
 
 @dataclass(frozen=True)
@@ -142,19 +151,19 @@ class Field:
         """Validate one submitted value; raise FieldValueError with a participant-facing message."""
         if raw is None or raw.strip() == "":
             if self.blank:
-                # oTree stores "" for a text box left empty, None for anything else.
-                text_box = self.kind in ("string", "longstring") and choices is None
-                return "" if text_box and raw is not None else None
+                # oTree stores "" for a text field submitted empty, a select of text choices
+                # left on its empty option included (its DropdownField coerces with str);
+                # None for anything else (a radio group with nothing checked submits nothing).
+                text = self.kind in ("string", "longstring")
+                return "" if text and raw is not None else None
             raise FieldValueError("This field is required.")
         if choices is not None:
             return self.choose(raw, choices)
         value = self.convert(raw.strip() if self.kind != "longstring" else raw)
-        if minimum is not None and value < minimum:
-            raise FieldValueError(f"Ensure this value is greater than or equal to {minimum}.")
-        if maximum is not None and value > maximum:
-            raise FieldValueError(f"Ensure this value is less than or equal to {maximum}.")
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise FieldValueError(out_of_range_message(minimum, maximum), read=value)
         if self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
-            raise FieldValueError(f"Ensure this value has at most {self.max_length} characters.")
+            raise FieldValueError(too_long_message(self.max_length))
         return value
 
     def choose(self, raw: str, choices: list[tuple[Any, str]]) -> Any:
@@ -176,11 +185,28 @@ class Field:
                 return value
             if type(value) is type(converted) is bool and value is converted:
                 return value
-        raise FieldValueError("Select a valid choice.")
+        raise FieldValueError("Not a valid choice")
 
 
 INTEGER_MIN = -(2**63)
 INTEGER_MAX = 2**63 - 1
+
+
+def too_long_message(max_length: int) -> str:
+    """oTree 6's words for a text longer than ``max_length`` (WTForms' ``Length``)."""
+    unit = "character" if max_length == 1 else "characters"
+    return f"Field cannot be longer than {max_length} {unit}."
+
+
+def out_of_range_message(minimum: Any, maximum: Any) -> str:
+    """oTree 6's words for a number outside a field's ``min``/``max`` (WTForms'
+    ``NumberRange``, which oTree's forms use): both bounds when the field has both, else the
+    one it has; each bound printed with ``str`` (``10 points`` for an amount)."""
+    if maximum is None:
+        return f"Number must be at least {minimum}."
+    if minimum is None:
+        return f"Number must be at most {maximum}."
+    return f"Number must be between {minimum} and {maximum}."
 
 
 class NumberInput(NamedTuple):
@@ -277,7 +303,7 @@ class IntegerField(NumberField):
         try:
             value = int(raw)
         except ValueError:
-            raise FieldValueError("Enter a whole number.") from None
+            raise FieldValueError("Not a valid integer value") from None
         if value > INTEGER_MAX:
             raise FieldValueError(f"Ensure this value is less than or equal to {INTEGER_MAX}.")
         if value < INTEGER_MIN:
@@ -335,7 +361,7 @@ class FloatField(NumberField):
         try:
             value = float(raw.replace(",", "."))
         except ValueError:
-            raise FieldValueError("Enter a number.") from None
+            raise FieldValueError("Not a valid float value") from None
         if math.isnan(value) or (math.isinf(value) and "inf" in raw.lower()):
             raise FieldValueError("Enter a number.")
         if math.isinf(value):
@@ -394,7 +420,7 @@ class CurrencyField(FloatField):
         try:
             exact = Decimal(raw.replace(",", "."))
         except InvalidOperation:
-            raise FieldValueError("Enter a number.") from None
+            raise FieldValueError("Not a valid decimal value") from None
         if not exact.is_finite():
             raise FieldValueError("Enter a number.")
         try:
@@ -526,7 +552,7 @@ class BooleanField(Field):
             return True
         if lowered in ("false", "0"):
             return False
-        raise FieldValueError("Select a valid choice.")
+        raise FieldValueError("Not a valid choice")
 
 
 class Link:

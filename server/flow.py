@@ -164,7 +164,11 @@ def move_to_end(project: Project, participant: Participant) -> None:
 def _next_index_after(
     db: Session, project: Project, participant: Participant, entry: PageEntry, player: Any
 ) -> int:
-    """The index after ``entry``, honouring ``app_after_this_page``."""
+    """The index after ``entry``, honouring ``app_after_this_page``.
+
+    A participant who skips apps passes the wait pages on the way as arrived
+    (``_arrive_while_skipping``), as in oTree's ``Page._increment_index_in_pages``.
+    """
     hook = getattr(entry.page_cls, "app_after_this_page", None)
     if callable(hook):
         sequence = participant.session.config["app_sequence"]
@@ -177,10 +181,33 @@ def _next_index_after(
                     f"{entry.page_name}.app_after_this_page returned {target!r}, which is not "
                     f"one of the upcoming apps {upcoming}"
                 )
-            for candidate in page_sequence_of(project, participant):
-                if candidate.app_name == target:
-                    return candidate.index
+            pages = page_sequence_of(project, participant)
+            target_index = next(p.index for p in pages if p.app_name == target)
+            for skipped in pages[entry.index : target_index - 1]:
+                if skipped.is_wait_page:
+                    _arrive_while_skipping(db, project, participant, skipped)
+            return target_index
     return entry.index + 1
+
+
+def _arrive_while_skipping(
+    db: Session, project: Project, participant: Participant, entry: PageEntry
+) -> None:
+    """Count a participant skipping past wait page ``entry`` (``app_after_this_page``) as
+    arrived there, so the group does not wait for them; if others wait there and this was the
+    last arrival, ``after_all_players_arrive`` runs and their pages are released.
+
+    oTree's rule (``Page._increment_index_in_pages``, ``WaitPage._tally_unvisited``): a wait
+    page counts a participant whose page index is past it as arrived, runs
+    ``after_all_players_arrive`` only when someone is waiting on it, and leaves pages with
+    ``group_by_arrival_time`` alone (everyone or no one skips those).
+    """
+    if getattr(entry.page_cls, "group_by_arrival_time", False):
+        return
+    player = player_for(db, project, participant, entry)
+    _lock_scope(db, entry, player, project)
+    _record_arrival(db, participant, entry)
+    _complete_if_everyone_arrived(db, project, participant, entry, player, someone_waiting=True)
 
 
 def form_object(player: Any, page_cls: type[Any]) -> Any:
@@ -441,30 +468,63 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
         player = player_for(db, project, participant, entry)
         if not _is_grouped(db, participant, entry):
             return False
-    scope = wait_scope_key(entry, player)
-    if not wait_page_is_complete(db, participant, entry, scope):
-        by_subsession = bool(getattr(entry.page_cls, "wait_for_all_groups", False))
-        scope_id = player.subsession_id if by_subsession else player.group_id
-        player_cls: Any = type(player)
-        members, arrived = db.execute(
-            _scope_arrivals_query(player_cls, by_subsession),
-            {"scope_id": scope_id, "page_index": entry.index},
-        ).one()
-        if arrived < members:
-            return False
-        db.add(
-            WaitPageCompletion(
-                session_id=participant.session_id, page_index=entry.index, scope=scope
-            )
-        )
-        db.flush()
-        _run_after_all_players_arrive(project, entry, player)
-        column = player_cls.subsession_id if by_subsession else player_cls.group_id
-        scope_members = sa.select(player_cls.participant_id).where(column == scope_id)
-        _move_on_the_waiting(db, project, entry, scope_members, participant)
+    if not _complete_if_everyone_arrived(db, project, participant, entry, player):
+        return False
     record_completion(db, participant, entry)
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
     return True
+
+
+def _complete_if_everyone_arrived(
+    db: Session,
+    project: Project,
+    participant: Participant,
+    entry: PageEntry,
+    player: Any,
+    someone_waiting: bool = False,
+) -> bool:
+    """True if wait page ``entry`` is complete for ``player``'s scope: already, or now that
+    every member has arrived (then the completion row is claimed, ``after_all_players_arrive``
+    runs, once, and the members waiting there are moved on: ``_move_on_the_waiting``). With
+    ``someone_waiting``, it is completed only if a member is on the page (oTree runs the hook
+    for someone waiting)."""
+    scope = wait_scope_key(entry, player)
+    if wait_page_is_complete(db, participant, entry, scope):
+        return True
+    by_subsession = bool(getattr(entry.page_cls, "wait_for_all_groups", False))
+    scope_id = player.subsession_id if by_subsession else player.group_id
+    player_cls: Any = type(player)
+    members, arrived = db.execute(
+        _scope_arrivals_query(player_cls, by_subsession),
+        {"scope_id": scope_id, "page_index": entry.index},
+    ).one()
+    if arrived < members:
+        return False
+    if someone_waiting and not _someone_is_on(db, player_cls, by_subsession, scope_id, entry):
+        return False
+    db.add(
+        WaitPageCompletion(session_id=participant.session_id, page_index=entry.index, scope=scope)
+    )
+    db.flush()
+    _run_after_all_players_arrive(project, entry, player)
+    column = player_cls.subsession_id if by_subsession else player_cls.group_id
+    scope_members = sa.select(player_cls.participant_id).where(column == scope_id)
+    _move_on_the_waiting(db, project, entry, scope_members, participant)
+    return True
+
+
+def _someone_is_on(
+    db: Session, player_cls: Any, by_subsession: bool, scope_id: int, entry: PageEntry
+) -> bool:
+    """Is a member of the scope (a subsession's or a group's players) on wait page ``entry``?"""
+    column = player_cls.subsession_id if by_subsession else player_cls.group_id
+    found = db.scalar(
+        sa.select(Participant.id)
+        .join(player_cls, player_cls.participant_id == Participant.id)
+        .where(column == scope_id, Participant.index_in_pages == entry.index)
+        .limit(1)
+    )
+    return found is not None
 
 
 def _complete_formed_group(

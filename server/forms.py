@@ -230,6 +230,8 @@ def validate_submission(
         try:
             value = bound.field.clean(raw, bound.choices, bound.minimum, bound.maximum)
         except FieldValueError as exc:
+            if exc.read is not None:
+                bound.value = exc.read  # shown as read, as oTree does ("11.00" for "11")
             # Grove's own message, in LANGUAGE_CODE's language (an app's own stay as written).
             bound.error = gettext(str(exc))
             form.errors[bound.name] = bound.error
@@ -410,7 +412,7 @@ def _option(bound: BoundField, choice_value: Any, label: str) -> Markup:
 
 def _select(bound: BoundField, choices: list[tuple[Any, str]]) -> Markup:
     """A drop-down list with an empty first option, so nothing is chosen by default."""
-    options = [Markup('<option value="">---------</option>')]
+    options = [Markup('<option value="">--------</option>')]
     options.extend(_option(bound, choice_value, label) for choice_value, label in choices)
     return Markup('<select class="form-select" {}>{}</select>').format(
         _attrs(name=bound.name, id=f"id_{bound.name}", required=not bound.field.blank),

@@ -38,19 +38,32 @@ _GERMAN: dict[str, str] = {
     "Yes": "Ja",
     "No": "Nein",
     # Validation
-    "This field is required.": "Dieses Feld muss ausgefüllt werden.",
-    "Select a valid choice.": "Bitte wählen Sie eine der angebotenen Möglichkeiten.",
-    "Enter a whole number.": "Bitte geben Sie eine ganze Zahl ein.",
+    # WTForms' German, as oTree 6 shows it for an empty field (a BooleanField's is oTree's own
+    # "Dieses Feld ist erforderlich.", which Grove does not tell apart).
+    "This field is required.": "Dieses Feld wird benötigt.",
     "Enter a number.": "Bitte geben Sie eine Zahl ein.",
     "This number is too large.": "Diese Zahl ist zu groß.",
+    # WTForms' German, which oTree 6 shows (its forms set WTForms' locale to LANGUAGE_CODE).
+    "Not a valid choice": "Keine gültige Auswahl",
+    "Not a valid integer value": "Keine gültige, ganze Zahl",
+    "Not a valid float value": "Keine gültige Gleitkommazahl",
+    "Not a valid decimal value": "Keine gültige Dezimalzahl",
+    "Field cannot be longer than {count} characters.": (
+        "Feld kann nicht länger als {count} Zeichen sein."
+    ),
+    "Field cannot be longer than {count} character.": (
+        "Feld kann nicht länger als {count} Zeichen sein."
+    ),
+    "Number must be between {minimum} and {maximum}.": (
+        "Zahl muss zwischen {minimum} und {maximum} liegen."
+    ),
+    "Number must be at least {minimum}.": "Zahl muss mindestens {minimum} sein.",
+    "Number must be at most {maximum}.": "Zahl kann höchstens {maximum} sein.",
     "Ensure this value is greater than or equal to {minimum}.": (
         "Der Wert muss größer oder gleich {minimum} sein."
     ),
     "Ensure this value is less than or equal to {maximum}.": (
         "Der Wert muss kleiner oder gleich {maximum} sein."
-    ),
-    "Ensure this value has at most {count} characters.": (
-        "Der Text darf höchstens {count} Zeichen lang sein."
     ),
     "This field cannot contain {problem}.": "Dieses Feld enthält ein unzulässiges Zeichen.",
     # Joining, rooms

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import registry
 
 from server.config import Settings, import_project_file
+from server.currency import configure_currency_from
 from server.errors import ConfigurationError
 from server.fields import Field
 from server.model_bases import BaseConstants, BaseGroup, BasePlayer, BaseSubsession
@@ -502,8 +503,12 @@ def _session_configs_file(root: Path) -> tuple[types.ModuleType, str]:
 def load_project(settings: Settings) -> Project:
     """Load (once per process and root) the project's apps and session configs.
 
-    Each call makes ``import <app>`` mean this project's apps (see _activate_apps).
+    Each call makes ``import <app>`` mean this project's apps (see _activate_apps). The
+    currency settings are applied first: an app's module-level amounts (``C.BONUS =
+    cu(0.75)``) round as the project's currency does when the app is imported, as in oTree,
+    whose settings are read before any app.
     """
+    configure_currency_from(settings)
     root = settings.root
     cached = _PROJECT_CACHE.get(root)
     if cached is not None:

@@ -8,6 +8,7 @@ unit of work has ended.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +33,8 @@ class SessionSummary:
     code: str
     config_name: str
     num_participants: int
-    label: str | None
-    created_at: str | None
+    label: str
+    created_at: float | None
     room_name: str | None
     session_wide_path: str
     admin_path: str
@@ -43,13 +44,23 @@ class SessionSummary:
         return f"/room/{self.room_name}/" if self.room_name else None
 
 
+def _epoch_seconds(moment: dt.datetime | None) -> float | None:
+    """A time as oTree's ``session._created`` is: seconds since the epoch (SQLite hands back
+    naive UTC times)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
 def _summary(session: ExperimentSession) -> SessionSummary:
     return SessionSummary(
         code=session.code,
         config_name=session.config_name,
         num_participants=session.num_participants,
-        label=session.label,
-        created_at=session.created_at.isoformat() if session.created_at else None,
+        label=session.label or "",
+        created_at=_epoch_seconds(session.created_at),
         room_name=session.room_name,
         session_wide_path=f"/join/{session.join_code}",
         admin_path=f"/SessionStartLinks/{session.code}",
@@ -97,9 +108,10 @@ def create_session_now(
 
 
 def session_summaries(database: Database) -> list[SessionSummary]:
-    """Every session, oldest first."""
+    """Every session but the demo ones (made from /demo), oldest first: oTree's REST list
+    leaves those out (``filter_by(is_demo=False)``)."""
     with database.read() as db:
-        return [_summary(session) for session in list_sessions(db)]
+        return [_summary(session) for session in list_sessions(db) if not session.is_demo]
 
 
 @dataclass(frozen=True)

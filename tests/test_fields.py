@@ -33,19 +33,20 @@ def test_valid_values(field, raw, expected):
 @pytest.mark.parametrize(
     ("field", "raw", "message"),
     [
-        (models.IntegerField(), "4.5", "whole number"),
+        (models.IntegerField(), "4.5", "Not a valid integer value"),
         # oTree refuses these too (its IntegerField reads the text with int()).
-        (models.IntegerField(), "4.0", "whole number"),
-        (models.IntegerField(), "1e3", "whole number"),
-        (models.IntegerField(), "abc", "whole number"),
+        (models.IntegerField(), "4.0", "Not a valid integer value"),
+        (models.IntegerField(), "1e3", "Not a valid integer value"),
+        (models.IntegerField(), "abc", "Not a valid integer value"),
         (models.FloatField(), "nan", "number"),
         (models.FloatField(), "inf", "number"),
-        (models.IntegerField(min=1), "0", "greater than or equal to 1"),
-        (models.IntegerField(max=9), "10", "less than or equal to 9"),
+        (models.IntegerField(min=1), "0", "Number must be at least 1."),
+        (models.IntegerField(max=9), "10", "Number must be at most 9."),
+        (models.FloatField(min=0.5, max=1), "2", "Number must be between 0.5 and 1."),
         (models.StringField(), "", "required"),
-        (models.StringField(choices=["a", "b"]), "c", "valid choice"),
-        (models.BooleanField(), "maybe", "valid choice"),
-        (models.StringField(max_length=3), "abcd", "at most 3"),
+        (models.StringField(choices=["a", "b"]), "c", "Not a valid choice"),
+        (models.BooleanField(), "maybe", "Not a valid choice"),
+        (models.StringField(max_length=3), "abcd", "longer than 3 characters"),
     ],
 )
 def test_invalid_values(field, raw, message):

@@ -82,7 +82,7 @@ def test_typed_amount_is_rounded_before_max_is_checked_points(tmp_path):
         refused = submit(client, url, {"c_max12": "12.5"})
         assert refused.status_code == 200
         error = field_views(refused.text)["c_max12"].error
-        assert error == "Ensure this value is less than or equal to 12."
+        assert error == "Number must be between 0 and 12."  # oTree 6.0.15's words (WTForms)
         assert ">Please fix the errors.</div>" in refused.text  # oTree 6.0.15's words
         assert browser_submits(view.attributes, "12")
         accepted = submit(client, url, {"c_max12": "12.4"})
@@ -99,9 +99,7 @@ def test_typed_amount_is_rounded_before_max_is_checked_money(tmp_path):
         assert view.unit == "$"
         assert browser_submits(view.attributes, "12.005")
         refused = submit(client, url, {"c_max12": "12.005", "c_plain": "2.675"})
-        assert field_views(refused.text)["c_max12"].error == (
-            "Ensure this value is less than or equal to 12."
-        )
+        assert field_views(refused.text)["c_max12"].error == "Number must be between 0 and 12."
         # The accepted field keeps its value, shown with the currency's places, as oTree.
         assert field_views(refused.text)["c_plain"].attributes["value"] == "2.68"
         accepted = submit(client, url, {"c_max12": "12.004", "c_plain": "2.675"})
@@ -109,6 +107,19 @@ def test_typed_amount_is_rounded_before_max_is_checked_money(tmp_path):
         stored = stored_player(app)
         assert stored["c_max12"].decimal == Decimal("12.00")
         assert stored["c_plain"].decimal == Decimal("2.68")  # typed digits, not the float
+
+
+def test_an_amount_refused_by_max_is_shown_as_read(tmp_path):
+    """oTree shows a refused amount as it read it, with the currency's places: money, "11"
+    typed for a max of 10 comes back as "11.00" (measured on oTree 6.0.15), "12.005" as
+    "12.01"."""
+    with numbers_client(tmp_path, use_points=False) as (client, _):
+        (url,) = start(client)
+        for typed, shown in (("13", "13.00"), ("12.005", "12.01")):
+            refused = submit(client, url, {"c_max12": typed})
+            view = field_views(refused.text)["c_max12"]
+            assert view.error == "Number must be between 0 and 12."
+            assert view.attributes["value"] == shown
 
 
 def test_assigning_to_a_currency_field_or_payoff_rounds(tmp_path):
@@ -225,7 +236,7 @@ def test_refused_german_form_shows_numbers_with_decimal_commas(tmp_path):
         refused = submit(client, url, {"f_plain": "2,5", "c_plain": "2,5", "c_max12": "12,5"})
         assert refused.status_code == 200
         views = field_views(refused.text)
-        assert views["c_max12"].error == "Der Wert muss kleiner oder gleich 12 sein."
+        assert views["c_max12"].error == "Zahl muss zwischen 0 und 12 liegen."
         assert ">Bitte korrigieren Sie die Fehler.</div>" in refused.text  # oTree's German
         assert views["f_plain"].attributes["value"] == "2,5"
         assert views["c_plain"].attributes["value"] == "2,50"
@@ -251,7 +262,7 @@ def test_comma_is_a_decimal_point_in_english_too(tmp_path):
         assert (stored["f_plain"], stored["f_min0"]) == (1.0, 2.5)
         (url,) = start(client)
         refused = submit(client, url, {"f_plain": "1,234.5"})
-        assert field_views(refused.text)["f_plain"].error == "Enter a number."
+        assert field_views(refused.text)["f_plain"].error == "Not a valid float value"
 
 
 # --- 5. Out-of-range numbers ---------------------------------------------------------------
@@ -266,7 +277,7 @@ def test_comma_is_a_decimal_point_in_english_too(tmp_path):
         ("9223372036854775808", f"Ensure this value is less than or equal to {INTEGER_MAX}.", None),
         ("-9223372036854775809", f"Ensure this value is greater than or equal to {INTEGER_MIN}.",
          None),
-        ("1e30", "Enter a whole number.", None),
+        ("1e30", "Not a valid integer value", None),
     ],
 )  # fmt: skip
 def test_integer_field_holds_64_bit_integers(tmp_path, typed, error, stored):

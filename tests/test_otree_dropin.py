@@ -200,7 +200,7 @@ def test_templates_static_files_and_layout_blocks(client: TestClient) -> None:
             )
         ),
     )
-    assert "Der Wert muss größer oder gleich 16 sein." in refused.text
+    assert "Zahl muss zwischen 16 und 99 liegen." in refused.text  # oTree 6.0.15 (WTForms)
     moved = client.post(
         page.url.path,
         data=dict(form.submission(entered_values(form, ANSWERS["Welcome"]))),  # type: ignore[arg-type]

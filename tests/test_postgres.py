@@ -21,7 +21,7 @@ def test_survey_on_postgres(settings, postgres_url):
             url = client.get(links[0], follow_redirects=False).headers["location"]
             bad = client.post(url, data={"age": "x"}, follow_redirects=False)
             assert bad.status_code == 200
-            assert "Enter a whole number." in bad.text
+            assert "Not a valid integer value" in bad.text
             url = client.post(url, data=VALID_DEMOGRAPHICS, follow_redirects=False).headers[
                 "location"
             ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, create_demo_session
 from tests.rest_helpers import HEADERS, REST_KEY, assert_error_shape, table_counts
 
 
@@ -548,3 +549,32 @@ def test_session_label_of_255_characters_is_stored(client):
     )
     assert response.status_code == 200
     assert client.get("/api/sessions/").json()[-1]["label"] == "x" * 255
+
+
+def test_a_sessions_created_at_and_missing_label_read_as_otrees(api):
+    # oTree 6.0.15's /api/sessions and /api/sessions/<code>: created_at is session._created,
+    # epoch seconds from time.time() (1796215758.0161593), and a session created without a
+    # label has label "" (scripts written for oTree do arithmetic and string tests on them).
+    before = time.time()
+    code = create(api, session_config_name="survey", num_participants=1).json()["code"]
+    after = time.time()
+    listed = next(s for s in api.get("/api/sessions/").json() if s["code"] == code)
+    detail = api.get(f"/api/sessions/{code}").json()
+    for shown in (listed, detail):
+        assert isinstance(shown["created_at"], float)
+        assert before - 1 <= shown["created_at"] <= after + 1
+        assert shown["label"] == ""
+    labelled = create(api, session_config_name="survey", num_participants=1, label="pilot")
+    assert api.get(f"/api/sessions/{labelled.json()['code']}").json()["label"] == "pilot"
+
+
+def test_the_session_list_leaves_out_demo_sessions(api):
+    # oTree 6.0.15's GET /api/sessions lists the sessions with is_demo False (views/rest.py:
+    # filter_by(is_demo=False)): those made from /demo are left out; each is still readable
+    # by its code.
+    demo_code, _links = create_demo_session(api, "survey")
+    study = create(api, session_config_name="survey", num_participants=1).json()["code"]
+    listed = [s["code"] for s in api.get("/api/sessions/").json()]
+    assert study in listed
+    assert demo_code not in listed
+    assert api.get(f"/api/sessions/{demo_code}").json()["code"] == demo_code

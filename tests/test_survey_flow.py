@@ -50,9 +50,9 @@ def test_survey_played_to_the_end(client, app):
     # Invalid: age out of range, missing gender, a non-number temperature.
     bad = _post(client, page_url, {"age": "7", "temperature": "warm", "year_in_school": "Junior"})
     assert bad.status_code == 200
-    assert "greater than or equal to 13" in bad.text
+    assert "Number must be between 13 and 125." in bad.text  # oTree 6 (WTForms) words
     assert "This field is required." in bad.text
-    assert "Enter a number." in bad.text
+    assert "Not a valid float value" in bad.text
     assert 'value="Junior" selected' in bad.text  # the values are kept
 
     # A negative float is fine: numeric fields get no silent min=0.
@@ -77,7 +77,7 @@ def test_survey_played_to_the_end(client, app):
     # savings_max caps at 100; nickname_error_message wants letters only; the page-level
     # error_message rejects a contradiction.
     bad = _post(client, attitudes_url, {**VALID_ATTITUDES, "savings": "150", "nickname": "a1"})
-    assert "less than or equal to 100" in bad.text
+    assert "Number must be between 0 and 100." in bad.text
     assert "Use letters only." in bad.text
     bad = _post(
         client,

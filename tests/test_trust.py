@@ -25,7 +25,7 @@ def test_trust_game_in_every_arrival_order(client, order):
     assert client.get(status_url).json() == {"ready": False}
 
     too_much = client.post(urls[0], data={"sent_amount": "101"}, follow_redirects=False)
-    assert "less than or equal to 100" in too_much.text
+    assert "Number must be between 0 and 100 points." in too_much.text  # oTree 6 (WTForms)
     trustor_next = client.post(urls[0], data={"sent_amount": "40"}, follow_redirects=False)
     urls[0] = trustor_next.headers["location"]
     assert client.get(status_url).json() == {"ready": True}
@@ -36,7 +36,7 @@ def test_trust_game_in_every_arrival_order(client, order):
     page = client.get(urls[1])
     assert "you received 120 points" in page.text
     over = client.post(urls[1], data={"sent_back_amount": "121"}, follow_redirects=False)
-    assert "less than or equal to 120" in over.text
+    assert "Number must be between 0 and 120 points." in over.text
 
     # Both reach the results wait page, in the given order; the last one releases both.
     client.get(urls[0], follow_redirects=False)

@@ -225,7 +225,7 @@ def test_text_field_nul_message_is_the_one_shown_beside_the_field():
 
 def test_a_choice_with_a_nul_is_not_a_choice():
     field = models.StringField(choices=["a", "b"])
-    with pytest.raises(FieldValueError, match="Select a valid choice"):
+    with pytest.raises(FieldValueError, match="Not a valid choice"):
         field.clean("a\x00", field.choices, None, None)
 
 

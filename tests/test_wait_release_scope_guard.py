@@ -46,6 +46,7 @@ def test_a_subsession_wide_release_tells_each_member_once_and_no_other_session(
         index = int(urls[0].rsplit("/", 1)[1])
         checks = dict(_checks(app))
         assert len(checks) == len(_checks(app)) == 3  # each member once, nobody else
+
         # The two who waited were moved on with the release and told where to; the last
         # arrival moves on by itself.
         def done(url: str) -> str:

@@ -106,6 +106,12 @@ class HtmlForm:
             if c.type == "radio"
         ]
 
+    def has_empty_option(self, name: str) -> bool:
+        """Whether the select ``name`` has an option submitting "" (a blank field's
+        ``--------``, which a participant can leave selected)."""
+        controls = self.controls_named(name)
+        return bool(controls) and any(o.value == "" for o in controls[0].options)
+
     def submission(
         self, values: Mapping[str, str | bool | None] | None = None
     ) -> list[tuple[str, str]]:
@@ -123,7 +129,9 @@ class HtmlForm:
         for name, value in entered.items():
             if self.kind(name) in ("radio", "select") and value is not None:
                 offered = [o.value for o in self.choices(name)]
-                if str(value) not in offered:
+                if str(value) not in offered and not (
+                    str(value) == "" and self.has_empty_option(name)
+                ):
                     raise FormFillError(
                         f"{name}: the page offers no choice submitting {value!r} "
                         f"(it offers {offered})"

@@ -564,7 +564,7 @@ def _entered_value(form: HtmlForm, name: str, value: Any) -> str | bool | None:
         return _form_value(value)
     offered = [option.value for option in form.choices(name)]
     wanted = choice_form_value(value)
-    if wanted in offered:
+    if wanted in offered or (wanted == "" and form.has_empty_option(name)):
         return wanted
     if not isinstance(value, bool | str):
         # 5 for a float choice rendered "5.0", cu(5) for "5": the same number.

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.currency import Currency
 from server.errors import SessionNotFound
 from server.models.core import ExperimentSession, Participant
 from server.project import Project
@@ -106,7 +107,9 @@ def participant_values(participant: Any) -> list[Any]:
         participant.visited,
         None,
         None,
-        participant.payoff,
+        # The stored sum of the player payoffs is a float (0.07 + 0.75 = 0.8200000000000001);
+        # oTree's participant.payoff is an amount, rounded as the currency is (0.82).
+        None if participant.payoff is None else Currency(participant.payoff),
     ]
 
 

@@ -311,8 +311,8 @@ class SessionSummary(BaseModel):
     code: str
     config_name: str
     num_participants: int
-    label: str | None
-    created_at: str | None
+    label: str = Field(description='"" when the session has none, as in oTree')
+    created_at: float | None = Field(description="seconds since the epoch, as oTree's")
     session_wide_url: str
     admin_url: str
     room_name: str | None
