@@ -193,9 +193,10 @@ def _next_index_after(
 def _arrive_while_skipping(
     db: Session, project: Project, participant: Participant, entry: PageEntry
 ) -> None:
-    """Count a participant skipping past wait page ``entry`` (``app_after_this_page``) as
-    arrived there, so the group does not wait for them; if others wait there and this was the
-    last arrival, ``after_all_players_arrive`` runs and their pages are released.
+    """Count a participant skipping past wait page ``entry`` (``app_after_this_page``, or the
+    page's ``is_displayed`` False for them) as arrived there, so the group does not wait for
+    them; if others wait there and this was the last arrival, ``after_all_players_arrive``
+    runs and they are moved on.
 
     oTree's rule (``Page._increment_index_in_pages``, ``WaitPage._tally_unvisited``): a wait
     page counts a participant whose page index is past it as arrived, runs
@@ -452,6 +453,8 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
         return True
     player = player_for(db, project, participant, entry)
     if not entry.page_cls.is_displayed(player):
+        # Counted as arrived, so a member who waits there is not held up (oTree's rule).
+        _arrive_while_skipping(db, project, participant, entry)
         _move_to(
             db, project, participant, _next_index_after(db, project, participant, entry, player)
         )

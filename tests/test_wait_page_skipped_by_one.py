@@ -1,0 +1,50 @@
+"""A group wait page that one member does not display (``is_displayed`` False) counts that
+member as arrived, as oTree 6.0.15 does (``WaitPage._tally_unvisited``, measured by the h1 and
+h2 helper sessions of 2026-12-02): the member who waits there is released, and
+``after_all_players_arrive`` runs once, when someone is waiting. Before, Grove moved the
+skipping member on without an arrival and the other waited forever."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.config import load_settings
+from tests import databases
+from tests.conftest import create_demo_session
+from tests.test_multiplayer import RACE_PROJECT
+
+
+def _submit_intro(client: TestClient, link: str) -> str:
+    intro = client.get(link, follow_redirects=True)
+    assert "<p>Intro</p>" in intro.text, intro.text
+    answer = client.post(intro.url.path, data={}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+    return answer.headers["location"]
+
+
+@pytest.mark.parametrize("skipper_first", [False, True])
+def test_the_member_who_waits_is_released_by_the_one_who_skips(
+    tmp_path: Path, skipper_first: bool
+) -> None:
+    app = create_app(
+        load_settings(RACE_PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
+    )
+    try:
+        with TestClient(app) as client:
+            _code, (waiter, skipper) = create_demo_session(client, "skip_wait")
+            if skipper_first:
+                assert "/skip_wait/Results/" in _submit_intro(client, skipper)
+                assert "/skip_wait/Results/" in _submit_intro(client, waiter)
+            else:
+                assert "/skip_wait/Gather/" in _submit_intro(client, waiter)
+                assert "/skip_wait/Results/" in _submit_intro(client, skipper)
+            for link in (waiter, skipper):
+                page = client.get(link, follow_redirects=True)
+                assert "/skip_wait/Results/" in page.url.path
+                assert '<p class="page">1</p>' in page.text  # the hook ran once
+    finally:
+        app.state.grove.db.dispose()
