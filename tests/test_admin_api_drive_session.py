@@ -148,7 +148,9 @@ def test_a_four_player_session_from_start_to_end_with_the_admin_api_and_its_cli(
             assert row[f"{prefix}.cooperate"] == "0"  # a timeout's BooleanField: False
             assert float(row[f"{prefix}.payoff"]) == 100  # both defect: C.BOTH_DEFECT
         assert float(row["participant.payoff"]) == 300
-        assert row["participant._current_page_name"] == ""  # finished
+        # Finished: the last page of the sequence, where oTree 6.0.15 leaves a participant.
+        assert row["participant._current_app_name"] == "payment_info"
+        assert row["participant._current_page_name"] == "PaymentInfo"
         assert row["participant.is_dropout"] == "0"
     by_code = {row["participant.code"]: row for row in as_json["rows"]}
     assert sorted(by_code) == sorted(codes)

@@ -92,8 +92,29 @@ def participant_batches(db: Session, scope: ExportScope) -> Iterator[list[Any]]:
             return
 
 
-def participant_values(participant: Any) -> list[Any]:
-    """A ``grove_participant`` row in PARTICIPANT_COLUMNS order."""
+def last_page_names(project: Project, session: Any) -> tuple[str, str] | None:
+    """(app name, page class name) of the last page of the session's page sequence; None for
+    an empty sequence.
+
+    Where oTree 6.0.15 leaves a finished participant's ``_current_app_name`` and
+    ``_current_page_name``: it sets them on every page it looks at while moving a participant
+    on, pages not displayed included (``Page.set_attributes`` in
+    ``_increment_index_in_pages``), and keeps them when the participant runs off the end.
+    """
+    pages = project.page_sequence((session.config or {}).get("app_sequence", []))
+    return (pages[-1].app_name, pages[-1].page_name) if pages else None
+
+
+def participant_values(participant: Any, last_page: tuple[str, str] | None) -> list[Any]:
+    """A ``grove_participant`` row in PARTICIPANT_COLUMNS order.
+
+    ``last_page`` (``last_page_names`` of the participant's session) is the position exported
+    for a participant who finished, as oTree's is; Grove itself keeps none for them.
+    """
+    app_name, page_name = participant.current_app, participant.current_page_name
+    finished = participant.index_in_pages > participant.max_page_index > 0
+    if page_name is None and finished and last_page is not None:
+        app_name, page_name = last_page
     return [
         participant.id_in_session,
         participant.code,
@@ -101,8 +122,8 @@ def participant_values(participant: Any) -> list[Any]:
         participant.is_bot,
         participant.index_in_pages,
         participant.max_page_index,
-        participant.current_app,
-        participant.current_page_name,
+        app_name,
+        page_name,
         participant.time_started,
         participant.visited,
         None,

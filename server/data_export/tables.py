@@ -20,6 +20,7 @@ from server.data_export.scope import (
     app_columns,
     app_order,
     config_columns,
+    last_page_names,
     model_values,
     participant_batches,
     participant_values,
@@ -114,6 +115,7 @@ def _wide_rows(
     widths = {
         app_name: sum(len(cols) for cols in columns[app_name].values()) for app_name in rounds
     }
+    last_pages: dict[int, tuple[str, str] | None] = {}
     for batch in participant_batches(db, scope):
         ids = [p.id for p in batch]
         players: dict[str, dict[tuple[int, int], Any]] = {}
@@ -130,7 +132,9 @@ def _wide_rows(
         for participant in batch:
             session = scope.sessions[participant.session_id]
             session_vars = session.vars or {}
-            row = participant_values(participant)
+            if session.id not in last_pages:
+                last_pages[session.id] = last_page_names(project, session)
+            row = participant_values(participant, last_pages[session.id])
             row += [declared_field_value(participant, name) for name in settings.participant_fields]
             row += session_values(session)
             config = session.config or {}
@@ -190,6 +194,7 @@ def _app_rows(
     participants: sa.Table = Participant.__table__  # type: ignore[assignment]
     by_model = app_columns(project, app_name)
     roles = project.apps[app_name].roles
+    last_pages: dict[int, tuple[str, str] | None] = {}
     last_id = 0
     while True:
         query = (
@@ -211,8 +216,11 @@ def _app_rows(
         )
         for player in batch:
             group = groups.get(player.group_id)
+            session = scope.sessions[player.session_id]
+            if session.id not in last_pages:
+                last_pages[session.id] = last_page_names(project, session)
             yield [
-                *participant_values(people[player.participant_id]),
+                *participant_values(people[player.participant_id], last_pages[session.id]),
                 *model_values(by_model["player"], roles, player),
                 *(
                     model_values(by_model["group"], roles, group)
