@@ -25,6 +25,8 @@ class Room:
     labels: frozenset[str] | None
     use_secure_urls: bool
     stored: bool = False
+    # oTree 6's ``welcome_page``: a project template shown first (rooms made in settings.py)
+    welcome_page: str | None = None
 
     @property
     def has_labels(self) -> bool:

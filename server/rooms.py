@@ -16,6 +16,7 @@ participant whether they come before, during or after its arrival.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -91,8 +92,54 @@ def load_rooms(settings: Settings) -> dict[str, Room]:
             raise ConfigurationError(
                 f"settings.py: ROOMS {name!r}: use_secure_urls needs a participant_label_file"
             )
-        rooms[name] = Room(name, str(raw.get("display_name", name)), labels, secure)
+        welcome_page = _welcome_page(settings, name, raw.get("welcome_page"))
+        rooms[name] = Room(
+            name, str(raw.get("display_name", name)), labels, secure, welcome_page=welcome_page
+        )
     return rooms
+
+
+def _welcome_page(settings: Settings, name: str, relative: object) -> str | None:
+    """A room's ``welcome_page`` (oTree 6: a template path from the project root), checked."""
+    if relative is None:
+        return None
+    if not isinstance(relative, str) or not relative.strip():
+        raise ConfigurationError(f"settings.py: ROOMS {name!r}: welcome_page must be a file path")
+    root = settings.root.resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents or not path.is_file():
+        raise ConfigurationError(
+            f"settings.py: ROOMS {name!r}: welcome_page {relative!r} not found in the project"
+        )
+    return path.relative_to(root).as_posix()
+
+
+# oTree 6.0.15's words for a welcome page's label check (``validate_room_visitor``).
+NO_LABEL = "Please enter a participant label"
+LABEL_NOT_FOUND = "This participant label was not found"
+UNSIGNED_LINK = (
+    "Invalid hash parameter. use_secure_urls is True, so you must use the participant-specific URL."
+)
+
+
+def visitor_errors(settings: Settings, room: Room, values: Mapping[str, object]) -> dict[str, str]:
+    """oTree 6's check of a room visitor before a seat, as a welcome page asks for it (a JSON
+    POST to the room's URL): ``{field: message}``, empty when the visitor may go on. Seats
+    nobody. A room without labels lets everyone on."""
+    if not room.has_labels:
+        return {}
+    label, signature = values.get("participant_label"), values.get("hash")
+    if not label:
+        return {"participant_label": NO_LABEL}
+    if not isinstance(label, str):
+        return {"participant_label": LABEL_NOT_FOUND}
+    try:
+        check_label(settings, room, label, signature if isinstance(signature, str) else None)
+    except InvalidArguments as exc:
+        if exc.field == "hash":
+            return {"hash": UNSIGNED_LINK}
+        return {"participant_label": LABEL_NOT_FOUND}
+    return {}
 
 
 def _signer(settings: Settings) -> Signer:

@@ -33,6 +33,7 @@ from server.rooms import (
     label_signature,
     room_status,
     rooms_overview,
+    visitor_errors,
 )
 from server.session_reports import create_session_now
 from server.web.admin_actions import admin_action
@@ -71,6 +72,10 @@ def room_entry(request: Request, form: dict[str, str] | None = None) -> Response
         "action": request.url.path,
         "not_found": False,
     }
+    if form is None and room.welcome_page and not values.get("welcome_page_ok"):
+        # oTree 6: the room's own welcome page first; it sends the visitor on with
+        # welcome_page_ok=1 in the URL.
+        return app.render(room.welcome_page, {"has_participant_label_file": room.has_labels})
     if label is None and room.has_labels:
         return app.render("grove/room_label.html", context)
     if label is not None:
@@ -87,6 +92,9 @@ def room_entry(request: Request, form: dict[str, str] | None = None) -> Response
                 "grove/room_refused.html", {**context, "message": str(exc)}, status_code=403
             )
     if form is None:
+        # welcome_page_ok=1 (oTree 6 seats the visitor at once): the start form submits itself
+        # in the browser; a seat is still taken only by its POST, never by a fetch of the link.
+        context["autostart"] = bool(values.get("welcome_page_ok"))
         return _with_cookie(app.render("grove/room_start.html", context), token, new)
     try:
         arrival = join_room(app.db, room, label=label, browser_token=token)
@@ -110,12 +118,40 @@ def room_entry(request: Request, form: dict[str, str] | None = None) -> Response
 
 
 async def room_page(request: Request) -> Response:
-    """Read the form body (POST) then run the room logic in a worker thread."""
+    """Read the form body (POST) then run the room logic in a worker thread; a JSON POST is a
+    welcome page's check of the visitor (``room_check``)."""
     form = None
+    if request.method == "POST" and _is_json(request):
+        return await room_check(request)
     if request.method == "POST":
         data = await request.form(max_files=MAX_FORM_FILES)
         form = {k: v for k, v in data.items() if isinstance(v, str)}
     return await run_in_threadpool(room_entry, request, form)
+
+
+def _is_json(request: Request) -> bool:
+    return request.headers.get("content-type", "").split(";")[0].strip() == "application/json"
+
+
+async def room_check(request: Request) -> Response:
+    """oTree 6's check for a room's welcome page: the posted JSON object, over the URL's
+    query, answered ``{"errors": {field: message}}`` or ``{"status": "ok"}`` (always 200, as
+    oTree's). Seats nobody."""
+    try:
+        posted = await request.json()
+    except ValueError:
+        raise InvalidArguments("the body must be a JSON object") from None
+    if not isinstance(posted, dict):
+        raise InvalidArguments("the body must be a JSON object")
+    values: dict[str, object] = {**request.query_params, **posted}
+    app = grove(request)
+
+    def check() -> dict[str, str]:
+        room = find_room(app.db, app.rooms, request.path_params["name"])
+        return visitor_errors(app.settings, room, values)
+
+    errors = await run_in_threadpool(check)
+    return JSONResponse({"errors": errors} if errors else {"status": "ok"})
 
 
 def _room_status(request: Request) -> RoomStatus:
