@@ -105,6 +105,7 @@ _GERMAN: dict[str, str] = {
     # Chat
     "Player {id_in_group}": "Spieler/in {id_in_group}",
     "Type a message and press Enter": "Nachricht eingeben und mit Enter senden",
+    "Send": "Senden",
 }
 
 _CATALOGS: dict[str, dict[str, str]] = {"de": _GERMAN}

@@ -1,4 +1,6 @@
-/* Chat boxes: poll for new messages every second; Enter sends. */
+/* Chat boxes: poll for new messages every second; Enter or the Send button sends. Messages
+ * carry oTree's class names (otree-chat__msg, __nickname, __body), which experimenters'
+ * CSS and scripts written for oTree use. */
 (function () {
   "use strict";
   document.querySelectorAll(".grove-chat").forEach(function (box) {
@@ -9,10 +11,16 @@
     var last = 0;
     var show = function (message) {
       var line = document.createElement("div");
+      line.className = "otree-chat__msg";
       var who = document.createElement("strong");
-      who.textContent = message.nickname + ": ";
+      who.className = "otree-chat__nickname";
+      who.textContent = message.nickname;
+      var body = document.createElement("span");
+      body.className = "otree-chat__body";
+      body.textContent = message.body;
       line.appendChild(who);
-      line.appendChild(document.createTextNode(message.body));
+      line.appendChild(document.createTextNode(": "));
+      line.appendChild(body);
       list.appendChild(line);
       last = Math.max(last, message.id);
     };
@@ -23,9 +31,7 @@
         .catch(function () { /* offline for a moment: the next poll tries again */ })
         .finally(function () { setTimeout(poll, 1000); });
     };
-    input.addEventListener("keydown", function (event) {
-      if (event.key !== "Enter") { return; }
-      event.preventDefault();
+    var send = function () {
       var body = input.value.trim();
       if (!body) { return; }
       input.value = "";
@@ -44,7 +50,14 @@
           else { refused(data.error || "not sent"); }
         })
         .catch(function () { refused("not sent: no connection"); });
+    };
+    input.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter") { return; }
+      event.preventDefault();
+      send();
     });
+    var button = box.querySelector(".otree-chat__btn-send");
+    if (button) { button.addEventListener("click", send); }
     poll();
   });
 })();

@@ -47,13 +47,24 @@ def make_chat_renderer(secret_key: str) -> Callable[..., Markup]:
             str(nickname) if nickname is not None else default_nickname(player),
         )
         token = seat_token(secret_key, seat)
+        # oTree's class names (otree-chat, otree-chat__*) beside Grove's: oTree's docs tell
+        # experimenters to style and script the box by them.
         return Markup(
+            '<div class="otree-chat">'
             '<div class="grove-chat" data-url="/p/{}/chat" data-token="{}">'
-            '<div class="grove-chat-messages" aria-live="polite"></div>'
-            '<input class="form-control grove-chat-input" maxlength="1000" '
+            '<div class="grove-chat-messages otree-chat__messages" aria-live="polite"></div>'
+            '<div class="input-group">'
+            '<input class="form-control grove-chat-input otree-chat__input" maxlength="1000" '
             'placeholder="{}">'
-            '</div><script src="/grove_static/grove-chat.js"></script>'
-        ).format(participant.code, token, gettext("Type a message and press Enter"))
+            '<button type="button" class="btn btn-outline-secondary otree-chat__btn-send">{}'
+            "</button></div>"
+            '</div></div><script src="/grove_static/grove-chat.js"></script>'
+        ).format(
+            participant.code,
+            token,
+            gettext("Type a message and press Enter"),
+            gettext("Send"),
+        )
 
     return render
 

@@ -1,0 +1,60 @@
+"""``{{ chat }}`` carries oTree's CSS class names, which oTree's docs tell experimenters to
+style or script ("you will see a bunch of classes starting with ``otree-chat__``. You can use
+CSS or JS to change the appearance or behavior of these elements", multiplayer_chat.rst).
+
+oTree 6.0.15's box (otree/templates/otree/tags/chat.html, read from a devserver's page): a
+``div.otree-chat`` holding ``div.otree-chat__messages``, the ``.otree-chat__input`` and a
+``button.otree-chat__btn-send`` ("Send"); each message is a ``div.otree-chat__msg`` with a
+``span.otree-chat__nickname`` and a ``span.otree-chat__body``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests import databases
+from tests.conftest import create_demo_session
+from tests.live_server import live_server
+
+
+def _chat_box(html: str) -> str:
+    found = re.search(r'<div class="otree-chat">.*?</div></div>', html, re.S)
+    assert found, html
+    return found.group(0)
+
+
+def test_the_chat_box_has_otrees_class_names(client):
+    _code, links = create_demo_session(client, "prisoner")
+    page = client.get(links[0], follow_redirects=True)
+    box = _chat_box(page.text)
+    assert 'class="grove-chat"' in box
+    assert re.search(r'<div class="[^"]*\botree-chat__messages\b', box)
+    assert re.search(r'<input class="[^"]*\botree-chat__input\b', box)
+    assert re.search(r'<button type="button" class="[^"]*\botree-chat__btn-send\b[^"]*">Send<', box)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_send_button_sends_and_messages_carry_otrees_class_names(browser, tmp_path):
+    with (
+        live_server(databases.database_url(tmp_path, "chat"), workers=1) as base,
+        httpx.Client(base_url=base) as client,
+    ):
+        code = client.post(
+            "/api/sessions/", json={"session_config_name": "prisoner", "num_participants": 2}
+        ).json()["code"]
+        people = [p["code"] for p in client.get(f"/api/sessions/{code}").json()["participants"]]
+        writer, reader = [browser.new_page() for _ in people]
+        for page, person in zip((writer, reader), people, strict=True):
+            page.goto(f"{base}/InitializeParticipant/{person}")
+            page.wait_for_selector(".otree-chat__input")
+        writer.fill(".otree-chat__input", "hello partner")
+        writer.click(".otree-chat__btn-send")
+        message = reader.wait_for_selector(".otree-chat__msg", timeout=10_000)
+        nickname = message.query_selector(".otree-chat__nickname").inner_text()
+        assert re.fullmatch(r"Player [12]", nickname)  # the writer's default nickname
+        assert message.query_selector(".otree-chat__body").inner_text() == "hello partner"
+        assert writer.input_value(".otree-chat__input") == ""
