@@ -203,8 +203,11 @@ def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any)
             BoundField(
                 name=name,
                 field=model_field,
+                # The model's label is the experimenter's HTML, as in oTree (``<b>``, ``<i>``).
                 label_text=(
-                    model_field.label if model_field.label is not None else default_label(name)
+                    Markup(model_field.label)
+                    if model_field.label is not None
+                    else default_label(name)
                 ),
                 choices=choices,
                 minimum=model_field.min if minimum is None else minimum,

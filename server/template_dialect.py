@@ -161,7 +161,10 @@ def _formfield(rest: str) -> str:
         )
     call = _field_argument(arguments[0])
     if len(arguments) == 2:
-        call += ", label=" + arguments[1][len("label=") :]
+        label = arguments[1][len("label=") :]
+        # A label written as a string in the template is the experimenter's HTML, as in oTree;
+        # one from an expression is a value, escaped as every {{ expression }} is.
+        call += ", label=" + (f"({label}|safe)" if label[:1] in "'\"" else label)
     return "{{ grove_formfield(" + call + ") }}"
 
 

@@ -227,7 +227,7 @@ def test_unknown_tag_is_an_error_naming_file_and_line(client):
         ("{% formfield group.bid %}", "{{ grove_formfield('bid') }}"),
         (
             '{% formfield player.age label="How old?" %}',
-            "{{ grove_formfield('age', label=\"How old?\") }}",
+            "{{ grove_formfield('age', label=(\"How old?\"|safe)) }}",
         ),
         ("{% formfield 'age' %}", "{{ grove_formfield('age') }}"),
         (

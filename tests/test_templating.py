@@ -22,7 +22,7 @@ from server.web.page_rendering import install_template_tags
         ("{{ formfield player.age }}", "{{ grove_formfield('age') }}"),
         (
             '{{ formfield "age" label="How old?" }}',
-            '{{ grove_formfield("age", label="How old?") }}',
+            '{{ grove_formfield("age", label=("How old?"|safe)) }}',
         ),
         ("{{ next_button }}", "{{ grove_next_button() }}"),
         ("{{ include_sibling 'part.html' }}", '{% include "survey/part.html" %}'),
