@@ -108,8 +108,11 @@ def post_message(db: Session, participant: Participant, seat: ChatSeat, body: An
     return message
 
 
-def messages_after(db: Session, session_id: int, channel: str, after_id: int) -> list[dict]:
-    """Messages of a channel newer than ``after_id``, oldest first."""
+def messages_after(
+    db: Session, session_id: int, channel: str, after_id: int, reader_id: int | None = None
+) -> list[dict]:
+    """Messages of a channel newer than ``after_id``, oldest first; ``mine`` says whether the
+    reader (participant id ``reader_id``) wrote it, for oTree's "Ann (Me)"."""
     rows = db.scalars(
         sa.select(ChatMessage)
         .where(
@@ -126,6 +129,7 @@ def messages_after(db: Session, session_id: int, channel: str, after_id: int) ->
             "nickname": m.nickname,
             "body": m.body,
             "time": m.created_at.isoformat() if m.created_at else None,
+            "mine": m.participant_id == reader_id,
         }
         for m in rows
     ]
@@ -168,7 +172,7 @@ def read_messages(
     """The seat's channel's messages after ``after_id``. Raises ParticipantNotFound."""
     with database.read() as db:
         participant = get_participant(db, participant_code)
-        return messages_after(db, participant.session_id, seat.channel, after_id)
+        return messages_after(db, participant.session_id, seat.channel, after_id, participant.id)
 
 
 def send_message(database: Database, participant_code: str, seat: ChatSeat, body: Any) -> int:

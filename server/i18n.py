@@ -106,6 +106,7 @@ _GERMAN: dict[str, str] = {
     "Player {id_in_group}": "Spieler/in {id_in_group}",
     "Type a message and press Enter": "Nachricht eingeben und mit Enter senden",
     "Send": "Senden",
+    "(Me)": "(Ich)",
 }
 
 _CATALOGS: dict[str, dict[str, str]] = {"de": _GERMAN}

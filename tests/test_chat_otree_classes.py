@@ -5,7 +5,8 @@ CSS or JS to change the appearance or behavior of these elements", multiplayer_c
 oTree 6.0.15's box (otree/templates/otree/tags/chat.html, read from a devserver's page): a
 ``div.otree-chat`` holding ``div.otree-chat__messages``, the ``.otree-chat__input`` and a
 ``button.otree-chat__btn-send`` ("Send"); each message is a ``div.otree-chat__msg`` with a
-``span.otree-chat__nickname`` and a ``span.otree-chat__body``.
+``span.otree-chat__nickname`` and a ``span.otree-chat__body``. A participant sees their own
+messages under their nickname and "(Me)" (oTree's ``nickname_i_see_for_myself``: "Buyer (Me)").
 """
 
 from __future__ import annotations
@@ -58,3 +59,23 @@ def test_the_send_button_sends_and_messages_carry_otrees_class_names(browser, tm
         assert re.fullmatch(r"Player [12]", nickname)  # the writer's default nickname
         assert message.query_selector(".otree-chat__body").inner_text() == "hello partner"
         assert writer.input_value(".otree-chat__input") == ""
+        mine = writer.wait_for_selector(".otree-chat__msg", timeout=10_000)
+        assert mine.query_selector(".otree-chat__nickname").inner_text() == f"{nickname} (Me)"
+
+
+def test_a_readers_own_messages_are_marked_as_theirs(client):
+    _code, links = create_demo_session(client, "prisoner")
+    urls = [str(client.get(link, follow_redirects=True).url) for link in links]
+    pages = [client.get(url).text for url in urls]
+    tokens = [re.search(r'data-token="([^"]+)"', page).group(1) for page in pages]
+    chats = [url.split("/prisoner/")[0] + "/chat" for url in urls]
+    sent = client.post(chats[0], json={"token": tokens[0], "body": "hello"})
+    assert sent.json()["ok"] is True
+    seen = [
+        client.get(chat, params={"token": token}).json()["messages"]
+        for chat, token in zip(chats, tokens, strict=True)
+    ]
+    partner = next(index for index in range(1, 4) if seen[index])
+    assert [m["mine"] for m in seen[0]] == [True]
+    assert [m["mine"] for m in seen[partner]] == [False]
+    assert 'data-me="(Me)"' in pages[0]

@@ -14,7 +14,8 @@
       line.className = "otree-chat__msg";
       var who = document.createElement("strong");
       who.className = "otree-chat__nickname";
-      who.textContent = message.nickname;
+      // oTree's nickname_i_see_for_myself: "Ann (Me)" on one's own messages.
+      who.textContent = message.mine ? message.nickname + " " + box.dataset.me : message.nickname;
       var body = document.createElement("span");
       body.className = "otree-chat__body";
       body.textContent = message.body;

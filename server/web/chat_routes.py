@@ -51,7 +51,7 @@ def make_chat_renderer(secret_key: str) -> Callable[..., Markup]:
         # experimenters to style and script the box by them.
         return Markup(
             '<div class="otree-chat">'
-            '<div class="grove-chat" data-url="/p/{}/chat" data-token="{}">'
+            '<div class="grove-chat" data-url="/p/{}/chat" data-token="{}" data-me="{}">'
             '<div class="grove-chat-messages otree-chat__messages" aria-live="polite"></div>'
             '<div class="input-group">'
             '<input class="form-control grove-chat-input otree-chat__input" maxlength="1000" '
@@ -62,6 +62,7 @@ def make_chat_renderer(secret_key: str) -> Callable[..., Markup]:
         ).format(
             participant.code,
             token,
+            gettext("(Me)"),
             gettext("Type a message and press Enter"),
             gettext("Send"),
         )
