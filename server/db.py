@@ -109,6 +109,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server import commit_bell
 from server.errors import DatabaseBusy, DatabaseUnavailable
+from server.sqlite_checkpoints import WalCheckpointer
 from server.sqlite_file import FileIdentity, ProcessWriteLock, check_location
 
 if TYPE_CHECKING:
@@ -240,7 +241,10 @@ def normalise_database_url(url: str) -> str:
 
 
 def _configure_sqlite(
-    engine: sa.Engine, busy_timeout_ms: int, identity: FileIdentity | None
+    engine: sa.Engine,
+    busy_timeout_ms: int,
+    identity: FileIdentity | None,
+    checkpointer: WalCheckpointer | None,
 ) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -251,9 +255,19 @@ def _configure_sqlite(
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
         cursor.execute("PRAGMA foreign_keys = ON")
+        if checkpointer is not None:
+            # Checkpoints off the write lock, in their own thread (server/sqlite_checkpoints.py).
+            cursor.execute("PRAGMA wal_autocheckpoint = 0")
+            checkpointer.start()
         cursor.close()
         if identity is not None:
             identity.record()
+
+    if checkpointer is not None:
+
+        @event.listens_for(engine, "commit")
+        def _on_commit(_connection: Any) -> None:
+            checkpointer.note_commit()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
@@ -449,8 +463,11 @@ class Database:
             kwargs["connect_args"] = {"options": f"-c lock_timeout={lock_timeout_ms}"}
         self.engine = sa.create_engine(self.url, **kwargs)
         self._file_identity = FileIdentity(self.sqlite_path) if self.sqlite_path else None
+        self._checkpointer = (
+            WalCheckpointer(self.sqlite_path, lock_timeout_ms) if self.sqlite_path else None
+        )
         if self.is_sqlite:
-            _configure_sqlite(self.engine, lock_timeout_ms, self._file_identity)
+            _configure_sqlite(self.engine, lock_timeout_ms, self._file_identity, self._checkpointer)
         else:
             _detect_disconnects(self.engine)
         self._sqlite_write_lock = threading.Lock()
@@ -875,4 +892,6 @@ class Database:
                 self.batches_committed,
                 self.units_in_batches / self.batches_committed,
             )
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()

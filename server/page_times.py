@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -24,18 +24,7 @@ def record_completion(
     A Core INSERT, sent at once: no object for the unit of work to track and flush (the row
     is never read back in the unit of work that writes it)."""
     db.connection().execute(
-        _INSERT_COMPLETION,
-        {
-            "session_id": participant.session_id,
-            "participant_id": participant.id,
-            "app_name": entry.app_name,
-            "page_name": entry.page_name,
-            "page_index": entry.index,
-            "round_number": entry.round_number,
-            "is_wait_page": entry.is_wait_page,
-            "timeout_happened": timeout_happened,
-            "completed_at": utcnow(),
-        },
+        _INSERT_COMPLETION, _completion_row(participant, entry, timeout_happened, utcnow())
     )
 
 
@@ -48,19 +37,21 @@ def record_wait_page_completions(
         return
     now = utcnow()
     db.connection().execute(
-        _INSERT_COMPLETION,
-        [
-            {
-                "session_id": participant.session_id,
-                "participant_id": participant.id,
-                "app_name": entry.app_name,
-                "page_name": entry.page_name,
-                "page_index": entry.index,
-                "round_number": entry.round_number,
-                "is_wait_page": True,
-                "timeout_happened": False,
-                "completed_at": now,
-            }
-            for participant in participants
-        ],
+        _INSERT_COMPLETION, [_completion_row(p, entry, False, now) for p in participants]
     )
+
+
+def _completion_row(
+    participant: Participant, entry: PageEntry, timeout_happened: bool, completed_at: Any
+) -> dict[str, Any]:
+    return {
+        "session_id": participant.session_id,
+        "participant_id": participant.id,
+        "app_name": entry.app_name,
+        "page_name": entry.page_name,
+        "page_index": entry.index,
+        "round_number": entry.round_number,
+        "is_wait_page": entry.is_wait_page,
+        "timeout_happened": timeout_happened,
+        "completed_at": completed_at,
+    }
