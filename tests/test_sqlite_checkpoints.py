@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from server import sqlite_checkpoints
 from server.db import Database
+from tests import databases
 
 pytestmark = pytest.mark.sqlite
 
@@ -21,7 +22,7 @@ def test_writers_leave_checkpoints_to_the_thread_and_the_log_stays_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_checkpoints, "CHECK_SECONDS", 0.01)
-    database = Database(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    database = Database(databases.database_url(tmp_path, "db", backend=databases.SQLITE))
     try:
         database.run(lambda db: db.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, v)")))
         with database.read() as db:
@@ -45,7 +46,7 @@ def test_writers_leave_checkpoints_to_the_thread_and_the_log_stays_bounded(
             assert db.scalar(sa.text("SELECT count(*) FROM t")) == 6001
         # About 3,000 pages written in all; the log was copied back and started over, so it
         # holds far fewer frames (a checkpoint answers how many).
-        with sqlite3.connect(tmp_path / "db.sqlite3") as look:
+        with sqlite3.connect(tmp_path / "db.sqlite3") as look:  # database_url's file
             _busy, frames, _copied = look.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         assert 0 <= frames < 1500, frames
     finally:
