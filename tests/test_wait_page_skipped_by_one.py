@@ -48,3 +48,33 @@ def test_the_member_who_waits_is_released_by_the_one_who_skips(
                 assert '<p class="page">1</p>' in page.text  # the hook ran once
     finally:
         app.state.grove.db.dispose()
+
+
+def test_a_wait_page_nobody_displays_does_not_run_after_all_players_arrive(
+    tmp_path: Path,
+) -> None:
+    """oTree 6.0.15 runs ``after_all_players_arrive`` of a wait page only when someone waits
+    on it (``_tally_unvisited``'s someone_waiting; measured with ``otree test`` on this app:
+    ``group.released`` is 0 after round 1 and 1 after round 2). The last member to skip it is
+    not someone waiting."""
+    app = create_app(
+        load_settings(RACE_PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
+    )
+    try:
+        with TestClient(app) as client:
+            _code, links = create_demo_session(client, "skip_all")
+            for link in links:
+                assert "/skip_all/Results/3" in _submit_intro(client, link)
+            for link in links:
+                page = client.get(link, follow_redirects=True)
+                assert '<p class="page">0</p>' in page.text  # round 1: nobody waited
+                client.post(page.url.path, data={}, follow_redirects=False)
+            first, second = links
+            assert "/skip_all/Gather/5" in _submit_intro(client, first)
+            assert "/skip_all/Results/6" in _submit_intro(client, second)
+            for link in links:
+                page = client.get(link, follow_redirects=True)
+                assert "/skip_all/Results/6" in page.url.path
+                assert '<p class="page">1</p>' in page.text  # round 2: the hook ran once
+    finally:
+        app.state.grove.db.dispose()
