@@ -503,7 +503,9 @@ def _complete_if_everyone_arrived(
     ).one()
     if arrived < members:
         return False
-    if someone_waiting and not _someone_is_on(db, player_cls, by_subsession, scope_id, entry):
+    if someone_waiting and not _someone_else_is_on(
+        db, player_cls, by_subsession, scope_id, entry, participant
+    ):
         return False
     db.add(
         WaitPageCompletion(session_id=participant.session_id, page_index=entry.index, scope=scope)
@@ -516,15 +518,27 @@ def _complete_if_everyone_arrived(
     return True
 
 
-def _someone_is_on(
-    db: Session, player_cls: Any, by_subsession: bool, scope_id: int, entry: PageEntry
+def _someone_else_is_on(
+    db: Session,
+    player_cls: Any,
+    by_subsession: bool,
+    scope_id: int,
+    entry: PageEntry,
+    skipper: Participant,
 ) -> bool:
-    """Is a member of the scope (a subsession's or a group's players) on wait page ``entry``?"""
+    """Is a member of the scope (a subsession's or a group's players) other than ``skipper``
+    on wait page ``entry``? The skipper's own position may be that page while they pass it
+    (``is_displayed`` False); oTree does not count them as waiting there either (their
+    ``is_on_wait_page`` is False)."""
     column = player_cls.subsession_id if by_subsession else player_cls.group_id
     found = db.scalar(
         sa.select(Participant.id)
         .join(player_cls, player_cls.participant_id == Participant.id)
-        .where(column == scope_id, Participant.index_in_pages == entry.index)
+        .where(
+            column == scope_id,
+            Participant.index_in_pages == entry.index,
+            Participant.id != skipper.id,
+        )
         .limit(1)
     )
     return found is not None
