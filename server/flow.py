@@ -591,6 +591,13 @@ def _move_on_the_waiting(
         publish_released(db, [], [last.code], entry.index)
         return
     _load_players(db, project, entry, waiting)
+    following = _page_after(project, waiting[0], entry)
+    if following is not None and (following.app_name, following.round_number) != (
+        entry.app_name,
+        entry.round_number,
+    ):
+        # The round's last page: their next page is most likely the next round's first.
+        _load_players(db, project, following, waiting)
     moved: list[Participant] = []
     try:
         with db.begin_nested():
@@ -614,6 +621,12 @@ def _move_on_the_waiting(
         [last.code, *(m.code for m in waiting if m.id not in moved_ids)],
         entry.index,
     )
+
+
+def _page_after(project: Project, participant: Participant, entry: PageEntry) -> PageEntry | None:
+    """The page after ``entry`` in the participant's page sequence, or None after the last."""
+    pages = page_sequence_of(project, participant)
+    return pages[entry.index] if entry.index < len(pages) else None
 
 
 def _load_players(
