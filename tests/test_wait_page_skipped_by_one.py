@@ -82,13 +82,15 @@ def test_a_wait_page_nobody_displays_does_not_run_after_all_players_arrive(
         app.state.grove.db.dispose()
 
 
-def _wait_page_rows(client: TestClient, page: str) -> list[tuple[str, str]]:
-    """(participant code, round) of the page-times export's rows of wait page ``page``."""
+def _wait_page_rows(client: TestClient, app: str) -> list[tuple[str, str]]:
+    """(participant code, round) of the page-times export's rows of ``app``'s Gather."""
     answer = client.get("/api/export/page_times")
     assert answer.status_code == 200, answer.text
     rows = csv.DictReader(io.StringIO(answer.text))
     return sorted(
-        (r["participant_code"], r["round_number"]) for r in rows if r["page_name"] == page
+        (r["participant_code"], r["round_number"])
+        for r in rows
+        if (r["app_name"], r["page_name"]) == (app, "Gather")
     )
 
 
@@ -109,7 +111,7 @@ def test_the_member_who_skips_has_the_wait_pages_completion_time(
             for link in (skipper, waiter) if skipper_first else (waiter, skipper):
                 _submit_intro(client, link)
             codes = [client.get(link).url.path.split("/")[2] for link in (waiter, skipper)]
-            assert _wait_page_rows(client, "Gather") == sorted((c, "1") for c in codes)
+            assert _wait_page_rows(client, "skip_wait") == sorted((c, "1") for c in codes)
 
             _code, links = create_demo_session(client, "skip_all")
             for link in links:
@@ -121,6 +123,6 @@ def test_the_member_who_skips_has_the_wait_pages_completion_time(
                 _submit_intro(client, link)
             codes = [client.get(link).url.path.split("/")[2] for link in links]
             # Round 1: nobody waited on Gather; round 2: both did.
-            assert _wait_page_rows(client, "Gather") == sorted((c, "2") for c in codes)
+            assert _wait_page_rows(client, "skip_all") == sorted((c, "2") for c in codes)
     finally:
         app.state.grove.db.dispose()
