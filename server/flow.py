@@ -20,7 +20,11 @@ from server.db import dialect_insert, lock_ids_in_order
 from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
 from server.page_channel import publish_check, publish_released
-from server.page_times import record_completion, record_wait_page_completions
+from server.page_times import (
+    record_completion,
+    record_passing_completions,
+    record_wait_page_completions,
+)
 from server.project import PageEntry, Project
 
 TIMEOUT_GRACE_SECONDS = 2.0
@@ -514,7 +518,9 @@ def _complete_if_everyone_arrived(
     _run_after_all_players_arrive(project, entry, player)
     column = player_cls.subsession_id if by_subsession else player_cls.group_id
     scope_members = sa.select(player_cls.participant_id).where(column == scope_id)
-    _move_on_the_waiting(db, project, entry, scope_members, participant)
+    _move_on_the_waiting(
+        db, project, entry, scope_members, participant, last_passes_by=someone_waiting
+    )
     return True
 
 
@@ -563,7 +569,12 @@ def _complete_formed_group(
 
 
 def _move_on_the_waiting(
-    db: Session, project: Project, entry: PageEntry, members: Any, last: Participant
+    db: Session,
+    project: Project,
+    entry: PageEntry,
+    members: Any,
+    last: Participant,
+    last_passes_by: bool = False,
 ) -> None:
     """Move the members (``members``: participant ids, a list or a SELECT of them) still on
     wait page ``entry``, which ``last`` (who moves on by themselves) just completed for them,
@@ -578,15 +589,22 @@ def _move_on_the_waiting(
     (a savepoint); their own next request moves them and shows the error, as in oTree.
     Locks the members' participant rows in ascending id (LOCK ORDER 3): a few statements
     whatever the group's size when their next page is in the same round.
+
+    The members not on the page (they skipped it; ``last`` too when ``last_passes_by``) get
+    its completion in their page times now, as every member does in oTree.
     """
-    found = db.scalars(
-        sa.select(Participant)
-        .where(Participant.id.in_(members), Participant.id != last.id)
-        .order_by(Participant.id)
-        .with_for_update(of=Participant)
-        .execution_options(populate_existing=True)
+    found = list(
+        db.scalars(
+            sa.select(Participant)
+            .where(Participant.id.in_(members), Participant.id != last.id)
+            .order_by(Participant.id)
+            .with_for_update(of=Participant)
+            .execution_options(populate_existing=True)
+        )
     )
     waiting = [member for member in found if member.index_in_pages == entry.index]
+    passing = [member for member in found if member.index_in_pages != entry.index]
+    record_passing_completions(db, [*passing, *([last] if last_passes_by else [])], entry)
     if not waiting:
         publish_released(db, [], [last.code], entry.index)
         return
