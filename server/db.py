@@ -39,10 +39,13 @@ the room's row (0) first.
 
 A wait page's last arrival holds its group and then writes the other members' participant
 rows (``player.payoff`` adds to ``participant.payoff``): a waiting member's request that
-locked its own participant before the group would deadlock with it. App hooks may still
-write rows in an order no rule can fix (a hook writing another group's players), so on
-PostgreSQL a unit of work aborted as a deadlock or serialization failure is run again from
-the start (``Database.run``), before anything was acknowledged.
+locked its own participant before the group would deadlock with it. So would one that kept
+its participant's row while it went on to lock the scope of the page they were moved to
+meanwhile (that page's completion locks every member's row): ``lock_participant`` locks the
+row only if they are still on the page whose scope it holds, and else looks again. App
+hooks may still write rows in an order no rule can fix (a hook writing another group's
+players), so on PostgreSQL a unit of work aborted as a deadlock or serialization failure is
+run again from the start (``Database.run``), before anything was acknowledged.
 
 WAITING AND FAILING. No unit of work waits for a write lock longer than the lock timeout
 (``Database(lock_timeout=)``, ``GROVE_DB_LOCK_TIMEOUT``) without progress: it fails with

@@ -20,7 +20,11 @@ from server.db import dialect_insert, lock_ids_in_order
 from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
 from server.page_channel import publish_check, publish_released
-from server.page_times import record_completion, record_wait_page_completions
+from server.page_times import (
+    record_completion,
+    record_passing_completions,
+    record_wait_page_completions,
+)
 from server.project import PageEntry, Project
 
 TIMEOUT_GRACE_SECONDS = 2.0
@@ -503,7 +507,9 @@ def _complete_if_everyone_arrived(
     ).one()
     if arrived < members:
         return False
-    if someone_waiting and not _someone_is_on(db, player_cls, by_subsession, scope_id, entry):
+    if someone_waiting and not _someone_else_is_on(
+        db, player_cls, by_subsession, scope_id, entry, participant
+    ):
         return False
     db.add(
         WaitPageCompletion(session_id=participant.session_id, page_index=entry.index, scope=scope)
@@ -512,19 +518,33 @@ def _complete_if_everyone_arrived(
     _run_after_all_players_arrive(project, entry, player)
     column = player_cls.subsession_id if by_subsession else player_cls.group_id
     scope_members = sa.select(player_cls.participant_id).where(column == scope_id)
-    _move_on_the_waiting(db, project, entry, scope_members, participant)
+    _move_on_the_waiting(
+        db, project, entry, scope_members, participant, last_passes_by=someone_waiting
+    )
     return True
 
 
-def _someone_is_on(
-    db: Session, player_cls: Any, by_subsession: bool, scope_id: int, entry: PageEntry
+def _someone_else_is_on(
+    db: Session,
+    player_cls: Any,
+    by_subsession: bool,
+    scope_id: int,
+    entry: PageEntry,
+    skipper: Participant,
 ) -> bool:
-    """Is a member of the scope (a subsession's or a group's players) on wait page ``entry``?"""
+    """Is a member of the scope (a subsession's or a group's players) other than ``skipper``
+    on wait page ``entry``? The skipper's own position may be that page while they pass it
+    (``is_displayed`` False); oTree does not count them as waiting there either (their
+    ``is_on_wait_page`` is False)."""
     column = player_cls.subsession_id if by_subsession else player_cls.group_id
     found = db.scalar(
         sa.select(Participant.id)
         .join(player_cls, player_cls.participant_id == Participant.id)
-        .where(column == scope_id, Participant.index_in_pages == entry.index)
+        .where(
+            column == scope_id,
+            Participant.index_in_pages == entry.index,
+            Participant.id != skipper.id,
+        )
         .limit(1)
     )
     return found is not None
@@ -549,7 +569,12 @@ def _complete_formed_group(
 
 
 def _move_on_the_waiting(
-    db: Session, project: Project, entry: PageEntry, members: Any, last: Participant
+    db: Session,
+    project: Project,
+    entry: PageEntry,
+    members: Any,
+    last: Participant,
+    last_passes_by: bool = False,
 ) -> None:
     """Move the members (``members``: participant ids, a list or a SELECT of them) still on
     wait page ``entry``, which ``last`` (who moves on by themselves) just completed for them,
@@ -564,19 +589,33 @@ def _move_on_the_waiting(
     (a savepoint); their own next request moves them and shows the error, as in oTree.
     Locks the members' participant rows in ascending id (LOCK ORDER 3): a few statements
     whatever the group's size when their next page is in the same round.
+
+    The members not on the page (they skipped it; ``last`` too when ``last_passes_by``) get
+    its completion in their page times now, as every member does in oTree.
     """
-    found = db.scalars(
-        sa.select(Participant)
-        .where(Participant.id.in_(members), Participant.id != last.id)
-        .order_by(Participant.id)
-        .with_for_update(of=Participant)
-        .execution_options(populate_existing=True)
+    found = list(
+        db.scalars(
+            sa.select(Participant)
+            .where(Participant.id.in_(members), Participant.id != last.id)
+            .order_by(Participant.id)
+            .with_for_update(of=Participant)
+            .execution_options(populate_existing=True)
+        )
     )
     waiting = [member for member in found if member.index_in_pages == entry.index]
+    passing = [member for member in found if member.index_in_pages != entry.index]
+    record_passing_completions(db, [*passing, *([last] if last_passes_by else [])], entry)
     if not waiting:
         publish_released(db, [], [last.code], entry.index)
         return
     _load_players(db, project, entry, waiting)
+    following = _page_after(project, waiting[0], entry)
+    if following is not None and (following.app_name, following.round_number) != (
+        entry.app_name,
+        entry.round_number,
+    ):
+        # The round's last page: their next page is most likely the next round's first.
+        _load_players(db, project, following, waiting)
     moved: list[Participant] = []
     try:
         with db.begin_nested():
@@ -600,6 +639,12 @@ def _move_on_the_waiting(
         [last.code, *(m.code for m in waiting if m.id not in moved_ids)],
         entry.index,
     )
+
+
+def _page_after(project: Project, participant: Participant, entry: PageEntry) -> PageEntry | None:
+    """The page after ``entry`` in the participant's page sequence, or None after the last."""
+    pages = page_sequence_of(project, participant)
+    return pages[entry.index] if entry.index < len(pages) else None
 
 
 def _load_players(

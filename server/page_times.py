@@ -41,6 +41,28 @@ def record_wait_page_completions(
     )
 
 
+def record_passing_completions(
+    db: Session, participants: list[Participant], entry: PageEntry
+) -> None:
+    """``record_wait_page_completions`` for those of ``participants`` who have no row of wait
+    page ``entry`` yet: members of its group (or subsession) who were not on it when it
+    completed (they skipped it, or the admin moved them past it). oTree writes a row for
+    every member at the completion (``WaitPage._mark_page_completions``). One SELECT, one
+    INSERT."""
+    if not participants:
+        return
+    recorded = set(
+        db.scalars(
+            sa.select(PageCompletion.participant_id).where(
+                PageCompletion.session_id == participants[0].session_id,
+                PageCompletion.page_index == entry.index,
+                PageCompletion.participant_id.in_([p.id for p in participants]),
+            )
+        )
+    )
+    record_wait_page_completions(db, [p for p in participants if p.id not in recorded], entry)
+
+
 def _completion_row(
     participant: Participant, entry: PageEntry, timeout_happened: bool, completed_at: Any
 ) -> dict[str, Any]:

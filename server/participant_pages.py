@@ -116,13 +116,14 @@ def lock_participant(
     The group (or subsession) of the participant's current page first, then the participant's
     row; then every object loaded before is expired, so what is read next is what the last
     committed transaction left. With ``skip_locked``, None when another transaction holds the
-    participant (the timeout sweep moves on). Raises ParticipantNotFound. On SQLite the
-    transaction's write lock holds everything already: one read.
+    participant or has just moved them to another page (the timeout sweep moves on). Raises
+    ParticipantNotFound. On SQLite the transaction's write lock holds everything already: one
+    read.
     """
     if db.get_bind().dialect.name == "sqlite":
         return _read_under_sqlite_write_lock(db, code)
     participant: Participant | None = None
-    for _attempt in range(_LOCK_ATTEMPTS):
+    for attempt in range(_LOCK_ATTEMPTS):
         peek = get_participant(db, code)
         peek_id, position = peek.id, peek.index_in_pages
         scope = _scope_of_current_page(db, project, peek)
@@ -132,8 +133,16 @@ def lock_participant(
         # afresh: they are not read a second time on their first use.
         db.expire_all()
         db.info.pop("grove_players", None)
-        participant = db.scalars(_locked_participant_query(skip_locked), {"id": peek_id}).first()
-        if participant is None or participant.index_in_pages == position:
+        # The participant's row is locked only if they are still on the page whose scope is
+        # held: one moved on meanwhile (a wait page's completion moves its waiting members) is
+        # looked at again without their row held, since another unit of work may hold the
+        # next page's scope and want that row (LOCK ORDER: 2 before 3).
+        still_there = attempt < _LOCK_ATTEMPTS - 1
+        participant = db.scalars(
+            _locked_participant_query(skip_locked, still_there),
+            {"id": peek_id, "position": position},
+        ).first()
+        if participant is not None or skip_locked or not still_there:
             return participant
     return participant
 
@@ -172,13 +181,15 @@ def _locked_participant_by_code_query() -> sa.Select[Participant]:
 
 
 @functools.cache
-def _locked_participant_query(skip_locked: bool) -> sa.Select[Participant]:
+def _locked_participant_query(skip_locked: bool, still_there: bool) -> sa.Select[Participant]:
     """The participant by id with its session, locked (the participant's row only: every
-    participant of the session would queue on a lock of the session's row)."""
+    participant of the session would queue on a lock of the session's row); with
+    ``still_there``, only while they are on page ``:position`` (else no row, none locked)."""
+    query = sa.select(Participant).where(Participant.id == sa.bindparam("id"))
+    if still_there:
+        query = query.where(Participant.index_in_pages == sa.bindparam("position"))
     return (
-        sa.select(Participant)
-        .where(Participant.id == sa.bindparam("id"))
-        .options(joinedload(Participant.session, innerjoin=True))
+        query.options(joinedload(Participant.session, innerjoin=True))
         .with_for_update(skip_locked=skip_locked, of=Participant)
         .execution_options(populate_existing=True)
     )

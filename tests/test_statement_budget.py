@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,6 +169,51 @@ def test_the_wait_page_units_send_few_statements(client: TestClient, bench_app: 
     _within(first, WAIT_ARRIVAL)
     _within(last, WAIT_LAST_ARRIVAL)
     _within(released, WAIT_RELEASED)
+
+
+RELAY_PROJECT = Path(__file__).resolve().parent / "projects" / "relay"
+
+
+def _last_arrival_statements(client: TestClient, application: Any, players: int) -> int:
+    """Statements of the POST that completes round_gate's Gate (the subsession's wait page,
+    the round's last page) for a session of ``players``, moving them all to round 2."""
+    code = client.post(
+        "/api/sessions/", json={"session_config_name": "round_gate", "num_participants": players}
+    ).json()["code"]
+    links = [
+        f"/InitializeParticipant/{p['code']}"
+        for p in client.get(f"/api/sessions/{code}").json()["participants"]
+    ]
+    *others, last = links
+    for link in others:
+        intro = client.get(link)
+        answer = client.post(str(intro.url), data={}, follow_redirects=False)
+        assert "/round_gate/Gate/2" in answer.headers["location"]
+    intro = client.get(last)
+    with counted(application) as statements:
+        answer = client.post(str(intro.url), data={}, follow_redirects=False)
+    assert "/round_gate/Intro/3" in answer.headers["location"]
+    for link in links:
+        assert "/round_gate/Intro/3" in str(client.get(link).url)
+    return len(statements)
+
+
+def test_a_completion_moving_everyone_to_the_next_round_costs_the_same_for_more_players(
+    tmp_path: Path,
+) -> None:
+    """The completion of a wait page that ends a round moves its members into the next round
+    in a number of statements that does not grow with the subsession's size."""
+    counts = {}
+    for players in (4, 12):
+        settings = load_settings(
+            RELAY_PROJECT,
+            {"DATABASE_URL": databases.database_url(tmp_path, f"gate{players}")},
+        )
+        application = create_app(settings)
+        with TestClient(application) as client:
+            counts[players] = _last_arrival_statements(client, application, players)
+        application.state.grove.db.dispose()
+    assert counts[12] == counts[4], counts
 
 
 REST_KEY = "statement-budget-key"
