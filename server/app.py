@@ -148,6 +148,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     """Build the application for one project and database; creates missing tables."""
     configure_currency_from(settings)
     project = load_project(settings)
+    rooms = load_rooms(settings)  # refused before a database connection is opened
     db = database or Database(settings.database_url, lock_timeout=settings.db_lock_timeout_seconds)
     try:
         db.info.update(database_info(project))
@@ -199,7 +200,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         project=project,
         db=db,
         templates=templates,
-        rooms=load_rooms(settings),
+        rooms=rooms,
         push_hub=PushHub(db, settings.live_retention_seconds),
     )
     return app
