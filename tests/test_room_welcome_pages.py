@@ -179,3 +179,15 @@ def test_a_missing_welcome_page_stops_the_server_at_start(tmp_path: Path) -> Non
     settings = load_settings(folder, {"DATABASE_URL": databases.database_url(tmp_path)})
     with pytest.raises(ConfigurationError, match=r"RoomWelcomePage\.html"):
         create_app(settings)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"participant_label": NaN}', b"\xff", b"[1]", b"{"],
+    ids=["nested", "nan", "not-utf-8", "a-list", "cut-off"],
+)
+def test_a_bad_json_label_check_is_a_400(client: TestClient, body: bytes) -> None:
+    """Found by the route fuzz (tests/reliability/test_fuzz.py): JSON nested deeper than
+    Python's recursion limit was a 500."""
+    answer = client.post("/room/lab/", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 400, answer.text

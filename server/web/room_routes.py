@@ -20,6 +20,7 @@ from server.browser_tokens import (
 from server.errors import InvalidArguments, SessionFull
 from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
+from server.http.json_input import JSONInputError, loads_strict
 from server.participant_vars import optional_participant_label
 from server.room_channel import room_channel
 from server.rooms import (
@@ -138,9 +139,9 @@ async def room_check(request: Request) -> Response:
     query, answered ``{"errors": {field: message}}`` or ``{"status": "ok"}`` (always 200, as
     oTree's). Seats nobody."""
     try:
-        posted = await request.json()
-    except ValueError:
-        raise InvalidArguments("the body must be a JSON object") from None
+        posted = loads_strict(await request.body())
+    except JSONInputError as exc:
+        raise InvalidArguments(f"the body must be a JSON object: {exc}") from None
     if not isinstance(posted, dict):
         raise InvalidArguments("the body must be a JSON object")
     values: dict[str, object] = {**request.query_params, **posted}
