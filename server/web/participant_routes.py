@@ -24,7 +24,7 @@ from server.http.participant_presence import SEEN_BY_ROUTE
 from server.participant_pages import Joined, Redirect, Rendered, SessionIsFull, WaitStatus
 from server.participant_vars import optional_participant_label
 from server.web.page_rendering import page_renderer
-from server.web.wait_watch import Released, wait_until_ready
+from server.web.wait_watch import wait_until_ready
 
 logger = logging.getLogger("grove.pages")
 
@@ -108,11 +108,6 @@ def _wait_page_status(request: Request) -> WaitStatus:
     )
 
 
-def _released(request: Request) -> Released | None:
-    status = _wait_page_status(request)
-    return Released(status.url) if status.ready else None
-
-
 async def wait_status(request: Request) -> Response:
     """Asked by wait pages: is the participant free to move on?
 
@@ -130,7 +125,7 @@ async def wait_status(request: Request) -> Response:
         return JSONResponse({"ready": status.ready})
     app, code = grove(request), request.path_params["code"]
     no_store = {"Cache-Control": "no-store"}
-    released = await wait_until_ready(app.push_hub, code, index, lambda: _released(request))
+    released = await wait_until_ready(app.push_hub, code, index, lambda: _wait_page_status(request))
     if released is None:
         return JSONResponse({"ready": False}, headers=no_store)
     if released.url is not None:  # the completion moved them on: nothing to write

@@ -19,46 +19,37 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
 from server.page_channel import moved_to_url, page_channel, released_page
+from server.participant_pages import WaitStatus
 from server.push_hub import PushHub
 
 LONG_POLL_SECONDS = 20.0
-
-
-@dataclass(frozen=True)
-class Released:
-    """The participant may move on from the wait page. ``url``: the page the unit of work
-    that completed it moved them to (a ``check`` with a URL, ``server.page_channel``); None
-    when they are still on the wait page and their request moves them."""
-
-    url: str | None = None
 
 
 async def wait_until_ready(
     hub: PushHub,
     participant_code: str,
     page_index: int,
-    released: Callable[[], Released | None],
+    read_status: Callable[[], WaitStatus],
     timeout: float = LONG_POLL_SECONDS,
-) -> Released | None:
-    """Wait until the participant may move on from wait page ``page_index``: Released at the
-    first ``check`` message for that page (with its URL, if it has one), or what
-    ``released`` (a read of the status, called in a thread now and after any other message)
-    returns when it is not None; None after ``timeout`` seconds.
+) -> WaitStatus | None:
+    """Wait until the participant may move on from wait page ``page_index``: a ready
+    WaitStatus at the first ``check`` message for that page (with the URL it names, if any:
+    the completion moved them there), or the first ready one ``read_status`` (a read, called
+    in a thread now and after any other message) returns; None after ``timeout`` seconds.
 
-    Subscribes before the first call of ``released``, so a release committed after that call
-    wakes it.
+    Subscribes before the first call of ``read_status``, so a release committed after that
+    call wakes it.
     """
     async with hub.subscribed(page_channel(participant_code)) as subscription:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        found = await run_in_threadpool(released)
-        if found is not None:
-            return found
+        status = await run_in_threadpool(read_status)
+        if status.ready:
+            return status
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -68,8 +59,8 @@ async def wait_until_ready(
             except TimeoutError:
                 return None
             if message is not None and released_page(message.body) == page_index:
-                return Released(moved_to_url(message.body, page_index))
+                return WaitStatus(True, moved_to_url(message.body, page_index))
             if subscription.queue.empty():
-                found = await run_in_threadpool(released)
-                if found is not None:
-                    return found
+                status = await run_in_threadpool(read_status)
+                if status.ready:
+                    return status
