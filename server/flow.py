@@ -507,8 +507,9 @@ def _complete_if_everyone_arrived(
     ).one()
     if arrived < members:
         return False
+    column = player_cls.subsession_id if by_subsession else player_cls.group_id
     if someone_waiting and not _someone_else_is_on(
-        db, player_cls, by_subsession, scope_id, entry, participant
+        db, player_cls, column == scope_id, entry, participant
     ):
         return False
     db.add(
@@ -516,7 +517,6 @@ def _complete_if_everyone_arrived(
     )
     db.flush()
     _run_after_all_players_arrive(project, entry, player)
-    column = player_cls.subsession_id if by_subsession else player_cls.group_id
     scope_members = sa.select(player_cls.participant_id).where(column == scope_id)
     _move_on_the_waiting(
         db, project, entry, scope_members, participant, last_passes_by=someone_waiting
@@ -525,23 +525,17 @@ def _complete_if_everyone_arrived(
 
 
 def _someone_else_is_on(
-    db: Session,
-    player_cls: Any,
-    by_subsession: bool,
-    scope_id: int,
-    entry: PageEntry,
-    skipper: Participant,
+    db: Session, player_cls: Any, in_scope: Any, entry: PageEntry, skipper: Participant
 ) -> bool:
-    """Is a member of the scope (a subsession's or a group's players) other than ``skipper``
-    on wait page ``entry``? The skipper's own position may be that page while they pass it
-    (``is_displayed`` False); oTree does not count them as waiting there either (their
-    ``is_on_wait_page`` is False)."""
-    column = player_cls.subsession_id if by_subsession else player_cls.group_id
+    """Is a member of the scope (the players ``in_scope`` selects: a subsession's or a
+    group's) other than ``skipper`` on wait page ``entry``? The skipper's own position may be
+    that page while they pass it (``is_displayed`` False); oTree does not count them as
+    waiting there either (their ``is_on_wait_page`` is False)."""
     found = db.scalar(
         sa.select(Participant.id)
         .join(player_cls, player_cls.participant_id == Participant.id)
         .where(
-            column == scope_id,
+            in_scope,
             Participant.index_in_pages == entry.index,
             Participant.id != skipper.id,
         )
