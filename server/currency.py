@@ -393,7 +393,9 @@ class Currency(float):
         return _format_money(self._exact, FORMAT.real_world_decimal_places)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({float(self)!r})"
+        """oTree's repr, which a template shows for each amount in a list: ``7cu``,
+        ``-2cu``, ``0.75cu`` for money (the exact amount, at its places, then ``cu``)."""
+        return f"{self._exact}cu"
 
     def format_places(self, places: int) -> str:
         """The amount printed with ``places`` decimals: oTree's ``to0``..``to3`` filters."""

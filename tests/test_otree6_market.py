@@ -1,0 +1,115 @@
+"""A lab's oTree 6 market game, ported as it is (tests/projects/otree6_market).
+
+The folder is in oTree's layout and passes ``otree test market`` on oTree 6.0.15. Every expected
+value below was read off oTree 6.0.15 serving the same folder (``otree devserver``): the pages
+two participants' browsers got, and the REST API's answers.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.bots.html_form import page_form
+from server.bots.runner import run_bots
+from server.config import Settings, load_settings
+from server.currency import FORMAT
+from tests import databases
+from tests.rest_helpers import HEADERS, REST_KEY
+
+PROJECT = Path(__file__).resolve().parent / "projects" / "otree6_market"
+ANSWERS = {"Offer": {"price": "7"}, "Decide": {"accept": "True"}, "Results": {}}
+
+
+@pytest.fixture(autouse=True)
+def _restore_format() -> Iterator[None]:
+    saved = dict(vars(FORMAT))
+    yield
+    vars(FORMAT).update(saved)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    folder = tmp_path / "market_project"
+    shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    database_url = databases.database_url(tmp_path)
+    return load_settings(folder, {"DATABASE_URL": database_url}).with_changes(rest_key=REST_KEY)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    with TestClient(app) as test_client:
+        yield test_client
+    app.state.grove.db.dispose()
+
+
+def create_session(client: TestClient) -> str:
+    """A two-participant session made over the REST API, as a lab's script makes it."""
+    body = {"session_config_name": "market", "num_participants": 2}
+    created = client.post("/api/sessions", json=body, headers=HEADERS)
+    assert created.status_code in (200, 201), created.text
+    return created.json()["code"]
+
+
+def participants(client: TestClient, code: str) -> list[dict]:
+    answer = client.get(f"/api/sessions/{code}", headers=HEADERS)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["participants"]
+
+
+def play(client: TestClient, code: str) -> list[str]:
+    """Both participants' browsers play to the end; returns each Results page's HTML."""
+    urls = {p["code"]: f"/InitializeParticipant/{p['code']}" for p in participants(client, code)}
+    results: list[str] = []
+    for _ in range(40):
+        for participant, url in urls.items():
+            page = client.get(url, follow_redirects=True)
+            assert page.status_code == 200, page.text
+            urls[participant] = page.url.path
+            match = re.match(r"/p/\w+/market/(\w+)/\d+", page.url.path)
+            if match is None or match.group(1) not in ANSWERS:
+                continue
+            if match.group(1) == "Results":
+                results.append(page.text)
+            form = page_form(page.text)
+            fields = dict(form.submission({}))
+            fields.update(ANSWERS[match.group(1)])
+            sent = client.post(form.action or page.url.path, data=fields, follow_redirects=True)
+            assert sent.status_code == 200, sent.text
+            urls[participant] = sent.url.path
+    return results
+
+
+def shown(html: str, element_id: str) -> str:
+    match = re.search(rf'<p id="{element_id}">([^<]*)</p>', html)
+    assert match, html
+    return match.group(1)
+
+
+def test_a_list_of_amounts_prints_each_amount_as_otree_does(client: TestClient) -> None:
+    # A template printing a list prints each element's repr: oTree 6.0.15 showed
+    # "[7cu]", then "[7cu, 7cu]", and "[3cu, -2cu]" for [cu(10) / 4, -cu(10) / 5].
+    results = play(client, create_session(client))
+    assert len(results) == 4
+    assert [shown(html, "prices") for html in results] == [
+        "Prices so far: [7cu]",
+        "Prices so far: [7cu]",
+        "Prices so far: [7cu, 7cu]",
+        "Prices so far: [7cu, 7cu]",
+    ]
+    assert {shown(html, "shares") for html in results} == {"Shares: [3cu, -2cu]"}
+
+
+def test_the_bots_pass(settings: Settings) -> None:
+    results = run_bots(settings, "market")
+    assert results
+    for result in results:
+        assert result.ok, (result.error, result.failed_where)
+        assert result.pages > 0
