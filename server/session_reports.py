@@ -201,6 +201,7 @@ def session_detail(
                     "round_number": participant.current_round,
                     "finished": participant.finished,
                     "visited": participant.visited,
+                    "status": participant.status,
                 }
             )
         all_vars = session.vars or {}

@@ -7,6 +7,8 @@ two participants' browsers got, and the REST API's answers.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shutil
 from collections.abc import Iterator
@@ -113,3 +115,33 @@ def test_the_bots_pass(settings: Settings) -> None:
     for result in results:
         assert result.ok, (result.error, result.failed_where)
         assert result.pages > 0
+
+
+def test_participant_status_is_set_by_the_app_and_read_over_rest(client: TestClient) -> None:
+    # oTree 6's participant.status (its version history, "participant.status"): a text the
+    # app sets, "" until then; oTree 6.0.15 answered "status": "" for each participant of a
+    # new session and "status": "done" once the last page had set it.
+    code = create_session(client)
+    assert [p["status"] for p in participants(client, code)] == ["", ""]
+    play(client, code)
+    assert [p["status"] for p in participants(client, code)] == ["done", "done"]
+
+
+def test_a_project_that_declares_status_keeps_running(settings: Settings) -> None:
+    # A project written for oTree 5 may list "status" in PARTICIPANT_FIELDS (oTree 6 refuses
+    # it at start as reserved); on Grove it is then the participant's own status, whose value
+    # the wide export shows in the declared field's column.
+    declared = settings.with_changes(participant_fields=("market_earnings", "status"))
+    app = create_app(declared)
+    try:
+        with TestClient(app) as client:
+            code = create_session(client)
+            play(client, code)
+            export = client.get(
+                "/api/export/all_apps_wide", params={"session": code}, headers=HEADERS
+            )
+    finally:
+        app.state.grove.db.dispose()
+    assert export.status_code == 200, export.text
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [row["participant.status"] for row in rows] == ["done", "done"]

@@ -6,7 +6,14 @@ import datetime as dt
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column, object_session, relationship
+from sqlalchemy.orm import (
+    Mapped,
+    Session,
+    mapped_column,
+    object_session,
+    relationship,
+    validates,
+)
 
 from server.currency import Currency, RealWorldCurrency
 from server.models.base import Base, TracksJsonVars
@@ -76,8 +83,12 @@ class _ExtraFieldsMixin:
 # finishes, and the admin pages show it). Declaring it is allowed; ``participant.finished``
 # is then Grove's own flag, which Grove also sets when the participant passes the last page.
 # Likewise ``is_dropout`` (multiplayer_waitpages.rst, "Replacing dropped out player with a
-# bot"): declared or not, it is Grove's column, which the admin's "dropout" also sets.
-DECLARABLE_BUILTIN_FIELDS = frozenset({"finished", "is_dropout"})
+# bot"): declared or not, it is Grove's column, which the admin's "dropout" also sets. And
+# ``status``, oTree 6's own participant field: a project written for oTree 5 may declare it.
+DECLARABLE_BUILTIN_FIELDS = frozenset({"finished", "is_dropout", "status"})
+
+# oTree 6's participant.status column holds up to 50 characters.
+STATUS_MAX_LENGTH = 50
 
 
 def declared_field_value(participant: Participant, name: str) -> Any:
@@ -199,6 +210,9 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
     is_dropout: Mapped[bool] = mapped_column(
         sa.Boolean, default=False, server_default=sa.false(), index=True
     )
+    # oTree 6's ``participant.status``: any text the app (or admin) sets, such as "finished" or
+    # "dropout"; "" while the participant is in progress. The REST API shows it.
+    status: Mapped[str] = mapped_column(sa.String(STATUS_MAX_LENGTH), default="", server_default="")
     browser_token: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, index=True)
     time_started: Mapped[dt.datetime | None] = mapped_column(
         sa.DateTime(timezone=True), nullable=True
@@ -213,6 +227,18 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
     )
 
     session: Mapped[ExperimentSession] = relationship(back_populates="participants")
+
+    @validates("status")
+    def _check_status(self, _key: str, value: Any) -> str:
+        """A status is text of at most 50 characters (oTree 6's column); TypeError or
+        ValueError naming ``participant.status`` otherwise, where the app sets it."""
+        if not isinstance(value, str):
+            raise TypeError(f"participant.status must be text, not {type(value).__name__}")
+        if len(value) > STATUS_MAX_LENGTH:
+            raise ValueError(
+                f"participant.status is at most {STATUS_MAX_LENGTH} characters, not {len(value)}"
+            )
+        return value
 
     @property
     def payoff(self) -> Currency:

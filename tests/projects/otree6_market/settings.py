@@ -1,5 +1,5 @@
 # An oTree 6 project as a lab ports it (tests/test_otree6_market.py): buyers and sellers in
-# pairs over two rounds. It also passes `otree test market`
+# pairs over two rounds, with oTree 6's participant.status. It also passes `otree test market`
 # on oTree 6.0.15, whose pages and REST answers gave the values the tests expect.
 from os import environ
 

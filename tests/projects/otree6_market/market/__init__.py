@@ -2,7 +2,8 @@ from otree.api import *
 
 doc = """
 Pairs trade one good per round: the seller names a price, the buyer buys or not. Each round's
-results list the prices so far, as amounts.
+results list the prices so far, as amounts, and the last page marks the participant done with
+oTree 6's participant.status.
 """
 
 
@@ -78,6 +79,11 @@ class Results(Page):
             prices=[p.group.price for p in player.in_all_rounds()],
             shares=[C.VALUE / 4, -C.VALUE / 5],
         )
+
+    @staticmethod
+    def before_next_page(player: Player, timeout_happened):
+        if player.round_number == C.NUM_ROUNDS:
+            player.participant.status = 'done'
 
 
 page_sequence = [Offer, OfferWaitPage, Decide, ResultsWaitPage, Results]

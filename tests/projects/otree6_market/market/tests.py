@@ -9,3 +9,5 @@ class PlayerBot(Bot):
         else:
             yield Decide, dict(accept=True)
         yield Results
+        if self.round_number == C.NUM_ROUNDS:
+            expect(self.participant.status, 'done')
