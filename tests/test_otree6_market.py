@@ -8,7 +8,9 @@ two participants' browsers got, and the REST API's answers.
 from __future__ import annotations
 
 import csv
+import gc
 import io
+import logging
 import re
 import shutil
 from collections.abc import Iterator
@@ -145,3 +147,31 @@ def test_a_project_that_declares_status_keeps_running(settings: Settings) -> Non
     assert export.status_code == 200, export.text
     rows = list(csv.DictReader(io.StringIO(export.text)))
     assert [row["participant.status"] for row in rows] == ["done", "done"]
+
+
+WRONG_PAGE_BOTS = """
+from otree.api import Bot
+
+from . import *
+
+
+class PlayerBot(Bot):
+    def play_round(self):
+        yield Decide, dict(accept=True)  # the sellers are on Offer: each of their bots fails
+"""
+
+
+def test_bots_failing_together_report_one_failure_and_nothing_else(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # oTree 6.0.15's `otree test market 6` with these bots prints the first failure's
+    # traceback and stops. Grove reports the first failure; the other sellers' bots, which
+    # failed in the same moment, were logged by asyncio as "Task exception was never
+    # retrieved", one traceback each, after the summary.
+    (settings.root / "market" / "tests.py").write_text(WRONG_PAGE_BOTS, "utf-8")
+    with caplog.at_level(logging.ERROR):
+        (result,) = run_bots(settings, "market", 6)
+        gc.collect()
+    assert not result.ok
+    assert "the bot submitted Decide but the participant is on page Offer" in result.error
+    assert [record.getMessage() for record in caplog.records] == []

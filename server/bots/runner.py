@@ -224,6 +224,10 @@ class BotRunner:
             async with self._moved:
                 self._moved.notify_all()
             await asyncio.wait(tasks)
+            for task in tasks:
+                # Others may have failed in the same moment: read their errors too, so that
+                # asyncio does not log each as "never retrieved" after the run's report.
+                task.exception()
             assert self._failure is not None
             raise self._failure
 
