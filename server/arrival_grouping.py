@@ -16,14 +16,29 @@ too long go alone (``return [player]``) releases them even if nobody else arrive
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from server.db import lock_ids_in_order
-from server.models.core import ExperimentSession, Participant, WaitPageArrival, WaitPageCompletion
+from server.models.core import (
+    ExperimentSession,
+    Participant,
+    WaitPageArrival,
+    WaitPageCompletion,
+    utcnow,
+)
+from server.participant_presence import DEFAULT_ONLINE_SECONDS
 from server.project import PageEntry, Project
+
+# oTree groups only players active on the wait page ("In order to be grouped, a user must be
+# active on the wait page", multiplayer_waitpages.rst; oTree 6.0.15 also leaves out anyone
+# whose last request is over 70 s old). A browser on a Grove wait page asks for its status at
+# least every 20 s or so, each noted in last_seen (server/participant_presence.py): one not
+# seen for this long has left the page, and is grouped once it is back.
+PRESENT_WITHIN_SECONDS = DEFAULT_ONLINE_SECONDS
 
 
 def _grouped_scope(participant_id: int) -> str:
@@ -31,19 +46,23 @@ def _grouped_scope(participant_id: int) -> str:
 
 
 def _waiting_players(db: Session, project: Project, entry: PageEntry, player: Any) -> list[Any]:
-    """Players of this round at the wait page who have not been grouped yet, by arrival."""
+    """Players of this round at the wait page who have not been grouped yet and whose browser
+    is still there (seen within PRESENT_WITHIN_SECONDS), by arrival."""
     player_cls = project.apps[entry.app_name].player_cls
     grouped = sa.select(WaitPageCompletion.scope).where(
         WaitPageCompletion.session_id == player.session_id,
         WaitPageCompletion.page_index == entry.index,
     )
     grouped_scopes = set(db.scalars(grouped))
+    seen_since = utcnow() - dt.timedelta(seconds=PRESENT_WITHIN_SECONDS)
     rows = db.execute(
         sa.select(player_cls, WaitPageArrival.id)
         .join(WaitPageArrival, WaitPageArrival.participant_id == player_cls.participant_id)
+        .join(Participant, Participant.id == player_cls.participant_id)
         .where(
             player_cls.subsession_id == player.subsession_id,
             WaitPageArrival.page_index == entry.index,
+            Participant.last_seen >= seen_since,
         )
         .order_by(WaitPageArrival.id)
     ).all()

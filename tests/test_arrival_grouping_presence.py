@@ -1,0 +1,66 @@
+"""``group_by_arrival_time`` groups only players whose browser is still on the wait page.
+
+oTree's documentation (multiplayer_waitpages.rst, "Presence detection"): "In order to be
+grouped, a user must be active on the wait page"; oTree 6.0.15 passes its
+``group_by_arrival_time_method`` only the players whose wait page is connected and whose last
+request is at most 70 s old (otree/models/subsession.py, ``_gbat_try_to_make_new_group``). A
+waiting browser asks Grove for the page's status at least every 20 s or so; one not seen for a
+minute has left, and a partner grouped with them would wait for nobody.
+
+The race project's lobby: pairs formed by arrival at its first page, a wait page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.config import load_settings
+from server.models.core import Participant
+from tests import databases
+from tests.conftest import create_demo_session
+from tests.test_multiplayer import RACE_PROJECT
+
+
+def _arrive(client: TestClient, link: str) -> str:
+    """The participant opens their link and arrives at the lobby; returns where they are (the
+    lobby, or the next page when their arrival formed a group)."""
+    return client.get(link, follow_redirects=True).url.path
+
+
+def _mates(client: TestClient, url: str) -> list[int]:
+    page = client.get(url, follow_redirects=True)
+    assert "/lobby/Play/" in str(page.url), page.text
+    return sorted(int(m) for m in re.search(r'class="mates">([^<]*)<', page.text).group(1).split())
+
+
+def test_a_player_who_left_the_wait_page_is_not_grouped(tmp_path) -> None:
+    settings = load_settings(RACE_PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
+    app = create_app(settings.with_changes(timeout_poll_seconds=3600.0))
+    try:
+        with TestClient(app) as client:
+            _code, links = create_demo_session(client, "lobby")
+            first = _arrive(client, links[0])
+            assert "/lobby/Lobby/" in first
+            # Participant 1 closed the tab on the lobby two minutes ago: not seen since.
+            with app.state.grove.db.transaction() as db:
+                db.execute(
+                    sa.update(Participant)
+                    .where(Participant.code == first.split("/")[2])
+                    .values(last_seen=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+                )
+            second = _arrive(client, links[1])
+            assert "/lobby/Lobby/" in second
+            assert client.get(second + "/status").json() == {"ready": False}
+            third = _arrive(client, links[2])
+            assert _mates(client, second) == _mates(client, third) == [2, 3]
+            # Nor is the next arrival grouped with them while they are away.
+            fourth = _arrive(client, links[3])
+            assert "/lobby/Lobby/" in fourth
+            assert client.get(fourth + "/status").json() == {"ready": False}
+    finally:
+        app.state.grove.db.dispose()
