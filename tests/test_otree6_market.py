@@ -68,8 +68,9 @@ def participants(client: TestClient, code: str) -> list[dict]:
     return answer.json()["participants"]
 
 
-def play(client: TestClient, code: str) -> list[str]:
-    """Both participants' browsers play to the end; returns each Results page's HTML."""
+def play(client: TestClient, code: str, pages: dict[str, list[str]] | None = None) -> list[str]:
+    """Both participants' browsers play to the end; returns each Results page's HTML (and
+    puts each page's HTML in ``pages`` by page name)."""
     urls = {p["code"]: f"/InitializeParticipant/{p['code']}" for p in participants(client, code)}
     results: list[str] = []
     for _ in range(40):
@@ -82,6 +83,8 @@ def play(client: TestClient, code: str) -> list[str]:
                 continue
             if match.group(1) == "Results":
                 results.append(page.text)
+            if pages is not None:
+                pages.setdefault(match.group(1), []).append(page.text)
             form = page_form(page.text)
             fields = dict(form.submission({}))
             fields.update(ANSWERS[match.group(1)])
@@ -175,3 +178,15 @@ def test_bots_failing_together_report_one_failure_and_nothing_else(
     assert not result.ok
     assert "the bot submitted Decide but the participant is on page Offer" in result.error
     assert [record.getMessage() for record in caplog.records] == []
+
+
+def test_the_timer_is_below_the_page_title(client: TestClient) -> None:
+    # oTree 6.0.15's page: the title (h2.otree-title), then the timer (div.otree-timer), then
+    # the form, as measured on a page with timeout_seconds.
+    pages: dict[str, list[str]] = {}
+    play(client, create_session(client), pages)
+    for html in pages["Offer"]:
+        title = html.index('class="grove-title otree-title"')
+        timer = html.index("otree-timer alert")
+        form = html.index('id="form"')
+        assert title < timer < form

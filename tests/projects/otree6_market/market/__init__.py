@@ -49,6 +49,7 @@ def set_payoffs(group: Group):
 class Offer(Page):
     form_model = 'player'
     form_fields = ['price']
+    timeout_seconds = 120
 
     @staticmethod
     def is_displayed(player: Player):
