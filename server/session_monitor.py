@@ -43,7 +43,8 @@ class MonitorRow:
     """One participant as the Monitor shows them. ``page_index`` counts from 1 over the whole
     session's pages (``num_pages`` of them); ``seconds_on_page`` and ``seconds_since_activity``
     are whole seconds at the moment of the read (None before the participant started);
-    ``is_dropout`` says an admin (or app code) marked them as dropped out;
+    ``is_dropout`` says an admin (or app code) marked them as dropped out; ``status`` is
+    oTree 6's ``participant.status`` ("" unless the app set it);
     ``last_activity`` is ``YYYY-MM-DD HH:MM:SS`` UTC."""
 
     id_in_session: int
@@ -58,6 +59,7 @@ class MonitorRow:
     started: bool
     finished: bool
     is_dropout: bool
+    status: str
     seconds_on_page: int | None
     last_activity: str
     seconds_since_activity: int | None
@@ -181,6 +183,7 @@ def monitor_rows(
                 started=index > 0,
                 finished=participant.finished,
                 is_dropout=participant.is_dropout,
+                status=participant.status,
                 seconds_on_page=(
                     None
                     if on_page_since is None or participant.finished

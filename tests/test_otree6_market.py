@@ -190,3 +190,17 @@ def test_the_timer_is_below_the_page_title(client: TestClient) -> None:
         timer = html.index("otree-timer alert")
         form = html.index('id="form"')
         assert title < timer < form
+
+
+def test_the_monitor_shows_each_participants_status(client: TestClient) -> None:
+    # oTree 6's Monitor lists participant.status (its version history: "In the admin monitor
+    # page, there will be a dropdown that lets you filter based on this field").
+    code = create_session(client)
+    before = client.get(f"/SessionMonitor/{code}/data").json()["participants"]
+    assert [row["status"] for row in before] == ["", ""]
+    play(client, code)
+    after = client.get(f"/SessionMonitor/{code}/data").json()["participants"]
+    assert [row["status"] for row in after] == ["done", "done"]
+    page = client.get(f"/SessionMonitor/{code}").text
+    assert "<th>Status</th>" in page
+    assert page.count("<td>done</td>") == 2

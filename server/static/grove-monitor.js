@@ -52,6 +52,7 @@
     cell(tr, p.seconds_on_page === null ? "" : p.seconds_on_page + " s");
     cell(tr, p.last_activity);
     cell(tr, p.finished ? "yes" : "no");
+    cell(tr, p.status || "");
     return tr;
   }
 
