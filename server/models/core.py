@@ -210,8 +210,8 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
     is_dropout: Mapped[bool] = mapped_column(
         sa.Boolean, default=False, server_default=sa.false(), index=True
     )
-    # oTree 6's ``participant.status``: any text the app (or admin) sets, such as "finished" or
-    # "dropout"; "" while the participant is in progress. The REST API shows it.
+    # oTree 6's ``participant.status``: any text the app sets, such as "finished" or
+    # "dropout"; "" while the participant is in progress. The REST API and the Monitor show it.
     status: Mapped[str] = mapped_column(sa.String(STATUS_MAX_LENGTH), default="", server_default="")
     browser_token: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, index=True)
     time_started: Mapped[dt.datetime | None] = mapped_column(
