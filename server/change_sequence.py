@@ -46,7 +46,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from server.errors import InvalidArguments
 from server.listing_bounds import utc_bound
@@ -278,10 +278,18 @@ def stamp_participant(db: Session, participant_id: int) -> dict[str, Any]:
     return {"changed_seq": number, "changed_at": stamp.at}
 
 
-@event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget_stamp(db: Session) -> None:
+    # Any rollback, a savepoint's too: its counter bump may be undone with it.
     db.info.pop(_STATE, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_stamp_at_the_end(db: Session, transaction: SessionTransaction) -> None:
+    # The transaction's end, not a savepoint's release (SQLAlchemy calls after_commit for
+    # that too): the number and the participants stamped hold until the COMMIT.
+    if transaction.parent is None:
+        db.info.pop(_STATE, None)
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

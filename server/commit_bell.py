@@ -9,6 +9,11 @@ there. A socket nobody is bound to any more (a process that died) refuses the by
 removed; a full socket was rung already. The bell is only a wake-up: a hub still looks at
 ``PRAGMA data_version`` now and then (``server.push_hub``), so a ring lost (a commit by a
 program that does not ring, a folder that cannot be made) costs time, never a message.
+
+A ring may carry the commit's messages (``ring(database, messages)``: their ids, channels,
+bodies and times, as JSON, up to MAX_CARRIED_BYTES), so a hub hands them to its subscribers
+without reading the table; the hub decides whether it may (``server.push_hub``: only when the
+ids follow on from the last one it saw). A plain ring is one byte.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -25,6 +31,14 @@ import tempfile
 from pathlib import Path
 
 logger = logging.getLogger("grove.push")
+
+# A message a ring carries: id, channel, JSON body, created_at (epoch seconds).
+Carried = tuple[int, str, str, float]
+# The most bytes of messages a ring carries; a commit with more rings plainly (a Unix
+# datagram socket takes about 200 KB by default on Linux).
+MAX_CARRIED_BYTES = 32 * 1024
+_PLAIN = b"!"
+_CARRYING = b"M"
 
 
 @functools.lru_cache(maxsize=64)
@@ -49,8 +63,18 @@ def _usable_folder(database: Path) -> Path | None:
     return folder
 
 
-def ring(database: Path) -> None:
-    """Wake every process listening on ``database``'s bell (from any thread; never raises)."""
+def _ring_bytes(messages: list[Carried] | None) -> bytes:
+    if not messages:
+        return _PLAIN
+    carried = _CARRYING + json.dumps(messages, separators=(",", ":")).encode()
+    return carried if len(carried) <= MAX_CARRIED_BYTES else _PLAIN
+
+
+def ring(database: Path, messages: list[Carried] | None = None) -> None:
+    """Wake every process listening on ``database``'s bell, carrying ``messages`` (those of
+    the commit, in id order; None: unknown, a plain ring) when they fit (from any thread;
+    never raises)."""
+    data = _ring_bytes(messages)
     folder = bell_folder(database)
     try:
         status = folder.lstat()
@@ -70,7 +94,7 @@ def ring(database: Path) -> None:
             try:
                 if not stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode):
                     continue  # only the listeners' own sockets, never through a link
-                sender.sendto(b"!", entry.path)
+                sender.sendto(data, entry.path)
             except ConnectionRefusedError:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)  # its process is gone
@@ -105,11 +129,14 @@ class BellListener:
         """The socket's file number, for the event loop's ``add_reader``."""
         return self.socket.fileno()
 
-    def drain(self) -> None:
-        """Take every ring that arrived (so the socket is quiet until the next)."""
+    def drain(self) -> list[list[Carried] | None]:
+        """Take every ring that arrived (so the socket is quiet until the next), oldest
+        first: the messages each carried, or None for a plain ring (or one unreadable)."""
+        rings: list[list[Carried] | None] = []
         with contextlib.suppress(OSError):
-            while self.socket.recv(64):
-                pass
+            while data := self.socket.recv(MAX_CARRIED_BYTES + 64):
+                rings.append(_carried(data))
+        return rings
 
     def close(self) -> None:
         """Close the socket and remove its name, and the folder if it was the last."""
@@ -118,3 +145,14 @@ class BellListener:
             self.path.unlink()
         with contextlib.suppress(OSError):
             self.path.parent.rmdir()  # fails while another listener is in it
+
+
+def _carried(data: bytes) -> list[Carried] | None:
+    """The messages a ring's bytes carry, or None (a plain ring, or bytes not understood)."""
+    if not data.startswith(_CARRYING):
+        return None
+    try:
+        rows = json.loads(data[1:])
+        return [(int(i), str(c), str(b), float(t)) for i, c, b, t in rows]
+    except (ValueError, TypeError):
+        return None

@@ -102,13 +102,14 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from server import commit_bell
 from server.errors import DatabaseBusy, DatabaseUnavailable
@@ -192,11 +193,54 @@ def report_progress(db: Session) -> None:
         mark()
 
 
-def note_published(db: Session) -> None:
+def note_published(db: Session, messages: list[commit_bell.Carried] | None = None) -> None:
     """Say that this unit of work stored push messages (``server.push``): once it commits
     to a SQLite file, :meth:`Database.transaction` rings the file's bell
-    (``server.commit_bell``), so every process's push hub reads them at once."""
-    db.info[_PUBLISHED_KEY] = True
+    (``server.commit_bell``), so every process's push hub gets them at once. ``messages``:
+    the rows stored (the ring carries them, and the hubs need not read them), None if not
+    known. Messages stored in a savepoint that is then rolled back are forgotten
+    (``_forget_rolled_back``)."""
+    published: list[_Published] = db.info.setdefault(_PUBLISHED_KEY, [])
+    published.append(_Published(db.get_nested_transaction(), messages))
+
+
+@dataclass(frozen=True)
+class _Published:
+    """Push messages a unit of work stored: in which savepoint (None: outside any), and the
+    rows (None: not known)."""
+
+    savepoint: SessionTransaction | None
+    messages: list[commit_bell.Carried] | None
+
+
+def _inside(transaction: SessionTransaction | None, savepoint: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is savepoint:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(db: Session, previous: SessionTransaction) -> None:
+    """A savepoint rolled back: the messages stored inside it (or in savepoints inside it)
+    are not in the database, and their ids will be given to other rows."""
+    published: list[_Published] | None = db.info.get(_PUBLISHED_KEY)
+    if previous.nested and published:
+        published[:] = [entry for entry in published if not _inside(entry.savepoint, previous)]
+
+
+def _published_messages(db: Session) -> tuple[bool, list[commit_bell.Carried] | None]:
+    """Take what the unit of work ``db`` published (``note_published``): whether anything,
+    and the rows stored in id order (None if some were not known)."""
+    published: list[_Published] = db.info.pop(_PUBLISHED_KEY, None) or []
+    messages: list[commit_bell.Carried] | None = []
+    for entry in published:
+        if entry.messages is None or messages is None:
+            messages = None
+        else:
+            messages.extend(entry.messages)
+    return bool(published), None if messages is None else sorted(messages)
 
 
 def lock_ids_in_order(db: Session, model: Any, ids: Iterable[int]) -> None:
@@ -410,12 +454,20 @@ class _Batch:
         self.committed = threading.Event()
         self.failure: DatabaseUnavailable | None = None
         self.published = False  # a unit that succeeded stored push messages
+        # Their rows, for the commit bell to carry (None: some were not known).
+        self.messages: list[commit_bell.Carried] | None = []
 
     def note_published(self, db: Session) -> None:
         """After a unit of work of the batch succeeded in ``db``: if it stored push messages,
-        the batch rings the commit bell once its COMMIT is done."""
-        if db.info.pop(_PUBLISHED_KEY, False):
-            self.published = True
+        the batch rings the commit bell once its COMMIT is done, carrying them."""
+        published, messages = _published_messages(db)
+        if not published:
+            return
+        self.published = True
+        if messages is None or self.messages is None:
+            self.messages = None
+        else:
+            self.messages.extend(messages)
 
     def in_transaction(self) -> bool:
         """Whether the connection is still in the batch's transaction (SQLite ends it by
@@ -548,8 +600,9 @@ class Database:
 
     def _ring_if_published(self, db: Session) -> None:
         """After a SQLite commit: ring the file's bell if the unit of work published."""
-        if db.info.pop(_PUBLISHED_KEY, False) and self.sqlite_path is not None:
-            commit_bell.ring(self.sqlite_path)
+        published, messages = _published_messages(db)
+        if published and self.sqlite_path is not None:
+            commit_bell.ring(self.sqlite_path, messages)
 
     @contextmanager
     def _batched_unit(self) -> Iterator[Session]:
@@ -646,7 +699,7 @@ class Database:
             if batch is not None:
                 if batch.published and batch.failure is None and self.sqlite_path is not None:
                     # One ring for the batch, before any unit of it is acknowledged.
-                    commit_bell.ring(self.sqlite_path)
+                    commit_bell.ring(self.sqlite_path, batch.messages)
                 batch.committed.set()
         if own_error is not None:
             raise own_error

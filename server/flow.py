@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, object_session
 
+from server import player_cache
 from server.db import dialect_insert, lock_ids_in_order
 from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
@@ -92,16 +93,14 @@ def player_for(
     both), where they would otherwise cost one query each.
     """
     player_cls = project.apps[entry.app_name].player_cls
-    # One query per player per unit of work: a submission looks the same player up for the
-    # page it submits and for each page it moves through.
-    cache = db.info.setdefault("grove_players", {})
-    key = (player_cls, participant.id, entry.round_number)
-    player = cache.get(key)
+    # One query per player per unit of work (server.player_cache).
+    player = player_cache.cached_player(db, player_cls, participant.id, entry.round_number)
     if player is None:
-        player = cache[key] = db.scalars(
+        player = db.scalars(
             _player_query(player_cls, with_group),
             {"participant_id": participant.id, "round_number": entry.round_number},
         ).one()
+        player_cache.remember(db, [player])
     return player
 
 
@@ -644,18 +643,24 @@ def _page_after(project: Project, participant: Participant, entry: PageEntry) ->
 def _load_players(
     db: Session, project: Project, entry: PageEntry, participants: list[Participant]
 ) -> None:
-    """Load the players of ``participants`` in the entry's app and round in one query, into
-    the unit of work's cache that ``player_for`` reads."""
+    """Load the players of ``participants`` in the entry's app and round that this unit of
+    work has not loaded yet (server.player_cache) in one query, for ``player_for``."""
     player_cls = project.apps[entry.app_name].player_cls
-    cache = db.info.setdefault("grove_players", {})
-    players = db.scalars(
-        sa.select(player_cls).where(
-            player_cls.participant_id.in_([p.id for p in participants]),
-            player_cls.round_number == entry.round_number,
+    missing = [
+        p.id
+        for p in participants
+        if player_cache.cached_player(db, player_cls, p.id, entry.round_number) is None
+    ]
+    if missing:
+        player_cache.remember(
+            db,
+            db.scalars(
+                sa.select(player_cls).where(
+                    player_cls.participant_id.in_(missing),
+                    player_cls.round_number == entry.round_number,
+                )
+            ),
         )
-    )
-    for player in players:
-        cache[(player_cls, player.participant_id, entry.round_number)] = player
 
 
 def _move_past(db: Session, project: Project, member: Participant, entry: PageEntry) -> None:

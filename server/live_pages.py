@@ -36,7 +36,7 @@ from typing import Any, NoReturn
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
 
-from server import flow, push
+from server import flow, player_cache, push
 from server.db import Database, dialect_insert, lock_ids_in_order
 from server.errors import GroveError, ParticipantNotFound
 from server.json_data import safe_json
@@ -295,7 +295,7 @@ def call_live_method(
             sa.select(Participant.id).where(Participant.id == peek.id).with_for_update()
         ).all()
         db.expire_all()
-        db.info.pop("grove_players", None)
+        player_cache.forget(db)
         participant = get_participant(db, code)
         # Live methods nearly always use the group, and answers go to its members.
         player = flow.player_for(db, project, participant, entry, with_group=True)

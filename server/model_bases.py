@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
 
+from server import player_cache
 from server.currency import Currency
 
 
@@ -214,13 +215,16 @@ class BaseGroup(_AppModel):
     def get_players(self) -> list[Any]:
         """The players of this group, by id_in_group."""
         player_cls = self._grove_app.player_cls
-        return list(
-            self._db().scalars(
+        db = self._db()
+        players = list(
+            db.scalars(
                 sa.select(player_cls)
                 .where(player_cls.group_id == self.id)
                 .order_by(player_cls.id_in_group)
             )
         )
+        player_cache.remember(db, players)  # a wait page's completion moves them next
+        return players
 
     def get_player_by_id(self, id_in_group: int) -> Any:
         """The player with this id_in_group; ValueError if there is none."""

@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from server import flow
+from server import flow, player_cache
 from server.browser_tokens import new_browser_token
 from server.db import Database, flushed_in_read, lock_ids_in_order
 from server.errors import DatabaseBusy, GroveError, ParticipantNotFound, SessionNotFound
@@ -132,7 +132,7 @@ def lock_participant(
         # Expired before the locked read, which reads the participant and its session
         # afresh: they are not read a second time on their first use.
         db.expire_all()
-        db.info.pop("grove_players", None)
+        player_cache.forget(db)
         # The participant's row is locked only if they are still on the page whose scope is
         # held: one moved on meanwhile (a wait page's completion moves its waiting members) is
         # looked at again without their row held, since another unit of work may hold the
@@ -161,7 +161,7 @@ def lock_participant_in_scope(
         return _read_under_sqlite_write_lock(db, code)
     lock_ids_in_order(db, scope[0], [scope[1]])
     db.expire_all()
-    db.info.pop("grove_players", None)
+    player_cache.forget(db)
     participant: Participant | None = db.scalars(
         _locked_participant_by_code_query(), {"code": code}
     ).first()
@@ -206,7 +206,7 @@ def _read_under_sqlite_write_lock(db: Session, code: str) -> Participant:
     submission, all while every worker's writes wait for the lock."""
     if db.identity_map:
         db.expire_all()
-    db.info.pop("grove_players", None)
+    player_cache.forget(db)
     return get_participant(db, code, afresh=True)
 
 

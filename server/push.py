@@ -59,12 +59,19 @@ def publish_many(db: Session, messages: list[tuple[str, str]]) -> None:
     order."""
     if not messages:
         return
-    note_published(db)
     now = time.time()
     rows = [{"channel": channel, "body": body, "created_at": now} for channel, body in messages]
     if db.get_bind().dialect.name != "postgresql":
-        db.execute(sa.insert(PushMessage), rows)
+        # The rows stored, for the commit bell to carry (server.commit_bell); in one INSERT
+        # (SQLite's RETURNING has no order, so SQLAlchemy would send one INSERT a row for
+        # ids in the parameters' order).
+        table: sa.Table = PushMessage.__table__  # type: ignore[assignment]
+        stored = db.execute(
+            sa.insert(table).returning(table.c.id, table.c.channel, table.c.body), rows
+        )
+        note_published(db, sorted((row.id, row.channel, row.body, now) for row in stored))
         return
+    note_published(db)
     ids = db.scalars(
         sa.insert(PushMessage).returning(PushMessage.id, sort_by_parameter_order=True), rows
     ).all()
@@ -86,10 +93,13 @@ def publish_selected(
     its row's id). Returns how many were stored. The statement around ``messages`` is built
     once per ``messages`` object (pass one built once, with bound parameters)."""
     postgres = db.get_bind().dialect.name == "postgresql"
-    note_published(db)
     statement = _publishing_statement(messages, postgres)
-    rows = db.execute(statement, {**(parameters or {}), "push_created_at": time.time()})
-    return len(rows.all())
+    rows = db.execute(statement, {**(parameters or {}), "push_created_at": time.time()}).all()
+    if postgres:
+        note_published(db)
+    else:  # the rows stored, for the commit bell to carry (server.commit_bell)
+        note_published(db, [(row.id, row.channel, row.body, row.created_at) for row in rows])
+    return len(rows)
 
 
 @functools.lru_cache(maxsize=64)
@@ -102,7 +112,7 @@ def _publishing_statement(messages: sa.Select[Any], postgres: bool) -> sa.Execut
         ["channel", "body", "created_at"], sa.select(selected.c[0], selected.c[1], created_at)
     )
     if not postgres:
-        return stored.returning(table.c.id)
+        return stored.returning(table.c.id, table.c.channel, table.c.body, table.c.created_at)
     rows = stored.returning(table.c.id, table.c.channel, table.c.body, table.c.created_at).cte(
         "stored"
     )

@@ -13,11 +13,12 @@ A subscriber (a live page's WebSocket; later wait pages and room pages) calls
 * SQLite (the workers of one host): one task per worker process, running only while someone
   in the process subscribes, reads rows with ids above the last one it saw (one indexed
   lookup) when the commit bell rings (``server.commit_bell``: a commit that published, by
-  any process, wakes every hub at once), and when ``PRAGMA data_version``
-  (``server.sqlite_changes``: no table read), asked every ``poll_interval`` seconds times
-  BELL_POLL_FACTOR (every ``poll_interval`` without a bell), says someone committed; and at
-  least every SAFETY_READ_SECONDS anyway. SQLite serializes writers, so ids commit in order,
-  and AUTOINCREMENT never reuses one.
+  any process, wakes every hub at once; a ring that carries its commit's messages, whose ids
+  follow on from the last one seen, is dispatched as it is, without a read), and when
+  ``PRAGMA data_version`` (``server.sqlite_changes``: no table read), asked every
+  ``poll_interval`` seconds times BELL_POLL_FACTOR (every ``poll_interval`` without a bell),
+  says someone committed; and at least every SAFETY_READ_SECONDS anyway. SQLite serializes
+  writers, so ids commit in order, and AUTOINCREMENT never reuses one that committed.
 
 Subscribing starts the watcher (or listener) and returns only once it runs, so a subscriber
 that then reads the table's recent messages misses nothing in between (it may see a message
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 import anyio.to_thread
 import sqlalchemy as sa
 
-from server import push
+from server import commit_bell, push
 from server.commit_bell import BellListener
 from server.db import Database
 from server.push import Pushed
@@ -172,7 +173,14 @@ class PushHub:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(rung.wait(), interval)
                     rung.clear()
-                    bell.drain()
+                    rings = bell.drain()
+                    if rings:
+                        last, carried = self._dispatch_carried(last, rings)
+                        if carried:  # no need to read the table (unless for safety)
+                            if commits is not None:
+                                commits.changed()  # the change is those rings' commits
+                            if loop.time() - read_at < SAFETY_READ_SECONDS:
+                                continue
                 quiet = commits is not None and not commits.changed()
                 if quiet and loop.time() - read_at < SAFETY_READ_SECONDS:
                     continue
@@ -194,6 +202,26 @@ class PushHub:
             if bell is not None:
                 loop.remove_reader(bell.fileno())
                 bell.close()
+
+    def _dispatch_carried(
+        self, last: int, rings: list[list[commit_bell.Carried] | None]
+    ) -> tuple[int, bool]:
+        """Dispatch the messages the rings carried, in order, while their ids follow on
+        from ``last`` (ids commit in order and are never reused, so the next message is
+        ``last + 1``); the new last id, and whether the rings carried everything after the
+        old one. A plain ring, or a message that does not follow on (a ring lost or not
+        carrying, or two workers' rings crossing), stops it: the table is read then."""
+        for messages in rings:
+            if messages is None:
+                return last, False
+            for row_id, channel, body, created_at in messages:
+                if row_id <= last:
+                    continue  # seen: read from the table, or carried twice
+                if row_id != last + 1:
+                    return last, False
+                self._dispatch(Pushed(row_id, channel, body, created_at))
+                last = row_id
+        return last, True
 
     async def _dispatch_after(self, last: int) -> int:
         """Dispatch every message with an id above ``last``; the new last id. Reads again

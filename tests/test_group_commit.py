@@ -222,12 +222,14 @@ def test_a_batch_that_published_rings_the_bell_once_before_any_unit_returns(data
     only cost CPU: a ring resolved the path, listed the folder and made a socket); it
     rings after the COMMIT and before any unit of it is acknowledged."""
     rings: list[list[object]] = []
+    carried: list[list[str]] = []
     outcomes: list[object] = []
     real_ring = commit_bell.ring
 
-    def counted_ring(path) -> None:
+    def counted_ring(path, messages=None) -> None:
         rings.append(list(outcomes))  # the units acknowledged when it rang
-        real_ring(path)
+        carried.append([channel for _id, channel, _body, _at in messages or ()])
+        real_ring(path, messages)
 
     monkeypatch.setattr(db_module.commit_bell, "ring", counted_ring)
     outcomes, release, threads = run_in_one_batch(
@@ -238,6 +240,7 @@ def test_a_batch_that_published_rings_the_bell_once_before_any_unit_returns(data
         thread.join(10)
     assert outcomes == ["ok"] * 4
     assert rings == [[None] * 4]
+    assert carried == [["page:a", "page:c", "page:d"]]  # the ring carries the batch's messages
     # A batch whose units stored no push message does not ring.
     outcomes, release, threads = run_in_one_batch(database, [insert("e"), insert("f")])
     release.set()

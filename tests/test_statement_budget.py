@@ -53,7 +53,7 @@ LIVE_MESSAGE = 7
 # status request moved its member in a write of its own: 16 + 2 x 11 statements for a group
 # of three, now 21 + 2 x 0 when held.)
 WAIT_ARRIVAL = 8
-WAIT_LAST_ARRIVAL = 21
+WAIT_LAST_ARRIVAL = 19
 WAIT_RELEASED = 2
 # One urn randomization over the reference API (POST /study_participants), with the server's
 # key, for an id that is no participant's label, in a study named by its session's code.

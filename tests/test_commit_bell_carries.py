@@ -1,0 +1,123 @@
+"""The commit bell carries its commit's push messages (server.commit_bell), so a SQLite
+worker's hub hands them to its subscribers without reading the message table; only messages
+that really committed, and the table is read whenever the ids do not follow on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy.orm import Session
+
+from server import commit_bell, push
+from server import db as db_module
+from server.db import Database
+from server.push_hub import PushHub
+
+pytestmark = pytest.mark.sqlite
+
+SLOW_LOOK = 30.0  # the hub's looks at data_version: never, within a test
+
+
+async def _received(hub: PushHub, channel: str, work: Callable[[], None], count: int) -> list[str]:
+    """Bodies of the first ``count`` messages on ``channel`` after ``work`` ran in a thread."""
+    subscription = await hub.subscribe(channel)
+    try:
+        await asyncio.to_thread(work)
+        bodies = []
+        for _ in range(count):
+            message = await asyncio.wait_for(subscription.queue.get(), 10)
+            assert message is not None
+            bodies.append(message.body)
+        return bodies
+    finally:
+        hub.unsubscribe(subscription)
+        await hub.close()
+
+
+def test_a_hub_delivers_what_the_ring_carries_without_reading_the_table(app, settings):
+    database = app.state.grove.db
+    other = Database(settings.database_url)  # another worker's connection to the file
+    hub = PushHub(database, 60.0, poll_interval=SLOW_LOOK)
+    hub._read_after = lambda last: []  # type: ignore[method-assign]  # the table: no help
+
+    def publish_two() -> None:
+        other.run(lambda db: push.publish_many(db, [("page:a", '"one"'), ("page:a", '"two"')]))
+
+    try:
+        bodies = asyncio.run(_received(hub, "page:a", publish_two, 2))
+    finally:
+        other.dispose()
+    assert bodies == ['"one"', '"two"']
+
+
+def test_a_message_of_a_savepoint_rolled_back_is_not_carried_nor_delivered(
+    app, settings, monkeypatch
+):
+    """The rolled-back message's id is given to the next message of the transaction: a ring
+    carrying both would deliver the phantom, and the hub would then skip the real one."""
+    database = app.state.grove.db
+    other = Database(settings.database_url)
+    rings: list[list[commit_bell.Carried] | None] = []
+    real_ring = commit_bell.ring
+
+    def noted_ring(path, messages=None) -> None:
+        rings.append(messages)
+        real_ring(path, messages)
+
+    monkeypatch.setattr(db_module.commit_bell, "ring", noted_ring)
+
+    def unit(db: Session) -> None:
+        try:
+            with db.begin_nested():
+                push.publish(db, "page:b", '"phantom"')
+                raise RuntimeError("undone")
+        except RuntimeError:
+            pass
+        push.publish(db, "page:b", '"real"')
+
+    def work() -> None:
+        other.run(unit)
+        other.run(lambda db: push.publish(db, "page:b", '"after"'))
+
+    try:
+        bodies = asyncio.run(
+            _received(PushHub(database, 60.0, poll_interval=SLOW_LOOK), "page:b", work, 2)
+        )
+    finally:
+        other.dispose()
+    assert bodies == ['"real"', '"after"']
+    assert [[body for _id, _channel, body, _at in messages or ()] for messages in rings] == [
+        ['"real"'],
+        ['"after"'],
+    ]
+
+
+def test_a_message_whose_commit_did_not_ring_is_read_from_the_table_in_order(
+    app, settings, monkeypatch
+):
+    database = app.state.grove.db
+    other = Database(settings.database_url)
+    real_ring = commit_bell.ring
+    silent = {"on": True}
+
+    def ring_unless_silent(path, messages=None) -> None:
+        if not silent["on"]:
+            real_ring(path, messages)
+
+    monkeypatch.setattr(db_module.commit_bell, "ring", ring_unless_silent)
+
+    def work() -> None:
+        other.run(lambda db: push.publish(db, "page:c", '"unrung"'))
+        silent["on"] = False
+        other.run(lambda db: push.publish(db, "page:c", '"rung"'))
+
+    try:
+        bodies = asyncio.run(
+            _received(PushHub(database, 60.0, poll_interval=SLOW_LOOK), "page:c", work, 2)
+        )
+    finally:
+        other.dispose()
+    # The second ring's message does not follow on from the last id the hub saw: it reads.
+    assert bodies == ['"unrung"', '"rung"']
