@@ -47,7 +47,8 @@ def _grouped_scope(participant_id: int) -> str:
 
 def _waiting_players(db: Session, project: Project, entry: PageEntry, player: Any) -> list[Any]:
     """Players of this round at the wait page who have not been grouped yet and whose browser
-    is still there (seen within PRESENT_WITHIN_SECONDS), by arrival."""
+    is still there (seen within PRESENT_WITHIN_SECONDS, or ``player``'s, arriving now), by
+    arrival."""
     player_cls = project.apps[entry.app_name].player_cls
     grouped = sa.select(WaitPageCompletion.scope).where(
         WaitPageCompletion.session_id == player.session_id,
@@ -62,7 +63,11 @@ def _waiting_players(db: Session, project: Project, entry: PageEntry, player: An
         .where(
             player_cls.subsession_id == player.subsession_id,
             WaitPageArrival.page_index == entry.index,
-            Participant.last_seen >= seen_since,
+            # The player arriving is there, whenever their browser last asked for anything.
+            sa.or_(
+                Participant.last_seen >= seen_since,
+                Participant.id == player.participant_id,
+            ),
         )
         .order_by(WaitPageArrival.id)
     ).all()

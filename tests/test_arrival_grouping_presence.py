@@ -64,3 +64,30 @@ def test_a_player_who_left_the_wait_page_is_not_grouped(tmp_path) -> None:
             assert client.get(fourth + "/status").json() == {"ready": False}
     finally:
         app.state.grove.db.dispose()
+
+
+RELAY_PROJECT = RACE_PROJECT.parent / "relay"
+
+
+def test_a_player_arriving_after_a_long_page_is_grouped_at_once(tmp_path) -> None:
+    """The arriving player is on the wait page, whenever their browser last asked for
+    something: one who read the page before it for two minutes (no request meanwhile) and
+    completes a pair is grouped by their own submission, not a poll later."""
+    settings = load_settings(RELAY_PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
+    app = create_app(settings.with_changes(timeout_poll_seconds=3600.0))
+    try:
+        with TestClient(app) as client:
+            _code, links = create_demo_session(client, "arrivals")
+            first = client.get(links[0]).url.path
+            assert "/arrivals/Lobby/" in client.post(first, data={}).url.path
+            second = client.get(links[1]).url.path
+            with app.state.grove.db.transaction() as db:
+                db.execute(
+                    sa.update(Participant)
+                    .where(Participant.code == second.split("/")[2])
+                    .values(last_seen=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+                )
+            answer = client.post(second, data={}, follow_redirects=False)
+            assert "/arrivals/Results/" in answer.headers["location"]
+    finally:
+        app.state.grove.db.dispose()
