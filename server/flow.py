@@ -399,17 +399,23 @@ def _completion_query() -> sa.Select[Any]:
 
 
 @functools.lru_cache(maxsize=256)
-def _scope_arrivals_query(player_cls: Any, by_subsession: bool) -> sa.Select[int, int]:
-    """(players, arrivals) of the scope ``:scope_id`` (a subsession's or a group's id) at wait
-    page ``:page_index``: one statement, no player loaded (a participant arrives once at a
-    page: the arrival table's unique constraint)."""
+def _scope_arrivals_query(player_cls: Any, by_subsession: bool) -> sa.Select[Any, int, int]:
+    """(completion, players, arrivals) of the scope ``:scope_id`` (a subsession's or a
+    group's id) at wait page ``:page_index``: the id of its completion row for ``:scope`` in
+    session ``:session_id`` (None until completed, ``_completion_query``), and the counts; one
+    statement, no player loaded (a participant arrives once at a page: the arrival table's
+    unique constraint)."""
     column = player_cls.subsession_id if by_subsession else player_cls.group_id
     arrived = sa.and_(
         WaitPageArrival.participant_id == player_cls.participant_id,
         WaitPageArrival.page_index == sa.bindparam("page_index"),
     )
     return (
-        sa.select(sa.func.count(player_cls.id), sa.func.count(WaitPageArrival.id))
+        sa.select(
+            _completion_query().scalar_subquery(),
+            sa.func.count(player_cls.id),
+            sa.func.count(WaitPageArrival.id),
+        )
         .select_from(player_cls)
         .outerjoin(WaitPageArrival, arrived)
         .where(column == sa.bindparam("scope_id"))
@@ -495,15 +501,20 @@ def _complete_if_everyone_arrived(
     ``someone_waiting``, it is completed only if a member is on the page (oTree runs the hook
     for someone waiting)."""
     scope = wait_scope_key(entry, player)
-    if wait_page_is_complete(db, participant, entry, scope):
-        return True
     by_subsession = bool(getattr(entry.page_cls, "wait_for_all_groups", False))
     scope_id = player.subsession_id if by_subsession else player.group_id
     player_cls: Any = type(player)
-    members, arrived = db.execute(
+    done, members, arrived = db.execute(
         _scope_arrivals_query(player_cls, by_subsession),
-        {"scope_id": scope_id, "page_index": entry.index},
+        {
+            "scope_id": scope_id,
+            "page_index": entry.index,
+            "session_id": participant.session_id,
+            "scope": scope,
+        },
     ).one()
+    if done is not None:
+        return True
     if arrived < members:
         return False
     column = player_cls.subsession_id if by_subsession else player_cls.group_id

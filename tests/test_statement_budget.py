@@ -51,9 +51,10 @@ LIVE_MESSAGE = 7
 # start (the worker's first subscription reads the newest message id). One held before the
 # release answers from the release's message alone. (Before 2026-12-02 each waiting member's
 # status request moved its member in a write of its own: 16 + 2 x 11 statements for a group
-# of three, now 21 + 2 x 0 when held.)
-WAIT_ARRIVAL = 8
-WAIT_LAST_ARRIVAL = 19
+# of three, then 21 + 2 x 0 when held; 18 since the completion check rides in the count and
+# the savepoint keeps the change stamp.)
+WAIT_ARRIVAL = 7
+WAIT_LAST_ARRIVAL = 18
 WAIT_RELEASED = 2
 # One urn randomization over the reference API (POST /study_participants), with the server's
 # key, for an id that is no participant's label, in a study named by its session's code.
