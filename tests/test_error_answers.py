@@ -94,17 +94,22 @@ def test_a_bug_on_an_admin_page(buggy_client, monkeypatch):
 
 
 def test_a_bug_in_an_api_route(buggy_client, monkeypatch):
-    client, _production = buggy_client
+    """Production says nothing of the bug; the devserver says what was raised (oTree 6.0.15's
+    devserver answers a REST call whose app code raised with the traceback), so a script that
+    creates sessions over REST learns that creating_session failed, and why."""
+    client, production = buggy_client
     monkeypatch.setattr("server.rest.sessions.session_summaries", _raise_bug)
     answer = client.get("/api/sessions/", headers={"otree-rest-key": "r" * 32})
     assert answer.status_code == 500
     assert answer.headers["content-type"] == "application/json"
-    assert answer.json() == {
-        "ok": False,
-        "status": 500,
-        "error": "internal server error",
-        "errors": [],
-    }
+    body = answer.json()
+    error = body.pop("error")
+    assert body == {"ok": False, "status": 500, "errors": []}
+    if production:
+        assert error == "internal server error"
+    else:  # what was raised, and where (this file is in the test settings' project folder)
+        assert error.startswith("internal server error: Bug: secret-detail-of-the-bug (in ")
+        assert error.endswith(", in _raise_bug)")
     _has(answer, {"x-content-type-options": "nosniff", "referrer-policy": "same-origin"})
 
 

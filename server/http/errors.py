@@ -135,10 +135,16 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     """A bug in Grove or in an app: log it; show details only when not in production."""
     logger.exception("error while serving %s %s", request.method, request.url.path)
+    app = grove(request)
     family = json_family(request.url.path)
     if family is not None:
-        return family.error_body(500, "internal server error", [])
-    app = grove(request)
+        # The devserver says what was raised, and where in the project (oTree's devserver
+        # answers such a REST call with the traceback): a script creating sessions learns
+        # that creating_session failed, and why.
+        detail = ""
+        if not app.settings.production:
+            detail = f": {type(exc).__name__}: {exc}{_where_in_project(exc, app.settings.root)}"
+        return family.error_body(500, "internal server error" + detail, [])
     detail = "" if app.settings.production else f"{type(exc).__name__}: {exc}"
     if isinstance(exc, jinja2.TemplateSyntaxError) and not app.settings.production:
         detail = f"Template error in {exc.filename}, line {exc.lineno}: {exc.message}"
