@@ -618,6 +618,7 @@ def bot_app(settings: Settings, database_url: str | None = None) -> Iterator[Sta
         # A run's templates do not change while it plays: no stat of each template file at
         # every render (a development server's reload).
         app.state.grove.templates.auto_reload = False
+        app.state.grove.blocking_on_loop = True
         try:
             yield app
         finally:

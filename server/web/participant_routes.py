@@ -91,14 +91,15 @@ def participant_page(request: Request) -> Response:
 
 
 async def participant_page_entry(request: Request) -> Response:
-    """Read the form body asynchronously, then run the page logic in a worker thread."""
+    """Read the form body asynchronously, then run the page logic in a worker thread (on the
+    event loop in a bot run: ``Grove.run_blocking``)."""
     page_index(request)  # a URL that names no page is a 404 before any body is read
     if request.method == "POST":
         form = await request.form(max_files=MAX_FORM_FILES)
         request.state.form_data = {
             key: value for key, value in form.multi_items() if isinstance(value, str)
         }
-    return await run_in_threadpool(participant_page, request)
+    return await grove(request).run_blocking(participant_page, request)
 
 
 def _wait_page_status(request: Request) -> WaitStatus:
