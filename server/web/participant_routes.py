@@ -35,9 +35,13 @@ def _respond(outcome: Redirect | Rendered) -> Response:
     return HTMLResponse(outcome.html, status_code=outcome.status_code)
 
 
-def initialize_participant(request: Request) -> Response:
+async def initialize_participant(request: Request) -> Response:
     """Start a participant (idempotent) and send them to the page they are on; oTree's
     ``?participant_label=`` gives a participant without one that label."""
+    return await grove(request).run_blocking(_start_participant, request)
+
+
+def _start_participant(request: Request) -> Response:
     app = grove(request)
     label = optional_participant_label(request.query_params.get("participant_label"))
     return _respond(
@@ -151,8 +155,12 @@ async def wait_status(request: Request) -> Response:
     return JSONResponse({"ready": True, "url": url}, headers=no_store)
 
 
-def finished(request: Request) -> Response:
+async def finished(request: Request) -> Response:
     """The page after the last page."""
+    return await grove(request).run_blocking(_finished_page, request)
+
+
+def _finished_page(request: Request) -> Response:
     app = grove(request)
     elsewhere = participant_pages.has_finished(app.db, app.project, request.path_params["code"])
     if elsewhere is not None:
