@@ -19,8 +19,9 @@ ORIGIN = "http://testserver"
 
 
 class Browser:
-    """One browser's requests to an ASGI app (every participant's bot shares it, as oTree's
-    bots share one test client)."""
+    """One browser's requests to an ASGI app. A bot run's participants share it, as they
+    shared httpx2's AsyncClient before (oTree gives each participant's bot a client of its
+    own; the URLs a bot visits set no cookie, so nothing is shared in practice)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self._transport = httpx2.ASGITransport(app=app)
