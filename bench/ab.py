@@ -38,7 +38,7 @@ from bench import metrics, wait_release
 from bench.cpu import postmaster_pid, tree_cpu_seconds
 from bench.machine import describe_machine
 from bench.projects import REPO_ROOT, build_grove_project
-from bench.servers import REST_KEY, RunningServer, grove_server, scratch_env
+from bench.servers import REST_KEY, RunningServer, compile_bytecode, grove_server, scratch_env
 from bench.setup_calls import create_session, run_flow, start_participants
 from bench.wrk import run_wrk
 
@@ -383,6 +383,7 @@ def measure_once(
 def _bots(revision: Revision, options: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """``python -m server test bench_bots N`` of the revision, a fresh process start-up
     included: pages per second, the command's wall time (as p50) and its CPU per page."""
+    compile_bytecode(revision.source)
     project = build_grove_project(folder / "project", [metrics.BOT_CONFIG], root=revision.source)
     env = {
         **scratch_env(),

@@ -32,7 +32,7 @@ import httpx
 from bench import metrics
 from bench.ab import WORKTREE, Revision, export, seed_urn
 from bench.projects import REPO_ROOT, SHARED_CONFIGS, build_grove_project
-from bench.servers import REST_KEY, RunningServer, grove_server, scratch_env
+from bench.servers import REST_KEY, RunningServer, compile_bytecode, grove_server, scratch_env
 from bench.setup_calls import create_session, start_participants
 from bench.wrk import run_wrk
 
@@ -171,6 +171,7 @@ def _py_spy(raw: Path, target: list[str]) -> list[str]:
 
 def _profile_bots(folder: Path, source: Path) -> str:
     """py-spy runs ``python -m server test`` over the four configs oTree also runs."""
+    compile_bytecode(source)
     project = build_grove_project(folder / "project_bots", SHARED_CONFIGS, root=source)
     raw = folder / "bots.txt"
     env = {**scratch_env(), "GROVE_PROJECT_ROOT": str(project), "PYTHONPATH": str(source)}

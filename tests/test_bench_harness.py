@@ -3,13 +3,14 @@ asked for, and the report built from results. Nothing here times Grove."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import pytest
 
 from bench.projects import build_grove_project, build_otree_project
 from bench.report import build_rows, check_targets, format_table
-from bench.servers import floor_server
+from bench.servers import compile_bytecode, floor_server
 from bench.wrk import run_wrk, wrk_available
 from tests import databases
 from tests.conftest import REPO_ROOT
@@ -364,3 +365,17 @@ def test_report_shows_the_servers_cpu_per_request_beside_the_rates():
     results = {"grove": {"form_page": {"get_c1": grove}}, "otree": {"form_page": {"get_c1": otree}}}
     rows = build_rows(results)
     assert ("   server CPU per request", "1.50 ms", "9.00 ms", "", "6.0x") in rows
+
+
+def test_compile_bytecode_leaves_each_server_module_compiled_as_pip_install_would(tmp_path):
+    package = tmp_path / "server" / "bots"
+    package.mkdir(parents=True)
+    modules = [tmp_path / "server" / "__init__.py", package / "__init__.py", package / "runner.py"]
+    for module in modules:
+        module.write_text("VALUE = 1\n")
+    compile_bytecode(tmp_path)
+    for module in modules:
+        assert os.path.exists(importlib.util.cache_from_source(str(module)))
+    (package / "broken.py").write_text("def (:\n")
+    with pytest.raises(RuntimeError, match="does not compile"):
+        compile_bytecode(tmp_path)

@@ -4,7 +4,8 @@ Each participant's bot is stepped in turn: the runner fetches the participant's 
 as a browser would, checks that the bot's next submission is for that page and that its
 fields are in the form, posts it, follows the answer's redirect, and checks the outcome. Wait
 pages pass by themselves. Requests go straight to the ASGI app in this thread's event loop
-(httpx2's ASGITransport), with the app's lifespan running as in a server.
+(httpx2's ASGITransport: ``server.bots.browser``), with the app's lifespan running as in a
+server.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ from html import unescape
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx2
 import sqlalchemy as sa
 from starlette.applications import Starlette
 
 from server import flow
 from server.app import create_app
 from server.bots.bot import Bot, BotError, Submission, as_submission
+from server.bots.browser import Browser
 from server.bots.html_form import FormFillError, HtmlForm, page_form, pairs_to_dict
 from server.config import Settings
 from server.db import Database
@@ -168,7 +169,7 @@ class BotRunner:
         with bot_app(self.settings, self.database_url) as app:
             return asyncio.run(serve(app, lambda client: self.play(app, client)))
 
-    async def play(self, app: Starlette, client: httpx2.AsyncClient) -> BotRunResult:
+    async def play(self, app: Starlette, client: Browser) -> BotRunResult:
         """Create the session in ``app`` and play it to the end through ``client`` (which
         sends to ``app``); never raises for a bot failure."""
         started = time.perf_counter()
@@ -195,9 +196,7 @@ class BotRunner:
         result.seconds = time.perf_counter() - started
         return result
 
-    async def _play(
-        self, client: httpx2.AsyncClient, codes: list[str], result: BotRunResult
-    ) -> None:
+    async def _play(self, client: Browser, codes: list[str], result: BotRunResult) -> None:
         """Play every participant at once, each in its own task, as participants in their own
         browsers do: while one participant's request is served, the others' bots run.
 
@@ -231,7 +230,7 @@ class BotRunner:
             assert self._failure is not None
             raise self._failure
 
-    async def _play_one(self, client: httpx2.AsyncClient, code: str, result: BotRunResult) -> None:
+    async def _play_one(self, client: Browser, code: str, result: BotRunResult) -> None:
         """One participant's bot, from the start URL to the end of the session."""
         idle = 0  # times in a row everyone left waited 10 ms and nobody moved
         while not self._stopping:
@@ -295,9 +294,9 @@ class BotRunner:
             finally:
                 self._waiting -= 1
 
-    async def _fetch(self, client: httpx2.AsyncClient, url: str) -> tuple[str, str]:
+    async def _fetch(self, client: Browser, url: str) -> tuple[str, str]:
         for _ in range(50):
-            response = await client.get(url, follow_redirects=False)
+            response = await client.get(url)
             if response.status_code in (301, 302, 303, 307):
                 url = response.headers["location"]
                 continue
@@ -306,7 +305,7 @@ class BotRunner:
             return url, response.text
         raise BotError(f"too many redirects from {url}")
 
-    async def _step(self, client: httpx2.AsyncClient, code: str, result: BotRunResult) -> str:
+    async def _step(self, client: Browser, code: str, result: BotRunResult) -> str:
         url, html = await self._fetch(client, self._urls[code])
         self._urls[code] = url
         if url.endswith("/finished"):
@@ -469,7 +468,7 @@ class BotRunner:
 
     async def _submit(
         self,
-        client: httpx2.AsyncClient,
+        client: Browser,
         code: str,
         url: str,
         html: str,
@@ -481,7 +480,7 @@ class BotRunner:
         if submission.timeout_happened:
             self._expire_page(code)
             data["timeout_happened"] = "1"
-        response = await client.post(url, data=data, follow_redirects=False)
+        response = await client.post(url, data=data)
         if submission.must_fail:
             if response.status_code != 200 or 'class="grove-error' not in response.text:
                 raise BotError(
@@ -623,6 +622,7 @@ def bot_app(settings: Settings, database_url: str | None = None) -> Iterator[Sta
         # A run's templates do not change while it plays: no stat of each template file at
         # every render (a development server's reload).
         app.state.grove.templates.auto_reload = False
+        app.state.grove.blocking_on_loop = True
         try:
             yield app
         finally:
@@ -647,17 +647,12 @@ def _note_missing_sniffio() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
-async def serve(app: Starlette, play: Callable[[httpx2.AsyncClient], Awaitable[T]]) -> T:
-    """Run ``play`` with a client that sends to ``app``, the app's lifespan (its background
+async def serve(app: Starlette, play: Callable[[Browser], Awaitable[T]]) -> T:
+    """Run ``play`` with a browser that sends to ``app``, the app's lifespan (its background
     work) running around it."""
     _note_missing_sniffio()
-    async with (
-        app.router.lifespan_context(app),
-        httpx2.AsyncClient(
-            transport=httpx2.ASGITransport(app=app), base_url="http://testserver"
-        ) as client,
-    ):
-        return await play(client)
+    async with app.router.lifespan_context(app):
+        return await play(Browser(app))
 
 
 def run_bots(
@@ -712,7 +707,7 @@ def run_configs(
         runs = max([1, *(len(getattr(b, "cases", []) or []) for b in bot_classes)])
         plans.append((name, bot_classes, runs))
 
-    async def play_all(client: httpx2.AsyncClient) -> list[BotRunResult]:
+    async def play_all(client: Browser) -> list[BotRunResult]:
         results = []
         for name, bot_classes, runs in plans:
             progress = progress_for(name) if progress_for else None

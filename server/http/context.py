@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import jinja2
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -16,6 +18,8 @@ from server.project import Project
 from server.templating import render_template
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass
@@ -29,6 +33,18 @@ class Grove:
     rooms: dict[str, Any] = field(default_factory=dict)
     # This worker's end of the push channel (server.push_hub.PushHub).
     push_hub: Any = None
+    # Whether a page request's blocking work (its unit of work and rendering) runs on the
+    # event loop itself rather than in a worker thread: the bot runner's app, whose only
+    # client is the runner in the same event loop, so a thread per request would only add
+    # the hops (server.bots.runner.bot_app). A server's workers keep their loop free.
+    blocking_on_loop: bool = False
+
+    async def run_blocking(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``function(*args, **kwargs)`` in a worker thread (on the event loop when
+        ``blocking_on_loop``); its result, or what it raised."""
+        if self.blocking_on_loop:
+            return function(*args, **kwargs)
+        return await run_in_threadpool(function, *args, **kwargs)
 
     def render(
         self, template: str, context: dict[str, Any], status_code: int = 200

@@ -18,7 +18,6 @@ import logging
 import re
 import time
 
-from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from server.errors import GroveError
@@ -64,6 +63,7 @@ class PresenceNotes:
             self.noted.clear()
         self.noted[code] = now
         try:
-            await run_in_threadpool(note_seen, scope["app"].state.grove.db, code)
+            grove = scope["app"].state.grove
+            await grove.run_blocking(note_seen, grove.db, code)
         except GroveError as exc:
             logging.getLogger("grove").debug("last_seen of %s not noted: %s", code, exc)

@@ -35,9 +35,13 @@ def _respond(outcome: Redirect | Rendered) -> Response:
     return HTMLResponse(outcome.html, status_code=outcome.status_code)
 
 
-def initialize_participant(request: Request) -> Response:
+async def initialize_participant(request: Request) -> Response:
     """Start a participant (idempotent) and send them to the page they are on; oTree's
     ``?participant_label=`` gives a participant without one that label."""
+    return await grove(request).run_blocking(_start_participant, request)
+
+
+def _start_participant(request: Request) -> Response:
     app = grove(request)
     label = optional_participant_label(request.query_params.get("participant_label"))
     return _respond(
@@ -91,14 +95,15 @@ def participant_page(request: Request) -> Response:
 
 
 async def participant_page_entry(request: Request) -> Response:
-    """Read the form body asynchronously, then run the page logic in a worker thread."""
+    """Read the form body asynchronously, then run the page logic in a worker thread (on the
+    event loop in a bot run: ``Grove.run_blocking``)."""
     page_index(request)  # a URL that names no page is a 404 before any body is read
     if request.method == "POST":
         form = await request.form(max_files=MAX_FORM_FILES)
         request.state.form_data = {
             key: value for key, value in form.multi_items() if isinstance(value, str)
         }
-    return await run_in_threadpool(participant_page, request)
+    return await grove(request).run_blocking(participant_page, request)
 
 
 def _wait_page_status(request: Request) -> WaitStatus:
@@ -150,8 +155,12 @@ async def wait_status(request: Request) -> Response:
     return JSONResponse({"ready": True, "url": url}, headers=no_store)
 
 
-def finished(request: Request) -> Response:
+async def finished(request: Request) -> Response:
     """The page after the last page."""
+    return await grove(request).run_blocking(_finished_page, request)
+
+
+def _finished_page(request: Request) -> Response:
     app = grove(request)
     elsewhere = participant_pages.has_finished(app.db, app.project, request.path_params["code"])
     if elsewhere is not None:

@@ -398,9 +398,7 @@ class FuzzingBots(BotRunner):
                 before = fingerprint(engine)
                 self.findings.requests += 1
                 body = _form_bytes({**valid, name: value})
-                response = await client.post(
-                    url, content=body, headers={"content-type": FORM}, follow_redirects=False
-                )
+                response = await client.post(url, content=body, headers={"content-type": FORM})
                 shown = f"POST {url} {name}={value[:20]!r}"
                 if response.status_code >= 500:
                     self.findings.server_errors.append(f"{response.status_code} {shown}")
@@ -418,9 +416,7 @@ class FuzzingBots(BotRunner):
             ("text/plain", b"\xff\xfe"),
         ]:
             self.findings.requests += 1
-            response = await client.post(
-                url, content=body, headers={"content-type": content_type}, follow_redirects=False
-            )
+            response = await client.post(url, content=body, headers={"content-type": content_type})
             if response.status_code >= 500:
                 self.findings.server_errors.append(
                     f"{response.status_code} POST {url} {content_type}"
