@@ -96,6 +96,24 @@ def _sample_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return databases.sqlite_file(url)
 
 
+@pytest.fixture(autouse=True)
+def _currency_format_restored() -> Iterator[None]:
+    """The currency settings as they were before the test: loading a project sets them for
+    the process (``server.currency.FORMAT``), as oTree's settings do."""
+    from server.currency import FORMAT
+
+    saved = dict(vars(FORMAT))
+    yield
+    vars(FORMAT).update(saved)
+
+
+def copied_project(source: Path, destination: Path) -> Path:
+    """A copy of the project folder ``source`` at ``destination`` (without bytecode caches),
+    as it would sit on an experimenter's disk; returns ``destination``."""
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns("__pycache__"))
+    return destination
+
+
 @pytest.fixture
 def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     """The sample project's settings on a fresh database of the run's kind (on SQLite a copy

@@ -25,21 +25,18 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from server.app import create_app
 from server.bots.html_form import page_form
 from server.bots.runner import run_bots
 from server.config import Settings, load_settings
 from tests import databases
-from tests.conftest import REPO_ROOT, create_demo_session
+from tests.conftest import REPO_ROOT, copied_project, create_demo_session
 from tests.form_filling import Click, fill_and_submit
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "app_skip"
@@ -48,16 +45,8 @@ PROJECT = Path(__file__).resolve().parent / "projects" / "app_skip"
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     folder = tmp_path / "app_skip"
-    shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    copied_project(PROJECT, folder)
     return load_settings(folder, {"DATABASE_URL": databases.database_url(tmp_path)})
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.grove.db.dispose()
 
 
 def _start(client: TestClient, link: str) -> str:
@@ -128,7 +117,7 @@ def test_an_amount_in_c_rounds_as_the_projects_currency_in_the_bots_command(
     tmp_path: Path,
 ) -> None:
     folder = tmp_path / "app_skip"
-    shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    copied_project(PROJECT, folder)
     settings_file = folder / "settings.py"
     settings_file.write_text(
         settings_file.read_text().replace("USE_POINTS = True", "USE_POINTS = False")

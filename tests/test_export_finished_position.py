@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from server.app import create_app
 from server.config import Settings, load_settings
 from tests import databases
-from tests.conftest import create_demo_session
+from tests.conftest import copied_project, create_demo_session
 from tests.form_filling import fill_and_submit
 from tests.rest_helpers import HEADERS, REST_KEY
 
@@ -33,17 +30,9 @@ PROJECT = Path(__file__).resolve().parent / "projects" / "finished"
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     folder = tmp_path / "finished"
-    shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    copied_project(PROJECT, folder)
     loaded = load_settings(folder, {"DATABASE_URL": databases.database_url(tmp_path)})
     return loaded.with_changes(rest_key=REST_KEY)
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.grove.db.dispose()
 
 
 def _exported(client: TestClient, name: str) -> list[dict[str, str]]:

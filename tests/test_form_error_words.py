@@ -22,7 +22,6 @@ als 3 Zeichen sein.").
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.config import load_settings
 from tests import databases
-from tests.conftest import create_demo_session
+from tests.conftest import copied_project, create_demo_session
 from tests.form_filling import Click, fill_and_submit
 from tests.number_pages import field_views, numbers_client, start, submit
 
@@ -42,7 +41,7 @@ PROJECT = Path(__file__).resolve().parent / "projects" / "app_skip"
 @pytest.fixture(params=["en", "de"])
 def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
     folder = tmp_path / "app_skip"
-    shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    copied_project(PROJECT, folder)
     settings_file = folder / "settings.py"
     text = settings_file.read_text()
     settings_file.write_text(

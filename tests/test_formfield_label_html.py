@@ -11,17 +11,14 @@ Expected labels are oTree 6.0.15's, from ``otree test labels`` on ``tests/projec
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from server.app import create_app
 from server.config import Settings, load_settings
 from tests import databases
-from tests.conftest import create_demo_session
+from tests.conftest import copied_project, create_demo_session
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "labels"
 
@@ -29,16 +26,8 @@ PROJECT = Path(__file__).resolve().parent / "projects" / "labels"
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     folder = tmp_path / "labels"
-    shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    copied_project(PROJECT, folder)
     return load_settings(folder, {"DATABASE_URL": databases.database_url(tmp_path)})
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.grove.db.dispose()
 
 
 def _labels(html: str) -> dict[str, str]:

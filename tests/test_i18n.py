@@ -14,17 +14,9 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.bots.html_form import page_form
 from server.config import Settings
-from server.currency import FORMAT
 from server.i18n import gettext
 from tests.conftest import create_demo_session
 from tests.form_filling import Click, fill_and_submit
-
-
-@pytest.fixture(autouse=True)
-def _restore_format() -> Iterator[None]:
-    saved = dict(vars(FORMAT))
-    yield
-    vars(FORMAT).update(saved)
 
 
 def _client(settings: Settings, language: str) -> Iterator[TestClient]:

@@ -12,8 +12,6 @@ import gc
 import io
 import logging
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,35 +21,20 @@ from server.app import create_app
 from server.bots.html_form import page_form
 from server.bots.runner import run_bots
 from server.config import Settings, load_settings
-from server.currency import FORMAT
 from tests import databases
+from tests.conftest import copied_project
 from tests.rest_helpers import HEADERS, REST_KEY
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "otree6_market"
 ANSWERS = {"Offer": {"price": "7"}, "Decide": {"accept": "True"}, "Results": {}}
 
 
-@pytest.fixture(autouse=True)
-def _restore_format() -> Iterator[None]:
-    saved = dict(vars(FORMAT))
-    yield
-    vars(FORMAT).update(saved)
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     folder = tmp_path / "market_project"
-    shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    copied_project(PROJECT, folder)
     database_url = databases.database_url(tmp_path)
     return load_settings(folder, {"DATABASE_URL": database_url}).with_changes(rest_key=REST_KEY)
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.grove.db.dispose()
 
 
 def create_session(client: TestClient) -> str:

@@ -19,52 +19,34 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from server.app import create_app
 from server.bots.html_form import page_form
 from server.bots.runner import run_bots
 from server.config import Settings, load_settings
-from server.currency import FORMAT
 from tests import databases
-from tests.conftest import participant_links
+from tests.conftest import copied_project, participant_links
 from tests.form_filling import Click, entered_values
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "otree_dropin"
-
-
-@pytest.fixture(autouse=True)
-def _restore_format() -> Iterator[None]:
-    saved = dict(vars(FORMAT))
-    yield
-    vars(FORMAT).update(saved)
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project folder, as it would sit on an experimenter's disk."""
     folder = tmp_path / "my_otree_project"
-    shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    copied_project(PROJECT, folder)
     return folder
 
 
 @pytest.fixture
 def settings(project: Path, tmp_path: Path) -> Settings:
     return load_settings(project, {"DATABASE_URL": databases.database_url(tmp_path)})
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.grove.db.dispose()
 
 
 # What each page's participant types or clicks (by the page's name in its URL). A value is

@@ -11,8 +11,6 @@ a room without labels answers ``{"status": "ok"}``; the check seats nobody.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from server.app import create_app
 from server.config import Settings, load_settings
 from server.errors import ConfigurationError
 from tests import databases
+from tests.conftest import copied_project
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "app_skip"
 
@@ -65,7 +64,7 @@ ROOMS = [
 
 def _project(tmp_path: Path, rooms: str = ROOMS) -> Path:
     folder = tmp_path / "welcome"
-    shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    copied_project(PROJECT, folder)
     with (folder / "settings.py").open("a", encoding="utf-8") as settings_file:
         settings_file.write(rooms)
     (folder / "_rooms").mkdir()
@@ -78,14 +77,6 @@ def _project(tmp_path: Path, rooms: str = ROOMS) -> Path:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(_project(tmp_path), {"DATABASE_URL": databases.database_url(tmp_path)})
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings)
-    with TestClient(app) as test_client:
-        yield test_client
-    app.state.grove.db.dispose()
 
 
 def _create_session(client: TestClient, room: str) -> str:
