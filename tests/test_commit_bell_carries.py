@@ -36,20 +36,42 @@ async def _received(hub: PushHub, channel: str, work: Callable[[], None], count:
         await hub.close()
 
 
-def test_a_hub_delivers_what_the_ring_carries_without_reading_the_table(app, settings):
-    database = app.state.grove.db
-    other = Database(settings.database_url)  # another worker's connection to the file
-    hub = PushHub(database, 60.0, poll_interval=SLOW_LOOK)
-    hub._read_after = lambda last: []  # type: ignore[method-assign]  # the table: no help
-
-    def publish_two() -> None:
-        other.run(lambda db: push.publish_many(db, [("page:a", '"one"'), ("page:a", '"two"')]))
-
+def _delivered(
+    app, settings, channel: str, steps: Callable[[Database], None], count: int, hub=None
+) -> list[str]:
+    """Bodies of the first ``count`` messages a hub of ``app`` delivers on ``channel`` while
+    ``steps`` run on another worker's connection to the file."""
+    other = Database(settings.database_url)
+    hub = hub or PushHub(app.state.grove.db, 60.0, poll_interval=SLOW_LOOK)
     try:
-        bodies = asyncio.run(_received(hub, "page:a", publish_two, 2))
+        return asyncio.run(_received(hub, channel, lambda: steps(other), count))
     finally:
         other.dispose()
-    assert bodies == ['"one"', '"two"']
+
+
+def _noted_rings(monkeypatch) -> tuple[list[list[commit_bell.Carried] | None], dict[str, bool]]:
+    """The rings sent from now on (what each carried), and a switch that silences them."""
+    rings: list[list[commit_bell.Carried] | None] = []
+    ringing = {"on": True}
+    real_ring = commit_bell.ring
+
+    def noted_ring(path, messages=None) -> None:
+        rings.append(messages)
+        if ringing["on"]:
+            real_ring(path, messages)
+
+    monkeypatch.setattr(db_module.commit_bell, "ring", noted_ring)
+    return rings, ringing
+
+
+def test_a_hub_delivers_what_the_ring_carries_without_reading_the_table(app, settings):
+    hub = PushHub(app.state.grove.db, 60.0, poll_interval=SLOW_LOOK)
+    hub._read_after = lambda last: []  # type: ignore[method-assign]  # the table: no help
+
+    def publish_two(other: Database) -> None:
+        other.run(lambda db: push.publish_many(db, [("page:a", '"one"'), ("page:a", '"two"')]))
+
+    assert _delivered(app, settings, "page:a", publish_two, 2, hub) == ['"one"', '"two"']
 
 
 def test_a_message_of_a_savepoint_rolled_back_is_not_carried_nor_delivered(
@@ -57,16 +79,7 @@ def test_a_message_of_a_savepoint_rolled_back_is_not_carried_nor_delivered(
 ):
     """The rolled-back message's id is given to the next message of the transaction: a ring
     carrying both would deliver the phantom, and the hub would then skip the real one."""
-    database = app.state.grove.db
-    other = Database(settings.database_url)
-    rings: list[list[commit_bell.Carried] | None] = []
-    real_ring = commit_bell.ring
-
-    def noted_ring(path, messages=None) -> None:
-        rings.append(messages)
-        real_ring(path, messages)
-
-    monkeypatch.setattr(db_module.commit_bell, "ring", noted_ring)
+    rings, _ringing = _noted_rings(monkeypatch)
 
     def unit(db: Session) -> None:
         try:
@@ -77,17 +90,11 @@ def test_a_message_of_a_savepoint_rolled_back_is_not_carried_nor_delivered(
             pass
         push.publish(db, "page:b", '"real"')
 
-    def work() -> None:
+    def steps(other: Database) -> None:
         other.run(unit)
         other.run(lambda db: push.publish(db, "page:b", '"after"'))
 
-    try:
-        bodies = asyncio.run(
-            _received(PushHub(database, 60.0, poll_interval=SLOW_LOOK), "page:b", work, 2)
-        )
-    finally:
-        other.dispose()
-    assert bodies == ['"real"', '"after"']
+    assert _delivered(app, settings, "page:b", steps, 2) == ['"real"', '"after"']
     assert [[body for _id, _channel, body, _at in messages or ()] for messages in rings] == [
         ['"real"'],
         ['"after"'],
@@ -97,27 +104,13 @@ def test_a_message_of_a_savepoint_rolled_back_is_not_carried_nor_delivered(
 def test_a_message_whose_commit_did_not_ring_is_read_from_the_table_in_order(
     app, settings, monkeypatch
 ):
-    database = app.state.grove.db
-    other = Database(settings.database_url)
-    real_ring = commit_bell.ring
-    silent = {"on": True}
+    _rings, ringing = _noted_rings(monkeypatch)
 
-    def ring_unless_silent(path, messages=None) -> None:
-        if not silent["on"]:
-            real_ring(path, messages)
-
-    monkeypatch.setattr(db_module.commit_bell, "ring", ring_unless_silent)
-
-    def work() -> None:
+    def steps(other: Database) -> None:
+        ringing["on"] = False
         other.run(lambda db: push.publish(db, "page:c", '"unrung"'))
-        silent["on"] = False
+        ringing["on"] = True
         other.run(lambda db: push.publish(db, "page:c", '"rung"'))
 
-    try:
-        bodies = asyncio.run(
-            _received(PushHub(database, 60.0, poll_interval=SLOW_LOOK), "page:c", work, 2)
-        )
-    finally:
-        other.dispose()
     # The second ring's message does not follow on from the last id the hub saw: it reads.
-    assert bodies == ['"unrung"', '"rung"']
+    assert _delivered(app, settings, "page:c", steps, 2) == ['"unrung"', '"rung"']
