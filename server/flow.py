@@ -620,22 +620,10 @@ def _move_on_the_waiting(
     ):
         # The round's last page: their next page is most likely the next round's first.
         _load_players(db, project, following, waiting)
-    moved: list[Participant] = []
-    try:
-        with db.begin_nested():
-            for member in waiting:
-                _move_past(db, project, member, entry)
-            record_wait_page_completions(db, waiting, entry)
+    if _moved_in_savepoint(db, project, waiting, entry):
         moved = waiting
-    except Exception:
-        for member in waiting:  # one at a time: only the failing members stay
-            try:
-                with db.begin_nested():
-                    _move_past(db, project, member, entry)
-                    record_wait_page_completions(db, [member], entry)
-            except Exception:
-                continue
-            moved.append(member)
+    else:  # one at a time: only the members whose next page's code fails stay
+        moved = [m for m in waiting if _moved_in_savepoint(db, project, [m], entry)]
     moved_ids = {m.id for m in moved}
     publish_released(
         db,
@@ -643,6 +631,25 @@ def _move_on_the_waiting(
         [last.code, *(m.code for m in waiting if m.id not in moved_ids)],
         entry.index,
     )
+
+
+def _moved_in_savepoint(
+    db: Session, project: Project, members: list[Participant], entry: PageEntry
+) -> bool:
+    """Move ``members`` past wait page ``entry`` in one savepoint (``_move_on_the_waiting``):
+    True, or False with all of it undone when app code raised on the way. A database error
+    is raised, not swallowed: the whole unit of work is retried or fails, and no member is
+    left behind for a reason that has nothing to do with their pages."""
+    try:
+        with db.begin_nested():
+            for member in members:
+                _move_past(db, project, member, entry)
+            record_wait_page_completions(db, members, entry)
+    except sa.exc.DBAPIError:
+        raise
+    except Exception:
+        return False
+    return True
 
 
 def _page_after(project: Project, participant: Participant, entry: PageEntry) -> PageEntry | None:
