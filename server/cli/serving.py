@@ -4,7 +4,9 @@ With ``--workers N`` uvicorn binds the listening socket itself without naming th
 and asyncio only sets ``TCP_NODELAY`` on sockets whose protocol is ``IPPROTO_TCP``. Without
 it, a response written in two parts (headers, then body) waits for the client's delayed ACK:
 every keep-alive request took 40 ms or more on a multi-worker server (measured by
-``python -m bench``). The protocol classes here set ``TCP_NODELAY`` on every connection.
+``python -m bench``). The protocol classes here set ``TCP_NODELAY`` on every connection, and
+the httptools one sends the writes of one event-loop turn (a response's head and body) in one
+send (``server.cli.coalesced_writes``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import socket
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from server.cli.coalesced_writes import CoalescedWrites
 
 try:  # httptools is uvicorn's fast HTTP parser; h11 is the pure-Python fallback.
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -55,6 +59,7 @@ if HttpToolsProtocol is not None:
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             """Set ``TCP_NODELAY``, then let uvicorn take the connection."""
             set_nodelay(transport)
+            transport = CoalescedWrites(transport, asyncio.get_running_loop())  # type: ignore[assignment]
             self._head_bytes = 0
             self._heads_completed = 0
             self._in_head = True
