@@ -16,6 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.bots.runner import run_bots
 from server.config import Settings, load_settings
 from tests import databases
 from tests.conftest import create_demo_session
@@ -57,3 +58,8 @@ def test_the_json_filter_writes_amounts_as_otree_does(client):
     # oTree 6.0.15's page: var prices = {"start": 7, "step": 2.5};
     assert 'var prices = {"start": 7, "step": 2.5};' in html
 
+
+def test_the_group_call_live_method_gets_shows_the_live_methods_writes(settings):
+    # tests.py checks group.top_bid after each method(...) call: 12, then 15 (as oTree 6.0.15)
+    results = run_bots(settings, "auction", database_url=settings.database_url)
+    assert [result.error for result in results] == [None]
