@@ -20,13 +20,15 @@ from server.bots.runner import run_bots
 from server.config import Settings, load_settings
 from tests import databases
 from tests.conftest import create_demo_session
+from tests.rest_helpers import HEADERS, REST_KEY
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "live_auction"
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
+    url = databases.database_url(tmp_path)
+    return load_settings(PROJECT, {"DATABASE_URL": url}).with_changes(rest_key=REST_KEY)
 
 
 @pytest.fixture
@@ -51,6 +53,32 @@ def test_js_vars_write_amounts_as_otree_does(client):
     line = re.search(r"var js_vars = (\{.*?\});", html)
     assert line is not None
     assert line.group(1) == '{"start_price": 7, "endowment": 100, "payout": 3.0, "step": 2.5}'
+
+
+def _bid(client: TestClient, page_url: str, amount: float) -> None:
+    """The participant on ``page_url`` (/p/<code>/auction/Market/<index>) bids live."""
+    _, _p, code, _app, _page, index = page_url.split("/")
+    with client.websocket_connect(f"/live/{code}/{index}") as ws:
+        ws.send_json({"type": "hello", "since": 0, "seen": []})
+        ws.send_json({"type": "send", "id": "bid-1", "data": {"amount": amount}})
+        while (message := ws.receive_json())["type"] != "ack":
+            pass
+        assert message["ok"] is True
+
+
+def test_rest_writes_amounts_in_vars_as_otree_does(client):
+    body = {"session_config_name": "auction", "num_participants": 2}
+    code = client.post("/api/sessions", json=body, headers=HEADERS).json()["code"]
+    participants = client.get(f"/api/sessions/{code}", headers=HEADERS).json()["participants"]
+    page = client.get(f"/InitializeParticipant/{participants[0]['code']}")
+    _bid(client, page.url.path, 12)  # the live method stores it in best_bid and high_bid
+    wanted = {"participant_vars": ["best_bid"], "session_vars": ["high_bid"]}
+    answer = client.post(f"/api/get_session/{code}", json=wanted, headers=HEADERS).json()
+    # oTree 6.0.15: {..., "participants": [{..., "best_bid": 12}, {...}], "high_bid": 12}
+    # (12, not 12.0: json reads 12.0 as a float, which == 12 would not notice)
+    best_bid, high_bid = answer["participants"][0]["best_bid"], answer["high_bid"]
+    assert (best_bid, type(best_bid)) == (12, int)
+    assert (high_bid, type(high_bid)) == (12, int)
 
 
 def test_the_json_filter_writes_amounts_as_otree_does(client):

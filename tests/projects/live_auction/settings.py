@@ -9,8 +9,8 @@ SESSION_CONFIG_DEFAULTS = dict(
     real_world_currency_per_point=0.5, participation_fee=3.00, doc=""
 )
 
-PARTICIPANT_FIELDS = []
-SESSION_FIELDS = []
+PARTICIPANT_FIELDS = ['best_bid']
+SESSION_FIELDS = ['high_bid']
 
 LANGUAGE_CODE = 'en'
 REAL_WORLD_CURRENCY_CODE = 'USD'

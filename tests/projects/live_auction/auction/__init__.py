@@ -50,6 +50,8 @@ class Market(Page):
         group.top_bid = amount
         group.top_bidder = player.id_in_group
         player.last_bid = amount
+        player.participant.best_bid = amount
+        player.session.high_bid = amount
         return {0: dict(type='top', top=group.top_bid, bidder=player.id_in_group)}
 
     @staticmethod
