@@ -14,20 +14,23 @@ from typing import Any
 
 from server.currency import Currency
 
-__all__ = ["safe_json"]
+__all__ = ["plain_amounts", "safe_json"]
 
 
-def _plain(value: Any) -> Any:
+def plain_amounts(value: Any) -> Any:
+    """``value`` with every Currency in it (inside dicts, lists and tuples) as the number
+    oTree's JSON writes: an int when its currency has no decimal places, else a float.
+    Other values come back as they are (tuples as lists)."""
     # A Currency is a float, so json would write cu(3) as 3.0 without ever asking.
     if isinstance(value, Currency):
         return int(value) if type(value).decimal_places() == 0 else float(value)
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain_amounts(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
+        return [plain_amounts(item) for item in value]
     return value
 
 
 def safe_json(obj: Any) -> str:
     """``obj`` as a JSON text, Currency values as numbers; raises TypeError as json.dumps."""
-    return json.dumps(_plain(obj))
+    return json.dumps(plain_amounts(obj))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from server.audit_log import record_session_created
 from server.db import Database
 from server.errors import ConfigurationError
+from server.json_data import plain_amounts
 from server.models.core import ExperimentSession
 from server.participant_vars import participant_label_key
 from server.project import Project
@@ -158,6 +159,12 @@ def links_of(session: ExperimentSession) -> SessionLinks:
     )
 
 
+def _vars_json(values: dict[str, Any]) -> dict[str, Any]:
+    """``vars`` in the JSON form of oTree's REST API: amounts as oTree 6.0.15 writes them (a
+    whole number in points, ``12`` not ``12.0``; a float in money), the rest as ``plain``."""
+    return plain(plain_amounts(values))
+
+
 def session_detail(
     database: Database,
     code: str,
@@ -193,7 +200,7 @@ def session_detail(
                     "code": participant.code,
                     "id_in_session": participant.id_in_session,
                     "label": participant.label,
-                    "vars": plain(values),
+                    "vars": _vars_json(values),
                     "payoff": float(participant.payoff),
                     "payoff_in_real_world_currency": money,
                     "current_app": participant.current_app,
@@ -207,7 +214,7 @@ def session_detail(
         all_vars = session.vars or {}
         details = {
             "config": plain(conceal_session_config(session.config)),
-            "vars": plain(
+            "vars": _vars_json(
                 all_vars
                 if session_vars is None
                 else {k: all_vars[k] for k in session_vars if k in all_vars}

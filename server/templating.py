@@ -30,6 +30,7 @@ from jinja2.visitor import NodeTransformer
 from markupsafe import Markup, escape
 
 from server.currency import FORMAT, Currency, format_number
+from server.json_data import plain_amounts
 from server.template_dialect import ForLoop, TemplateErrorTag, translate
 
 PAGE_PREFIX = "page:"
@@ -102,10 +103,11 @@ def script_safe_json(value: Any) -> Markup:
     """``value`` as JSON that is safe inside ``<script>`` and inside HTML attributes.
 
     ``<``, ``>``, ``&`` and ``'`` are written as ``\\u`` escapes, so a participant's text
-    containing ``</script>`` cannot end the script. Values JSON cannot hold (Currency,
-    dates) are written as their ``str``.
+    containing ``</script>`` cannot end the script. A Currency is a number as oTree 6.0.15
+    writes it (points ``cu(100)``: ``100``; money: ``3.0``); other values JSON cannot hold
+    (dates) are written as their ``str``.
     """
-    return jinja2.utils.htmlsafe_json_dumps(value, dumps=json.dumps, default=str)
+    return jinja2.utils.htmlsafe_json_dumps(plain_amounts(value), dumps=json.dumps, default=str)
 
 
 def call_method(value: Any) -> Any:

@@ -438,9 +438,13 @@ class BotRunner:
                     f"call_live_method: method({id_in_group!r}, ...) names no player of the group "
                     f"(its id_in_group are {sorted(members)})"
                 )
-            return call_live_method(
+            answer = call_live_method(
                 self._database, self._project, members[id_in_group], entry, data
             )
+            # the live method wrote in a unit of work of its own: expire what the bots' session
+            # holds, so `group` (and any player read before) shows its writes, as in oTree
+            self._db.rollback()
+            return answer
 
         function(
             method=method,
