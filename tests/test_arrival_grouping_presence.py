@@ -18,6 +18,7 @@ import re
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from server import timeouts
 from server.app import create_app
 from server.config import load_settings
 from server.models.core import Participant
@@ -91,3 +92,32 @@ def test_a_player_arriving_after_a_long_page_is_grouped_at_once(tmp_path) -> Non
             assert "/arrivals/Results/" in answer.headers["location"]
     finally:
         app.state.grove.db.dispose()
+
+
+def test_the_regrouping_sweep_does_not_group_a_player_who_left(tmp_path) -> None:
+    """The background sweep that re-runs the grouping while players wait (as oTree's wait
+    page reloads do, from the browsers of players still there) picks the first arrival not
+    grouped yet; one who left the page is no more grouped by it than by a partner's arrival
+    (oTree 6.0.15 leaves them out of every grouping once their last request is 70 s old)."""
+    settings = load_settings(RACE_PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
+    app = create_app(settings.with_changes(timeout_poll_seconds=3600.0))
+    grove = app.state.grove
+    try:
+        with TestClient(app) as client:
+            _code, links = create_demo_session(client, "lobby")
+            first = _arrive(client, links[0])
+            with grove.db.transaction() as db:
+                db.execute(
+                    sa.update(Participant)
+                    .where(Participant.code == first.split("/")[2])
+                    .values(last_seen=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+                )
+            second = _arrive(client, links[1])
+            assert "/lobby/Lobby/" in second
+            timeouts.submit_due_pages(grove.db, grove.project)  # the server's sweep, once
+            assert client.get(second + "/status").json() == {"ready": False}
+            assert client.get(first + "/status").json() == {"ready": False}
+            # Back on the page, the first is grouped by their own request.
+            assert _mates(client, first) == _mates(client, second) == [1, 2]
+    finally:
+        grove.db.dispose()
