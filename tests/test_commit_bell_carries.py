@@ -160,3 +160,32 @@ def test_a_plain_ring_after_a_carried_one_is_read_at_once(app, settings, monkeyp
     finally:
         other.dispose()
     assert bodies == ['"small"', large]
+
+
+def test_a_ring_dropped_by_a_full_socket_does_not_hold_its_messages_back(app, settings):
+    """A listener's socket queues a few rings (Linux: net.unix.max_dgram_qlen + 1, 11 by
+    default); a ring sent to a full one is dropped. A burst of commits while the hub is busy
+    fills it: the hub, having taken every ring it got, must still read what the dropped
+    ring's commit stored, not wait for the next look (here: never)."""
+    database = app.state.grove.db
+    other = Database(settings.database_url)
+    burst = 30
+
+    async def scenario() -> list[str]:
+        hub = PushHub(database, 60.0, poll_interval=SLOW_LOOK)
+        subscription = await hub.subscribe("page:e")
+        try:
+            for number in range(burst):  # the hub's loop is held up meanwhile
+                other.run(lambda db, n=number: push.publish(db, "page:e", f'"{n}"'))
+            return [
+                (await asyncio.wait_for(subscription.queue.get(), 3)).body for _ in range(burst)
+            ]
+        finally:
+            hub.unsubscribe(subscription)
+            await hub.close()
+
+    try:
+        bodies = asyncio.run(scenario())
+    finally:
+        other.dispose()
+    assert bodies == [f'"{n}"' for n in range(burst)]
