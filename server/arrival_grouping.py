@@ -45,10 +45,12 @@ def _grouped_scope(participant_id: int) -> str:
     return f"arrival-grouped:{participant_id}"
 
 
-def _waiting_players(db: Session, project: Project, entry: PageEntry, player: Any) -> list[Any]:
+def _waiting_players(
+    db: Session, project: Project, entry: PageEntry, player: Any, arriving: bool
+) -> list[Any]:
     """Players of this round at the wait page who have not been grouped yet and whose browser
-    is still there (seen within PRESENT_WITHIN_SECONDS, or ``player``'s, arriving now), by
-    arrival."""
+    is still there (seen within PRESENT_WITHIN_SECONDS, or ``player``'s when ``arriving``:
+    a request of theirs, or made for them, is there now), by arrival."""
     player_cls = project.apps[entry.app_name].player_cls
     grouped = sa.select(WaitPageCompletion.scope).where(
         WaitPageCompletion.session_id == player.session_id,
@@ -56,6 +58,9 @@ def _waiting_players(db: Session, project: Project, entry: PageEntry, player: An
     )
     grouped_scopes = set(db.scalars(grouped))
     seen_since = utcnow() - dt.timedelta(seconds=PRESENT_WITHIN_SECONDS)
+    present: sa.ColumnElement[bool] = Participant.last_seen >= seen_since
+    if arriving:  # there, whenever their browser last asked for anything
+        present = sa.or_(present, Participant.id == player.participant_id)
     rows = db.execute(
         sa.select(player_cls, WaitPageArrival.id)
         .join(WaitPageArrival, WaitPageArrival.participant_id == player_cls.participant_id)
@@ -63,11 +68,7 @@ def _waiting_players(db: Session, project: Project, entry: PageEntry, player: An
         .where(
             player_cls.subsession_id == player.subsession_id,
             WaitPageArrival.page_index == entry.index,
-            # The player arriving is there, whenever their browser last asked for anything.
-            sa.or_(
-                Participant.last_seen >= seen_since,
-                Participant.id == player.participant_id,
-            ),
+            present,
         )
         .order_by(WaitPageArrival.id)
     ).all()
@@ -188,15 +189,21 @@ def _copy_group_to(subsession: Any, grouped: set[int], member_ids: list[int], si
     db.expire_all()
 
 
-def group_arrivals(db: Session, project: Project, entry: PageEntry, player: Any) -> int | None:
+def group_arrivals(
+    db: Session, project: Project, entry: PageEntry, player: Any, *, arriving: bool = True
+) -> int | None:
     """Form a group from the waiting players if enough are there (or the method says so).
+
+    ``arriving``: ``player`` is on the wait page now, whatever their ``last_seen`` says (their
+    own request, or one made for them); False for the background sweep's re-run, which only
+    picks a waiting player to run it for (``waiting_to_be_grouped``).
 
     Returns the new group's id, or None. ``group_by_arrival_time_method`` may return any
     number of the waiting players (``[player]`` lets one go alone); anything else is a
     ValueError naming the method.
     """
     app = project.apps[entry.app_name]
-    waiting = _waiting_players(db, project, entry, player)
+    waiting = _waiting_players(db, project, entry, player, arriving)
     if not waiting:
         return None
     method = app.hook("group_by_arrival_time_method")

@@ -13,7 +13,10 @@ program that does not ring, a folder that cannot be made) costs time, never a me
 A ring may carry the commit's messages (``ring(database, messages)``: their ids, channels,
 bodies and times, as JSON, up to MAX_CARRIED_BYTES), so a hub hands them to its subscribers
 without reading the table; the hub decides whether it may (``server.push_hub``: only when the
-ids follow on from the last one it saw). A plain ring is one byte.
+ids follow on from the last one it saw). A plain ring is one byte. A full socket drops the
+ring sent to it, and with it the only word of that commit's messages short of the table: a
+listener that took as many rings as its socket holds reports a plain ring after them
+(``BellListener.drain``), so its hub reads the table.
 """
 
 from __future__ import annotations
@@ -124,6 +127,8 @@ class BellListener:
         except OSError:
             self.socket.close()
             raise
+        # The rings the socket holds; fixed when it is made, as the system's limit was then.
+        self.capacity = _queue_capacity()
 
     def fileno(self) -> int:
         """The socket's file number, for the event loop's ``add_reader``."""
@@ -131,11 +136,15 @@ class BellListener:
 
     def drain(self) -> list[list[Carried] | None]:
         """Take every ring that arrived (so the socket is quiet until the next), oldest
-        first: the messages each carried, or None for a plain ring (or one unreadable)."""
+        first: the messages each carried, or None for a plain ring (or one unreadable). Ends
+        with a None when the socket may have been full meanwhile: a ring sent then was
+        dropped, and its commit's messages are known only to the table."""
         rings: list[list[Carried] | None] = []
         with contextlib.suppress(OSError):
             while data := self.socket.recv(MAX_CARRIED_BYTES + 64):
                 rings.append(_carried(data))
+        if rings and (self.capacity is None or len(rings) >= self.capacity):
+            rings.append(None)
         return rings
 
     def close(self) -> None:
@@ -145,6 +154,16 @@ class BellListener:
             self.path.unlink()
         with contextlib.suppress(OSError):
             self.path.parent.rmdir()  # fails while another listener is in it
+
+
+def _queue_capacity() -> int | None:
+    """How many datagrams a new Unix datagram socket holds before one sent to it is refused
+    (Linux: ``net.unix.max_dgram_qlen`` + 1, 11 by default); None where that is not known
+    (elsewhere the limit is in bytes: every drain then counts as perhaps incomplete)."""
+    try:
+        return int(Path("/proc/sys/net/unix/max_dgram_qlen").read_text()) + 1
+    except (OSError, ValueError):
+        return None
 
 
 def _carried(data: bytes) -> list[Carried] | None:

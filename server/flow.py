@@ -450,12 +450,17 @@ def _record_arrival(db: Session, participant: Participant, entry: PageEntry) -> 
     )
 
 
-def arrive_at_wait_page(db: Session, project: Project, participant: Participant) -> bool:
+def arrive_at_wait_page(
+    db: Session, project: Project, participant: Participant, *, arriving: bool = True
+) -> bool:
     """Record the participant's arrival at their current wait page; True if they passed it.
 
     The last arrival of the scope claims the completion row, runs
     ``after_all_players_arrive`` once, moves the other members on to their next pages and
     tells their waiting pages so (``_move_on_the_waiting``), in this same transaction.
+    ``arriving``: a request of the participant's (or one made for them) is there now, so
+    ``group_by_arrival_time`` counts them present whatever their ``last_seen``; False for the
+    background sweep that re-runs the grouping for someone already waiting.
     """
     entry = current_entry(project, participant)
     if entry is None or not entry.is_wait_page:
@@ -474,7 +479,7 @@ def arrive_at_wait_page(db: Session, project: Project, participant: Participant)
     if by_arrival and not _is_grouped(db, participant, entry):
         from server.arrival_grouping import group_arrivals
 
-        formed = group_arrivals(db, project, entry, player)
+        formed = group_arrivals(db, project, entry, player, arriving=arriving)
         if formed is not None:
             _complete_formed_group(db, project, participant, entry, formed)
         player = player_for(db, project, participant, entry)

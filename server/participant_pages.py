@@ -343,7 +343,8 @@ def regroup_by_arrival(database: Database, project: Project, code: str, index: i
         entry = flow.current_entry(project, participant)
         if entry is None or entry.index != index or not entry.is_wait_page:
             return False
-        return flow.arrive_at_wait_page(db, project, participant)
+        # Picked as the first arrival not grouped yet, perhaps long gone: not present by it.
+        return flow.arrive_at_wait_page(db, project, participant, arriving=False)
 
     return database.run(work)
 

@@ -167,6 +167,9 @@ class PushHub:
             ready.set_result(None)
             read_at = loop.time()
             while self._subscriptions and not self._closed:
+                # A ring that did not carry everything: read, whatever data_version says (a
+                # carrying ring's commit, taken as its change, may have hidden this one's).
+                must_read = False
                 if bell is None:
                     await asyncio.sleep(interval)
                 else:
@@ -176,12 +179,13 @@ class PushHub:
                     rings = bell.drain()
                     if rings:
                         last, carried = self._dispatch_carried(last, rings)
+                        must_read = not carried
                         if carried:  # no need to read the table (unless for safety)
                             if commits is not None:
                                 commits.changed()  # the change is those rings' commits
                             if loop.time() - read_at < SAFETY_READ_SECONDS:
                                 continue
-                quiet = commits is not None and not commits.changed()
+                quiet = commits is not None and not commits.changed() and not must_read
                 if quiet and loop.time() - read_at < SAFETY_READ_SECONDS:
                     continue
                 read_at = loop.time()

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from server import timeouts
 from server.app import create_app
 from server.config import load_settings
 from server.models.core import Participant
@@ -91,3 +93,76 @@ def test_a_player_arriving_after_a_long_page_is_grouped_at_once(tmp_path) -> Non
             assert "/arrivals/Results/" in answer.headers["location"]
     finally:
         app.state.grove.db.dispose()
+
+
+def test_the_regrouping_sweep_does_not_group_a_player_who_left(tmp_path) -> None:
+    """The background sweep that re-runs the grouping while players wait (as oTree's wait
+    page reloads do, from the browsers of players still there) picks the first arrival not
+    grouped yet; one who left the page is no more grouped by it than by a partner's arrival
+    (oTree 6.0.15 leaves them out of every grouping once their last request is 70 s old)."""
+    settings = load_settings(RACE_PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
+    app = create_app(settings.with_changes(timeout_poll_seconds=3600.0))
+    grove = app.state.grove
+    try:
+        with TestClient(app) as client:
+            _code, links = create_demo_session(client, "lobby")
+            first = _arrive(client, links[0])
+            with grove.db.transaction() as db:
+                db.execute(
+                    sa.update(Participant)
+                    .where(Participant.code == first.split("/")[2])
+                    .values(last_seen=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+                )
+            second = _arrive(client, links[1])
+            assert "/lobby/Lobby/" in second
+            timeouts.submit_due_pages(grove.db, grove.project)  # the server's sweep, once
+            assert client.get(second + "/status").json() == {"ready": False}
+            assert client.get(first + "/status").json() == {"ready": False}
+            # Back on the page, the first is grouped by their own request.
+            assert _mates(client, first) == _mates(client, second) == [1, 2]
+    finally:
+        grove.db.dispose()
+
+
+FLOW_PROJECT = RACE_PROJECT.parent / "flow"
+
+
+def test_the_sweep_lets_a_waiting_player_go_alone_past_one_who_left(tmp_path) -> None:
+    """oTree's recipe (flow's lobby): groups of 3, or alone after waiting a second. The sweep
+    re-runs the method for the first arrival not grouped yet, who left: the method sees only
+    the player still there, and lets them go alone; the one who left stays."""
+    settings = load_settings(FLOW_PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
+    app = create_app(settings.with_changes(timeout_poll_seconds=3600.0))
+    grove = app.state.grove
+    try:
+        with TestClient(app) as client:
+            created = client.post(
+                "/api/sessions/",
+                json={
+                    "session_config_name": "lobby",
+                    "num_participants": 3,
+                    "modified_session_config_fields": {"lone_after_seconds": 1},
+                },
+            ).json()
+            links = [
+                f"/InitializeParticipant/{p['code']}"
+                for p in client.get(f"/api/sessions/{created['code']}").json()["participants"]
+            ]
+            lobbies = []
+            for link in links[:2]:
+                intro = client.get(link).url.path
+                lobbies.append(client.post(intro, data={}, follow_redirects=False))
+            first, second = (answer.headers["location"] for answer in lobbies)
+            assert "/lobby/Lobby/" in first
+            with grove.db.transaction() as db:
+                db.execute(
+                    sa.update(Participant)
+                    .where(Participant.code == first.split("/")[2])
+                    .values(last_seen=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+                )
+            time.sleep(1.2)  # both have waited too long now
+            timeouts.submit_due_pages(grove.db, grove.project)
+            assert client.get(first + "/status").json() == {"ready": False}
+            assert client.get(second + "/status").json() == {"ready": True}
+    finally:
+        grove.db.dispose()

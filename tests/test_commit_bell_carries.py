@@ -114,3 +114,72 @@ def test_a_message_whose_commit_did_not_ring_is_read_from_the_table_in_order(
 
     # The second ring's message does not follow on from the last id the hub saw: it reads.
     assert _delivered(app, settings, "page:c", steps, 2) == ['"unrung"', '"rung"']
+
+
+def test_a_plain_ring_after_a_carried_one_is_read_at_once(app, settings, monkeypatch):
+    """The hub takes a carrying ring's commit as the change data_version saw; a commit that
+    landed before the hub got to that ring is counted in it too. Its own ring, when it comes
+    plain (its messages over MAX_CARRIED_BYTES: a page command to a whole session), must
+    still make the hub read the table, not wait for the next look (here: never)."""
+    database = app.state.grove.db
+    other = Database(settings.database_url)
+    real_ring = commit_bell.ring
+    held: list[tuple[object, list[commit_bell.Carried] | None]] = []
+    monkeypatch.setattr(
+        db_module.commit_bell, "ring", lambda path, messages=None: held.append((path, messages))
+    )
+    large = '"' + "x" * commit_bell.MAX_CARRIED_BYTES + '"'
+
+    async def scenario() -> list[str]:
+        hub = PushHub(database, 60.0, poll_interval=SLOW_LOOK)
+        subscription = await hub.subscribe("page:d")
+        try:
+            await asyncio.to_thread(other.run, lambda db: push.publish(db, "page:d", '"small"'))
+            await asyncio.to_thread(other.run, lambda db: push.publish(db, "page:d", large))
+            (first_path, first), (second_path, second) = held
+            assert first is not None
+            assert second is not None  # known, but too large to carry
+            real_ring(first_path, first)  # the hub gets to it after both commits
+            bodies = [(await asyncio.wait_for(subscription.queue.get(), 10)).body]
+            real_ring(second_path, second)  # too large to carry: a plain ring
+            bodies.append((await asyncio.wait_for(subscription.queue.get(), 3)).body)
+            return bodies
+        finally:
+            hub.unsubscribe(subscription)
+            await hub.close()
+
+    try:
+        bodies = asyncio.run(scenario())
+    finally:
+        other.dispose()
+    assert bodies == ['"small"', large]
+
+
+def test_a_ring_dropped_by_a_full_socket_does_not_hold_its_messages_back(app, settings):
+    """A listener's socket queues a few rings (Linux: net.unix.max_dgram_qlen + 1, 11 by
+    default); a ring sent to a full one is dropped. A burst of commits while the hub is busy
+    fills it: the hub, having taken every ring it got, must still read what the dropped
+    ring's commit stored, not wait for the next look (here: never)."""
+    database = app.state.grove.db
+    other = Database(settings.database_url)
+    # More commits than the socket holds, quickly (well within the hub's 1 s safety read).
+    burst = 15
+
+    async def scenario() -> list[str]:
+        hub = PushHub(database, 60.0, poll_interval=SLOW_LOOK)
+        subscription = await hub.subscribe("page:e")
+        try:
+            for number in range(burst):  # the hub's loop is held up meanwhile
+                other.run(lambda db, n=number: push.publish(db, "page:e", f'"{n}"'))
+            return [
+                (await asyncio.wait_for(subscription.queue.get(), 3)).body for _ in range(burst)
+            ]
+        finally:
+            hub.unsubscribe(subscription)
+            await hub.close()
+
+    try:
+        bodies = asyncio.run(scenario())
+    finally:
+        other.dispose()
+    assert bodies == [f'"{n}"' for n in range(burst)]
