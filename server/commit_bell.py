@@ -67,7 +67,9 @@ def _usable_folder(database: Path) -> Path | None:
 
 
 def _ring_bytes(messages: list[Carried] | None) -> bytes:
-    if not messages:
+    # Bodies and channels alone over the limit: plain, without encoding them all first (a
+    # page command to a whole session: thousands of messages, milliseconds of JSON).
+    if not messages or sum(len(m[1]) + len(m[2]) for m in messages) > MAX_CARRIED_BYTES:
         return _PLAIN
     carried = _CARRYING + json.dumps(messages, separators=(",", ":")).encode()
     return carried if len(carried) <= MAX_CARRIED_BYTES else _PLAIN

@@ -71,7 +71,8 @@ def publish_many(db: Session, messages: list[tuple[str, str]]) -> None:
         )
         note_published(db, sorted((row.id, row.channel, row.body, now) for row in stored))
         return
-    note_published(db)
+    # PostgreSQL delivers by NOTIFY at the commit: no bell, nothing to note (a note would
+    # only pile up in a session reused for many units, as an async live method's).
     ids = db.scalars(
         sa.insert(PushMessage).returning(PushMessage.id, sort_by_parameter_order=True), rows
     ).all()
@@ -95,9 +96,7 @@ def publish_selected(
     postgres = db.get_bind().dialect.name == "postgresql"
     statement = _publishing_statement(messages, postgres)
     rows = db.execute(statement, {**(parameters or {}), "push_created_at": time.time()}).all()
-    if postgres:
-        note_published(db)
-    else:  # the rows stored, for the commit bell to carry (server.commit_bell)
+    if not postgres:  # the rows stored, for the commit bell to carry (server.commit_bell)
         note_published(db, [(row.id, row.channel, row.body, row.created_at) for row in rows])
     return len(rows)
 
