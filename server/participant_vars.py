@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from server.audit_log import record_change
 from server.change_sequence import stamp_participant
-from server.db import Database
+from server.db import Database, dialect_insert
 from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, SessionNotFound
 from server.models.base import stored_json
 from server.models.core import ExperimentSession, Participant
@@ -177,7 +177,43 @@ _LOCKED_PENDING = (
     .where(_PENDING.c.room_name == sa.bindparam("room"), _PENDING.c.label == sa.bindparam("label"))
     .with_for_update()
 )
-_INSERT_PENDING = sa.insert(_PENDING)
+# Per dialect name: the INSERT of a label's first pending vars, which inserts nothing (and
+# returns no id) when the label has some already.
+_INSERTS_OF_NEW_PENDING: dict[str, sa.Insert] = {}
+
+
+def _insert_of_new_pending(db: Session) -> sa.Insert:
+    """``INSERT ... ON CONFLICT (room_name, label) DO NOTHING RETURNING id`` for the pending
+    vars table on this database, built once per dialect."""
+    dialect = db.get_bind().dialect.name
+    statement = _INSERTS_OF_NEW_PENDING.get(dialect)
+    if statement is None:
+        statement = (
+            dialect_insert(db, _PENDING)
+            .on_conflict_do_nothing(index_elements=[_PENDING.c.room_name, _PENDING.c.label])
+            .returning(_PENDING.c.id)
+        )
+        _INSERTS_OF_NEW_PENDING[dialect] = statement
+    return statement
+
+
+def _keep_pending_vars(
+    db: Session, room: str, label: str, values: dict[str, Any], who: str
+) -> None:
+    """Keep ``values`` for ``label`` in ``room`` until it arrives (noting ``who`` posted them),
+    merged into any kept before (``merged_vars``). A label's first post (Qualtrics posts
+    each label once) is one INSERT; a later one reads the kept row locked and updates it.
+    The caller holds the room's lock (``lock_room``)."""
+    connection = db.connection()
+    row = {"room_name": room, "label": label, "vars": values, "updated_by": who}
+    if connection.execute(_insert_of_new_pending(db), row).first() is not None:
+        return
+    pending = connection.execute(_LOCKED_PENDING, {"room": room, "label": label}).one()
+    connection.execute(
+        _PENDING.update()
+        .where(_PENDING.c.id == pending.id)
+        .values(vars=merged_vars(pending.vars, values), updated_by=who)
+    )
 
 
 def set_participant_vars_by_label(
@@ -214,19 +250,7 @@ def set_participant_vars_by_label(
                 _write_merged_vars(db, row.id, row.vars, values)
                 _record_vars(db, who, "participant.vars", values, session_code, row.code, room)
                 return True
-        connection = db.connection()
-        pending = connection.execute(_LOCKED_PENDING, {"room": room, "label": label}).first()
-        if pending is None:
-            connection.execute(
-                _INSERT_PENDING,
-                {"room_name": room, "label": label, "vars": values, "updated_by": who},
-            )
-        else:
-            connection.execute(
-                _PENDING.update()
-                .where(_PENDING.c.id == pending.id)
-                .values(vars=merged_vars(pending.vars, values), updated_by=who)
-            )
+        _keep_pending_vars(db, room, label, values, who)
         _record_vars(db, who, "participant.vars", values, None, None, room, label=label)
         return False
 
