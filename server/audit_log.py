@@ -57,10 +57,11 @@ def record_change(
     ``session``, ``participant``, ``room``, ``study`` name what it concerned (codes, names);
     ``details`` a small JSON object.
 
-    The row is written at once, with a Core INSERT: no object for the session to track and
-    flush (its unit of work was about an eighth of a vars post's samples).
+    The row is written at once, with a Core INSERT on the unit's connection: no object for
+    the session to track and flush (its unit of work was about an eighth of a vars post's
+    samples), nor the session's execution of a statement.
     """
-    db.execute(
+    db.connection().execute(
         _INSERT_ENTRY,
         {
             "at": utcnow(),

@@ -271,6 +271,31 @@ def dialect_insert(db: Session, model: Any) -> postgresql.Insert | sqlite.Insert
     return sqlite.insert(model)
 
 
+def _plain_savepoints(dialect: sa.Dialect) -> None:
+    """Let ``dialect`` send SAVEPOINT, RELEASE and ROLLBACK TO as plain text.
+
+    SQLAlchemy compiles a new clause object for each (it has no cache key), which was about
+    8% of a participant_vars post's CPU in process: every unit of work queued in a group
+    commit runs in a savepoint. The names are SQLAlchemy's own (``sa_savepoint_<n>``), which
+    need no quoting, and the statements still pass through the engine's events.
+    """
+
+    def savepoint(connection: sa.Connection, name: str) -> None:
+        connection.exec_driver_sql(f"SAVEPOINT {name}")
+
+    def release(connection: sa.Connection, name: str) -> None:
+        connection.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+
+    def rollback_to(connection: sa.Connection, name: str) -> None:
+        connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+
+    vars(dialect).update(
+        do_savepoint=savepoint,
+        do_release_savepoint=release,
+        do_rollback_to_savepoint=rollback_to,
+    )
+
+
 def _retryable(error: BaseException) -> str | None:
     """The reason a database error may be retried (a deadlock, a serialization failure)."""
     original = getattr(error, "orig", None)
@@ -517,6 +542,7 @@ class Database:
             # (SQLSTATE 55P03), which becomes DatabaseBusy: no request hangs on a stuck one.
             kwargs["connect_args"] = {"options": f"-c lock_timeout={lock_timeout_ms}"}
         self.engine = sa.create_engine(self.url, **kwargs)
+        _plain_savepoints(self.engine.dialect)
         self._file_identity = FileIdentity(self.sqlite_path) if self.sqlite_path else None
         self._checkpointer = (
             WalCheckpointer(self.sqlite_path, lock_timeout_ms) if self.sqlite_path else None

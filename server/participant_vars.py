@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from server.audit_log import record_change
 from server.change_sequence import stamp_participant
-from server.db import Database
+from server.db import Database, dialect_insert
 from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, SessionNotFound
 from server.models.base import stored_json
 from server.models.core import ExperimentSession, Participant
@@ -104,13 +104,21 @@ def check_room(database: Database, project: Project, room_name: Any) -> str:
     return room_name
 
 
+# The vars posts read and write rows with Core statements on the tables: no ORM object to
+# load, track and flush, and no ORM compilation and row processing (most of a post's own
+# time in the profiles).
+_PARTICIPANTS: sa.Table = Participant.__table__  # type: ignore[assignment]
+_SESSIONS: sa.Table = ExperimentSession.__table__  # type: ignore[assignment]
+_ROOMS: sa.Table = RoomState.__table__  # type: ignore[assignment]
+
+
 def _opened_in_room(room_name: Any, closed_after: Any) -> sa.ColumnElement[bool]:
     """A session of the room ``room_name`` created since the room was last closed (the
     room's ``closed_after_session_id``, ``closed_after``; none closed yet when it is NULL):
     the rule of both current-session reads below."""
     return sa.and_(
-        ExperimentSession.room_name == room_name,
-        ExperimentSession.id > sa.func.coalesce(closed_after, 0),
+        _SESSIONS.c.room_name == room_name,
+        _SESSIONS.c.id > sa.func.coalesce(closed_after, 0),
     )
 
 
@@ -139,21 +147,21 @@ def current_room_session(
 # transaction already holds the database's write lock, so nothing can change between the
 # room's "lock" and the read (on PostgreSQL the lock must come first, in a statement of its own:
 # a read in the locking statement would see the database from before it waited for the lock).
-_ROOM_STATE = sa.orm.aliased(RoomState)
+_ROOM_STATE = _ROOMS.alias()
 _ROOM_WITH_SESSION = (
-    sa.select(_ROOM_STATE.room_name, ExperimentSession.id, ExperimentSession.code)
+    sa.select(_ROOM_STATE.c.room_name, _SESSIONS.c.id, _SESSIONS.c.code)
     .select_from(_ROOM_STATE)
     .outerjoin(
-        ExperimentSession,
-        ExperimentSession.id
+        _SESSIONS,
+        _SESSIONS.c.id
         == (
-            sa.select(sa.func.max(ExperimentSession.id))
-            .where(_opened_in_room(_ROOM_STATE.room_name, _ROOM_STATE.closed_after_session_id))
+            sa.select(sa.func.max(_SESSIONS.c.id))
+            .where(_opened_in_room(_ROOM_STATE.c.room_name, _ROOM_STATE.c.closed_after_session_id))
             .correlate(_ROOM_STATE)
             .scalar_subquery()
         ),
     )
-    .where(_ROOM_STATE.room_name == sa.bindparam("room"))
+    .where(_ROOM_STATE.c.room_name == sa.bindparam("room"))
 )
 
 
@@ -161,7 +169,7 @@ def _lock_room_with_session(db: Session, room: str) -> tuple[int, str] | None:
     """Lock the room (``lock_room``); then the id and code of its current session
     (``current_room_session``), or None. On SQLite one statement once the room has a row."""
     if db.get_bind().dialect.name == "sqlite":
-        row = db.execute(_ROOM_WITH_SESSION, {"room": room}).first()
+        row = db.connection().execute(_ROOM_WITH_SESSION, {"room": room}).first()
         if row is not None:
             return None if row.id is None else (row.id, row.code)
     lock_room(db, room)
@@ -177,7 +185,43 @@ _LOCKED_PENDING = (
     .where(_PENDING.c.room_name == sa.bindparam("room"), _PENDING.c.label == sa.bindparam("label"))
     .with_for_update()
 )
-_INSERT_PENDING = sa.insert(_PENDING)
+# Per dialect name: the INSERT of a label's first pending vars, which inserts nothing (and
+# returns no id) when the label has some already.
+_INSERTS_OF_NEW_PENDING: dict[str, sa.Insert] = {}
+
+
+def _insert_of_new_pending(db: Session) -> sa.Insert:
+    """``INSERT ... ON CONFLICT (room_name, label) DO NOTHING RETURNING id`` for the pending
+    vars table on this database, built once per dialect."""
+    dialect = db.get_bind().dialect.name
+    statement = _INSERTS_OF_NEW_PENDING.get(dialect)
+    if statement is None:
+        statement = (
+            dialect_insert(db, _PENDING)
+            .on_conflict_do_nothing(index_elements=[_PENDING.c.room_name, _PENDING.c.label])
+            .returning(_PENDING.c.id)
+        )
+        _INSERTS_OF_NEW_PENDING[dialect] = statement
+    return statement
+
+
+def _keep_pending_vars(
+    db: Session, room: str, label: str, values: dict[str, Any], who: str
+) -> None:
+    """Keep ``values`` for ``label`` in ``room`` until it arrives (noting ``who`` posted them),
+    merged into any kept before (``merged_vars``). A label's first post (Qualtrics posts
+    each label once) is one INSERT; a later one reads the kept row locked and updates it.
+    The caller holds the room's lock (``lock_room``)."""
+    connection = db.connection()
+    row = {"room_name": room, "label": label, "vars": values, "updated_by": who}
+    if connection.execute(_insert_of_new_pending(db), row).first() is not None:
+        return
+    pending = connection.execute(_LOCKED_PENDING, {"room": room, "label": label}).one()
+    connection.execute(
+        _PENDING.update()
+        .where(_PENDING.c.id == pending.id)
+        .values(vars=merged_vars(pending.vars, values), updated_by=who)
+    )
 
 
 def set_participant_vars_by_label(
@@ -214,19 +258,7 @@ def set_participant_vars_by_label(
                 _write_merged_vars(db, row.id, row.vars, values)
                 _record_vars(db, who, "participant.vars", values, session_code, row.code, room)
                 return True
-        connection = db.connection()
-        pending = connection.execute(_LOCKED_PENDING, {"room": room, "label": label}).first()
-        if pending is None:
-            connection.execute(
-                _INSERT_PENDING,
-                {"room_name": room, "label": label, "vars": values, "updated_by": who},
-            )
-        else:
-            connection.execute(
-                _PENDING.update()
-                .where(_PENDING.c.id == pending.id)
-                .values(vars=merged_vars(pending.vars, values), updated_by=who)
-            )
+        _keep_pending_vars(db, room, label, values, who)
         _record_vars(db, who, "participant.vars", values, None, None, room, label=label)
         return False
 
@@ -287,11 +319,6 @@ def _record_vars(
         details=details,
     )
 
-
-# The vars posts read and write the participant's row with Core statements: no ORM object to
-# load, track and flush (most of a post's own time in the profiles).
-_PARTICIPANTS: sa.Table = Participant.__table__  # type: ignore[assignment]
-_SESSIONS: sa.Table = ExperimentSession.__table__  # type: ignore[assignment]
 
 # The participant locked, with its session's code (the audit log names it) in the same
 # statement: FOR UPDATE OF the participant only, since on PostgreSQL a lock on the session row

@@ -40,9 +40,10 @@ pytestmark = pytest.mark.sqlite
 PAGE_GET = 2
 PAGE_POST = 6
 # participant_vars (REST, the Qualtrics call) by participant code, and by room and label for
-# a label whose participant has not arrived yet (kept pending).
+# a label whose participant has not arrived yet (kept pending): the room with its session,
+# the pending row's INSERT (ON CONFLICT DO NOTHING), the audit row.
 VARS_BY_CODE = 4
-VARS_BY_LABEL = 4
+VARS_BY_LABEL = 3
 LIVE_MESSAGE = 7
 # bench_wait (groups of three at a wait page): a POST that arrives at the wait page and waits,
 # the group's last arrival's POST (it completes the page, runs after_all_players_arrive, moves

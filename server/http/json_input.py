@@ -117,5 +117,17 @@ def loads_strict(raw: bytes | str) -> Any:
         raise JSONInputError(f"the request body is not valid JSON: {exc.msg}") from None
     except RecursionError:
         raise JSONInputError(f"the JSON is nested more than {MAX_DEPTH} levels deep") from None
-    _check_values(data)
+    if not _plainly_within_limits(text):
+        _check_values(data)
     return data
+
+
+def _plainly_within_limits(text: str) -> bool:
+    """Whether the text alone shows that its JSON passes ``_check_values``: no ``\\u``
+    escape and no surrogate (so no string or key holds one), and no more brackets than
+    MAX_DEPTH (so no deeper nesting). Most request bodies; the walk is for the rest."""
+    return (
+        "\\u" not in text
+        and _SURROGATE.search(text) is None
+        and text.count("[") + text.count("{") <= MAX_DEPTH
+    )

@@ -13,24 +13,29 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from starlette.datastructures import URLPath
-from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Router
+from starlette.routing import BaseRoute, Match, Mount, Router
 from starlette.types import Receive, Scope, Send
+
+from server.http.route_index import IndexedRoutes
 
 
 class _Built:
-    """``load()``'s result, made once, whichever thread asks first."""
+    """``load()``'s routes, indexed (``IndexedRoutes``) once, whichever thread asks first."""
 
     def __init__(self, load: Callable[[], Sequence[BaseRoute]]) -> None:
         self._load = load
-        self._routes: list[BaseRoute] | None = None
+        self._index: IndexedRoutes | None = None
         self._lock = threading.Lock()
 
-    def routes(self) -> list[BaseRoute]:
-        if self._routes is None:
+    def index(self) -> IndexedRoutes:
+        if self._index is None:
             with self._lock:
-                if self._routes is None:
-                    self._routes = list(self._load())
-        return self._routes
+                if self._index is None:
+                    self._index = IndexedRoutes(self._load())
+        return self._index
+
+    def routes(self) -> list[BaseRoute]:
+        return self.index().routes
 
 
 class LazyRouter:
@@ -50,7 +55,7 @@ class LazyRouter:
     def build(self) -> None:
         """Build the table now, if not yet."""
         if self._router is None:
-            self._router = Router(routes=self.routes)
+            self._router = Router(routes=[self._built.index()])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._router is None:
@@ -73,36 +78,14 @@ class LazyRoutes(BaseRoute):
         """The routes, built now if not yet."""
         return self._built.routes()
 
-    def _match(self, scope: Scope) -> tuple[Match, Scope, BaseRoute | None]:
-        partial: tuple[Scope, BaseRoute] | None = None
-        for route in self.routes:
-            match, child_scope = route.matches(scope)
-            if match is Match.FULL:
-                return match, child_scope, route
-            if match is Match.PARTIAL and partial is None:
-                partial = (child_scope, route)
-        if partial is not None:
-            return Match.PARTIAL, partial[0], partial[1]
-        return Match.NONE, {}, None
-
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child_scope, _route = self._match(scope)
-        return match, child_scope
+        return self._built.index().matches(scope)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The router merged our child scope (a Route's endpoint and path parameters) into
-        # ``scope``; matching again finds the same route with the same parameters.
-        _match, _child_scope, route = self._match(scope)
-        assert route is not None, "handle() after matches() found no route"
-        await route.handle(scope, receive, send)
+        await self._built.index().handle(scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
-        for route in self.routes:
-            try:
-                return route.url_path_for(name, **path_params)
-            except NoMatchFound:
-                pass
-        raise NoMatchFound(name, path_params)
+        return self._built.index().url_path_for(name, **path_params)
 
 
 def build_now(routes: Iterable[BaseRoute]) -> int:

@@ -28,11 +28,12 @@ answers carry the security headers too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
 from server.config import Settings
@@ -41,6 +42,7 @@ from server.http.body_limit import counting_receive, declared_length_refusal
 from server.http.error_answers import ErrorAnswers
 from server.http.errors import error_response
 from server.http.participant_presence import PresenceNotes, participant_code
+from server.http.route_index import IndexedRoutes
 from server.http.security_headers import add_security_headers, raw_headers_for
 from server.http.trusted_hosts import HostCheck, host_check
 from server.http.url_text import unstorable_text_refusal
@@ -149,10 +151,20 @@ class GroveApp(Starlette):
     ServerErrorMiddleware or ExceptionMiddleware, whose work job 6 does with the same
     ``exception_handlers``."""
 
-    def __init__(self, settings: Settings, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self, settings: Settings, *, routes: Sequence[BaseRoute] = (), **kwargs: Any
+    ) -> None:
+        # One indexed route over the list (``server/http/route_index.py``): a request tries
+        # only the routes its path's first segment can match, in their order.
+        self._index = IndexedRoutes(routes)
+        super().__init__(routes=[self._index], **kwargs)
         self.grove_settings = settings
         self.host_check = host_check(settings)  # its warning said now, not at a first request
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The app's routes, as given (``Starlette.routes``)."""
+        return self._index.routes
 
     def build_middleware_stack(self) -> ASGIApp:
         """GroveMiddleware(user middleware(router)); built on the first request."""

@@ -42,9 +42,13 @@ PARTICIPANT_CONTENT_SECURITY_POLICY = "frame-ancestors 'self'"
 COMMON_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
 
+_ADMIN_EXACT = frozenset(ADMIN_PATHS)
+_ADMIN_PREFIXES = tuple(admin + "/" for admin in ADMIN_PATHS)
+
+
 def is_admin_path(path: str) -> bool:
     """Is this one of the admin area's URLs (strict policy), not a participant's?"""
-    return any(path == admin or path.startswith(admin + "/") for admin in ADMIN_PATHS)
+    return path in _ADMIN_EXACT or path.startswith(_ADMIN_PREFIXES)
 
 
 def headers_for(path: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from server.http.json_input import MAX_DEPTH, JSONInputError, loads_strict
 from server.rest.errors import RequestError
-from server.storable_text import unstorable_strings
+from server.storable_text import unstorable_character, unstorable_strings
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -100,11 +100,18 @@ async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
     100 levels of nesting); 413 for a body over ``limit`` bytes. Nothing of such a request is
     written.
     """
-    query_pairs = _repeated_as_lists(
-        [(k, v) for k, v in request.query_params.multi_items() if k != "api_key"]
+    query_pairs = (
+        _repeated_as_lists(
+            [(k, v) for k, v in request.query_params.multi_items() if k != "api_key"]
+        )
+        if request.scope.get("query_string")
+        else []
     )
     raw = await _read_limited(request, limit)
     body: dict[str, Any] = {}
+    # A JSON text with no \u escape and no unstorable character holds no unstorable string
+    # (a raw NUL is not valid JSON): then only the query's values need looking at.
+    body_storable = False
     if raw.strip():
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         try:
@@ -121,6 +128,7 @@ async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
                     400, f"the JSON body must be an object, not {type(parsed).__name__}"
                 )
             body = expand_dotted(parsed.items())
+            body_storable = "\\u" not in text and unstorable_character(text) is None
         elif content_type == FORM_TYPE:
             pairs = [(k, v) for k, v in parse_qsl(text, keep_blank_values=True) if k != "api_key"]
             body = expand_dotted(pairs)
@@ -131,7 +139,9 @@ async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
             )
     params = expand_dotted(query_pairs)
     _merge(params, body)
-    unstorable = next(unstorable_strings(params), None)
+    unstorable = (
+        next(unstorable_strings(params), None) if query_pairs or not body_storable else None
+    )
     if unstorable is not None:
         field, message = unstorable
         raise RequestError(400, message, field or None)
