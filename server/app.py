@@ -126,6 +126,8 @@ def _lifespan() -> Callable[[Starlette], Any]:
 
 
 def _warn_if_api_open(settings: Settings, db: Database) -> None:
+    if settings.rest_key or not logging.getLogger("grove").isEnabledFor(logging.WARNING):
+        return  # nothing to say, or nobody to say it to (a bot run): no query, no import
     from server.api_keys import any_keys
 
     with db.read() as session:

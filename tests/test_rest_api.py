@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from server.app import create_app
@@ -524,6 +525,27 @@ def test_open_api_is_logged_at_start(settings, caplog):
         app = create_app(settings.with_changes(rest_key=REST_KEY))
     app.state.grove.db.dispose()
     assert "The REST API is open" not in caplog.text
+
+
+def test_a_start_that_would_not_log_the_open_api_does_not_look_for_keys(settings, caplog):
+    """A bot run (``python -m server test``) logs only errors: the check's query and import
+    are start-up time it does not spend (bench/README.md, the bots' start-up)."""
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", note)
+    try:
+        for level in ("ERROR", "WARNING"):
+            with caplog.at_level(level, logger="grove"):
+                app = create_app(settings)
+            app.state.grove.db.dispose()
+            looked = [s for s in statements if "grove_api_key" in s and s.startswith("SELECT")]
+            assert bool(looked) is (level == "WARNING"), (level, looked)
+            statements.clear()
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", note)
 
 
 @pytest.mark.parametrize(
