@@ -243,7 +243,8 @@ def apply_plan(
     tables = app_tables(metadata)
     done: list[str] = []
     if plan.new_tables:
-        metadata.create_all(connection, tables=plan.new_tables)
+        # The plan found them missing (under the schema lock): no has_table each.
+        metadata.create_all(connection, tables=plan.new_tables, checkfirst=False)
         done.extend(f"created table {table.name}" for table in plan.new_tables)
     if not (plan.added or (widen and plan.widened) or (destructive and plan.destructive)):
         return done  # no column to change: Alembic (tenths of a second to import) not needed

@@ -62,7 +62,8 @@ def _grove_tables(connection: sa.Connection, project: Project, *, upgrade: bool)
     if state.kind == "empty":
         _refuse_otree_database(connection)
         grove_tables = [project.metadata.tables[name] for name in Base.metadata.tables]
-        project.metadata.create_all(connection, tables=grove_tables)
+        # None of them is there (the state says so, under the schema lock): no has_table each.
+        project.metadata.create_all(connection, tables=grove_tables, checkfirst=False)
         schema_versions.stamp_new(connection)
         return [f"Grove's tables: created at revision {head}"]
     if state.kind == "unknown":
