@@ -89,22 +89,44 @@ def ring(database: Path, messages: list[Carried] | None = None) -> None:
         entries = list(os.scandir(folder))
     except OSError:
         return
-    try:
-        sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    except OSError:
+    sender = _sender()
+    if sender is None:
         return  # out of file numbers, say: the hubs' next look finds the messages
-    with sender:
-        sender.setblocking(False)
+    try:
         for entry in entries:
             try:
                 if not stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode):
                     continue  # only the listeners' own sockets, never through a link
-                sender.sendto(data, entry.path)
+                try:
+                    sender.sendto(data, entry.path)
+                except BlockingIOError:
+                    # The listener's queue is full (BellListener.drain says so), or this
+                    # sender's buffer is: each ring sent counts against it until its listener
+                    # reads it (Linux: about 200 KB, some seven rings near MAX_CARRIED_BYTES),
+                    # and the listeners after that would get nothing. A fresh sender tries again.
+                    fresh = _sender()
+                    if fresh is None:
+                        continue
+                    sender.close()
+                    sender = fresh
+                    sender.sendto(data, entry.path)
             except ConnectionRefusedError:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)  # its process is gone
             except OSError:
-                pass  # full (rung already), removed meanwhile, or not a socket
+                pass  # full (its drain says so), removed meanwhile, or not a socket
+    finally:
+        sender.close()
+
+
+def _sender() -> socket.socket | None:
+    """A non-blocking datagram socket to ring from, or None (out of file numbers, say)."""
+    try:
+        sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    except OSError:
+        return None
+    sender.setblocking(False)
+    return sender
 
 
 class BellListener:

@@ -183,3 +183,45 @@ def test_a_ring_dropped_by_a_full_socket_does_not_hold_its_messages_back(app, se
     finally:
         other.dispose()
     assert bodies == [f'"{n}"' for n in range(burst)]
+
+
+def test_every_worker_gets_the_ring_of_a_commit_that_carries_much(app, settings):
+    """One sender rings every worker's socket, and each ring it sent counts against its send
+    buffer until that worker reads it (Linux: about 200 KB by default, so some seven rings
+    near MAX_CARRIED_BYTES): the workers rung after that got nothing at all, and their hubs
+    held the commit's messages back until their next look (here: never)."""
+    database = app.state.grove.db
+    other = Database(settings.database_url)
+    sqlite_path = database.sqlite_path
+    assert sqlite_path is not None
+    # A commit near the most a ring carries: 8 messages of 3.5 KB, say a page's state sent
+    # to each member of a group of 8.
+    bodies = [f'"{n}{"x" * 3500}"' for n in range(8)]
+    workers = 15  # other workers' listeners (more than the buffer takes such rings)
+
+    async def scenario() -> tuple[list[str], list[list[list[commit_bell.Carried] | None]]]:
+        hub = PushHub(database, 60.0, poll_interval=SLOW_LOOK)
+        listeners = [commit_bell.BellListener(sqlite_path) for _ in range(workers)]
+        subscription = await hub.subscribe("page:f")
+        try:
+            await asyncio.to_thread(
+                other.run, lambda db: push.publish_many(db, [("page:f", b) for b in bodies])
+            )
+            got = [(await asyncio.wait_for(subscription.queue.get(), 5)).body for _ in bodies]
+            return got, [listener.drain() for listener in listeners]
+        finally:
+            hub.unsubscribe(subscription)
+            await hub.close()
+            for listener in listeners:
+                listener.close()
+
+    try:
+        got, rings = asyncio.run(scenario())
+    finally:
+        other.dispose()
+    assert got == bodies
+    # Each worker's listener got one ring, carrying the commit's messages.
+    carried = [
+        [row[2] for row in ring[0]] == bodies if ring and ring[0] else None for ring in rings
+    ]
+    assert carried == [True] * workers
