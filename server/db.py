@@ -142,6 +142,24 @@ T = TypeVar("T")
 
 _PROGRESS_KEY = "grove.report_progress"
 _PUBLISHED_KEY = "grove.published"
+# In a session's ``info`` while :meth:`Database.between_units` lends it out with no lock held.
+BETWEEN_UNITS_KEY = "grove.between_units"
+
+
+class WriteBetweenUnits(RuntimeError):
+    """A flush of a session that :meth:`Database.between_units` lent out with no write lock
+    held: nothing is written until the session's next unit of work."""
+
+
+@event.listens_for(Session, "before_flush")
+def _no_flush_between_units(session: Session, *_args: Any) -> None:
+    if session.info.get(BETWEEN_UNITS_KEY):
+        raise WriteBetweenUnits(
+            "nothing is written while no unit of work holds the locks (an async live "
+            "method's changes are stored at its next yield)"
+        )
+
+
 # The unit of work the running code is in, for model code that has no row to ask
 # (``Bid.filter()`` with no arguments in a custom_export, ``Bid.create(amount=1)``).
 _current_unit: ContextVar[Session | None] = ContextVar("grove_current_unit", default=None)
@@ -583,6 +601,7 @@ class Database:
             if self.is_sqlite
             else self.engine
         )
+        self._reader_engine = reader_engine
         self._reader = sessionmaker(reader_engine, expire_on_commit=False, info=self.info)
         sa.event.listen(self._reader, "after_flush", _note_flush)
 
@@ -591,6 +610,28 @@ class Database:
         live method runs one per step): pass it to :meth:`run` or :meth:`transaction` each
         time, and close it after the last."""
         return self._writer()
+
+    @contextmanager
+    def between_units(self, session: Session) -> Iterator[None]:
+        """Use ``session`` (a :meth:`writer_session` between two of its units of work) with
+        no write lock held or waited for: what its objects load meanwhile is read as
+        :meth:`read` reads, nothing is flushed (an explicit flush raises
+        WriteBetweenUnits), and on leaving, whatever it read is ended with a rollback, which
+        drops the objects' unflushed changes and expires them (so they are read afresh).
+        What the caller wants written it takes before leaving and sets again in the next
+        unit of work (an async live method's steps: ``server.live_pages``)."""
+        writer_bind, autoflush = session.bind, session.autoflush
+        session.bind, session.autoflush = self._reader_engine, False
+        session.info[BETWEEN_UNITS_KEY] = True
+        try:
+            with self._failures_translated():
+                yield
+        finally:
+            session.info.pop(BETWEEN_UNITS_KEY, None)
+            try:
+                session.rollback()
+            finally:
+                session.bind, session.autoflush = writer_bind, autoflush
 
     def _unit_session(self, session: Session | None) -> AbstractContextManager[Session]:
         return self._writer() if session is None else nullcontext(session)

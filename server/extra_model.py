@@ -12,13 +12,16 @@ to), so deleting a session deletes its rows and the data export can offer them p
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, ClassVar, Self
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
 
-from server.db import current_unit
+from server.db import BETWEEN_UNITS_KEY, current_unit
 from server.fields import Field, Link
+
+_creations = itertools.count(1)
 
 
 class ExtraModel:
@@ -31,6 +34,8 @@ class ExtraModel:
     # values and class-level column expressions typed for mypy.
     id: Any
     session_id: Any
+    # The order of the rows created and not stored yet (``_pending_matches``).
+    _grove_created: int = 0
 
     def __init__(self, **values: Any) -> None:
         for name, value in values.items():
@@ -85,7 +90,8 @@ class ExtraModel:
 
     @classmethod
     def create(cls, **values: Any) -> Self:
-        """Add a row with these fields and links; returns it, with its ``id``.
+        """Add a row with these fields and links; returns it, with its ``id`` (in the step
+        of an async live method, at the method's next ``yield``, when the row is stored).
 
         Raises TypeError for a name the model does not declare or a link to the wrong kind
         of row, ValueError when the linked rows belong to different sessions.
@@ -111,8 +117,12 @@ class ExtraModel:
                 values[name] = field.initial
         row = cls(**values)
         row.session_id = next(iter(sessions), None)
+        row._grove_created = next(_creations)
         db.add(row)
-        db.flush()
+        if not db.info.get(BETWEEN_UNITS_KEY):
+            # Between an async live method's units of work (no lock held) the row is
+            # inserted, and gets its id, at the method's next yield.
+            db.flush()
         return row
 
     @classmethod
@@ -145,7 +155,30 @@ class ExtraModel:
                 "player=player or group=group"
             )
         db = cls._unit(values, "filter")
-        return list(db.scalars(sa.select(cls).where(*conditions).order_by(cls.id)))
+        rows = list(db.scalars(sa.select(cls).where(*conditions).order_by(cls.id)))
+        if db.info.get(BETWEEN_UNITS_KEY):
+            rows = [row for row in rows if row not in db.deleted]
+            rows += cls._pending_matches(db, values)
+        return rows
+
+    @classmethod
+    def _pending_matches(cls, db: Session, values: dict[str, Any]) -> list[Self]:
+        """The rows an async live method's step created (stored at its next ``yield``, so
+        no query finds them yet) that match ``values``, in the order they were created:
+        they count as rows of the model within the step, as in oTree."""
+        pending = [row for row in db.new if isinstance(row, cls)]
+        pending.sort(key=lambda row: row._grove_created)
+        return [
+            row
+            for row in pending
+            if all(
+                getattr(row, name) is value
+                or (value is not None and getattr(row, f"{name}_id", None) == value.id)
+                if name in cls._grove_links
+                else getattr(row, name) == value
+                for name, value in values.items()
+            )
+        ]
 
     @classmethod
     def values_dicts(cls, *, order_by: str | None = None, **values: Any) -> list[dict[str, Any]]:
@@ -161,7 +194,22 @@ class ExtraModel:
             .where(*conditions)
             .order_by(getattr(cls, order_by or "id"), cls.id)
         )
-        return [dict(zip(names, row, strict=True)) for row in db.execute(query)]
+        found = [dict(zip(names, row, strict=True)) for row in db.execute(query)]
+        if db.info.get(BETWEEN_UNITS_KEY):
+            gone = {row.id for row in db.deleted if isinstance(row, cls)}
+            found = [row for row in found if row["id"] not in gone]
+            for row in cls._pending_matches(db, values):
+                found.append(
+                    {
+                        "id": None,
+                        **{name: getattr(row, name) for name in cls._grove_fields},
+                        **{
+                            f"{name}_id": getattr(getattr(row, name), "id", None)
+                            for name in cls._grove_links
+                        },
+                    }
+                )
+        return found
 
     def delete(self) -> None:
         """Remove this row (and the rows of other ExtraModels that link to it)."""
@@ -169,7 +217,8 @@ class ExtraModel:
         if db is None:
             raise RuntimeError(f"{type(self).__name__} is not attached to a database session")
         db.delete(self)
-        db.flush()
+        if not db.info.get(BETWEEN_UNITS_KEY):  # else at an async live method's next yield
+            db.flush()
 
     def __repr__(self) -> str:
         shown = ", ".join(

@@ -16,16 +16,22 @@ answer goes to the recipient's channel for the sender's page (``live_channel``):
 another page does not get it (as in oTree).
 
 An ``async def`` live method that ``yield``s its answers (oTree 6's async generator live
-method) runs step by step: the code up to each ``yield`` is one unit of work (locks taken
-again, the method's objects read afresh, its writes and that answer committed together), so
-each answer is delivered as it is yielded, not when the method ends. Its awaits hold the
-step's locks; a falsy answer ends the method (as in oTree); a step that raises keeps what the
-steps before it committed. An ``async def`` without ``yield`` is refused, as oTree refuses it.
+method, meant for web APIs such as an LLM's, whose answer may take seconds) runs step by
+step. A step (its code up to the next ``yield``) runs with no lock held, so its awaits hold
+up no other participant: what it reads is read as a page GET reads, and what it changes on
+its objects (fields, ``ExtraModel.create``/``delete``) is taken when it yields and set
+again in that step's unit of work, which locks the sender (LOCK ORDER), reads afresh, stores
+the changes and the answer together, so each answer is delivered as it is yielded, not when
+the method ends. As in oTree, two such methods changing the same object (the group) at once
+may overwrite each other's changes ("race conditions", oTree's documentation). A falsy
+answer ends the method (as in oTree); a step that raises keeps what the steps before it
+committed. An ``async def`` without ``yield`` is refused, as oTree refuses it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import inspect
 import time
@@ -37,9 +43,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
 
 from server import flow, player_cache, push
-from server.db import Database, dialect_insert, lock_ids_in_order
+from server.db import Database, dialect_insert, in_unit, lock_ids_in_order
 from server.errors import GroveError, ParticipantNotFound
 from server.json_data import safe_json
+from server.models.base import flag_changed_json
 from server.models.core import Participant
 from server.models.push import LiveReceipt
 from server.participant_pages import lock_participant, lock_participant_in_scope
@@ -51,11 +58,10 @@ _STALE_HINT = "stale_hint"
 # The most characters a page's message id may have (the client's ids are far shorter).
 MAX_MESSAGE_KEY = 64
 # The longest one step of an async live method (its code up to the next ``yield``) may run,
-# in seconds. A step holds its unit of work's locks (on SQLite every worker's writes wait), so
-# a step that awaits longer is cancelled and fails as if it had raised: its writes roll back,
-# the answers of earlier steps stay. Without it, a method that awaits forever would hold a
-# server thread and the locks for good.
-ASYNC_STEP_SECONDS = 2.0
+# in seconds. A step holds no lock, but it holds a server thread: a step that awaits longer
+# is cancelled and fails as if it had raised (its changes are not stored, the answers of
+# earlier steps stay). Long enough for a language model's answer.
+ASYNC_STEP_SECONDS = 120.0
 
 
 class LiveMethodError(GroveError):
@@ -175,10 +181,11 @@ def send_live_message(
         if inspect.isasyncgenfunction(method):
             if session is None:  # _has_async_live_methods finds every such method
                 raise LiveMethodError(f"{entry.page_name}.live_method: an async method not found")
-            if steps is not None:  # a first step aborted on PostgreSQL, run again
+            if steps is not None:  # this unit of work aborted on PostgreSQL, run again
                 steps.close()
+            # Nothing of the method runs yet: its steps run after this unit (no lock held).
             steps = _AsyncSteps(player, entry, method(player, data))
-            return LiveResult("ran", steps.first(db), scope)
+            return LiveResult("ran", None, scope)
         return_value = method(player, data)
         _deliver(db, player, entry, return_value)
         return LiveResult("ran", return_value, scope)
@@ -192,11 +199,10 @@ def send_live_message(
         if result.status == _STALE_HINT:
             hint = None
             result = database.run(work, session)
-        if steps is not None:
-            running = steps
-            while running.running:
-                with database.transaction(session) as db:  # not run again: the step has run
-                    running.next(db, project, code)
+        if steps is not None and result.status == "ran":
+            assert session is not None
+            answers = steps.run(database, session, project, code)
+            result = dataclasses.replace(result, return_value=answers[0] if answers else None)
         return result
     finally:
         if steps is not None:
@@ -227,50 +233,85 @@ def _has_async_live_methods(project: Project) -> bool:
     return False
 
 
+@dataclass
+class _StepChanges:
+    """What a step of an async live method changed on its session's objects: the fields set
+    (JSON changed in place included), the rows added and deleted. Taken before the step's
+    reads end (which drops unflushed changes) and set again under the step's locks."""
+
+    values: list[tuple[Any, dict[str, Any]]]
+    added: list[Any]
+    deleted: list[Any]
+
+    @classmethod
+    def taken_from(cls, db: Session) -> _StepChanges:
+        flag_changed_json(db)
+        values = []
+        for target in db.dirty:
+            state = sa.inspect(target)
+            columns = state.mapper.column_attrs
+            changed = {
+                key: state.dict[key]
+                for key in state.committed_state
+                if key in columns and key in state.dict
+            }
+            if changed:
+                values.append((target, changed))
+        return cls(values, list(db.new), list(db.deleted))
+
+    def set_again(self, db: Session) -> None:
+        """Set the changes on the objects as read afresh in this unit of work."""
+        for target, changed in self.values:
+            for key, value in changed.items():
+                setattr(target, key, value)
+        for target in self.added:
+            db.add(target)
+        for target in self.deleted:
+            db.delete(target)
+
+
 class _AsyncSteps:
-    """An async generator live method, run one step (up to its next ``yield``) per unit of
-    work, on an event loop of its own in the calling thread; all steps in one session, so
-    the objects the method holds stay attached and are read afresh after each lock."""
+    """An async generator live method, run one step (up to its next ``yield``) at a time on
+    an event loop of its own in the calling thread, with no lock held (the module's
+    docstring), each step's changes and answer then stored in a unit of work; all in one
+    session, so the objects the method holds stay attached."""
 
     def __init__(self, player: Any, entry: PageEntry, answers: AsyncGenerator[Any, None]):
         self.player = player
         self.entry = entry
         self.answers = answers
         self.loop = asyncio.new_event_loop()
-        self.running = True
 
-    def first(self, db: Session) -> Any:
-        """Run up to the first ``yield`` in the unit of work that locked the sender; deliver
-        that answer. Returns it (None when the method yielded nothing)."""
-        return self._step(db)
+    def run(self, database: Database, session: Session, project: Project, code: str) -> list[Any]:
+        """Run every step, each stored before the next runs; return the answers yielded.
+        Raises what a step raises (LiveMethodError for one that ran longer than
+        ASYNC_STEP_SECONDS): that step's changes and answer are not stored."""
+        answers: list[Any] = []
+        while True:
+            with database.between_units(session), in_unit(session):
+                try:
+                    answer = self.loop.run_until_complete(
+                        asyncio.wait_for(anext(self.answers), ASYNC_STEP_SECONDS)
+                    )
+                    ended = not answer  # oTree stops at a falsy answer
+                except StopAsyncIteration:
+                    answer, ended = None, True
+                except TimeoutError:
+                    raise LiveMethodError(
+                        f"a step of an async live method (its code up to the next yield) ran "
+                        f"longer than {ASYNC_STEP_SECONDS:g} s"
+                    ) from None
+                changes = _StepChanges.taken_from(session)
 
-    def next(self, db: Session, project: Project, code: str) -> None:
-        """Lock the sender again (LOCK ORDER; everything loaded is read afresh), run up to
-        the next ``yield`` and deliver its answer."""
-        lock_participant(db, project, code)
-        self._step(db)
+            def store(db: Session, answer: Any = answer, changes: _StepChanges = changes) -> None:
+                lock_participant(db, project, code)  # LOCK ORDER; all read afresh
+                changes.set_again(db)
+                _deliver(db, self.player, self.entry, answer)
 
-    def _step(self, db: Session) -> Any:
-        try:
-            answer = self.loop.run_until_complete(
-                asyncio.wait_for(anext(self.answers), ASYNC_STEP_SECONDS)
-            )
-        except StopAsyncIteration:
-            self.running = False
-            return None
-        except TimeoutError:
-            self.running = False
-            raise LiveMethodError(
-                f"a step of an async live method (its code up to the next yield) ran longer "
-                f"than {ASYNC_STEP_SECONDS:g} s while holding the database's locks"
-            ) from None
-        except BaseException:
-            self.running = False
-            raise
-        if not answer:
-            self.running = False  # oTree stops at a falsy answer
-        _deliver(db, self.player, self.entry, answer)
-        return answer
+            database.run(store, session)
+            if ended:
+                return answers
+            answers.append(answer)
 
     def close(self) -> None:
         """Close the generator (its ``finally`` blocks run) and the event loop."""

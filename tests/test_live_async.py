@@ -158,3 +158,76 @@ def test_a_step_that_awaits_too_long_is_cancelled_and_rolled_back(
     assert _counter(live_app) == 1  # the second step's +10 never committed
     # The group's row is free again: the other member's page submits at once.
     assert client.post(pages[1], data={}, follow_redirects=True).status_code == 200
+
+
+def test_while_a_method_awaits_other_participants_write_at_once(client, live_app, tmp_path):
+    # oTree's reason for async live methods: a web API call (an LLM's answer may take
+    # seconds) must not hold up the server. While the method awaits, no lock is held: the
+    # other member submits their page at once, and the method's next write is still stored.
+    pages = _pages(client)
+    release = tmp_path / "release"
+    with client.websocket_connect(_socket_url(pages[0])) as sender:
+        _hello(sender, time.time())
+        sender.send_json({"type": "send", "id": "w-1", "data": {"release": str(release)}})
+        assert _next(sender, "message")["data"] == {"step": 1, "counter": 1}
+        started = time.monotonic()
+        submitted = client.post(pages[1], data={}, follow_redirects=False)
+        took = time.monotonic() - started
+        assert submitted.status_code == 303
+        assert not release.exists()  # the method was still waiting all along
+        assert took < 5, f"the other member's submission waited {took:.1f} s for the method"
+        release.touch()
+        assert _next(sender, "message")["data"] == {"step": 2, "counter": 11}
+        assert _next(sender, "ack") == {"type": "ack", "id": "w-1", "ok": True}
+    assert _counter(live_app) == 11
+
+
+def test_a_chat_with_a_slow_model_stores_each_step_as_it_yields(client, live_app, tmp_path):
+    # ExtraModel rows created in a step are found by filter/values_dicts in that step and
+    # stored at its yield; participant.vars changed in place is stored too.
+    pages = _pages(client)
+    page = pages[0]
+    for _ in range(2):  # Stream, Refused: on to Chat
+        page = str(client.post(page, data={}, follow_redirects=True).url)
+        page = page.replace("http://testserver", "")
+    assert "/Chat/" in page
+    project = live_app.state.grove.project
+    app = project.apps["live_async"]
+    with client.websocket_connect(_socket_url(page)) as ws:
+        _hello(ws, time.time())
+        for number in (1, 2):
+            release = tmp_path / f"release-{number}"
+            ws.send_json(
+                {
+                    "type": "send",
+                    "id": f"c-{number}",
+                    "data": {"text": f"question {number}", "release": str(release)},
+                }
+            )
+            first = _next(ws, "message")["data"]
+            assert first["asked"] == number
+            assert first["history"][-1] == f"question {number}"
+            assert len(first["history"]) == 2 * number - 1
+            # Stored at the yield, while the method still awaits its model.
+            with live_app.state.grove.db.read() as db:
+                texts = db.scalars(sa.select(app.module.Message.text)).all()
+            assert texts[-1] == f"question {number}"
+            release.touch()
+            assert _next(ws, "message")["data"] == {"stored": 2 * number}
+            assert _next(ws, "ack")["ok"] is True
+    with live_app.state.grove.db.read() as db:
+        rows = db.execute(
+            sa.select(app.module.Message.role, app.module.Message.text).order_by(
+                app.module.Message.id
+            )
+        ).all()
+        reply = db.scalars(sa.select(app.player_cls.reply).where(app.player_cls.reply != "")).all()
+        asked = db.scalars(sa.select(live_pages.Participant.vars)).all()
+    assert [tuple(r) for r in rows] == [
+        ("user", "question 1"),
+        ("assistant", "an answer to question 1"),
+        ("user", "question 2"),
+        ("assistant", "an answer to question 2"),
+    ]
+    assert reply == ["an answer to question 2"]
+    assert any(v.get("asked") == 2 for v in asked)

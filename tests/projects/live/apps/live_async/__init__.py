@@ -21,7 +21,13 @@ class Group(BaseGroup):
 
 
 class Player(BasePlayer):
-    pass
+    reply = models.StringField(blank=True)
+
+
+class Message(ExtraModel):
+    player = models.Link(Player)
+    role = models.StringField()
+    text = models.StringField()
 
 
 async def _released(data):
@@ -48,6 +54,21 @@ async def returns_its_answer(player, data):
     return {0: "an async def without yield"}
 
 
+async def chatting(player, data):
+    # What an app calling a language model does: store the question, send the history,
+    # await the answer (here: until the test creates a file), store it.
+    Message.create(player=player, role="user", text=data["text"])
+    asked = player.participant.vars.get("asked", 0) + 1
+    player.participant.vars["asked"] = asked
+    history = [m.text for m in Message.filter(player=player)]
+    yield {player.id_in_group: {"history": history, "asked": asked}}
+    await _released(data)
+    answer = f"an answer to {data['text']}"
+    Message.create(player=player, role="assistant", text=answer)
+    player.reply = answer
+    yield {player.id_in_group: {"stored": len(Message.values_dicts(player=player))}}
+
+
 class Stream(Page):
     live_method = streaming
 
@@ -56,4 +77,8 @@ class Refused(Page):
     live_method = returns_its_answer
 
 
-page_sequence = [Stream, Refused]
+class Chat(Page):
+    live_method = chatting
+
+
+page_sequence = [Stream, Refused, Chat]
