@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,7 @@ class Grove:
         """``function(*args, **kwargs)`` in a worker thread (on the event loop when
         ``blocking_on_loop``); its result, or what it raised."""
         if self.blocking_on_loop:
-            return function(*args, **kwargs)
+            return _outside_the_running_loop(function, *args, **kwargs)
         return await run_in_threadpool(function, *args, **kwargs)
 
     def render(
@@ -58,6 +59,19 @@ class Grove:
         return self.render(
             "grove/message.html", {"title": title, "message": message}, status_code=status_code
         )
+
+
+def _outside_the_running_loop(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``function(*args, **kwargs)`` on the event loop's thread as if no loop ran there, so
+    page code may run a coroutine of its own with ``asyncio.run`` or a loop's
+    ``run_until_complete``, as it may in a server's worker thread and in ``otree test``."""
+    loop = asyncio.get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        asyncio._set_running_loop(loop)
+        asyncio.set_event_loop(loop)  # asyncio.run leaves the thread without one
 
 
 def grove(request: Request) -> Grove:
