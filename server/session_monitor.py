@@ -26,7 +26,13 @@ from server import flow
 from server.audit_log import record_change
 from server.db import Database
 from server.errors import ParticipantNotFound
-from server.models.core import ExperimentSession, Participant, WaitPageArrival, utcnow
+from server.models.core import (
+    ExperimentSession,
+    Participant,
+    WaitPageArrival,
+    shown_status,
+    utcnow,
+)
 from server.models.export_log import PageCompletion
 from server.page_commands import ReloadCommand, send_page_command
 from server.participant_pages import lock_participant
@@ -183,7 +189,7 @@ def monitor_rows(
                 started=index > 0,
                 finished=participant.finished,
                 is_dropout=participant.is_dropout,
-                status=participant.status,
+                status=shown_status(participant),
                 seconds_on_page=(
                     None
                     if on_page_since is None or participant.finished

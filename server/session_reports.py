@@ -19,7 +19,7 @@ from server.audit_log import record_session_created
 from server.db import Database
 from server.errors import ConfigurationError
 from server.json_data import plain_amounts
-from server.models.core import ExperimentSession
+from server.models.core import ExperimentSession, shown_status
 from server.participant_vars import participant_label_key
 from server.project import Project
 from server.randomization.api_views import conceal_session_config, urn_state_for_session
@@ -208,7 +208,7 @@ def session_detail(
                     "round_number": participant.current_round,
                     "finished": participant.finished,
                     "visited": participant.visited,
-                    "status": participant.status,
+                    "status": shown_status(participant),
                 }
             )
         all_vars = session.vars or {}

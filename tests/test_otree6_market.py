@@ -135,6 +135,102 @@ def test_a_project_that_declares_status_keeps_running(settings: Settings) -> Non
     assert [row["participant.status"] for row in rows] == ["done", "done"]
 
 
+def declaring_status(settings: Settings, status_source: str) -> Settings:
+    """The market project as an oTree 5 project has it: ``status`` among its
+    PARTICIPANT_FIELDS, its last page setting ``participant.status`` to the Python expression
+    ``status_source`` and its bots expecting that value there."""
+    for name in ("__init__.py", "tests.py"):
+        path = settings.root / "market" / name
+        source = path.read_text("utf-8")
+        assert "'done'" in source
+        path.write_text(source.replace("'done'", status_source), "utf-8")
+    return settings.with_changes(participant_fields=("market_earnings", "status"))
+
+
+@pytest.mark.parametrize(
+    ("status_source", "stored", "shown", "cell"),
+    [
+        ("None", None, "", ""),
+        ("7", 7, "7", "7"),
+        (
+            "dict(rounds=2, left=False)",
+            {"rounds": 2, "left": False},
+            *['{"rounds": 2, "left": false}'] * 2,
+        ),
+        ("'x' * 60", "x" * 60, "x" * 60, "x" * 60),
+    ],
+)
+def test_a_declared_status_holds_any_value_as_on_otree_5(
+    settings: Settings, status_source: str, stored: object, shown: str, cell: str
+) -> None:
+    # On oTree 5 a PARTICIPANT_FIELDS name is participant.vars[name] and holds any type
+    # (rounds.rst, "Participant fields"); such a project ran on Grove before oTree 6's
+    # participant.status came, and keeps running: its status is its own field, stored in vars,
+    # exported as any other and read back by its code (the bots expect it). oTree 6.0.15 has
+    # no such field (it refuses the name) and refuses a non-text participant.status
+    # ("TypeError: status should be set to str, not bool"; None failed the column's NOT
+    # NULL): its REST API and Monitor only ever show text, so Grove shows such a value as
+    # text too, "" for None.
+    declared = declaring_status(settings, status_source)
+    app = create_app(declared)
+    try:
+        with TestClient(app) as client:
+            code = create_session(client)
+            play(client, code)
+            answered = participants(client, code)
+            monitor = client.get(f"/SessionMonitor/{code}/data").json()["participants"]
+            export = client.get(
+                "/api/export/all_apps_wide", params={"session": code}, headers=HEADERS
+            )
+    finally:
+        app.state.grove.db.dispose()
+    assert [p["vars"]["status"] for p in answered] == [stored, stored]
+    assert [p["status"] for p in answered] == [shown, shown]
+    assert [row["status"] for row in monitor] == [shown, shown]
+    assert export.status_code == 200, export.text
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [row["participant.status"] for row in rows] == [cell, cell]
+    results = run_bots(declared, "market")
+    assert results
+    assert all(result.ok for result in results), [result.error for result in results]
+
+
+def test_a_declared_status_stored_before_the_upgrade_is_still_the_participants(
+    settings: Settings,
+) -> None:
+    # A project that declares status kept it in participant.vars["status"] on the Grove from
+    # before oTree 6's participant.status (as oTree 5 does; migration 0012 left vars alone):
+    # that value is still the participant's status, in the REST API, the Monitor, the export
+    # and the app's own reads. (The vars are set here over the REST API's participant_vars,
+    # which writes the same participant.vars.)
+    declared = declaring_status(settings, "player.participant.status + ', then done'")
+    app = create_app(declared)
+    try:
+        with TestClient(app) as client:
+            code = create_session(client)
+            for participant, status in zip(participants(client, code), ["paused", ""], strict=True):
+                sent = client.post(
+                    f"/api/participant_vars/{participant['code']}",
+                    json={"vars": {"status": status}},
+                    headers=HEADERS,
+                )
+                assert sent.status_code in (200, 201), sent.text
+            before = participants(client, code)
+            monitor = client.get(f"/SessionMonitor/{code}/data").json()["participants"]
+            export = client.get(
+                "/api/export/all_apps_wide", params={"session": code}, headers=HEADERS
+            )
+            play(client, code)
+            after = participants(client, code)
+    finally:
+        app.state.grove.db.dispose()
+    assert [p["status"] for p in before] == ["paused", ""]
+    assert [row["status"] for row in monitor] == ["paused", ""]
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert [row["participant.status"] for row in rows] == ["paused", ""]
+    assert [p["status"] for p in after] == ["paused, then done", ", then done"]
+
+
 WRONG_PAGE_BOTS = """
 from otree.api import Bot
 

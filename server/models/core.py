@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from sqlalchemy.orm import (
 from server.currency import Currency, RealWorldCurrency
 from server.models.base import Base, TracksJsonVars
 from server.session_config_values import stored_number
-from server.typed_json import TypedJSON
+from server.typed_json import TypedJSON, plain
 
 
 def utcnow() -> dt.datetime:
@@ -53,12 +54,21 @@ class _ExtraFieldsMixin:
             return ()
         return tuple(getattr(project.settings, self._fields_setting, ()))
 
+    def _declared_value(self, name: str) -> Any:
+        """The declared field ``name``'s value in vars; KeyError while it is unset."""
+        values = object.__getattribute__(self, "vars") or {}
+        if name not in values:
+            raise KeyError(f"{self._object_name}.{name} has not been set yet")
+        return values[name]
+
+    def _set_declared_value(self, name: str, value: Any) -> None:
+        """Store the declared field ``name`` in vars (a new dict, so the change is saved)."""
+        values = object.__getattribute__(self, "vars") or {}
+        super().__setattr__("vars", {**values, name: value})
+
     def __getattr__(self, name: str) -> Any:
         if not name.startswith("_") and name in self._declared_fields():
-            values = object.__getattribute__(self, "vars") or {}
-            if name not in values:
-                raise KeyError(f"{self._object_name}.{name} has not been set yet")
-            return values[name]
+            return self._declared_value(name)
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -66,8 +76,7 @@ class _ExtraFieldsMixin:
             super().__setattr__(name, value)
             return
         if name in self._declared_fields():
-            values = object.__getattribute__(self, "vars") or {}
-            super().__setattr__("vars", {**values, name: value})
+            self._set_declared_value(name, value)
             return
         if object_session(self) is not None:
             setting = self._fields_setting.upper()
@@ -83,9 +92,13 @@ class _ExtraFieldsMixin:
 # finishes, and the admin pages show it). Declaring it is allowed; ``participant.finished``
 # is then Grove's own flag, which Grove also sets when the participant passes the last page.
 # Likewise ``is_dropout`` (multiplayer_waitpages.rst, "Replacing dropped out player with a
-# bot"): declared or not, it is Grove's column, which the admin's "dropout" also sets. And
-# ``status``, oTree 6's own participant field: a project written for oTree 5 may declare it.
-DECLARABLE_BUILTIN_FIELDS = frozenset({"finished", "is_dropout", "status"})
+# bot"): declared or not, it is Grove's column, which the admin's "dropout" also sets.
+BUILTIN_FLAG_FIELDS = frozenset({"finished", "is_dropout"})
+# And ``status``, oTree 6's own participant field (oTree 6 refuses the name in
+# PARTICIPANT_FIELDS): a project written for oTree 5 that declares it keeps its own field, as
+# on oTree 5 and on Grove before oTree 6's status came: ``participant.vars["status"]``, any
+# value, exported as the other declared fields (``Participant.status``).
+DECLARABLE_BUILTIN_FIELDS = BUILTIN_FLAG_FIELDS | {"status"}
 
 # oTree 6's participant.status column holds up to 50 characters.
 STATUS_MAX_LENGTH = 50
@@ -93,9 +106,25 @@ STATUS_MAX_LENGTH = 50
 
 def declared_field_value(participant: Participant, name: str) -> Any:
     """The value of a PARTICIPANT_FIELDS name for exports (None while unset)."""
-    if name in DECLARABLE_BUILTIN_FIELDS:
+    if name in BUILTIN_FLAG_FIELDS:
         return getattr(participant, name)
     return (participant.vars or {}).get(name)
+
+
+def shown_status(participant: Participant) -> str:
+    """``participant.status`` as the REST API and the Monitor show it: always text, as oTree
+    6.0.15's column holds only text (it refuses anything else with a TypeError). A status
+    the project declares in PARTICIPANT_FIELDS (oTree 5's way, any value in vars) is shown as
+    its text, ``""`` while unset or None, and any other value as JSON (``7``, ``{"a": 1}``),
+    as the exports write a list or dict."""
+    if "status" not in participant._declared_fields():
+        return participant.stored_status
+    value = (participant.vars or {}).get("status")
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(plain(value), ensure_ascii=False)
 
 
 def check_declared_fields(participant_fields: Any, session_fields: Any) -> None:
@@ -210,9 +239,12 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
     is_dropout: Mapped[bool] = mapped_column(
         sa.Boolean, default=False, server_default=sa.false(), index=True
     )
-    # oTree 6's ``participant.status``: any text the app sets, such as "finished" or
-    # "dropout"; "" while the participant is in progress. The REST API and the Monitor show it.
-    status: Mapped[str] = mapped_column(sa.String(STATUS_MAX_LENGTH), default="", server_default="")
+    # oTree 6's ``participant.status`` (the ``status`` property): any text the app sets, such
+    # as "finished" or "dropout"; "" while the participant is in progress. The REST API and
+    # the Monitor show it (``shown_status``).
+    stored_status: Mapped[str] = mapped_column(
+        "status", sa.String(STATUS_MAX_LENGTH), default="", server_default=""
+    )
     browser_token: Mapped[str | None] = mapped_column(sa.String(64), nullable=True, index=True)
     time_started: Mapped[dt.datetime | None] = mapped_column(
         sa.DateTime(timezone=True), nullable=True
@@ -228,7 +260,7 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
 
     session: Mapped[ExperimentSession] = relationship(back_populates="participants")
 
-    @validates("status")
+    @validates("stored_status")
     def _check_status(self, _key: str, value: Any) -> str:
         """A status is text of at most 50 characters (oTree 6's column); TypeError or
         ValueError naming ``participant.status`` otherwise, where the app sets it."""
@@ -239,6 +271,23 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
                 f"participant.status is at most {STATUS_MAX_LENGTH} characters, not {len(value)}"
             )
         return value
+
+    @property
+    def status(self) -> Any:
+        """oTree 6's ``participant.status``: the text the app set, ``""`` until then. In a
+        project that declares ``status`` in PARTICIPANT_FIELDS (oTree 5's way) it is that
+        field, ``participant.vars["status"]``: any value, KeyError while unset, as every
+        declared field."""
+        if "status" in self._declared_fields():
+            return self._declared_value("status")
+        return self.stored_status
+
+    @status.setter
+    def status(self, value: Any) -> None:
+        if "status" in self._declared_fields():
+            self._set_declared_value("status", value)
+        else:
+            self.stored_status = value
 
     @property
     def payoff(self) -> Currency:
