@@ -13,15 +13,17 @@ program that does not ring, a folder that cannot be made) costs time, never a me
 A ring may carry the commit's messages (``ring(database, messages)``: their ids, channels,
 bodies and times, as JSON, up to MAX_CARRIED_BYTES), so a hub hands them to its subscribers
 without reading the table; the hub decides whether it may (``server.push_hub``: only when the
-ids follow on from the last one it saw). A plain ring is one byte. A full socket drops the
-ring sent to it, and with it the only word of that commit's messages short of the table: a
-listener that took as many rings as its socket holds reports a plain ring after them
+ids follow on from the last one it saw). A plain ring is one byte; a carried ring the system
+refuses as bigger than a socket may send (EMSGSIZE) is sent plain instead. A full socket
+drops the ring sent to it, and with it the only word of that commit's messages short of the
+table: a listener that took as many rings as its socket holds reports a plain ring after them
 (``BellListener.drain``), so its hub reads the table.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import json
@@ -98,17 +100,27 @@ def ring(database: Path, messages: list[Carried] | None = None) -> None:
                 if not stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode):
                     continue  # only the listeners' own sockets, never through a link
                 try:
-                    sender.sendto(data, entry.path)
-                except BlockingIOError:
-                    # The listener's queue is full (BellListener.drain says so), or this
-                    # sender's buffer is: each ring sent counts against it until its listener
-                    # reads it (Linux: about 200 KB, some seven rings near MAX_CARRIED_BYTES),
-                    # and the listeners after that would get nothing. A fresh sender tries again.
-                    fresh = _sender()
-                    if fresh is None:
-                        continue
-                    sender.close()
-                    sender = fresh
+                    try:
+                        sender.sendto(data, entry.path)
+                    except BlockingIOError:
+                        # The listener's queue is full (BellListener.drain says so), or this
+                        # sender's buffer is: each ring sent counts against it until its
+                        # listener reads it (Linux: about 200 KB, some seven rings near
+                        # MAX_CARRIED_BYTES), and the listeners after that would get nothing.
+                        # A fresh sender tries again.
+                        fresh = _sender()
+                        if fresh is None:
+                            continue
+                        sender.close()
+                        sender = fresh
+                        sender.sendto(data, entry.path)
+                except OSError as exc:
+                    if exc.errno != errno.EMSGSIZE or data == _PLAIN:
+                        raise
+                    # The ring is bigger than this system lets a socket send at all (its send
+                    # buffer: a small net.core.wmem_default), for every listener: they all get
+                    # a plain ring, and their hubs read the table.
+                    data = _PLAIN
                     sender.sendto(data, entry.path)
             except ConnectionRefusedError:
                 with contextlib.suppress(OSError):

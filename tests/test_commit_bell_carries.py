@@ -5,6 +5,7 @@ that really committed, and the table is read whenever the ids do not follow on."
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 
 import pytest
@@ -225,3 +226,56 @@ def test_every_worker_gets_the_ring_of_a_commit_that_carries_much(app, settings)
         [row[2] for row in ring[0]] == bodies if ring and ring[0] else None for ring in rings
     ]
     assert carried == [True] * workers
+
+
+def test_every_worker_is_rung_where_a_carried_ring_exceeds_the_send_buffer(
+    app, settings, monkeypatch
+):
+    """A Unix datagram bigger than the sender's send buffer is refused outright (EMSGSIZE),
+    whatever the listeners hold: on a system whose sockets' buffer is under the carried ring
+    (a small net.core.wmem_default; here the sender's SO_SNDBUF), no worker was rung at all,
+    and their hubs held the commit's messages until their next look (here: never). A plain
+    ring, one byte, always fits: the hubs then read the table."""
+    real_sender = commit_bell._sender
+
+    def small_sender() -> socket.socket | None:
+        sender = real_sender()
+        if sender is not None:
+            sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)  # Linux doubles it
+        return sender
+
+    monkeypatch.setattr(commit_bell, "_sender", small_sender)
+    database = app.state.grove.db
+    other = Database(settings.database_url)
+    sqlite_path = database.sqlite_path
+    assert sqlite_path is not None
+    # About 14 KB of messages: under MAX_CARRIED_BYTES, over the buffer.
+    bodies = [f'"{n}{"x" * 3500}"' for n in range(4)]
+    ring = commit_bell._ring_bytes([(n, "page:f", b, 0.0) for n, b in enumerate(bodies)])
+    probe = small_sender()
+    assert probe is not None
+    with probe:
+        assert len(ring) > probe.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+
+    async def scenario() -> tuple[list[str], list[list[list[commit_bell.Carried] | None]]]:
+        hub = PushHub(database, 60.0, poll_interval=SLOW_LOOK)
+        listeners = [commit_bell.BellListener(sqlite_path) for _ in range(3)]
+        subscription = await hub.subscribe("page:f")
+        try:
+            await asyncio.to_thread(
+                other.run, lambda db: push.publish_many(db, [("page:f", b) for b in bodies])
+            )
+            got = [(await asyncio.wait_for(subscription.queue.get(), 5)).body for _ in bodies]
+            return got, [listener.drain() for listener in listeners]
+        finally:
+            hub.unsubscribe(subscription)
+            await hub.close()
+            for listener in listeners:
+                listener.close()
+
+    try:
+        got, rings = asyncio.run(scenario())
+    finally:
+        other.dispose()
+    assert got == bodies
+    assert rings == [[None]] * 3  # each worker's listener got a plain ring
