@@ -10,7 +10,9 @@ where a participant would meet it. Browser rules (HTML's "constructing the entry
   ``value``), the first option when none is marked selected;
 - a ``<textarea>`` submits its text;
 - disabled controls, controls without a name, and buttons other than the submitter submit
-  nothing.
+  nothing; the submitter (the submit button clicked) submits its ``value`` when it has a
+  name, so a page can take a field's value from the button clicked (oTree's sample prisoner's
+  dilemma: ``<button name="cooperate" value="True">``).
 """
 
 from __future__ import annotations
@@ -106,6 +108,32 @@ class HtmlForm:
             if c.type == "radio"
         ]
 
+    @staticmethod
+    def _is_submit_button(control: Control) -> bool:
+        return control.type == "submit" and control.tag in ("button", "input")
+
+    def _names_buttons(self, name: str) -> bool:
+        """Whether ``name`` is a name of submit buttons only (its value is the one clicked)."""
+        controls = self.controls_named(name)
+        return any(self._is_submit_button(c) for c in controls) and all(
+            c.tag == "button" or c.type in _NO_SUBMIT_TYPES for c in controls
+        )
+
+    def _submitter(self, name: str, value: str) -> Control:
+        """The enabled submit button named ``name`` whose value is ``value``: the one a
+        participant clicks to enter that value. FormFillError if the page has none."""
+        buttons = [
+            c for c in self.controls_named(name) if self._is_submit_button(c) and not c.disabled
+        ]
+        for button in buttons:
+            if (button.value or "") == value:
+                return button
+        offered = [button.value or "" for button in buttons]
+        raise FormFillError(
+            f"{name}: the page offers no submit button with the value {value!r} "
+            f"(its buttons submit {offered})"
+        )
+
     def has_empty_option(self, name: str) -> bool:
         """Whether the select ``name`` has an option submitting "" (a blank field's
         ``--------``, which a participant can leave selected)."""
@@ -118,7 +146,8 @@ class HtmlForm:
         """The (name, value) pairs a browser sends after the participant entered ``values``.
 
         ``values`` maps a name to the text typed (inputs, text areas), the ``value`` of the
-        radio button or option clicked (radios, selects), or True/False for a check box.
+        radio button or option clicked (radios, selects) or of the submit button clicked (a
+        name only submit buttons carry), or True/False for a check box.
         A value with no control or no matching choice raises FormFillError: a participant
         could not have entered it.
         """
@@ -126,8 +155,16 @@ class HtmlForm:
         unknown = [name for name in entered if not self.controls_named(name)]
         if unknown:
             raise FormFillError(f"the form has no control named {unknown[0]!r}")
+        submitter: Control | None = None
         for name, value in entered.items():
-            if self.kind(name) in ("radio", "select") and value is not None:
+            if self._names_buttons(name):
+                if submitter is not None:
+                    raise FormFillError(
+                        f"{name}: a participant clicks one submit button, and the value of "
+                        f"{submitter.name!r} is given too"
+                    )
+                submitter = self._submitter(name, _text(value))
+            elif self.kind(name) in ("radio", "select") and value is not None:
                 offered = [o.value for o in self.choices(name)]
                 if str(value) not in offered and not (
                     str(value) == "" and self.has_empty_option(name)
@@ -147,7 +184,8 @@ class HtmlForm:
             elif control.tag == "textarea":
                 pairs.append((name, control.text if given is _UNSET else _text(given)))
             elif control.tag == "button" or control.type in _NO_SUBMIT_TYPES:
-                continue
+                if control is submitter:
+                    pairs.append((name, control.value or ""))
             elif control.type == "radio":
                 own = control.value if control.value is not None else "on"
                 chosen = control.checked if given is _UNSET else own == _text(given)

@@ -1,0 +1,66 @@
+"""Bots on pages whose buttons matter, with oTree 6.0.15's behaviour as the expected value
+(measured with ``otree test`` on the same app in oTree's layout):
+
+- a choice made by clicking one of several submit buttons that carry the field's name and value
+  (oTree's sample prisoner's dilemma: ``<button name="cooperate" value="True">``) is filled by
+  clicking the button whose value the bot gives, as a browser sends the clicked button;
+- ``check_html=False`` submits a page without any submit button.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.bots.html_form import FormFillError, page_form
+from server.bots.runner import run_bots
+from server.config import load_settings
+from tests import databases
+
+BOTFAIL = Path(__file__).resolve().parent / "projects" / "botfail"
+
+
+def _run(config: str, tmp_path: Path):
+    settings = load_settings(BOTFAIL, {})
+    [result] = run_bots(settings, config, database_url=databases.database_url(tmp_path, "bots"))
+    return result
+
+
+def test_a_choice_made_with_named_submit_buttons_is_the_clicked_button(tmp_path):
+    result = _run("button_choice", tmp_path)
+    assert result.ok, result.error
+
+
+def test_a_button_value_the_page_does_not_offer_fails_the_bot(tmp_path):
+    result = _run("button_value_not_offered", tmp_path)
+    assert not result.ok
+    assert "share: the page offers no submit button with the value 'Maybe'" in result.error
+    assert "['True', 'False']" in result.error
+
+
+def test_check_html_false_submits_a_page_without_a_submit_button(tmp_path):
+    result = _run("submits_page_without_button_unchecked", tmp_path)
+    assert result.ok, result.error
+
+
+_BUTTONS = """<form id="form" method="post"><input type="hidden" name="csrf" value="k">
+<button name="share" value="True">Share</button><input type="submit" name="share" value="False">
+<button type="button" name="share" value="Maybe">x</button>
+<button type="reset" name="share" value="Reset">x</button></form>"""
+
+
+@pytest.mark.parametrize(("clicked", "sent"), [("True", "True"), ("False", "False")])
+def test_only_the_clicked_submit_button_is_sent(clicked, sent):
+    pairs = page_form(_BUTTONS).submission({"share": clicked})
+    assert pairs == [("csrf", "k"), ("share", sent)]
+
+
+@pytest.mark.parametrize("value", ["Maybe", "Reset", "true"])
+def test_a_value_of_no_submit_button_cannot_be_clicked(value):
+    with pytest.raises(FormFillError, match="no submit button with the value"):
+        page_form(_BUTTONS).submission({"share": value})
+
+
+def test_with_no_value_given_no_button_is_sent():
+    assert page_form(_BUTTONS).submission({}) == [("csrf", "k")]
