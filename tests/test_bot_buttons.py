@@ -4,11 +4,14 @@
 - a choice made by clicking one of several submit buttons that carry the field's name and value
   (oTree's sample prisoner's dilemma: ``<button name="cooperate" value="True">``) is filled by
   clicking the button whose value the bot gives, as a browser sends the clicked button;
-- ``check_html=False`` submits a page without any submit button.
+- a bot that submits a page without any submit button fails (oTree: MissingHtmlButtonError), as
+  a participant could not leave that page; ``check_html=False``, or ``BOTS_CHECK_HTML = False``
+  in ``settings.py`` for the submissions that do not say, turns the check off.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,8 +24,8 @@ from tests import databases
 BOTFAIL = Path(__file__).resolve().parent / "projects" / "botfail"
 
 
-def _run(config: str, tmp_path: Path):
-    settings = load_settings(BOTFAIL, {})
+def _run(config: str, tmp_path: Path, root: Path = BOTFAIL):
+    settings = load_settings(root, {})
     [result] = run_bots(settings, config, database_url=databases.database_url(tmp_path, "bots"))
     return result
 
@@ -39,8 +42,23 @@ def test_a_button_value_the_page_does_not_offer_fails_the_bot(tmp_path):
     assert "['True', 'False']" in result.error
 
 
+def test_a_bot_submitting_a_page_without_a_submit_button_fails(tmp_path):
+    result = _run("submits_page_without_button", tmp_path)
+    assert not result.ok
+    assert "page End: the page has no submit button" in result.error
+
+
 def test_check_html_false_submits_a_page_without_a_submit_button(tmp_path):
     result = _run("submits_page_without_button_unchecked", tmp_path)
+    assert result.ok, result.error
+
+
+def test_bots_check_html_false_in_settings_submits_a_page_without_a_submit_button(tmp_path):
+    root = tmp_path / "project"
+    shutil.copytree(BOTFAIL, root, ignore=shutil.ignore_patterns("__pycache__"))
+    with (root / "settings.py").open("a") as settings:
+        settings.write("BOTS_CHECK_HTML = False\n")
+    result = _run("submits_page_without_button", tmp_path, root)
     assert result.ok, result.error
 
 

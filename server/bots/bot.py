@@ -45,7 +45,8 @@ class Submission:
 
     page_class: type[Any]
     post_data: dict[str, Any] = field(default_factory=dict)
-    check_html: bool = True
+    # None: the project's BOTS_CHECK_HTML (True unless settings.py sets it), as in oTree.
+    check_html: bool | None = None
     timeout_happened: bool = False
     must_fail: bool = False
 
@@ -54,7 +55,7 @@ class Submission:
         page_class: type[Any],
         post_data: dict[str, Any] | None = None,
         *,
-        check_html: bool = True,
+        check_html: bool | None = None,
         timeout_happened: bool = False,
     ) -> None:
         self.page_class = page_class
@@ -76,7 +77,7 @@ class SubmissionMustFail(Submission):
         page_class: type[Any],
         post_data: dict[str, Any] | None = None,
         *,
-        check_html: bool = True,
+        check_html: bool | None = None,
         error_fields: list[str] | tuple[str, ...] | None = None,
     ) -> None:
         super().__init__(page_class, post_data, check_html=check_html)

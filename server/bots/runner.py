@@ -34,7 +34,7 @@ from server.app import create_app
 from server.bots.bot import Bot, BotError, Submission, as_submission
 from server.bots.browser import Browser
 from server.bots.html_form import FormFillError, HtmlForm, page_form, pairs_to_dict
-from server.config import Settings
+from server.config import Settings, import_project_file
 from server.db import Database
 from server.errors import GroveError
 from server.fields import choice_form_value
@@ -148,6 +148,7 @@ class BotRunner:
         self._urls: dict[str, str] = {}
         # Where each participant's bot is, for the failure message: (page, "on page ...").
         self._place: dict[str, tuple[str | None, str]] = {}
+        self._check_html_setting: bool | None = None
 
     # What bots read: fresh rows from the database.
     def participant(self, code: str) -> Participant:
@@ -513,13 +514,25 @@ class BotRunner:
         The page's own form is filled: a radio button or option is clicked by the value it
         submits, a check box ticked for True. A value the page offers no way to enter is a
         BotError, unless the submission must fail (then it is posted as given, like oTree's
-        ``SubmissionMustFail``) or ``check_html=False``.
+        ``SubmissionMustFail``) or the HTML is not checked. A page whose form has no submit
+        button is a BotError too, as in oTree (MissingHtmlButtonError): a participant could
+        not leave it. The HTML is checked unless the submission says ``check_html=False`` or,
+        saying nothing, the project's ``settings.py`` sets ``BOTS_CHECK_HTML = False``.
         """
         raw = {key: _form_value(value) for key, value in submission.post_data.items()}
-        if not submission.check_html:
+        check_html = submission.check_html
+        if check_html is None:
+            check_html = self._bots_check_html()
+        if not check_html:
             return raw
         try:
             form = page_form(html)
+            if not form.has_submit_button():
+                raise BotError(
+                    f"page {page_name}: the page has no submit button, so a participant could "
+                    "not submit it (a button added by JavaScript is not seen: yield "
+                    f"Submission({page_name}, ..., check_html=False) to submit it anyway)"
+                )
             entered = {
                 name: _entered_value(form, name, value)
                 for name, value in submission.post_data.items()
@@ -529,6 +542,14 @@ class BotRunner:
             if submission.must_fail:
                 return raw
             raise BotError(f"page {page_name}: {exc}") from exc
+
+    def _bots_check_html(self) -> bool:
+        """The project's ``BOTS_CHECK_HTML`` (oTree's default for a submission's
+        ``check_html``): True unless the project's ``settings.py`` sets it."""
+        if self._check_html_setting is None:
+            module = import_project_file(self.settings.root, "settings.py")
+            self._check_html_setting = bool(getattr(module, "BOTS_CHECK_HTML", True))
+        return self._check_html_setting
 
     def _expire_page(self, code: str) -> None:
         participant = self.participant(code)
