@@ -115,6 +115,17 @@ def copied_project(source: Path, destination: Path) -> Path:
 
 
 @pytest.fixture
+def botfail_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of tests/projects/botfail (bots that pass and fail on purpose) to edit, made
+    the project ``python -m server test`` runs (GROVE_PROJECT_ROOT)."""
+    root = copied_project(
+        Path(__file__).resolve().parent / "projects" / "botfail", tmp_path / "project"
+    )
+    monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
+    return root
+
+
+@pytest.fixture
 def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     """The sample project's settings on a fresh database of the run's kind (on SQLite a copy
     of one the sample project's start prepared, which saves each test the tables' creation)."""

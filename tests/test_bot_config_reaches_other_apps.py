@@ -4,37 +4,24 @@ its templates (a reviewer's cases against 8870c5d, reverted)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import pytest
-
 from server.__main__ import main
 
-BOTFAIL = Path(__file__).resolve().parent / "projects" / "botfail"
 
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    copy = tmp_path / "project"
-    shutil.copytree(BOTFAIL, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
-
-
-def test_one_config_whose_app_imports_another_app(monkeypatch, capsys, root):
+def test_one_config_whose_app_imports_another_app(capsys, botfail_copy):
+    root = botfail_copy
     rounds = root / "apps" / "rounds" / "__init__.py"
     rounds.write_text(
         rounds.read_text().replace(
             "from server.api import *\n", "from server.api import *\nimport quiz\n"
         )
     )
-    monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
     code = main(["test", "rounds_pass"])
     _out, err = capsys.readouterr()
     assert code == 0, err[-2000:]
 
 
-def test_one_config_whose_app_imports_another_app_in_a_hook(monkeypatch, capsys, root):
+def test_one_config_whose_app_imports_another_app_in_a_hook(capsys, botfail_copy):
+    root = botfail_copy
     # oTree: an app may import another app's constants where it uses them.
     rounds = root / "apps" / "rounds" / "__init__.py"
     rounds.write_text(
@@ -47,13 +34,13 @@ def test_one_config_whose_app_imports_another_app_in_a_hook(monkeypatch, capsys,
             "        return dict(quiz_rounds=QuizC.NUM_ROUNDS)\n\n",
         )
     )
-    monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
     code = main(["test", "rounds_pass"])
     _out, err = capsys.readouterr()
     assert code == 0, err[-2000:]
 
 
-def test_one_config_whose_template_includes_another_apps_template(monkeypatch, capsys, root):
+def test_one_config_whose_template_includes_another_apps_template(capsys, botfail_copy):
+    root = botfail_copy
     # oTree's older layout: apps/quiz/templates/quiz/Shared.html, included by rounds.
     shared = root / "apps" / "quiz" / "templates" / "quiz"
     shared.mkdir(parents=True)
@@ -62,7 +49,6 @@ def test_one_config_whose_template_includes_another_apps_template(monkeypatch, c
         '{{ block content }}{{ include "quiz/Shared.html" }}{{ formfields }}{{ next_button }}'
         "{{ endblock }}"
     )
-    monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
     code = main(["test", "rounds_pass"])
     _out, err = capsys.readouterr()
     assert code == 0, err[-1500:]

@@ -5,24 +5,11 @@ Grove's servers do. The bot runner does a page's work on its own event loop's th
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import pytest
-
 from server.__main__ import main
 
-BOTFAIL = Path(__file__).resolve().parent / "projects" / "botfail"
 
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    copy = tmp_path / "project"
-    shutil.copytree(BOTFAIL, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
-
-
-def test_page_code_that_runs_asyncio_run_passes_its_bots(monkeypatch, capsys, root):
+def test_page_code_that_runs_asyncio_run_passes_its_bots(capsys, botfail_copy):
+    root = botfail_copy
     rounds = root / "apps" / "rounds" / "__init__.py"
     rounds.write_text(
         rounds.read_text()
@@ -45,7 +32,6 @@ def test_page_code_that_runs_asyncio_run_passes_its_bots(monkeypatch, capsys, ro
             "            loop.close()\n\n",
         )
     )
-    monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
     code = main(["test", "rounds_pass"])
     _out, err = capsys.readouterr()
     assert code == 0, err[-2000:]

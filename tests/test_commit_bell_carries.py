@@ -200,26 +200,7 @@ def test_every_worker_gets_the_ring_of_a_commit_that_carries_much(app, settings)
     bodies = [f'"{n}{"x" * 3500}"' for n in range(8)]
     workers = 15  # other workers' listeners (more than the buffer takes such rings)
 
-    async def scenario() -> tuple[list[str], list[list[list[commit_bell.Carried] | None]]]:
-        hub = PushHub(database, 60.0, poll_interval=SLOW_LOOK)
-        listeners = [commit_bell.BellListener(sqlite_path) for _ in range(workers)]
-        subscription = await hub.subscribe("page:f")
-        try:
-            await asyncio.to_thread(
-                other.run, lambda db: push.publish_many(db, [("page:f", b) for b in bodies])
-            )
-            got = [(await asyncio.wait_for(subscription.queue.get(), 5)).body for _ in bodies]
-            return got, [listener.drain() for listener in listeners]
-        finally:
-            hub.unsubscribe(subscription)
-            await hub.close()
-            for listener in listeners:
-                listener.close()
-
-    try:
-        got, rings = asyncio.run(scenario())
-    finally:
-        other.dispose()
+    got, rings = _published_with_listeners(database, other, bodies, workers)
     assert got == bodies
     # Each worker's listener got one ring, carrying the commit's messages.
     carried = [
@@ -257,9 +238,23 @@ def test_every_worker_is_rung_where_a_carried_ring_exceeds_the_send_buffer(
     with probe:
         assert len(ring) > probe.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
 
+    got, rings = _published_with_listeners(database, other, bodies, 3)
+    assert got == bodies
+    assert rings == [[None]] * 3  # each worker's listener got a plain ring
+
+
+def _published_with_listeners(
+    database: Database, other: Database, bodies: list[str], workers: int
+) -> tuple[list[str], list[list[list[commit_bell.Carried] | None]]]:
+    """``other`` publishes ``bodies`` on one channel while a hub of ``database`` that never
+    looks by itself holds it and ``workers`` other workers' listeners wait: the bodies the
+    hub got, and what each listener drained. Disposes of ``other``."""
+    sqlite_path = database.sqlite_path
+    assert sqlite_path is not None
+
     async def scenario() -> tuple[list[str], list[list[list[commit_bell.Carried] | None]]]:
         hub = PushHub(database, 60.0, poll_interval=SLOW_LOOK)
-        listeners = [commit_bell.BellListener(sqlite_path) for _ in range(3)]
+        listeners = [commit_bell.BellListener(sqlite_path) for _ in range(workers)]
         subscription = await hub.subscribe("page:f")
         try:
             await asyncio.to_thread(
@@ -274,8 +269,6 @@ def test_every_worker_is_rung_where_a_carried_ring_exceeds_the_send_buffer(
                 listener.close()
 
     try:
-        got, rings = asyncio.run(scenario())
+        return asyncio.run(scenario())
     finally:
         other.dispose()
-    assert got == bodies
-    assert rings == [[None]] * 3  # each worker's listener got a plain ring
