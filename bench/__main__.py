@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import live_roundtrip, metrics
+from bench import live_roundtrip, metrics, wait_release
 from bench.machine import describe_machine
 from bench.otree_env import OTREE_VERSION, ensure_otree, otree_python
 from bench.projects import build_grove_project, build_otree_project
@@ -165,6 +165,8 @@ def _plan(args: argparse.Namespace) -> dict[str, Any]:
             "live_warmup_s": 1.0,
             "live_seconds": 3.0,
             "live_drain_s": 2.0,
+            "release_groups": 4,
+            "release_rounds": 2,
         }
     return {
         "concurrencies": [1, 10, 100],
@@ -183,6 +185,8 @@ def _plan(args: argparse.Namespace) -> dict[str, Any]:
         "live_warmup_s": 2.0,
         "live_seconds": 20.0,
         "live_drain_s": 3.0,
+        "release_groups": 10,
+        "release_rounds": 6,
     }
 
 
@@ -219,6 +223,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             _measure(
                 results, "postgresql", "grove on PostgreSQL", _postgres, grove_project, folder, plan
             )
+        _log("grove: wait page release")
+        (folder / "release").mkdir()
+        _measure(
+            results["grove"],
+            "wait_release",
+            "grove: wait page release",
+            wait_release.measure,
+            folder / "release",
+            plan["release_groups"],
+            4,
+            plan["release_rounds"],
+            args.workers,
+            not args.skip_postgres,
+        )
         _log("grove: live round trip")
         results["grove"]["live"] = live_roundtrip.measure_grove(
             grove_project, folder, plan, args.workers, postgres=not args.skip_postgres

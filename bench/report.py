@@ -362,8 +362,8 @@ def _largest_alone(create: dict | None) -> dict | None:
 
 def check_targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     """Each target of issue 20's table (Grove on SQLite with its workers, against oTree and
-    the floor from the same run), and the live round trip's: its name, met (None: not
-    measured) and the figures."""
+    the floor from the same run), and issue 18's (the wait page release, the live round
+    trip): its name, met (None: not measured) and the figures."""
     grove, otree, floor = _parts(results)
     checks: list[tuple[str, bool | None, str]] = []
 
@@ -483,6 +483,22 @@ def check_targets(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]
     ):
         if not _measured(grove.get(part)):
             checks.append((name, None, "not measured"))
+    releases = _measured(grove.get("wait_release"))
+    for key, label in _LIVE_DATABASES:
+        release = releases.get(f"grove_{key}")
+        if release is None:
+            continue
+        p50 = release.get("p50_ms")
+        checks.append(
+            (
+                # Issue 18: from the last arrival's answer (the completion's commit) to each
+                # waiting member's page told to move on (bench/wait_release.py).
+                f"wait page release p50 <= 10 ms, {label}",
+                p50 is not None and p50 <= 10 and not release.get("not_released"),
+                f"{'n/a' if p50 is None else f'{p50:.1f} ms'} "
+                f"(p99 {release.get('p99_ms')} ms), {release.get('not_released', 0)} not released",
+            )
+        )
     for key, label in _LIVE_DATABASES:
         record = _measured(grove.get("live")).get(key)
         if record is None:

@@ -216,6 +216,30 @@ def _percentiles(prefix: str, values: list[float]) -> dict[str, float | None]:
     }
 
 
+def measure(
+    folder: Path, groups: int, group_size: int, rounds: int, workers: int, postgres: bool
+) -> dict[str, Any]:
+    """The release figures on SQLite (``grove_sqlite``) and, with ``postgres``, a throwaway
+    PostgreSQL cluster (``grove_postgresql``), each on a fresh database in ``folder``."""
+    players = groups * group_size
+    results: dict[str, Any] = {}
+    with ExitStack() as stack:
+        project = build_project(folder / "project", players, group_size, rounds)
+        runs = [("grove_sqlite", f"sqlite:///{folder / 'grove.sqlite3'}")]
+        if postgres:
+            from tests.postgres import create_database, postgres_server
+
+            runs.append(
+                ("grove_postgresql", create_database(stack.enter_context(postgres_server())))
+            )
+        for name, url in runs:
+            print(f"[bench] {name}", file=sys.stderr, flush=True)
+            with grove(project, url, workers) as server:
+                codes = create_session(server, players)
+                results[name] = asyncio.run(_run(server.base_url, codes, group_size, rounds))
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.wait_release", description=__doc__)
     parser.add_argument("--groups", type=int, default=10)
@@ -224,25 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-postgres", action="store_true")
     args = parser.parse_args(argv)
-    players = args.groups * args.group_size
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="grove-bench-wait-") as tmp, ExitStack() as stack:
-        folder = Path(tmp)
-        project = build_project(folder / "project", players, args.group_size, args.rounds)
-        runs = [("grove_sqlite", f"sqlite:///{folder / 'grove.sqlite3'}")]
-        if not args.skip_postgres:
-            from tests.postgres import create_database, postgres_server
-
-            runs.append(
-                ("grove_postgresql", create_database(stack.enter_context(postgres_server())))
-            )
-        for name, url in runs:
-            print(f"[bench] {name}", file=sys.stderr, flush=True)
-            with grove(project, url, args.workers) as server:
-                codes = create_session(server, players)
-                results[name] = asyncio.run(
-                    _run(server.base_url, codes, args.group_size, args.rounds)
-                )
+    with tempfile.TemporaryDirectory(prefix="grove-bench-wait-") as tmp:
+        results = measure(
+            Path(tmp),
+            args.groups,
+            args.group_size,
+            args.rounds,
+            args.workers,
+            postgres=not args.skip_postgres,
+        )
     print(json.dumps(results, indent=2))
     return 0
 
