@@ -41,6 +41,7 @@ from server.fields import choice_form_value
 from server.models.core import Participant
 from server.project import load_project
 from server.sessions import create_session
+from server.templating import bytecode_cache
 
 # What the page renders beside each error (server/forms.py, the layout's form error).
 ERROR_FIELD = re.compile(r'data-grove-error-field="([^"]*)"')
@@ -647,6 +648,8 @@ def bot_app(settings: Settings, database_url: str | None = None) -> Iterator[Sta
         # A run's templates do not change while it plays: no stat of each template file at
         # every render (a development server's reload).
         app.state.grove.templates.auto_reload = False
+        # Nor is each template compiled again at every run.
+        app.state.grove.templates.bytecode_cache = bytecode_cache(settings.root)
         app.state.grove.blocking_on_loop = True
         try:
             yield app

@@ -1,0 +1,66 @@
+"""A bot run keeps the project's compiled templates in ``__pycache__/grove_templates/``
+(issue 20, the bots' start-up): the next run loads them instead of compiling them again, a
+changed template is compiled afresh, and a cache that cannot be used is no cache, never an
+error."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from jinja2.bccache import bc_magic
+
+from server.bots.runner import BotRunResult, run_bots
+from server.config import load_settings
+from server.templating import BYTECODE_CACHE_FOLDER
+from tests import databases
+
+BOTFAIL = Path(__file__).resolve().parent / "projects" / "botfail"
+
+
+def _project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(BOTFAIL, root, ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def _run(root: Path, tmp_path: Path, name: str) -> BotRunResult:
+    [result] = run_bots(
+        load_settings(root, {}), "passes", database_url=databases.database_url(tmp_path, name)
+    )
+    return result
+
+
+def test_a_changed_template_is_compiled_again_not_read_from_the_cache(tmp_path):
+    root = _project(tmp_path)
+    question = root / "apps" / "quiz" / "Question.html"
+    assert _run(root, tmp_path, "first").ok
+    cached = sorted((root / BYTECODE_CACHE_FOLDER).iterdir())
+    assert len(cached) >= 2  # the quiz's two pages and the layout they extend
+    assert _run(root, tmp_path, "cached").ok
+
+    # Without its form fields the page cannot take the bot's answer: the run must fail.
+    question.write_text("{{ block content }}{{ next_button }}{{ endblock }}")
+    failed = _run(root, tmp_path, "changed")
+    assert not failed.ok
+    assert "answer" in (failed.error or "")
+    question.write_text("{{ block content }}{{ formfields }}{{ next_button }}{{ endblock }}")
+    assert _run(root, tmp_path, "restored").ok
+
+
+def test_a_damaged_cache_file_is_compiled_again(tmp_path):
+    root = _project(tmp_path)
+    assert _run(root, tmp_path, "first").ok
+    # A file is Jinja2's header, the pickled SHA-1 of the source, then the marshalled code:
+    # cut short in the SHA-1 (Jinja2 itself copes with damaged code, not with this).
+    for path in (root / BYTECODE_CACHE_FOLDER).iterdir():
+        path.write_bytes(path.read_bytes()[: len(bc_magic) + 10])
+    result = _run(root, tmp_path, "damaged")
+    assert result.ok, result.error
+
+
+def test_a_project_where_the_cache_cannot_be_made_runs_without_it(tmp_path):
+    root = _project(tmp_path)
+    (root / "__pycache__").write_text("a file where the cache folder would go")
+    result = _run(root, tmp_path, "no_cache")
+    assert result.ok, result.error
