@@ -12,6 +12,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -203,6 +204,7 @@ _LOCK_STATE = (
     .where(_STUDY.c.name == sa.bindparam("name"))
     .with_for_update()
 )
+# An id's earlier assignment (read when this draw was not logged, or its levels are invalid).
 _EXISTING = sa.select(
     _ASSIGNMENT.c.participant_key,
     _ASSIGNMENT.c.treatment,
@@ -223,7 +225,54 @@ _SAVE_STATE = (
         num_assigned=sa.bindparam("num_assigned"),
     )
 )
-_LOG = _ASSIGNMENT.insert()
+
+
+@cache
+def _log_unless_drawn(dialect_name: str) -> sa.Insert:
+    """The log's INSERT, which adds nothing when the study has drawn this id before: ON
+    CONFLICT (study_id, participant_key) DO NOTHING, in SQLite's or PostgreSQL's words, the
+    two databases Grove runs on; it returns the new row's id (RETURNING, as Grove's other
+    writes use on both), so no row back means the id was drawn before (the row count says
+    nothing on PostgreSQL, where SQLAlchemy reads it as -1). Built at a dialect's first
+    draw, so a process that never draws does not import PostgreSQL's dialect."""
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        statement: Any = postgresql.insert(_ASSIGNMENT)
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        statement = sqlite.insert(_ASSIGNMENT)
+    return cast(
+        sa.Insert,
+        statement.on_conflict_do_nothing(
+            index_elements=[_ASSIGNMENT.c.study_id, _ASSIGNMENT.c.participant_key]
+        ).returning(_ASSIGNMENT.c.id),
+    )
+
+
+def _drawn_before(
+    connection: sa.Connection, study_id: int, name: str, key: str, *, allow_existing: bool
+) -> Randomization | None:
+    """The id's assignment in the study, if it has one: returned with ``allow_existing``,
+    else DuplicateParticipant; None when the id is new."""
+    found = connection.execute(_EXISTING, {"study_id": study_id, "key": key}).first()
+    if found is None:
+        return None
+    if not allow_existing:
+        raise DuplicateParticipant(
+            f"id {key!r} has already been randomized in study {name!r}", field="id"
+        )
+    return Randomization(
+        study=name,
+        participant_key=found.participant_key,
+        treatment=found.treatment,
+        sequence=found.sequence,
+        levels=dict(found.levels),
+        user=found.user,
+        created_at=found.created_at,
+        is_new=False,
+    )
 
 
 def randomize(
@@ -254,45 +303,27 @@ def randomize(
     if state is None:
         raise StudyNotFound(f"no study named {study_name!r}")
     study_id, name, config_text, stored_counts, state_before, num_assigned = state
-    # Its own statement, after the lock: on PostgreSQL a subquery of the locking SELECT would
-    # read the snapshot from before the wait, and miss the same id drawn by the lock's holder.
-    found = connection.execute(_EXISTING, {"study_id": study_id, "key": participant_key}).first()
-    if found is not None:
-        if allow_existing:
-            return Randomization(
-                study=name,
-                participant_key=found.participant_key,
-                treatment=found.treatment,
-                sequence=found.sequence,
-                levels=dict(found.levels),
-                user=found.user,
-                created_at=found.created_at,
-                is_new=False,
-            )
-        raise DuplicateParticipant(
-            f"id {participant_key!r} has already been randomized in study {name!r}",
-            field="id",
-        )
     config = stored_config(config_text)
     try:
         clean = check_levels(config, levels)
     except InvalidLevels as exc:
+        # An id drawn before is answered as such, whatever levels come with it now.
+        existing = _drawn_before(
+            connection, study_id, name, participant_key, allow_existing=allow_existing
+        )
+        if existing is not None:
+            return existing
         raise InvalidArguments(str(exc), field=exc.factor) from exc
     counts = counts_from_json(stored_counts)
     result = assign(config, counts, rng_state_from_json(state_before), clean)
     sequence = num_assigned + 1
-    connection.execute(
-        _SAVE_STATE,
-        {
-            "study_id": study_id,
-            "counts": counts_to_json(count_assignment(counts, clean, result.treatment_index)),
-            "rng_state": rng_state_to_json(result.rng_state_after),
-            "num_assigned": sequence,
-        },
-    )
     created_at = utcnow()
-    connection.execute(
-        _LOG,
+    # Logged first, and only if the id is new (the unique key decides, in the same statement
+    # on both databases); then the state is saved. The statement runs after the lock: on
+    # PostgreSQL it sees the same id drawn by the lock's holder, which a subquery of the
+    # locking SELECT (its snapshot from before the wait) would miss.
+    logged = connection.execute(
+        _log_unless_drawn(connection.dialect.name),
         {
             "study_id": study_id,
             "sequence": sequence,
@@ -305,6 +336,22 @@ def randomize(
             "rng_state_before": state_before,
             "imported": False,
             "created_at": created_at,
+        },
+    )
+    if logged.first() is None:
+        # Drawn before: this draw is dropped, the study's counts and RNG state stay.
+        existing = _drawn_before(
+            connection, study_id, name, participant_key, allow_existing=allow_existing
+        )
+        assert existing is not None, "ON CONFLICT DO NOTHING skipped a row that is not there"
+        return existing
+    connection.execute(
+        _SAVE_STATE,
+        {
+            "study_id": study_id,
+            "counts": counts_to_json(count_assignment(counts, clean, result.treatment_index)),
+            "rng_state": rng_state_to_json(result.rng_state_after),
+            "num_assigned": sequence,
         },
     )
     # A study object this unit of work loaded earlier no longer shows the stored state.
