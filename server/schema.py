@@ -55,15 +55,14 @@ def _refuse_otree_database(connection: sa.Connection) -> None:
         )
 
 
-def _grove_tables(connection: sa.Connection, project: Project, *, upgrade: bool) -> list[str]:
+def _grove_tables(connection: sa.Connection, *, upgrade: bool) -> list[str]:
     """Bring Grove's own tables to the newest revision as far as allowed; what was done."""
     state = schema_versions.version_state(connection)
     head = state.head
     if state.kind == "empty":
         _refuse_otree_database(connection)
-        grove_tables = [project.metadata.tables[name] for name in Base.metadata.tables]
         # None of them is there (the state says so, under the schema lock): no has_table each.
-        project.metadata.create_all(connection, tables=grove_tables, checkfirst=False)
+        Base.metadata.create_all(connection, checkfirst=False)
         schema_versions.stamp_new(connection)
         return [f"Grove's tables: created at revision {head}"]
     if state.kind == "unknown":
@@ -162,7 +161,7 @@ def _bring_up_to_date(
     db: Database, project: Project, *, upgrade: bool, allow_destructive: bool
 ) -> list[str]:
     with _schema_change(db, upgrade=upgrade) as connection:
-        done = _grove_tables(connection, project, upgrade=upgrade)
+        done = _grove_tables(connection, upgrade=upgrade)
         plan = plan_app_tables(connection, project.metadata)
         message = _refusal(plan, widen=upgrade, destructive=allow_destructive)
         if message is not None:
@@ -207,5 +206,6 @@ def reset_database(db: Database, project: Project) -> None:
     reflected.drop_all(db.engine)
     with db.engine.begin() as connection:
         _lock_schema(connection)
+        Base.metadata.create_all(connection)
         project.metadata.create_all(connection)
         schema_versions.stamp_new(connection)

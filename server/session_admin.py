@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from server.audit_log import record_change, record_session_created
 from server.db import Database, lock_ids_in_order
 from server.errors import InvalidArguments
+from server.models.base import Base
 from server.models.core import ExperimentSession, Participant
 from server.models.pending_vars import PendingParticipantVars
 from server.models.rooms import RoomPresence, RoomState
@@ -388,7 +389,11 @@ def delete_session(database: Database, project: Project, code: str, *, who: str)
             and (current := current_room_session(db, room_name)) is not None
             and current.id == session_id
         )
-        tables = list(reversed(project.metadata.sorted_tables))
+        # The apps' tables (which refer to Grove's), then Grove's own, each dependents first.
+        tables = [
+            *reversed(project.metadata.sorted_tables),
+            *reversed(Base.metadata.sorted_tables),
+        ]
         for app_name in session.config.get("app_sequence", []):
             app = project.apps.get(app_name)
             if app is None:

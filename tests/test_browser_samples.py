@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from server.config import load_settings
 from server.currency import Currency
+from server.models.core import Participant
 from server.project import Project, load_project
 from tests import databases
 from tests.live_server import REPO_ROOT, live_server
@@ -383,7 +384,7 @@ def stored(server: Server, app: str) -> dict[tuple[str, int], StoredRound]:
     """(participant code, round) -> their player and group rows in ``<app>_player/_group``."""
     tables = server.project.metadata.tables
     player, group = tables[f"{app}_player"], tables[f"{app}_group"]
-    participant = tables["grove_participant"]
+    participant = Participant.__table__
     with server.engine.connect() as connection:
         groups = {row.id: dict(row._mapping) for row in connection.execute(sa.select(group))}
         rows = connection.execute(

@@ -108,8 +108,14 @@ def check_values_on_assignment(cls: type, table: sa.Table) -> None:
         sa.event.listen(getattr(cls, column.key), "set", check, retval=True)
 
 
-def _fk(table: str) -> sa.ForeignKey:
-    return sa.ForeignKey(f"{table}.id", ondelete="CASCADE")
+def _fk(table: sa.Table | Any) -> sa.ForeignKey:
+    """A reference to ``table``'s id, by column: Grove's own tables are in Base.metadata, not
+    in the project's (server/project.py), so a name would not be found."""
+    return sa.ForeignKey(table.c.id, ondelete="CASCADE")
+
+
+_SESSION_TABLE = ExperimentSession.__table__
+_PARTICIPANT_TABLE = Participant.__table__
 
 
 def build_app_tables(
@@ -122,7 +128,7 @@ def build_app_tables(
         f"{app_name}_subsession",
         metadata,
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("session_id", sa.Integer, _fk("grove_session"), index=True),
+        sa.Column("session_id", sa.Integer, _fk(_SESSION_TABLE), index=True),
         sa.Column("round_number", sa.Integer, nullable=False),
         *field_columns(fields["subsession"]),
         sa.UniqueConstraint("session_id", "round_number"),
@@ -131,8 +137,8 @@ def build_app_tables(
         f"{app_name}_group",
         metadata,
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("session_id", sa.Integer, _fk("grove_session"), index=True),
-        sa.Column("subsession_id", sa.Integer, _fk(subsession.name), index=True),
+        sa.Column("session_id", sa.Integer, _fk(_SESSION_TABLE), index=True),
+        sa.Column("subsession_id", sa.Integer, _fk(subsession), index=True),
         sa.Column("round_number", sa.Integer, nullable=False),
         sa.Column("id_in_subsession", sa.Integer, nullable=False),
         *field_columns(fields["group"]),
@@ -141,10 +147,10 @@ def build_app_tables(
         f"{app_name}_player",
         metadata,
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("session_id", sa.Integer, _fk("grove_session"), index=True),
-        sa.Column("participant_id", sa.Integer, _fk("grove_participant"), index=True),
-        sa.Column("subsession_id", sa.Integer, _fk(subsession.name), index=True),
-        sa.Column("group_id", sa.Integer, sa.ForeignKey(f"{group.name}.id"), index=True),
+        sa.Column("session_id", sa.Integer, _fk(_SESSION_TABLE), index=True),
+        sa.Column("participant_id", sa.Integer, _fk(_PARTICIPANT_TABLE), index=True),
+        sa.Column("subsession_id", sa.Integer, _fk(subsession), index=True),
+        sa.Column("group_id", sa.Integer, sa.ForeignKey(group.c.id), index=True),
         sa.Column("round_number", sa.Integer, nullable=False),
         sa.Column("id_in_group", sa.Integer, nullable=True),
         sa.Column("payoff", sa.Float, nullable=True, key="stored_payoff"),

@@ -17,6 +17,8 @@ from server.errors import ConfigurationError
 from server.extra_model import ExtraModel
 from server.fields import Field, Link
 from server.models.app_tables import check_values_on_assignment, field_columns
+from server.models.base import Base
+from server.models.core import ExperimentSession
 
 # Names an ExtraModel cannot give a field or link: its own columns and methods.
 RESERVED_NAMES = frozenset(
@@ -88,7 +90,7 @@ def map_extra_model(
     """
     links, fields = _collect(model_cls, app_name)
     name = f"{app_name}_{model_cls.__name__.lower()}"
-    if name in metadata.tables:
+    if name in metadata.tables or name in Base.metadata.tables:
         raise ConfigurationError(
             f"apps/{app_name}/__init__.py: ExtraModel {model_cls.__name__} would be stored in "
             f"the table {name}, which another model of the project already uses; rename it"
@@ -101,7 +103,7 @@ def map_extra_model(
         column = sa.Column(
             f"{link}_id",
             sa.Integer,
-            sa.ForeignKey(f"{table.name}.id", ondelete="CASCADE"),
+            sa.ForeignKey(table.c.id, ondelete="CASCADE"),
             nullable=True,
             index=True,
         )
@@ -114,7 +116,7 @@ def map_extra_model(
         sa.Column(
             "session_id",
             sa.Integer,
-            sa.ForeignKey("grove_session.id", ondelete="CASCADE"),
+            sa.ForeignKey(ExperimentSession.__table__.c.id, ondelete="CASCADE"),
             nullable=True,
             index=True,
         ),
