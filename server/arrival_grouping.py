@@ -30,7 +30,7 @@ from server.models.core import (
     WaitPageCompletion,
     utcnow,
 )
-from server.participant_presence import DEFAULT_ONLINE_SECONDS
+from server.participant_presence import DEFAULT_ONLINE_SECONDS, SEEN_REFRESH_SECONDS
 from server.project import PageEntry, Project
 
 # oTree groups only players active on the wait page ("In order to be grouped, a user must be
@@ -39,6 +39,12 @@ from server.project import PageEntry, Project
 # least every 20 s or so, each noted in last_seen (server/participant_presence.py): one not
 # seen for this long has left the page, and is grouped once it is back.
 PRESENT_WITHIN_SECONDS = DEFAULT_ONLINE_SECONDS
+# oTree groups only players whose wait page is connected: a browser closed before a timeout
+# (or the admin's advance) moved its participant onto the wait page was never there. Grove
+# counts a waiting player as there only if seen since they arrived at it, give or take the
+# SEEN_REFRESH_SECONDS a seen time may lag behind (a participant's own submission notes it
+# unless it was noted less than that before).
+SEEN_BEFORE_ARRIVAL_SECONDS = SEEN_REFRESH_SECONDS
 
 
 def _grouped_scope(participant_id: int) -> str:
@@ -49,8 +55,9 @@ def _waiting_players(
     db: Session, project: Project, entry: PageEntry, player: Any, arriving: bool
 ) -> list[Any]:
     """Players of this round at the wait page who have not been grouped yet and whose browser
-    is still there (seen within PRESENT_WITHIN_SECONDS, or ``player``'s when ``arriving``:
-    a request of theirs, or made for them, is there now), by arrival."""
+    is still there (seen within PRESENT_WITHIN_SECONDS and since their arrival at the page,
+    SEEN_BEFORE_ARRIVAL_SECONDS allowed; or ``player``'s when ``arriving``: a request of
+    theirs is there now), by arrival."""
     player_cls = project.apps[entry.app_name].player_cls
     grouped = sa.select(WaitPageCompletion.scope).where(
         WaitPageCompletion.session_id == player.session_id,
@@ -62,7 +69,7 @@ def _waiting_players(
     if arriving:  # there, whenever their browser last asked for anything
         present = sa.or_(present, Participant.id == player.participant_id)
     rows = db.execute(
-        sa.select(player_cls, WaitPageArrival.id)
+        sa.select(player_cls, WaitPageArrival.arrived_at, Participant.last_seen)
         .join(WaitPageArrival, WaitPageArrival.participant_id == player_cls.participant_id)
         .join(Participant, Participant.id == player_cls.participant_id)
         .where(
@@ -72,7 +79,27 @@ def _waiting_players(
         )
         .order_by(WaitPageArrival.id)
     ).all()
-    return [p for p, _ in rows if _grouped_scope(p.participant_id) not in grouped_scopes]
+    return [
+        p
+        for p, arrived_at, last_seen in rows
+        if _grouped_scope(p.participant_id) not in grouped_scopes
+        and (
+            (arriving and p.participant_id == player.participant_id)
+            or _seen_since_arrival(last_seen, arrived_at)
+        )
+    ]
+
+
+def _seen_since_arrival(last_seen: dt.datetime | None, arrived_at: dt.datetime) -> bool:
+    """Was the participant seen after arriving at the wait page (SEEN_BEFORE_ARRIVAL_SECONDS
+    allowed)? Times are UTC; SQLite hands them back naive."""
+    if last_seen is None:
+        return False
+    if last_seen.tzinfo is None:
+        last_seen = last_seen.replace(tzinfo=dt.UTC)
+    if arrived_at.tzinfo is None:
+        arrived_at = arrived_at.replace(tzinfo=dt.UTC)
+    return last_seen >= arrived_at - dt.timedelta(seconds=SEEN_BEFORE_ARRIVAL_SECONDS)
 
 
 def _formed_group_ids(db: Session, session_id: int, entry: PageEntry) -> set[int]:

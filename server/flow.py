@@ -270,13 +270,16 @@ def submit_page(
     *,
     timeout_happened: bool = False,
     forced: bool = False,
+    arriving: bool = True,
 ) -> SubmitResult:
     """Apply a form submission for page ``index``; a submission for any other page is stale.
 
     A valid submission saves the fields, runs ``before_next_page`` and advances. An invalid
     one leaves everything unchanged and returns the form with its errors. ``forced`` (the
     admin's "advance", oTree's "Advance slowest participants") submits the page as a timeout
-    would, whether or not the page has a deadline or it has passed.
+    would, whether or not the page has a deadline or it has passed. ``arriving``: the
+    participant's browser sent it, so it will show the wait page they move onto
+    (``arrive_at_wait_page``); False for the timeout sweep, the admin's advance and dropouts.
     """
     entry = current_entry(project, participant)
     if entry is None or entry.index != index or entry.is_wait_page:
@@ -304,7 +307,7 @@ def submit_page(
     entry.page_cls.before_next_page(player, timeout_happened)
     record_completion(db, participant, entry, timeout_happened=timeout_happened)
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
-    settle_on_wait_pages(db, project, participant)
+    settle_on_wait_pages(db, project, participant, arriving=arriving)
     return SubmitResult(accepted=True)
 
 
@@ -320,7 +323,7 @@ def pass_wait_page(db: Session, project: Project, participant: Participant) -> N
     record_completion(db, participant, entry, timeout_happened=True)
     _release_waiting_page(project, participant)
     _move_to(db, project, participant, _next_index_after(db, project, participant, entry, player))
-    settle_on_wait_pages(db, project, participant)
+    settle_on_wait_pages(db, project, participant, arriving=False)
 
 
 def _release_waiting_page(project: Project, participant: Participant) -> None:
@@ -332,17 +335,22 @@ def _release_waiting_page(project: Project, participant: Participant) -> None:
         publish_check(db, [participant.code], entry.index)
 
 
-def settle_on_wait_pages(db: Session, project: Project, participant: Participant) -> None:
+def settle_on_wait_pages(
+    db: Session, project: Project, participant: Participant, *, arriving: bool = True
+) -> None:
     """Register arrival at the wait page(s) the participant has just moved onto.
 
     Arrival counts from the moment a page is submitted, not from when the browser follows
-    the redirect, so a closed browser cannot hold up the rest of the group.
+    the redirect, so a closed browser cannot hold up the rest of the group. ``arriving``:
+    the participant's own request moved them (see ``arrive_at_wait_page``); False when
+    someone else's did (a timeout, the admin, a group member completing a wait page), so
+    ``group_by_arrival_time`` waits for their browser to show the page.
     """
     while True:
         entry = current_entry(project, participant)
         if entry is None or not entry.is_wait_page:
             return
-        if not arrive_at_wait_page(db, project, participant):
+        if not arrive_at_wait_page(db, project, participant, arriving=arriving):
             return
 
 
@@ -691,7 +699,7 @@ def _move_past(db: Session, project: Project, member: Participant, entry: PageEn
     the caller records the completion."""
     player = player_for(db, project, member, entry)
     _move_to(db, project, member, _next_index_after(db, project, member, entry, player))
-    settle_on_wait_pages(db, project, member)
+    settle_on_wait_pages(db, project, member, arriving=False)
 
 
 def _is_grouped(db: Session, participant: Participant, entry: PageEntry) -> bool:

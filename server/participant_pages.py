@@ -310,7 +310,13 @@ def submit_page(
         if participant.index_in_pages == 0:
             flow.start(db, project, participant)
         result = flow.submit_page(
-            db, project, participant, index, dict(form), timeout_happened=timeout_happened
+            db,
+            project,
+            participant,
+            index,
+            dict(form),
+            timeout_happened=timeout_happened,
+            arriving=seen,
         )
         if seen:  # last, so it goes out in the UPDATE of the participant's new position
             note_seen_in_unit(participant)

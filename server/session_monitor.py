@@ -284,7 +284,7 @@ def advance_participant(
             if not flow.arrive_at_wait_page(db, project, participant):
                 flow.pass_wait_page(db, project, participant)
         else:
-            flow.submit_page(db, project, participant, entry.index, {}, forced=True)
+            flow.submit_page(db, project, participant, entry.index, {}, forced=True, arriving=False)
         return _advanced(db, who, session_code, code, before, _where(participant))
 
     return database.run(work)

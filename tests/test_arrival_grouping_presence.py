@@ -166,3 +166,42 @@ def test_the_sweep_lets_a_waiting_player_go_alone_past_one_who_left(tmp_path) ->
             assert client.get(second + "/status").json() == {"ready": True}
     finally:
         grove.db.dispose()
+
+
+def test_a_player_moved_onto_the_wait_page_by_a_timeout_is_not_grouped(tmp_path) -> None:
+    """A participant who closed the browser on a timed page is moved onto the grouping wait
+    page by the timeout; their browser never showed it, so nobody is grouped with them until
+    they are back (oTree 6.0.15 groups only players whose wait page is connected). Seen on a
+    lab day: PC12 closed the browser 30 s before the timeout, and PC11, waiting, was paired
+    with nobody. Their last request (30 s ago) is within oTree's 70 s, so only the page they
+    were seen on tells them apart."""
+    settings = load_settings(RELAY_PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
+    app = create_app(settings.with_changes(timeout_poll_seconds=3600.0))
+    grove = app.state.grove
+    try:
+        with TestClient(app) as client:
+            _code, links = create_demo_session(client, "timed_arrivals")
+            gone = client.get(links[0]).url.path
+            assert "/timed_arrivals/Intro/" in gone
+            # They closed the browser 30 s ago; the page's time is up now.
+            with grove.db.transaction() as db:
+                db.execute(
+                    sa.update(Participant)
+                    .where(Participant.code == gone.split("/")[2])
+                    .values(
+                        last_seen=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30),
+                        page_deadline=time.time() - 5,
+                    )
+                )
+            assert timeouts.submit_due_pages(grove.db, grove.project) == 1
+            there = client.get(links[1]).url.path
+            answer = client.post(there, data={}, follow_redirects=False)
+            waiting = answer.headers["location"]
+            assert "/timed_arrivals/Lobby/" in waiting
+            assert client.get(waiting + "/status").json() == {"ready": False}
+            # Back on the wait page, the first is grouped by their own request.
+            back = client.get(links[0]).url.path
+            assert "/timed_arrivals/Results/" in back
+            assert client.get(waiting + "/status").json()["ready"] is True
+    finally:
+        grove.db.dispose()
