@@ -600,3 +600,26 @@ def test_the_session_list_leaves_out_demo_sessions(api):
     assert study in listed
     assert demo_code not in listed
     assert api.get(f"/api/sessions/{demo_code}").json()["code"] == demo_code
+
+
+def test_apps_lists_each_app_with_its_doc(api):
+    """oTree 6.0.15's ``GET /api/apps``: each app of the session configs, with its module's
+    ``doc`` ("" for an app without one); a script written for oTree gets a 404 without it."""
+    for path in ("/api/apps", "/api/apps/"):
+        response = api.get(path, follow_redirects=False)
+        assert response.status_code == 200, path
+        listing = response.json()
+        assert set(listing) == {
+            "survey",
+            "payment_info",
+            "public_goods",
+            "trust",
+            "prisoner",
+            "live_auction",
+            "live_counting",
+            "trial",
+        }
+        assert listing["public_goods"] == (
+            "\nPublic goods game, groups of 3, one round, with a time limit on the decision.\n"
+        )
+        assert all(isinstance(doc, str) for doc in listing.values())

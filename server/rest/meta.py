@@ -1,4 +1,4 @@
-"""/api/otree_version, /api/session_configs, /api/rooms."""
+"""/api/otree_version, /api/session_configs, /api/rooms, /api/apps."""
 
 from __future__ import annotations
 
@@ -25,6 +25,16 @@ def otree_version(request: Request, app: Grove, caller: Caller, params: NoParame
 def session_configs(request: Request, app: Grove, caller: Caller, params: NoParameters) -> Any:
     """Every session config (merged with the defaults)."""
     return [conceal_session_config(c) for c in app.project.session_configs.values()]
+
+
+def apps(request: Request, app: Grove, caller: Caller, params: NoParameters) -> dict[str, str]:
+    """Each app of the project, by name, with its module's ``doc`` ("" without one), as oTree
+    6.0.15's ``GET /api/apps`` answers."""
+    listing: dict[str, str] = {}
+    for name, loaded in app.project.apps.items():
+        doc = getattr(loaded.module, "doc", "")
+        listing[name] = doc if isinstance(doc, str) else str(doc)
+    return listing
 
 
 def rooms(request: Request, app: Grove, caller: Caller, params: NoParameters) -> list[Room]:

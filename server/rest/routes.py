@@ -226,6 +226,16 @@ ENDPOINTS: list[Endpoint] = [
     ),
     Endpoint(
         "GET",
+        "/api/apps",
+        "apps",
+        "Every app, with its module's doc text (oTree 6's /api/apps)",
+        meta.apps,
+        models.NoParameters,
+        dict[str, str],
+        READ,
+    ),
+    Endpoint(
+        "GET",
         "/api/rooms",
         "rooms",
         "Every room, with the code of its current session (or null)",
