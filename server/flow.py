@@ -104,14 +104,18 @@ def player_for(
     return player
 
 
-def start(db: Session, project: Project, participant: Participant) -> None:
-    """Put a participant who has not started on their first displayed page."""
+def start(
+    db: Session, project: Project, participant: Participant, *, arriving: bool = True
+) -> None:
+    """Put a participant who has not started on their first displayed page. ``arriving``:
+    their own request started them (False for the admin's advance; see
+    ``settle_on_wait_pages``)."""
     if participant.index_in_pages != 0:
         return
     participant.visited = True
     participant.time_started = utcnow()
     _move_to(db, project, participant, 1)
-    settle_on_wait_pages(db, project, participant)
+    settle_on_wait_pages(db, project, participant, arriving=arriving)
 
 
 def _record_position(participant: Participant, entry: PageEntry | None) -> None:

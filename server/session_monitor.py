@@ -272,7 +272,7 @@ def advance_participant(
         if participant.finished:
             return AdvanceOutcome(code, False, before, before, "already finished")
         if participant.index_in_pages == 0:
-            flow.start(db, project, participant)
+            flow.start(db, project, participant, arriving=False)
             return _advanced(db, who, session_code, code, before, _where(participant))
         entry = flow.current_entry(project, participant)
         assert entry is not None  # started and not finished

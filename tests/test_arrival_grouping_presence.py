@@ -205,3 +205,45 @@ def test_a_player_moved_onto_the_wait_page_by_a_timeout_is_not_grouped(tmp_path)
             assert client.get(waiting + "/status").json()["ready"] is True
     finally:
         grove.db.dispose()
+
+
+def test_a_player_the_admin_advances_onto_the_wait_page_is_not_grouped(tmp_path) -> None:
+    """The Monitor's advance (oTree's "Advance slowest participants") moves a participant
+    whose browser closed 30 s ago onto the grouping wait page: the one waiting there is not
+    paired with them, as on oTree, where their wait page was never connected."""
+    from tests.admin_pages import log_in, submit_form
+
+    settings = load_settings(RELAY_PROJECT, {"DATABASE_URL": databases.database_url(tmp_path)})
+    app = create_app(
+        settings.with_changes(timeout_poll_seconds=3600.0, admin_password="lab-password")
+    )
+    grove = app.state.grove
+    try:
+        with TestClient(app) as admin, TestClient(app) as client:
+            log_in(admin, "lab-password")
+            code, links = create_demo_session(admin, "timed_arrivals")
+            gone = client.get(links[0]).url.path
+            there = client.get(links[1]).url.path
+            assert "/timed_arrivals/Intro/" in gone
+            assert "/timed_arrivals/Intro/" in there
+            waiting = client.post(there, data={}).url.path
+            assert "/timed_arrivals/Lobby/" in waiting
+            with grove.db.transaction() as db:
+                db.execute(
+                    sa.update(Participant)
+                    .where(Participant.code == gone.split("/")[2])
+                    .values(last_seen=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30))
+                )
+            answer = submit_form(
+                admin,
+                f"/SessionMonitor/{code}",
+                f"/SessionMonitor/{code}/advance",
+                {f"advance:{gone.split('/')[2]}": True},
+            )
+            assert answer.status_code in (200, 303), answer.text
+            assert client.get(waiting + "/status").json() == {"ready": False}
+            # Back on the wait page, the first is grouped by their own request.
+            assert "/timed_arrivals/Results/" in client.get(links[0]).url.path
+            assert client.get(waiting + "/status").json()["ready"] is True
+    finally:
+        grove.db.dispose()
