@@ -17,7 +17,9 @@ from tests.live_server import live_server
 
 
 def _arrive(client, label: str):
-    response = client.post("/room/econ101/", data={"participant_label": label})
+    response = client.post(
+        "/room/econ101/", data={"participant_label": label}, follow_redirects=True
+    )
     assert response.status_code == 200
     assert "Please wait" in response.text
     return response
@@ -93,7 +95,9 @@ def test_a_session_created_on_another_worker_wakes_the_waiting_page(tmp_path, ba
         holders = []
         for number, (visitor, answer) in enumerate(zip(visitors, answers, strict=True)):
             label = f"visitor{number}"
-            arrived = visitor.post("/room/live_demo/", data={"participant_label": label})
+            arrived = visitor.post(
+                "/room/live_demo/", data={"participant_label": label}, follow_redirects=True
+            )
             assert "Please wait" in arrived.text
 
             def ask(visitor=visitor, answer=answer) -> None:

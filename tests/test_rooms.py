@@ -92,7 +92,7 @@ def test_full_session_page(client):
 
 
 def test_waiting_then_session_created_by_rest(client):
-    waiting = _join(client, "econ101", "carol")
+    waiting = client.get(_join(client, "econ101", "carol").headers["location"])
     assert waiting.status_code == 200
     assert "Please wait" in waiting.text
     status = client.get("/room/econ101/status?participant_label=carol").json()
@@ -101,6 +101,39 @@ def test_waiting_then_session_created_by_rest(client):
     assert client.get("/room/econ101/status?participant_label=carol").json()["ready"] is True
     joined = _join(client, "econ101", "carol")
     assert joined.status_code == 303
+
+
+@pytest.mark.parametrize(("room", "label"), [("econ101", "carol"), ("live_demo", None)])
+def test_the_waiting_page_is_a_get_a_reload_shows_again(client, room, label):
+    """Joining before the session exists (a POST) leads to the waiting page by a redirect
+    (POST, redirect, GET), so a reload (F5) or Enter in the address bar shows the waiting
+    page again: no "Confirm form resubmission", no label asked again. oTree's waiting page
+    keeps participant_label in its URL likewise. A GET still takes no seat: it shows the
+    waiting page only to a visitor already waiting (by label, or by browser)."""
+    joined = _join(client, room, label)
+    assert joined.status_code == 303
+    location = joined.headers["location"]
+    assert urlparse(location).path == f"/room/{room}/"
+    if label:
+        assert parse_qs(urlparse(location).query)["participant_label"] == [label]
+    for _ in range(2):  # the redirect's GET, then a reload
+        page = client.get(location)
+        assert page.status_code == 200
+        assert "Please wait" in page.text
+        assert 'id="grove-room-form"' in page.text
+    status = f"/room/{room}/status" + (f"?participant_label={label}" if label else "")
+    assert client.get(status).json() == {"ready": False, "waiting": 1}
+    # Someone who has not joined gets the start page from the same kind of URL.
+    stranger = TestClient(client.app)
+    other = f"/room/{room}/" + ("?participant_label=alice" if label else "")
+    assert "grove-start" in stranger.get(other).text
+    code = _create(client, room)
+    # The waiting page's script submits its form once the session exists: seated.
+    seated = _join(client, room, label)
+    assert seated.status_code == 303
+    assert seated.headers["location"].startswith("/InitializeParticipant/")
+    participants = client.get(f"/api/sessions/{code}").json()["participants"]
+    assert [p["label"] for p in participants if p["label"]] == ([label] if label else [])
 
 
 def test_pending_vars_applied_on_arrival(client):
@@ -202,7 +235,8 @@ def test_admin_rooms_page_behind_login(settings):
         assert created.status_code == 303
         assert "Close room" in client.get("/rooms").text
         submit_form(client, "/rooms", "/rooms/live_demo")  # the room's form is now "Close"
-        assert "waiting" in _join(client, "live_demo").text.lower()
+        waiting = client.get(_join(client, "live_demo").headers["location"])
+        assert "waiting" in waiting.text.lower()
     app.state.grove.db.dispose()
 
 

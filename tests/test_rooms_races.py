@@ -100,7 +100,8 @@ class _RaceRound:
             else:
                 response = _arrive(client, label)
                 with self.lock:
-                    if response.status_code == 200 and "Please wait" in response.text:
+                    where = response.headers.get("location", "")
+                    if response.status_code == 303 and where.startswith(f"/room/{ROOM}/"):
                         self.waited.append(label)  # no session yet: the room's waiting page
                     elif response.status_code != 303:
                         self.failures.append(f"arrive {label}: {response.status_code}")
@@ -202,8 +203,9 @@ def test_status_poll_and_join_for_one_label_at_once(tmp_path, backend):
                         failures.append(f"poll {label}: {response.status_code} {response.text}")
                 else:
                     response = _arrive(client, label)
-                    if response.status_code != 200:  # the waiting page: no session yet
-                        failures.append(f"join {label}: {response.status_code}")
+                    where = response.headers.get("location", "")
+                    if not where.startswith(f"/room/{ROOM}/"):  # the waiting page: no session
+                        failures.append(f"join {label}: {response.status_code} {where}")
 
         with ThreadPoolExecutor(len(tasks)) as pool:
             list(pool.map(run, tasks))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -19,12 +20,13 @@ from server.browser_tokens import (
 )
 from server.errors import InvalidArguments, SessionFull
 from server.http.body_limit import MAX_FORM_FILES
-from server.http.context import grove
+from server.http.context import Grove, grove
 from server.http.json_input import JSONInputError, loads_strict
 from server.participant_vars import optional_participant_label
 from server.room_channel import room_channel
 from server.rooms import (
     ROOM_HOLD_SECONDS,
+    Room,
     RoomStatus,
     all_rooms,
     check_label,
@@ -92,7 +94,15 @@ def room_entry(request: Request, form: dict[str, str] | None = None) -> Response
             return app.render(
                 "grove/room_refused.html", {**context, "message": str(exc)}, status_code=403
             )
+    query = urlencode(
+        {k: v for k, v in (("participant_label", label or ""), ("hash", signature or "")) if v}
+    )
     if form is None:
+        status = room_status(app.db, room, label=label, browser_token=None if new else token)
+        if status.listed:
+            # Already waiting (the redirect after joining, or a reload of it): the waiting
+            # page again; its script joins (the form's POST) once there is a session.
+            return _waiting_page(app, room, context, status.waiting, query)
         # welcome_page_ok=1 (oTree 6 seats the visitor at once): the start form submits itself
         # in the browser; a seat is still taken only by its POST, never by a fetch of the link.
         context["autostart"] = bool(values.get("welcome_page_ok"))
@@ -103,19 +113,28 @@ def room_entry(request: Request, form: dict[str, str] | None = None) -> Response
         return app.message_page("Session full", "Sorry, this session is full.", status_code=409)
     response: Response
     if arrival.participant_code is None:
-        query = urlencode(
-            {k: v for k, v in (("participant_label", label or ""), ("hash", signature or "")) if v}
+        # POST, redirect, GET: the waiting page is the room's URL with the label, so a reload
+        # shows it again (no form resubmitted), as oTree's waiting page's URL keeps the label.
+        again = {"welcome_page_ok": "1"} if room.welcome_page else {}
+        location = (
+            request.url.path + "?" + "&".join(part for part in (query, urlencode(again)) if part)
         )
-        status_url = f"/room/{room.name}/status" + (f"?{query}" if query else "")
-        response = app.render(
-            "grove/room_waiting.html",
-            {**context, "waiting": arrival.waiting, "status_url": status_url},
-        )
+        response = RedirectResponse(location.rstrip("?"), status_code=303)
     else:
         response = RedirectResponse(
             f"/InitializeParticipant/{arrival.participant_code}", status_code=303
         )
     return _with_cookie(response, token, new)
+
+
+def _waiting_page(
+    app: Grove, room: Room, context: dict[str, Any], waiting: int, query: str
+) -> Response:
+    """The room's waiting page for a visitor on its waiting list."""
+    status_url = f"/room/{room.name}/status" + (f"?{query}" if query else "")
+    return app.render(
+        "grove/room_waiting.html", {**context, "waiting": waiting, "status_url": status_url}
+    )
 
 
 async def room_page(request: Request) -> Response:
