@@ -325,8 +325,9 @@ def bytecode_cache(project_root: Path) -> jinja2.BytecodeCache | None:
     it was compiled from: a changed template (or a changed rewrite of oTree's tags, which
     changes the source Jinja2 sees) is compiled afresh. The file names carry
     ``_compiler_digest``, so a Grove, Jinja2 or Python that would compile differently never
-    reads another's files. Python's ``PYTHONDONTWRITEBYTECODE`` is about Python's modules and
-    does not turn it off.
+    reads another's files, and ``_printing_digest``, so neither do runs under other currency
+    or language settings (read now: call it after the project's settings are applied).
+    Python's ``PYTHONDONTWRITEBYTECODE`` is about Python's modules and does not turn it off.
     """
     folder = project_root / BYTECODE_CACHE_FOLDER
     try:
@@ -334,4 +335,13 @@ def bytecode_cache(project_root: Path) -> jinja2.BytecodeCache | None:
         digest = _compiler_digest()
     except OSError:
         return None
-    return _ProjectBytecodeCache(str(folder), f"{digest}-%s.cache")
+    return _ProjectBytecodeCache(str(folder), f"{digest}-{_printing_digest()}-%s.cache")
+
+
+def _printing_digest() -> str:
+    """What else the compiled code holds: Jinja2 computes an expression of literals when it
+    compiles (``{{ 10|c }}``, ``{{ 0.5|to2 }}``, ``{{ "Next"|gettext }}`` are text in the
+    code), printed as the project's currency and language settings (``FORMAT``) print it
+    then. 8 hex digits of a SHA-256 of those settings, so a run under other settings (say
+    ``USE_POINTS = False`` since the last run) compiles afresh."""
+    return hashlib.sha256(repr(FORMAT).encode()).hexdigest()[:8]

@@ -6,6 +6,8 @@ error."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from jinja2.bccache import bc_magic
@@ -14,6 +16,7 @@ from server.bots.runner import BotRunResult, run_bots
 from server.config import load_settings
 from server.templating import BYTECODE_CACHE_FOLDER
 from tests import databases
+from tests.conftest import REPO_ROOT
 
 BOTFAIL = Path(__file__).resolve().parent / "projects" / "botfail"
 
@@ -64,3 +67,46 @@ def test_a_project_where_the_cache_cannot_be_made_runs_without_it(tmp_path):
     (root / "__pycache__").write_text("a file where the cache folder would go")
     result = _run(root, tmp_path, "no_cache")
     assert result.ok, result.error
+
+
+# A bot that reads on its page an amount the template writes as a literal, as the project's
+# settings print it now (oTree renders every page afresh, under the settings of the run).
+_READS_THE_AMOUNT = """from server.api import Bot, cu, expect
+
+from . import Question, Thanks
+
+
+class PlayerBot(Bot):
+    def play_round(self):
+        yield Question, dict(answer=2)
+        expect(f'<p id="amount">{cu(10)}</p>', "in", self.html)
+        yield Thanks
+"""
+
+
+def _server_test(root: Path, config: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "server", "test", config, "1"],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", "GROVE_PROJECT_ROOT": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_template_cached_under_other_currency_settings_prints_the_current_ones(tmp_path):
+    # Jinja2 computes an expression of literals when it compiles ({{ 10|c }} is text in the
+    # compiled code), so that text depends on USE_POINTS and the language too, not only on
+    # the source whose SHA-1 the cache checks.
+    root = _project(tmp_path)
+    (root / "apps" / "quiz" / "tests.py").write_text(_READS_THE_AMOUNT)
+    (root / "apps" / "quiz" / "Thanks.html").write_text(
+        '{{ block content }}<p id="amount">{{ 10|c }}</p>{{ next_button }}{{ endblock }}'
+    )
+    points = _server_test(root, "passes")
+    assert points.returncode == 0, points.stdout + points.stderr
+    with (root / "settings.py").open("a") as settings:
+        settings.write("USE_POINTS = False\nREAL_WORLD_CURRENCY_CODE = 'EUR'\n")
+    money = _server_test(root, "passes")
+    assert money.returncode == 0, money.stdout + money.stderr
