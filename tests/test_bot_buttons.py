@@ -62,6 +62,20 @@ def test_bots_check_html_false_in_settings_submits_a_page_without_a_submit_butto
     assert result.ok, result.error
 
 
+def test_a_disabled_submit_button_is_a_submit_button_for_the_bot(tmp_path):
+    # A Next button the page's JavaScript enables (after a timer, or once a slider moved):
+    # oTree 6.0.15's bot finds it (it looks for the tag, not its state), and `otree test`
+    # passes on the same page in oTree's layout.
+    root = tmp_path / "project"
+    shutil.copytree(BOTFAIL, root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "apps" / "pick" / "End.html").write_text(
+        "{{ block content }}<p>The end.</p>"
+        '<button class="otree-btn-next btn btn-primary" disabled>Next</button>{{ endblock }}'
+    )
+    result = _run("submits_page_without_button", tmp_path, root)
+    assert result.ok, result.error
+
+
 _BUTTONS = """<form id="form" method="post"><input type="hidden" name="csrf" value="k">
 <button name="share" value="True">Share</button><input type="submit" name="share" value="False">
 <button type="button" name="share" value="Maybe">x</button>

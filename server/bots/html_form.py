@@ -67,11 +67,12 @@ class HtmlForm:
         return self.attributes.get("action")
 
     def has_submit_button(self) -> bool:
-        """Whether the form holds a button that submits it (a participant can leave the page)."""
-        return any(
-            c.type == "submit" and not c.disabled and c.tag in ("button", "input")
-            for c in self.controls
-        )
+        """Whether the form holds a button that submits it (a participant can leave the page).
+
+        A disabled one counts, as in oTree 6.0.15's bots (MissingHtmlButtonError looks for the
+        tag, not its state): pages commonly disable their Next button until their JavaScript
+        enables it (a timer, a slider moved)."""
+        return any(c.type == "submit" and c.tag in ("button", "input") for c in self.controls)
 
     def names(self) -> list[str]:
         """The names of the form's controls, each once, in document order."""
