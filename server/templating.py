@@ -94,10 +94,14 @@ def _to_places(places: int) -> Callable[[Any], str]:
     return formatter
 
 
-def show_number_in_language(value: Any) -> Any:
+@jinja2.pass_eval_context
+def show_number_in_language(_eval_context: Any, value: Any) -> Any:
     """How ``{{ value }}`` prints: a plain float with the language's decimal separator.
 
     oTree prints ``{{ 2.5 }}`` as ``2,5`` in German. Currency amounts format themselves.
+    It takes the evaluation context so that it runs when the page renders: Jinja2 would
+    otherwise print a literal (``{{ 2.5 }}``) when it compiles, escaped to text first, so
+    the float never reached it (``2.5`` in German).
     """
     if type(value) is float and FORMAT.decimal_separator != ".":
         return str(value).replace(".", FORMAT.decimal_separator)

@@ -229,6 +229,17 @@ def test_german_participant_types_decimal_commas(tmp_path):
         assert '<p id="c_max12">12,00 €</p>' in shown
 
 
+def test_a_number_written_in_the_template_prints_with_a_decimal_comma(tmp_path):
+    """oTree prints ``{{ 2.5 }}`` as it prints a FloatField holding 2.5: "2,5" in German."""
+    with numbers_client(tmp_path, **MONEY_EUR_DE) as (client, _app):
+        (url,) = start(client)
+        response = submit(client, url, {"f_plain": "2,5", "c_plain": "1", "c_max12": "1"})
+        assert response.status_code == 303, response.text
+        shown = client.get(response.headers["location"]).text
+        assert '<p id="f_plain">2,5</p>' in shown
+        assert '<p id="literal">2,5</p>' in shown
+
+
 def test_refused_german_form_shows_numbers_with_decimal_commas(tmp_path):
     """oTree shows the values back as "2,5" and "2,50" (the amount with its places)."""
     with numbers_client(tmp_path, **MONEY_EUR_DE) as (client, _app):
