@@ -69,9 +69,9 @@ def test_a_project_where_the_cache_cannot_be_made_runs_without_it(tmp_path):
     assert result.ok, result.error
 
 
-# A bot that reads on its page an amount the template writes as a literal, as the project's
-# settings print it now (oTree renders every page afresh, under the settings of the run).
-_READS_THE_AMOUNT = """from server.api import Bot, cu, expect
+# A bot that reads on its page an amount and a number the template writes as literals, as
+# oTree prints them under the run's settings (oTree renders every page afresh).
+_READS_THE_AMOUNTS = """from server.api import Bot, cu, expect
 
 from . import Question, Thanks
 
@@ -80,6 +80,7 @@ class PlayerBot(Bot):
     def play_round(self):
         yield Question, dict(answer=2)
         expect(f'<p id="amount">{cu(10)}</p>', "in", self.html)
+        expect('<p id="half">HALF</p>', "in", self.html)
         yield Thanks
 """
 
@@ -96,17 +97,21 @@ def _server_test(root: Path, config: str) -> subprocess.CompletedProcess:
 
 
 def test_a_template_cached_under_other_currency_settings_prints_the_current_ones(tmp_path):
-    # Jinja2 computes an expression of literals when it compiles ({{ 10|c }} is text in the
-    # compiled code), so that text depends on USE_POINTS and the language too, not only on
-    # the source whose SHA-1 the cache checks.
+    # Jinja2 computes an expression of literals when it compiles ({{ 0.5|to2 }} is text in
+    # the compiled code), so that text depends on the language and the currency settings
+    # too, not only on the source whose SHA-1 the cache checks.
     root = _project(tmp_path)
-    (root / "apps" / "quiz" / "tests.py").write_text(_READS_THE_AMOUNT)
+    bot = root / "apps" / "quiz" / "tests.py"
     (root / "apps" / "quiz" / "Thanks.html").write_text(
-        '{{ block content }}<p id="amount">{{ 10|c }}</p>{{ next_button }}{{ endblock }}'
+        '{{ block content }}<p id="amount">{{ 10|c }}</p><p id="half">{{ 0.5|to2 }}</p>'
+        "{{ next_button }}{{ endblock }}"
     )
-    points = _server_test(root, "passes")
-    assert points.returncode == 0, points.stdout + points.stderr
+    bot.write_text(_READS_THE_AMOUNTS.replace("HALF", "0.50"))
+    english = _server_test(root, "passes")
+    assert english.returncode == 0, english.stdout + english.stderr
     with (root / "settings.py").open("a") as settings:
         settings.write("USE_POINTS = False\nREAL_WORLD_CURRENCY_CODE = 'EUR'\n")
-    money = _server_test(root, "passes")
-    assert money.returncode == 0, money.stdout + money.stderr
+        settings.write("LANGUAGE_CODE = 'de'\n")
+    bot.write_text(_READS_THE_AMOUNTS.replace("HALF", "0,50"))  # oTree 6.0.15's German
+    german = _server_test(root, "passes")
+    assert german.returncode == 0, german.stdout + german.stderr
