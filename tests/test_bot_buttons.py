@@ -76,6 +76,18 @@ def test_a_disabled_submit_button_is_a_submit_button_for_the_bot(tmp_path):
     assert result.ok, result.error
 
 
+def test_a_choice_made_with_disabled_submit_buttons_is_the_clicked_button(tmp_path):
+    # Buttons the page's JavaScript enables (once the participant has read for a while):
+    # oTree 6.0.15's bot posts the choice, and `otree test` passes on the same page.
+    root = tmp_path / "project"
+    shutil.copytree(BOTFAIL, root, ignore=shutil.ignore_patterns("__pycache__"))
+    choose = root / "apps" / "pick" / "Choose.html"
+    choose.write_text(choose.read_text().replace('">', '" disabled>'))
+    assert choose.read_text().count(" disabled>") == 3
+    result = _run("button_choice", tmp_path, root)
+    assert result.ok, result.error
+
+
 _BUTTONS = """<form id="form" method="post"><input type="hidden" name="csrf" value="k">
 <button name="share" value="True">Share</button><input type="submit" name="share" value="False">
 <button type="button" name="share" value="Maybe">x</button>

@@ -12,7 +12,8 @@ where a participant would meet it. Browser rules (HTML's "constructing the entry
 - disabled controls, controls without a name, and buttons other than the submitter submit
   nothing; the submitter (the submit button clicked) submits its ``value`` when it has a
   name, so a page can take a field's value from the button clicked (oTree's sample prisoner's
-  dilemma: ``<button name="cooperate" value="True">``).
+  dilemma: ``<button name="cooperate" value="True">``). A disabled submit button may be
+  clicked: the page's JavaScript enables it (oTree's bots take it as a button too).
 """
 
 from __future__ import annotations
@@ -121,11 +122,11 @@ class HtmlForm:
         )
 
     def _submitter(self, name: str, value: str) -> Control:
-        """The enabled submit button named ``name`` whose value is ``value``: the one a
-        participant clicks to enter that value. FormFillError if the page has none."""
-        buttons = [
-            c for c in self.controls_named(name) if self._is_submit_button(c) and not c.disabled
-        ]
+        """The submit button named ``name`` whose value is ``value``: the one a participant
+        clicks to enter that value. FormFillError if the page has none. A disabled one counts,
+        as for ``has_submit_button`` (the page's JavaScript enables it; oTree 6.0.15's bot
+        posts the choice)."""
+        buttons = [c for c in self.controls_named(name) if self._is_submit_button(c)]
         for button in buttons:
             if (button.value or "") == value:
                 return button
@@ -176,7 +177,7 @@ class HtmlForm:
                     )
         pairs: list[tuple[str, str]] = []
         for control in self.controls:
-            if control.disabled or not control.name:
+            if (control.disabled and control is not submitter) or not control.name:
                 continue
             name = control.name
             given = entered.get(name, _UNSET)
