@@ -312,11 +312,21 @@ class _ProjectBytecodeCache(jinja2.FileSystemBytecodeCache):
 @cache
 def _compiler_digest() -> str:
     """What, besides a template's source, decides the code it compiles to: Jinja2's and
-    Python's versions, and this module and the tag rewrite (the environment's options, its
-    extension and the transformer of ``_parse``). 16 hex digits of a SHA-256."""
+    Python's versions, this module and the tag rewrite (the environment's options, its
+    extension and the transformer of ``_parse``), and the modules of the filters Jinja2 may
+    apply to literals while it compiles (``{{ 0.5|to2 }}``, ``{{ "Next"|gettext }}``: the
+    currency's and numbers' formats, the translations, amounts in JSON). 16 hex digits of a
+    SHA-256."""
     digest = hashlib.sha256(f"{jinja2.__version__}|{sys.version}".encode())
-    for module_file in (__file__, template_dialect.__file__):
-        digest.update(Path(module_file).read_bytes())
+    here = Path(__file__)
+    for module_file in (
+        here,
+        Path(template_dialect.__file__),
+        here.with_name("currency.py"),
+        here.with_name("i18n.py"),
+        here.with_name("json_data.py"),
+    ):
+        digest.update(module_file.read_bytes())
     return digest.hexdigest()[:16]
 
 
