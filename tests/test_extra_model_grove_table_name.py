@@ -62,3 +62,25 @@ def test_an_extra_model_stored_under_a_grove_table_name_is_refused(tmp_path: Pat
     settings = load_settings(root, {"DATABASE_URL": databases.database_url(tmp_path)})
     with pytest.raises(ConfigurationError, match=rf"ExtraModel {model} would be stored in"):
         create_app(settings)
+
+
+def test_an_extra_model_stored_under_another_apps_table_name_is_refused(tmp_path: Path):
+    # App a's ExtraModel B_player would be stored in a_b_player, the Player table of app a_b,
+    # which comes later in the apps: a clear error at start (was SQLAlchemy's "Table
+    # 'a_b_player' is already defined", found by the h8 review).
+    root = tmp_path / "project"
+    (root / "settings.py").parent.mkdir(parents=True)
+    (root / "settings.py").write_text('SECRET_KEY = "grove-table-name-test"\n')
+    (root / "session_configs.py").write_text(
+        'SESSION_CONFIGS = [dict(name="g", app_sequence=["a", "a_b"], num_demo_participants=1)]\n'
+    )
+    for name, model in (("a", "B_player"), ("a_b", "Note")):
+        app = root / "apps" / name
+        app.mkdir(parents=True)
+        (app / "__init__.py").write_text(
+            APP.format(model=model).replace('NAME_IN_URL = "grove"', f'NAME_IN_URL = "{name}"')
+        )
+        (app / "Intro.html").write_text("{{ block content }}{{ next_button }}{{ endblock }}\n")
+    settings = load_settings(root, {"DATABASE_URL": databases.database_url(tmp_path)})
+    with pytest.raises(ConfigurationError, match=r"a_b_player"):
+        create_app(settings)

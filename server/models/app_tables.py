@@ -123,7 +123,16 @@ def build_app_tables(
     metadata: sa.MetaData,
     fields: dict[str, dict[str, Field]],
 ) -> tuple[sa.Table, sa.Table, sa.Table]:
-    """Define the three tables of one app in ``metadata``."""
+    """Define the three tables of one app in ``metadata``. Raises ConfigurationError when an
+    earlier app's ExtraModel already took one of their names."""
+    for kind in ("subsession", "group", "player"):
+        taken = metadata.tables.get(f"{app_name}_{kind}")
+        if taken is not None:
+            raise ConfigurationError(
+                f"app {app_name}'s {kind.capitalize()} would be stored in the table "
+                f"{taken.name}, which an ExtraModel of an earlier app already uses; rename "
+                "that ExtraModel"
+            )
     subsession = sa.Table(
         f"{app_name}_subsession",
         metadata,
