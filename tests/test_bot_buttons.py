@@ -108,3 +108,37 @@ def test_a_value_of_no_submit_button_cannot_be_clicked(value):
 
 def test_with_no_value_given_no_button_is_sent():
     assert page_form(_BUTTONS).submission({}) == [("csrf", "k")]
+
+
+_OUTSIDE = """<form id="form" method="post"><input type="hidden" name="csrf" value="k"></form>
+<input form="form" name="answer" value="3"><input form="other" name="elsewhere" value="x">
+<button form="form" name="share" value="True">Share</button>"""
+
+
+def test_controls_given_to_the_form_by_their_form_attribute_are_its_own():
+    # A browser submits a control outside the form whose form attribute names it (HTML's
+    # form-associated elements), and clicks a button so placed; one naming another form is
+    # not sent.
+    form = page_form(_OUTSIDE)
+    assert form.has_submit_button()
+    assert form.submission({"share": "True"}) == [
+        ("csrf", "k"),
+        ("answer", "3"),
+        ("share", "True"),
+    ]
+    assert form.submission({"answer": 4}) == [("csrf", "k"), ("answer", "4")]
+
+
+def test_a_next_button_outside_the_form_is_a_submit_button_for_the_bot(tmp_path):
+    # oTree 6.0.15's bot looks for a submit button anywhere on the page (a page may submit
+    # its form from a button of its own layout, with form="form" or its JavaScript), and
+    # `otree test` passes on such a page.
+    root = tmp_path / "project"
+    shutil.copytree(BOTFAIL, root, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "apps" / "pick" / "End.html").write_text(
+        "{{ block content }}<p>The end.</p>{{ endblock }}"
+        '{{ block global_scripts }}<button onclick="document.forms.form.submit()">Next'
+        "</button>{{ endblock }}"
+    )
+    result = _run("submits_page_without_button", tmp_path, root)
+    assert result.ok, result.error

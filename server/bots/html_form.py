@@ -73,7 +73,7 @@ class HtmlForm:
         A disabled one counts, as in oTree 6.0.15's bots (MissingHtmlButtonError looks for the
         tag, not its state): pages commonly disable their Next button until their JavaScript
         enables it (a timer, a slider moved)."""
-        return any(c.type == "submit" and c.tag in ("button", "input") for c in self.controls)
+        return any(_submits(c) for c in self.controls)
 
     def names(self) -> list[str]:
         """The names of the form's controls, each once, in document order."""
@@ -250,6 +250,11 @@ class _FormParser(HTMLParser):
         self._label_for: str | None = None
         self._label_text: list[str] = []
         self._labels: dict[str, str] = {}
+        # Controls whose form attribute names their form (HTML's form-associated elements):
+        # theirs wherever they stand, given to it once the whole page is read.
+        self._owned: list[tuple[str, Control]] = []
+        # Whether a submit button stands anywhere on the page, in a form or not.
+        self.any_submit_button = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
@@ -261,7 +266,12 @@ class _FormParser(HTMLParser):
             self._label_text = []
         elif tag in _DEFAULT_TYPES:
             control = _control(tag, attributes)
-            self._add(control)
+            self.any_submit_button |= _submits(control)
+            owner = attributes.get("form")
+            if owner is not None:
+                self._owned.append((owner, control))
+            else:
+                self._add(control)
             if tag == "select":
                 self._select = control
             elif tag == "textarea":
@@ -317,8 +327,27 @@ class _FormParser(HTMLParser):
 
     def close(self) -> None:
         super().close()
+        by_id = {form.attributes.get("id"): form for form in reversed(self.forms)}
+        for owner, control in self._owned:
+            if owner in by_id:
+                by_id[owner].controls.append(control)
         for form in self.forms:
             form.labels = dict(self._labels)
+
+
+def _submits(control: Control) -> bool:
+    return control.type == "submit" and control.tag in ("button", "input")
+
+
+def has_any_submit_button(html: str) -> bool:
+    """Whether a submit button stands anywhere on the page, in its form or not: what
+    oTree 6.0.15's bots look for before they submit a page (MissingHtmlButtonError), since a
+    page may submit its form from a button of its own layout (``form="form"``, or its
+    JavaScript)."""
+    parser = _FormParser()
+    parser.feed(html)
+    parser.close()
+    return parser.any_submit_button
 
 
 def parse_forms(html: str) -> list[HtmlForm]:

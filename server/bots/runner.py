@@ -33,7 +33,13 @@ from server import flow
 from server.app import create_app
 from server.bots.bot import Bot, BotError, Submission, as_submission
 from server.bots.browser import Browser
-from server.bots.html_form import FormFillError, HtmlForm, page_form, pairs_to_dict
+from server.bots.html_form import (
+    FormFillError,
+    HtmlForm,
+    has_any_submit_button,
+    page_form,
+    pairs_to_dict,
+)
 from server.config import Settings, import_project_file
 from server.db import Database
 from server.errors import GroveError
@@ -515,9 +521,9 @@ class BotRunner:
         The page's own form is filled: a radio button or option is clicked by the value it
         submits, a check box ticked for True. A value the page offers no way to enter is a
         BotError, unless the submission must fail (then it is posted as given, like oTree's
-        ``SubmissionMustFail``) or the HTML is not checked. A page whose form has no submit
-        button is a BotError too, as in oTree (MissingHtmlButtonError): a participant could
-        not leave it. The HTML is checked unless the submission says ``check_html=False`` or,
+        ``SubmissionMustFail``) or the HTML is not checked. A page with no submit button,
+        in its form or anywhere else on it, is a BotError too, as in oTree
+        (MissingHtmlButtonError): a participant could not leave it. The HTML is checked unless the submission says ``check_html=False`` or,
         saying nothing, the project's ``settings.py`` sets ``BOTS_CHECK_HTML = False``.
         """
         raw = {key: _form_value(value) for key, value in submission.post_data.items()}
@@ -528,7 +534,7 @@ class BotRunner:
             return raw
         try:
             form = page_form(html)
-            if not form.has_submit_button():
+            if not form.has_submit_button() and not has_any_submit_button(html):
                 raise BotError(
                     f"page {page_name}: the page has no submit button, so a participant could "
                     "not submit it (a button added by JavaScript is not seen: yield "
