@@ -142,3 +142,14 @@ def test_a_next_button_outside_the_form_is_a_submit_button_for_the_bot(tmp_path)
     )
     result = _run("submits_page_without_button", tmp_path, root)
     assert result.ok, result.error
+
+
+def test_a_disabled_field_the_bot_fills_is_sent_one_it_leaves_is_not():
+    # A field the page's JavaScript enables (after a timer, a slider moved): oTree 6.0.15's
+    # bot posts the value it was given (`otree test` passes on such a page); what the bot
+    # leaves alone is not sent, as a browser sends no disabled control.
+    html = """<form id="form" method="post"><input type="hidden" name="csrf" value="k">
+    <input type="number" name="answer" disabled><input name="note" value="x" disabled>
+    <button>Next</button></form>"""
+    assert page_form(html).submission({"answer": 4}) == [("csrf", "k"), ("answer", "4")]
+    assert page_form(html).submission({}) == [("csrf", "k")]

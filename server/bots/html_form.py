@@ -177,7 +177,11 @@ class HtmlForm:
                     )
         pairs: list[tuple[str, str]] = []
         for control in self.controls:
-            if (control.disabled and control is not submitter) or not control.name:
+            if not control.name:
+                continue
+            if control.disabled and control is not submitter and control.name not in entered:
+                # A browser sends no disabled control. One the bot enters a value in was
+                # enabled by the page's script first (as oTree 6.0.15's bots take it).
                 continue
             name = control.name
             given = entered.get(name, _UNSET)

@@ -523,8 +523,9 @@ class BotRunner:
         BotError, unless the submission must fail (then it is posted as given, like oTree's
         ``SubmissionMustFail``) or the HTML is not checked. A page with no submit button,
         in its form or anywhere else on it, is a BotError too, as in oTree
-        (MissingHtmlButtonError): a participant could not leave it. The HTML is checked unless the submission says ``check_html=False`` or,
-        saying nothing, the project's ``settings.py`` sets ``BOTS_CHECK_HTML = False``.
+        (MissingHtmlButtonError): a participant could not leave it. The HTML is checked
+        unless the submission says ``check_html=False`` or, saying nothing, the project's
+        ``settings.py`` sets ``BOTS_CHECK_HTML = False``.
         """
         raw = {key: _form_value(value) for key, value in submission.post_data.items()}
         check_html = submission.check_html
