@@ -26,6 +26,12 @@ the method ends. As in oTree, two such methods changing the same object (the gro
 may overwrite each other's changes ("race conditions", oTree's documentation). A falsy
 answer ends the method (as in oTree); a step that raises keeps what the steps before it
 committed. An ``async def`` without ``yield`` is refused, as oTree refuses it.
+
+Every async live method of a process runs on one event loop (``_method_loop``), as oTree runs
+them all on its server's loop: a web API's client made once for the app (oTree's
+documentation makes ``AsyncOpenAI(...)`` at module level) keeps its connections on that loop
+from one message to the next. A step's code that blocks (``time.sleep``, a synchronous web
+request) therefore holds up the other participants' async live methods, as in oTree.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ import asyncio
 import dataclasses
 import functools
 import inspect
+import os
+import threading
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
@@ -270,17 +278,46 @@ class _StepChanges:
             db.delete(target)
 
 
+_loop_guard = threading.Lock()
+_loop: tuple[int, asyncio.AbstractEventLoop] | None = None  # (process id, its loop)
+
+
+def _method_loop() -> asyncio.AbstractEventLoop:
+    """The process's event loop for async live methods, running in a daemon thread of its
+    own, started at the first step (again in a forked worker, whose copy has no thread)."""
+    global _loop
+    with _loop_guard:
+        if _loop is None or _loop[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=loop.run_forever, name="grove-async-live-methods", daemon=True
+            ).start()
+            _loop = (os.getpid(), loop)
+        return _loop[1]
+
+
+_ENDED = object()  # what _next_answer returns once the generator has no more answers
+
+
+async def _next_answer(answers: AsyncGenerator[Any, None], seconds: float) -> Any:
+    """The generator's next answer, or _ENDED; raises TimeoutError after ``seconds``."""
+    try:
+        return await asyncio.wait_for(anext(answers), seconds)
+    except StopAsyncIteration:
+        return _ENDED
+
+
 class _AsyncSteps:
     """An async generator live method, run one step (up to its next ``yield``) at a time on
-    an event loop of its own in the calling thread, with no lock held (the module's
-    docstring), each step's changes and answer then stored in a unit of work; all in one
-    session, so the objects the method holds stay attached."""
+    the process's event loop for them (``_method_loop``) while the calling thread waits, with
+    no lock held (the module's docstring), each step's changes and answer then stored in a
+    unit of work; all in one session, so the objects the method holds stay attached."""
 
     def __init__(self, player: Any, entry: PageEntry, answers: AsyncGenerator[Any, None]):
         self.player = player
         self.entry = entry
         self.answers = answers
-        self.loop = asyncio.new_event_loop()
+        self.loop = _method_loop()
 
     def run(self, database: Database, session: Session, project: Project, code: str) -> list[Any]:
         """Run every step, each stored before the next runs; return the answers yielded.
@@ -289,13 +326,16 @@ class _AsyncSteps:
         answers: list[Any] = []
         while True:
             with database.between_units(session), in_unit(session):
+                # Run in a copy of this thread's context (the unit of work of model code).
+                step = asyncio.run_coroutine_threadsafe(
+                    _next_answer(self.answers, ASYNC_STEP_SECONDS), self.loop
+                )
                 try:
-                    answer = self.loop.run_until_complete(
-                        asyncio.wait_for(anext(self.answers), ASYNC_STEP_SECONDS)
-                    )
-                    ended = not answer  # oTree stops at a falsy answer
-                except StopAsyncIteration:
-                    answer, ended = None, True
+                    answer = step.result()
+                    if answer is _ENDED:
+                        answer, ended = None, True
+                    else:
+                        ended = not answer  # oTree stops at a falsy answer
                 except TimeoutError:
                     raise LiveMethodError(
                         f"a step of an async live method (its code up to the next yield) ran "
@@ -314,11 +354,8 @@ class _AsyncSteps:
             answers.append(answer)
 
     def close(self) -> None:
-        """Close the generator (its ``finally`` blocks run) and the event loop."""
-        try:
-            self.loop.run_until_complete(self.answers.aclose())
-        finally:
-            self.loop.close()
+        """Close the generator (its ``finally`` blocks run, on the loop it ran on)."""
+        asyncio.run_coroutine_threadsafe(self.answers.aclose(), self.loop).result()
 
 
 def call_live_method(

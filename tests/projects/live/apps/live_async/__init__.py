@@ -3,6 +3,8 @@
 import asyncio
 from pathlib import Path
 
+import httpx
+
 from server.api import *
 
 
@@ -69,6 +71,27 @@ async def chatting(player, data):
     yield {player.id_in_group: {"stored": len(Message.values_dicts(player=player))}}
 
 
+# A chat with a web API's client made once for the app, as oTree's documentation does
+# (``OPENAI_CLIENT = AsyncOpenAI(...)``): its connections are kept between messages.
+MODEL_CLIENT = httpx.AsyncClient()
+
+
+async def asking_a_model(player, data):
+    # The question goes to a model over HTTP (a fake one the test runs), its answer back.
+    Message.create(player=player, role="user", text=data["text"])
+    answer = (await MODEL_CLIENT.get(data["model"], params={"q": data["text"]})).text
+    Message.create(player=player, role="assistant", text=answer)
+    yield {player.id_in_group: {"answer": answer}}
+
+
+LAB_METHODS = {"model": asking_a_model}
+
+
+async def lab(player, data):
+    async for answer in LAB_METHODS[data["kind"]](player, data):
+        yield answer
+
+
 class Stream(Page):
     live_method = streaming
 
@@ -81,4 +104,8 @@ class Chat(Page):
     live_method = chatting
 
 
-page_sequence = [Stream, Refused, Chat]
+class Lab(Page):
+    live_method = lab
+
+
+page_sequence = [Stream, Refused, Chat, Lab]

@@ -1,0 +1,109 @@
+"""An async live method as a researcher's chat with a language model uses it: a web API's
+client made once for the app (oTree's documentation: ``OPENAI_CLIENT = AsyncOpenAI(...)``
+at module level), ExtraModel rows of the conversation created and withdrawn within a step.
+Through the live page's WebSocket, as tests/test_live_async.py does; the app is
+tests/projects/live/apps/live_async (its Lab page)."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from server import live_pages
+from server.app import create_app
+from server.config import load_settings
+from tests import databases
+from tests.test_live_async import LIVE_PROJECT, _pages
+from tests.test_live_pages import _hello, _next, _socket_url
+
+
+@pytest.fixture(autouse=True)
+def _roomy_steps(monkeypatch):
+    monkeypatch.setattr(live_pages, "ASYNC_STEP_SECONDS", 30.0)
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    url = databases.database_url(tmp_path, "live_async_chat")
+    application = create_app(load_settings(LIVE_PROJECT, {"DATABASE_URL": url}))
+    yield application
+    application.state.grove.db.dispose()
+
+
+@pytest.fixture
+def client(live_app):
+    with TestClient(live_app) as test_client:
+        yield test_client
+
+
+class _FakeModel(http.server.BaseHTTPRequestHandler):
+    """A language model's web API: answers ``?q=`` at once, keeping the connection open
+    (HTTP/1.1), as an API's server does."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        question = parse_qs(urlsplit(self.path).query)["q"][0]
+        body = f"an answer to {question}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def model_url() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FakeModel)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+
+
+def _lab_page(client: TestClient) -> str:
+    page = _pages(client)[0]
+    for _ in range(3):  # Stream, Refused, Chat: on to Lab
+        page = str(client.post(page, data={}, follow_redirects=True).url)
+        page = page.replace("http://testserver", "")
+    assert "/Lab/" in page
+    return page
+
+
+def _ask(ws, key: str, data: dict) -> tuple[dict, dict | None]:
+    """Send one message; its ack and (if it succeeded) its answer."""
+    ws.send_json({"type": "send", "id": key, "data": data})
+    ack = _next(ws, "ack")
+    return ack, _next(ws, "message")["data"] if ack["ok"] else None
+
+
+def _texts(live_app, role: str) -> list[str]:
+    message = live_app.state.grove.project.apps["live_async"].module.Message
+    with live_app.state.grove.db.read() as db:
+        query = sa.select(message.text).where(message.role == role).order_by(message.id)
+        return list(db.scalars(query))
+
+
+def test_a_model_client_made_once_answers_every_message(client, live_app, model_url):
+    # oTree runs every async live method on the server's one event loop, so a client made
+    # at import keeps working. Each message's own loop (closed after it) left the client's
+    # kept connection on a closed loop: every other message failed, "Event loop is closed".
+    page = _lab_page(client)
+    with client.websocket_connect(_socket_url(page)) as ws:
+        _hello(ws, time.time())
+        for number in range(1, 5):
+            data = {"kind": "model", "model": model_url, "text": f"question {number}"}
+            ack, answer = _ask(ws, f"m-{number}", data)
+            assert ack["ok"] is True, ack
+            assert answer == {"answer": f"an answer to question {number}"}
+    assert _texts(live_app, "assistant") == [f"an answer to question {n}" for n in range(1, 5)]
