@@ -216,9 +216,14 @@ class ExtraModel:
         db = object_session(self)
         if db is None:
             raise RuntimeError(f"{type(self).__name__} is not attached to a database session")
-        db.delete(self)
-        if not db.info.get(BETWEEN_UNITS_KEY):  # else at an async live method's next yield
+        if not db.info.get(BETWEEN_UNITS_KEY):
+            db.delete(self)
             db.flush()
+        elif self in db.new:
+            # Created in this step of an async live method and not stored yet: never stored.
+            db.expunge(self)
+        else:
+            db.delete(self)  # at the async live method's next yield
 
     def __repr__(self) -> str:
         shown = ", ".join(

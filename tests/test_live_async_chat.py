@@ -107,3 +107,21 @@ def test_a_model_client_made_once_answers_every_message(client, live_app, model_
             assert ack["ok"] is True, ack
             assert answer == {"answer": f"an answer to question {number}"}
     assert _texts(live_app, "assistant") == [f"an answer to question {n}" for n in range(1, 5)]
+
+
+def test_a_row_created_and_deleted_in_one_step_is_never_stored(client, live_app):
+    # oTree: Message.create(...) then .delete() in the same method leaves no row.
+    page = _lab_page(client)
+    with client.websocket_connect(_socket_url(page)) as ws:
+        _hello(ws, time.time())
+        ack, answer = _ask(ws, "d-1", {"kind": "take_back", "text": "first"})
+        assert ack["ok"] is True, ack
+        assert answer == {"drafts": 0}
+        # A draft stored by one message, deleted by the next (with that message's own).
+        ack, answer = _ask(ws, "d-2", {"kind": "take_back", "text": "kept", "keep": True})
+        assert answer == {"drafts": 1}
+        assert _texts(live_app, "draft") == ["kept"]
+        ack, answer = _ask(ws, "d-3", {"kind": "take_back", "text": "second"})
+        assert ack["ok"] is True, ack
+        assert answer == {"drafts": 0}
+    assert _texts(live_app, "draft") == []

@@ -84,7 +84,19 @@ async def asking_a_model(player, data):
     yield {player.id_in_group: {"answer": answer}}
 
 
-LAB_METHODS = {"model": asking_a_model}
+async def taking_back(player, data):
+    # A draft stored and withdrawn in one step, or one stored by an earlier message.
+    draft = Message.create(player=player, role="draft", text=data["text"])
+    if data.get("keep"):
+        yield {player.id_in_group: {"drafts": len(Message.filter(player=player, role="draft"))}}
+        return
+    draft.delete()
+    for earlier in Message.filter(player=player, role="draft"):
+        earlier.delete()
+    yield {player.id_in_group: {"drafts": len(Message.filter(player=player, role="draft"))}}
+
+
+LAB_METHODS = {"model": asking_a_model, "take_back": taking_back}
 
 
 async def lab(player, data):
