@@ -22,8 +22,12 @@ up no other participant: what it reads is read as a page GET reads, and what it 
 its objects (fields, ``ExtraModel.create``/``delete``) is taken when it yields and set
 again in that step's unit of work, which locks the sender (LOCK ORDER), reads afresh, stores
 the changes and the answer together, so each answer is delivered as it is yielded, not when
-the method ends. As in oTree, two such methods changing the same object (the group) at once
-may overwrite each other's changes ("race conditions", oTree's documentation). A falsy
+the method ends. As in oTree, one participant's async live methods run one at a time (a
+message from a reloaded page waits for the method its first copy started): a receipt row
+(RUNNING_KEY) says whose turn it is, on every worker, stamped at each step, taken over by
+the next message once older than a step may last. As in oTree, two such methods of
+different participants changing the same object (the group) at once may overwrite each
+other's changes ("race conditions", oTree's documentation). A falsy
 answer ends the method (as in oTree); a step that raises keeps what the steps before it
 committed. An ``async def`` without ``yield`` is refused, as oTree refuses it.
 
@@ -40,6 +44,7 @@ import asyncio
 import dataclasses
 import functools
 import inspect
+import logging
 import os
 import threading
 import time
@@ -52,7 +57,7 @@ from sqlalchemy.orm import Session, object_session
 
 from server import flow, player_cache, push
 from server.db import Database, dialect_insert, in_unit, lock_ids_in_order
-from server.errors import GroveError, ParticipantNotFound
+from server.errors import DatabaseBusy, DatabaseUnavailable, GroveError, ParticipantNotFound
 from server.json_data import safe_json
 from server.models.base import flag_changed_json
 from server.models.core import Participant
@@ -61,8 +66,18 @@ from server.participant_pages import lock_participant, lock_participant_in_scope
 from server.project import AppSpec, PageEntry, Project
 from server.sessions import get_participant
 
+logger = logging.getLogger("grove.live")
+
 # LiveResult's status when a scope hint was not the page's scope (never returned).
 _STALE_HINT = "stale_hint"
+# LiveResult's status when the participant's async live method is running (never returned).
+_BUSY = "busy"
+# The receipt key of a participant's running async live method (the participant's turn to
+# run one, taken in the message's first unit of work); no page's message id starts so.
+RUNNING_KEY = "grove:async-live-method"
+# How often a message that waits for the participant's running async live method looks
+# whether it has ended, in seconds.
+TURN_POLL_SECONDS = 0.05
 # The most characters a page's message id may have (the client's ids are far shorter).
 MAX_MESSAGE_KEY = 64
 # The longest one step of an async live method (its code up to the next ``yield``) may run,
@@ -161,12 +176,17 @@ def send_live_message(
     """
     if message_key is not None and len(message_key) > MAX_MESSAGE_KEY:
         raise LiveMethodError(f"a live message id has at most {MAX_MESSAGE_KEY} characters")
+    if message_key is not None and message_key.startswith("grove:"):
+        raise LiveMethodError("a live message id may not start with 'grove:'")
 
     steps: _AsyncSteps | None = None
+    taken: int | None = None  # the RUNNING_KEY receipt the last run of ``work`` took
+    turn: int | None = None  # that receipt's id once its unit of work committed
     hint = scope_hint
 
     def work(db: Session) -> LiveResult:
-        nonlocal steps
+        nonlocal steps, taken
+        taken = None  # a unit of work that did not commit took no turn
         if hint is not None:
             participant = lock_participant_in_scope(db, project, code, hint)
         else:
@@ -184,11 +204,15 @@ def send_live_message(
         scope = flow.scope_row(project, entry, player)
         if hint is not None and scope != hint:
             return LiveResult(_STALE_HINT)  # nothing written: run again without the hint
-        if message_key is not None and not _take_receipt(db, code, message_key):
+        is_async = inspect.isasyncgenfunction(method)
+        if is_async and _turn_taken(db, code):
+            return LiveResult(_BUSY)  # nothing written: run again once it has ended
+        if message_key is not None and _take_receipt(db, code, message_key) is None:
             return LiveResult("duplicate", scope=scope)
-        if inspect.isasyncgenfunction(method):
+        if is_async:
             if session is None:  # _has_async_live_methods finds every such method
                 raise LiveMethodError(f"{entry.page_name}.live_method: an async method not found")
+            taken = _take_turn(db, code)
             if steps is not None:  # this unit of work aborted on PostgreSQL, run again
                 steps.close()
             # Nothing of the method runs yet: its steps run after this unit (no lock held).
@@ -203,20 +227,30 @@ def send_live_message(
     # commit with other writers (server/db.py, GROUP COMMIT).
     session = database.writer_session() if _has_async_live_methods(project) else None
     try:
-        result = database.run(work, session)
-        if result.status == _STALE_HINT:
-            hint = None
+        while True:
             result = database.run(work, session)
+            turn = taken
+            if result.status == _STALE_HINT:
+                hint = None
+            elif result.status == _BUSY:
+                _wait_for_turn(database, code)
+            else:
+                break
         if steps is not None and result.status == "ran":
             assert session is not None
-            answers = steps.run(database, session, project, code)
+            assert turn is not None
+            answers = steps.run(database, session, project, code, turn)
             result = dataclasses.replace(result, return_value=answers[0] if answers else None)
         return result
     finally:
-        if steps is not None:
-            steps.close()
-        if session is not None:
-            session.close()
+        try:
+            if steps is not None:
+                steps.close()
+        finally:
+            if session is not None:
+                session.close()
+            if turn is not None:
+                _end_turn(database, turn)
 
 
 def _named_live_function(app: AppSpec, name: str) -> Callable[..., Any] | None:
@@ -239,6 +273,65 @@ def _has_async_live_methods(project: Project) -> bool:
             if method is not None and inspect.isasyncgenfunction(method):
                 return True
     return False
+
+
+def _turn_stale_before() -> float:
+    """The time before which a RUNNING_KEY receipt was stamped by a method that no longer
+    runs (its worker ended): a step stamps it when it is stored, and lasts at most
+    ASYNC_STEP_SECONDS."""
+    return time.time() - ASYNC_STEP_SECONDS - 30.0
+
+
+def _turn_query(code: str) -> sa.Select[Any]:
+    return sa.select(LiveReceipt.id).where(
+        LiveReceipt.participant_code == code,
+        LiveReceipt.message_key == RUNNING_KEY,
+        LiveReceipt.created_at >= _turn_stale_before(),
+    )
+
+
+def _turn_taken(db: Session, code: str) -> bool:
+    """Is an async live method of this participant running (in the unit of work that holds
+    the participant's lock)?"""
+    return db.scalar(_turn_query(code)) is not None
+
+
+def _take_turn(db: Session, code: str) -> int:
+    """Take the participant's turn to run an async live method (``_turn_taken`` said it was
+    free, under the participant's lock): a stale receipt is replaced. Returns its id."""
+    db.execute(
+        sa.delete(LiveReceipt).where(
+            LiveReceipt.participant_code == code, LiveReceipt.message_key == RUNNING_KEY
+        )
+    )
+    taken = _take_receipt(db, code, RUNNING_KEY)
+    assert taken is not None, "none left after the delete"
+    return taken
+
+
+def _stamp_turn(db: Session, turn: int) -> None:
+    """Note that the method holding ``turn`` still runs (at each stored step)."""
+    db.execute(sa.update(LiveReceipt).where(LiveReceipt.id == turn).values(created_at=time.time()))
+
+
+def _wait_for_turn(database: Database, code: str) -> None:
+    """Wait, reading, until no async live method of the participant runs (then its unit of
+    work looks again, under the participant's lock)."""
+    while True:
+        with database.read() as db:
+            if db.scalar(_turn_query(code)) is None:
+                return
+        time.sleep(TURN_POLL_SECONDS)
+
+
+def _end_turn(database: Database, turn: int) -> None:
+    """Give the participant's turn back (their next async live method may run). Should the
+    database fail here, the turn goes stale and is taken over (``_turn_stale_before``): the
+    method's own outcome stands, the failure is logged."""
+    try:
+        database.run(lambda db: db.execute(sa.delete(LiveReceipt).where(LiveReceipt.id == turn)))
+    except (DatabaseBusy, DatabaseUnavailable) as error:
+        logger.warning("an async live method's turn was not given back (%s)", error)
 
 
 @dataclass
@@ -319,8 +412,11 @@ class _AsyncSteps:
         self.answers = answers
         self.loop = _method_loop()
 
-    def run(self, database: Database, session: Session, project: Project, code: str) -> list[Any]:
-        """Run every step, each stored before the next runs; return the answers yielded.
+    def run(
+        self, database: Database, session: Session, project: Project, code: str, turn: int
+    ) -> list[Any]:
+        """Run every step, each stored before the next runs (stamping ``turn``, the id of the
+        participant's RUNNING_KEY receipt); return the answers yielded.
         Raises what a step raises (LiveMethodError for one that ran longer than
         ASYNC_STEP_SECONDS): that step's changes and answer are not stored."""
         answers: list[Any] = []
@@ -345,6 +441,7 @@ class _AsyncSteps:
 
             def store(db: Session, answer: Any = answer, changes: _StepChanges = changes) -> None:
                 lock_participant(db, project, code)  # LOCK ORDER; all read afresh
+                _stamp_turn(db, turn)
                 changes.set_again(db)
                 _deliver(db, self.player, self.entry, answer)
 
@@ -392,15 +489,16 @@ def call_live_method(
     return database.run(work)
 
 
-def _take_receipt(db: Session, code: str, message_key: str) -> bool:
-    """Store the message's receipt in one statement; False when a copy of it ran before."""
+def _take_receipt(db: Session, code: str, message_key: str) -> int | None:
+    """Store the message's receipt in one statement; its id, or None when a copy of it ran
+    before."""
     stored = db.execute(
         dialect_insert(db, LiveReceipt)
         .values(participant_code=code, message_key=message_key, created_at=time.time())
         .on_conflict_do_nothing(index_elements=["participant_code", "message_key"])
         .returning(LiveReceipt.id)
     )
-    return stored.first() is not None
+    return stored.scalar()
 
 
 def group_member_codes(player: Any) -> dict[int, str]:

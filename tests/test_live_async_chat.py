@@ -125,3 +125,35 @@ def test_a_row_created_and_deleted_in_one_step_is_never_stored(client, live_app)
         assert ack["ok"] is True, ack
         assert answer == {"drafts": 0}
     assert _texts(live_app, "draft") == []
+
+
+def test_a_reloaded_page_waits_for_the_method_its_first_copy_started(client, live_app, tmp_path):
+    # The page is reloaded while its method awaits the model (its first socket's method goes
+    # on to its end), and the participant asks again. oTree runs one participant's async
+    # live methods one at a time (a lock per participant), so a method changing only its
+    # own player is safe ("only modifying the current player"): both questions count.
+    page = _lab_page(client)
+    first_release, second_release = tmp_path / "first", tmp_path / "second"
+    with (
+        client.websocket_connect(_socket_url(page)) as first,
+        client.websocket_connect(_socket_url(page)) as reloaded,
+    ):
+        for ws in (first, reloaded):
+            _hello(ws, time.time())
+        first.send_json(
+            {"type": "send", "id": "a-1", "data": {"kind": "count", "release": str(first_release)}}
+        )
+        time.sleep(0.3)  # the first method awaits its model
+        reloaded.send_json(
+            {"type": "send", "id": "b-1", "data": {"kind": "count", "release": str(second_release)}}
+        )
+        time.sleep(0.3)
+        second_release.touch()
+        time.sleep(0.3)
+        first_release.touch()
+        assert _next(first, "ack")["ok"] is True
+        assert _next(reloaded, "ack")["ok"] is True
+    player_cls = live_app.state.grove.project.apps["live_async"].player_cls
+    with live_app.state.grove.db.read() as db:
+        asked = db.scalars(sa.select(player_cls.asked).where(player_cls.asked > 0)).all()
+    assert asked == [2]

@@ -24,6 +24,7 @@ class Group(BaseGroup):
 
 class Player(BasePlayer):
     reply = models.StringField(blank=True)
+    asked = models.IntegerField(initial=0)
 
 
 class Message(ExtraModel):
@@ -96,7 +97,14 @@ async def taking_back(player, data):
     yield {player.id_in_group: {"drafts": len(Message.filter(player=player, role="draft"))}}
 
 
-LAB_METHODS = {"model": asking_a_model, "take_back": taking_back}
+async def counting(player, data):
+    # The player's own count of questions, then the (slow) model's answer.
+    player.asked += 1
+    await _released(data)
+    yield {player.id_in_group: {"asked": player.asked}}
+
+
+LAB_METHODS = {"model": asking_a_model, "take_back": taking_back, "count": counting}
 
 
 async def lab(player, data):
