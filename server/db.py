@@ -330,6 +330,10 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# ``sqlite_begin`` of reads that begin no transaction: each statement reads on its own.
+_SQLITE_NO_BEGIN = "NONE"
+
+
 def _configure_sqlite(
     engine: sa.Engine,
     busy_timeout_ms: int,
@@ -362,7 +366,8 @@ def _configure_sqlite(
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode != _SQLITE_NO_BEGIN:
+            connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 _SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked")
@@ -601,7 +606,15 @@ class Database:
             if self.is_sqlite
             else self.engine
         )
-        self._reader_engine = reader_engine
+        # Between units of work each statement reads in a transaction of its own, so that
+        # none stays open while an async live method's step awaits (for seconds): on
+        # PostgreSQL no session idles in transaction, on SQLite no reader keeps an old
+        # snapshot (which keeps the write-ahead log from starting over).
+        self._between_units_engine = (
+            self.engine.execution_options(sqlite_begin=_SQLITE_NO_BEGIN)
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self._reader = sessionmaker(reader_engine, expire_on_commit=False, info=self.info)
         sa.event.listen(self._reader, "after_flush", _note_flush)
 
@@ -615,13 +628,14 @@ class Database:
     def between_units(self, session: Session) -> Iterator[None]:
         """Use ``session`` (a :meth:`writer_session` between two of its units of work) with
         no write lock held or waited for: what its objects load meanwhile is read as
-        :meth:`read` reads, nothing is flushed (an explicit flush raises
+        :meth:`read` reads, but each statement in a transaction of its own (none stays open
+        while the caller awaits something else), nothing is flushed (an explicit flush raises
         WriteBetweenUnits), and on leaving, whatever it read is ended with a rollback, which
         drops the objects' unflushed changes and expires them (so they are read afresh).
         What the caller wants written it takes before leaving and sets again in the next
         unit of work (an async live method's steps: ``server.live_pages``)."""
         writer_bind, autoflush = session.bind, session.autoflush
-        session.bind, session.autoflush = self._reader_engine, False
+        session.bind, session.autoflush = self._between_units_engine, False
         session.info[BETWEEN_UNITS_KEY] = True
         try:
             with self._failures_translated():

@@ -7,6 +7,7 @@ tests/projects/live/apps/live_async (its Lab page)."""
 from __future__ import annotations
 
 import http.server
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -157,3 +158,56 @@ def test_a_reloaded_page_waits_for_the_method_its_first_copy_started(client, liv
     with live_app.state.grove.db.read() as db:
         asked = db.scalars(sa.select(player_cls.asked).where(player_cls.asked > 0)).all()
     assert asked == [2]
+
+
+def _open_read_transactions(url: str) -> list[str]:
+    """What shows that a connection holds a read transaction open: on PostgreSQL the
+    sessions 'idle in transaction' on this database; on SQLite a checkpoint that cannot
+    copy the whole log back (a reader keeps an older snapshot: the log cannot start over,
+    and grows while such readers overlap)."""
+    if url.startswith("sqlite"):
+        connection = sqlite3.connect(databases.sqlite_file(url), timeout=2.0)
+        try:
+            busy, _log, _copied = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            connection.close()
+        return ["a reader holds a snapshot"] if busy else []
+    engine = databases.engine(url)
+    try:
+        with engine.connect() as connection:
+            return list(
+                connection.scalars(
+                    sa.text(
+                        "SELECT query FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", databases.BOTH)
+def test_a_step_awaiting_its_model_holds_no_read_transaction(backend, tmp_path):
+    # A chat reads the conversation, then awaits the model for seconds. No transaction may
+    # stay open meanwhile: on PostgreSQL an 'idle in transaction' session holds its locks
+    # (and a pooler's server connection); on SQLite an open read keeps the write-ahead log
+    # from starting over, so with participants' steps overlapping it grows all session long.
+    url = databases.database_url(tmp_path, "live_async_reads", backend=backend)
+    application = create_app(load_settings(LIVE_PROJECT, {"DATABASE_URL": url}))
+    release = tmp_path / "release"
+    try:
+        with TestClient(application) as test_client:
+            page = _lab_page(test_client)
+            with test_client.websocket_connect(_socket_url(page)) as ws:
+                _hello(ws, time.time())
+                data = {"kind": "read_then_wait", "release": str(release)}
+                ws.send_json({"type": "send", "id": "r-1", "data": data})
+                time.sleep(0.5)  # the step has read and awaits
+                held = _open_read_transactions(url)
+                release.touch()
+                assert _next(ws, "ack")["ok"] is True
+            assert held == []
+    finally:
+        release.touch()
+        application.state.grove.db.dispose()

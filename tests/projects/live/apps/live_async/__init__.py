@@ -104,7 +104,19 @@ async def counting(player, data):
     yield {player.id_in_group: {"asked": player.asked}}
 
 
-LAB_METHODS = {"model": asking_a_model, "take_back": taking_back, "count": counting}
+async def reading_then_waiting(player, data):
+    # The conversation so far is read, then the model is awaited with it.
+    history = [m.text for m in Message.filter(player=player)]
+    await _released(data)
+    yield {player.id_in_group: {"history": history}}
+
+
+LAB_METHODS = {
+    "model": asking_a_model,
+    "take_back": taking_back,
+    "count": counting,
+    "read_then_wait": reading_then_waiting,
+}
 
 
 async def lab(player, data):
