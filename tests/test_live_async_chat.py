@@ -7,20 +7,24 @@ tests/projects/live/apps/live_async (its Lab page)."""
 from __future__ import annotations
 
 import http.server
+import json
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
+from websockets.sync.client import connect
 
 from server import live_pages
 from server.app import create_app
 from server.config import load_settings
 from tests import databases
+from tests.live_server import live_server
 from tests.test_live_async import LIVE_PROJECT, _pages
 from tests.test_live_pages import _hello, _next, _socket_url
 
@@ -211,3 +215,48 @@ def test_a_step_awaiting_its_model_holds_no_read_transaction(backend, tmp_path):
     finally:
         release.touch()
         application.state.grove.db.dispose()
+
+
+@pytest.mark.slow
+def test_a_page_closed_while_its_method_awaits_is_no_application_error(tmp_path):
+    # The participant closes the tab while the model answers (prodserver, a real socket):
+    # the method goes on to its end and its writes are stored; the acknowledgement nobody
+    # can receive is dropped. It was an "Exception in ASGI application" with a traceback in
+    # the server's log (WebSocketDisconnected), for every page closed during an answer.
+    url = databases.database_url(tmp_path, "live_async_closed")
+    log_path = tmp_path / "server.log"
+    release = tmp_path / "release"
+    env = {"GROVE_PROJECT_ROOT": str(LIVE_PROJECT)}
+    with live_server(url, workers=1, extra_env=env, log_path=log_path) as base:
+        created = httpx.post(
+            f"{base}/api/sessions/",
+            json={"session_config_name": "live_async", "num_participants": 2},
+            timeout=60,
+        )
+        assert created.status_code == 200, created.text
+        code = httpx.get(f"{base}/api/sessions/{created.json()['code']}", timeout=60).json()[
+            "participants"
+        ][0]["code"]
+        page = httpx.get(f"{base}/InitializeParticipant/{code}", follow_redirects=True).url.path
+        socket_url = base.replace("http://", "ws://") + _socket_url(page)
+        with connect(socket_url, open_timeout=30) as ws:
+            ws.send(json.dumps({"type": "hello", "since": time.time(), "seen": []}))
+            data = {"release": str(release)}
+            ws.send(json.dumps({"type": "send", "id": "s-1", "data": data}))
+            assert json.loads(ws.recv(timeout=30))["data"] == {"step": 1, "counter": 1}
+        release.touch()  # the page is gone: the model answers
+        engine = databases.engine(url)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                with engine.connect() as connection:
+                    counter = connection.scalar(sa.text("SELECT counter FROM live_async_group"))
+                if counter == 11:
+                    break
+                assert time.monotonic() < deadline, f"the counter stayed {counter}"
+                time.sleep(0.05)
+        finally:
+            engine.dispose()
+        time.sleep(0.5)  # the acknowledgement's turn
+    log = log_path.read_text(errors="replace")
+    assert "Exception in ASGI application" not in log, log[-3000:]

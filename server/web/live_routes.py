@@ -29,7 +29,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from server import live_pages
 from server.errors import DatabaseBusy, DatabaseUnavailable, ParticipantNotFound
@@ -145,7 +145,12 @@ class _LivePage:
             self.scope = result.scope
             if result.status == "not_on_page":
                 reply.update(ok=False, error="The participant is no longer on this page.")
-        await self.send_text(json.dumps(reply))
+        try:
+            await self.send_text(json.dumps(reply))
+        except (WebSocketDisconnect, WebSocketDisconnected):
+            # The page went while its message ran (an async live method awaiting a model's
+            # answer for seconds): what the method stored stays, nobody is left to tell.
+            return False
         return True
 
 
