@@ -41,6 +41,7 @@ request) therefore holds up the other participants' async live methods, as in oT
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import functools
 import inspect
@@ -81,9 +82,10 @@ TURN_POLL_SECONDS = 0.05
 # The most characters a page's message id may have (the client's ids are far shorter).
 MAX_MESSAGE_KEY = 64
 # The longest one step of an async live method (its code up to the next ``yield``) may run,
-# in seconds. A step holds no lock, but it holds a server thread: a step that awaits longer
-# is cancelled and fails as if it had raised (its changes are not stored, the answers of
-# earlier steps stay). Long enough for a language model's answer.
+# in seconds. A step holds no lock nor thread, but its method keeps the participant's turn
+# and page: one that awaits longer is cancelled and fails as if it had raised (its changes
+# are not stored, the answers of earlier steps stay). Long enough for a language model's
+# answer.
 ASYNC_STEP_SECONDS = 120.0
 
 
@@ -106,6 +108,9 @@ class LiveResult:
     status: str
     return_value: Any = None
     scope: tuple[Any, int] | None = None
+    # An async live method's steps still to run, when the caller asked to run them itself
+    # (``send_live_message(steps_later=True)``): ``await later.finish()`` for the result.
+    later: _LaterSteps | None = dataclasses.field(default=None, repr=False, compare=False)
 
 
 def live_channel(code: str, page_index: int) -> str:
@@ -160,6 +165,7 @@ def send_live_message(
     data: Any,
     message_key: str | None = None,
     scope_hint: tuple[Any, int] | None = None,
+    steps_later: bool = False,
 ) -> LiveResult:
     """Run the live method of page ``page_index`` for participant ``code`` with ``data``.
 
@@ -170,7 +176,9 @@ def send_live_message(
     participant up; when it is no longer the page's scope, nothing is written and the unit of
     work runs again as without it. An async
     generator live method goes on in one unit of work per further step (module docstring),
-    and this returns once it has ended, with its first answer. Raises
+    and this returns once it has ended, with its first answer; with ``steps_later`` it
+    returns after the first unit of work, the steps left to ``result.later.finish()``, which
+    an event loop awaits holding no thread while the steps await. Raises
     ParticipantNotFound, LiveMethodError, and whatever the live method raises (then nothing
     of it is stored).
     """
@@ -239,8 +247,11 @@ def send_live_message(
         if steps is not None and result.status == "ran":
             assert session is not None
             assert turn is not None
-            answers = steps.run(database, session, project, code, turn)
-            result = dataclasses.replace(result, return_value=answers[0] if answers else None)
+            later = _LaterSteps(database, project, code, session, steps, turn, result)
+            steps, session, turn = None, None, None  # later's to close, once they have run
+            if steps_later:
+                return dataclasses.replace(result, later=later)
+            return later.finish_here()
         return result
     finally:
         try:
@@ -382,6 +393,11 @@ def _method_loop() -> asyncio.AbstractEventLoop:
     with _loop_guard:
         if _loop is None or _loop[0] != os.getpid():
             loop = asyncio.new_event_loop()
+            # For the steps' units of work (which may wait for a write lock), as many as a
+            # server's request threads.
+            loop.set_default_executor(
+                concurrent.futures.ThreadPoolExecutor(40, thread_name_prefix="grove-live-units")
+            )
             threading.Thread(
                 target=loop.run_forever, name="grove-async-live-methods", daemon=True
             ).start()
@@ -389,22 +405,11 @@ def _method_loop() -> asyncio.AbstractEventLoop:
         return _loop[1]
 
 
-_ENDED = object()  # what _next_answer returns once the generator has no more answers
-
-
-async def _next_answer(answers: AsyncGenerator[Any, None], seconds: float) -> Any:
-    """The generator's next answer, or _ENDED; raises TimeoutError after ``seconds``."""
-    try:
-        return await asyncio.wait_for(anext(answers), seconds)
-    except StopAsyncIteration:
-        return _ENDED
-
-
 class _AsyncSteps:
     """An async generator live method, run one step (up to its next ``yield``) at a time on
-    the process's event loop for them (``_method_loop``) while the calling thread waits, with
-    no lock held (the module's docstring), each step's changes and answer then stored in a
-    unit of work; all in one session, so the objects the method holds stay attached."""
+    the process's event loop for them (``_method_loop``), with no lock held (the module's
+    docstring), each step's changes and answer then stored in a unit of work; all in one
+    session, so the objects the method holds stay attached."""
 
     def __init__(self, player: Any, entry: PageEntry, answers: AsyncGenerator[Any, None]):
         self.player = player
@@ -412,26 +417,22 @@ class _AsyncSteps:
         self.answers = answers
         self.loop = _method_loop()
 
-    def run(
+    async def run(
         self, database: Database, session: Session, project: Project, code: str, turn: int
     ) -> list[Any]:
-        """Run every step, each stored before the next runs (stamping ``turn``, the id of the
-        participant's RUNNING_KEY receipt); return the answers yielded.
-        Raises what a step raises (LiveMethodError for one that ran longer than
+        """Run every step on this loop, each stored (in a thread, stamping ``turn``, the id
+        of the participant's RUNNING_KEY receipt) before the next runs; return the answers
+        yielded. Raises what a step raises (LiveMethodError for one that ran longer than
         ASYNC_STEP_SECONDS): that step's changes and answer are not stored."""
+        loop = asyncio.get_running_loop()
         answers: list[Any] = []
         while True:
             with database.between_units(session), in_unit(session):
-                # Run in a copy of this thread's context (the unit of work of model code).
-                step = asyncio.run_coroutine_threadsafe(
-                    _next_answer(self.answers, ASYNC_STEP_SECONDS), self.loop
-                )
                 try:
-                    answer = step.result()
-                    if answer is _ENDED:
-                        answer, ended = None, True
-                    else:
-                        ended = not answer  # oTree stops at a falsy answer
+                    answer = await asyncio.wait_for(anext(self.answers), ASYNC_STEP_SECONDS)
+                    ended = not answer  # oTree stops at a falsy answer
+                except StopAsyncIteration:
+                    answer, ended = None, True
                 except TimeoutError:
                     raise LiveMethodError(
                         f"a step of an async live method (its code up to the next yield) ran "
@@ -445,7 +446,8 @@ class _AsyncSteps:
                 changes.set_again(db)
                 _deliver(db, self.player, self.entry, answer)
 
-            database.run(store, session)
+            # A unit of work may wait for the write lock: not on the loop's thread.
+            await loop.run_in_executor(None, database.run, store, session)
             if ended:
                 return answers
             answers.append(answer)
@@ -453,6 +455,56 @@ class _AsyncSteps:
     def close(self) -> None:
         """Close the generator (its ``finally`` blocks run, on the loop it ran on)."""
         asyncio.run_coroutine_threadsafe(self.answers.aclose(), self.loop).result()
+
+
+class _LaterSteps:
+    """An async live method whose first unit of work has committed, its steps still to run
+    (``_AsyncSteps``); when they end, the generator is closed, the session too and the
+    participant's turn given back."""
+
+    def __init__(
+        self,
+        database: Database,
+        project: Project,
+        code: str,
+        session: Session,
+        steps: _AsyncSteps,
+        turn: int,
+        first: LiveResult,
+    ) -> None:
+        self.database, self.project, self.code = database, project, code
+        self.session, self.steps, self.turn, self.first = session, steps, turn, first
+
+    def _start(self) -> concurrent.futures.Future[list[Any]]:
+        return asyncio.run_coroutine_threadsafe(self._run(), self.steps.loop)
+
+    async def _run(self) -> list[Any]:
+        try:
+            return await self.steps.run(
+                self.database, self.session, self.project, self.code, self.turn
+            )
+        finally:
+            try:
+                await self.steps.answers.aclose()
+            finally:
+                await asyncio.get_running_loop().run_in_executor(None, self._release)
+
+    def _release(self) -> None:
+        try:
+            self.session.close()
+        finally:
+            _end_turn(self.database, self.turn)
+
+    def _result(self, answers: list[Any]) -> LiveResult:
+        return dataclasses.replace(self.first, return_value=answers[0] if answers else None)
+
+    def finish_here(self) -> LiveResult:
+        """Run the steps, this thread waiting; the LiveResult with the first answer."""
+        return self._result(self._start().result())
+
+    async def finish(self) -> LiveResult:
+        """Run the steps, awaited on the caller's event loop (no thread of it held)."""
+        return self._result(await asyncio.wrap_future(self._start()))
 
 
 def call_live_method(

@@ -12,8 +12,11 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import anyio.to_thread
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -260,3 +263,51 @@ def test_a_page_closed_while_its_method_awaits_is_no_application_error(tmp_path)
         time.sleep(0.5)  # the acknowledgement's turn
     log = log_path.read_text(errors="replace")
     assert "Exception in ASGI application" not in log, log[-3000:]
+
+
+def test_methods_awaiting_their_model_hold_no_server_thread(client, live_app, tmp_path):
+    # A worker's requests share one pool of threads (40; here 3). Each message awaiting its
+    # model held one for the whole await: with 50 chats awaiting a 4 s model on one worker
+    # (prodserver), another participant's page took 3.5 s, the time the model took. Now the
+    # awaits hold none: 4 chats await while the pool has 3 threads, and a page still shows.
+    client.portal.call(_set_threads, 3)
+    releases = [tmp_path / f"release-{n}" for n in range(4)]
+    sockets = []
+    try:
+        pages = [_lab_page(client) for _ in range(2)]
+        pages += [_lab_page(client) for _ in range(2)]
+        with ExitStack() as stack:
+            for number, page in enumerate(pages):
+                ws = stack.enter_context(client.websocket_connect(_socket_url(page)))
+                _hello(ws, time.time())
+                data = {"kind": "count", "release": str(releases[number])}
+                ws.send_json({"type": "send", "id": f"w-{number}", "data": data})
+                sockets.append(ws)
+            time.sleep(0.5)  # every method awaits its model
+            started = time.monotonic()
+            shown = _in_thread(lambda: client.get(_pages(client)[0]), seconds=10)
+            took = time.monotonic() - started
+            for release in releases:
+                release.touch()
+            assert shown is not None
+            assert shown.status_code == 200
+            assert took < 3, f"a page waited {took:.1f} s for the methods' awaits"
+            for ws in sockets:
+                assert _next(ws, "ack")["ok"] is True
+    finally:
+        for release in releases:
+            release.touch()
+        client.portal.call(_set_threads, 40)
+
+
+def _set_threads(count: int) -> None:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = count
+
+
+def _in_thread(work, seconds: float):
+    """``work()`` in a thread of its own; its result, or None when it took over ``seconds``."""
+    done: list[Any] = []
+    thread = threading.Thread(target=lambda: done.append(work()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return done[0] if done else None

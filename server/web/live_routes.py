@@ -130,7 +130,10 @@ class _LivePage:
                 message.get("data"),
                 key,
                 self.scope,
+                True,  # steps_later: an async method's awaits hold no thread
             )
+            if result.later is not None:
+                result = await result.later.finish()
         except ParticipantNotFound:
             await self.websocket.close(CLOSE_NOT_FOUND)
             return False
