@@ -55,12 +55,13 @@ from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server import flow, player_cache, push
 from server.db import Database, dialect_insert, in_unit, lock_ids_in_order
 from server.errors import DatabaseBusy, DatabaseUnavailable, GroveError, ParticipantNotFound
 from server.json_data import safe_json
-from server.models.base import flag_changed_json
+from server.models.base import TracksJsonVars, flag_changed_json
 from server.models.core import Participant
 from server.models.push import LiveReceipt
 from server.participant_pages import lock_participant, lock_participant_in_scope
@@ -354,6 +355,9 @@ class _StepChanges:
     values: list[tuple[Any, dict[str, Any]]]
     added: list[Any]
     deleted: list[Any]
+    # The JSON values (participant.vars, session.vars) the objects held, changed or not: the
+    # method may hold on to them (``replies = participant.vars["replies"]``) across a yield.
+    held: list[tuple[Any, str, Any]]
 
     @classmethod
     def taken_from(cls, db: Session) -> _StepChanges:
@@ -369,17 +373,54 @@ class _StepChanges:
             }
             if changed:
                 values.append((target, changed))
-        return cls(values, list(db.new), list(db.deleted))
+        held = [
+            (target, name, target.__dict__[name])
+            for target in db.identity_map.values()
+            if isinstance(target, TracksJsonVars)
+            for name in target._json_columns
+            if isinstance(target.__dict__.get(name), dict | list)
+        ]
+        return cls(values, list(db.new), list(db.deleted), held)
 
     def set_again(self, db: Session) -> None:
-        """Set the changes on the objects as read afresh in this unit of work."""
+        """Set the changes on the objects as read afresh in this unit of work; a JSON value
+        not changed takes what was read afresh in place, so that the dicts and lists the
+        method holds are still the objects' (as in oTree, whose method keeps its objects)."""
         for target, changed in self.values:
             for key, value in changed.items():
                 setattr(target, key, value)
+        changed_keys = {(id(target), key) for target, changed in self.values for key in changed}
+        for target, name, value in self.held:
+            if (id(target), name) in changed_keys or sa.inspect(target).detached:
+                continue
+            fresh = getattr(target, name)
+            if fresh is not value and _made_equal(value, fresh) is value:
+                set_committed_value(target, name, value)
         for target in self.added:
             db.add(target)
         for target in self.deleted:
             db.delete(target)
+
+
+def _made_equal(held: Any, fresh: Any) -> Any:
+    """``held`` changed in place to equal ``fresh`` (its dicts and lists, at any depth, kept
+    where ``fresh`` has a dict or list too), or ``fresh`` when they are not both dicts or
+    both lists."""
+    if isinstance(held, dict) and isinstance(fresh, dict):
+        for key in [key for key in held if key not in fresh]:
+            del held[key]
+        for key, value in fresh.items():
+            held[key] = _made_equal(held[key], value) if key in held else value
+        return held
+    if isinstance(held, list) and isinstance(fresh, list):
+        del held[len(fresh) :]
+        for index, value in enumerate(fresh):
+            if index < len(held):
+                held[index] = _made_equal(held[index], value)
+            else:
+                held.append(value)
+        return held
+    return fresh
 
 
 _loop_guard = threading.Lock()

@@ -311,3 +311,23 @@ def _in_thread(work, seconds: float):
     thread.start()
     thread.join(seconds)
     return done[0] if done else None
+
+
+def test_vars_a_method_holds_on_to_across_its_yields_are_stored(client, live_app):
+    # oTree keeps the method's objects for its whole run: a list taken from participant.vars
+    # before a yield and appended to after it is the participant's. Each step's reading
+    # afresh replaced vars by a new copy, so what the next step added to the list it held
+    # went nowhere, unless the step before had itself changed vars.
+    page = _lab_page(client)
+    with client.websocket_connect(_socket_url(page)) as ws:
+        _hello(ws, time.time())
+        for number, text in enumerate(["first", "second", "third"], start=1):
+            ws.send_json(
+                {"type": "send", "id": f"t-{number}", "data": {"kind": "thinking", "text": text}}
+            )
+            assert _next(ws, "message")["data"] == {"thinking": True}
+            assert _next(ws, "message")["data"]["replies"][-1] == text
+            assert _next(ws, "ack")["ok"] is True
+    with live_app.state.grove.db.read() as db:
+        stored = [v for v in db.scalars(sa.select(live_pages.Participant.vars)) if v.get("replies")]
+    assert stored == [{"replies": ["first", "second", "third"]}]

@@ -111,7 +111,18 @@ async def reading_then_waiting(player, data):
     yield {player.id_in_group: {"history": history}}
 
 
+async def thinking_first(player, data):
+    # The conversation kept in participant.vars (a list the method holds on to); the page
+    # shows "thinking" at once, then the model's answer is added to the conversation.
+    replies = player.participant.vars.setdefault("replies", [])
+    yield {player.id_in_group: {"thinking": True}}
+    await asyncio.sleep(0.05)  # the model
+    replies.append(data["text"])
+    yield {player.id_in_group: {"replies": list(replies)}}
+
+
 LAB_METHODS = {
+    "thinking": thinking_first,
     "model": asking_a_model,
     "take_back": taking_back,
     "count": counting,
