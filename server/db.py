@@ -610,10 +610,27 @@ class Database:
         # none stays open while an async live method's step awaits (for seconds): on
         # PostgreSQL no session idles in transaction, on SQLite no reader keeps an old
         # snapshot (which keeps the write-ahead log from starting over).
+        # On a pool of their own: a step that read and then awaits keeps its connection
+        # meanwhile (as long as a model takes to answer), and many such steps must not use
+        # up the connections every other request needs.
+        between_units_engine = self.engine
+        if self.sqlite_path is not None or not self.is_sqlite:
+            if self.is_sqlite:
+                kwargs.update(pool_size=10, max_overflow=90)
+            else:
+                kwargs.update(pool_size=5, max_overflow=35)
+            between_units_engine = sa.create_engine(self.url, **kwargs)
+            if self.is_sqlite:
+                _configure_sqlite(
+                    between_units_engine, lock_timeout_ms, self._file_identity, self._checkpointer
+                )
+            else:
+                _detect_disconnects(between_units_engine)
+        self._between_units_pool = between_units_engine
         self._between_units_engine = (
-            self.engine.execution_options(sqlite_begin=_SQLITE_NO_BEGIN)
+            between_units_engine.execution_options(sqlite_begin=_SQLITE_NO_BEGIN)
             if self.is_sqlite
-            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            else between_units_engine.execution_options(isolation_level="AUTOCOMMIT")
         )
         self._reader = sessionmaker(reader_engine, expire_on_commit=False, info=self.info)
         sa.event.listen(self._reader, "after_flush", _note_flush)
@@ -1032,3 +1049,5 @@ class Database:
         if self._checkpointer is not None:
             self._checkpointer.stop()
         self.engine.dispose()
+        if self._between_units_pool is not self.engine:
+            self._between_units_pool.dispose()

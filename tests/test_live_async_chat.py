@@ -305,9 +305,17 @@ def _set_threads(count: int) -> None:
 
 
 def _in_thread(work, seconds: float):
-    """``work()`` in a thread of its own; its result, or None when it took over ``seconds``."""
+    """``work()`` in a thread of its own; its result (or what it raised), or None when it
+    took over ``seconds``."""
     done: list[Any] = []
-    thread = threading.Thread(target=lambda: done.append(work()), daemon=True)
+
+    def run() -> None:
+        try:
+            done.append(work())
+        except Exception as error:
+            done.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     thread.join(seconds)
     return done[0] if done else None
@@ -331,3 +339,47 @@ def test_vars_a_method_holds_on_to_across_its_yields_are_stored(client, live_app
     with live_app.state.grove.db.read() as db:
         stored = [v for v in db.scalars(sa.select(live_pages.Participant.vars)) if v.get("replies")]
     assert stored == [{"replies": ["first", "second", "third"]}]
+
+
+def test_methods_awaiting_after_a_read_hold_no_connection_pages_need(tmp_path, monkeypatch):
+    # A chat reads its history, then awaits the model. The connection it read on stayed
+    # its own until the step ended: 80 such chats on one worker used up the pool pages use
+    # (50 on SQLite; prodserver) and a page GET waited 29.6 s. Here the worker's pool is cut
+    # to 3 connections, and 4 chats await after their read: a page still shows at once.
+    real_create_engine = sa.create_engine
+
+    def small_pool(url, **kwargs):
+        if kwargs.get("pool_size") in (20, 40):  # the pool of the worker's requests
+            kwargs.update(pool_size=3, max_overflow=0, pool_timeout=2)
+        return real_create_engine(url, **kwargs)
+
+    monkeypatch.setattr("server.db.sa.create_engine", small_pool)
+    url = databases.database_url(tmp_path, "live_async_pool")
+    application = create_app(load_settings(LIVE_PROJECT, {"DATABASE_URL": url}))
+    releases = [tmp_path / f"release-{n}" for n in range(4)]
+    try:
+        with TestClient(application) as test_client, ExitStack() as stack:
+            pages = [_lab_page(test_client) for _ in range(4)]
+            sockets = []
+            for number, page in enumerate(pages):
+                ws = stack.enter_context(test_client.websocket_connect(_socket_url(page)))
+                _hello(ws, time.time())
+                data = {"kind": "read_then_wait", "release": str(releases[number])}
+                ws.send_json({"type": "send", "id": f"p-{number}", "data": data})
+                sockets.append(ws)
+            time.sleep(0.5)  # every method has read and awaits its model
+            started = time.monotonic()
+            shown = _in_thread(lambda: test_client.get(pages[0]), seconds=10)
+            took = time.monotonic() - started
+            for release in releases:
+                release.touch()
+            assert shown is not None
+            assert not isinstance(shown, Exception), repr(shown)
+            assert shown.status_code == 200
+            assert took < 1.5, f"a page waited {took:.1f} s for a connection"
+            for ws in sockets:
+                assert _next(ws, "ack")["ok"] is True
+    finally:
+        for release in releases:
+            release.touch()
+        application.state.grove.db.dispose()
