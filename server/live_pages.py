@@ -77,6 +77,9 @@ _BUSY = "busy"
 # The receipt key of a participant's running async live method (the participant's turn to
 # run one, taken in the message's first unit of work); no page's message id starts so.
 RUNNING_KEY = "grove:async-live-method"
+# A step stored this long (seconds) after its turn was last stamped stamps it again (a
+# streamed answer's many short steps stamp it once every so often, not each).
+TURN_STAMP_SECONDS = 10.0
 # How often a message that waits for the participant's running async live method looks
 # whether it has ended, in seconds.
 TURN_POLL_SECONDS = 0.05
@@ -289,9 +292,9 @@ def _has_async_live_methods(project: Project) -> bool:
 
 def _turn_stale_before() -> float:
     """The time before which a RUNNING_KEY receipt was stamped by a method that no longer
-    runs (its worker ended): a step stamps it when it is stored, and lasts at most
-    ASYNC_STEP_SECONDS."""
-    return time.time() - ASYNC_STEP_SECONDS - 30.0
+    runs (its worker ended): a step stored TURN_STAMP_SECONDS or more after the last stamp
+    stamps it, and a step lasts at most ASYNC_STEP_SECONDS."""
+    return time.time() - TURN_STAMP_SECONDS - ASYNC_STEP_SECONDS - 30.0
 
 
 def _turn_query(code: str) -> sa.Select[Any]:
@@ -467,6 +470,7 @@ class _AsyncSteps:
         ASYNC_STEP_SECONDS): that step's changes and answer are not stored."""
         loop = asyncio.get_running_loop()
         answers: list[Any] = []
+        stamped = time.monotonic()  # the turn was taken (stamped) just before
         while True:
             with database.between_units(session), in_unit(session):
                 try:
@@ -481,14 +485,24 @@ class _AsyncSteps:
                     ) from None
                 changes = _StepChanges.taken_from(session)
 
-            def store(db: Session, answer: Any = answer, changes: _StepChanges = changes) -> None:
+            stamp = time.monotonic() - stamped >= TURN_STAMP_SECONDS
+
+            def store(
+                db: Session,
+                answer: Any = answer,
+                changes: _StepChanges = changes,
+                stamp: bool = stamp,
+            ) -> None:
                 lock_participant(db, project, code)  # LOCK ORDER; all read afresh
-                _stamp_turn(db, turn)
+                if stamp:
+                    _stamp_turn(db, turn)
                 changes.set_again(db)
                 _deliver(db, self.player, self.entry, answer)
 
             # A unit of work may wait for the write lock: not on the loop's thread.
             await loop.run_in_executor(None, database.run, store, session)
+            if stamp:
+                stamped = time.monotonic()
             if ended:
                 return answers
             answers.append(answer)

@@ -383,3 +383,29 @@ def test_methods_awaiting_after_a_read_hold_no_connection_pages_need(tmp_path, m
         for release in releases:
             release.touch()
         application.state.grove.db.dispose()
+
+
+def test_a_turn_left_by_a_worker_that_died_is_taken_over(client, live_app):
+    # A worker killed while a participant's async live method ran leaves their turn taken;
+    # once older than a step may last (and between two stamps), the next message takes it.
+    page = _lab_page(client)
+    code = page.split("/")[2]
+    left = time.time() - live_pages.TURN_STAMP_SECONDS - live_pages.ASYNC_STEP_SECONDS - 31
+    with live_app.state.grove.db.transaction() as db:
+        db.add(
+            live_pages.LiveReceipt(
+                participant_code=code, message_key=live_pages.RUNNING_KEY, created_at=left
+            )
+        )
+    with client.websocket_connect(_socket_url(page)) as ws:
+        _hello(ws, time.time())
+        ws.send_json({"type": "send", "id": "d-1", "data": {"kind": "thinking", "text": "on"}})
+        assert _next(ws, "message")["data"] == {"thinking": True}
+        assert _next(ws, "ack")["ok"] is True
+    with live_app.state.grove.db.read() as db:
+        receipts = db.scalars(
+            sa.select(live_pages.LiveReceipt.message_key).where(
+                live_pages.LiveReceipt.participant_code == code
+            )
+        ).all()
+    assert receipts == ["d-1"]  # the turn was taken, then given back
