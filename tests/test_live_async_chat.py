@@ -175,10 +175,17 @@ def _open_read_transactions(url: str) -> list[str]:
     if url.startswith("sqlite"):
         connection = sqlite3.connect(databases.sqlite_file(url), timeout=2.0)
         try:
-            busy, _log, _copied = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            # The server's own checkpoints (one at a time) answer busy too: a few tries.
+            for _ in range(5):
+                busy, _log, _copied = connection.execute(
+                    "PRAGMA wal_checkpoint(TRUNCATE)"
+                ).fetchone()
+                if not busy:
+                    return []
+                time.sleep(0.1)
         finally:
             connection.close()
-        return ["a reader holds a snapshot"] if busy else []
+        return ["a reader holds a snapshot"]
     engine = databases.engine(url)
     try:
         with engine.connect() as connection:
@@ -409,3 +416,4 @@ def test_a_turn_left_by_a_worker_that_died_is_taken_over(client, live_app):
             )
         ).all()
     assert receipts == ["d-1"]  # the turn was taken, then given back
+
