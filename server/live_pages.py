@@ -45,6 +45,7 @@ import concurrent.futures
 import dataclasses
 import functools
 import inspect
+import json
 import logging
 import os
 import threading
@@ -61,7 +62,7 @@ from server import flow, player_cache, push
 from server.db import Database, dialect_insert, in_unit, lock_ids_in_order
 from server.errors import DatabaseBusy, DatabaseUnavailable, GroveError, ParticipantNotFound
 from server.json_data import safe_json
-from server.models.base import TracksJsonVars, flag_changed_json
+from server.models.base import TracksJsonVars, flag_changed_json, stored_json
 from server.models.core import Participant
 from server.models.push import LiveReceipt
 from server.participant_pages import lock_participant, lock_participant_in_scope
@@ -361,9 +362,18 @@ class _StepChanges:
     # The JSON values (participant.vars, session.vars) the objects held, changed or not: the
     # method may hold on to them (``replies = participant.vars["replies"]``) across a yield.
     held: list[tuple[Any, str, Any]]
+    # For a JSON dict the step changed (participant.vars), the keys it set or removed, by
+    # (id(object), column): only they are set on the dict as read afresh, so keys others
+    # stored meanwhile (the page's before_next_page) stay.
+    touched: dict[tuple[int, str], set[str]]
 
     @classmethod
     def taken_from(cls, db: Session) -> _StepChanges:
+        loaded = {  # the JSON as the step's objects were read, before it changed them
+            id(target): dict(target.__dict__.get("_grove_json_snapshots") or {})
+            for target in db.identity_map.values()
+            if isinstance(target, TracksJsonVars)
+        }
         flag_changed_json(db)
         values = []
         for target in db.dirty:
@@ -383,14 +393,42 @@ class _StepChanges:
             for name in target._json_columns
             if isinstance(target.__dict__.get(name), dict | list)
         ]
-        return cls(values, list(db.new), list(db.deleted), held)
+        touched = {}
+        for target, changed in values:
+            for key, value in changed.items():
+                before = loaded.get(id(target), {}).get(key)
+                if before is None or not isinstance(value, dict):
+                    continue
+                old = json.loads(before)
+                if isinstance(old, dict):
+                    new = json.loads(stored_json(value))
+                    touched[(id(target), key)] = {
+                        name
+                        for name in old.keys() | new.keys()
+                        if name not in old
+                        or name not in new
+                        or json.dumps(old[name], sort_keys=True)
+                        != json.dumps(new[name], sort_keys=True)
+                    }
+        return cls(values, list(db.new), list(db.deleted), held, touched)
 
     def set_again(self, db: Session) -> None:
-        """Set the changes on the objects as read afresh in this unit of work; a JSON value
-        not changed takes what was read afresh in place, so that the dicts and lists the
+        """Set the changes on the objects as read afresh in this unit of work (of a JSON dict
+        the keys the step set or removed, the others as read afresh); a JSON value not
+        changed takes what was read afresh in place, so that the dicts and lists the
         method holds are still the objects' (as in oTree, whose method keeps its objects)."""
         for target, changed in self.values:
             for key, value in changed.items():
+                keys = self.touched.get((id(target), key))
+                fresh = getattr(target, key) if keys is not None else None
+                if keys is not None and isinstance(fresh, dict):
+                    for name in [name for name in value if name not in keys | fresh.keys()]:
+                        del value[name]  # removed meanwhile
+                    for name, stored in fresh.items():
+                        if name not in keys:
+                            value[name] = (
+                                _made_equal(value[name], stored) if name in value else stored
+                            )
                 setattr(target, key, value)
         changed_keys = {(id(target), key) for target, changed in self.values for key in changed}
         for target, name, value in self.held:

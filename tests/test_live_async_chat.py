@@ -417,3 +417,25 @@ def test_a_turn_left_by_a_worker_that_died_is_taken_over(client, live_app):
         ).all()
     assert receipts == ["d-1"]  # the turn was taken, then given back
 
+
+def test_vars_set_by_the_page_while_a_method_awaits_are_kept(client, live_app, tmp_path):
+    # The participant submits the page (its before_next_page notes it in vars) while their
+    # method awaits the model, which then stores the count it changed in vars: both stay.
+    # The step stored the whole vars it had read before the submission, so the page's key
+    # was lost.
+    page = _lab_page(client)
+    release = tmp_path / "release"
+    with client.websocket_connect(_socket_url(page)) as ws:
+        _hello(ws, time.time())
+        data = {"kind": "note", "release": str(release)}
+        ws.send_json({"type": "send", "id": "n-1", "data": data})
+        time.sleep(0.3)  # the method awaits
+        assert client.post(page, data={}, follow_redirects=False).status_code == 303
+        release.touch()
+        assert _next(ws, "ack")["ok"] is True
+    code = page.split("/")[2]
+    with live_app.state.grove.db.read() as db:
+        stored = db.scalars(
+            sa.select(live_pages.Participant.vars).where(live_pages.Participant.code == code)
+        ).one()
+    assert stored == {"questions": 1, "left_lab": True}

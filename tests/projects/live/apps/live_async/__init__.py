@@ -121,7 +121,15 @@ async def thinking_first(player, data):
     yield {player.id_in_group: {"replies": list(replies)}}
 
 
+async def noting(player, data):
+    # The question counted in participant.vars, then the (slow) model's answer.
+    player.participant.vars["questions"] = player.participant.vars.get("questions", 0) + 1
+    await _released(data)
+    yield {player.id_in_group: {"questions": player.participant.vars["questions"]}}
+
+
 LAB_METHODS = {
+    "note": noting,
     "thinking": thinking_first,
     "model": asking_a_model,
     "take_back": taking_back,
@@ -149,6 +157,10 @@ class Chat(Page):
 
 class Lab(Page):
     live_method = lab
+
+    @staticmethod
+    def before_next_page(player, timeout_happened):
+        player.participant.vars["left_lab"] = True
 
 
 page_sequence = [Stream, Refused, Chat, Lab]
