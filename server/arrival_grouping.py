@@ -1,12 +1,14 @@
 """``group_by_arrival_time``: players form groups in the order they reach the wait page.
 
 Runs under the subsession's row lock (see flow.arrive_at_wait_page), so arrivals across
-workers are grouped one at a time. Groups formed so far take ``id_in_subsession`` 1, 2, ...;
-the players not grouped yet fill the groups after them. As in oTree, a new group is copied to
-the app's later rounds (a grouping wait page shown in round 1 only keeps its groups); there
-only its members' and ungrouped players' rows change, nobody else's. The later rounds'
-subsessions are locked first (in ascending round, after this round's): a later round that
-groups its own arrivals (a grouping wait page in every round) does so under its lock.
+workers are grouped one at a time. As in oTree, an app whose first page groups by arrival
+starts each round with all its players in one group (server/sessions.py); groups formed so far
+take ``id_in_subsession`` 1, 2, ..., and the players not grouped yet stay together in the group
+after them. As in oTree, a new group is copied to the app's later rounds (a grouping wait page
+shown in round 1 only keeps its groups); there only its members' and ungrouped players' rows
+change, nobody else's. The later rounds' subsessions are locked first (in ascending round,
+after this round's): a later round that groups its own arrivals (a grouping wait page in every
+round) does so under its lock.
 
 As in oTree, ``group_by_arrival_time_method`` runs at each arrival and again while players
 wait (oTree reloads the wait page every 10 to 70 seconds; Grove's background sweep re-runs it
@@ -117,9 +119,9 @@ def _formed_group_ids(db: Session, session_id: int, entry: PageEntry) -> set[int
 def _place_group(db: Session, project: Project, entry: PageEntry, members: list[Any]) -> int:
     """Make ``members`` (in this order) the next group; return its id.
 
-    Groups formed before keep their rows and numbers; the players not grouped yet fill the
-    groups after the new one, ``PLAYERS_PER_GROUP`` each (new rows if a smaller group left
-    more of them than there were groups).
+    Groups formed before keep their rows and numbers; the players not grouped yet stay
+    together in one group after the new one (as in oTree, where they stay in the group the
+    round started with).
     """
     subsession = members[0].subsession
     formed_ids = _formed_group_ids(db, members[0].session_id, entry)
@@ -130,8 +132,7 @@ def _place_group(db: Session, project: Project, entry: PageEntry, members: list[
         (p for p in subsession.get_players() if p.id not in placed),
         key=lambda p: (p.group.id_in_subsession, p.id_in_group),
     )
-    size = project.apps[entry.app_name].players_per_group or len(rest) or 1
-    rows = [*formed, list(members), *(rest[i : i + size] for i in range(0, len(rest), size))]
+    rows = [*formed, list(members), *([rest] if rest else [])]
     grouped = {p.participant_id for row in formed for p in row}
     member_ids = [p.participant_id for p in members]
     round_number, num_rounds = subsession.round_number, project.apps[entry.app_name].num_rounds
@@ -142,19 +143,19 @@ def _place_group(db: Session, project: Project, entry: PageEntry, members: list[
     # subsession's lock: taken here too (ascending rounds, LOCK ORDER) before its rows are read.
     lock_ids_in_order(db, type(subsession), [later.id for later in later_rounds])
     for later in later_rounds:
-        _copy_group_to(later, grouped, member_ids, size)
+        _copy_group_to(later, grouped, member_ids)
     return group_id
 
 
-def _copy_group_to(subsession: Any, grouped: set[int], member_ids: list[int], size: int) -> None:
+def _copy_group_to(subsession: Any, grouped: set[int], member_ids: list[int]) -> None:
     """Give the new group (participants ``member_ids``, in order) the same members in a later
     round, as oTree's group_by_arrival_time copies the group structure to future rounds.
 
     The round's groups made only of participants ``grouped`` before in the arrival round
     (copied there before, or formed by a wait page of that round) keep their rows, members and
-    numbers; the new group comes after them, then the players not grouped yet, ``size`` a
-    group. Runs under the arrival round's subsession lock: a fixed number of statements
-    whatever the number of players (two reads, one UPDATE of the players whose place changes;
+    numbers; the new group comes after them, then the players not grouped yet, in one group.
+    Runs under the arrival round's subsession lock: a fixed number of statements whatever the
+    number of players (two reads, one UPDATE of the players whose place changes;
     group rows made or removed only when the number of groups changes), since a session's
     every later round is regrouped at each group formed."""
     app = subsession._grove_app
@@ -185,7 +186,7 @@ def _copy_group_to(subsession: Any, grouped: set[int], member_ids: list[int], si
     new_group = [by_participant[participant_id] for participant_id in member_ids]
     placed = {p.id for row in settled for p in row} | {p.id for p in new_group}
     rest = [p for row in rows_by_group for p in row if p.id not in placed]
-    matrix = [*settled, new_group, *(rest[i : i + size] for i in range(0, len(rest), size))]
+    matrix = [*settled, new_group, *([rest] if rest else [])]
     group_ids = [group_id for group_id, _number in groups]
     for number in range(len(group_ids) + 1, len(matrix) + 1):
         group = app.group_cls(

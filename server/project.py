@@ -76,6 +76,13 @@ class AppSpec:
         return getattr(self.constants, "PLAYERS_PER_GROUP", None)
 
     @property
+    def groups_by_arrival(self) -> bool:
+        """Is the app's first page a ``group_by_arrival_time`` wait page? Then, as in oTree,
+        each round starts with all its players in one group and groups form as they arrive
+        (multiplayer_waitpages.rst; oTree 6.0.15 decides by the first page only)."""
+        return bool(getattr(self.page_sequence[0], "group_by_arrival_time", False))
+
+    @property
     def name_in_url(self) -> str:
         return getattr(self.constants, "NAME_IN_URL", None) or self.name
 

@@ -243,7 +243,8 @@ def _create_app_rows(
     participant_ids: list[int],
 ) -> None:
     app = project.apps[app_name]
-    size = app.players_per_group or len(participant_ids)
+    # One group of everyone when the app groups by arrival (its first page does), as in oTree.
+    size = (not app.groups_by_arrival and app.players_per_group) or len(participant_ids)
     for round_number in range(1, app.num_rounds + 1):
         subsession = app.subsession_cls()
         subsession.session_id = session.id
