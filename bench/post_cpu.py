@@ -1,0 +1,208 @@
+"""CPU time of a valid page POST in one process: the ASGI app called directly (no HTTP
+parsing, no uvicorn), the benchmark's form page (``bench_form``: ``answer=42``), each POST by
+a different participant still on the form, as metric 1 sends them. What is left out (the
+socket, uvicorn's parser) is the same for every revision, so a ratio of two revisions' figures
+is the ratio of what Grove's own code costs.
+
+Prints the CPU microseconds per POST (``time.process_time``, every thread of the process) of
+each batch after a first one that warms up, and their median. ``--clients`` sends that many
+POSTs at once (the group commit then batches them on SQLite). ``--profile FILE`` writes a
+cProfile of the second batch, with the page's work on the event loop's thread so that the
+profile sees it (a server runs it in a worker thread).
+
+Compare two revisions by running each one's copy alternately, several times
+(``git archive <rev> | tar -x -C /tmp/rev``, then ``cd /tmp/rev && python -m bench.post_cpu``).
+
+Run: ``python -m bench.post_cpu [--batches 5] [--posts 400] [--clients 1]
+[--database sqlite|postgresql] [--profile FILE]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import pstats
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.projects import build_grove_project
+from bench.servers import ADMIN_PASSWORD, REST_KEY, SECRET_KEY, scratch_env
+
+
+async def _lifespan(app: Any) -> tuple[asyncio.Queue[Any], asyncio.Task[Any]]:
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+    outbox: asyncio.Queue[Any] = asyncio.Queue()
+    await inbox.put({"type": "lifespan.startup"})
+
+    async def receive() -> Any:
+        return await inbox.get()
+
+    async def send(message: Any) -> None:
+        await outbox.put(message)
+
+    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+    started = await outbox.get()
+    assert started["type"] == "lifespan.startup.complete", started
+    return inbox, task
+
+
+async def request(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int, dict]:
+    """One request through the ASGI app: (status, headers)."""
+    headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"post_cpu")]
+    if body:
+        headers += [
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    sent = False
+    result: dict[str, Any] = {}
+
+    async def receive() -> Any:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            result["status"] = message["status"]
+            result["headers"] = {k.decode(): v.decode() for k, v in message["headers"]}
+
+    await app(scope, receive, send)
+    return result["status"], result["headers"]
+
+
+def build(folder: Path, database_url: str | None) -> Any:
+    """The production app of the benchmark's project in ``folder``."""
+    from server.app import create_app
+    from server.config import load_settings
+    from server.http.lazy_routes import build_now
+
+    project = build_grove_project(folder / "project", configs=["bench_form"])
+    env = scratch_env()
+    env.update(
+        OTREE_REST_KEY=REST_KEY,
+        OTREE_SECRET_KEY=SECRET_KEY,
+        OTREE_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        OTREE_AUTH_LEVEL="STUDY",
+        OTREE_PRODUCTION="1",
+        GROVE_API_RATE_LIMIT="1000000000",
+        DATABASE_URL=database_url or f"sqlite:///{folder / 'grove.sqlite3'}",
+    )
+    app = create_app(load_settings(project, env))
+    build_now(app.routes)
+    return app
+
+
+async def _participants(app: Any, count: int) -> list[str]:
+    """``count`` bench_form participants started (on the form): their form's paths."""
+    from server.sessions import create_session
+
+    grove = app.state.grove
+    codes = await asyncio.to_thread(
+        grove.db.run,
+        lambda db: [
+            p.code for p in create_session(db, grove.project, "bench_form", count).participants
+        ],
+    )
+    paths = []
+    for code in codes:
+        status, headers = await request(app, "GET", f"/InitializeParticipant/{code}")
+        assert status in (302, 303), status
+        paths.append(headers["location"])
+    return paths
+
+
+async def _post_all(app: Any, paths: list[str], clients: int) -> None:
+    body = b"answer=42"
+    queue = list(reversed(paths))
+
+    async def client() -> None:
+        while queue:
+            path = queue.pop()
+            status, headers = await request(app, "POST", path, body)
+            if status != 303 or "/Done/" not in headers["location"]:
+                raise RuntimeError(f"not a valid submission: {status} {headers}")
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    import gc
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = None
+        if args.database == "postgresql":
+            from tests import databases
+
+            url = databases.database_url(Path(tmp), "post_cpu", backend=databases.POSTGRESQL)
+        app = build(Path(tmp), url)
+        # A profile sees the event loop's thread only: the page's work runs there then.
+        app.state.grove.blocking_on_loop = bool(args.profile)
+        inbox, task = await _lifespan(app)
+        gc.collect()
+        gc.freeze()
+        per_post = []
+        for batch in range(args.batches + 1):  # the first one warms up
+            paths = await _participants(app, args.posts)
+            profiler = cProfile.Profile() if args.profile and batch == 1 else None
+            started = time.process_time()
+            if profiler:
+                profiler.enable()
+            await _post_all(app, paths, args.clients)
+            if profiler:
+                profiler.disable()
+            spent = time.process_time() - started
+            if batch:
+                per_post.append(1e6 * spent / args.posts)
+            if profiler:
+                profiler.dump_stats(args.profile)
+                stats = pstats.Stats(args.profile)
+                stats.sort_stats("tottime").print_stats(40)
+                stats.sort_stats("cumulative").print_stats(60)
+        print(
+            "us/POST:",
+            " ".join(f"{v:.0f}" for v in per_post),
+            f"median {statistics.median(per_post):.0f}",
+        )
+        await inbox.put({"type": "lifespan.shutdown"})
+        await task
+        app.state.grove.db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--posts", type=int, default=400)
+    parser.add_argument("--clients", type=int, default=1)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--profile", help="write a cProfile of the second batch here")
+    args = parser.parse_args()
+    os.environ.pop("GROVE_TEST_DATABASE", None)
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
