@@ -15,7 +15,8 @@ is not simply the largest number seen:
 
 * SQLite serializes writers (``BEGIN IMMEDIATE``). A transaction's number is a counter row
   bumped inside it (``grove_change_counter``), so numbers are handed out in commit order and
-  the cursor is the counter as the pull's snapshot sees it. Exact.
+  the cursor is the counter as the pull's snapshot sees it. Exact. The units of work of a
+  group commit are one transaction and share its number (one bump for the batch).
 * PostgreSQL runs writers concurrently: a transaction that took its number early may commit
   after a pull that could not see it. The number is the writing transaction's own id
   (``pg_current_xact_id()``, 64 bits, never reused), and the cursor is one below the oldest
@@ -69,6 +70,9 @@ _BUMP_COUNTER = (
 )
 _FIRST_COUNTER = sa.insert(ChangeCounter).values(id=1, value=1)
 CURSOR_PREFIX = "c"
+# Connection.info key (SQLite): (the root transaction, its sequence number) of the last
+# bump on that connection, for the other units of a group commit (_sequence_value).
+_SHARED_NUMBER = "grove_change_number"
 
 
 class _Stamp:
@@ -81,6 +85,9 @@ class _Stamp:
         self.groups: set[tuple[str, int]] = set()
         self.subsessions: set[tuple[str, int]] = set()
         self.sessions: set[int] = set()
+        # SQLite: the connection whose transaction this unit bumped the counter in (its
+        # number is shared there: _sequence_value), None if it took a shared number.
+        self.bumped_on: sa.Connection | None = None
 
 
 def _is_postgres(db: Session) -> bool:
@@ -96,18 +103,31 @@ def _stamp_of(db: Session) -> _Stamp:
 
 def _sequence_value(db: Session, stamp: _Stamp) -> int:
     """This transaction's sequence number, read once per transaction (a plain number, so a
-    session's thousands of new participants are still inserted in batches)."""
+    session's thousands of new participants are still inserted in batches).
+
+    SQLite: the units of work of one group commit (``server/db.py``, GROUP COMMIT) are one
+    transaction, committed at once, so they share its number: the first to stamp bumps the
+    counter and leaves the number on the connection for the batch's transaction
+    (``_SHARED_NUMBER``); the others send no statement for it. A rollback that may undo the
+    bump takes the number back (``_forget_stamp``), and the next unit bumps again."""
     if stamp.value is not None:
         return int(stamp.value)
     if _is_postgres(db):
         stamp.value = db.connection().execute(_READ_XACT_ID).scalar_one()
-    else:
-        # One statement: the bump answers the new value (SQLite 3.35+ has RETURNING).
-        connection = db.connection()
-        stamp.value = connection.execute(_BUMP_COUNTER).scalar()
-        if stamp.value is None:  # the first change in this database
-            connection.execute(_FIRST_COUNTER)
-            stamp.value = 1
+        return int(stamp.value)
+    connection = db.connection()
+    transaction = connection.get_transaction()
+    shared = connection.info.get(_SHARED_NUMBER)
+    if shared is not None and shared[0] is transaction:
+        stamp.value = shared[1]
+        return int(stamp.value)
+    # One statement: the bump answers the new value (SQLite 3.35+ has RETURNING).
+    stamp.value = connection.execute(_BUMP_COUNTER).scalar()
+    if stamp.value is None:  # the first change in this database
+        connection.execute(_FIRST_COUNTER)
+        stamp.value = 1
+    connection.info[_SHARED_NUMBER] = (transaction, stamp.value)
+    stamp.bumped_on = connection
     return int(stamp.value)
 
 
@@ -280,8 +300,11 @@ def stamp_participant(db: Session, participant_id: int) -> dict[str, Any]:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_stamp(db: Session) -> None:
-    # Any rollback, a savepoint's too: its counter bump may be undone with it.
-    db.info.pop(_STATE, None)
+    # Any rollback, a savepoint's too: its counter bump may be undone with it, and with it
+    # the number shared with the group commit's other units.
+    stamp: _Stamp | None = db.info.pop(_STATE, None)
+    if stamp is not None and stamp.bumped_on is not None:
+        stamp.bumped_on.info.pop(_SHARED_NUMBER, None)
 
 
 @event.listens_for(Session, "after_transaction_end")

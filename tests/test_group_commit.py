@@ -19,7 +19,10 @@ from server.app import create_app
 from server.config import load_settings
 from server.db import _Ticket
 from server.errors import DatabaseUnavailable
+from server.models.export_log import ChangeCounter
 from server.models.rate_limits import ApiRequestCount
+from server.session_reports import create_session_now
+from server.sessions import get_participant, get_session
 from tests import databases
 from tests.conftest import REPO_ROOT
 from tests.test_database_failures import remove_database_files
@@ -248,3 +251,80 @@ def test_a_batch_that_published_rings_the_bell_once_before_any_unit_returns(data
         thread.join(10)
     assert outcomes == ["ok", "ok"]
     assert len(rings) == 1
+
+
+def _labelled(code: str, label: str, fail: bool = False) -> Callable[[Session], None]:
+    """A unit that changes a participant's exported data (their label): stamped."""
+
+    def work(db: Session) -> None:
+        get_participant(db, code).label = label
+        db.flush()
+        if fail:
+            raise Refused(label)
+
+    return work
+
+
+def _stamps(database, codes: list[str]) -> tuple[list[int | None], int]:
+    with database.read() as db:
+        numbers = [get_participant(db, code).changed_seq for code in codes]
+        counter = db.scalar(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1))
+    return numbers, counter
+
+
+def test_the_units_of_a_batch_share_one_change_number_and_a_rolled_back_bump_is_taken_again(
+    database,
+):
+    """One transaction, one number (server/change_sequence.py): the first unit to stamp
+    bumps the counter, the others of the batch reuse its number without a statement. When
+    the unit that bumped is rolled back (its savepoint, or the leader's whole transaction),
+    the next one bumps again, so every stored number is one the counter reached: the
+    ``?since=`` cursor (the counter) is exact."""
+    project = database.info["project"]
+    session_code = create_session_now(database, project, "survey", 6).code
+    with database.read() as db:
+        codes = [p.code for p in get_session(db, session_code).get_participants()]
+    database.run(_labelled(codes[5], "first"))  # the counter's row exists from here on
+    _numbers, before = _stamps(database, codes)
+    bumps: list[str] = []
+    sa.event.listen(
+        database.engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_a: (
+            bumps.append(statement) if statement.startswith("UPDATE grove_change_counter") else None
+        ),
+    )
+    # The leader bumps and fails: the batch's transaction is rolled back and begun again.
+    # The second unit bumps in its savepoint and fails; the third bumps, the fourth reuses.
+    outcomes, release, threads = run_in_one_batch(
+        database,
+        [
+            _labelled(codes[0], "a", fail=True),
+            _labelled(codes[1], "b", fail=True),
+            _labelled(codes[2], "c"),
+            _labelled(codes[3], "d"),
+        ],
+    )
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert [isinstance(o, Refused) for o in outcomes[:2]] == [True, True]
+    assert outcomes[2:] == ["ok", "ok"]
+    numbers, counter = _stamps(database, codes[:4])
+    assert counter == before + 1
+    assert numbers[2:] == [counter, counter]
+    assert numbers[0] is None or numbers[0] <= before
+    assert len(bumps) == 3
+    # The next batch takes the next number, once.
+    bumps.clear()
+    outcomes, release, threads = run_in_one_batch(
+        database, [_labelled(codes[4], "e"), _labelled(codes[5], "f")]
+    )
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert outcomes == ["ok", "ok"]
+    numbers, counter = _stamps(database, codes[4:])
+    assert numbers == [before + 2, before + 2]
+    assert counter == before + 2
+    assert len(bumps) == 1
