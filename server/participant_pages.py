@@ -109,7 +109,12 @@ def _scope_of_current_page(db: Session, project: Project, participant: Participa
 
 
 def lock_participant(
-    db: Session, project: Project, code: str, *, skip_locked: bool = False
+    db: Session,
+    project: Project,
+    code: str,
+    *,
+    skip_locked: bool = False,
+    player_cls: Any = None,
 ) -> Participant | None:
     """Lock, in LOCK ORDER, what a unit of work on this participant decides on; return them.
 
@@ -118,10 +123,12 @@ def lock_participant(
     committed transaction left. With ``skip_locked``, None when another transaction holds the
     participant or has just moved them to another page (the timeout sweep moves on). Raises
     ParticipantNotFound. On SQLite the transaction's write lock holds everything already: one
-    read.
+    read, which also loads the participant's player of ``player_cls`` (an app's Player class:
+    the app the request's URL names) in their current round, when given, for
+    ``flow.player_for``.
     """
     if db.get_bind().dialect.name == "sqlite":
-        return _read_under_sqlite_write_lock(db, code)
+        return _read_under_sqlite_write_lock(db, code, player_cls)
     participant: Participant | None = None
     for attempt in range(_LOCK_ATTEMPTS):
         peek = get_participant(db, code)
@@ -195,7 +202,7 @@ def _locked_participant_query(skip_locked: bool, still_there: bool) -> sa.Select
     )
 
 
-def _read_under_sqlite_write_lock(db: Session, code: str) -> Participant:
+def _read_under_sqlite_write_lock(db: Session, code: str, player_cls: Any = None) -> Participant:
     """lock_participant on SQLite: the unit of work's BEGIN IMMEDIATE took the database's
     write lock before its first read, so nothing can change what it reads and one read of
     the participant is the lock. Objects a reused session kept from an earlier unit of work
@@ -203,15 +210,46 @@ def _read_under_sqlite_write_lock(db: Session, code: str) -> Participant:
 
     The group's and the participant's row locks would be SELECTs without FOR UPDATE here, and
     the look before the lock a third read of the participant: three statements of a page
-    submission, all while every worker's writes wait for the lock."""
+    submission, all while every worker's writes wait for the lock.
+
+    With ``player_cls``, the participant's player of that app in their current round comes
+    in the same read (none if they are in another app or round: then it is one of that app's
+    players all the same, kept for ``flow.player_for`` as any player it loaded): a page
+    request's second statement, the player's SELECT, is then not sent."""
     if db.identity_map:
         db.expire_all()
     player_cache.forget(db)
-    return get_participant(db, code, afresh=True)
+    if player_cls is None:
+        return get_participant(db, code, afresh=True)
+    row = db.execute(_participant_with_player_query(player_cls), {"code": code}).first()
+    if row is None:
+        raise ParticipantNotFound(f"no participant with code {code!r}")
+    participant, player = row
+    if player is not None:
+        player_cache.remember(db, [player])
+    return participant
 
 
-def _locked(db: Session, project: Project, code: str) -> Participant:
-    participant = lock_participant(db, project, code)
+@functools.lru_cache(maxsize=256)
+def _participant_with_player_query(player_cls: Any) -> sa.Select[Any]:
+    """The participant by ``:code`` with their session and, if there is one, their player of
+    ``player_cls`` in the round they are in (``current_round``), read afresh; built once per
+    Player class."""
+    in_round = sa.and_(
+        player_cls.participant_id == Participant.id,
+        player_cls.round_number == Participant.current_round,
+    )
+    return (
+        sa.select(Participant, player_cls)
+        .outerjoin(player_cls, in_round)
+        .where(Participant.code == sa.bindparam("code"))
+        .options(joinedload(Participant.session, innerjoin=True))
+        .execution_options(populate_existing=True)
+    )
+
+
+def _locked(db: Session, project: Project, code: str, player_cls: Any = None) -> Participant:
+    participant = lock_participant(db, project, code, player_cls=player_cls)
     if participant is None:
         raise ParticipantNotFound(f"no participant with code {code!r}")
     return participant
@@ -295,6 +333,7 @@ def submit_page(
     *,
     timeout_happened: bool = False,
     seen: bool = False,
+    app_in_url: str | None = None,
 ) -> Redirect | Rendered:
     """A POST of page ``index``'s form: stored and moved on (a Redirect), or refused.
 
@@ -302,11 +341,14 @@ def submit_page(
     submission for any page but the current one changes nothing and redirects. The timeout
     sweep calls this with ``timeout_happened`` (and no renderer). ``seen``: the participant's
     browser sent it, so their ``last_seen`` is noted in the same unit of work
-    (``participant_presence.note_seen_in_unit``).
+    (``participant_presence.note_seen_in_unit``). ``app_in_url``: the app the POST's URL
+    names (``C.NAME_IN_URL``); on SQLite its player comes in the participant's read.
     """
+    app = project.app_in_url(app_in_url) if app_in_url is not None else None
+    player_cls = app.player_cls if app is not None else None
 
     def work(db: Session) -> Redirect | _PageToRender:
-        participant = _locked(db, project, code)
+        participant = _locked(db, project, code, player_cls)
         if participant.index_in_pages == 0:
             flow.start(db, project, participant)
         result = flow.submit_page(

@@ -162,6 +162,14 @@ class Project:
             self._page_sequences[key] = entries
         return self._page_sequences[key]
 
+    def app_in_url(self, name_in_url: str) -> AppSpec | None:
+        """The app whose pages' URLs name it ``name_in_url`` (``C.NAME_IN_URL``), if any."""
+        return self._apps_by_url.get(name_in_url)
+
+    @cached_property
+    def _apps_by_url(self) -> dict[str, AppSpec]:
+        return {app.name_in_url: app for app in reversed(self.apps.values())}
+
     def group_size_multiple(self, app_sequence: list[str]) -> int:
         """The number every session's participant count must be a multiple of."""
         sizes = [self.apps[a].players_per_group or 1 for a in app_sequence]

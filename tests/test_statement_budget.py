@@ -38,7 +38,10 @@ pytestmark = pytest.mark.sqlite
 # Statements per request (SQLite), lowered as the paths get cheaper; never raised to let a
 # change pass without saying why in the commit.
 PAGE_GET = 2
-PAGE_POST = 6
+# The participant with their session and their player of the app the URL names (one read),
+# the page completion's INSERT, the change counter's bump, the player's and the
+# participant's UPDATEs.
+PAGE_POST = 5
 # participant_vars (REST, the Qualtrics call) by participant code, and by room and label for
 # a label whose participant has not arrived yet (kept pending): the room with its session,
 # the pending row's INSERT (ON CONFLICT DO NOTHING), the audit row.
