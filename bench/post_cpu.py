@@ -12,9 +12,13 @@ profile sees it (a server runs it in a worker thread).
 
 Compare two revisions by running each one's copy alternately, several times
 (``git archive <rev> | tar -x -C /tmp/rev``, then ``cd /tmp/rev && python -m bench.post_cpu``).
+On a shared machine, count instructions instead: run ``PYTHONHASHSEED=0 valgrind
+--tool=callgrind --callgrind-out-file=/dev/null python -m bench.post_cpu --steady
+--participants 660 --posts 20 --batches B`` with B = 1 and with B = 16 (the same setup,
+300 POSTs more) and divide the difference of the two totals by 300.
 
 Run: ``python -m bench.post_cpu [--batches 5] [--posts 400] [--clients 1]
-[--database sqlite|postgresql] [--profile FILE]``
+[--database sqlite|postgresql] [--profile FILE] [--participants N] [--steady]``
 """
 
 from __future__ import annotations
@@ -94,8 +98,10 @@ async def request(app: Any, method: str, path: str, body: bytes = b"") -> tuple[
     return result["status"], result["headers"]
 
 
-def build(folder: Path, database_url: str | None) -> Any:
-    """The production app of the benchmark's project in ``folder``."""
+def build(folder: Path, database_url: str | None, *, steady: bool = False) -> Any:
+    """The production app of the benchmark's project in ``folder``; ``steady``: without the
+    background work that runs by the clock (the timeout sweep, the worker's heartbeat), whose
+    share of a count of instructions would grow with the run's length."""
     from server.app import create_app
     from server.config import load_settings
     from server.http.lazy_routes import build_now
@@ -111,7 +117,13 @@ def build(folder: Path, database_url: str | None) -> Any:
         GROVE_API_RATE_LIMIT="1000000000",
         DATABASE_URL=database_url or f"sqlite:///{folder / 'grove.sqlite3'}",
     )
-    app = create_app(load_settings(project, env))
+    settings = load_settings(project, env)
+    if steady:
+        from server import worker_registry
+
+        worker_registry.HEARTBEAT_SECONDS = 36_000
+        settings = settings.with_changes(timeout_poll_seconds=36_000.0)
+    app = create_app(settings)
     build_now(app.routes)
     return app
 
@@ -158,15 +170,21 @@ async def main_async(args: argparse.Namespace) -> None:
             from tests import databases
 
             url = databases.database_url(Path(tmp), "post_cpu", backend=databases.POSTGRESQL)
-        app = build(Path(tmp), url)
+        app = build(Path(tmp), url, steady=args.steady)
         # A profile sees the event loop's thread only: the page's work runs there then.
-        app.state.grove.blocking_on_loop = bool(args.profile)
+        app.state.grove.blocking_on_loop = bool(args.profile) or args.steady
         inbox, task = await _lifespan(app)
+        if 0 < args.participants < (args.batches + 1) * args.posts:
+            raise SystemExit("--participants: fewer than (batches + 1) x posts")
+        pool = await _participants(app, args.participants) if args.participants else []
         gc.collect()
         gc.freeze()
         per_post = []
         for batch in range(args.batches + 1):  # the first one warms up
-            paths = await _participants(app, args.posts)
+            if pool:
+                paths = pool[batch * args.posts : (batch + 1) * args.posts]
+            else:
+                paths = await _participants(app, args.posts)
             profiler = cProfile.Profile() if args.profile and batch == 1 else None
             started = time.process_time()
             if profiler:
@@ -199,6 +217,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--profile", help="write a cProfile of the second batch here")
+    parser.add_argument(
+        "--participants",
+        type=int,
+        default=0,
+        help="create this many participants before the first batch (else each batch's own)",
+    )
+    parser.add_argument(
+        "--steady",
+        action="store_true",
+        help="no clock-driven background work, the page's work on the event loop (callgrind)",
+    )
     args = parser.parse_args()
     os.environ.pop("GROVE_TEST_DATABASE", None)
     asyncio.run(main_async(args))
