@@ -47,7 +47,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import PassiveFlag, Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction
 
 from server.errors import InvalidArguments
 from server.listing_bounds import utc_bound
@@ -159,24 +159,7 @@ _NOT_EXPORTED = frozenset({"last_seen", "changed_seq", "changed_at"})
 
 
 def _modified(db: Session, row: Any) -> bool:
-    """``db.is_modified(row, include_collections=False)``, asking only the attributes set
-    since the load or the last flush: SQLAlchemy keeps their loaded values in
-    ``committed_state``, and no other attribute can have a change (is_modified asks every
-    attribute of the row, a dozen for a player)."""
-    state = sa.inspect(row)
-    if not state.modified:
-        return False
-    attributes = state.manager
-    for key in state.committed_state:
-        impl = attributes[key].impl
-        if hasattr(impl, "get_collection") or not hasattr(impl, "get_history"):
-            continue
-        added, _unchanged, deleted = impl.get_history(
-            state, state.dict, passive=PassiveFlag.NO_CHANGE
-        )
-        if added or deleted:
-            return True
-    return False
+    return db.is_modified(row, include_collections=False)
 
 
 def _changes_export_data(db: Session, row: Participant) -> bool:
