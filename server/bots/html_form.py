@@ -110,14 +110,10 @@ class HtmlForm:
             if c.type == "radio"
         ]
 
-    @staticmethod
-    def _is_submit_button(control: Control) -> bool:
-        return control.type == "submit" and control.tag in ("button", "input")
-
     def _names_buttons(self, name: str) -> bool:
         """Whether ``name`` is a name of submit buttons only (its value is the one clicked)."""
         controls = self.controls_named(name)
-        return any(self._is_submit_button(c) for c in controls) and all(
+        return any(_submits(c) for c in controls) and all(
             c.tag == "button" or c.type in _NO_SUBMIT_TYPES for c in controls
         )
 
@@ -126,7 +122,7 @@ class HtmlForm:
         clicks to enter that value. FormFillError if the page has none. A disabled one counts,
         as for ``has_submit_button`` (the page's JavaScript enables it; oTree 6.0.15's bot
         posts the choice)."""
-        buttons = [c for c in self.controls_named(name) if self._is_submit_button(c)]
+        buttons = [c for c in self.controls_named(name) if _submits(c)]
         for button in buttons:
             if (button.value or "") == value:
                 return button
