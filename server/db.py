@@ -280,7 +280,12 @@ def lock_ids_in_order(db: Session, model: Any, ids: Iterable[int]) -> None:
 def dialect_insert(db: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
     """An INSERT for ``model`` that can say ``ON CONFLICT`` on this database (PostgreSQL or
     SQLite): two first writers of one unique row make one row, not a server error."""
-    if db.get_bind().dialect.name == "postgresql":
+    return insert_for_dialect(db.get_bind().dialect.name, model)
+
+
+def insert_for_dialect(dialect_name: str, model: Any) -> postgresql.Insert | sqlite.Insert:
+    """``dialect_insert`` for the dialect named ``dialect_name`` (a model or a Table)."""
+    if dialect_name == "postgresql":
         # Imported here: the dialect's module is loaded with a PostgreSQL engine only, and a
         # command on SQLite (the bots' scratch database) need not import it (~60 ms).
         from sqlalchemy.dialects.postgresql import insert

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from server.db import insert_for_dialect
 from server.errors import GroveError, InvalidArguments, NotFound
 from server.models.core import utcnow
 from server.models.urn import UrnAssignment, UrnStudy
@@ -235,14 +236,7 @@ def _log_unless_drawn(dialect_name: str) -> sa.Insert:
     writes use on both), so no row back means the id was drawn before (the row count says
     nothing on PostgreSQL, where SQLAlchemy reads it as -1). Built at a dialect's first
     draw, so a process that never draws does not import PostgreSQL's dialect."""
-    if dialect_name == "postgresql":
-        from sqlalchemy.dialects import postgresql
-
-        statement: Any = postgresql.insert(_ASSIGNMENT)
-    else:
-        from sqlalchemy.dialects import sqlite
-
-        statement = sqlite.insert(_ASSIGNMENT)
+    statement: Any = insert_for_dialect(dialect_name, _ASSIGNMENT)
     return cast(
         sa.Insert,
         statement.on_conflict_do_nothing(
