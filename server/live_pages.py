@@ -335,7 +335,7 @@ def _wait_for_turn(database: Database, code: str) -> None:
     work looks again, under the participant's lock)."""
     while True:
         with database.read() as db:
-            if db.scalar(_turn_query(code)) is None:
+            if not _turn_taken(db, code):
                 return
         time.sleep(TURN_POLL_SECONDS)
 
