@@ -49,6 +49,8 @@ class Settings:
     language_code: str = "en"
     real_world_currency_code: str = "USD"
     use_points: bool = True
+    # oTree's BOTS_CHECK_HTML: the default of a bot submission's check_html.
+    bots_check_html: bool = True
     points_decimal_places: int = 0
     real_world_currency_decimal_places: int = 2
     thousand_separator: str = ""
@@ -258,6 +260,7 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
         language_code=_typed(module, "LANGUAGE_CODE", str, "en"),
         real_world_currency_code=currency_code,
         use_points=_typed(module, "USE_POINTS", bool, True),
+        bots_check_html=bool(getattr(module, "BOTS_CHECK_HTML", True)),
         points_decimal_places=_typed(module, "POINTS_DECIMAL_PLACES", int, 0),
         # oTree's default: 0 places for JPY, KRW, HUF, IRR, COP, VND and IDR, else 2.
         real_world_currency_decimal_places=_typed(

@@ -40,7 +40,7 @@ from server.bots.html_form import (
     page_form,
     pairs_to_dict,
 )
-from server.config import Settings, import_project_file
+from server.config import Settings
 from server.db import Database
 from server.errors import GroveError
 from server.fields import choice_form_value
@@ -155,7 +155,6 @@ class BotRunner:
         self._urls: dict[str, str] = {}
         # Where each participant's bot is, for the failure message: (page, "on page ...").
         self._place: dict[str, tuple[str | None, str]] = {}
-        self._check_html_setting: bool | None = None
 
     # What bots read: fresh rows from the database.
     def participant(self, code: str) -> Participant:
@@ -530,7 +529,7 @@ class BotRunner:
         raw = {key: _form_value(value) for key, value in submission.post_data.items()}
         check_html = submission.check_html
         if check_html is None:
-            check_html = self._bots_check_html()
+            check_html = self.settings.bots_check_html
         if not check_html:
             return raw
         try:
@@ -550,14 +549,6 @@ class BotRunner:
             if submission.must_fail:
                 return raw
             raise BotError(f"page {page_name}: {exc}") from exc
-
-    def _bots_check_html(self) -> bool:
-        """The project's ``BOTS_CHECK_HTML`` (oTree's default for a submission's
-        ``check_html``): True unless the project's ``settings.py`` sets it."""
-        if self._check_html_setting is None:
-            module = import_project_file(self.settings.root, "settings.py")
-            self._check_html_setting = bool(getattr(module, "BOTS_CHECK_HTML", True))
-        return self._check_html_setting
 
     def _expire_page(self, code: str) -> None:
         participant = self.participant(code)
