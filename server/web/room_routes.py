@@ -98,8 +98,13 @@ def room_entry(request: Request, form: dict[str, str] | None = None) -> Response
         {k: v for k, v in (("participant_label", label or ""), ("hash", signature or "")) if v}
     )
     if form is None:
-        status = room_status(app.db, room, label=label, browser_token=None if new else token)
-        if status.listed:
+        # A browser without the room's cookie, and no label, cannot be on the waiting list.
+        status = (
+            None
+            if label is None and new
+            else room_status(app.db, room, label=label, browser_token=None if new else token)
+        )
+        if status is not None and status.listed:
             # Already waiting (the redirect after joining, or a reload of it): the waiting
             # page again; its script joins (the form's POST) once there is a session.
             return _waiting_page(app, room, context, status.waiting, query)
