@@ -30,6 +30,7 @@ from server.models.core import (
     Participant,
     WaitPageArrival,
     WaitPageCompletion,
+    stored_utc,
     utcnow,
 )
 from server.participant_presence import DEFAULT_ONLINE_SECONDS, SEEN_REFRESH_SECONDS
@@ -95,13 +96,10 @@ def _waiting_players(
 def _seen_since_arrival(last_seen: dt.datetime | None, arrived_at: dt.datetime) -> bool:
     """Was the participant seen after arriving at the wait page (SEEN_BEFORE_ARRIVAL_SECONDS
     allowed)? Times are UTC; SQLite hands them back naive."""
-    if last_seen is None:
+    seen, arrived = stored_utc(last_seen), stored_utc(arrived_at)
+    if seen is None or arrived is None:
         return False
-    if last_seen.tzinfo is None:
-        last_seen = last_seen.replace(tzinfo=dt.UTC)
-    if arrived_at.tzinfo is None:
-        arrived_at = arrived_at.replace(tzinfo=dt.UTC)
-    return last_seen >= arrived_at - dt.timedelta(seconds=SEEN_BEFORE_ARRIVAL_SECONDS)
+    return seen >= arrived - dt.timedelta(seconds=SEEN_BEFORE_ARRIVAL_SECONDS)
 
 
 def _formed_group_ids(db: Session, session_id: int, entry: PageEntry) -> set[int]:

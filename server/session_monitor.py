@@ -31,6 +31,7 @@ from server.models.core import (
     Participant,
     WaitPageArrival,
     shown_status,
+    stored_utc,
     utcnow,
 )
 from server.models.export_log import PageCompletion
@@ -111,15 +112,8 @@ class AdvanceOutcome:
     note: str = ""
 
 
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive UTC times; PostgreSQL aware ones."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment
-
-
 def _latest(*moments: dt.datetime | None) -> dt.datetime | None:
-    present = [m for m in (_aware(m) for m in moments) if m is not None]
+    present = [m for m in (stored_utc(m) for m in moments) if m is not None]
     return max(present) if present else None
 
 

@@ -27,6 +27,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def stored_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """A time read back from the database, timezone-aware: SQLite hands back naive UTC
+    times, PostgreSQL aware ones. None stays None."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
 def _attached(row: Any) -> Session:
     """The database session a row was loaded in; RuntimeError for a detached row."""
     db = object_session(row)
