@@ -8,7 +8,8 @@ cores (``pytest -m thorough -n 2``; scripts/test.sh):
 * every case of a parametrized test after its first one (the first case stays in the fast
   subset, so each quick test function still runs there once);
 * the functions in :data:`SLOW_FUNCTIONS`, each of whose first case took over 0.3 s in a
-  measured fast run (2026-12-01, a loaded 2-core machine: about 2.8 times idle time).
+  measured fast run (2026-12-01, a loaded 2-core machine: about 2.8 times idle time), and
+  those over 0.35 s in CI's fast pass of 2026-12-03 (29.9 s with fresh bytecode there).
 
 A test that is ``slow`` already (several servers, races, browsers) is left as it is: those
 run one at a time (``pytest -m "slow and not thorough"``). tests/test_thorough_list.py checks
@@ -71,11 +72,13 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_bench_harness.py::test_tree_cpu_counts_a_child_that_has_finished",
         "tests/test_body_limit.py::test_chat_and_api_over_the_limit_are_json_413s",
         "tests/test_body_limit.py::test_multipart_with_a_file_or_too_many_fields_is_a_400_not_a_500",
+        "tests/test_bot_config_reaches_other_apps.py::test_one_config_whose_app_imports_another_app",
         "tests/test_bot_error_fields.py::test_a_field_left_out_of_error_fields_fails_the_run",
         "tests/test_bot_error_fields.py::test_error_fields_that_match_the_pages_errors_pass_and_bots_are_marked",
         "tests/test_bot_error_fields.py::test_self_html_is_the_rejected_page_then_the_next_with_spaces_collapsed",
         "tests/test_bot_error_fields.py::test_the_whole_forms_error_is_not_a_fields",
         "tests/test_bot_template_cache.py::test_a_changed_template_is_compiled_again_not_read_from_the_cache",
+        "tests/test_bot_template_cache.py::test_a_damaged_cache_file_is_compiled_again",
         "tests/test_bot_template_cache.py::test_a_template_cached_under_other_currency_settings_prints_the_current_ones",
         "tests/test_bots_export.py::test_bots_export_writes_otrees_files",
         "tests/test_cli_otree_commands.py::test_a_new_project_and_app_in_otrees_layout_pass_their_bots",
@@ -95,6 +98,7 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_export.py::test_trust_exported_as_the_bots_played_it",
         "tests/test_export.py::test_urn_log_matches_the_treatments_in_the_wide_export",
         "tests/test_export_admin.py::test_export_page_links_download_the_bots_values",
+        "tests/test_export_finished_position.py::test_a_finished_participant_is_exported_on_the_last_page_of_the_sequence",
         "tests/test_export_otree_paths.py::test_otree_export_paths_answer_grove_exports",
         "tests/test_export_race.py::test_a_write_committed_after_a_pull_is_in_the_next_pull",
         "tests/test_extra_model.py::test_a_new_extra_model_field_link_or_model_is_added_at_start",
@@ -114,6 +118,7 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_form_widgets.py::test_every_choice_of_every_widget_is_stored_as_clicked",
         "tests/test_form_widgets.py::test_every_rendered_choice_submits_a_distinct_non_empty_value",
         "tests/test_group_commit.py::test_queued_writers_share_one_commit_and_a_failing_one_is_rolled_back_alone",
+        "tests/test_hook_writes_saved.py::test_what_before_next_page_sets_on_every_row_is_saved",
         "tests/test_i18n.py::test_boolean_yes_no_are_translated_and_submit_the_same_values",
         "tests/test_i18n.py::test_english_is_unchanged",
         "tests/test_i18n.py::test_german_page_has_german_button_lang_and_required_message",
@@ -132,6 +137,8 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_live_async_chat.py::test_a_step_awaiting_its_model_holds_no_read_transaction",
         "tests/test_live_async_chat.py::test_methods_awaiting_after_a_read_hold_no_connection_pages_need",
         "tests/test_live_async_chat.py::test_methods_awaiting_their_model_hold_no_server_thread",
+        "tests/test_live_async_chat.py::test_vars_a_method_holds_on_to_across_its_yields_are_stored",
+        "tests/test_live_async_chat.py::test_vars_set_by_the_page_while_a_method_awaits_are_kept",
         "tests/test_live_hello_malformed.py::test_a_hello_whose_seen_is_not_a_list_is_a_bad_message",
         "tests/test_live_pages.py::test_a_busy_database_asks_the_page_to_send_again",
         "tests/test_live_pages.py::test_a_live_method_named_by_a_string_and_a_page_not_displayed",
@@ -146,6 +153,7 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_live_pages.py::test_messages_older_than_the_retention_are_dropped",
         "tests/test_live_pages.py::test_only_a_page_with_a_live_method_loads_the_live_script",
         "tests/test_live_pages.py::test_zero_reaches_the_whole_group_and_no_one_outside_it",
+        "tests/test_lost_connections.py::test_a_page_get_post_and_live_message_after_the_pool_lost_its_connections",
         "tests/test_migrations.py::test_a_database_behind_head_is_refused_until_migrated",
         "tests/test_migrations.py::test_a_database_from_a_newer_grove_is_refused",
         "tests/test_migrations.py::test_a_database_from_before_migrations_is_recognised",
@@ -175,6 +183,8 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_openapi_spec.py::test_the_spec_is_valid_openapi",
         "tests/test_otree6_market.py::test_a_declared_status_holds_any_value_as_on_otree_5",
         "tests/test_otree6_market.py::test_a_declared_status_stored_before_the_upgrade_is_still_the_participants",
+        "tests/test_otree6_market.py::test_a_project_that_declares_status_keeps_running",
+        "tests/test_otree6_market.py::test_bots_failing_together_report_one_failure_and_nothing_else",
         "tests/test_otree6_market.py::test_participant_status_is_set_by_the_app_and_read_over_rest",
         "tests/test_otree_dropin.py::test_bots_of_every_config_pass",
         "tests/test_otree_dropin.py::test_browser_participants_are_not_bots",
@@ -202,7 +212,9 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_room_labels.py::test_label_of_200_characters_is_stored_by_vars_post_and_room",
         "tests/test_room_push.py::test_a_held_status_answers_when_a_session_is_created_in_the_room",
         "tests/test_room_push.py::test_closing_the_room_answers_and_takes_the_visitor_off_the_list",
+        "tests/test_room_welcome_pages.py::test_the_rooms_welcome_page_is_shown_first",
         "tests/test_rooms.py::test_admin_rooms_page_behind_login",
+        "tests/test_rooms.py::test_full_session_page",
         "tests/test_rooms.py::test_label_joins_and_returns_to_the_same_participant",
         "tests/test_rooms.py::test_link_preview_does_not_consume_a_participant",
         "tests/test_security_admin_login.py::test_guesses_for_one_username_from_many_clients_are_throttled",
@@ -223,6 +235,8 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_set_players.py::test_a_players_id_in_subsession_is_its_participants_id_in_session",
         "tests/test_set_players.py::test_set_players_in_a_wait_page_swaps_the_roles_shown_afterwards",
         "tests/test_set_players.py::test_set_players_numbers_the_players_in_the_lists_order",
+        "tests/test_sqlite_checkpoints.py::test_writers_leave_checkpoints_to_the_thread_and_the_log_stays_bounded",
+        "tests/test_statement_budget.py::test_a_completion_moving_everyone_to_the_next_round_costs_the_same_for_more_players",
         "tests/test_statement_budget.py::test_a_page_get_sends_few_statements",
         "tests/test_stored_rooms.py::test_a_new_room_is_seen_at_once_by_a_second_worker",
         "tests/test_stored_rooms.py::test_a_room_changes_and_goes_only_without_a_session",
@@ -248,18 +262,22 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_templates_as_otree.py::test_wait_page_gets_vars_for_template_and_js_vars",
         "tests/test_timeout_submission.py::test_a_timed_out_page_takes_the_values_of_its_timeout_submission",
         "tests/test_trust.py::test_trust_game_in_every_arrival_order",
+        "tests/test_urn_properties.py::test_assign_does_not_mutate_its_inputs",
         "tests/test_urn_properties.py::test_same_seed_same_sequence_and_state_chain",
+        "tests/test_urn_properties.py::test_weighted_index_draws_as_numpys_choice",
         "tests/test_urn_service.py::test_counts_equal_the_history",
         "tests/test_urn_service.py::test_demo_trial_randomizes_on_first_page",
         "tests/test_urn_service.py::test_sessions_naming_one_study_share_its_history",
         "tests/test_urn_service.py::test_verify_reports_tampering",
         "tests/test_urn_studies.py::test_get_study_configuration_before_any_use",
         "tests/test_urn_studies.py::test_randomize_list_and_batch_as_the_examples_do",
+        "tests/test_urn_studies.py::test_the_seed_comes_from_secrets_at_first_use",
         "tests/test_vars_through_temporaries.py::test_vars_changed_through_other_players_are_saved",
         "tests/test_vars_through_temporaries.py::test_vars_changed_through_temporaries_are_saved",
         "tests/test_wait_release_push.py::test_a_completed_wait_page_tells_its_group_only",
         "tests/test_wait_release_push.py::test_a_released_status_request_moves_its_participant_on_and_names_the_page",
         "tests/test_wait_release_push.py::test_the_admins_advance_releases_a_waiting_participants_held_status",
+        "tests/test_worker_gc_freeze.py::test_the_worker_factory_freezes_what_start_up_built",
     ]
 )
 
