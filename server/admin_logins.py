@@ -30,7 +30,7 @@ from server.config import Settings
 from server.db import Database, dialect_insert
 from server.errors import GroveError
 from server.models.admin import AdminLogin, LoginAttempts
-from server.models.core import utcnow
+from server.models.core import stored_utc, utcnow
 
 WINDOW_SECONDS = 60
 ATTEMPTS_PER_CLIENT = 10
@@ -159,9 +159,7 @@ def login_is_valid(database: Database, settings: Settings, login_id: object) -> 
         login = db.get(AdminLogin, _digest(login_id))
         if login is None:
             return False
-        created = login.created_at
-        if created.tzinfo is None:  # SQLite gives naive datetimes back
-            created = created.replace(tzinfo=dt.UTC)
+        created = stored_utc(login.created_at)
         fresh = utcnow() - created < dt.timedelta(seconds=LOGIN_MAX_AGE_SECONDS)
         return fresh and hmac.compare_digest(login.password_tag, password_tag(settings))
 

@@ -17,7 +17,7 @@ from server.audit_log import RESERVED_WHO
 from server.db import Database
 from server.errors import InvalidArguments, NotFound
 from server.models.api_keys import ApiKey
-from server.models.core import utcnow
+from server.models.core import stored_utc, utcnow
 
 USER_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,100}$")
 
@@ -48,10 +48,7 @@ class KeyHolder:
         """Should this use be written (never noted, or over LAST_USED_PRECISION_SECONDS ago)?"""
         if self.last_used_at is None:
             return True
-        last = self.last_used_at
-        if last.tzinfo is None:
-            last = last.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
-        return (now - last).total_seconds() >= LAST_USED_PRECISION_SECONDS
+        return (now - stored_utc(self.last_used_at)).total_seconds() >= LAST_USED_PRECISION_SECONDS
 
 
 def hash_key(key: str) -> str:

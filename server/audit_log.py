@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from server.db import Database
 from server.listing_bounds import check_page, utc_bound
 from server.models.audit_log import AuditEntry
-from server.models.core import ExperimentSession, utcnow
+from server.models.core import ExperimentSession, stored_utc, utcnow
 
 CLI = "cli"
 ADMIN = "admin"
@@ -133,9 +133,12 @@ class LogPage:
 
 
 def _iso(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:  # SQLite hands back naive UTC times
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        stored_utc(moment)
+        .astimezone(dt.UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def read_log(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from server.db import Database
-from server.models.core import Participant, utcnow
+from server.models.core import Participant, stored_utc, utcnow
 from server.sessions import get_session
 
 SEEN_REFRESH_SECONDS = 10
@@ -48,9 +48,7 @@ def note_seen_in_unit(participant: Participant, now: dt.datetime | None = None) 
     """note_seen inside a unit of work that holds the participant's row (a page submission):
     its time is written with the unit's own UPDATE of the row, not in a write of its own."""
     moment = now or utcnow()
-    last = participant.last_seen
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
+    last = stored_utc(participant.last_seen)
     if last is None or last < moment - dt.timedelta(seconds=SEEN_REFRESH_SECONDS):
         participant.last_seen = moment
 
@@ -81,8 +79,7 @@ def session_presence(
         ).all()
     found = []
     for code, label, last_seen in rows:
-        if last_seen is not None and last_seen.tzinfo is None:
-            last_seen = last_seen.replace(tzinfo=dt.UTC)  # SQLite hands back naive UTC
+        last_seen = stored_utc(last_seen)
         seconds = None if last_seen is None else max(0, int((now - last_seen).total_seconds()))
         online = seconds is not None and seconds <= within_seconds
         found.append(Presence(code, label, last_seen, seconds, online))

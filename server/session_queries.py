@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from server.db import Database
 from server.errors import ConfigurationError
 from server.listing_bounds import check_page, utc_bound
-from server.models.core import ExperimentSession, Participant
+from server.models.core import ExperimentSession, Participant, stored_utc
 from server.project import Project
 from server.randomization.api_views import conceal_session_config
 from server.session_monitor import MonitorRow, monitor_rows
@@ -27,9 +27,7 @@ def iso_utc(moment: dt.datetime | None) -> str | None:
     """``2026-11-30T13:06:20Z`` (SQLite hands back naive UTC times); None stays None."""
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stored_utc(moment).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from server.audit_log import record_session_created
 from server.db import Database
 from server.errors import ConfigurationError
 from server.json_data import plain_amounts
-from server.models.core import ExperimentSession, shown_status
+from server.models.core import ExperimentSession, shown_status, stored_utc
 from server.participant_vars import participant_label_key
 from server.project import Project
 from server.randomization.api_views import conceal_session_config, urn_state_for_session
@@ -50,9 +50,7 @@ def _epoch_seconds(moment: dt.datetime | None) -> float | None:
     naive UTC times)."""
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp()
+    return stored_utc(moment).timestamp()
 
 
 def _summary(session: ExperimentSession) -> SessionSummary:

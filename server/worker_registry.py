@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from server import __version__
 from server.db import Database, dialect_insert
 from server.errors import GroveError
-from server.models.core import utcnow
+from server.models.core import stored_utc, utcnow
 from server.models.rate_limits import ApiRequestCount
 from server.models.workers import WorkerHeartbeat
 
@@ -59,9 +59,7 @@ class WorkerSeen:
 
 
 def _iso(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stored_utc(moment).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def note_worker(database: Database, worker: WorkerIdentity) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import sqlalchemy as sa
 from sqlalchemy.orm import (
@@ -27,6 +27,12 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@overload
+def stored_utc(moment: dt.datetime) -> dt.datetime: ...
+@overload
+def stored_utc(moment: None) -> None: ...
+@overload
+def stored_utc(moment: dt.datetime | None) -> dt.datetime | None: ...
 def stored_utc(moment: dt.datetime | None) -> dt.datetime | None:
     """A time read back from the database, timezone-aware: SQLite hands back naive UTC
     times, PostgreSQL aware ones. None stays None."""
