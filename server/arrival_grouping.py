@@ -2,13 +2,14 @@
 
 Runs under the subsession's row lock (see flow.arrive_at_wait_page), so arrivals across
 workers are grouped one at a time. As in oTree, an app whose first page groups by arrival
-starts each round with all its players in one group (server/sessions.py); groups formed so far
-take ``id_in_subsession`` 1, 2, ..., and the players not grouped yet stay together in the group
-after them. As in oTree, a new group is copied to the app's later rounds (a grouping wait page
-shown in round 1 only keeps its groups); there only its members' and ungrouped players' rows
-change, nobody else's. The later rounds' subsessions are locked first (in ascending round,
-after this round's): a later round that groups its own arrivals (a grouping wait page in every
-round) does so under its lock.
+starts each round with all its players in one group (server/sessions.py). Each group formed is
+a new group row (its fields at their defaults), in the arrival round and, as oTree copies the
+group structure to future rounds, in each later round of the app (a grouping wait page shown
+in round 1 only keeps its groups); its number is the next after every group of the app in the
+session, and a group left without players is deleted (``_place_group``). The players not
+grouped stay where they were. The later rounds' subsessions are locked first (in ascending
+round, after this round's): a later round that groups its own arrivals (a grouping wait page
+in every round) does so under its lock.
 
 As in oTree, ``group_by_arrival_time_method`` runs at each arrival and again while players
 wait (oTree reloads the wait page every 10 to 70 seconds; Grove's background sweep re-runs it
@@ -102,117 +103,107 @@ def _seen_since_arrival(last_seen: dt.datetime | None, arrived_at: dt.datetime) 
     return seen >= arrived - dt.timedelta(seconds=SEEN_BEFORE_ARRIVAL_SECONDS)
 
 
-def _formed_group_ids(db: Session, session_id: int, entry: PageEntry) -> set[int]:
-    """Ids of the groups already formed (and completed) at this wait page."""
-    scopes = db.scalars(
-        sa.select(WaitPageCompletion.scope).where(
-            WaitPageCompletion.session_id == session_id,
-            WaitPageCompletion.page_index == entry.index,
-            WaitPageCompletion.scope.like("group:%"),
-        )
-    )
-    return {int(scope.split(":", 1)[1]) for scope in scopes}
-
-
 def _place_group(db: Session, project: Project, entry: PageEntry, members: list[Any]) -> int:
-    """Make ``members`` (in this order) the next group; return its id.
+    """Make ``members`` (in this order) a new group, in their round and every later round of
+    the app; return the new group's id in their round.
 
-    Groups formed before keep their rows and numbers; the players not grouped yet stay
-    together in one group after the new one (as in oTree, where they stay in the group the
-    round started with).
+    As oTree 6.0.15 does (measured with bots, ``otree test --export``): each round gets a new
+    group row, its fields at their defaults, numbered ``id_in_subsession`` = 1 + the largest
+    of any group of the app in the session (all rounds), so the same number in every round;
+    the members take id_in_group 1, 2, ... in ``members``' order; every other player keeps
+    their group and id_in_group; a group left without players in these rounds is deleted.
+
+    The arrival round's subsession is locked already (the wait page's scope); the later
+    rounds' subsessions are locked here, in ascending round (LOCK ORDER), before anything is
+    read from them, and the new number is read only once every lock is held: every grouping
+    of the app in the session holds its last round's lock, so two cannot take one number. A
+    fixed number of statements whatever the number of players or rounds (the later rounds
+    are regrouped at each group formed).
     """
-    subsession = members[0].subsession
-    formed_ids = _formed_group_ids(db, members[0].session_id, entry)
-    groups = subsession.get_groups()
-    formed = [group.get_players() for group in groups if group.id in formed_ids]
-    placed = {p.id for row in formed for p in row} | {p.id for p in members}
-    rest = sorted(
-        (p for p in subsession.get_players() if p.id not in placed),
-        key=lambda p: (p.group.id_in_subsession, p.id_in_group),
-    )
-    rows = [*formed, list(members), *([rest] if rest else [])]
-    grouped = {p.participant_id for row in formed for p in row}
-    member_ids = [p.participant_id for p in members]
-    round_number, num_rounds = subsession.round_number, project.apps[entry.app_name].num_rounds
-    subsession.set_group_matrix(rows)
-    group_id = int(subsession.get_groups()[len(formed)].id)
-    later_rounds = [subsession.in_round(later) for later in range(round_number + 1, num_rounds + 1)]
-    # A later round with a grouping wait page of its own groups its arrivals under its own
-    # subsession's lock: taken here too (ascending rounds, LOCK ORDER) before its rows are read.
-    lock_ids_in_order(db, type(subsession), [later.id for later in later_rounds])
-    for later in later_rounds:
-        _copy_group_to(later, grouped, member_ids)
-    return group_id
-
-
-def _copy_group_to(subsession: Any, grouped: set[int], member_ids: list[int]) -> None:
-    """Give the new group (participants ``member_ids``, in order) the same members in a later
-    round, as oTree's group_by_arrival_time copies the group structure to future rounds.
-
-    The round's groups made only of participants ``grouped`` before in the arrival round
-    (copied there before, or formed by a wait page of that round) keep their rows, members and
-    numbers; the new group comes after them, then the players not grouped yet, in one group.
-    Runs under the arrival round's subsession lock: a fixed number of statements whatever the
-    number of players (two reads, one UPDATE of the players whose place changes;
-    group rows made or removed only when the number of groups changes), since a session's
-    every later round is regrouped at each group formed."""
-    app = subsession._grove_app
-    player_table: sa.Table = app.player_cls.__table__
+    app = project.apps[entry.app_name]
+    subsession_table: sa.Table = app.subsession_cls.__table__
     group_table: sa.Table = app.group_cls.__table__
-    db: Session = subsession._db()
-    db.flush()
-    groups = db.execute(
-        sa.select(group_table.c.id, group_table.c.id_in_subsession)
-        .where(group_table.c.subsession_id == subsession.id)
-        .order_by(group_table.c.id_in_subsession)
+    player_table: sa.Table = app.player_cls.__table__
+    first = members[0]
+    session_id, round_number = first.session_id, first.round_number
+    db.flush()  # the members' pending changes, before the Core statements below
+    subsessions = db.execute(
+        sa.select(subsession_table.c.id, subsession_table.c.round_number)
+        .where(
+            subsession_table.c.session_id == session_id,
+            subsession_table.c.round_number >= round_number,
+        )
+        .order_by(subsession_table.c.round_number)
     ).all()
-    position = {group_id: number for group_id, number in groups}
+    # Subsessions are created round by round (server/sessions.py): ascending ids are
+    # ascending rounds.
+    lock_ids_in_order(db, app.subsession_cls, [row.id for row in subsessions[1:]])
+    number = 1 + (
+        db.scalar(
+            sa.select(sa.func.max(group_table.c.id_in_subsession)).where(
+                group_table.c.session_id == session_id
+            )
+        )
+        or 0
+    )
+    db.execute(
+        sa.insert(group_table),
+        [
+            {
+                "session_id": session_id,
+                "subsession_id": row.id,
+                "round_number": row.round_number,
+                "id_in_subsession": number,
+            }
+            for row in subsessions
+        ],
+    )
+    new_groups = dict(
+        db.execute(
+            sa.select(group_table.c.round_number, group_table.c.id).where(
+                group_table.c.session_id == session_id,
+                group_table.c.id_in_subsession == number,
+            )
+        ).all()
+    )
+    place = {member.participant_id: index for index, member in enumerate(members, start=1)}
     players = db.execute(
         sa.select(
             player_table.c.id,
             player_table.c.participant_id,
+            player_table.c.round_number,
             player_table.c.group_id,
-            player_table.c.id_in_group,
-        ).where(player_table.c.subsession_id == subsession.id)
+        ).where(
+            player_table.c.session_id == session_id,
+            player_table.c.round_number >= round_number,
+            player_table.c.participant_id.in_(place),
+        )
     ).all()
-    by_group: dict[int, list[Any]] = {}
-    for row in sorted(players, key=lambda r: (position.get(r.group_id, 0), r.id_in_group)):
-        by_group.setdefault(row.group_id, []).append(row)
-    rows_by_group = [by_group[group_id] for group_id, _number in groups if group_id in by_group]
-    settled = [row for row in rows_by_group if all(p.participant_id in grouped for p in row)]
-    by_participant = {p.participant_id: p for p in players}
-    new_group = [by_participant[participant_id] for participant_id in member_ids]
-    placed = {p.id for row in settled for p in row} | {p.id for p in new_group}
-    rest = [p for row in rows_by_group for p in row if p.id not in placed]
-    matrix = [*settled, new_group, *([rest] if rest else [])]
-    group_ids = [group_id for group_id, _number in groups]
-    for number in range(len(group_ids) + 1, len(matrix) + 1):
-        group = app.group_cls(
-            session_id=subsession.session_id,
-            subsession_id=subsession.id,
-            round_number=subsession.round_number,
-            id_in_subsession=number,
+    db.connection().execute(
+        player_table.update()
+        .where(player_table.c.id == sa.bindparam("player"))
+        .values(group_id=sa.bindparam("group"), id_in_group=sa.bindparam("place")),
+        [
+            {
+                "player": p.id,
+                "group": new_groups[p.round_number],
+                "place": place[p.participant_id],
+            }
+            for p in players
+        ],
+    )
+    left = {p.group_id for p in players}
+    group_cls = app.group_cls
+    db.execute(
+        sa.delete(group_cls)
+        .where(
+            group_cls.id.in_(left),
+            ~sa.exists().where(player_table.c.group_id == group_cls.id),
         )
-        db.add(group)
-        db.flush()
-        group_ids.append(group.id)
-    changes = [
-        {"player": p.id, "group": group_ids[index], "place": place}
-        for index, row in enumerate(matrix)
-        for place, p in enumerate(row, start=1)
-        if (p.group_id, p.id_in_group) != (group_ids[index], place)
-    ]
-    if changes:
-        db.connection().execute(
-            player_table.update()
-            .where(player_table.c.id == sa.bindparam("player"))
-            .values(group_id=sa.bindparam("group"), id_in_group=sa.bindparam("place")),
-            changes,
-        )
-    for group_id in group_ids[len(matrix) :]:
-        db.delete(db.get(app.group_cls, group_id))
-    db.flush()
+        .execution_options(synchronize_session="fetch")
+    )
     db.expire_all()
+    return int(new_groups[round_number])
 
 
 def group_arrivals(

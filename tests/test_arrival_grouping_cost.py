@@ -95,9 +95,13 @@ def _grouping_statements(root: Path, rounds: int, participants: int) -> int:
                 ).all()
             for round_number in range(1, rounds + 1):
                 in_round = [tuple(r[1:]) for r in players if r[0] == round_number]
-                # The pair formed first, as group 1 in every round; the others after it.
-                assert in_round[:2] == [(1, 1, 1), (1, 2, 2)], (round_number, in_round)
-                assert len(in_round) == participants
+                # As in oTree 6.0.15: the pair formed first is a new group 2 in every round;
+                # the others stay in group 1, each with their id_in_group.
+                assert in_round == [
+                    *((1, number, number) for number in range(3, participants + 1)),
+                    (2, 1, 1),
+                    (2, 2, 2),
+                ], (round_number, in_round)
     finally:
         app.state.grove.db.dispose()
     return counted[0]

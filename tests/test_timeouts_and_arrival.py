@@ -254,10 +254,11 @@ def test_arrival_method_lets_a_lone_player_go_without_new_arrivals(tmp_path):
         _wait_until(
             lambda: client.get(first + "/status").json()["ready"], 15, "the lone player waits on"
         )
-        assert _play(client, first) == (1, 1, 1)
+        # A new group, numbered after the group everyone started in (oTree 6.0.15).
+        assert _play(client, first) == (2, 1, 1)
         # Three arrive together: a group of three, numbered next.
         urls = [_arrive(client, p) for p in players[1:4]]
-        assert [_play(client, url) for url in urls] == [(2, 3, 1)] * 3
+        assert [_play(client, url) for url in urls] == [(3, 3, 1)] * 3
     app.state.grove.db.dispose()
 
 
@@ -309,7 +310,8 @@ def test_arrival_grouping_on_two_workers(tmp_path, backend):
                     r'class="group">(\d+)<.*class="size">(\d+)<.*class="formed">(\d+)<', page.text
                 ).groups()
             )
-        assert sorted(seen) == [("1", "3", "1")] * 3 + [("2", "3", "1")] * 3
+        # Numbered after group 1, where everyone started (oTree 6.0.15), each number once.
+        assert sorted(seen) == [("2", "3", "1")] * 3 + [("3", "3", "1")] * 3
         # The seventh waits alone; the background sweep (either worker) releases it.
         with httpx.Client(base_url=base, timeout=60) as browser:
             url = str(
@@ -320,4 +322,4 @@ def test_arrival_grouping_on_two_workers(tmp_path, backend):
                 lambda: browser.get(lobby + "/status").json()["ready"], 20, "the seventh waits on"
             )
             page = browser.get(lobby, follow_redirects=True)
-            assert re.search(r'class="group">3<.*class="size">1<.*class="formed">1<', page.text)
+            assert re.search(r'class="group">4<.*class="size">1<.*class="formed">1<', page.text)
