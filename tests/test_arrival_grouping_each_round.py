@@ -2,7 +2,9 @@
 round 2 (oTree copies the group structure to future rounds) while round 2 may be grouping its
 own arrivals under round 2's subsession lock. The copy takes that lock too (LOCK ORDER: the
 rounds' subsessions in ascending round), so the two never rewrite round 2's players at once
-from stale reads (before, they could: two groups with the same member, or a gap)."""
+from stale reads (before, they could: two groups with the same member, or a gap). The new
+group's number (after the app's highest in the session, as oTree numbers it) is read only
+under that lock too, so two rounds grouping at once cannot take one number."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.config import load_settings
+from server.models.core import Participant
 from tests import databases
 from tests.conftest import create_demo_session
 from tests.test_multiplayer import RACE_PROJECT
@@ -61,12 +64,24 @@ def test_a_round_1_group_copied_to_round_2_waits_for_round_2_grouping(tmp_path: 
             subsession_cls = grove.project.apps[APP].subsession_cls
             done = threading.Event()
             paths: list[str] = []
+            group_cls = grove.project.apps[APP].group_cls
             with grove.db.transaction() as db:
-                db.execute(
-                    sa.select(subsession_cls.id)
+                round_2 = db.execute(
+                    sa.select(subsession_cls.id, subsession_cls.session_id)
                     .where(subsession_cls.round_number == 2)
                     .with_for_update()
-                ).all()
+                ).one()
+                # What round 2's grouping writes under that lock: a new group, numbered 3
+                # (after group 2, the pair 3 and 1). The pair formed meanwhile in round 1
+                # must read the highest number only once it holds round 2's lock: 4, not 3.
+                db.add(
+                    group_cls(
+                        session_id=round_2.session_id,
+                        subsession_id=round_2.id,
+                        round_number=2,
+                        id_in_subsession=3,
+                    )
+                )
 
                 def pair_4_and_2() -> None:
                     paths.append(_arrive(client, links[3]))
@@ -91,6 +106,18 @@ def test_a_round_1_group_copied_to_round_2_waits_for_round_2_grouping(tmp_path: 
             assert _play(client, next_4)[0] == [2, 4]
             assert _play(client, next_2)[0] == [2, 4]
             _assert_round_groups_consistent(grove, code)
+            # Numbered as oTree 6.0.15 does: after the app's highest group number in the
+            # session, at each group formed; round 1's pairs are 2 and 4, round 2's 5 and 6.
+            assert _numbers(grove) == {
+                (1, 3): (2, 1),
+                (1, 1): (2, 2),
+                (1, 4): (4, 1),
+                (1, 2): (4, 2),
+                (2, 1): (5, 1),
+                (2, 3): (5, 2),
+                (2, 4): (6, 1),
+                (2, 2): (6, 2),
+            }
     finally:
         grove.db.dispose()
 
@@ -107,3 +134,21 @@ def _assert_round_groups_consistent(grove: Any, code: str) -> None:
         places.setdefault((round_number, group_id), []).append(id_in_group)
     for key, numbers in places.items():
         assert sorted(numbers) == list(range(1, len(numbers) + 1)), (key, numbers)
+
+
+def _numbers(grove: Any) -> dict[tuple[int, int], tuple[int, int]]:
+    """(round, participant's id_in_session) -> (group's id_in_subsession, id_in_group)."""
+    app = grove.project.apps[APP]
+    player_cls, group_cls = app.player_cls, app.group_cls
+    with grove.db.read() as db:
+        rows = db.execute(
+            sa.select(
+                player_cls.round_number,
+                Participant.id_in_session,
+                group_cls.id_in_subsession,
+                player_cls.id_in_group,
+            )
+            .join(group_cls, group_cls.id == player_cls.group_id)
+            .join(Participant, Participant.id == player_cls.participant_id)
+        ).all()
+    return {(r, number): (group, place) for r, number, group, place in rows}
