@@ -199,8 +199,11 @@ class BaseGroup(_AppModel):
     subsession_id: Any
 
     def _same_in_round(self, round_number: int) -> Any:
+        """The group numbered as this one (``id_in_subsession``) in that round; ValueError if
+        there is none, as oTree's InvalidRoundError (a group formed by arrival in a later
+        round is numbered after every earlier round's groups)."""
         cls = type(self)
-        return (
+        found = (
             self._db()
             .scalars(
                 sa.select(cls).where(
@@ -209,8 +212,15 @@ class BaseGroup(_AppModel):
                     cls.id_in_subsession == self.id_in_subsession,
                 )
             )
-            .one()
+            .one_or_none()
         )
+        if found is None:
+            raise ValueError(
+                f"round {round_number} has no group numbered {self.id_in_subsession} "
+                "(id_in_subsession), the number of this group: groups formed by "
+                "group_by_arrival_time or set_group_matrix need not be in every round"
+            )
+        return found
 
     def get_players(self) -> list[Any]:
         """The players of this group, by id_in_group."""

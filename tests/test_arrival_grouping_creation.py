@@ -59,6 +59,7 @@ class Player(BasePlayer):
     group_at_creation = models.IntegerField()
     id_in_group_at_creation = models.IntegerField()
     groups_seen = models.LongStringField()
+    group_in_round_1 = models.StringField()
 
 
 def creating_session(subsession):
@@ -102,6 +103,10 @@ class Play(Page):
             )
             for number in range(1, C.NUM_ROUNDS + 1)
         )
+        try:
+            player.group_in_round_1 = str(player.group.in_round(1).id_in_subsession)
+        except ValueError as error:  # as oTree's InvalidRoundError, a ValueError
+            player.group_in_round_1 = f"ValueError: {{error}}"
 
 
 page_sequence = {pages}
@@ -192,16 +197,21 @@ def _places(client: TestClient, app_name: str, code: str) -> dict[tuple[int, int
     }
 
 
-def _groups_seen(client: TestClient, app_name: str, code: str) -> dict[tuple[int, int], str]:
-    """(round, id_in_session) -> the groups the player's Play page saw (``groups_seen``)."""
+def _column(
+    client: TestClient, app_name: str, code: str, column: str
+) -> dict[tuple[int, int], str]:
+    """(round, id_in_session) -> the export's ``column``."""
     response = client.get(f"/api/export/{app_name}?session={code}", headers=HEADERS)
     assert response.status_code == 200, response.text
     return {
-        (int(row["subsession.round_number"]), int(row["participant.id_in_session"])): row[
-            "player.groups_seen"
-        ]
+        (int(row["subsession.round_number"]), int(row["participant.id_in_session"])): row[column]
         for row in csv.DictReader(io.StringIO(response.text))
     }
+
+
+def _groups_seen(client: TestClient, app_name: str, code: str) -> dict[tuple[int, int], str]:
+    """(round, id_in_session) -> the groups the player's Play page saw (``groups_seen``)."""
+    return _column(client, app_name, code, "player.groups_seen")
 
 
 def _arrive(client: TestClient, url: str, page: str) -> str:
@@ -283,6 +293,16 @@ def test_creating_session_sees_one_group_then_groups_form_on_arrival(tmp_path: P
             _submit_play(client, play_4)
             assert _groups_seen(client, "lob", code)[(2, 4)] == (
                 f"1: {both_rounds} | 2: 3[6.1,5.2] 4[1.1,3.2] 5[2.1,4.2]"
+            )
+            # Round 1 has no group 5: group.in_round(1) is a ValueError, as in oTree 6.0.15
+            # ("No corresponding Group found with round_number=1"); round 1's own Play found
+            # its group.
+            found = _column(client, "lob", code, "player.group_in_round_1")
+            assert found[(1, 2)] == "2"
+            assert found[(2, 4)] == (
+                "ValueError: round 1 has no group numbered 5 (id_in_subsession), the number "
+                "of this group: groups formed by group_by_arrival_time or set_group_matrix "
+                "need not be in every round"
             )
     finally:
         app.state.grove.db.dispose()
