@@ -181,6 +181,49 @@ def test_no_response_reveals_state_or_seed(urn_client):
                 assert value is None
 
 
+def test_the_assignment_log_shows_rng_states_to_admin_keys_only(urn_client):
+    """With the state before the last draw and the log, anyone can replay that draw and compute
+    the next assignment for any levels: the export of the log is concealment-critical. A site's
+    write key, and a read key, see the log without the states (None, as starting_seed is);
+    admin keys (and the admin's export page) see them, as they see the seed."""
+    client, key, code = urn_client
+    client.headers.pop("otree-rest-key")
+    with client.app.state.grove.db.transaction() as db:
+        reader = create_key(db, "reader", "read")
+        admin = create_key(db, "root", "admin")
+    participant = client.get(f"/api/sessions/{code}", headers={"otree-rest-key": key})
+    drawn = client.post(
+        f"/api/sessions/{code}/randomize",
+        headers={"otree-rest-key": key},
+        json={
+            "participant_code": participant.json()["participants"][0]["code"],
+            "levels": _levels(0),
+        },
+    )
+    assert drawn.status_code == 200, drawn.text
+    exports = [
+        "/api/export/urn_assignments?format=json",
+        f"/api/export/urn_assignments?format=json&session={code}",
+        f"/admin/api/v1/session/{code}/data/json/?table=urn_assignments",
+    ]
+    for who in (key, reader):
+        for path in exports:
+            answer = client.get(path, headers={"otree-rest-key": who})
+            assert answer.status_code == 200, (path, answer.text)
+            [row] = answer.json()["rows"]
+            assert row["trt"] == drawn.json()["treatment"]
+            assert row["rng_state_before"] is None, path
+        csv_answer = client.get(
+            "/api/export/urn_assignments?format=csv", headers={"otree-rest-key": who}
+        )
+        assert "rng_state_before" in csv_answer.text.splitlines()[0]
+        assert "bit_generator" not in csv_answer.text
+    for path in exports:
+        answer = client.get(path, headers={"otree-rest-key": admin})
+        [row] = answer.json()["rows"]
+        assert row["rng_state_before"]["bit_generator"] == "PCG64", path
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BOTH)
 def test_200_concurrent_randomizations_across_two_workers(tmp_path, backend):

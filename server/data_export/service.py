@@ -56,7 +56,9 @@ class ExportRequest:
     name; ``function``: a ``custom_export*`` function or an ExtraModel of that app instead of
     its table;
     ``session_code``: one session (else all); ``since``: a cursor, epoch seconds or ISO 8601
-    (``server.change_sequence.since_condition``); ``format``: ``csv``, ``csv_bom`` or ``json``.
+    (``server.change_sequence.since_condition``); ``format``: ``csv``, ``csv_bom`` or ``json``;
+    ``rng_states``: the urn log's ``rng_state_before`` values, for admins only (else empty: with
+    them, anyone can compute the next assignment, see ``tables.urn_assignments``).
     """
 
     table: str
@@ -64,6 +66,7 @@ class ExportRequest:
     since: str | None = None
     format: str = "csv"
     function: str | None = None
+    rng_states: bool = False
 
 
 @dataclass
@@ -203,6 +206,8 @@ def _produce(database: Database, project: Project, request: ExportRequest) -> It
             table = extra_model_table(db, project, scope, request.table, request.function)
         elif request.function is not None:
             table = custom_table(db, project, scope, request.table, request.function)
+        elif request.table == "urn_assignments":
+            table = tables.urn_assignments(db, project, scope, rng_states=request.rng_states)
         elif request.table in SPECIAL_TABLES:
             table = SPECIAL_TABLES[request.table](db, project, scope)
         else:

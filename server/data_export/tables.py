@@ -391,15 +391,21 @@ URN_COLUMNS = [
 ]
 
 
-def urn_assignments(db: Session, project: Project, scope: ExportScope) -> Table:
+def urn_assignments(
+    db: Session, project: Project, scope: ExportScope, *, rng_states: bool = False
+) -> Table:
     """The urn assignment log: every randomization of every study, in order (the columns of
     the urn history export, ``server/randomization/transfer.py``, with the study, session and
     participant, and the factor levels as one JSON object). With a session filter, only the
-    assignments of that session's participants."""
-    return Table(list(URN_COLUMNS), _urn_rows(db, scope))
+    assignments of that session's participants.
+
+    ``rng_state_before`` is filled only with ``rng_states`` (for admins), else None: the state
+    before the last draw, replayed with the log's counts, gives the state now, and with it the
+    next assignment for any levels; it is concealed as the starting seed is."""
+    return Table(list(URN_COLUMNS), _urn_rows(db, scope, rng_states=rng_states))
 
 
-def _urn_rows(db: Session, scope: ExportScope) -> Iterator[list[Any]]:
+def _urn_rows(db: Session, scope: ExportScope, *, rng_states: bool) -> Iterator[list[Any]]:
     sessions_by_id = scope.sessions
     last_id = 0
     while True:
@@ -427,7 +433,7 @@ def _urn_rows(db: Session, scope: ExportScope) -> Iterator[list[Any]]:
                 assignment.created_at,
                 assignment.user,
                 assignment.imported,
-                assignment.rng_state_before,
+                assignment.rng_state_before if rng_states else None,
             ]
         if len(batch) < BATCH_SIZE:
             return

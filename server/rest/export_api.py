@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from server.api_keys import scope_allows
 from server.data_export.service import ExportAnswer, ExportRequest, open_export
 from server.http.context import Grove
 from server.rest.auth import Caller
@@ -55,6 +56,7 @@ def export_table(request: Request, app: Grove, caller: Caller, params: ExportQue
         session_code=params.session,
         since=params.since,
         format=params.format,
+        rng_states=scope_allows(caller.scope, "admin"),
     )
     return export_response(open_export(app.db, app.project, export))
 

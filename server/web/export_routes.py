@@ -46,6 +46,7 @@ def _export_request(request: Request) -> ExportRequest:
         session_code=params.get("session") or None,
         since=params.get("since") or None,
         format=params.get("format") or "csv",
+        rng_states=True,  # the page is an admin's (admin_required)
     )
 
 
