@@ -48,6 +48,26 @@ def test_otree_doc_create_session_example(api):
     assert detail["room_name"] == "econ101"
 
 
+def test_a_session_in_a_room_lists_its_room_url_as_otree_does(api):
+    """oTree 6.0.15 adds room_url (and only for a session in a room) to every session in
+    GET /api/sessions/ and to the session in GET /api/sessions/<code> and POST
+    /api/get_session/<code>, as in the answer that created it."""
+    in_room = create(
+        api, session_config_name="survey", room_name="qualtrics_study", num_participants=1
+    ).json()
+    alone = create(api, session_config_name="survey", num_participants=1).json()
+    listed = {s["code"]: s for s in api.get("/api/sessions/").json()}
+    assert listed[in_room["code"]]["room_url"] == in_room["room_url"]
+    assert in_room["room_url"] == "http://testserver/room/qualtrics_study/"
+    assert "room_url" not in listed[alone["code"]]
+    for detail in (
+        api.get(f"/api/sessions/{in_room['code']}").json(),
+        api.post(f"/api/get_session/{in_room['code']}").json(),
+    ):
+        assert detail["room_url"] == in_room["room_url"]
+    assert "room_url" not in api.get(f"/api/sessions/{alone['code']}").json()
+
+
 def test_otree_doc_participant_vars_example(api):
     resp = api.post(
         "/api/participant_vars/",

@@ -316,6 +316,9 @@ class SessionSummary(BaseModel):
     session_wide_url: str
     admin_url: str
     room_name: str | None
+    room_url: str | None = Field(
+        default=None, description="the room's link; only for a session in a room, as in oTree"
+    )
 
 
 class SessionDetail(SessionSummary):

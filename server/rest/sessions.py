@@ -25,8 +25,9 @@ from server.session_reports import (
 
 
 def session_summary(request: Request, summary: Summary) -> dict[str, Any]:
-    """The fields every listing shows of a session, with absolute URLs."""
-    return SessionSummary(
+    """The fields every listing shows of a session, with absolute URLs; ``room_url`` only for
+    a session in a room (oTree 6.0.15 leaves the key out otherwise)."""
+    shown = SessionSummary(
         code=summary.code,
         config_name=summary.config_name,
         num_participants=summary.num_participants,
@@ -35,7 +36,9 @@ def session_summary(request: Request, summary: Summary) -> dict[str, Any]:
         session_wide_url=absolute(request, summary.session_wide_path),
         admin_url=absolute(request, summary.admin_path),
         room_name=summary.room_name,
-    ).model_dump()
+        room_url=absolute(request, summary.room_path) if summary.room_path else None,
+    )
+    return shown.model_dump(exclude={"room_url"} if shown.room_url is None else None)
 
 
 def create(request: Request, app: Grove, caller: Caller, params: CreateSession) -> Created:
