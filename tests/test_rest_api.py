@@ -120,6 +120,30 @@ def test_list_sessions_newest_last(api):
     }
 
 
+@pytest.mark.parametrize("where", ["form", "query"])
+def test_percent_escapes_that_are_not_utf8_are_refused_not_stored_as_replacement(api, where):
+    """A web service that sends a form (or query string) in Latin-1 (``caf%E9``) got a 200 and
+    ``"caf\ufffd"`` stored; it is a 400, as a JSON body that is not UTF-8 is, and nothing is
+    written. UTF-8 escapes (``caf%C3%A9``) are stored as what they spell."""
+    code = create(api, session_config_name="survey", num_participants=1).json()["code"]
+    participant = api.get(f"/api/sessions/{code}").json()["participants"][0]["code"]
+
+    def post(escaped: str):
+        if where == "form":
+            return api.post(
+                f"/api/participant_vars/{participant}",
+                content=f"vars.city={escaped}",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        return api.post(f"/api/participant_vars/{participant}?vars.city={escaped}")
+
+    refused = assert_error_shape(post("caf%E9"), 400)
+    assert "UTF-8" in refused["error"]
+    assert api.get(f"/api/sessions/{code}").json()["participants"][0]["vars"] == {}
+    post("caf%C3%A9").raise_for_status()
+    assert api.get(f"/api/sessions/{code}").json()["participants"][0]["vars"] == {"city": "café"}
+
+
 @pytest.mark.parametrize(
     ("kwargs"),
     [

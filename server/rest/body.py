@@ -76,6 +76,18 @@ def _repeated_as_lists(pairs: list[tuple[str, str]]) -> list[tuple[str, Any]]:
     return [(key, found[0] if len(found) == 1 else found) for key, found in values.items()]
 
 
+def _utf8_pairs(text: str, where: str) -> list[tuple[str, str]]:
+    """The ``name=value`` pairs of a form body or query string, their percent-escapes read as
+    UTF-8; RequestError 400 for escapes that are not UTF-8 (``caf%E9``, Latin-1), which
+    ``parse_qsl``'s default would store as U+FFFD, losing what was sent."""
+    try:
+        return parse_qsl(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise RequestError(
+            400, f"the {where} has percent-escapes that are not UTF-8: send UTF-8 text"
+        ) from None
+
+
 def _is_json(content_type: str) -> bool:
     return content_type in ("application/json", "") or content_type.endswith("+json")
 
@@ -100,11 +112,12 @@ async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
     100 levels of nesting); 413 for a body over ``limit`` bytes. Nothing of such a request is
     written.
     """
+    query_string = request.scope.get("query_string", b"").decode("latin-1")
     query_pairs = (
         _repeated_as_lists(
-            [(k, v) for k, v in request.query_params.multi_items() if k != "api_key"]
+            [(k, v) for k, v in _utf8_pairs(query_string, "query string") if k != "api_key"]
         )
-        if request.scope.get("query_string")
+        if query_string
         else []
     )
     raw = await _read_limited(request, limit)
@@ -130,7 +143,7 @@ async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
             body = expand_dotted(parsed.items())
             body_storable = "\\u" not in text and unstorable_character(text) is None
         elif content_type == FORM_TYPE:
-            pairs = [(k, v) for k, v in parse_qsl(text, keep_blank_values=True) if k != "api_key"]
+            pairs = [(k, v) for k, v in _utf8_pairs(text, "form body") if k != "api_key"]
             body = expand_dotted(pairs)
         else:
             raise RequestError(
