@@ -115,6 +115,23 @@ def test_reference_errors(urn_client, params, status, fragment):
     assert data["results"] == []
 
 
+@pytest.mark.parametrize("how", ["data", "json"])
+def test_a_key_sent_in_the_body_is_refused_saying_where_keys_go(urn_client, how):
+    """``requests.post(url, data=params)`` (or ``json=params``) instead of the reference's
+    ``params=params`` puts api_key in the body, where no key is read: the 401 said the key was
+    missing and pointed at api_key, which the caller had sent; it names the query string."""
+    client, key, study = urn_client
+    client.headers.pop("otree-rest-key")
+    params = {"api_key": key, "study": study, "id": "B1", **_levels(0)}
+    answer = client.post("/study_participants", **{how: params})
+    assert answer.status_code == 401
+    assert "query string" in answer.json()["message"]
+    assert (
+        client.get("/study_participants", params={"api_key": key, "study": study}).json()["results"]
+        == []
+    )
+
+
 def test_session_randomize_endpoint_is_idempotent(urn_client):
     client, _key, code = urn_client
     participant = client.get(f"/api/sessions/{code}").json()["participants"][0]["code"]

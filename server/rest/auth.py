@@ -103,5 +103,9 @@ def authenticate(request: Request, status: int = 403, *, key_required: bool = Fa
             "one with `python -m server apikey create <user>`",
         )
     if key is None:
-        raise RequestError(status, "Missing otree-rest-key header (or Bearer token / api_key)")
+        raise RequestError(
+            status,
+            "Missing otree-rest-key header (or Authorization: Bearer KEY, or api_key in the URL's "
+            "query string; a key in the request body is not read)",
+        )
     raise RequestError(status, "Invalid otree-rest-key")
