@@ -164,6 +164,44 @@ def test_label_id_stores_treatment_on_participant(urn_client):
     assert detail["participants"][1]["vars"]["treatment"] == row["trt"]
 
 
+def test_an_id_with_surrounding_whitespace_is_the_labelled_participant_drawn_once(urn_client):
+    """Labels drop surrounding whitespace wherever they come from (README, Rooms), so an id
+    typed or pasted as " LAB-9 " is the participant labelled LAB-9: one draw, whose treatment
+    the site is told and the participant's page shows. It was a second id: the site was told
+    one treatment and the participant's page drew another for the same person."""
+    client, key, code = urn_client
+    client.headers.pop("otree-rest-key")
+    grove = client.app.state.grove
+    from server.sessions import get_session
+
+    with grove.db.transaction() as db:
+        participant = get_session(db, code).get_participants()[0]
+        participant.label = "LAB-9"
+        participant.vars = {**(participant.vars or {}), **_levels(0)}
+        participant_code = participant.code
+    site = client.post(
+        "/study_participants", params={"api_key": key, "study": code, "id": " LAB-9 ", **_levels(0)}
+    )
+    assert site.status_code == 200, site.text
+    [row] = site.json()["results"]
+    assert row["id"] == "LAB-9"
+    page = client.get(f"/InitializeParticipant/{participant_code}", follow_redirects=True)
+    assert page.status_code == 200, page.text
+    assert f">{row['trt']}<" in page.text
+    log = client.get("/study_participants", params={"api_key": key, "study": code}).json()
+    assert [(r["id"], r["trt"]) for r in log["results"]] == [("LAB-9", row["trt"])]
+    again = client.post(
+        "/study_participants", params={"api_key": key, "study": code, "id": "LAB-9\t", **_levels(0)}
+    )
+    assert again.status_code == 400
+    assert "already" in again.json()["message"]
+    blank = client.post(
+        "/study_participants", params={"api_key": key, "study": code, "id": "  ", **_levels(0)}
+    )
+    assert blank.status_code == 400
+    assert "id" in blank.json()["message"]
+
+
 def _walk_keys(value):
     if isinstance(value, dict):
         for key, item in value.items():

@@ -25,6 +25,7 @@ from server.errors import InvalidArguments, ParticipantNotFound
 from server.models.core import ExperimentSession, Participant
 from server.models.urn import UrnStudy
 from server.participant_lookup import participant_with_label
+from server.participant_vars import participant_label_key
 from server.randomization.api_views import assignment_row, study_config_view, study_log
 from server.randomization.service import StudyNotFound, get_study, randomize
 from server.randomization.session_urn import (
@@ -140,9 +141,14 @@ def randomize_by_key(
 ) -> list[dict[str, Any]]:
     """Randomize ``key`` in the study; the reference API's one-row result.
 
-    A Grove participant labelled ``key`` in one of the study's sessions gets the treatment in
-    ``participant.vars["treatment"]``. Raises InvalidArguments, StudyNotFound, InvalidLevels.
+    ``key`` follows the participant-label rule (``participant_label_key``: surrounding
+    whitespace is not part of it), so " LAB-9" is the id LAB-9, drawn once, and a Grove
+    participant labelled ``key`` in one of the study's sessions gets the treatment in
+    ``participant.vars["treatment"]`` (their app's ``participant.randomize()`` then returns it
+    rather than drawing again). Raises InvalidArguments, StudyNotFound, InvalidLevels.
     """
+    if isinstance(key, str):
+        key = participant_label_key(key)
     if not isinstance(key, str) or not key:
         raise InvalidArguments("Missing participant id", field="id")
 
