@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from server.api_keys import create_key
 from server.app import create_app
 from server.db import Database
-from server.models.urn import UrnAssignment
+from server.models.urn import UrnAssignment, UrnStudy
 from server.randomization.service import verify
 from tests import databases
 from tests.databases import BOTH
@@ -309,4 +309,33 @@ def test_200_concurrent_randomizations_across_two_workers(tmp_path, backend):
         states = {json.dumps(r.rng_state_before, sort_keys=True) for r in rows}
         assert len(states) == 200
         assert verify(db, code) == []  # the same sequence as replaying them in order
+    database.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BOTH)
+def test_concurrent_first_draws_of_a_settings_study(tmp_path, backend):
+    """A settings study (URN_STUDIES) is stored at its first draw: sites that randomize at the
+    same moment, on two workers, each find no row and create it. On PostgreSQL all but one
+    of them were a 500 (the unique name, grove_urn_study_name_key), their draws lost; every one
+    is a 200, one study, one seed, the sequence a replay in order gives."""
+    database_url = databases.database_url(tmp_path, "urn_first", backend)
+    with live_server(database_url, workers=2, extra_env={"OTREE_REST_KEY": "k"}) as base:
+
+        def one(i: int) -> int:
+            response = httpx.post(
+                f"{base}/study_participants",
+                timeout=60,
+                params={"api_key": "k", "study": "My Study", "id": f"F{i:02d}", **_levels(i)},
+            )
+            return response.status_code
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = list(pool.map(one, range(16)))
+    assert statuses == [200] * 16
+    database = Database(database_url)
+    with database.read() as db:
+        assert db.scalar(sa.select(sa.func.count()).select_from(UrnStudy)) == 1
+        assert verify(db, "My Study") == []
+        assert db.scalar(sa.select(sa.func.count()).select_from(UrnAssignment)) == 16
     database.dispose()

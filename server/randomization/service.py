@@ -135,28 +135,39 @@ def ensure_study(db: Session, name: str, raw_config: Mapping[str, Any]) -> UrnSt
     A config without ``starting_seed`` gets a random one (:func:`random_seed`) when the study is
     created, and keeps the study's seed afterwards (so every session of one study agrees).
     Raises InvalidArguments for an invalid config, StudyConfigFrozen as said.
+
+    Two first users at once (sites randomizing in a settings study, two sessions of a named
+    study created together) make one row: the INSERT yields to the other's (ON CONFLICT on the
+    unique name, waiting for it to commit on PostgreSQL), and the one whose row lost reads the
+    stored study, its seed included, as a later user does.
     """
-    study = db.scalars(
+    locked = (
         sa.select(UrnStudy)
         .where(UrnStudy.name == name)
         .with_for_update()
         .execution_options(populate_existing=True)
-    ).first()
-    if isinstance(raw_config, Mapping) and raw_config.get("starting_seed") is None:
-        seed = study.config["starting_seed"] if study is not None else random_seed()
-        raw_config = {**raw_config, "starting_seed": seed}
-    config = parse_config(raw_config)
+    )
+    study = db.scalars(locked).first()
     if study is None:
-        study = UrnStudy(
-            name=name,
-            config=config.to_dict(),
-            counts=counts_to_json(empty_counts(config)),
-            rng_state=rng_state_to_json(initial_rng_state(config)),
-            num_assigned=0,
-        )
-        db.add(study)
-        db.flush()
-        return study
+        first = _with_seed(raw_config, random_seed())
+        config = parse_config(first)
+        created = db.execute(
+            insert_for_dialect(db.get_bind().dialect.name, UrnStudy)
+            .values(
+                name=name,
+                config=config.to_dict(),
+                counts=counts_to_json(empty_counts(config)),
+                rng_state=rng_state_to_json(initial_rng_state(config)),
+                num_assigned=0,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(UrnStudy.id)
+        ).first()
+        study = db.scalars(locked).one()
+        if created is not None:
+            return study
+    config = parse_config(_with_seed(raw_config, study.config["starting_seed"]))
     if study.config != config.to_dict():
         if study.num_assigned:
             raise StudyConfigFrozen(
@@ -167,6 +178,13 @@ def ensure_study(db: Session, name: str, raw_config: Mapping[str, Any]) -> UrnSt
         study.counts = counts_to_json(empty_counts(config))
         study.rng_state = rng_state_to_json(initial_rng_state(config))
     return study
+
+
+def _with_seed(raw_config: Mapping[str, Any], seed: int) -> Mapping[str, Any]:
+    """``raw_config`` with ``seed`` as its starting seed when it names none (else as it is)."""
+    if isinstance(raw_config, Mapping) and raw_config.get("starting_seed") is None:
+        return {**raw_config, "starting_seed": seed}
+    return raw_config
 
 
 # Parsed configurations by their stored JSON text: a study's draws parse it once per process.
