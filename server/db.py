@@ -1021,11 +1021,15 @@ class Database:
         with self._failures_translated():
             if self._file_identity is not None:
                 self._file_identity.check()
-            with self._reader() as session, in_unit(session):
-                try:
+            session = self._reader()
+            try:
+                with in_unit(session):
                     yield session
-                finally:
-                    session.rollback()
+            finally:
+                # Ends the transaction with a ROLLBACK (whatever a hook flushed is dropped)
+                # and lets go of the objects, without first expiring each one as a
+                # rollback() would: nothing reads them again.
+                session.close()
 
     @contextmanager
     def _failures_translated(self) -> Iterator[None]:
