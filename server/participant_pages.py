@@ -255,6 +255,39 @@ def _locked(db: Session, project: Project, code: str, player_cls: Any = None) ->
     return participant
 
 
+def _participant_with_page_rows(db: Session, code: str, player_cls: Any) -> Participant:
+    """The participant by code with their session and, in the same statement, their player
+    of ``player_cls`` in the round they are in, with the player's group and subsession (what
+    a page's template gets), kept for ``flow.player_for``; ParticipantNotFound if there is no
+    such participant. For a read transaction: nothing is read afresh."""
+    row = db.execute(_participant_with_page_rows_query(player_cls), {"code": code}).first()
+    if row is None:
+        raise ParticipantNotFound(f"no participant with code {code!r}")
+    participant, player = row
+    if player is not None:
+        player_cache.remember(db, [player])
+    return participant
+
+
+@functools.lru_cache(maxsize=256)
+def _participant_with_page_rows_query(player_cls: Any) -> sa.Select[Any]:
+    """_participant_with_page_rows's statement, built once per Player class."""
+    in_round = sa.and_(
+        player_cls.participant_id == Participant.id,
+        player_cls.round_number == Participant.current_round,
+    )
+    return (
+        sa.select(Participant, player_cls)
+        .outerjoin(player_cls, in_round)
+        .where(Participant.code == sa.bindparam("code"))
+        .options(
+            joinedload(Participant.session, innerjoin=True),
+            joinedload(player_cls.group),
+            joinedload(player_cls.subsession),
+        )
+    )
+
+
 # --- use cases -----------------------------------------------------------------------------
 
 
@@ -284,16 +317,26 @@ def _take_label(db: Session, participant: Participant, label: str) -> None:
 
 
 def show_page(
-    database: Database, project: Project, code: str, index: int, render: PageRenderer
+    database: Database,
+    project: Project,
+    code: str,
+    index: int,
+    render: PageRenderer,
+    *,
+    app_in_url: str | None = None,
 ) -> Redirect | Rendered:
     """A GET of page ``index``: the page, or a Redirect to where the participant belongs.
 
     Showing a page normally changes nothing, so it runs in a read transaction and takes no
     write lock. A page that must record something (the first page, a wait page arrival, a
     countdown's start) or whose hooks change a row goes through a write unit of work.
+    ``app_in_url``: the app the URL names (``C.NAME_IN_URL``); its player, with their group
+    and subsession, comes in the participant's read (one statement for the page).
     """
+    app = project.app_in_url(app_in_url) if app_in_url is not None else None
+    player_cls = app.player_cls if app is not None else None
     try:
-        shown = _show_without_writing(database, project, code, index, render)
+        shown = _show_without_writing(database, project, code, index, render, player_cls)
     except DatabaseBusy:
         # A hook wrote while the page was read (participant.randomize() in vars_for_template
         # flushes its draw): SQLite cannot turn a read into a write while another connection
@@ -521,11 +564,20 @@ def join_session(
 
 
 def _show_without_writing(
-    database: Database, project: Project, code: str, index: int, render: PageRenderer
+    database: Database,
+    project: Project,
+    code: str,
+    index: int,
+    render: PageRenderer,
+    player_cls: Any = None,
 ) -> Rendered | None:
     """The current page rendered in a read transaction; None if showing it must write."""
     with database.read() as db:
-        participant = get_participant(db, code)
+        participant = (
+            get_participant(db, code)
+            if player_cls is None
+            else _participant_with_page_rows(db, code, player_cls)
+        )
         if participant.index_in_pages == 0:
             return None
         entry = flow.current_entry(project, participant)

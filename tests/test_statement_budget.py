@@ -37,7 +37,7 @@ pytestmark = pytest.mark.sqlite
 
 # Statements per request (SQLite), lowered as the paths get cheaper; never raised to let a
 # change pass without saying why in the commit.
-PAGE_GET = 2
+PAGE_GET = 1
 # The participant with their session and their player of the app the URL names (one read),
 # the page completion's INSERT, the change counter's bump, the player's and the
 # participant's UPDATEs.

@@ -92,7 +92,10 @@ def participant_page(request: Request) -> Response:
         )
         setattr(request.state, SEEN_BY_ROUTE, True)  # the presence middleware need not write
         return _respond(outcome)
-    return _respond(participant_pages.show_page(app.db, app.project, code, index, render))
+    outcome = participant_pages.show_page(
+        app.db, app.project, code, index, render, app_in_url=request.path_params["app_name"]
+    )
+    return _respond(outcome)
 
 
 async def participant_page_entry(request: Request) -> Response:
