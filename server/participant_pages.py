@@ -39,7 +39,7 @@ from server.i18n import gettext
 from server.models.base import flag_changed_json
 from server.models.core import ExperimentSession, Participant
 from server.participant_lookup import participant_with_label
-from server.participant_presence import note_seen_in_unit
+from server.participant_presence import note_seen_in_unit, seen_is_due
 from server.project import PageEntry, Project
 from server.sessions import get_participant
 
@@ -68,6 +68,9 @@ class Rendered:
 
     html: str
     status_code: int = 200
+    # A page shown from a read of the participant's row: whether their ``last_seen`` is due
+    # (``participant_presence.seen_is_due``); None when not known.
+    seen_due: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -589,7 +592,11 @@ def _show_without_writing(
         page = _page_to_render(db, project, participant, entry)
         if _has_writes(db):
             return None  # a hook wrote something: redo it in a write unit of work
-        return Rendered(_render(db, project, participant, page, render), page.status_code)
+        return Rendered(
+            _render(db, project, participant, page, render),
+            page.status_code,
+            seen_is_due(participant.last_seen),
+        )
 
 
 def _page_to_render(

@@ -24,22 +24,27 @@ SEEN_REFRESH_SECONDS = 10
 DEFAULT_ONLINE_SECONDS = 60
 
 
-def note_seen(database: Database, code: str, now: dt.datetime | None = None) -> None:
+def note_seen(
+    database: Database, code: str, now: dt.datetime | None = None, *, known_due: bool = False
+) -> None:
     """Record that participant ``code`` was seen ``now`` (unless it was recorded less than
     SEEN_REFRESH_SECONDS before). An unknown code changes nothing.
 
     A read decides first, so only a due write opens a write transaction: an unknown code (a
     live socket is noted before its code is checked) or a time another worker has just
-    written costs no write lock, which on SQLite every page submission queues on."""
+    written costs no write lock, which on SQLite every page submission queues on.
+    ``known_due``: the request's own read of the participant found the write due
+    (``seen_is_due``), so that read is not made again."""
     moment = now or utcnow()
     stale = moment - dt.timedelta(seconds=SEEN_REFRESH_SECONDS)
     due = sa.and_(
         Participant.code == code,
         sa.or_(Participant.last_seen.is_(None), Participant.last_seen < stale),
     )
-    with database.read() as db:
-        if db.scalar(sa.select(Participant.id).where(due)) is None:
-            return
+    if not known_due:
+        with database.read() as db:
+            if db.scalar(sa.select(Participant.id).where(due)) is None:
+                return
     # Checked again in the UPDATE: another worker may have written it meanwhile.
     database.run(lambda db: db.execute(sa.update(Participant).where(due).values(last_seen=moment)))
 
@@ -48,9 +53,16 @@ def note_seen_in_unit(participant: Participant, now: dt.datetime | None = None) 
     """note_seen inside a unit of work that holds the participant's row (a page submission):
     its time is written with the unit's own UPDATE of the row, not in a write of its own."""
     moment = now or utcnow()
-    last = stored_utc(participant.last_seen)
-    if last is None or last < moment - dt.timedelta(seconds=SEEN_REFRESH_SECONDS):
+    if seen_is_due(participant.last_seen, moment):
         participant.last_seen = moment
+
+
+def seen_is_due(last_seen: dt.datetime | None, now: dt.datetime | None = None) -> bool:
+    """Whether a participant last seen at ``last_seen`` (as read from their row; None if
+    never) is to be noted again ``now``: not within the last SEEN_REFRESH_SECONDS."""
+    if last_seen is None:
+        return True
+    return stored_utc(last_seen) < (now or utcnow()) - dt.timedelta(seconds=SEEN_REFRESH_SECONDS)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,10 @@ PARTICIPANT_URL = re.compile(r"^/(?:p|InitializeParticipant|live)/([A-Za-z0-9_-]
 # Set in ``request.state`` by a route whose unit of work noted the participant itself (a page
 # submission: ``participant_pages.submit_page(seen=True)``), saving a write of its own.
 SEEN_BY_ROUTE = "participant_seen"
+# Set in ``request.state`` by a route that read the participant's row anyway (a page GET):
+# whether their ``last_seen`` is due (``participant_presence.seen_is_due``). Not due: nothing
+# to read or write; due: the write without the read that would decide it.
+SEEN_DUE_BY_ROUTE = "participant_seen_due"
 # Forget what this worker noted once it remembers this many participants.
 MAX_REMEMBERED = 20_000
 
@@ -48,22 +52,28 @@ class PresenceNotes:
         only an answer below 400, and not again if the route noted it (SEEN_BY_ROUTE)."""
         if status is None or status >= 400:
             return  # only a URL that worked: a flood of made-up codes writes nothing
-        if scope.get("state", {}).get(SEEN_BY_ROUTE):
-            self.noted[code] = time.monotonic()
+        state = scope.get("state", {})
+        due = state.get(SEEN_DUE_BY_ROUTE)
+        if state.get(SEEN_BY_ROUTE) or due is False:
+            self._remember(code, time.monotonic())
         else:
-            await self.note(scope, code)
+            await self.note(scope, code, known_due=due is True)
 
-    async def note(self, scope: Scope, code: str) -> None:
-        """Write ``code``'s ``last_seen`` unless this worker did so less than
-        SEEN_REFRESH_SECONDS ago (a socket's: before it is served)."""
-        now = time.monotonic()
-        if now - self.noted.get(code, -SEEN_REFRESH_SECONDS - 1) < SEEN_REFRESH_SECONDS:
-            return
+    def _remember(self, code: str, now: float) -> None:
         if len(self.noted) >= MAX_REMEMBERED:
             self.noted.clear()
         self.noted[code] = now
+
+    async def note(self, scope: Scope, code: str, *, known_due: bool = False) -> None:
+        """Write ``code``'s ``last_seen`` unless this worker did so less than
+        SEEN_REFRESH_SECONDS ago (a socket's: before it is served); ``known_due``: the
+        request's own read found it due (``note_seen``'s)."""
+        now = time.monotonic()
+        if now - self.noted.get(code, -SEEN_REFRESH_SECONDS - 1) < SEEN_REFRESH_SECONDS:
+            return
+        self._remember(code, now)
         try:
             grove = scope["app"].state.grove
-            await grove.run_blocking(note_seen, grove.db, code)
+            await grove.run_blocking(note_seen, grove.db, code, known_due=known_due)
         except GroveError as exc:
             logging.getLogger("grove").debug("last_seen of %s not noted: %s", code, exc)

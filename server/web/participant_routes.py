@@ -20,7 +20,7 @@ from server.browser_tokens import BROWSER_COOKIE, BROWSER_COOKIE_MAX_AGE, browse
 from server.errors import GroveError
 from server.http.body_limit import MAX_FORM_FILES
 from server.http.context import grove
-from server.http.participant_presence import SEEN_BY_ROUTE
+from server.http.participant_presence import SEEN_BY_ROUTE, SEEN_DUE_BY_ROUTE
 from server.participant_pages import Joined, Redirect, Rendered, SessionIsFull, WaitStatus
 from server.participant_vars import optional_participant_label
 from server.web.page_rendering import page_renderer
@@ -95,6 +95,9 @@ def participant_page(request: Request) -> Response:
     outcome = participant_pages.show_page(
         app.db, app.project, code, index, render, app_in_url=request.path_params["app_name"]
     )
+    if isinstance(outcome, Rendered) and outcome.seen_due is not None:
+        # The page's read had the participant's last_seen: the presence middleware need not.
+        setattr(request.state, SEEN_DUE_BY_ROUTE, outcome.seen_due)
     return _respond(outcome)
 
 
