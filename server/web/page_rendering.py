@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from server.forms import BoundField, PageForm, render_field
 from server.http.context import Grove
@@ -55,8 +56,9 @@ def _formfield_errors(context: jinja2.runtime.Context, field: Any) -> Markup:
 def _next_button() -> Markup:
     # otree-btn-next is the class oTree documents for styling the button.
     return Markup(
-        '<button type="submit" class="otree-btn-next btn btn-primary grove-next">{}</button>'
-    ).format(gettext("Next"))
+        '<button type="submit" class="otree-btn-next btn btn-primary grove-next">'
+        f"{escape(gettext('Next'))}</button>"
+    )
 
 
 def _static(path: str) -> str:
@@ -86,12 +88,20 @@ def install_template_tags(env: jinja2.Environment) -> None:
 _PAGE_ATTRIBUTES = ("player", "group", "subsession", "participant", "session", "round_number")
 
 
+@functools.lru_cache(maxsize=1024)
+def _get_template_name_of(page_cls: type) -> Any:
+    """The page class's own ``get_template_name`` as defined (a staticmethod stays one), or
+    None; looked up once per class (``inspect.getattr_static`` on every GET was a tenth of
+    the render's own work)."""
+    return inspect.getattr_static(page_cls, "get_template_name", None)
+
+
 def _chosen_template_name(entry: PageEntry, context: dict[str, Any]) -> str | None:
     """The template the page names: ``get_template_name()`` if it defines one (oTree calls it
     on the page, whose ``self.player``, ``self.round_number``... it may read; a staticmethod
     taking ``player`` works too), else ``template_name``."""
     page_cls = entry.page_cls
-    method = inspect.getattr_static(page_cls, "get_template_name", None)
+    method = _get_template_name_of(page_cls)
     if method is None:
         return getattr(page_cls, "template_name", None)
     if isinstance(method, staticmethod):
