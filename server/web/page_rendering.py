@@ -89,7 +89,7 @@ _PAGE_ATTRIBUTES = ("player", "group", "subsession", "participant", "session", "
 
 
 @functools.lru_cache(maxsize=1024)
-def _get_template_name_of(page_cls: type) -> Any:
+def _get_template_name_of(page_cls: Any) -> Any:
     """The page class's own ``get_template_name`` as defined (a staticmethod stays one), or
     None; looked up once per class (``inspect.getattr_static`` on every GET was a tenth of
     the render's own work)."""
