@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 from typing import Any
 
@@ -88,12 +87,23 @@ def install_template_tags(env: jinja2.Environment) -> None:
 _PAGE_ATTRIBUTES = ("player", "group", "subsession", "participant", "session", "round_number")
 
 
-@functools.lru_cache(maxsize=1024)
-def _get_template_name_of(page_cls: Any) -> Any:
+_TEMPLATE_NAME_METHODS: dict[type, Any] = {}
+
+
+def _get_template_name_of(page_cls: type) -> Any:
     """The page class's own ``get_template_name`` as defined (a staticmethod stays one), or
     None; looked up once per class (``inspect.getattr_static`` on every GET was a tenth of
-    the render's own work)."""
-    return inspect.getattr_static(page_cls, "get_template_name", None)
+    the render's own work). A development server's reloads make new classes: the cache
+    starts over past 1,000."""
+    try:
+        return _TEMPLATE_NAME_METHODS[page_cls]
+    except KeyError:
+        pass
+    if len(_TEMPLATE_NAME_METHODS) >= 1000:
+        _TEMPLATE_NAME_METHODS.clear()
+    method = inspect.getattr_static(page_cls, "get_template_name", None)
+    _TEMPLATE_NAME_METHODS[page_cls] = method
+    return method
 
 
 def _chosen_template_name(entry: PageEntry, context: dict[str, Any]) -> str | None:
