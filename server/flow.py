@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, object_session
@@ -434,6 +434,25 @@ def _scope_arrivals_query(player_cls: Any, by_subsession: bool) -> sa.Select[Any
     )
 
 
+_COMPLETION_INSERT = sa.insert(cast(sa.Table, WaitPageCompletion.__table__))
+
+
+def _claim_completion(db: Session, session_id: int, entry: PageEntry, scope: str) -> None:
+    """Claim wait page ``entry``'s completion for ``scope`` (``wait_scope_key``): one Core
+    INSERT, sent at once, so the claim is in the database before ``after_all_players_arrive``
+    runs, without an ORM object to track and a flush of its own. A second claim of the same
+    scope fails on the table's unique constraint (IntegrityError), as the ORM's flush did."""
+    db.connection().execute(
+        _COMPLETION_INSERT,
+        {
+            "session_id": session_id,
+            "page_index": entry.index,
+            "scope": scope,
+            "completed_at": utcnow(),
+        },
+    )
+
+
 _ARRIVAL_INSERTS: dict[str, Any] = {}
 
 
@@ -539,10 +558,7 @@ def _complete_if_everyone_arrived(
         db, player_cls, column == scope_id, entry, participant
     ):
         return False
-    db.add(
-        WaitPageCompletion(session_id=participant.session_id, page_index=entry.index, scope=scope)
-    )
-    db.flush()
+    _claim_completion(db, participant.session_id, entry, scope)
     _run_after_all_players_arrive(project, entry, player)
     scope_members = sa.select(player_cls.participant_id).where(column == scope_id)
     _move_on_the_waiting(
@@ -578,12 +594,7 @@ def _complete_formed_group(
     it now (``after_all_players_arrive`` once), whether or not this participant is in it."""
     app = project.apps[entry.app_name]
     group = db.get_one(app.group_cls, group_id)
-    db.add(
-        WaitPageCompletion(
-            session_id=participant.session_id, page_index=entry.index, scope=f"group:{group_id}"
-        )
-    )
-    db.flush()
+    _claim_completion(db, participant.session_id, entry, f"group:{group_id}")
     players = group.get_players()
     _run_after_all_players_arrive(project, entry, players[0])
     _move_on_the_waiting(db, project, entry, [p.participant_id for p in players], participant)
