@@ -125,16 +125,17 @@ def lock_participant(
     row; then every object loaded before is expired, so what is read next is what the last
     committed transaction left. With ``skip_locked``, None when another transaction holds the
     participant or has just moved them to another page (the timeout sweep moves on). Raises
-    ParticipantNotFound. On SQLite the transaction's write lock holds everything already: one
-    read, which also loads the participant's player of ``player_cls`` (an app's Player class:
-    the app the request's URL names) in their current round, when given, for
-    ``flow.player_for``.
+    ParticipantNotFound. ``player_cls`` (an app's Player class: the app the request's URL
+    names): the participant's player of that app in their current round comes in the read of
+    the participant, for ``flow.player_for``; on PostgreSQL in the look before the locks
+    (the player whose group is locked), on SQLite, where the transaction's write lock holds
+    everything already, in the one read.
     """
     if db.get_bind().dialect.name == "sqlite":
         return _read_under_sqlite_write_lock(db, code, player_cls)
     participant: Participant | None = None
     for attempt in range(_LOCK_ATTEMPTS):
-        peek = get_participant(db, code)
+        peek = _peek(db, code, player_cls)
         peek_id, position = peek.id, peek.index_in_pages
         scope = _scope_of_current_page(db, project, peek)
         if scope is not None:
@@ -154,6 +155,22 @@ def lock_participant(
         ).first()
         if participant is not None or skip_locked or not still_there:
             return participant
+    return participant
+
+
+def _peek(db: Session, code: str, player_cls: Any) -> Participant:
+    """The participant with their session, read without a lock (on PostgreSQL the look that
+    finds the scope to lock); with ``player_cls``, their player of that app in their current
+    round comes in the same read, read afresh and kept for ``flow.player_for`` (which finds
+    the scope's id on it): one statement, not two. Raises ParticipantNotFound."""
+    if player_cls is None:
+        return get_participant(db, code)
+    row = db.execute(_participant_with_player_query(player_cls), {"code": code}).first()
+    if row is None:
+        raise ParticipantNotFound(f"no participant with code {code!r}")
+    participant, player = row
+    if player is not None:
+        player_cache.remember(db, [player])
     return participant
 
 
@@ -224,13 +241,7 @@ def _read_under_sqlite_write_lock(db: Session, code: str, player_cls: Any = None
     player_cache.forget(db)
     if player_cls is None:
         return get_participant(db, code, afresh=True)
-    row = db.execute(_participant_with_player_query(player_cls), {"code": code}).first()
-    if row is None:
-        raise ParticipantNotFound(f"no participant with code {code!r}")
-    participant, player = row
-    if player is not None:
-        player_cache.remember(db, [player])
-    return participant
+    return _peek(db, code, player_cls)
 
 
 @functools.lru_cache(maxsize=256)

@@ -9,8 +9,8 @@ was last lowered. A change that adds a statement to these paths fails here and s
 statements; a change that removes some should lower the budget.
 
 The budgets are SQLite's; transaction control (BEGIN, COMMIT, SAVEPOINT, RELEASE) is not
-counted. PostgreSQL sends a few more (row locks, the change stamp's transaction id) and has
-no budget here.
+counted. PostgreSQL sends a few more (row locks and the look before them): its budget for a
+page submission is in tests/test_statement_budget_postgres.py.
 """
 
 from __future__ import annotations
