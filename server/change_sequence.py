@@ -70,6 +70,9 @@ _BUMP_COUNTER = (
 )
 _FIRST_COUNTER = sa.insert(ChangeCounter).values(id=1, value=1)
 CURSOR_PREFIX = "c"
+# Session.info key (PostgreSQL): this transaction's id, answered by a statement the unit of
+# work sent anyway (``note_transaction_id``), so the stamp need not ask for it.
+_TRANSACTION_ID = "grove_transaction_id"
 # Connection.info key (SQLite): (the root transaction, its sequence number) of the last
 # bump on that connection, for the other units of a group commit (_sequence_value).
 _SHARED_NUMBER = "grove_change_number"
@@ -113,7 +116,10 @@ def _sequence_value(db: Session, stamp: _Stamp) -> int:
     if stamp.value is not None:
         return int(stamp.value)
     if _is_postgres(db):
-        stamp.value = db.connection().execute(_READ_XACT_ID).scalar_one()
+        known = db.info.get(_TRANSACTION_ID)
+        if known is None:
+            known = db.connection().execute(_READ_XACT_ID).scalar_one()
+        stamp.value = known
         return int(stamp.value)
     connection = db.connection()
     transaction = connection.get_transaction()
@@ -271,7 +277,8 @@ def _stamp_related(db: Session, _context: Any) -> None:
             .with_for_update()
             .cte("stamped")
         )
-        number = _XACT_ID if stamp.value is None else sa.literal(stamp.value, sa.BigInteger)
+        known = _known_number(db, stamp)
+        number = _XACT_ID if known is None else sa.literal(known, sa.BigInteger)
         answered = connection.execute(
             table.update()
             .where(table.c.id.in_(sa.select(locked.c.id)))
@@ -280,6 +287,28 @@ def _stamp_related(db: Session, _context: Any) -> None:
         ).first()
         if stamp.value is None and answered is not None:
             stamp.value = int(answered[0])
+
+
+def transaction_id_column() -> Any:
+    """PostgreSQL: a column that answers the reading transaction's id (its change number),
+    for a statement a unit of work sends anyway; pass the value to ``note_transaction_id``.
+    Reading it assigns the transaction an id, as a row lock or a write does."""
+    return _XACT_ID
+
+
+def note_transaction_id(db: Session, value: int) -> None:
+    """PostgreSQL: ``value``, read from ``transaction_id_column`` in ``db``'s current
+    transaction, is its change number: the stamp sends no statement to ask for it. Forgotten
+    when the transaction ends."""
+    db.info[_TRANSACTION_ID] = int(value)
+
+
+def _known_number(db: Session, stamp: _Stamp) -> int | None:
+    """PostgreSQL: the transaction's number if this unit of work knows it already."""
+    if stamp.value is not None:
+        return stamp.value
+    known: int | None = db.info.get(_TRANSACTION_ID)
+    return known
 
 
 def stamp_participant(db: Session, participant_id: int) -> dict[str, Any]:
@@ -294,7 +323,8 @@ def stamp_participant(db: Session, participant_id: int) -> dict[str, Any]:
     stamp.participants.add(participant_id)
     if not _is_postgres(db):
         return {"changed_seq": _sequence_value(db, stamp), "changed_at": stamp.at}
-    number = _XACT_ID if stamp.value is None else sa.literal(stamp.value, sa.BigInteger)
+    known = _known_number(db, stamp)
+    number = _XACT_ID if known is None else sa.literal(known, sa.BigInteger)
     return {"changed_seq": number, "changed_at": stamp.at}
 
 
@@ -313,6 +343,7 @@ def _forget_stamp_at_the_end(db: Session, transaction: SessionTransaction) -> No
     # that too): the number and the participants stamped hold until the COMMIT.
     if transaction.parent is None:
         db.info.pop(_STATE, None)
+        db.info.pop(_TRANSACTION_ID, None)
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from server import flow, player_cache
+from server import change_sequence, flow, player_cache
 from server.browser_tokens import new_browser_token
 from server.db import Database, flushed_in_read, lock_ids_in_order
 from server.errors import DatabaseBusy, GroveError, ParticipantNotFound, SessionNotFound
@@ -149,10 +149,11 @@ def lock_participant(
         # looked at again without their row held, since another unit of work may hold the
         # next page's scope and want that row (LOCK ORDER: 2 before 3).
         still_there = attempt < _LOCK_ATTEMPTS - 1
-        participant = db.scalars(
+        participant = _locked_read(
+            db,
             _locked_participant_query(skip_locked, still_there),
             {"id": peek_id, "position": position},
-        ).first()
+        )
         if participant is not None or skip_locked or not still_there:
             return participant
     return participant
@@ -189,17 +190,25 @@ def lock_participant_in_scope(
     lock_ids_in_order(db, scope[0], [scope[1]])
     db.expire_all()
     player_cache.forget(db)
-    participant: Participant | None = db.scalars(
-        _locked_participant_by_code_query(), {"code": code}
-    ).first()
+    return _locked_read(db, _locked_participant_by_code_query(), {"code": code})
+
+
+def _locked_read(db: Session, query: sa.Select[Any], params: dict[str, Any]) -> Participant | None:
+    """Run a locked read of the participant (``_locked_participant_query``): the participant,
+    or None (no row); the transaction's id it answers is noted for the change stamp."""
+    row = db.execute(query, params).first()
+    if row is None:
+        return None
+    participant, transaction_id = row
+    change_sequence.note_transaction_id(db, transaction_id)
     return participant
 
 
 @functools.cache
-def _locked_participant_by_code_query() -> sa.Select[Participant]:
+def _locked_participant_by_code_query() -> sa.Select[Any]:
     """_locked_participant_query's statement, the participant found by code."""
     return (
-        sa.select(Participant)
+        sa.select(Participant, change_sequence.transaction_id_column())
         .where(Participant.code == sa.bindparam("code"))
         .options(joinedload(Participant.session, innerjoin=True))
         .with_for_update(of=Participant)
@@ -208,11 +217,15 @@ def _locked_participant_by_code_query() -> sa.Select[Participant]:
 
 
 @functools.cache
-def _locked_participant_query(skip_locked: bool, still_there: bool) -> sa.Select[Participant]:
+def _locked_participant_query(skip_locked: bool, still_there: bool) -> sa.Select[Any]:
     """The participant by id with its session, locked (the participant's row only: every
     participant of the session would queue on a lock of the session's row); with
-    ``still_there``, only while they are on page ``:position`` (else no row, none locked)."""
-    query = sa.select(Participant).where(Participant.id == sa.bindparam("id"))
+    ``still_there``, only while they are on page ``:position`` (else no row, none locked).
+    Each row also answers the transaction's id, which the change stamp of the unit of work's
+    writes needs (``change_sequence.note_transaction_id``): one round trip fewer."""
+    query = sa.select(Participant, change_sequence.transaction_id_column()).where(
+        Participant.id == sa.bindparam("id")
+    )
     if still_there:
         query = query.where(Participant.index_in_pages == sa.bindparam("position"))
     return (
