@@ -26,7 +26,7 @@ from server.page_times import (
     record_passing_completions,
     record_wait_page_completions,
 )
-from server.project import PageEntry, Project
+from server.project import AppSpec, PageEntry, Project
 
 TIMEOUT_GRACE_SECONDS = 2.0
 
@@ -371,11 +371,18 @@ def scope_row(project: Project, entry: PageEntry, player: Any) -> tuple[Any, int
     """(model, id) of the row a page's arrivals are counted under: the subsession for a wait
     page with ``wait_for_all_groups`` or ``group_by_arrival_time``, else the player's group
     (LOCK ORDER step 2 in server/db.py)."""
-    app = project.apps[entry.app_name]
-    page = entry.page_cls
-    if getattr(page, "wait_for_all_groups", False) or getattr(page, "group_by_arrival_time", False):
-        return app.subsession_cls, player.subsession_id
-    return app.group_cls, player.group_id
+    model, column = scope_of_page(project.apps[entry.app_name], entry.page_cls)
+    return model, getattr(player, column)
+
+
+def scope_of_page(app: AppSpec, page_cls: type[Any]) -> tuple[Any, str]:
+    """(model, the player's column holding its id) of the rows ``scope_row`` picks for a page
+    of ``app``: the subsession (``subsession_id``) or the group (``group_id``)."""
+    if getattr(page_cls, "wait_for_all_groups", False) or getattr(
+        page_cls, "group_by_arrival_time", False
+    ):
+        return app.subsession_cls, "subsession_id"
+    return app.group_cls, "group_id"
 
 
 def _lock_scope(db: Session, entry: PageEntry, player: Any, project: Project) -> None:

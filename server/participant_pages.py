@@ -10,7 +10,9 @@
 
 A use case that writes runs in ``Database.run`` and takes its row locks in the LOCK ORDER of
 ``server/db.py`` through ``lock_participant``: the group (or subsession) of the page the
-participant is on, then the participant. The app's hooks (``vars_for_template``, ``js_vars``,
+participant is on, then the participant (a page submission on PostgreSQL takes the same locks
+without a look before them while the participant is on the page its URL names:
+``_lock_on_page``). The app's hooks (``vars_for_template``, ``js_vars``,
 ``before_next_page``, ``after_all_players_arrive``, ``error_message``, ``is_displayed``) run
 inside the unit of work; the template renders after the commit, in a read transaction, from
 what the hooks returned. A template may read (call methods, walk groups) but not write: a
@@ -40,7 +42,7 @@ from server.models.base import flag_changed_json
 from server.models.core import ExperimentSession, Participant
 from server.participant_lookup import participant_with_label
 from server.participant_presence import note_seen_in_unit, seen_is_due
-from server.project import PageEntry, Project
+from server.project import AppSpec, PageEntry, Project
 from server.sessions import get_participant
 
 # Renders a page: (the page's entry, every name its template sees) -> HTML.
@@ -275,6 +277,73 @@ def _participant_with_player_query(player_cls: Any) -> sa.Select[Any]:
     )
 
 
+def _lock_on_page(
+    db: Session, project: Project, code: str, app: AppSpec, page_name: str, index: int
+) -> Participant | None:
+    """lock_participant for a request whose URL names the page the participant should be on
+    (page ``index``, of ``app``, called ``page_name``: a page submission), on PostgreSQL.
+
+    The same locks in the same order, with no look before them (one statement fewer): the
+    scope row of that page (``flow.scope_of_page``) is found from the participant's player in
+    the locking statement itself, then the participant's row is locked if they are still on
+    that page (as lock_participant's check of the page it looked at). None, with nothing
+    locked but perhaps that scope row, when they are not on it or this is SQLite: the caller
+    then locks with lock_participant.
+    """
+    if db.get_bind().dialect.name == "sqlite":
+        return None
+    page_cls = next((cls for cls in app.page_sequence if cls.__name__ == page_name), None)
+    if page_cls is None:
+        return None
+    model, column = flow.scope_of_page(app, page_cls)
+    player_cls: Any = app.player_cls
+    on_page = {"code": code, "index": index, "app": app.name, "page": page_name}
+    if db.scalar(_scope_lock_query(player_cls, model, column), on_page) is None:
+        return None
+    if db.identity_map:
+        db.expire_all()
+    player_cache.forget(db)
+    return _locked_read(db, _locked_participant_on_page_query(), on_page)
+
+
+def _on_page(player_cls: Any | None = None) -> sa.ColumnElement[bool]:
+    """The participant ``:code`` on page ``:index`` of app ``:app``, called ``:page`` (and,
+    with ``player_cls``, that app's player of the round they are in)."""
+    condition = sa.and_(
+        Participant.code == sa.bindparam("code"),
+        Participant.index_in_pages == sa.bindparam("index"),
+        Participant.current_app == sa.bindparam("app"),
+        Participant.current_page_name == sa.bindparam("page"),
+    )
+    if player_cls is None:
+        return condition
+    return sa.and_(
+        condition,
+        player_cls.participant_id == Participant.id,
+        player_cls.round_number == Participant.current_round,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _scope_lock_query(player_cls: Any, model: Any, column: str) -> sa.Select[Any]:
+    """Lock the row of ``model`` (a group or subsession) whose id is in ``column`` of the
+    player of the participant on the page ``_on_page`` names (no row when they are not)."""
+    scope_id = sa.select(getattr(player_cls, column)).where(_on_page(player_cls)).scalar_subquery()
+    return sa.select(model.id).where(model.id == scope_id).with_for_update(of=model)
+
+
+@functools.cache
+def _locked_participant_on_page_query() -> sa.Select[Any]:
+    """_locked_participant_query's statement, the participant found by ``_on_page``."""
+    return (
+        sa.select(Participant, change_sequence.transaction_id_column())
+        .where(_on_page())
+        .options(joinedload(Participant.session, innerjoin=True))
+        .with_for_update(of=Participant)
+        .execution_options(populate_existing=True)
+    )
+
+
 def _locked(db: Session, project: Project, code: str, player_cls: Any = None) -> Participant:
     participant = lock_participant(db, project, code, player_cls=player_cls)
     if participant is None:
@@ -404,6 +473,7 @@ def submit_page(
     timeout_happened: bool = False,
     seen: bool = False,
     app_in_url: str | None = None,
+    page_in_url: str | None = None,
 ) -> Redirect | Rendered:
     """A POST of page ``index``'s form: stored and moved on (a Redirect), or refused.
 
@@ -413,12 +483,18 @@ def submit_page(
     browser sent it, so their ``last_seen`` is noted in the same unit of work
     (``participant_presence.note_seen_in_unit``). ``app_in_url``: the app the POST's URL
     names (``C.NAME_IN_URL``); on SQLite its player comes in the participant's read.
+    ``page_in_url``: the page the URL names; on PostgreSQL, while the participant is on it,
+    the locks need no look before them (``_lock_on_page``).
     """
     app = project.app_in_url(app_in_url) if app_in_url is not None else None
     player_cls = app.player_cls if app is not None else None
 
     def work(db: Session) -> Redirect | _PageToRender:
-        participant = _locked(db, project, code, player_cls)
+        participant = None
+        if app is not None and page_in_url is not None:
+            participant = _lock_on_page(db, project, code, app, page_in_url, index)
+        if participant is None:
+            participant = _locked(db, project, code, player_cls)
         if participant.index_in_pages == 0:
             flow.start(db, project, participant)
         result = flow.submit_page(

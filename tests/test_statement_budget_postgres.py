@@ -26,12 +26,13 @@ from tests.test_statement_budget import _page_url, _within, counted
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-# The participant with their session and their player of the app the URL names (the look
-# before the locks), the group's row lock, the participant's locked read (which also answers
-# the transaction's id, the change stamp's number), their player read afresh, the page
-# completion's INSERT, the player's and the participant's UPDATEs. (9 before the look read
-# the player too and the locked read the transaction's id.)
-PAGE_POST = 7
+# The group's row lock (found from the player of the participant on the page the URL names,
+# in the same statement), the participant's locked read (which also answers the
+# transaction's id, the change stamp's number), their player read afresh, the page
+# completion's INSERT, the player's and the participant's UPDATEs. (9 before the look before
+# the locks read the player too, then was left out, and the locked read answered the
+# transaction's id.)
+PAGE_POST = 6
 
 
 @pytest.fixture

@@ -89,6 +89,7 @@ def participant_page(request: Request) -> Response:
             timeout_happened=timeout_flag,
             seen=True,
             app_in_url=request.path_params["app_name"],
+            page_in_url=request.path_params["page_name"],
         )
         setattr(request.state, SEEN_BY_ROUTE, True)  # the presence middleware need not write
         return _respond(outcome)
