@@ -230,7 +230,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ.pop("GROVE_TEST_DATABASE", None)
-    asyncio.run(main_async(args))
+    try:
+        asyncio.run(main_async(args))
+    finally:
+        if args.database == "postgresql":
+            from tests import databases
+
+            # The throwaway cluster is stopped only by this: left to the interpreter's exit,
+            # its stop failed and the cluster kept running after the command.
+            databases.stop_postgres()
 
 
 if __name__ == "__main__":
