@@ -143,10 +143,11 @@ def current_room_session(
     return db.scalars(query).first()
 
 
-# On SQLite: the room's row and its current session (id, code) in one statement. The
-# transaction already holds the database's write lock, so nothing can change between the
-# room's "lock" and the read (on PostgreSQL the lock must come first, in a statement of its own:
-# a read in the locking statement would see the database from before it waited for the lock).
+# The room's row and its current session (id, code) in one statement. On SQLite it is also
+# the room's "lock": the transaction already holds the database's write lock, so nothing can
+# change between it and the read. On PostgreSQL it runs after the lock, in a statement of its
+# own (a read in the locking statement would see the database from before it waited for the
+# lock; at READ COMMITTED a new statement sees what was committed meanwhile).
 _ROOM_STATE = _ROOMS.alias()
 _ROOM_WITH_SESSION = (
     sa.select(_ROOM_STATE.c.room_name, _SESSIONS.c.id, _SESSIONS.c.code)
@@ -167,14 +168,17 @@ _ROOM_WITH_SESSION = (
 
 def _lock_room_with_session(db: Session, room: str) -> tuple[int, str] | None:
     """Lock the room (``lock_room``); then the id and code of its current session
-    (``current_room_session``), or None. On SQLite one statement once the room has a row."""
-    if db.get_bind().dialect.name == "sqlite":
-        row = db.connection().execute(_ROOM_WITH_SESSION, {"room": room}).first()
+    (``current_room_session``), or None. On SQLite one statement once the room has a row;
+    on PostgreSQL two, both Core statements built once (an ORM select of the session,
+    built anew, cost more than the rest of the post)."""
+    connection = db.connection()
+    if connection.dialect.name == "sqlite":
+        row = connection.execute(_ROOM_WITH_SESSION, {"room": room}).first()
         if row is not None:
             return None if row.id is None else (row.id, row.code)
     lock_room(db, room)
-    session = current_room_session(db, room)
-    return None if session is None else (session.id, session.code)
+    row = connection.execute(_ROOM_WITH_SESSION, {"room": room}).one()
+    return None if row.id is None else (row.id, row.code)
 
 
 # Vars kept for a label not arrived yet, read and written with Core statements (as the
