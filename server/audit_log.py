@@ -41,6 +41,29 @@ def admin_actor(admin_username: str | None, login_required: bool) -> str:
 _INSERT_ENTRY = sa.insert(cast(sa.Table, AuditEntry.__table__))
 
 
+def entry_values(
+    who: str,
+    action: str,
+    *,
+    session: str | None = None,
+    participant: str | None = None,
+    room: str | None = None,
+    study: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One audit row's column values as ``record_change`` inserts it (its time is now)."""
+    return {
+        "at": utcnow(),
+        "who": who[:255],
+        "action": action,
+        "session_code": session,
+        "participant_code": participant,
+        "room_name": room,
+        "study_name": study,
+        "details": details or {},
+    }
+
+
 def record_change(
     db: Session,
     who: str,
@@ -63,16 +86,15 @@ def record_change(
     """
     db.connection().execute(
         _INSERT_ENTRY,
-        {
-            "at": utcnow(),
-            "who": who[:255],
-            "action": action,
-            "session_code": session,
-            "participant_code": participant,
-            "room_name": room,
-            "study_name": study,
-            "details": details or {},
-        },
+        entry_values(
+            who,
+            action,
+            session=session,
+            participant=participant,
+            room=room,
+            study=study,
+            details=details,
+        ),
     )
 
 

@@ -20,10 +20,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from server.audit_log import record_change
+from server.audit_log import entry_values, record_change
 from server.change_sequence import stamp_participant
 from server.db import Database, dialect_insert
 from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, SessionNotFound
+from server.models.audit_log import AuditEntry
 from server.models.base import stored_json
 from server.models.core import ExperimentSession, Participant
 from server.models.pending_vars import PendingParticipantVars
@@ -343,6 +344,32 @@ _LOCKED_BY_LABEL = (
 )
 
 
+# On PostgreSQL: the participant locked as by _LOCKED_BY_CODE and the post's audit row
+# inserted (``record_change``'s row, with the session's code read by the lock) in one
+# statement, a data-modifying CTE: one round trip to the server fewer a post. No participant:
+# no row returned, and none logged. SQLite has no INSERT in a WITH clause.
+_AUDIT: sa.Table = AuditEntry.__table__  # type: ignore[assignment]
+_LOCKED = _LOCKED_BY_CODE.cte("locked")
+_LOGGED = (
+    sa.insert(_AUDIT)
+    .from_select(
+        ["at", "who", "action", "session_code", "participant_code", "details"],
+        sa.select(
+            sa.bindparam("at", type_=_AUDIT.c.at.type),
+            sa.bindparam("who", type_=_AUDIT.c.who.type),
+            sa.bindparam("action", type_=_AUDIT.c.action.type),
+            _LOCKED.c.session_code,
+            sa.bindparam("participant_code", type_=_AUDIT.c.participant_code.type),
+            sa.bindparam("details", type_=_AUDIT.c.details.type),
+        ).select_from(_LOCKED),
+    )
+    .cte("logged")
+)
+_LOCKED_AND_LOGGED = sa.select(_LOCKED.c.id, _LOCKED.c.vars, _LOCKED.c.session_code).add_cte(
+    _LOGGED
+)
+
+
 def _write_merged_vars(
     db: Session, participant_id: int, old: dict[str, Any] | None, values: dict[str, Any]
 ) -> None:
@@ -368,7 +395,17 @@ def set_participant_vars_by_code(database: Database, code: Any, new_vars: Any, *
     code = check_code(code, "participant")
 
     def work(db: Session) -> None:
-        row = db.connection().execute(_LOCKED_BY_CODE, {"code": code}).first()
+        connection = db.connection()
+        if connection.dialect.name == "postgresql":
+            logged = entry_values(
+                who, "participant.vars", participant=code, details={"vars": sorted(values)}
+            )
+            row = connection.execute(_LOCKED_AND_LOGGED, {"code": code, **logged}).first()
+            if row is None:
+                raise ParticipantNotFound(f"no participant with code {code!r}")
+            _write_merged_vars(db, row.id, row.vars, values)
+            return
+        row = connection.execute(_LOCKED_BY_CODE, {"code": code}).first()
         if row is None:
             raise ParticipantNotFound(f"no participant with code {code!r}")
         _write_merged_vars(db, row.id, row.vars, values)

@@ -443,6 +443,10 @@ def test_vars_posts_are_logged_with_the_keys_user_and_the_names_only(api, scoped
     assert_error_shape(refused, 400)
     unknown = api.post("/api/session_vars/nosuch", json={"vars": {"a": 1}}, headers=write)
     assert unknown.status_code == 404
+    # No participant with the code: nothing logged (on PostgreSQL the lock and the log's
+    # INSERT are one statement, which inserts nothing then).
+    nobody = api.post("/api/participant_vars/nosuch", json={"vars": {"a": 1}}, headers=write)
+    assert nobody.status_code == 404
     read_only = api.post(
         f"/api/session_vars/{sname}", json={"vars": {"a": 1}}, headers=scoped["read"]
     )
