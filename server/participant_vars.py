@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from server.audit_log import entry_values, record_change
 from server.change_sequence import stamp_participant
-from server.db import Database, dialect_insert
+from server.db import Database, dialect_insert, insert_for_dialect
 from server.errors import InvalidArguments, ParticipantNotFound, RoomNotFound, SessionNotFound
 from server.models.audit_log import AuditEntry
 from server.models.base import stored_json
@@ -111,6 +111,7 @@ def check_room(database: Database, project: Project, room_name: Any) -> str:
 _PARTICIPANTS: sa.Table = Participant.__table__  # type: ignore[assignment]
 _SESSIONS: sa.Table = ExperimentSession.__table__  # type: ignore[assignment]
 _ROOMS: sa.Table = RoomState.__table__  # type: ignore[assignment]
+_AUDIT: sa.Table = AuditEntry.__table__  # type: ignore[assignment]
 
 
 def _opened_in_room(room_name: Any, closed_after: Any) -> sa.ColumnElement[bool]:
@@ -214,19 +215,72 @@ def _keep_pending_vars(
     db: Session, room: str, label: str, values: dict[str, Any], who: str
 ) -> None:
     """Keep ``values`` for ``label`` in ``room`` until it arrives (noting ``who`` posted them),
-    merged into any kept before (``merged_vars``). A label's first post (Qualtrics posts
-    each label once) is one INSERT; a later one reads the kept row locked and updates it.
-    The caller holds the room's lock (``lock_room``)."""
+    merged into any kept before (``merged_vars``), and log the post (``participant.vars``,
+    ``pending_for_label``). A label's first post (Qualtrics posts each label once) is one
+    INSERT; a later one reads the kept row locked and updates it. On PostgreSQL the first
+    INSERT and the log's are one statement (``_kept_and_logged``). The caller holds the
+    room's lock (``lock_room``)."""
     connection = db.connection()
-    row = {"room_name": room, "label": label, "vars": values, "updated_by": who}
-    if connection.execute(_insert_of_new_pending(db), row).first() is not None:
-        return
+    details = {"vars": sorted(values), "pending_for_label": label}
+    if connection.dialect.name == "postgresql":
+        logged = entry_values(who, "participant.vars", room=room, details=details)
+        parameters = {**logged, "label": label, "pending_vars": values, "updated_by": who}
+        if connection.execute(_kept_and_logged(), parameters).first() is not None:
+            return
+    else:
+        row = {"room_name": room, "label": label, "vars": values, "updated_by": who}
+        kept = connection.execute(_insert_of_new_pending(db), row).first()
+        record_change(db, who, "participant.vars", room=room, details=details)
+        if kept is not None:
+            return
     pending = connection.execute(_LOCKED_PENDING, {"room": room, "label": label}).one()
     connection.execute(
         _PENDING.update()
         .where(_PENDING.c.id == pending.id)
         .values(vars=merged_vars(pending.vars, values), updated_by=who)
     )
+
+
+_KEPT_AND_LOGGED: list[sa.Select[Any]] = []
+
+
+def _kept_and_logged() -> sa.Select[Any]:
+    """PostgreSQL: a label's first pending vars inserted (``_insert_of_new_pending``: nothing
+    when the label has some already) and the post's audit row (``record_change``'s, from
+    ``entry_values``) in one statement, two data-modifying CTEs; answers the new row's id, if
+    any. Built on first use (the PostgreSQL dialect's module is imported only then)."""
+    if not _KEPT_AND_LOGGED:
+        kept = (
+            insert_for_dialect("postgresql", _PENDING)
+            .values(
+                room_name=sa.bindparam("room_name", type_=_PENDING.c.room_name.type),
+                label=sa.bindparam("label", type_=_PENDING.c.label.type),
+                vars=sa.bindparam("pending_vars", type_=_PENDING.c.vars.type),
+                updated_by=sa.bindparam("updated_by", type_=_PENDING.c.updated_by.type),
+                updated_at=sa.bindparam("at", type_=_PENDING.c.updated_at.type),
+            )
+            .on_conflict_do_nothing(index_elements=[_PENDING.c.room_name, _PENDING.c.label])
+            .returning(_PENDING.c.id)
+            .cte("kept")
+        )
+        logged = (
+            sa.insert(_AUDIT)
+            .values(
+                at=sa.bindparam("at", type_=_AUDIT.c.at.type),
+                who=sa.bindparam("who", type_=_AUDIT.c.who.type),
+                action=sa.bindparam("action", type_=_AUDIT.c.action.type),
+                session_code=sa.bindparam("session_code", type_=_AUDIT.c.session_code.type),
+                participant_code=sa.bindparam(
+                    "participant_code", type_=_AUDIT.c.participant_code.type
+                ),
+                room_name=sa.bindparam("room_name", type_=_AUDIT.c.room_name.type),
+                study_name=sa.bindparam("study_name", type_=_AUDIT.c.study_name.type),
+                details=sa.bindparam("details", type_=_AUDIT.c.details.type),
+            )
+            .cte("logged")
+        )
+        _KEPT_AND_LOGGED.append(sa.select(kept.c.id).add_cte(logged))
+    return _KEPT_AND_LOGGED[0]
 
 
 def set_participant_vars_by_label(
@@ -264,7 +318,6 @@ def set_participant_vars_by_label(
                 _record_vars(db, who, "participant.vars", values, session_code, row.code, room)
                 return True
         _keep_pending_vars(db, room, label, values, who)
-        _record_vars(db, who, "participant.vars", values, None, None, room, label=label)
         return False
 
     return database.run(work)
@@ -308,12 +361,7 @@ def _record_vars(
     session_code: str | None,
     participant_code: str | None,
     room: str | None,
-    *,
-    label: str | None = None,
 ) -> None:
-    details: dict[str, Any] = {"vars": sorted(values)}
-    if label is not None:
-        details["pending_for_label"] = label
     record_change(
         db,
         who,
@@ -321,7 +369,7 @@ def _record_vars(
         session=session_code,
         participant=participant_code,
         room=room,
-        details=details,
+        details={"vars": sorted(values)},
     )
 
 
@@ -348,7 +396,6 @@ _LOCKED_BY_LABEL = (
 # inserted (``record_change``'s row, with the session's code read by the lock) in one
 # statement, a data-modifying CTE: one round trip to the server fewer a post. No participant:
 # no row returned, and none logged. SQLite has no INSERT in a WITH clause.
-_AUDIT: sa.Table = AuditEntry.__table__  # type: ignore[assignment]
 _LOCKED = _LOCKED_BY_CODE.cte("locked")
 _LOGGED = (
     sa.insert(_AUDIT)
