@@ -396,7 +396,10 @@ _LOCKED_BY_LABEL = (
 # inserted (``record_change``'s row, with the session's code read by the lock) in one
 # statement, a data-modifying CTE: one round trip to the server fewer a post. No participant:
 # no row returned, and none logged. SQLite has no INSERT in a WITH clause.
-_LOCKED = _LOCKED_BY_CODE.cte("locked")
+# The participant's code comes from the locked row, not a parameter: PostgreSQL coerces a
+# constant to its column's type when it plans the INSERT, so a code longer than the audit
+# column (no participant has one) failed even though no row was to be inserted.
+_LOCKED = _LOCKED_BY_CODE.add_columns(_PARTICIPANTS.c.code.label("participant_code")).cte("locked")
 _LOGGED = (
     sa.insert(_AUDIT)
     .from_select(
@@ -406,7 +409,7 @@ _LOGGED = (
             sa.bindparam("who", type_=_AUDIT.c.who.type),
             sa.bindparam("action", type_=_AUDIT.c.action.type),
             _LOCKED.c.session_code,
-            sa.bindparam("participant_code", type_=_AUDIT.c.participant_code.type),
+            _LOCKED.c.participant_code,
             sa.bindparam("details", type_=_AUDIT.c.details.type),
         ).select_from(_LOCKED),
     )
