@@ -366,8 +366,9 @@ def randomize(
             "num_assigned": sequence,
         },
     )
-    # A study object this unit of work loaded earlier no longer shows the stored state.
-    loaded = db.identity_map.get(identity_key(UrnStudy, study_id))
+    # A study object this unit of work loaded earlier no longer shows the stored state. (The
+    # API's draws load no ORM object at all: an empty identity map needs no key built.)
+    loaded = db.identity_map.get(identity_key(UrnStudy, study_id)) if db.identity_map else None
     if loaded is not None:
         db.expire(loaded)
     return Randomization(
