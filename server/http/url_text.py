@@ -27,7 +27,11 @@ def unstorable_text_refusal(
     problem = unstorable_character(path)
     if problem is not None:
         return 404, f"No page has this address: a code or name cannot contain {problem}.", None
-    if query_string:
+    # A query's names and values are its bytes as Latin-1 with %XX escapes decoded as UTF-8,
+    # invalid sequences replaced (Starlette's QueryParams, urllib's parse_qsl): no surrogate
+    # can come out of that, and a NUL only from a raw zero byte or %00. Without either
+    # (nearly every request) the query need not be parsed here.
+    if query_string and (b"%00" in query_string or b"\x00" in query_string):
         for name, value in QueryParams(query_string).multi_items():
             problem = unstorable_character(name)
             if problem is not None:
