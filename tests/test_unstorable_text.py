@@ -352,3 +352,16 @@ def test_chat_in_a_browser_sends_and_keeps_a_refused_message(browser, tmp_path):
         assert writer.input_value(".grove-chat-input") == "bad \x00 message"
         assert "NUL" in str(writer.get_attribute(".grove-chat-input", "title"))
         assert errors == []
+
+
+def test_a_query_is_refused_for_a_nul_however_sent_and_never_for_what_decodes_to_u_fffd():
+    # The check skips parsing a query without %00 or a zero byte (server/http/url_text.py):
+    # both still refuse; escapes of surrogates or overlong NULs decode to U+FFFD, storable.
+    from server.http.url_text import unstorable_text_refusal
+
+    for query in (b"x=%00", b"x=a\x00b", b"%00=1", b"a=1&b=%00"):
+        refusal = unstorable_text_refusal("/p", query, None)
+        assert refusal is not None, query
+        assert refusal[0] == 400, query
+    for query in (b"x=%ED%A0%80", b"x=%C0%80", b"x=%E0%80%80", b"x=%2500", b"x=\xff"):
+        assert unstorable_text_refusal("/p", query, None) is None, query
