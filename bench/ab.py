@@ -192,8 +192,14 @@ def _urn(server: RunningServer, options: argparse.Namespace) -> Load:
     study = server.study  # type: ignore[attr-defined]
     return Load(
         lambda: metrics.urn_api(
-            server, study, options.clients, options.seconds, int(3_000 * options.seconds) + 100
-        )
+            server,
+            study,
+            options.clients,
+            options.seconds,
+            int(3_000 * options.seconds) + 100,
+            warm_up=False,
+        ),
+        lambda: metrics.urn_warm_up(server, study, options.clients),
     )
 
 

@@ -93,7 +93,8 @@ def _prepare(server: RunningServer, path_name: str, seconds: float) -> Callable[
         )
     if path_name == "urn":
         study = server.study  # type: ignore[attr-defined]
-        return lambda: metrics.urn_api(server, study, clients, seconds, 40_000)
+        metrics.urn_warm_up(server, study, clients)
+        return lambda: metrics.urn_api(server, study, clients, seconds, 40_000, warm_up=False)
     if path_name == "session_create":
         return lambda: _create_sessions(server, seconds)
     raise SystemExit(f"unknown path {path_name!r}")
