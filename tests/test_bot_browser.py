@@ -52,3 +52,52 @@ def test_the_browser_leaves_redirects_to_the_runner_and_keeps_the_cookies_it_is_
         "content_type": "application/x-www-form-urlencoded",
         "form": {"answer": "5", "note": "a b&c"},
     }
+
+
+def _scoped(_request: Request) -> Response:
+    response = Response("set")
+    response.set_cookie("room", "r1", path="/room/lab")
+    response.set_cookie("site", "s1")
+    return response
+
+
+def _forget(_request: Request) -> Response:
+    response = Response("gone")
+    response.delete_cookie("site")
+    return response
+
+
+async def _cookies(request: Request) -> Response:
+    return JSONResponse(dict(request.cookies))
+
+
+SCOPED = Starlette(
+    routes=[
+        Route("/set", _scoped),
+        Route("/forget", _forget),
+        Route("/room/lab/cookies", _cookies),
+        Route("/room/labx/cookies", _cookies),
+        Route("/cookies", _cookies),
+    ]
+)
+
+
+def test_the_browser_sends_a_cookie_within_its_path_only_and_drops_one_the_app_deletes():
+    # A browser's rules (RFC 6265 5.1.4, 5.3): Path limits where a cookie goes (/room/lab is
+    # not a prefix of /room/labx in its sense); a cookie set to expire is deleted.
+    async def visit() -> list[dict]:
+        browser = Browser(SCOPED)
+        await browser.get("/set")
+        seen = [
+            (await browser.get(path)).json()
+            for path in ("/room/lab/cookies", "/room/labx/cookies", "/cookies")
+        ]
+        await browser.get("/forget")
+        seen.append((await browser.get("/room/lab/cookies")).json())
+        return seen
+
+    in_room, next_door, elsewhere, after_delete = asyncio.run(visit())
+    assert in_room == {"room": "r1", "site": "s1"}
+    assert next_door == {"site": "s1"}
+    assert elsewhere == {"site": "s1"}
+    assert after_delete == {"room": "r1"}
