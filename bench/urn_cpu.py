@@ -6,7 +6,10 @@ Prints the CPU microseconds per call (``time.process_time``) of each batch after
 that warms up, and their median. As ``bench.post_cpu``: compare two revisions by running each
 one's copy alternately, or count instructions on a shared machine: ``PYTHONHASHSEED=0
 valgrind --tool=callgrind --callgrind-out-file=/dev/null python -m bench.urn_cpu --batches B
---calls 50`` with B = 1 and B = 7 (300 calls more) and divide the difference by 300.
+--calls 50`` with B = 1 and B = 7 (300 calls more) and divide the difference by 300. The
+figure moves by up to 15% between runs: the draws run in worker threads and the WAL
+checkpointer wakes every second, so a slower run (valgrind on a busy machine) counts more;
+compare runs made side by side, several times.
 ``--profile FILE`` writes a cProfile of the second batch.
 
 Run: ``python -m bench.urn_cpu [--prior 100] [--batches 5] [--calls 400] [--profile FILE]
