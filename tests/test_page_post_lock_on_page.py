@@ -15,6 +15,7 @@ from server.app import create_app
 from server.config import load_settings
 from tests import databases
 from tests.rest_helpers import HEADERS, REST_KEY
+from tests.session_players import advance
 
 ALPHA = """
 from server.api import *
@@ -211,4 +212,22 @@ def test_round_two_posts_land_in_the_groups_set_group_matrix_made(tmp_path):
             (2, 3): ("2", "5"),
         }
         assert {key: row["group.released"] for key, row in rows.items()} == dict.fromkeys(rows, "1")
+    app.state.grove.db.dispose()
+
+
+def test_a_post_after_the_admin_advanced_the_participant_is_stale(tmp_path):
+    """The Monitor's "advance" moved the participant on (the page submitted as a timeout
+    would) while their tab still showed the page: the tab's POST changes nothing."""
+    client, app = _client(tmp_path)
+    with client:
+        session, people = _session(client)
+        path = _start(client, people[0])
+        assert advance(client, session, people[0]).status_code == 303
+        late = client.post(path, data={"answer": "7"}, follow_redirects=False)
+        assert late.status_code == 303, late.text[:300]
+        assert late.headers["location"].endswith("/alpha/Sync/2")
+        rows = _export(client, session)
+        # The advance submitted it as a timeout (0, as oTree fills an IntegerField), not 7.
+        assert rows[(1, 1)]["player.answer"] == "0"
+        assert rows[(1, 1)]["group.total"] == "0"
     app.state.grove.db.dispose()
