@@ -384,6 +384,26 @@ def _participant_with_page_rows_query(player_cls: Any) -> sa.Select[Any]:
     )
 
 
+def _url_names_other_page(
+    project: Project,
+    entry: PageEntry | None,
+    app_in_url: str | None,
+    page_in_url: str | None,
+) -> bool:
+    """Whether a page URL naming app ``app_in_url`` (its ``C.NAME_IN_URL``) and page
+    ``page_in_url`` names another page than ``entry``, the one at the URL's index the
+    participant is on (False when the caller gave no URL: the timeout sweep). oTree 6.0.15
+    answers a request whose path is not the current page's URL with a redirect to it,
+    whatever the method (``Page.dispatch``), so such a URL neither submits nor shows the
+    current page, nor counts an arrival at it."""
+    if entry is None or (app_in_url is None and page_in_url is None):
+        return False
+    app = project.apps[entry.app_name]
+    return (app_in_url is not None and app_in_url != app.name_in_url) or (
+        page_in_url is not None and page_in_url != entry.page_name
+    )
+
+
 # --- use cases -----------------------------------------------------------------------------
 
 
@@ -420,6 +440,7 @@ def show_page(
     render: PageRenderer,
     *,
     app_in_url: str | None = None,
+    page_in_url: str | None = None,
 ) -> Redirect | Rendered:
     """A GET of page ``index``: the page, or a Redirect to where the participant belongs.
 
@@ -428,11 +449,14 @@ def show_page(
     countdown's start) or whose hooks change a row goes through a write unit of work.
     ``app_in_url``: the app the URL names (``C.NAME_IN_URL``); its player, with their group
     and subsession, comes in the participant's read (one statement for the page).
+    ``page_in_url``: the page the URL names; a URL naming another app or page than the one
+    at ``index`` is a Redirect (``_url_names_other_page``).
     """
     app = project.app_in_url(app_in_url) if app_in_url is not None else None
     player_cls = app.player_cls if app is not None else None
+    in_url = (app_in_url, page_in_url)
     try:
-        shown = _show_without_writing(database, project, code, index, render, player_cls)
+        shown = _show_without_writing(database, project, code, index, render, player_cls, in_url)
     except DatabaseBusy:
         # A hook wrote while the page was read (participant.randomize() in vars_for_template
         # flushes its draw): SQLite cannot turn a read into a write while another connection
@@ -446,6 +470,8 @@ def show_page(
         if participant.index_in_pages == 0:
             flow.start(db, project, participant)
         entry = flow.current_entry(project, participant)
+        if _url_names_other_page(project, entry, *in_url):
+            return Redirect(flow.current_url(project, participant))
         if entry is not None and entry.is_wait_page and entry.index == index:
             if not flow.arrive_at_wait_page(db, project, participant):
                 return _page_to_render(db, project, participant, entry)
@@ -484,7 +510,8 @@ def submit_page(
     (``participant_presence.note_seen_in_unit``). ``app_in_url``: the app the POST's URL
     names (``C.NAME_IN_URL``); on SQLite its player comes in the participant's read.
     ``page_in_url``: the page the URL names; on PostgreSQL, while the participant is on it,
-    the locks need no look before them (``_lock_on_page``).
+    the locks need no look before them (``_lock_on_page``). A URL naming another app or page
+    than the one at ``index`` changes nothing (``_url_names_other_page``): a Redirect.
     """
     app = project.app_in_url(app_in_url) if app_in_url is not None else None
     player_cls = app.player_cls if app is not None else None
@@ -497,6 +524,12 @@ def submit_page(
             participant = _locked(db, project, code, player_cls)
         if participant.index_in_pages == 0:
             flow.start(db, project, participant)
+        entry = flow.current_entry(project, participant)
+        other_page = _url_names_other_page(project, entry, app_in_url, page_in_url)
+        if other_page and entry is not None and entry.index == index:
+            if seen:
+                note_seen_in_unit(participant)
+            return Redirect(flow.current_url(project, participant))
         result = flow.submit_page(
             db,
             project,
@@ -673,8 +706,11 @@ def _show_without_writing(
     index: int,
     render: PageRenderer,
     player_cls: Any = None,
-) -> Rendered | None:
-    """The current page rendered in a read transaction; None if showing it must write."""
+    in_url: tuple[str | None, str | None] = (None, None),
+) -> Rendered | Redirect | None:
+    """The current page rendered in a read transaction; None if showing it must write; a
+    Redirect to it when the URL (``in_url``: its app and page names) names another page at
+    its index (``_url_names_other_page``)."""
     with database.read() as db:
         participant = (
             get_participant(db, code)
@@ -684,7 +720,11 @@ def _show_without_writing(
         if participant.index_in_pages == 0:
             return None
         entry = flow.current_entry(project, participant)
-        if entry is None or entry.is_wait_page or entry.index != index:
+        if entry is None or entry.index != index:
+            return None
+        if _url_names_other_page(project, entry, *in_url):
+            return Redirect(flow.current_url(project, participant))
+        if entry.is_wait_page:
             return None
         player = flow.player_for(db, project, participant, entry, with_group=True)
         if participant.page_deadline is None and flow.timeout_seconds(entry, player) is not None:

@@ -231,3 +231,67 @@ def test_a_post_after_the_admin_advanced_the_participant_is_stale(tmp_path):
         assert rows[(1, 1)]["player.answer"] == "0"
         assert rows[(1, 1)]["group.total"] == "0"
     app.state.grove.db.dispose()
+
+
+def test_page_gets_of_an_earlier_round_and_after_the_end(tmp_path):
+    """The page GET's one read (participant, session and the URL's app's player, group and
+    subsession) for the URLs a participant's browser can hold: an earlier round's page (a 303
+    to their page), and any page after the end (a 303 to the finished page)."""
+    client, app = _client(tmp_path)
+    with client:
+        _session_code, people = _session(client)
+        paths = [_start(client, person) for person in people]
+        for round_number in (1, 2):
+            for path in paths:
+                answer = client.post(path, data={"answer": "1"}, follow_redirects=False)
+                assert answer.status_code == 303, (round_number, answer.text[:300])
+            paths = []
+            for person in people:
+                page = client.get(f"/InitializeParticipant/{person}", follow_redirects=True)
+                assert "/alpha/Results/" in page.url.path, page.url.path
+                if round_number == 1:
+                    back = client.get(f"/p/{person}/alpha/Decide/1", follow_redirects=False)
+                    assert back.status_code == 303, back.text[:300]
+                    assert back.headers["location"] == page.url.path
+                done = client.post(page.url.path, data={}, follow_redirects=False)
+                assert done.status_code == 303, done.text[:300]
+                paths.append(done.headers["location"])
+        assert all(path.endswith("/beta/Other/7") for path in paths), paths
+        for person, path in zip(people, paths, strict=True):
+            finished = client.post(path, data={"other": "5"}, follow_redirects=False)
+            assert finished.status_code == 303, finished.text[:300]
+            assert finished.headers["location"] == f"/p/{person}/finished"
+            for url in (path, f"/p/{person}/alpha/Decide/4"):
+                late = client.get(url, follow_redirects=False)
+                assert late.status_code == 303, (url, late.status_code, late.text[:300])
+                assert late.headers["location"] == f"/p/{person}/finished", url
+    app.state.grove.db.dispose()
+
+
+def test_a_url_naming_another_page_at_the_current_index_is_a_redirect(tmp_path):
+    """oTree 6.0.15 answers any page request whose path is not the participant's current
+    page's URL with a redirect to it (``Page.dispatch``: ``request.url.path ==
+    participant._url_i_should_be_on()``), whatever the method: a URL that names another app,
+    or another page, at the index the participant is on changes nothing. Grove took it as
+    the current page's submission (and showed that page under the other URL)."""
+    client, app = _client(tmp_path)
+    with client:
+        session, people = _session(client)
+        path = _start(client, people[0])
+        assert path.endswith("/alpha/Decide/1")
+        base = path.rsplit("/", 3)[0]
+        for other in ("beta/Other/1", "alpha/Results/1", "alpha/Nope/1", "nope/Decide/1"):
+            shown = client.get(f"{base}/{other}", follow_redirects=False)
+            assert shown.status_code == 303, (other, shown.status_code)
+            assert shown.headers["location"] == path, other
+            sent = client.post(
+                f"{base}/{other}", data={"answer": "4", "other": "4"}, follow_redirects=False
+            )
+            assert sent.status_code == 303, (other, sent.status_code, sent.text[:300])
+            assert sent.headers["location"] == path, other
+        rows = _export(client, session)
+        assert rows[(1, 1)]["player.answer"] == ""
+        assert rows[(1, 1)]["group.total"] == "0"
+        assert client.post(path, data={"answer": "4"}, follow_redirects=False).status_code == 303
+        assert _export(client, session)[(1, 1)]["player.answer"] == "4"
+    app.state.grove.db.dispose()

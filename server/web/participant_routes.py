@@ -94,7 +94,13 @@ def participant_page(request: Request) -> Response:
         setattr(request.state, SEEN_BY_ROUTE, True)  # the presence middleware need not write
         return _respond(outcome)
     outcome = participant_pages.show_page(
-        app.db, app.project, code, index, render, app_in_url=request.path_params["app_name"]
+        app.db,
+        app.project,
+        code,
+        index,
+        render,
+        app_in_url=request.path_params["app_name"],
+        page_in_url=request.path_params["page_name"],
     )
     if isinstance(outcome, Rendered) and outcome.seen_due is not None:
         # The page's read had the participant's last_seen: the presence middleware need not.
