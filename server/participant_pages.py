@@ -264,6 +264,12 @@ def _participant_with_player_query(player_cls: Any) -> sa.Select[Any]:
     """The participant by ``:code`` with their session and, if there is one, their player of
     ``player_cls`` in the round they are in (``current_round``), read afresh; built once per
     Player class."""
+    return _participant_and_player(player_cls).execution_options(populate_existing=True)
+
+
+def _participant_and_player(player_cls: Any) -> sa.Select[Any]:
+    """The participant by ``:code``, their session, and their player of ``player_cls`` in the
+    round they are in (``current_round``), if there is one."""
     in_round = sa.and_(
         player_cls.participant_id == Participant.id,
         player_cls.round_number == Participant.current_round,
@@ -273,7 +279,6 @@ def _participant_with_player_query(player_cls: Any) -> sa.Select[Any]:
         .outerjoin(player_cls, in_round)
         .where(Participant.code == sa.bindparam("code"))
         .options(joinedload(Participant.session, innerjoin=True))
-        .execution_options(populate_existing=True)
     )
 
 
@@ -368,19 +373,8 @@ def _participant_with_page_rows(db: Session, code: str, player_cls: Any) -> Part
 @functools.lru_cache(maxsize=256)
 def _participant_with_page_rows_query(player_cls: Any) -> sa.Select[Any]:
     """_participant_with_page_rows's statement, built once per Player class."""
-    in_round = sa.and_(
-        player_cls.participant_id == Participant.id,
-        player_cls.round_number == Participant.current_round,
-    )
-    return (
-        sa.select(Participant, player_cls)
-        .outerjoin(player_cls, in_round)
-        .where(Participant.code == sa.bindparam("code"))
-        .options(
-            joinedload(Participant.session, innerjoin=True),
-            joinedload(player_cls.group),
-            joinedload(player_cls.subsession),
-        )
+    return _participant_and_player(player_cls).options(
+        joinedload(player_cls.group), joinedload(player_cls.subsession)
     )
 
 
