@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import gc
 import os
-import pstats
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from bench.post_cpu import _lifespan, _participants, build, request
+from bench.asgi_calls import print_per_request, profiled, start_lifespan
+from bench.post_cpu import _participants, build, request
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -44,37 +42,23 @@ async def main_async(args: argparse.Namespace) -> None:
             url = databases.database_url(Path(tmp), "get_cpu", backend=databases.POSTGRESQL)
         app = build(Path(tmp), url, steady=args.steady)
         app.state.grove.blocking_on_loop = bool(args.profile) or args.steady
-        inbox, task = await _lifespan(app)
+        running = await start_lifespan(app)
         paths = await _participants(app, args.participants)
         gc.collect()
         gc.freeze()
         per_get = []
         for batch in range(args.batches + 1):  # the first one warms up
-            profiler = cProfile.Profile() if args.profile and batch == 1 else None
             started = time.process_time()
-            if profiler:
-                profiler.enable()
-            for i in range(args.gets):
-                status, _ = await request(app, "GET", paths[i % len(paths)])
-                if status != 200:
-                    raise RuntimeError(f"GET answered {status}")
-            if profiler:
-                profiler.disable()
+            with profiled(args.profile if batch == 1 else None, cumulative_lines=70):
+                for i in range(args.gets):
+                    status, _ = await request(app, "GET", paths[i % len(paths)])
+                    if status != 200:
+                        raise RuntimeError(f"GET answered {status}")
             spent = time.process_time() - started
             if batch:
                 per_get.append(1e6 * spent / args.gets)
-            if profiler:
-                profiler.dump_stats(args.profile)
-                stats = pstats.Stats(args.profile)
-                stats.sort_stats("tottime").print_stats(40)
-                stats.sort_stats("cumulative").print_stats(70)
-        print(
-            "us/GET:",
-            " ".join(f"{v:.0f}" for v in per_get),
-            f"median {statistics.median(per_get):.0f}",
-        )
-        await inbox.put({"type": "lifespan.shutdown"})
-        await task
+        print_per_request("GET", per_get)
+        await running.stop()
         app.state.grove.db.dispose()
 
 

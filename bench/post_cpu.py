@@ -25,77 +25,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import os
-import pstats
-import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.asgi_calls import asgi_request, print_per_request, profiled, start_lifespan
 from bench.projects import build_grove_project
 from bench.servers import ADMIN_PASSWORD, REST_KEY, SECRET_KEY, scratch_env
 
 
-async def _lifespan(app: Any) -> tuple[asyncio.Queue[Any], asyncio.Task[Any]]:
-    inbox: asyncio.Queue[Any] = asyncio.Queue()
-    outbox: asyncio.Queue[Any] = asyncio.Queue()
-    await inbox.put({"type": "lifespan.startup"})
-
-    async def receive() -> Any:
-        return await inbox.get()
-
-    async def send(message: Any) -> None:
-        await outbox.put(message)
-
-    task = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
-    started = await outbox.get()
-    assert started["type"] == "lifespan.startup.complete", started
-    return inbox, task
-
-
 async def request(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int, dict]:
-    """One request through the ASGI app: (status, headers)."""
-    headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"post_cpu")]
-    if body:
-        headers += [
-            (b"content-type", b"application/x-www-form-urlencoded"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    sent = False
-    result: dict[str, Any] = {}
-
-    async def receive() -> Any:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: Any) -> None:
-        if message["type"] == "http.response.start":
-            result["status"] = message["status"]
-            result["headers"] = {k.decode(): v.decode() for k, v in message["headers"]}
-
-    await app(scope, receive, send)
-    return result["status"], result["headers"]
+    """One request through the ASGI app, a body sent as a form: (status, headers)."""
+    form = [(b"content-type", b"application/x-www-form-urlencoded")] if body else []
+    answer = await asgi_request(app, method, path, body=body, headers=form)
+    return answer.status, answer.headers
 
 
 def build(folder: Path, database_url: str | None, *, steady: bool = False) -> Any:
@@ -173,7 +118,7 @@ async def main_async(args: argparse.Namespace) -> None:
         app = build(Path(tmp), url, steady=args.steady)
         # A profile sees the event loop's thread only: the page's work runs there then.
         app.state.grove.blocking_on_loop = bool(args.profile) or args.steady
-        inbox, task = await _lifespan(app)
+        running = await start_lifespan(app)
         if 0 < args.participants < (args.batches + 1) * args.posts:
             raise SystemExit("--participants: fewer than (batches + 1) x posts")
         pool = await _participants(app, args.participants) if args.participants else []
@@ -185,28 +130,14 @@ async def main_async(args: argparse.Namespace) -> None:
                 paths = pool[batch * args.posts : (batch + 1) * args.posts]
             else:
                 paths = await _participants(app, args.posts)
-            profiler = cProfile.Profile() if args.profile and batch == 1 else None
             started = time.process_time()
-            if profiler:
-                profiler.enable()
-            await _post_all(app, paths, args.clients)
-            if profiler:
-                profiler.disable()
+            with profiled(args.profile if batch == 1 else None):
+                await _post_all(app, paths, args.clients)
             spent = time.process_time() - started
             if batch:
                 per_post.append(1e6 * spent / args.posts)
-            if profiler:
-                profiler.dump_stats(args.profile)
-                stats = pstats.Stats(args.profile)
-                stats.sort_stats("tottime").print_stats(40)
-                stats.sort_stats("cumulative").print_stats(60)
-        print(
-            "us/POST:",
-            " ".join(f"{v:.0f}" for v in per_post),
-            f"median {statistics.median(per_post):.0f}",
-        )
-        await inbox.put({"type": "lifespan.shutdown"})
-        await task
+        print_per_request("POST", per_post)
+        await running.stop()
         app.state.grove.db.dispose()
 
 

@@ -20,19 +20,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import json
 import os
-import pstats
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.post_cpu import _lifespan
+from bench.asgi_calls import asgi_request, print_per_request, profiled, start_lifespan
 from bench.projects import REPO_ROOT, build_grove_project
 from bench.servers import ADMIN_PASSWORD, REST_KEY, SECRET_KEY, scratch_env
 
@@ -41,42 +38,8 @@ LEVELS = [("18-40", "Male"), ("41-65", "Female"), ("65+", "Male"), ("18-40", "Fe
 
 async def call(app: Any, method: str, path: str, query: str) -> tuple[int, bytes]:
     """One request through the ASGI app: (status, body)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"urn_cpu")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    sent = False
-    status = 0
-    body = b""
-
-    async def receive() -> Any:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: Any) -> None:
-        nonlocal status, body
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            body += message.get("body", b"")
-
-    await app(scope, receive, send)
-    return status, body
+    answer = await asgi_request(app, method, path, query=query.encode())
+    return answer.status, answer.body
 
 
 def build(folder: Path, prior: int, seeded: Path | None = None) -> tuple[Any, str]:
@@ -132,7 +95,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 return function(*arguments)
 
             urn_api.run_in_threadpool = on_the_loop  # type: ignore[assignment]
-        inbox, task = await _lifespan(app)
+        running = await start_lifespan(app)
         gc.collect()
         gc.freeze()
         per_call = []
@@ -153,32 +116,22 @@ async def main_async(args: argparse.Namespace) -> None:
                     )
                 )
                 number += 1
-            profiler = cProfile.Profile(time.thread_time) if args.profile and batch == 1 else None
             started = time.process_time()
-            if profiler:
-                profiler.enable()
-            for query in queries:
-                status, body = await call(app, "POST", "/study_participants", query)
-                if status != 200:
-                    raise RuntimeError(f"urn API answered {status}: {body[:300]!r}")
-            if profiler:
-                profiler.disable()
+            with profiled(args.profile if batch == 1 else None, timer=time.thread_time):
+                for query in queries:
+                    status, body = await call(app, "POST", "/study_participants", query)
+                    if status != 200:
+                        raise RuntimeError(f"urn API answered {status}: {body[:300]!r}")
             spent = time.process_time() - started
             if batch:
                 per_call.append(1e6 * spent / args.calls)
-            if profiler:
-                profiler.dump_stats(args.profile)
-                stats = pstats.Stats(args.profile)
-                stats.sort_stats("tottime").print_stats(40)
-                stats.sort_stats("cumulative").print_stats(60)
-        print(
-            f"prior {args.prior}: us/call:",
-            " ".join(f"{v:.0f}" for v in per_call),
-            f"median {statistics.median(per_call):.0f}",
-            f"(last answer {json.loads(body)['results'][0]})",
+        print_per_request(
+            "call",
+            per_call,
+            before=f"prior {args.prior}:",
+            after=f"(last answer {json.loads(body)['results'][0]})",
         )
-        await inbox.put({"type": "lifespan.shutdown"})
-        await task
+        await running.stop()
         app.state.grove.db.dispose()
 
 

@@ -23,65 +23,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import os
-import pstats
-import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.asgi_calls import asgi_request, print_per_request, profiled, start_lifespan
 from bench.metrics import VARS_BODY, label_bodies
-from bench.post_cpu import _lifespan, build
+from bench.post_cpu import build
 from bench.servers import REST_KEY
 
 
 async def post_json(app: Any, path: str, body: bytes) -> tuple[int, bytes]:
     """One JSON POST with the REST key through the ASGI app: (status, body)."""
-    headers = [
-        (b"host", b"127.0.0.1:8000"),
-        (b"user-agent", b"vars_cpu"),
+    json_with_key = [
         (b"content-type", b"application/json"),
         (b"otree-rest-key", REST_KEY.encode()),
-        (b"content-length", str(len(body)).encode()),
     ]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    sent = False
-    status = 0
-    chunks: list[bytes] = []
-
-    async def receive() -> Any:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: Any) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, b"".join(chunks)
+    answer = await asgi_request(app, "POST", path, body=body, headers=json_with_key)
+    return answer.status, answer.body
 
 
 async def _post_all(app: Any, requests: list[tuple[str, bytes]], clients: int) -> None:
@@ -143,7 +104,7 @@ async def main_async(args: argparse.Namespace) -> None:
         app = build(Path(tmp), url, steady=True)
         if args.profile:
             _handlers_on_the_loop()
-        inbox, task = await _lifespan(app)
+        running = await start_lifespan(app)
         total = (args.batches + 1) * args.posts
         if args.by == "label":
             bodies = [body.encode() for body in label_bodies(total)]
@@ -160,31 +121,22 @@ async def main_async(args: argparse.Namespace) -> None:
         per_post = []
         for batch in range(args.batches + 1):  # the first one warms up
             chunk = requests[batch * args.posts : (batch + 1) * args.posts]
-            profiler = cProfile.Profile(time.process_time) if args.profile and batch == 1 else None
             statements_before = counter[0] if counter else 0
             started = time.process_time()
-            if profiler:
-                profiler.enable()
-            await _post_all(app, chunk, args.clients)
-            if profiler:
-                profiler.disable()
+            with profiled(
+                args.profile if batch == 1 else None,
+                timer=time.process_time,
+                own_lines=45,
+                cumulative_lines=70,
+            ):
+                await _post_all(app, chunk, args.clients)
             spent = time.process_time() - started
             if batch:
                 per_post.append(1e6 * spent / args.posts)
             if counter and batch == 1:
                 print(f"statements per post: {(counter[0] - statements_before) / args.posts:.2f}")
-            if profiler:
-                profiler.dump_stats(args.profile)
-                stats = pstats.Stats(args.profile)
-                stats.sort_stats("tottime").print_stats(45)
-                stats.sort_stats("cumulative").print_stats(70)
-        print(
-            f"us/post by {args.by}:",
-            " ".join(f"{v:.0f}" for v in per_post),
-            f"median {statistics.median(per_post):.0f}",
-        )
-        await inbox.put({"type": "lifespan.shutdown"})
-        await task
+        print_per_request(f"post by {args.by}", per_post)
+        await running.stop()
         app.state.grove.db.dispose()
 
 
