@@ -168,7 +168,14 @@ def _peek(db: Session, code: str, player_cls: Any) -> Participant:
     the scope's id on it): one statement, not two. Raises ParticipantNotFound."""
     if player_cls is None:
         return get_participant(db, code)
-    row = db.execute(_participant_with_player_query(player_cls), {"code": code}).first()
+    return _read_participant_and_player(db, _participant_with_player_query(player_cls), code)
+
+
+def _read_participant_and_player(db: Session, query: sa.Select[Any], code: str) -> Participant:
+    """Run ``query`` (a participant and their player, ``_participant_and_player``) for
+    ``code``; the player, if any, is kept for ``flow.player_for``. ParticipantNotFound if
+    there is no such participant."""
+    row = db.execute(query, {"code": code}).first()
     if row is None:
         raise ParticipantNotFound(f"no participant with code {code!r}")
     participant, player = row
@@ -361,13 +368,7 @@ def _participant_with_page_rows(db: Session, code: str, player_cls: Any) -> Part
     of ``player_cls`` in the round they are in, with the player's group and subsession (what
     a page's template gets), kept for ``flow.player_for``; ParticipantNotFound if there is no
     such participant. For a read transaction: nothing is read afresh."""
-    row = db.execute(_participant_with_page_rows_query(player_cls), {"code": code}).first()
-    if row is None:
-        raise ParticipantNotFound(f"no participant with code {code!r}")
-    participant, player = row
-    if player is not None:
-        player_cache.remember(db, [player])
-    return participant
+    return _read_participant_and_player(db, _participant_with_page_rows_query(player_cls), code)
 
 
 @functools.lru_cache(maxsize=256)
