@@ -3,11 +3,15 @@ data changed after a pull.
 
 Every unit of work that changes what a participant's wide export row shows stamps that
 participant's row (``grove_participant.changed_seq`` and ``changed_at``) in the same
-transaction: a change to the participant, to one of their player rows, to their group or
-subsession (every member), or to their session (every participant of it). The stamping is a
-SQLAlchemy flush hook, so no use case has to remember it; it costs one extra UPDATE per
-flush that changes a row other than a participant's own, and none for rows already stamped in
-the transaction.
+transaction: a change to the participant, to one of their player rows, or to their group or
+subsession (every member). A change to their session stamps the session's own row instead
+(``grove_session.changed_seq`` and ``changed_at``, in the row's own UPDATE), and a pull
+returns every participant of a session stamped after its cursor: session.vars written by a
+hook costs no UPDATE of every participant of the session, and takes none of their row locks
+(on PostgreSQL such a unit of work, holding its own participant, deadlocked with the other
+participants' units writing session.vars at once). The stamping is a SQLAlchemy flush hook,
+so no use case has to remember it; it costs one extra UPDATE per flush that changes a player,
+group or subsession row, and none for rows already stamped in the transaction.
 
 A pull reads the rows with ``changed_seq > since`` and answers a cursor, ``next_since``, for
 the next pull. Commit order is not the order in which transactions take numbers, so the cursor
@@ -28,11 +32,11 @@ is not simply the largest number seen:
   returns only newer changes. This is the snapshot rule of PostgreSQL's logical replication
   and transactional-outbox readers, and needs no lock shared by writers.
 
-Locks: a participant's own stamp rides in the UPDATE of their row. Stamping the other members
-of a changed group, subsession or session locks their participant rows in ascending id after
-the group's (LOCK ORDER steps 2 then 3 of ``server/db.py``), as a wait page's payoffs already
-do; a cycle that an app hook's own writes might still close is a deadlock that
-``Database.run`` retries.
+Locks: a participant's own stamp rides in the UPDATE of their row, a session's in the UPDATE
+of the session's row. Stamping the other members of a changed group or subsession locks their
+participant rows in ascending id after the group's (LOCK ORDER steps 2 then 3 of
+``server/db.py``), as a wait page's payoffs already do; a cycle that an app hook's own
+writes might still close is a deadlock that ``Database.run`` retries.
 
 Deleted participants are not reported (they have no row left to stamp).
 """
@@ -87,7 +91,6 @@ class _Stamp:
         self.participants: set[int] = set()
         self.groups: set[tuple[str, int]] = set()
         self.subsessions: set[tuple[str, int]] = set()
-        self.sessions: set[int] = set()
         # SQLite: the connection whose transaction this unit bumped the counter in (its
         # number is shared there: _sequence_value), None if it took a shared number.
         self.bumped_on: sa.Connection | None = None
@@ -161,14 +164,14 @@ def _sqlite_stamp(app_name: str | None, column: str) -> sa.Update:
 
 # Participant columns that no export shows: a change to these alone stamps nothing (a refused
 # form notes the participant as seen, and the next ?since= pull must not return them).
-_NOT_EXPORTED = frozenset({"last_seen", "changed_seq", "changed_at"})
+_NOT_EXPORTED = frozenset({"last_seen", "changed_seq", "changed_at", "row_version"})
 
 
 def _modified(db: Session, row: Any) -> bool:
     return db.is_modified(row, include_collections=False)
 
 
-def _changes_export_data(db: Session, row: Participant) -> bool:
+def _changes_export_data(db: Session, row: Any) -> bool:
     # Only attributes set since the load (or the last flush) can have changes: SQLAlchemy keeps
     # their loaded values in ``committed_state``. Their history says whether a value really
     # changed (one set to what it was is not a change).
@@ -181,21 +184,27 @@ def _changes_export_data(db: Session, row: Participant) -> bool:
 
 @event.listens_for(Session, "before_flush")
 def _stamp_participants(db: Session, _context: Any, _instances: Any) -> None:
-    # Participants in this flush carry their stamp in their own INSERT or UPDATE.
+    # Participants in this flush carry their stamp in their own INSERT or UPDATE, and so do
+    # sessions changed (a new session's participants are new and stamped themselves).
     rows = [
         row
         for row in (*db.new, *db.dirty)
-        if isinstance(row, Participant) and (row in db.new or _changes_export_data(db, row))
+        if (isinstance(row, Participant) and (row in db.new or _changes_export_data(db, row)))
+        or (
+            isinstance(row, ExperimentSession)
+            and row not in db.new
+            and _changes_export_data(db, row)
+        )
     ]
     if not rows:
         return
     stamp = _stamp_of(db)
     value = _sequence_value(db, stamp)
-    for participant in rows:
-        participant.changed_seq = value
-        participant.changed_at = stamp.at
-        if participant.id is not None:
-            stamp.participants.add(participant.id)
+    for row in rows:
+        row.changed_seq = value
+        row.changed_at = stamp.at
+        if isinstance(row, Participant) and row.id is not None:
+            stamp.participants.add(row.id)
 
 
 @event.listens_for(Session, "after_flush")
@@ -205,11 +214,16 @@ def _stamp_related(db: Session, _context: Any) -> None:
     participant_ids: set[int] = set()
     groups: dict[Any, set[int]] = {}
     subsessions: dict[Any, set[int]] = {}
-    sessions: set[int] = set()
     for row in (*db.new, *db.dirty):
-        if isinstance(row, Participant):
+        if isinstance(row, (Participant, ExperimentSession)):
             # Stamped in its own INSERT or UPDATE (not when only _NOT_EXPORTED changed).
-            if row.id is not None and stamp is not None and row.changed_seq == stamp.value:
+            # A session's change stamps its own row (before_flush).
+            if (
+                isinstance(row, Participant)
+                and row.id is not None
+                and stamp is not None
+                and row.changed_seq == stamp.value
+            ):
                 stamp.participants.add(row.id)
             continue
         is_new = row in db.new
@@ -221,13 +235,10 @@ def _stamp_related(db: Session, _context: Any) -> None:
             groups.setdefault(type(row), set()).add(row.id)
         elif isinstance(row, BaseSubsession) and not is_new:
             subsessions.setdefault(type(row), set()).add(row.id)
-        elif isinstance(row, ExperimentSession) and not is_new:
-            sessions.add(row.id)
-    if not (participant_ids or groups or subsessions or sessions):
+    if not (participant_ids or groups or subsessions):
         return
     stamp = _stamp_of(db)
     participant_ids -= stamp.participants
-    sessions -= stamp.sessions
     table: sa.Table = Participant.__table__  # type: ignore[assignment]
     # (app whose players link them, or None; the column; ids in it) of the rows to stamp
     targets: list[tuple[str | None, str, list[int]]] = [
@@ -243,9 +254,6 @@ def _stamp_related(db: Session, _context: Any) -> None:
             continue
         done.update((app_name, i) for i in new_ids)
         targets.extend((app_name, column, chunk) for chunk in _chunks(new_ids))
-    if sessions:
-        targets.append((None, "session_id", sorted(sessions)))
-        stamp.sessions.update(sessions)
     stamp.participants.update(participant_ids)
     if not targets:
         return
@@ -386,7 +394,8 @@ def since_condition(since: str | None) -> Any:
     text = since.strip()
     cursor = _CURSOR.match(text)
     if cursor and int(cursor.group(1)) < 2**63:
-        return Participant.changed_seq > int(cursor.group(1))
+        number = int(cursor.group(1))
+        return _changed(Participant.changed_seq > number, ExperimentSession.changed_seq > number)
     if _EPOCH.match(text):
         try:
             moment = dt.datetime.fromtimestamp(float(text), dt.UTC)
@@ -406,4 +415,12 @@ def since_condition(since: str | None) -> Any:
                 field="since",
             ) from None
         moment = utc_bound(moment, "since")  # SQLite would drop the offset
-    return Participant.changed_at >= moment
+    return _changed(Participant.changed_at >= moment, ExperimentSession.changed_at >= moment)
+
+
+def _changed(participant_changed: Any, session_changed: Any) -> Any:
+    """The participants whose own stamp or whose session's stamp passes the condition."""
+    return sa.or_(
+        participant_changed,
+        Participant.session_id.in_(sa.select(ExperimentSession.id).where(session_changed)),
+    )

@@ -16,7 +16,8 @@ lock before it reads what it decides on:
 0. the room's row (``grove_room_state``, ``room_definitions.lock_room``), for a room's
    arrivals, vars posted for a room label, closing the room, and creating a session in it;
 1. the session row (``grove_session``), only for what changes a whole session (a room
-   arrival claiming a free participant);
+   arrival claiming a free participant), and for a unit of work run again because the
+   session row it wrote had changed since it read it (``server/session_row_writes.py``);
 2. the subsession row, then the group row, of the page a participant is on (the scope a wait
    page counts arrivals in; ``participant_pages.lock_participant``, or
    ``lock_participant_in_scope`` when a live page's socket knows it from its last message);
@@ -112,6 +113,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from server import commit_bell
 from server.errors import DatabaseBusy, DatabaseUnavailable
@@ -126,6 +128,9 @@ DEFAULT_LOCK_TIMEOUT_SECONDS = 5.0
 # PostgreSQL's SQLSTATEs for a transaction aborted only because of its concurrent peers.
 RETRYABLE_SQLSTATES = {"40P01": "deadlock detected", "40001": "serialization failure"}
 UNIT_OF_WORK_ATTEMPTS = 5
+# Session.info key: {model: {id, ...}} of rows of LOCK ORDER step 1 (the session's) that this
+# unit of work wrote (``lock_first_if_run_again``); run again, it locks them first.
+_LOCK_FIRST_KEY = "grove_lock_first"
 # PRAGMA synchronous of every SQLite connection this process opens. FULL, not NORMAL: in WAL
 # mode NORMAL skips the fsync at each commit, so a power loss or an OS crash could take back
 # the last commits after they were acknowledged (a process crash, kill -9 included, loses
@@ -263,6 +268,14 @@ def _published_messages(db: Session) -> tuple[bool, list[commit_bell.Carried] | 
     return bool(published), None if messages is None else sorted(messages)
 
 
+def lock_first_if_run_again(db: Session, model: Any, row_id: int) -> None:
+    """Note that this unit of work writes the row ``row_id`` of ``model``, a row of LOCK
+    ORDER step 1 (the session's) that it may have read without its lock: if the unit is run
+    again (``Database.run``: a deadlock, or an UPDATE that found the row changed since it was
+    read), the next attempt locks the row first, before anything else is read."""
+    db.info.setdefault(_LOCK_FIRST_KEY, {}).setdefault(model, set()).add(row_id)
+
+
 def lock_ids_in_order(db: Session, model: Any, ids: Iterable[int]) -> None:
     """Row-lock these rows of ``model`` in ascending id (LOCK ORDER step 3 and below).
 
@@ -278,12 +291,15 @@ def lock_ids_in_order(db: Session, model: Any, ids: Iterable[int]) -> None:
 
 
 @functools.lru_cache(maxsize=1024)
-def _row_lock_statement(model: Any) -> sa.Select[Any]:
+def _row_lock_statement(model: Any, key_share: bool = False) -> sa.Select[Any]:
     """``SELECT id ... WHERE id IN :ids ORDER BY id FOR UPDATE`` for ``model``, built once per
     model: building it and working out its cache key anew was about a tenth of a page
-    submission's CPU time on PostgreSQL (every submission locks its group)."""
+    submission's CPU time on PostgreSQL (every submission locks its group). With
+    ``key_share``, FOR NO KEY UPDATE: the lock an UPDATE of the row's other columns takes,
+    which leaves inserting rows that refer to it free."""
     ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
-    return sa.select(model.id).where(model.id.in_(ids)).order_by(model.id).with_for_update()
+    query = sa.select(model.id).where(model.id.in_(ids)).order_by(model.id)
+    return query.with_for_update(key_share=key_share)
 
 
 def dialect_insert(db: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
@@ -999,16 +1015,25 @@ class Database:
         (in ``session`` if given, as :meth:`transaction`).
 
         Committed on return, rolled back on any exception. On PostgreSQL a transaction aborted
-        as a deadlock or serialization failure is run again from the start (at most
-        UNIT_OF_WORK_ATTEMPTS times, after a short random pause): nothing of it was committed
-        or acknowledged, so the caller sees one unit of work either way. So is, once, a unit
+        as a deadlock or serialization failure, or whose UPDATE of a versioned row (the
+        session's ``row_version``) found it changed since it was read (StaleDataError), is run
+        again from the start (at most UNIT_OF_WORK_ATTEMPTS times, after a short random
+        pause), first locking the session rows it wrote (``lock_first_if_run_again``), so that
+        it reads them as the last committed unit left them: nothing of it was committed or
+        acknowledged, so the caller sees one unit of work either way. So is, once, a unit
         of work whose connection was lost before its COMMIT was sent (LOST CONNECTIONS).
         """
         reconnected = self.is_sqlite  # SQLite has no connection to lose
         attempt = 1
+        lock_first: dict[Any, set[int]] = {}
         while True:
+            attempt_db: Session | None = None
             try:
                 with self.transaction(session) as db:
+                    attempt_db = db
+                    db.info.pop(_LOCK_FIRST_KEY, None)
+                    for model, ids in lock_first.items():  # LOCK ORDER 1, before any read
+                        db.execute(_row_lock_statement(model, True), {"ids": sorted(ids)}).all()
                     try:
                         return unit_of_work(db)
                     except sa.exc.DBAPIError as error:
@@ -1021,10 +1046,17 @@ class Database:
                 logger.warning(
                     "database connection lost (%s); unit of work run again", lost.__cause__
                 )
-            except sa.exc.DBAPIError as error:
-                reason = _retryable(error)
-                if reason is None or attempt == UNIT_OF_WORK_ATTEMPTS:
+            except (sa.exc.DBAPIError, StaleDataError) as error:
+                reason = (
+                    "a row it read was changed meanwhile"
+                    if isinstance(error, StaleDataError)
+                    else _retryable(error)
+                )
+                if reason is None or attempt == UNIT_OF_WORK_ATTEMPTS or self.is_sqlite:
                     raise
+                if attempt_db is not None:
+                    for model, ids in attempt_db.info.pop(_LOCK_FIRST_KEY, {}).items():
+                        lock_first.setdefault(model, set()).update(ids)
                 logger.info("unit of work aborted (%s); attempt %d again", reason, attempt + 1)
                 time.sleep(random.uniform(0.001, 0.02 * attempt))
                 attempt += 1

@@ -288,11 +288,19 @@ def test_since_returns_only_participants_changed_after_the_pull(keyed, api):
     assert sorted(r["session.code"] for r in json_rows(second)) == sorted(survey_codes)
     cursor = second.json()["next_since"]
 
-    # A change to a session's vars changes every row of that session (session.* columns).
+    # A change to a session's vars changes every row of that session (session.* columns),
+    # by cursor and by time.
+    vars_posted = dt.datetime.now(dt.UTC)
     assert api.post(f"/api/session_vars/{trust_code}", json={"vars": {"x": 1}}).status_code == 200
     third = json_rows(api.get(f"/api/export/all_apps_wide?format=json&since={cursor}"))
     assert sorted(r["participant.id_in_session"] for r in third) == [1, 2]
     assert {r["session.code"] for r in third} == {trust_code}
+    posted = vars_posted.isoformat().replace("+00:00", "Z")
+    by_time = json_rows(api.get(f"/api/export/all_apps_wide?format=json&since={posted}"))
+    assert sorted((r["session.code"], r["participant.id_in_session"]) for r in by_time) == [
+        (trust_code, 1),
+        (trust_code, 2),
+    ]
 
     # Wall-clock conveniences: epoch seconds and ISO 8601.
     everyone = json_rows(api.get(f"/api/export/all_apps_wide?format=json&since={before:%s}"))

@@ -1,15 +1,13 @@
-"""KNOWN FAULT (found 2026-12-03, not fixed yet): on PostgreSQL, participants of different
-groups who write session.vars at the same time (oTree's usual counter,
-``session.vars["n"] = session.vars.get("n", 0) + 1`` in before_next_page) lose updates and
-get 500s (deadlock detected) and 503s (database busy). The participant's locked read joins
-the session without locking it, so each unit of work reads session.vars unlocked and writes
-the whole column back. Measured on two workers, 20 participants in 10 groups: 1-2 of 20
-submissions answered 303 and session.vars["n"] ended at 1-2; the same on SQLite (whose write
-lock serializes the units) answers 303 to all and ends at 20. oTree runs one request at a
-time, so it always counts 20.
+"""Participants of different groups who write session.vars at the same time (oTree's usual
+counter, ``session.vars["n"] = session.vars.get("n", 0) + 1`` in before_next_page), on two
+workers: every submission is answered and the counter counts every participant, as on oTree,
+which runs one request at a time.
 
-The test asserts the right outcome and is marked xfail (strict): it fails the run once the
-fault is fixed, so that the marker goes with the fix.
+Found 2026-12-03 on PostgreSQL: 1-2 of 20 submissions answered 303, the rest 500 (deadlock:
+each unit's change stamp locked every participant of the session) or 503, and the counter
+ended at 1-2 (each unit read the session row unlocked and wrote the whole vars column back).
+Now the session row carries its own change stamp and a version counter, and a unit that
+finds it changed runs again with it locked first (``server/session_row_writes.py``).
 """
 
 from __future__ import annotations
@@ -42,16 +40,7 @@ def _leave_first_page(base: str, code: str, ready: threading.Barrier, statuses: 
     "backend",
     [
         BOTH[0],
-        pytest.param(
-            databases.POSTGRESQL,
-            marks=[
-                pytest.mark.slow,
-                pytest.mark.postgres,
-                pytest.mark.xfail(
-                    strict=True, raises=AssertionError, reason="known fault: lost updates"
-                ),
-            ],
-        ),
+        pytest.param(databases.POSTGRESQL, marks=[pytest.mark.slow, pytest.mark.postgres]),
     ],
 )
 def test_participants_of_different_groups_counting_in_session_vars_at_once(tmp_path, backend):

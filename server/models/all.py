@@ -33,3 +33,6 @@ __all__ = [
 
 # Registers the flush hooks that stamp each changed participant for incremental exports.
 from server import change_sequence as _change_sequence  # noqa: F401
+
+# Registers the flush hook that notes the session rows a unit of work writes (Database.run).
+from server import session_row_writes as _session_row_writes  # noqa: F401

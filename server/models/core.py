@@ -180,6 +180,19 @@ class ExperimentSession(_ExtraFieldsMixin, TracksJsonVars, Base):
     # The admin's notes on the session, and whether the sessions list hides it (oTree's).
     description: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     archived: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # The change stamp of what the session row shows in every participant's export row
+    # (``server/change_sequence.py``): stamped in the row's own UPDATE, so a change to the
+    # session (session.vars) writes one row, not every participant's.
+    changed_seq: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    changed_at: Mapped[dt.datetime | None] = mapped_column(
+        sa.DateTime(timezone=True), nullable=True
+    )
+    # SQLAlchemy's version counter (``version_id_col``): an UPDATE of the row names the
+    # version it read, so a unit of work that read the row before another one's change was
+    # committed stores nothing and is run again (``server/session_row_writes.py``).
+    row_version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
     participants: Mapped[list[Participant]] = relationship(
         back_populates="session", order_by="Participant.id_in_session", lazy="select"
