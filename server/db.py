@@ -16,8 +16,7 @@ lock before it reads what it decides on:
 0. the room's row (``grove_room_state``, ``room_definitions.lock_room``), for a room's
    arrivals, vars posted for a room label, closing the room, and creating a session in it;
 1. the session row (``grove_session``), only for what changes a whole session (a room
-   arrival claiming a free participant), and for a unit of work run again because the
-   session row it wrote had changed since it read it (``server/session_row_writes.py``);
+   arrival claiming a free participant);
 2. the subsession row, then the group row, of the page a participant is on (the scope a wait
    page counts arrivals in; ``participant_pages.lock_participant``, or
    ``lock_participant_in_scope`` when a live page's socket knows it from its last message);
@@ -46,7 +45,12 @@ meanwhile (that page's completion locks every member's row): ``lock_participant`
 row only if they are still on the page whose scope it holds, and else looks again. App
 hooks may still write rows in an order no rule can fix (a hook writing another group's
 players), so on PostgreSQL a unit of work aborted as a deadlock or serialization failure is
-run again from the start (``Database.run``), before anything was acknowledged.
+run again from the start (``Database.run``), before anything was acknowledged. An app hook
+that writes a row its unit of work did not lock (session.vars, a subsession or another
+group's field, another participant's vars) never waits for it while holding its own:
+``server/unlocked_writes.py`` locks it without waiting just before the write, and a unit that
+finds it held, or changed since it read it, is run again with every row it held and wrote
+locked first, in this order (``note_rows_held``).
 
 WAITING AND FAILING. No unit of work waits for a write lock longer than the lock timeout
 (``Database(lock_timeout=)``, ``GROVE_DB_LOCK_TIMEOUT``) without progress: it fails with
@@ -128,9 +132,18 @@ DEFAULT_LOCK_TIMEOUT_SECONDS = 5.0
 # PostgreSQL's SQLSTATEs for a transaction aborted only because of its concurrent peers.
 RETRYABLE_SQLSTATES = {"40P01": "deadlock detected", "40001": "serialization failure"}
 UNIT_OF_WORK_ATTEMPTS = 5
-# Session.info key: {model: {id, ...}} of rows of LOCK ORDER step 1 (the session's) that this
-# unit of work wrote (``lock_first_if_run_again``); run again, it locks them first.
-_LOCK_FIRST_KEY = "grove_lock_first"
+# Session.info key (PostgreSQL): {table: {id, ...}} of the rows this unit of work holds a lock
+# on or wrote (``note_rows_held``); run again, it locks them first, in LOCK ORDER.
+_ROWS_HELD_KEY = "grove_rows_held"
+
+
+class RunAgainWithLocks(Exception):
+    """A unit of work (PostgreSQL) wrote a row it had not locked, and that row was locked by
+    another transaction or changed since it was read (``server/unlocked_writes.py``).
+    Nothing was stored; ``Database.run`` runs the unit again with the rows it held and wrote
+    locked first."""
+
+
 # PRAGMA synchronous of every SQLite connection this process opens. FULL, not NORMAL: in WAL
 # mode NORMAL skips the fsync at each commit, so a power loss or an OS crash could take back
 # the last commits after they were acknowledged (a process crash, kill -9 included, loses
@@ -268,12 +281,42 @@ def _published_messages(db: Session) -> tuple[bool, list[commit_bell.Carried] | 
     return bool(published), None if messages is None else sorted(messages)
 
 
-def lock_first_if_run_again(db: Session, model: Any, row_id: int) -> None:
-    """Note that this unit of work writes the row ``row_id`` of ``model``, a row of LOCK
-    ORDER step 1 (the session's) that it may have read without its lock: if the unit is run
-    again (``Database.run``: a deadlock, or an UPDATE that found the row changed since it was
-    read), the next attempt locks the row first, before anything else is read."""
-    db.info.setdefault(_LOCK_FIRST_KEY, {}).setdefault(model, set()).add(row_id)
+def note_rows_held(db: Session, table: sa.Table, ids: Iterable[int]) -> None:
+    """PostgreSQL: note that this unit of work holds a lock on (or writes) these rows of
+    ``table``: a unit run again (``Database.run``) locks every row its last attempt noted
+    before anything else, in LOCK ORDER, so it takes them in the documented order and reads
+    them as the last committed unit left them."""
+    db.info.setdefault(_ROWS_HELD_KEY, {}).setdefault(table, set()).update(ids)
+
+
+def rows_held(db: Session) -> dict[sa.Table, set[int]]:
+    """The rows ``note_rows_held`` noted in this unit of work, by table."""
+    held: dict[sa.Table, set[int]] = db.info.get(_ROWS_HELD_KEY, {})
+    return held
+
+
+def _lock_order(table: sa.Table) -> tuple[int, str]:
+    """Where ``table``'s rows come in LOCK ORDER (the session, subsessions, groups,
+    participants), for a unit run again that locks its rows first."""
+    name = table.name
+    if name == "grove_session":
+        return (1, name)
+    if name.endswith("_subsession"):
+        return (2, name)
+    if name.endswith("_group"):
+        return (3, name)
+    if name == "grove_participant":
+        return (4, name)
+    return (5, name)
+
+
+def _lock_rows_first(db: Session, rows: dict[sa.Table, set[int]]) -> None:
+    """Lock ``rows`` in LOCK ORDER, each table's in ascending id (the session's FOR NO KEY
+    UPDATE, as its UPDATE does; the others FOR UPDATE, as ``lock_ids_in_order``)."""
+    for table in sorted(rows, key=_lock_order):
+        ids = sorted(rows[table])
+        db.execute(_row_lock_statement(table, table.name == "grove_session"), {"ids": ids}).all()
+    db.info[_ROWS_HELD_KEY] = {table: set(ids) for table, ids in rows.items()}
 
 
 def lock_ids_in_order(db: Session, model: Any, ids: Iterable[int]) -> None:
@@ -287,18 +330,20 @@ def lock_ids_in_order(db: Session, model: Any, ids: Iterable[int]) -> None:
         return
     wanted = sorted(set(ids))
     if wanted:
-        db.execute(_row_lock_statement(model), {"ids": wanted}).all()
+        table = model.__table__
+        db.execute(_row_lock_statement(table), {"ids": wanted}).all()
+        note_rows_held(db, table, wanted)
 
 
 @functools.lru_cache(maxsize=1024)
-def _row_lock_statement(model: Any, key_share: bool = False) -> sa.Select[Any]:
-    """``SELECT id ... WHERE id IN :ids ORDER BY id FOR UPDATE`` for ``model``, built once per
-    model: building it and working out its cache key anew was about a tenth of a page
+def _row_lock_statement(table: sa.Table, key_share: bool = False) -> sa.Select[Any]:
+    """``SELECT id ... WHERE id IN :ids ORDER BY id FOR UPDATE`` for ``table``, built once per
+    table: building it and working out its cache key anew was about a tenth of a page
     submission's CPU time on PostgreSQL (every submission locks its group). With
     ``key_share``, FOR NO KEY UPDATE: the lock an UPDATE of the row's other columns takes,
     which leaves inserting rows that refer to it free."""
     ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
-    query = sa.select(model.id).where(model.id.in_(ids)).order_by(model.id)
+    query = sa.select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id)
     return query.with_for_update(key_share=key_share)
 
 
@@ -1015,25 +1060,26 @@ class Database:
         (in ``session`` if given, as :meth:`transaction`).
 
         Committed on return, rolled back on any exception. On PostgreSQL a transaction aborted
-        as a deadlock or serialization failure, or whose UPDATE of a versioned row (the
-        session's ``row_version``) found it changed since it was read (StaleDataError), is run
-        again from the start (at most UNIT_OF_WORK_ATTEMPTS times, after a short random
-        pause), first locking the session rows it wrote (``lock_first_if_run_again``), so that
+        as a deadlock or serialization failure, or because it wrote a row it had not locked
+        that another transaction held or had changed since it was read (RunAgainWithLocks,
+        or StaleDataError from the session's ``row_version``), is run again from the start
+        (at most UNIT_OF_WORK_ATTEMPTS times, after a short random pause), first locking
+        every row its last attempt held or wrote (``note_rows_held``), in LOCK ORDER, so that
         it reads them as the last committed unit left them: nothing of it was committed or
         acknowledged, so the caller sees one unit of work either way. So is, once, a unit
         of work whose connection was lost before its COMMIT was sent (LOST CONNECTIONS).
         """
         reconnected = self.is_sqlite  # SQLite has no connection to lose
         attempt = 1
-        lock_first: dict[Any, set[int]] = {}
+        lock_first: dict[sa.Table, set[int]] = {}
         while True:
             attempt_db: Session | None = None
             try:
                 with self.transaction(session) as db:
                     attempt_db = db
-                    db.info.pop(_LOCK_FIRST_KEY, None)
-                    for model, ids in lock_first.items():  # LOCK ORDER 1, before any read
-                        db.execute(_row_lock_statement(model, True), {"ids": sorted(ids)}).all()
+                    db.info.pop(_ROWS_HELD_KEY, None)
+                    if lock_first:
+                        _lock_rows_first(db, lock_first)
                     try:
                         return unit_of_work(db)
                     except sa.exc.DBAPIError as error:
@@ -1046,17 +1092,25 @@ class Database:
                 logger.warning(
                     "database connection lost (%s); unit of work run again", lost.__cause__
                 )
-            except (sa.exc.DBAPIError, StaleDataError) as error:
+            except (sa.exc.DBAPIError, StaleDataError, RunAgainWithLocks) as error:
                 reason = (
-                    "a row it read was changed meanwhile"
-                    if isinstance(error, StaleDataError)
-                    else _retryable(error)
+                    _retryable(error)
+                    if isinstance(error, sa.exc.DBAPIError)
+                    else f"a row it wrote was locked or changed meanwhile: {error}"
                 )
-                if reason is None or attempt == UNIT_OF_WORK_ATTEMPTS or self.is_sqlite:
+                if reason is None or self.is_sqlite:
                     raise
+                if attempt == UNIT_OF_WORK_ATTEMPTS:
+                    busy = DatabaseBusy(
+                        f"The database is busy: this request met other writers of the same "
+                        f"rows {attempt} times. Nothing was saved; try again.",
+                        retry_after_seconds=1,
+                    )
+                    logger.warning("unit of work aborted %d times, the last: %s", attempt, reason)
+                    raise busy from error
                 if attempt_db is not None:
-                    for model, ids in attempt_db.info.pop(_LOCK_FIRST_KEY, {}).items():
-                        lock_first.setdefault(model, set()).update(ids)
+                    for table, ids in attempt_db.info.pop(_ROWS_HELD_KEY, {}).items():
+                        lock_first.setdefault(table, set()).update(ids)
                 logger.info("unit of work aborted (%s); attempt %d again", reason, attempt + 1)
                 time.sleep(random.uniform(0.001, 0.02 * attempt))
                 attempt += 1

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, object_session
 
 from server import player_cache
-from server.db import dialect_insert, lock_ids_in_order
+from server.db import dialect_insert, lock_ids_in_order, note_rows_held
 from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
 from server.page_channel import publish_check, publish_released
@@ -442,6 +442,7 @@ def _scope_arrivals_query(player_cls: Any, by_subsession: bool) -> sa.Select[Any
 
 
 _COMPLETION_INSERT = sa.insert(cast(sa.Table, WaitPageCompletion.__table__))
+_PARTICIPANT_TABLE = cast(sa.Table, Participant.__table__)
 
 
 def _claim_completion(db: Session, session_id: int, entry: PageEntry, scope: str) -> None:
@@ -567,13 +568,12 @@ def _complete_if_everyone_arrived(
         return False
     _claim_completion(db, participant.session_id, entry, scope)
     _run_after_all_players_arrive(project, entry, player)
-    members = db.scalars(
+    members = _locked_members(
+        db,
         _locked_scope_members_query(player_cls, by_subsession),
         {"scope_id": scope_id, "last_id": participant.id},
     )
-    _move_on_the_waiting(
-        db, project, entry, list(members), participant, last_passes_by=someone_waiting
-    )
+    _move_on_the_waiting(db, project, entry, members, participant, last_passes_by=someone_waiting)
     return True
 
 
@@ -598,6 +598,15 @@ def _locked_members_query(members: Any) -> sa.Select[Any]:
         .with_for_update(of=Participant)
         .execution_options(populate_existing=True)
     )
+
+
+def _locked_members(db: Session, query: sa.Select[Any], params: dict[str, Any]) -> list[Any]:
+    """Run a ``_locked_members_query``: the members, noted as held by this unit of work
+    (``note_rows_held``: their rows are written without a check of their lock)."""
+    members = list(db.scalars(query, params))
+    if members:
+        note_rows_held(db, _PARTICIPANT_TABLE, [member.id for member in members])
+    return members
 
 
 def _someone_else_is_on(
@@ -630,10 +639,10 @@ def _complete_formed_group(
     _claim_completion(db, participant.session_id, entry, f"group:{group_id}")
     players = group.get_players()
     _run_after_all_players_arrive(project, entry, players[0])
-    members = db.scalars(
-        _locked_members_query([p.participant_id for p in players]), {"last_id": participant.id}
+    members = _locked_members(
+        db, _locked_members_query([p.participant_id for p in players]), {"last_id": participant.id}
     )
-    _move_on_the_waiting(db, project, entry, list(members), participant)
+    _move_on_the_waiting(db, project, entry, members, participant)
 
 
 def _move_on_the_waiting(

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from server import change_sequence, flow, player_cache
 from server.browser_tokens import new_browser_token
-from server.db import Database, flushed_in_read, lock_ids_in_order
+from server.db import Database, flushed_in_read, lock_ids_in_order, note_rows_held
 from server.errors import DatabaseBusy, GroveError, ParticipantNotFound, SessionNotFound
 from server.forms import PageForm
 from server.i18n import gettext
@@ -51,6 +51,8 @@ PageRenderer = Callable[[PageEntry, dict[str, Any]], str]
 # How often lock_participant re-reads when the participant moved on between its look and its
 # lock (the group it locked may then be the wrong one).
 _LOCK_ATTEMPTS = 3
+
+_PARTICIPANT_TABLE: sa.Table = Participant.__table__  # type: ignore[assignment]
 
 
 class TemplateWroteError(RuntimeError):
@@ -210,6 +212,7 @@ def _locked_read(db: Session, query: sa.Select[Any], params: dict[str, Any]) -> 
         return None
     participant, transaction_id = row
     change_sequence.note_transaction_id(db, transaction_id)
+    note_rows_held(db, _PARTICIPANT_TABLE, (participant.id,))
     return participant
 
 

@@ -6,8 +6,8 @@ which runs one request at a time.
 Found 2026-12-03 on PostgreSQL: 1-2 of 20 submissions answered 303, the rest 500 (deadlock:
 each unit's change stamp locked every participant of the session) or 503, and the counter
 ended at 1-2 (each unit read the session row unlocked and wrote the whole vars column back).
-Now the session row carries its own change stamp and a version counter, and a unit that
-finds it changed runs again with it locked first (``server/session_row_writes.py``).
+Now the session row carries its own change stamp, and a unit that finds the row held or
+changed when it writes it runs again with it locked first (``server/unlocked_writes.py``).
 """
 
 from __future__ import annotations

@@ -34,5 +34,5 @@ __all__ = [
 # Registers the flush hooks that stamp each changed participant for incremental exports.
 from server import change_sequence as _change_sequence  # noqa: F401
 
-# Registers the flush hook that notes the session rows a unit of work writes (Database.run).
-from server import session_row_writes as _session_row_writes  # noqa: F401
+# Registers the flush hook that checks rows written without their lock (PostgreSQL).
+from server import unlocked_writes as _unlocked_writes  # noqa: F401

@@ -39,7 +39,13 @@ class TracksJsonVars:
     _json_columns: tuple[str, ...] = ("vars",)
 
 
+# Instance dict key: {column: stored JSON text as loaded} of the JSON columns changed in place
+# since the row was loaded (``flag_changed_json``).
+LOADED_JSON = "_grove_json_loaded"
+
+
 def _store_snapshot(target: Any) -> None:
+    target.__dict__.pop(LOADED_JSON, None)
     target.__dict__["_grove_json_snapshots"] = {
         name: stored_json(target.__dict__.get(name)) for name in target._json_columns
     }
@@ -97,4 +103,6 @@ def flag_changed_json(session: Session, *_args: Any) -> None:
                 and stored_json(target.__dict__[name], where) != snapshots[name]
             ):
                 attributes.flag_modified(target, name)
+                # The value as loaded, for server/unlocked_writes.py (flag_modified keeps none).
+                target.__dict__.setdefault(LOADED_JSON, {}).setdefault(name, snapshots[name])
                 snapshots[name] = stored_json(target.__dict__[name], where)

@@ -189,7 +189,7 @@ class ExperimentSession(_ExtraFieldsMixin, TracksJsonVars, Base):
     )
     # SQLAlchemy's version counter (``version_id_col``): an UPDATE of the row names the
     # version it read, so a unit of work that read the row before another one's change was
-    # committed stores nothing and is run again (``server/session_row_writes.py``).
+    # committed stores nothing and is run again (``server/unlocked_writes.py``).
     row_version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": row_version}

@@ -1,0 +1,133 @@
+"""Rows a unit of work writes without holding their lock (PostgreSQL).
+
+A page submission, a live message or a timeout locks the group (or subsession) of the
+participant's page and the participant's row (LOCK ORDER in ``server/db.py``). App hooks may
+write other rows too, read without their lock: the session (oTree's usual counter,
+``session.vars["n"] = session.vars.get("n", 0) + 1``), the subsession, another group, another
+participant's ``participant.vars``. oTree serves one request at a time, so such a counter
+counts every participant; on PostgreSQL, with several workers, two units could each read the
+row, each write it back (one's change lost), or each hold its own participant while waiting
+for the other's (a deadlock).
+
+Before a flush writes such a row, this hook locks it without waiting (``FOR NO KEY UPDATE
+NOWAIT``, the lock the UPDATE takes anyway) and reads the columns the unit changes: if
+another transaction holds the row, or committed a change to one of those columns since the
+unit read it, nothing is written and RunAgainWithLocks is raised; ``Database.run`` runs the
+unit again from the start with every row its attempt held or wrote locked first, in LOCK
+ORDER (``db.note_rows_held``), so the second attempt reads them as the last committed unit
+left them and cannot lose or be lost. A unit never waits for such a row while holding its own
+(no deadlock), and a unit whose row was free and unchanged writes it at once (one statement
+more). Player rows are left out: a player's row is written under their participant's or
+their group's lock. On SQLite, whose write lock serializes every unit of work, nothing is
+checked. The session row also has a version counter (``row_version``): its UPDATE names the
+version read, so a write that got past this check anyway (a unit with its own session, a
+Core write) cannot overwrite a newer one unnoticed either.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.base import NO_VALUE
+
+from server.db import RunAgainWithLocks, note_rows_held, rows_held
+from server.model_bases import BaseGroup, BaseSubsession
+from server.models.base import LOADED_JSON, TracksJsonVars, stored_json
+from server.models.core import ExperimentSession, Participant
+
+_CHECKED = (ExperimentSession, Participant, BaseSubsession, BaseGroup)
+_LOCK_NOT_AVAILABLE = "55P03"
+# Columns Grove itself sets as it writes a row (change stamps, presence, the session's
+# version): not values an app hook read and wrote back.
+_BOOKKEEPING = frozenset({"changed_seq", "changed_at", "last_seen", "row_version"})
+
+
+@event.listens_for(Session, "before_flush")
+def _check_rows_written_unlocked(db: Session, _context: Any, _instances: Any) -> None:
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    held = rows_held(db)
+    written: list[tuple[Any, sa.Table, dict[str, Any]]] = []
+    for row in db.dirty:
+        if not isinstance(row, _CHECKED) or row.id is None:
+            continue
+        table = cast(sa.Table, type(row).__table__)  # type: ignore[union-attr]
+        if row.id in held.get(table, ()):
+            continue
+        loaded = _loaded_values_changed(row)
+        if loaded:
+            written.append((row, table, loaded))
+    # All noted before any is checked: a unit run again locks every one of them first, not
+    # only the first found held (which would take an attempt per row).
+    by_table: dict[sa.Table, list[tuple[Any, dict[str, Any]]]] = {}
+    for row, table, loaded in written:
+        note_rows_held(db, table, (row.id,))
+        by_table.setdefault(table, []).append((row, loaded))
+    for table in sorted(by_table, key=lambda t: t.name):
+        _lock_and_compare(db, table, by_table[table])
+
+
+def _loaded_values_changed(row: Any) -> dict[str, Any]:
+    """{attribute: the value as loaded} of the row's columns changed since it was read (JSON
+    columns as their stored text); attributes set without a value loaded first are left
+    out (written blind: nothing read can be lost)."""
+    state = sa.inspect(row)
+    columns = state.mapper.columns
+    json_loaded = row.__dict__.get(LOADED_JSON, {})
+    json_columns = row._json_columns if isinstance(row, TracksJsonVars) else ()
+    changed: dict[str, Any] = {}
+    for key, value in state.committed_state.items():
+        if key in _BOOKKEEPING or key not in columns:
+            continue  # Grove's own stamps, or a relationship
+        if key in json_columns:
+            if key in json_loaded:
+                changed[key] = json_loaded[key]
+        elif value is not NO_VALUE and state.attrs[key].history.has_changes():
+            changed[key] = value
+    return changed
+
+
+def _lock_and_compare(db: Session, table: sa.Table, rows: list[tuple[Any, dict[str, Any]]]) -> None:
+    """Lock ``rows`` of ``table`` (each with its columns as loaded) without waiting, in one
+    statement, and check that those columns are unchanged; RunAgainWithLocks if one is held
+    elsewhere or changed."""
+    mapper = sa.inspect(type(rows[0][0]))
+    keys = tuple(sorted({key for _row, loaded in rows for key in loaded}))
+    try:
+        found = db.connection().execute(
+            _locked_columns(mapper, keys), {"ids": sorted(row.id for row, _loaded in rows)}
+        )
+        current = {values[0]: values[1:] for values in found}
+    except sa.exc.DBAPIError as error:
+        sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+        if sqlstate == _LOCK_NOT_AVAILABLE:
+            raise RunAgainWithLocks(f"a row of {table.name} is held by another writer") from None
+        raise
+    for row, loaded in rows:
+        values = current.get(row.id)
+        if values is None:
+            continue  # deleted meanwhile: the flush's UPDATE reports it
+        json_columns = row._json_columns if isinstance(row, TracksJsonVars) else ()
+        for key, value in zip(keys, values, strict=True):
+            if key not in loaded:
+                continue
+            now = stored_json(value) if key in json_columns else value
+            if now != loaded[key]:
+                raise RunAgainWithLocks(f"{table.name} row {row.id} changed since it was read")
+
+
+@functools.lru_cache(maxsize=1024)
+def _locked_columns(mapper: Any, keys: tuple[str, ...]) -> sa.Select[Any]:
+    """SELECT the id and the columns of attributes ``keys`` of ``mapper``'s rows ``:ids``,
+    FOR NO KEY UPDATE NOWAIT; built once per table and set of columns."""
+    id_column = mapper.columns["id"]
+    ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
+    return (
+        sa.select(id_column, *(mapper.columns[key] for key in keys))
+        .where(id_column.in_(ids))
+        .with_for_update(nowait=True, key_share=True)
+    )

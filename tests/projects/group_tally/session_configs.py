@@ -1,0 +1,3 @@
+SESSION_CONFIGS = [
+    dict(name="groups", app_sequence=["groups"], num_demo_participants=10),
+]

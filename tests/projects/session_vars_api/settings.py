@@ -1,0 +1,3 @@
+SESSION_CONFIG_DEFAULTS = dict(real_world_currency_per_point=1.0, participation_fee=0.0)
+SECRET_KEY = "session-vars-api-test"
+ROOMS = [dict(name="lab", display_name="Lab")]
