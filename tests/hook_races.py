@@ -76,6 +76,16 @@ class Browser:
         [form] = [f for f in parse_forms(self.page) if f.attributes.get("id") == "form"]
         return self.client.post(self.url, data=dict(form.submission({}))).status_code
 
+    def submit_and_arrive(self) -> tuple[int, int]:
+        """Submit the page opened last, then open the page it leads to (a wait page: arrive
+        there); both answers' statuses, the second's after redirects."""
+        [form] = [f for f in parse_forms(self.page) if f.attributes.get("id") == "form"]
+        posted = self.client.post(self.url, data=dict(form.submission({})))
+        if posted.status_code != 303:
+            return posted.status_code, 0
+        arrived = self.client.get(posted.headers["location"], follow_redirects=True)
+        return posted.status_code, arrived.status_code
+
     def current(self) -> str:
         """The HTML of the page they are on now (their start link, followed)."""
         page = self.client.get(f"/InitializeParticipant/{self.code}", follow_redirects=True)
