@@ -1,21 +1,21 @@
-"""KNOWN FAULT (found 2026-12-03, not fixed yet): on PostgreSQL, wait pages of different
-groups whose after_all_players_arrive adds to a subsession field (``group.subsession.n +=
-1``), each run by its group's last arrival, answer 500s (deadlock) and 503s, and leave
-groups stuck on the wait page (a last arrival that failed never ran the hook, and its
-partner waits for it). The last arrival holds its group and its members' participant rows;
-its subsession write stamps every participant of the subsession (``change_sequence``:
-``grove_participant ... FOR UPDATE``), held by the other groups' submissions and arrivals,
-which wait for the subsession row (``UPDATE tally_wait_subsession``): PostgreSQL's log shows
-cycles of three and four processes among those two statements. Measured on two workers, 16
-participants in 8 groups submitting the page before the wait page at once, lock timeout 3 s,
-3 runs: 1-6 submissions answered 500 and 0-4 answered 503, 0-1 arrivals answered 503, and
-only 4-8 of 16 reached the page after the wait page, where n was 2-4 (not 8). With 10
-participants 2 of 3 runs failed so (n 4 and 2), one got through. SQLite (whose write lock
-serializes the units) brings everyone through with n = 8; so does oTree, which runs one
-request at a time.
+"""Found 2026-12-03 on PostgreSQL, fixed the same day (``server/unlocked_writes.py``): wait pages
+of different groups whose after_all_players_arrive adds to a subsession field
+(``group.subsession.n += 1``), each run by its group's last arrival, answer 500s (deadlock) and
+503s, and leave groups stuck on the wait page (a last arrival that failed never ran the hook,
+and its partner waits for it). The last arrival holds its group and its members' participant
+rows; its subsession write stamps every participant of the subsession (``change_sequence``:
+``grove_participant ... FOR UPDATE``), held by the other groups' submissions and arrivals, which
+wait for the subsession row (``UPDATE tally_wait_subsession``): PostgreSQL's log shows cycles of
+three and four processes among those two statements. Measured on two workers, 16 participants in
+8 groups submitting the page before the wait page at once, lock timeout 3 s, 3 runs: 1-6
+submissions answered 500 and 0-4 answered 503, 0-1 arrivals answered 503, and only 4-8 of 16
+reached the page after the wait page, where n was 2-4 (not 8). With 10 participants 2 of 3 runs
+failed so (n 4 and 2), one got through. SQLite (whose write lock serializes the units) brings
+everyone through with n = 8; so does oTree, which runs one request at a time.
 
-The test asserts the right outcome and is marked xfail (strict) on PostgreSQL: it fails the
-run once the fault is fixed, so that the marker goes with the fix.
+Now a unit that writes a row it did not lock locks it without waiting first and checks that
+what it read is unchanged; if not, it runs again with every row it held and wrote locked
+first, in LOCK ORDER. The test asserts oTree's outcome on both databases.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ GROUPS = PARTICIPANTS // 2
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", backends("known fault: subsession writes at wait pages"))
+@pytest.mark.parametrize("backend", backends())
 def test_last_arrivals_of_different_groups_adding_to_a_subsession_field_at_once(tmp_path, backend):
     database_url = databases.database_url(tmp_path, "tally_wait", backend)
     log_path = tmp_path / "server.log"
