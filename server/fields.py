@@ -223,10 +223,14 @@ class NumberInput(NamedTuple):
 
 
 class NumberField(Field):
-    """What IntegerField, FloatField and CurrencyField share: their input and value checks."""
+    """What IntegerField, FloatField and CurrencyField share: their input and value checks,
+    and the implicit ``min=0`` of oTree 5.10+ (oTree's version history, "Version 5.10")."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, min: Any = 0, **kwargs: Any) -> None:
+        """``min`` defaults to 0, as in oTree 5.10 and later: a field declared without it
+        refuses negative answers (and renders ``min="0"``); ``min=None`` or a negative
+        ``min`` lets them in. The bound applies to forms only, not to values set in code."""
+        super().__init__(min=min, **kwargs)
         # A wrong initial value fails when the app loads, not when the first session starts.
         self.check_value(self.initial, f"{type(self).__name__}(initial=...)")
 

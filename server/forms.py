@@ -179,6 +179,29 @@ def form_field_names(page_cls: type[Any], player: Any) -> list[str]:
     return list(getattr(page_cls, "form_fields", []) or [])
 
 
+def _bounds(
+    app: AppSpec,
+    name: str,
+    model_field: Field,
+    choices: list[tuple[Any, str]] | None,
+    form_object: Any,
+) -> tuple[Any, Any]:
+    """The (min, max) a field's answer must lie within; None for no bound.
+
+    As oTree 6.0.15 measured: a ``<field>_min`` (``_max``) hook, when the app defines one,
+    decides alone, so its None means no bound even on a field declared with ``min=2``;
+    otherwise the field's own (a number field's ``min`` is 0 unless declared). A field
+    with choices, or one that is not a number, has no bounds and its hooks are not called.
+    """
+    if choices is not None or not isinstance(model_field, NumberField):
+        return None, None
+    min_hook = app.hook(f"{name}_min")
+    max_hook = app.hook(f"{name}_max")
+    minimum = min_hook(form_object) if min_hook is not None else model_field.min
+    maximum = max_hook(form_object) if max_hook is not None else model_field.max
+    return minimum, maximum
+
+
 def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any) -> PageForm:
     """The bound form of a page, with the stored values as initial values."""
     model_fields = app.fields_of(type(form_object)) if form_object is not None else {}
@@ -197,8 +220,7 @@ def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any)
             choices = [(value, gettext(label)) for value, label in choices or []]
         if dynamic_choices is not None:
             choices = normalise_choices(dynamic_choices)
-        minimum = _call_hook(app, f"{name}_min", form_object)
-        maximum = _call_hook(app, f"{name}_max", form_object)
+        minimum, maximum = _bounds(app, name, model_field, choices, form_object)
         bound_fields.append(
             BoundField(
                 name=name,
@@ -210,8 +232,8 @@ def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any)
                     else default_label(name)
                 ),
                 choices=choices,
-                minimum=model_field.min if minimum is None else minimum,
-                maximum=model_field.max if maximum is None else maximum,
+                minimum=minimum,
+                maximum=maximum,
                 value=getattr(form_object, name, None),
             )
         )

@@ -12,8 +12,11 @@ from server.fields import FieldValueError, models, widgets
     ("field", "raw", "expected"),
     [
         (models.IntegerField(), "42", 42),
-        (models.IntegerField(), "-3", -3),
-        (models.FloatField(), "-0.5", -0.5),
+        # min=None: no minimum (without it a number field's min is 0, as in oTree 5.10+).
+        (models.IntegerField(min=None), "-3", -3),
+        (models.FloatField(min=None), "-0.5", -0.5),
+        (models.IntegerField(min=-3), "-3", -3),
+        (models.CurrencyField(), "0", Currency(0)),
         (models.CurrencyField(), "12", Currency(12)),
         (models.StringField(), "  hi ", "hi"),
         (models.BooleanField(), "True", True),
@@ -41,7 +44,12 @@ def test_valid_values(field, raw, expected):
         (models.FloatField(), "nan", "number"),
         (models.FloatField(), "inf", "number"),
         (models.IntegerField(min=1), "0", "Number must be at least 1."),
-        (models.IntegerField(max=9), "10", "Number must be at most 9."),
+        (models.IntegerField(min=None, max=9), "10", "Number must be at most 9."),
+        # oTree 6.0.15's words for a field declared without min= (its min is 0).
+        (models.IntegerField(), "-3", "Number must be at least 0."),
+        (models.FloatField(), "-0.5", "Number must be at least 0."),
+        (models.CurrencyField(), "-1", "Number must be at least 0."),
+        (models.IntegerField(max=9), "10", "Number must be between 0 and 9."),
         (models.FloatField(min=0.5, max=1), "2", "Number must be between 0.5 and 1."),
         (models.StringField(), "", "required"),
         (models.StringField(choices=["a", "b"]), "c", "Not a valid choice"),

@@ -83,8 +83,8 @@ class Group(BaseGroup):
 
 class Player(BasePlayer):
     note = models.StringField()
-    amount = models.IntegerField()
-    ratio = models.FloatField()
+    amount = models.IntegerField(min=None)  # negatives are typed: no minimum
+    ratio = models.FloatField(min=None)
 
 
 class Enter(Page):

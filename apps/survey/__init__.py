@@ -37,8 +37,8 @@ class Player(BasePlayer):
         label="What is your gender?",
         widget=widgets.RadioSelect,
     )
-    # A number with decimals and explicit bounds: negative values are allowed (Grove adds no
-    # silent min=0, though oTree does for a FloatField without one).
+    # A number with decimals and explicit bounds: negative values are allowed. Without min=
+    # a number field's minimum is 0, as in oTree 5.10+ (min=None would remove it).
     temperature = models.FloatField(
         label="What is the temperature outside (°C)?", min=-90, max=60
     )

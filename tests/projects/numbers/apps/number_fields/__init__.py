@@ -1,5 +1,6 @@
 # Every kind of number input, with and without a minimum (the same fields oTree was measured
-# with; oTree's numeric fields default to min=0, Grove's to none, so min=0 is explicit here).
+# with). A number field without min= has min=0, as in oTree 5.10+: the *_plain fields say
+# min=None to have no minimum, the *_min0 ones spell out the default.
 from server.api import *
 
 
@@ -18,11 +19,11 @@ class Group(BaseGroup):
 
 
 class Player(BasePlayer):
-    i_plain = models.IntegerField(blank=True)
+    i_plain = models.IntegerField(blank=True, min=None)
     i_min0 = models.IntegerField(blank=True, min=0)
-    f_plain = models.FloatField(blank=True)
+    f_plain = models.FloatField(blank=True, min=None)
     f_min0 = models.FloatField(blank=True, min=0)
-    c_plain = models.CurrencyField(blank=True)
+    c_plain = models.CurrencyField(blank=True, min=None)
     c_max12 = models.CurrencyField(blank=True, min=0, max=12)
 
 

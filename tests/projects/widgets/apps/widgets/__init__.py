@@ -38,7 +38,7 @@ class Player(BasePlayer):
     int_pairs = models.IntegerField(choices=[[0, "Zero"], [10, "Ten"]], widget=widgets.RadioSelect)
     int_pairs_select = models.IntegerField(choices=[[-1, "Minus one"], [1, "One"]])
     int_dynamic = models.IntegerField()
-    int_typed = models.IntegerField()
+    int_typed = models.IntegerField(min=None)  # no minimum: a negative answer is typed
     # FloatField
     float_plain = models.FloatField(choices=[0.5, 1.0, 2.25])
     float_pairs = models.FloatField(choices=[[0.1, "a tenth"], [1.0, "one"]], widget=widgets.RadioSelect)
