@@ -174,9 +174,11 @@ def test_negatives_where_allowed_are_stored_and_code_assignments_are_not_checked
 
 def test_bots_are_refused_below_the_implicit_minimum(tmp_path):
     """The bots of number_minimums: SubmissionMustFail with -5, -0.5 and -1 point passes;
-    a bot that submits -5 to a field without min= fails the run."""
+    a bot that submits -5 to a field without min= fails the run, naming the field."""
     settings = load_settings(PROJECT, {})
     refused, negative = run_bots(settings, CONFIG, database_url=databases.database_url(tmp_path))
     assert refused.ok, refused.error
     assert not negative.ok
+    assert "no_min" in negative.error
+    assert AT_LEAST_0 in negative.error
     assert negative.failed_page == "Form"

@@ -51,6 +51,8 @@ from server.templating import bytecode_cache
 
 # What the page renders beside each error (server/forms.py, the layout's form error).
 ERROR_FIELD = re.compile(r'data-grove-error-field="([^"]*)"')
+FIELD_ERROR = re.compile(r'data-grove-error-field="([^"]*)"[^>]*>([^<]*)<')
+FORM_ERROR = re.compile(r'class="grove-error[^"]*"[^>]*>([^<]+)<')
 PAGE_URL = re.compile(r"^/p/(?P<code>\w+)/(?P<app>[^/]+)/(?P<page>[^/]+)/(?P<index>\d+)$")
 MAX_IDLE_ROUNDS = 200
 T = TypeVar("T")
@@ -503,7 +505,7 @@ class BotRunner:
             result.log.append(f"{code} {page_name}: rejected as expected")
             return
         if response.status_code != 303:
-            errors = re.findall(r'class="grove-error[^"]*"[^>]*>([^<]+)<', response.text)
+            errors = page_errors(response.text)
             raise BotError(
                 f"page {page_name}: the submission {submission.post_data} was "
                 f"rejected: {errors or response.status_code}"
@@ -566,6 +568,16 @@ class BotRunner:
 def fields_with_errors(html: str) -> set[str]:
     """The fields a rendered page shows an error for (``__all__``: the whole form's error)."""
     return {unescape(name) for name in ERROR_FIELD.findall(html)}
+
+
+def page_errors(html: str) -> list[str]:
+    """The errors a rejected page shows: the whole form's, then ``field: message`` for each
+    field (as oTree's bots name them: ``a_none: ['Number must be at least 0.']``)."""
+    errors = [unescape(message) for message in FORM_ERROR.findall(html)]
+    errors.extend(
+        f"{unescape(name)}: {unescape(message)}" for name, message in FIELD_ERROR.findall(html)
+    )
+    return errors
 
 
 def _check_error_fields(page_name: str, submission: Submission, html: str) -> None:
