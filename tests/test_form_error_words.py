@@ -7,8 +7,8 @@ the project's language (WTForms' own translations), name both bounds when the fi
 measured on oTree 6.0.15 with ``tests/projects/app_skip`` (``number``: ``min=0, max=10``),
 typing 11 gives "Number must be between 0 and 10." and, with ``LANGUAGE_CODE = 'de'``,
 "Zahl muss zwischen 0 und 10 liegen.". A field with one bound gets WTForms' "Number must be
-at least 1." or "Number must be at most 9." (oTree's implicit ``min=0`` makes the latter rare
-there; Grove has no implicit minimum, README "What differs from oTree").
+at least 1." or "Number must be at most 9." (the latter only with ``min=None``: a number
+field without ``min=`` has ``min=0``, in oTree 5.10+ and Grove alike).
 
 Text that is not a number, a choice not offered, a text too long: measured on oTree 6.0.15
 with a FloatField, CurrencyField (money), IntegerField, StringField(choices=...) and
