@@ -17,11 +17,14 @@ tests/projects/numbers/apps/number_minimums, a form POSTed by hand and ``otree t
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from server.bots.runner import run_bots
 from server.config import load_settings
 from tests import databases
+from tests.conftest import participant_links
+from tests.live_server import live_server
 from tests.number_pages import (
     PROJECT,
     browser_submits,
@@ -182,3 +185,47 @@ def test_bots_are_refused_below_the_implicit_minimum(tmp_path):
     assert "no_min" in negative.error
     assert AT_LEAST_0 in negative.error
     assert negative.failed_page == "Form"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_chromium_keeps_a_negative_answer_from_being_sent(browser, tmp_path):
+    """In a real browser, -5 typed into a field without min= is refused by the input's
+    min="0" before anything is sent (oTree's input does the same); with min=None it is sent."""
+    with (
+        live_server(
+            databases.database_url(tmp_path, "browser"),
+            workers=1,
+            extra_env={"GROVE_PROJECT_ROOT": str(PROJECT)},
+        ) as base,
+        httpx.Client(base_url=base) as client,
+    ):
+        created = client.post(f"/demo/{CONFIG}", follow_redirects=False)
+        assert created.status_code == 303, created.text
+        (link,) = participant_links(client.get(created.headers["location"]).text)
+        page = browser.new_page()
+        page.goto(f"{base}{link}")
+        page.wait_for_url(f"**/{CONFIG}/Form/1")
+        for name, value in {
+            "no_min": "-5",
+            "min_none": "-5",
+            "min_minus3": "-3",
+            "min_2": "2",
+            "hook_none": "-5",
+            "hook_minus10": "-10",
+            "currency_plain": "0",
+            "float_plain": "0",
+            "min_2_hook_none": "-5",
+            "max_10": "10",
+            "max_5_hook_none": "99",
+        }.items():
+            page.fill(f"#id_{name}", value)
+        page.select_option("#id_int_choices", "-1")
+        assert page.eval_on_selector("#id_no_min", "e => e.validity.rangeUnderflow")
+        assert not page.eval_on_selector("#id_min_none", "e => e.validity.rangeUnderflow")
+        page.click("button.grove-next")
+        page.wait_for_timeout(500)
+        assert page.url.endswith(f"/{CONFIG}/Form/1")  # not sent: the browser refused it
+        page.fill("#id_no_min", "0")
+        page.click("button.grove-next")
+        page.wait_for_url(f"**/{CONFIG}/Done/2")
