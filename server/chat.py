@@ -61,8 +61,11 @@ def default_channel(app_name: str, player: Any) -> str:
 
 
 def default_nickname(player: Any) -> str:
-    """oTree's default: the player's id in the group ("Player 2"; "Spieler/in 2" in German)."""
-    return gettext("Player {id_in_group}").format(id_in_group=player.id_in_group)
+    """oTree's default: the player's id in the group ("Participant 2"; "Teilnehmer 2" in German).
+
+    What oTree 6.0.15 (and every oTree since 3) shows and exports; its chat docs say "Player 2".
+    """
+    return gettext("Participant {id_in_group}").format(id_in_group=player.id_in_group)
 
 
 def _serializer(secret_key: str) -> URLSafeSerializer:

@@ -103,7 +103,7 @@ _GERMAN: dict[str, str] = {
     "Server error": "Serverfehler",
     "Something went wrong.": "Etwas ist schiefgegangen.",
     # Chat
-    "Player {id_in_group}": "Spieler/in {id_in_group}",
+    "Participant {id_in_group}": "Teilnehmer {id_in_group}",
     "Type a message and press Enter": "Nachricht eingeben und mit Enter senden",
     "Send": "Senden",
     "(Me)": "(Ich)",

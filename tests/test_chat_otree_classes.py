@@ -56,7 +56,7 @@ def test_the_send_button_sends_and_messages_carry_otrees_class_names(browser, tm
         writer.click(".otree-chat__btn-send")
         message = reader.wait_for_selector(".otree-chat__msg", timeout=10_000)
         nickname = message.query_selector(".otree-chat__nickname").inner_text()
-        assert re.fullmatch(r"Player [12]", nickname)  # the writer's default nickname
+        assert re.fullmatch(r"Participant [12]", nickname)  # the writer's default nickname
         assert message.query_selector(".otree-chat__body").inner_text() == "hello partner"
         assert writer.input_value(".otree-chat__input") == ""
         mine = writer.wait_for_selector(".otree-chat__msg", timeout=10_000)

@@ -40,7 +40,7 @@ def test_prisoner_three_rounds_with_rematching_and_chat(client, app):
     ]
     assert [len(m) for m in seen].count(1) == 2  # the writer and their partner
     assert seen[0][0]["body"] == "let's cooperate <b>"
-    assert seen[0][0]["nickname"] == "Player 1"
+    assert seen[0][0]["nickname"] == "Participant 1"
     forged = client.post(
         urls[1].split("/prisoner/")[0] + "/chat", json={"token": tokens[0], "body": "spoof"}
     )
@@ -69,7 +69,7 @@ def test_prisoner_three_rounds_with_rematching_and_chat(client, app):
     assert all("/payment_info/PaymentInfo/" in url for url in urls)
     csv_text = client.get(f"/SessionChat/{code}.csv").text
     assert "let's cooperate <b>" in csv_text
-    assert "Player 1" in csv_text
+    assert "Participant 1" in csv_text
 
 
 def test_group_by_arrival_time_groups_in_arrival_order(tmp_path):
