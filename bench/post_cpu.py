@@ -43,15 +43,22 @@ async def request(app: Any, method: str, path: str, body: bytes = b"") -> tuple[
     return answer.status, answer.headers
 
 
-def build(folder: Path, database_url: str | None, *, steady: bool = False) -> Any:
-    """The production app of the benchmark's project in ``folder``; ``steady``: without the
-    background work that runs by the clock (the timeout sweep, the worker's heartbeat), whose
-    share of a count of instructions would grow with the run's length."""
+def build(
+    folder: Path,
+    database_url: str | None,
+    *,
+    steady: bool = False,
+    configs: list[str] | None = None,
+) -> Any:
+    """The production app of the benchmark's project in ``folder`` (``configs``: its session
+    configs, ``bench_form`` alone by default); ``steady``: without the background work that
+    runs by the clock (the timeout sweep, the worker's heartbeat), whose share of a count of
+    instructions would grow with the run's length."""
     from server.app import create_app
     from server.config import load_settings
     from server.http.lazy_routes import build_now
 
-    project = build_grove_project(folder / "project", configs=["bench_form"])
+    project = build_grove_project(folder / "project", configs=configs or ["bench_form"])
     env = scratch_env()
     env.update(
         OTREE_REST_KEY=REST_KEY,
