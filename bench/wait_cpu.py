@@ -15,10 +15,11 @@ worker thread).
 
 Compare two revisions by running each one's copy alternately, several times (as
 ``bench.post_cpu``), or count instructions with ``--steady`` under callgrind (``--batches``
-1 and 1 + k, the difference of the totals divided by k x ``--groups``).
+1 and 1 + k with the same ``--create``, the difference of the totals divided by k x
+``--groups``).
 
-Run: ``python -m bench.wait_cpu [--batches 5] [--groups 100] [--profile FILE] [--steady]
-[--statements]``
+Run: ``python -m bench.wait_cpu [--batches 5] [--groups 100] [--create N] [--profile FILE]
+[--steady] [--statements]``
 """
 
 from __future__ import annotations
@@ -145,7 +146,9 @@ async def main_async(args: argparse.Namespace) -> None:
         app = build(Path(tmp), None, steady=args.steady, configs=["bench_wait"])
         app.state.grove.blocking_on_loop = bool(args.profile) or args.steady
         running = await start_lifespan(app)
-        groups = await _groups(app, (args.batches + 1) * args.groups + 2)
+        groups = await _groups(app, args.create or (args.batches + 1) * args.groups + 2)
+        if len(groups) < (args.batches + 1) * args.groups + 2:
+            raise SystemExit("--create: fewer than (batches + 1) x groups + 2")
         gc.collect()
         gc.freeze()
         if args.statements:
@@ -177,6 +180,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--groups", type=int, default=100)
+    parser.add_argument(
+        "--create",
+        type=int,
+        default=0,
+        help="create this many groups first (the same setup for runs of different --batches)",
+    )
     parser.add_argument("--profile", help="write a cProfile of the second batch here")
     parser.add_argument(
         "--statements", action="store_true", help="print one last arrival's statements"
