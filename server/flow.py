@@ -21,6 +21,7 @@ from server.db import dialect_insert, lock_ids_in_order, note_rows_held
 from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
 from server.page_channel import publish_check, publish_released
+from server.page_classes import Page
 from server.page_times import (
     record_completion,
     record_passing_completions,
@@ -567,12 +568,15 @@ def _complete_if_everyone_arrived(
     ):
         return False
     _claim_completion(db, participant.session_id, entry, scope)
-    _run_after_all_players_arrive(project, entry, player)
+    # The members are locked and read before the hook runs, while its changes are not
+    # pending yet: their query's flush then holds only what came before (the last arrival's
+    # move onto the page), and the hook's changes go out with the members' moves.
     members = _locked_members(
         db,
         _locked_scope_members_query(player_cls, by_subsession),
         {"scope_id": scope_id, "last_id": participant.id},
     )
+    _run_after_all_players_arrive(project, entry, player)
     _move_on_the_waiting(db, project, entry, members, participant, last_passes_by=someone_waiting)
     return True
 
@@ -665,8 +669,11 @@ def _move_on_the_waiting(
     requests answer without a write of their own. A member whose next page's code fails
     (``is_displayed`` raising) stays on the wait page, with everything of their move undone
     (a savepoint); their own next request moves them and shows the error, as in oTree.
-    The caller locked the members' participant rows in ascending id (LOCK ORDER 3): a few
-    statements whatever the group's size when their next page is in the same round.
+    When the move calls no app code (``_move_calls_app_code``), nothing but the database can
+    fail on the way, and the moves need no savepoint (whose start and release would each
+    flush the unit of work). The caller locked the members' participant rows in ascending id
+    (LOCK ORDER 3): a few statements whatever the group's size when their next page is in
+    the same round.
 
     The members not on the page (they skipped it; ``last`` too when ``last_passes_by``) get
     its completion in their page times now, as every member does in oTree.
@@ -685,7 +692,12 @@ def _move_on_the_waiting(
     ):
         # The round's last page: their next page is most likely the next round's first.
         _load_players(db, project, following, waiting)
-    if _moved_in_savepoint(db, project, waiting, entry):
+    if not _move_calls_app_code(entry, following):
+        for member in waiting:
+            _move_past(db, project, member, entry)
+        record_wait_page_completions(db, waiting, entry)
+        moved = waiting
+    elif _moved_in_savepoint(db, project, waiting, entry):
         moved = waiting
     else:  # one at a time: only the members whose next page's code fails stay
         moved = [m for m in waiting if _moved_in_savepoint(db, project, [m], entry)]
@@ -695,6 +707,24 @@ def _move_on_the_waiting(
         [(m.code, current_url(project, m)) for m in moved],
         [last.code, *(m.code for m in waiting if m.id not in moved_ids)],
         entry.index,
+    )
+
+
+def _move_calls_app_code(entry: PageEntry, following: PageEntry | None) -> bool:
+    """Whether moving a member past wait page ``entry`` onto ``following`` (the page after
+    it; None after the last page) may call the app's code: the wait page's
+    ``app_after_this_page``, the next page's ``is_displayed`` or ``get_timeout_seconds``
+    (``_move_to``), or, when the next page is a wait page, everything an arrival there runs.
+    A page class not derived from Grove's ``Page`` counts as calling it."""
+    if callable(getattr(entry.page_cls, "app_after_this_page", None)):
+        return True
+    if following is None:
+        return False
+    page_cls = following.page_cls
+    return (
+        following.is_wait_page
+        or getattr(page_cls, "is_displayed", None) is not Page.is_displayed
+        or callable(getattr(page_cls, "get_timeout_seconds", None))
     )
 
 

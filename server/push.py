@@ -64,9 +64,10 @@ def publish_many(db: Session, messages: list[tuple[str, str]]) -> None:
     if db.get_bind().dialect.name != "postgresql":
         # The rows stored, for the commit bell to carry (server.commit_bell); in one INSERT
         # (SQLite's RETURNING has no order, so SQLAlchemy would send one INSERT a row for
-        # ids in the parameters' order).
+        # ids in the parameters' order). On the session's connection: the rows depend on
+        # nothing pending in the session, which the commit flushes (no flush of its own).
         table: sa.Table = PushMessage.__table__  # type: ignore[assignment]
-        stored = db.execute(
+        stored = db.connection().execute(
             sa.insert(table).returning(table.c.id, table.c.channel, table.c.body), rows
         )
         note_published(db, sorted((row.id, row.channel, row.body, now) for row in stored))

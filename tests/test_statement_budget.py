@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from bench.projects import BENCH_ROOM, build_grove_project
@@ -58,7 +59,10 @@ LIVE_MESSAGE = 7
 # of three, then 21 + 2 x 0 when held; 18 since the completion check rides in the count and
 # the savepoint keeps the change stamp.)
 WAIT_ARRIVAL = 7
-WAIT_LAST_ARRIVAL = 18
+WAIT_LAST_ARRIVAL = 17
+# ORM flushes of the last arrival's unit of work (4 before 2026-12-03: the members' moves
+# had a savepoint of their own, whose start and release each flushed).
+WAIT_LAST_ARRIVAL_FLUSHES = 2
 WAIT_RELEASED = 2
 # One urn randomization over the reference API (POST /study_participants), with the server's
 # key, for an id that is no participant's label, in a study named by its session's code.
@@ -85,13 +89,17 @@ def client(bench_app: Any) -> Iterator[TestClient]:
         yield test_client
 
 
+CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
 @contextmanager
-def counted(application: Any) -> Iterator[list[str]]:
-    """The SQL statements sent meanwhile on the application's engine (not BEGIN/COMMIT)."""
+def counted(application: Any, *, control: bool = False) -> Iterator[list[str]]:
+    """The SQL statements sent meanwhile on the application's engine (not BEGIN, COMMIT,
+    SAVEPOINT and the like unless ``control``)."""
     statements: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+        if control or not statement.startswith(CONTROL):
             statements.append(" ".join(statement.split())[:160])
 
     engine = application.state.grove.db.engine
@@ -100,6 +108,23 @@ def counted(application: Any) -> Iterator[list[str]]:
         yield statements
     finally:
         sa.event.remove(engine, "before_cursor_execute", note)
+
+
+@contextmanager
+def flushes_counted() -> Iterator[list[int]]:
+    """One entry for each ORM flush that writes something, in any session, meanwhile. A flush
+    runs SQLAlchemy's unit of work and Grove's flush hooks (change stamps, JSON vars): about
+    as much CPU as a few statements, whatever it writes."""
+    flushes: list[int] = []
+
+    def note(_session: Any, _context: Any, _instances: Any) -> None:
+        flushes.append(1)
+
+    sa.event.listen(Session, "before_flush", note)
+    try:
+        yield flushes
+    finally:
+        sa.event.remove(Session, "before_flush", note)
 
 
 def _within(statements: list[str], budget: int) -> None:
@@ -159,13 +184,19 @@ def test_the_wait_page_units_send_few_statements(client: TestClient, bench_app: 
     posted = []
     for url in arrive_urls:
         form = page_form(client.get(url).text)
-        with counted(bench_app) as statements:
+        with counted(bench_app, control=True) as statements, flushes_counted() as flushes:
             response = client.post(
                 form.action or url, data=dict(form.submission({})), follow_redirects=False
             )
         assert response.status_code == 303
-        posted.append((statements, response.headers["location"]))
-    (first, wait_url), _second, (last, after_url) = posted
+        posted.append((statements, len(flushes), response.headers["location"]))
+    (first, _, wait_url), _second, (last, last_flushes, after_url) = posted
+    # No app code runs while the members move on (After has no is_displayed), so no
+    # savepoint guards it; the flushes: the last arrival onto the wait page (before the
+    # arrivals are counted) and the commit's.
+    assert not [s for s in last if s.startswith(("SAVEPOINT", "RELEASE"))], last
+    assert last_flushes <= WAIT_LAST_ARRIVAL_FLUSHES, f"{last_flushes} flushes"
+    first, last = ([s for s in sent if not s.startswith(CONTROL)] for sent in (first, last))
     assert "/Gather/2" in wait_url
     assert "/After/3" in after_url
     with counted(bench_app) as released:
