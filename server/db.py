@@ -66,9 +66,12 @@ GROUP COMMIT. On a SQLite file every write transaction of every worker runs alon
 ``synchronous=FULL`` each COMMIT waits for an fsync, so the writes a second were capped by
 the disk. The units of work of one process that queue for the write lock therefore share one
 transaction: the first writer that finds none running leads a batch (it takes the locks above
-and BEGIN IMMEDIATE on one connection); each unit runs in its own thread and its own session
-on that connection, one at a time in arrival order, each queued unit in a SAVEPOINT, released
-on success or rolled back (that unit alone, with its own exception) on failure. The leader's
+and BEGIN IMMEDIATE on one connection); each unit runs in its own session on that connection,
+one at a time in arrival order, each queued unit in a SAVEPOINT, released on success or
+rolled back (that unit alone, with its own exception) on failure. A unit queued through
+``Database.run`` is run by the leader's thread, in the context (contextvars) of the thread
+that queued it, which sleeps until the batch is settled; a ``Database.transaction`` block
+runs in its own thread when its turn comes. The leader's
 own unit runs first, when the transaction holds nothing else, so it needs no savepoint: its
 failure rolls the transaction back and the queued units run in a new one. When no writer is queued,
 or GROUP_COMMIT_MAX_UNITS have run, one COMMIT ends the batch and only then does any unit of
@@ -97,6 +100,7 @@ as does a second lost connection.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import math
@@ -566,7 +570,13 @@ def _is_memory_database(url: str | sa.URL) -> bool:
 
 
 class _Ticket:
-    """One unit of work waiting to run in a group commit's transaction."""
+    """One unit of work waiting to run in a group commit's transaction.
+
+    ``work`` (with the ``context`` of the thread that queued it): a unit of work the batch's
+    leader runs itself, in its own thread, when the unit's turn comes (``Database.run``);
+    the queued thread then sleeps until the batch is settled (or the unit failed), one
+    wake-up instead of three. None: the queued thread runs its unit itself when told
+    (``Database.transaction``, whose block is the caller's)."""
 
     def __init__(self) -> None:
         self.turn = threading.Event()
@@ -574,6 +584,10 @@ class _Ticket:
         self.granted = False  # picked for a batch (or to lead the next): no withdrawing
         self.leads = False
         self.batch: _Batch | None = None
+        self.work: Callable[[Session], Any] | None = None
+        self.context: contextvars.Context | None = None
+        self.result: Any = None
+        self.error: BaseException | None = None
 
 
 class _Batch:
@@ -584,6 +598,9 @@ class _Batch:
         self.connection = connection
         self.units = 0
         self.committed = threading.Event()
+        # Units the leader ran for their threads (``_Ticket.work``) that succeeded: woken
+        # once the batch is settled.
+        self.run_for_others: list[_Ticket] = []
         self.failure: DatabaseUnavailable | None = None
         self.published = False  # a unit that succeeded stored push messages
         # Their rows, for the commit bell to carry (None: some were not known).
@@ -818,6 +835,35 @@ class Database:
         if batch.failure is not None:
             raise self._batch_failure(batch)
 
+    def _run_batched(self, unit_of_work: Callable[[Session], T]) -> T:
+        """``run`` in a group commit (GROUP COMMIT): as ``_batched_unit``, but a queued unit
+        is run by the batch's leader (``_Ticket.work``), so this thread waits for one
+        wake-up, not for its turn, the end of its unit and the COMMIT."""
+        ticket = _Ticket()
+        ticket.work, ticket.context = unit_of_work, contextvars.copy_context()
+        with self._batch_lock:
+            if self._leading:
+                self._pending.append(ticket)
+            else:
+                self._leading = ticket.granted = ticket.leads = True
+        if not ticket.leads:
+            try:
+                self._wait_for_turn(ticket)
+            except BaseException:
+                self._leave_queue(ticket)
+                raise
+        if ticket.leads:
+            with self._lead_batch() as db:  # the batch rings the bell, once
+                return unit_of_work(db)
+        if ticket.error is not None:
+            raise ticket.error
+        batch = ticket.batch
+        assert batch is not None
+        if batch.failure is not None:
+            raise self._batch_failure(batch)
+        result: T = ticket.result
+        return result
+
     def _wait_for_turn(self, ticket: _Ticket) -> None:
         """Wait until a batch runs ``ticket``'s unit or it leads one; DatabaseBusy (and out
         of the queue) when no write of this process finished for ``lock_timeout``."""
@@ -832,7 +878,9 @@ class Database:
     def _leave_queue(self, ticket: _Ticket) -> None:
         """A queued writer gives up without running (DatabaseBusy, or an exception such as
         KeyboardInterrupt while it waited): out of the queue, or, when it was picked
-        meanwhile, its turn passed on, so no batch waits for it."""
+        meanwhile, its turn passed on, so no batch waits for it. (A unit the leader runs
+        itself, ``_Ticket.work``, picked before the exception, still runs: its thread
+        reports the exception, not the unit's outcome, as when a client hangs up.)"""
         with self._batch_lock:
             if not ticket.granted:
                 if ticket in self._pending:
@@ -883,6 +931,8 @@ class Database:
                     # One ring for the batch, before any unit of it is acknowledged.
                     commit_bell.ring(self.sqlite_path, batch.messages)
                 batch.committed.set()
+                for ticket in batch.run_for_others:
+                    ticket.turn.set()
         if own_error is not None:
             raise own_error
         if batch is not None and batch.failure is not None:
@@ -921,9 +971,33 @@ class Database:
                 ticket = self._pending.popleft()
                 ticket.granted = True
                 ticket.batch = batch
-            ticket.turn.set()
-            ticket.finished.wait()
+            if ticket.work is not None:
+                self._run_for(ticket, batch)
+            else:
+                ticket.turn.set()
+                ticket.finished.wait()
             self._mark_progress()  # a write finished: the queues here and in other workers move
+
+    def _run_for(self, ticket: _Ticket, batch: _Batch) -> None:
+        """Run a queued ``ticket.work`` in ``batch``, in this (the leader's) thread and the
+        queued thread's context, as ``_savepoint_unit``; keep what it returned or raised. A
+        unit that failed is told at once (as one run in its own thread returns its error
+        before the COMMIT); one that succeeded, once the batch is settled."""
+        assert ticket.work is not None
+        assert ticket.context is not None
+        work = ticket.work
+
+        def unit() -> None:
+            with self._savepoint_unit(batch) as db:
+                ticket.result = work(db)
+
+        try:
+            ticket.context.run(unit)
+        except BaseException as error:  # the queued thread's to raise, not the leader's
+            ticket.error = error
+            ticket.turn.set()
+        else:
+            batch.run_for_others.append(ticket)
 
     def _commit_batch(self, batch: _Batch) -> None:
         """COMMIT the batch (one fsync) into the file the server started with; otherwise
@@ -1069,6 +1143,9 @@ class Database:
         acknowledged, so the caller sees one unit of work either way. So is, once, a unit
         of work whose connection was lost before its COMMIT was sent (LOST CONNECTIONS).
         """
+        if session is None and self.group_commit:
+            with self._failures_translated():
+                return self._run_batched(unit_of_work)
         reconnected = self.is_sqlite  # SQLite has no connection to lose
         attempt = 1
         lock_first: dict[sa.Table, set[int]] = {}

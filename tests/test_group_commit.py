@@ -5,6 +5,7 @@ of it, and none is acknowledged."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -328,3 +329,46 @@ def test_the_units_of_a_batch_share_one_change_number_and_a_rolled_back_bump_is_
     assert numbers == [before + 2, before + 2]
     assert counter == before + 2
     assert len(bumps) == 1
+
+
+_REQUEST_NAME: contextvars.ContextVar[str] = contextvars.ContextVar("request_name")
+
+
+def test_a_queued_unit_sees_its_own_threads_context_and_its_own_session(database):
+    """The batch's leader runs a unit queued through ``Database.run`` itself: the unit still
+    sees the context variables of the thread that queued it (an app's, or Grove's
+    ``current_unit``, which is its own session), and what it returns or raises reaches that
+    thread."""
+    seen: dict[str, tuple[str, bool]] = {}
+
+    def noting(name: str, fail: bool = False) -> Callable[[Session], str]:
+        def work(db: Session) -> str:
+            seen[name] = (_REQUEST_NAME.get("none"), db_module.current_unit() is db)
+            insert(name, fail)(db)
+            return f"stored {name}"
+
+        return work
+
+    answers: dict[str, object] = {}
+
+    def call(name: str, fail: bool) -> None:
+        _REQUEST_NAME.set(f"request {name}")
+        try:
+            answers[name] = database.run(noting(name, fail))
+        except Exception as error:
+            answers[name] = error
+
+    _outcomes, release, threads = run_in_one_batch(database, [insert("a")])
+    for index, (name, fail) in enumerate([("b", False), ("c", True), ("d", False)], start=1):
+        threads.append(threading.Thread(target=call, args=(name, fail)))
+        threads[-1].start()
+        while len(database._pending) < index:
+            time.sleep(0.001)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert seen == {name: (f"request {name}", True) for name in "bcd"}
+    assert answers["b"] == "stored b"
+    assert answers["d"] == "stored d"
+    assert isinstance(answers["c"], Refused)
+    assert names(database) == ["a", "b", "d"]
