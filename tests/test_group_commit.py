@@ -372,3 +372,48 @@ def test_a_queued_unit_sees_its_own_threads_context_and_its_own_session(database
     assert answers["d"] == "stored d"
     assert isinstance(answers["c"], Refused)
     assert names(database) == ["a", "b", "d"]
+
+
+def test_a_queued_transaction_block_runs_in_its_own_thread_in_the_same_batch(database):
+    """``Database.transaction`` blocks are the caller's code: queued, each runs in its own
+    thread when its turn comes, between units the leader runs for ``Database.run``, all in
+    one COMMIT; a block that fails is rolled back alone."""
+    before = database.batches_committed
+    threads_seen: dict[str, int] = {}
+
+    def in_block(name: str, fail: bool = False) -> Callable[[], None]:
+        def block() -> None:
+            with database.transaction() as db:
+                threads_seen[name] = threading.get_ident()
+                insert(name, fail)(db)
+
+        return block
+
+    outcomes: dict[str, object] = {}
+
+    def call(name: str, work: Callable[[], None]) -> None:
+        try:
+            work()
+            outcomes[name] = "ok"
+        except Exception as error:
+            outcomes[name] = error
+
+    _first, release, threads = run_in_one_batch(database, [insert("a")])
+    queued: list[tuple[str, Callable[[], None]]] = [
+        ("b", in_block("b")),
+        ("c", lambda: database.run(insert("c"))),
+        ("d", in_block("d", fail=True)),
+    ]
+    for index, (name, work) in enumerate(queued, start=1):
+        threads.append(threading.Thread(target=call, args=(name, work)))
+        threads[-1].start()
+        while len(database._pending) < index:
+            time.sleep(0.001)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert outcomes["b"] == outcomes["c"] == "ok"
+    assert isinstance(outcomes["d"], Refused)
+    assert threads_seen["b"] == threads[1].ident
+    assert names(database) == ["a", "b", "c"]
+    assert database.batches_committed == before + 1
