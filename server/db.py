@@ -100,6 +100,7 @@ as does a second lost connection.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import logging
@@ -109,6 +110,7 @@ import select
 import sqlite3
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -625,6 +627,93 @@ class _Batch:
         return bool(getattr(dbapi_connection, "in_transaction", False))
 
 
+class _KeptReader:
+    """One thread's kept read connection; closed when the thread ends (its thread-local
+    storage goes, and this with it) or by ``_KeptReaders.close_all``."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+        self.busy = False
+
+    def usable(self) -> bool:
+        """Whether the next read may run on it: open, valid and outside any transaction."""
+        connection = self.connection
+        return not (connection.closed or connection.invalidated or connection.in_transaction())
+
+    def close(self) -> None:
+        """Close the connection (nothing raised: it may be closed already)."""
+        with contextlib.suppress(Exception):
+            self.connection.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+class _KeptReaders:
+    """Each thread's own connection for its reads of a SQLite file (:meth:`Database.read`),
+    kept open between them rather than taken from the pool and given back at each read: the
+    read's session is bound to it and begins and ends its transaction (BEGIN DEFERRED, then
+    ROLLBACK) on it, as on a pooled one. Taking a pooled connection and giving it back
+    (checkout, a Connection object, the pool's own ROLLBACK on return) was about half of a
+    read's fixed cost, a twentieth of a page GET's CPU.
+
+    The driver connections come from a pool of their own (``pool_engine``, opened as the
+    database's, PRAGMAs included): a thread holds its connection between its reads, so it must
+    not be one of those writers wait for. Each is used through a Connection of the database's
+    reader engine (``engine``), whose events (BEGIN DEFERRED, statement listeners) it gets.
+
+    A read inside a read on the same thread (or a coroutine's read while another coroutine's
+    is open on the event loop's thread) finds the kept connection in use and reads on a pooled
+    one, as before; so does a read whose kept connection cannot be opened (the pooled one then
+    raises as before). A connection left closed, invalidated or in a transaction by a failure
+    is closed and replaced at the thread's next read. Idle, a kept connection holds no lock
+    and no snapshot (WAL checkpoints are not held back), and its thread's end closes it.
+    """
+
+    def __init__(self, engine: sa.Engine, pool_engine: sa.Engine) -> None:
+        self.engine = engine
+        self.pool_engine = pool_engine
+        self._local = threading.local()
+        self._all: weakref.WeakSet[_KeptReader] = weakref.WeakSet()
+        self._all_lock = threading.Lock()
+
+    @contextmanager
+    def connection(self) -> Iterator[sa.Connection | None]:
+        """This thread's kept connection for the block, opened at its first read; None when
+        it is in use or cannot be opened (the caller reads on a pooled connection)."""
+        kept: _KeptReader | None = getattr(self._local, "kept", None)
+        if kept is not None and kept.busy:
+            yield None
+            return
+        if kept is None or not kept.usable():
+            if kept is not None:
+                kept.close()
+                self._local.kept = None
+            try:
+                driver_connection = self.pool_engine.raw_connection()
+            except sqlite3.Error:
+                yield None
+                return
+            kept = _KeptReader(sa.Connection(self.engine, driver_connection))
+            self._local.kept = kept
+            with self._all_lock:
+                self._all.add(kept)
+        kept.busy = True
+        try:
+            yield kept.connection
+        finally:
+            kept.busy = False
+
+    def close_all(self) -> None:
+        """Close every thread's kept connection (``Database.dispose``); a thread that reads
+        again opens a new one."""
+        with self._all_lock:
+            kept = list(self._all)
+        for reader in kept:
+            reader.close()
+        self.pool_engine.dispose()
+
+
 class Database:
     """One engine and the two ways to open a unit of work on it."""
 
@@ -735,6 +824,17 @@ class Database:
         )
         self._reader = sessionmaker(reader_engine, expire_on_commit=False, info=self.info)
         sa.event.listen(self._reader, "after_flush", _note_flush)
+        # A SQLite file's reads each on their thread's kept connection (_KeptReaders).
+        self._kept_readers: _KeptReaders | None = None
+        if self.sqlite_path is not None:
+            kept_engine = sa.create_engine(
+                self.url,
+                echo=echo,
+                connect_args={"check_same_thread": False, "timeout": lock_timeout},
+                poolclass=sa.pool.NullPool,
+            )
+            _configure_sqlite(kept_engine, lock_timeout_ms, self._file_identity, self._checkpointer)
+            self._kept_readers = _KeptReaders(reader_engine, kept_engine)
 
     def writer_session(self) -> Session:
         """A session for several units of work in a row that keep the same objects (an async
@@ -1202,15 +1302,18 @@ class Database:
         with self._failures_translated():
             if self._file_identity is not None:
                 self._file_identity.check()
-            session = self._reader()
-            try:
-                with in_unit(session):
-                    yield session
-            finally:
-                # Ends the transaction with a ROLLBACK (whatever a hook flushed is dropped)
-                # and lets go of the objects, without first expiring each one as a
-                # rollback() would: nothing reads them again.
-                session.close()
+            kept = self._kept_readers
+            with nullcontext(None) if kept is None else kept.connection() as connection:
+                session = self._reader() if connection is None else self._reader(bind=connection)
+                try:
+                    with in_unit(session):
+                        yield session
+                finally:
+                    # Ends the transaction with a ROLLBACK (whatever a hook flushed is
+                    # dropped) and lets go of the objects, without first expiring each one
+                    # as a rollback() would: nothing reads them again. A kept connection
+                    # stays open, outside any transaction.
+                    session.close()
 
     @contextmanager
     def _failures_translated(self) -> Iterator[None]:
@@ -1236,6 +1339,8 @@ class Database:
                 self.batches_committed,
                 self.units_in_batches / self.batches_committed,
             )
+        if self._kept_readers is not None:
+            self._kept_readers.close_all()
         if self._checkpointer is not None:
             self._checkpointer.stop()
         self.engine.dispose()

@@ -556,7 +556,10 @@ class BotRunner:
         participant = self.participant(code)
         participant_id = participant.id
         self._db.rollback()
-        engine = self._db.get_bind()
+        # The read's engine: its session may be bound to a kept connection of it (a SQLite
+        # file's reads, server.db._KeptReaders), which is not where to begin another.
+        bind = self._db.get_bind()
+        engine = bind.engine if isinstance(bind, sa.Connection) else bind
         with engine.begin() as connection:
             connection.execute(
                 sa.update(Participant)
