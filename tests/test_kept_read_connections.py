@@ -139,3 +139,22 @@ def test_dispose_closes_the_kept_connections(tmp_path: Path) -> None:
     with database.read() as db:  # a read after dispose opens a new one
         assert _count(db) == 0
     database.dispose()
+
+
+def test_a_threads_end_closes_its_kept_connection(tmp_path: Path) -> None:
+    database = _database(tmp_path)
+    try:
+        found: list[Any] = []
+
+        def read_and_end() -> None:
+            with database.read() as db:
+                _count(db)
+                found.append(_driver_connection(db))
+
+        thread = threading.Thread(target=read_and_end)
+        thread.start()
+        thread.join()
+        with pytest.raises(sqlite3.ProgrammingError):
+            found[0].execute("SELECT 1")
+    finally:
+        database.dispose()
