@@ -420,17 +420,41 @@ _LOCKED_AND_LOGGED = sa.select(_LOCKED.c.id, _LOCKED.c.vars, _LOCKED.c.session_c
 )
 
 
+# Values whose stored JSON is the same whenever they are equal and of one exact type. Not
+# float: 0.0 == -0.0, stored as different texts.
+_PLAIN_TYPES = frozenset({str, int, bool, type(None)})
+
+
+def _changes_nothing(old: dict[str, Any] | None, values: dict[str, Any]) -> bool:
+    """Whether merging ``values`` into ``old`` (``merged_vars``) leaves the stored JSON of
+    ``old`` as it is: every posted key is there already with a value of the same stored
+    JSON (``stored_json``; True replacing 1, equal in Python, is a change). Decided key by
+    key, so the usual post (a new key, or a plain value that differs) serializes nothing."""
+    if old is None:
+        return False
+    for key, value in values.items():
+        if key not in old:
+            return False
+        before = old[key]
+        if type(before) is type(value) and type(value) in _PLAIN_TYPES:
+            if before != value:
+                return False
+        elif stored_json(value, f"value[{key!r}]") != stored_json(before):
+            return False
+    return True
+
+
 def _write_merged_vars(
     db: Session, participant_id: int, old: dict[str, Any] | None, values: dict[str, Any]
 ) -> None:
     """Merge ``values`` into a locked participant's ``vars`` read as ``old`` (the rule of
     ``merged_vars``) and write them with the participant's change stamp
     (``server/change_sequence.py``) in one UPDATE; nothing when the merge changes nothing as
-    stored (as the ORM's flush of an unchanged column, which stamps nothing either): True
-    replacing 1, equal in Python, is written."""
-    merged = merged_vars(old, values)
-    if old is not None and stored_json(merged) == stored_json(old):
+    stored (``_changes_nothing``; as the ORM's flush of an unchanged column, which stamps
+    nothing either): True replacing 1, equal in Python, is written."""
+    if _changes_nothing(old, values):
         return
+    merged = merged_vars(old, values)
     db.connection().execute(
         _PARTICIPANTS.update()
         .where(_PARTICIPANTS.c.id == participant_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -195,10 +196,23 @@ def test_vars_by_code(api):
     assert detail["vars"] == {"b": 2}
 
 
-@pytest.mark.parametrize(("old", "new"), [(1, True), (0, False), (1, 1.0), (True, 1)])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (1, True),
+        (0, False),
+        (1, 1.0),
+        (True, 1),
+        (0.0, -0.0),
+        ("1", 1),
+        ([1], [True]),
+        ({"b": 1}, {"b": 1.0}),
+    ],
+)
 def test_vars_by_code_keep_the_type_posted(api, old, new):
-    """A value equal to the stored one in Python but not in JSON (True and 1) replaces it, as
-    oTree's ``participant.vars.update`` does."""
+    """A value equal to the stored one in Python but not in JSON (True and 1, 0.0 and -0.0,
+    inside a list or an object too) replaces it, as oTree's ``participant.vars.update``
+    does."""
     code = create(api, session_config_name="survey", num_participants=1).json()["code"]
     participant = api.get(f"/api/sessions/{code}").json()["participants"][0]["code"]
     for value in (old, new):
@@ -206,7 +220,7 @@ def test_vars_by_code_keep_the_type_posted(api, old, new):
         posted.raise_for_status()
     detail = api.post(f"/api/get_session/{code}", json={"participant_vars": ["a"]}).json()
     stored = detail["participants"][0]["vars"]["a"]
-    assert (stored, type(stored)) == (new, type(new))
+    assert (json.dumps(stored), type(stored)) == (json.dumps(new), type(new))
 
 
 def test_participant_filters(api):
