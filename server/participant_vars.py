@@ -420,6 +420,43 @@ _LOCKED_AND_LOGGED = sa.select(_LOCKED.c.id, _LOCKED.c.vars, _LOCKED.c.session_c
 )
 
 
+def _of_logged_participant(name: str) -> sa.ScalarSelect[Any]:
+    """The column ``name`` of the participant with the code ``:code`` (for a RETURNING clause:
+    SQLite searches the code's index for a bound parameter, but scans the table for a
+    reference to the returned row)."""
+    return (
+        sa.select(_PARTICIPANTS.c[name])
+        .where(_PARTICIPANTS.c.code == sa.bindparam("code"))
+        .scalar_subquery()
+    )
+
+
+# On SQLite: the same in one statement, an INSERT of the audit row from the participant and
+# its session (no row when there is no such participant) that answers the participant's id
+# and vars (SQLite's RETURNING may hold subqueries; WITH holds no INSERT). The transaction
+# holds the database's write lock (BEGIN IMMEDIATE), so nothing changes the row meanwhile.
+_LOGGED_WITH_PARTICIPANT = (
+    sa.insert(_AUDIT)
+    .from_select(
+        ["at", "who", "action", "session_code", "participant_code", "details"],
+        sa.select(
+            sa.bindparam("at", type_=_AUDIT.c.at.type),
+            sa.bindparam("who", type_=_AUDIT.c.who.type),
+            sa.bindparam("action", type_=_AUDIT.c.action.type),
+            _SESSIONS.c.code,
+            _PARTICIPANTS.c.code,
+            sa.bindparam("details", type_=_AUDIT.c.details.type),
+        )
+        .select_from(_PARTICIPANTS.join(_SESSIONS, _SESSIONS.c.id == _PARTICIPANTS.c.session_id))
+        .where(_PARTICIPANTS.c.code == sa.bindparam("code")),
+    )
+    .returning(
+        _of_logged_participant("id").label("id"),
+        _of_logged_participant("vars").label("vars"),
+    )
+)
+
+
 # Values whose stored JSON is the same whenever they are equal and of one exact type. Not
 # float: 0.0 == -0.0, stored as different texts.
 _PLAIN_TYPES = frozenset({str, int, bool, type(None)})
@@ -490,20 +527,18 @@ def set_participant_vars_by_code(database: Database, code: Any, new_vars: Any, *
 
     def work(db: Session) -> None:
         connection = db.connection()
-        if connection.dialect.name == "postgresql":
-            logged = entry_values(
-                who, "participant.vars", participant=code, details={"vars": sorted(values)}
-            )
-            row = connection.execute(_LOCKED_AND_LOGGED, {"code": code, **logged}).first()
-            if row is None:
-                raise ParticipantNotFound(f"no participant with code {code!r}")
-            _write_merged_vars(db, row.id, row.vars, values)
-            return
-        row = connection.execute(_LOCKED_BY_CODE, {"code": code}).first()
+        logged = entry_values(
+            who, "participant.vars", participant=code, details={"vars": sorted(values)}
+        )
+        statement = (
+            _LOCKED_AND_LOGGED
+            if connection.dialect.name == "postgresql"
+            else _LOGGED_WITH_PARTICIPANT
+        )
+        row = connection.execute(statement, {**logged, "code": code}).first()
         if row is None:
             raise ParticipantNotFound(f"no participant with code {code!r}")
         _write_merged_vars(db, row.id, row.vars, values)
-        _record_vars(db, who, "participant.vars", values, row.session_code, code, None)
 
     database.run(work)
 

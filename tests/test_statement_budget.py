@@ -43,10 +43,11 @@ PAGE_GET = 1
 # the page completion's INSERT, the change counter's bump, the player's and the
 # participant's UPDATEs.
 PAGE_POST = 5
-# participant_vars (REST, the Qualtrics call) by participant code, and by room and label for
-# a label whose participant has not arrived yet (kept pending): the room with its session,
-# the pending row's INSERT (ON CONFLICT DO NOTHING), the audit row.
-VARS_BY_CODE = 4
+# participant_vars (REST, the Qualtrics call) by participant code: the audit row inserted from
+# the participant's row, answering its id and vars; the change counter's bump; the vars'
+# UPDATE. By room and label for a label whose participant has not arrived yet (kept pending):
+# the room with its session, the pending row's INSERT (ON CONFLICT DO NOTHING), the audit row.
+VARS_BY_CODE = 3
 VARS_BY_LABEL = 3
 LIVE_MESSAGE = 7
 # bench_wait (groups of three at a wait page): a POST that arrives at the wait page and waits,
