@@ -11,8 +11,11 @@ block's size and answers the new count), so a busy key does not cost a write tra
 request: on SQLite every write of every worker queues on one lock, and a count written per
 request took half of that lock's time from the API calls it counted. A block is one number
 while a key is quiet and grows (doubling, up to MAX_BLOCK and to a sixteenth of what is left
-of the minute) only while the worker uses its numbers up quickly, so the numbers a worker
-holds unused at the end of a minute, which no other worker can serve, stay few. Once a worker
+of the minute) only while the worker uses its numbers up quickly (a block within
+QUICK_SECONDS); it keeps its size while the key stays busy (a block within STEADY_SECONDS)
+and is one number again after a block that lasted longer. So the numbers a worker holds
+unused at the end of a minute, which no other worker can serve, stay few: at most about what
+it served in the last STEADY_SECONDS. Once a worker
 has seen its key's minute full it refuses that key's requests until the next minute without
 writing: a client hammering past its limit does not take the write lock from participants.
 A request served from the numbers a worker holds needs no thread (``count_api_request_at_once``,
@@ -36,10 +39,13 @@ from server.errors import RateLimited
 from server.models.rate_limits import ApiRequestCount
 
 WINDOW_SECONDS = 60
-# The most numbers a worker takes in one write, and how quickly a block must be used up for
-# the next one to be twice as large.
-MAX_BLOCK = 64
+# The most numbers a worker takes in one write; how quickly a block must be used up for the
+# next one to be twice as large, and for it to be as large (else it is one number).
+# Before STEADY_SECONDS a busy key's blocks fell back to one number as soon as one lasted
+# longer than QUICK_SECONDS: at 150 requests a second a worker wrote once per 28 requests.
+MAX_BLOCK = 256
 QUICK_SECONDS = 0.25
+STEADY_SECONDS = 1.0
 
 
 @dataclass
@@ -156,10 +162,11 @@ def count_api_request(
     with _key_lock(counts, key_user, window) as numbers:
         if not numbers.full and numbers.next > numbers.last:
             clock = time.monotonic()
-            if numbers.last and clock - numbers.taken_at < QUICK_SECONDS:
-                numbers.block = min(MAX_BLOCK, numbers.block * 2)
-            else:
+            lasted = clock - numbers.taken_at
+            if not numbers.last or lasted >= STEADY_SECONDS:
                 numbers.block = 1
+            elif lasted < QUICK_SECONDS:
+                numbers.block = min(MAX_BLOCK, numbers.block * 2)
             size = max(1, min(numbers.block, (limit_per_minute - numbers.last) // 16))
             last = _take_block(database, key_user, window, size)
             numbers.next, numbers.last, numbers.taken_at = last - size + 1, last, clock

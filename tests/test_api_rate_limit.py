@@ -205,3 +205,32 @@ def test_numbers_a_worker_holds_are_served_at_once_and_nothing_else(settings, mo
         assert len(writes) == before
     finally:
         app.state.grove.db.dispose()
+
+
+def test_a_busy_key_keeps_its_block_size_and_a_quiet_one_takes_one_number(settings, monkeypatch):
+    """Blocks double while each is used up within QUICK_SECONDS, keep their size while each is
+    used up within STEADY_SECONDS (a key busy at a steady rate writes once a block, not once
+    per few requests), and shrink to one number once a block lasted longer."""
+    app = create_app(settings)
+    try:
+        db = app.state.grove.db
+        minute = 1_800_000_000 - 1_800_000_000 % 60
+        writes = _count_upserts(db)
+
+        def serve(count: int) -> None:
+            for _ in range(count):
+                if count_api_request_at_once(db, "steady", 10**6, now=minute) is None:
+                    count_api_request(db, "steady", 10**6, now=minute)
+
+        monkeypatch.setattr(rate_limit, "QUICK_SECONDS", 3600.0)  # every block used quickly
+        serve(1 + 2 + 4 + 8)
+        assert len(writes) == 4  # blocks of 1, 2, 4 and 8
+        monkeypatch.setattr(rate_limit, "QUICK_SECONDS", 0.0)  # none quickly, all steadily
+        monkeypatch.setattr(rate_limit, "STEADY_SECONDS", 3600.0)  # (a slow write included)
+        serve(8 * 5)
+        assert len(writes) == 4 + 5  # five more blocks of 8
+        monkeypatch.setattr(rate_limit, "STEADY_SECONDS", 0.0)  # the key went quiet
+        serve(3)
+        assert len(writes) == 4 + 5 + 3  # one number a block again
+    finally:
+        app.state.grove.db.dispose()
