@@ -234,11 +234,22 @@ def _keep_pending_vars(
         if kept is not None:
             return
     pending = connection.execute(_LOCKED_PENDING, {"room": room, "label": label}).one()
+    merged = merged_vars(pending.vars, values)
     connection.execute(
-        _PENDING.update()
-        .where(_PENDING.c.id == pending.id)
-        .values(vars=merged_vars(pending.vars, values), updated_by=who)
+        _MERGED_PENDING_UPDATE, {"pending_id": pending.id, "merged_vars": merged, "who": who}
     )
+
+
+# A label's later pending vars written, built once (as _STAMPED_VARS_UPDATE, for the same
+# reason).
+_MERGED_PENDING_UPDATE = (
+    _PENDING.update()
+    .where(_PENDING.c.id == sa.bindparam("pending_id"))
+    .values(
+        vars=sa.bindparam("merged_vars", type_=_PENDING.c.vars.type),
+        updated_by=sa.bindparam("who", type_=_PENDING.c.updated_by.type),
+    )
+)
 
 
 _KEPT_AND_LOGGED: list[sa.Select[Any]] = []
