@@ -101,3 +101,48 @@ def test_the_browser_sends_a_cookie_within_its_path_only_and_drops_one_the_app_d
     assert next_door == {"site": "s1"}
     assert elsewhere == {"site": "s1"}
     assert after_delete == {"room": "r1"}
+
+
+def _kinds(_request: Request) -> Response:
+    response = Response("set")
+    response.set_cookie("plain", "p1")
+    response.set_cookie("https_only", "h1", secure=True)
+    response.set_cookie("short", "s1", max_age=1)
+    return response
+
+
+SECURE = Starlette(routes=[Route("/kinds", _kinds), Route("/cookies", _cookies)])
+
+
+def test_the_browser_keeps_secure_cookies_off_http_and_drops_expired_ones(monkeypatch):
+    # RFC 6265 5.4: a Secure cookie goes over https only (the bots' origin is http); a cookie
+    # whose Max-Age has passed is not sent any more.
+    import time
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+
+    async def visit() -> list[dict]:
+        browser = Browser(SECURE)
+        await browser.get("/kinds")
+        seen = [(await browser.get("/cookies")).json()]
+        now[0] += 2
+        seen.append((await browser.get("/cookies")).json())
+        return seen
+
+    fresh, later = asyncio.run(visit())
+    assert fresh == {"plain": "p1", "short": "s1"}
+    assert later == {"plain": "p1"}
+
+
+def test_the_browser_follows_an_absolute_url_of_the_app_and_reads_its_charset():
+    def latin(_request: Request) -> Response:
+        return Response("café".encode("latin-1"), media_type="text/plain; charset=latin-1")
+
+    app = Starlette(routes=[Route("/latin", latin)])
+
+    async def visit() -> tuple[int, str]:
+        answer = await Browser(app).get("http://testserver/latin")
+        return answer.status_code, answer.text
+
+    assert asyncio.run(visit()) == (200, "café")

@@ -4,8 +4,7 @@ Each participant's bot is stepped in turn: the runner fetches the participant's 
 as a browser would, checks that the bot's next submission is for that page and that its
 fields are in the form, posts it, follows the answer's redirect, and checks the outcome. Wait
 pages pass by themselves. Requests go straight to the ASGI app in this thread's event loop
-(httpx2's ASGITransport: ``server.bots.browser``), with the app's lifespan running as in a
-server.
+(``server.bots.browser``), with the app's lifespan running as in a server.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import importlib.util
 import re
 import sys
 import tempfile
@@ -678,20 +676,9 @@ def _skip_fsync(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _note_missing_sniffio() -> None:
-    """httpx2's ASGI transport runs ``import sniffio`` at every request (to tell trio from
-    asyncio) and takes asyncio when it fails. Without sniffio installed, each of those failed
-    imports searched every folder of ``sys.path`` again (a ``stat`` per folder, about 80 µs of
-    CPU a request). Python's own mark for a module known to be missing, None in
-    ``sys.modules``, makes the import fail at once, with the same ImportError."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
 async def serve(app: Starlette, play: Callable[[Browser], Awaitable[T]]) -> T:
     """Run ``play`` with a browser that sends to ``app``, the app's lifespan (its background
     work) running around it."""
-    _note_missing_sniffio()
     async with app.router.lifespan_context(app):
         return await play(Browser(app))
 
