@@ -9,7 +9,8 @@ cores (``pytest -m thorough -n 2``; scripts/test.sh):
   subset, so each quick test function still runs there once);
 * the functions in :data:`SLOW_FUNCTIONS`, each of whose first case took over 0.3 s in a
   measured fast run (2026-12-01, a loaded 2-core machine: about 2.8 times idle time), and
-  those over 0.35 s in CI's fast pass of 2026-12-03 (29.9 s with fresh bytecode there).
+  those over 0.35 s in CI's fast pass of 2026-12-03 (29.9 s with fresh bytecode there) and over
+  0.45 s in a local fast run of the afternoon's tree (33.8 s at load 2-9).
 
 A test that is ``slow`` already (several servers, races, browsers) is left as it is: those
 run one at a time (``pytest -m "slow and not thorough"``). tests/test_thorough_list.py checks
@@ -45,6 +46,7 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_admin_data_report.py::test_data_shows_only_admin_view_fields",
         "tests/test_admin_data_report.py::test_the_sample_report_shows_the_rounds_contributions",
         "tests/test_admin_layout.py::test_participant_pages_show_no_admin_bar",
+        "tests/test_admin_monitor.py::test_a_participant_advanced_past_a_wait_page_does_not_break_the_others",
         "tests/test_admin_monitor.py::test_advance_of_a_participant_of_another_session_moves_no_one",
         "tests/test_admin_monitor.py::test_advancing_a_participant_stuck_on_a_page_submits_it_as_a_timeout",
         "tests/test_admin_monitor.py::test_monitor_shows_each_participants_place_as_a_second_worker_sees_it",
@@ -60,8 +62,10 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_api_rate_limit.py::test_the_fourth_request_of_a_minute_is_429_with_retry_after",
         "tests/test_architecture.py::test_no_import_cycles_between_server_modules",
         "tests/test_arrival_grouping_cost.py::test_forming_a_group_by_arrival_does_not_grow_with_the_other_participants",
+        "tests/test_arrival_grouping_creation.py::test_a_player_never_grouped_keeps_the_first_group_and_its_place",
         "tests/test_arrival_grouping_each_round.py::test_a_round_1_group_copied_to_round_2_waits_for_round_2_grouping",
         "tests/test_arrival_grouping_presence.py::test_the_sweep_lets_a_waiting_player_go_alone_past_one_who_left",
+        "tests/test_arrival_grouping_two_apps.py::test_two_grouping_apps_number_their_groups_and_drop_the_emptied_ones_notes",
         "tests/test_assignment_checks.py::test_an_urn_id_longer_than_its_column_is_a_400",
         "tests/test_assignment_checks.py::test_app_code_assigning_a_nul_to_a_text_field_fails_at_the_assignment",
         "tests/test_audit_log.py::test_a_sessions_log_tab_shows_its_changes_only",
@@ -72,6 +76,7 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_bench_harness.py::test_tree_cpu_counts_a_child_that_has_finished",
         "tests/test_body_limit.py::test_chat_and_api_over_the_limit_are_json_413s",
         "tests/test_body_limit.py::test_multipart_with_a_file_or_too_many_fields_is_a_400_not_a_500",
+        "tests/test_bot_command_imports.py::test_a_bot_run_imports_no_http_client",
         "tests/test_bot_config_reaches_other_apps.py::test_one_config_whose_app_imports_another_app",
         "tests/test_bot_error_fields.py::test_a_field_left_out_of_error_fields_fails_the_run",
         "tests/test_bot_error_fields.py::test_error_fields_that_match_the_pages_errors_pass_and_bots_are_marked",
@@ -92,6 +97,7 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_dev_error_page.py::test_production_names_nothing",
         "tests/test_dev_error_page.py::test_the_error_page_names_the_apps_file_and_line",
         "tests/test_export.py::test_a_group_change_returns_every_member_and_no_one_else",
+        "tests/test_export.py::test_a_started_participant_without_pages_has_only_the_start_row",
         "tests/test_export.py::test_a_timed_out_page_is_marked_in_page_times",
         "tests/test_export.py::test_since_returns_only_participants_changed_after_the_pull",
         "tests/test_export.py::test_survey_fields_column_by_column_and_the_session_filter",
@@ -128,6 +134,7 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_layout.py::test_no_admin_or_room_page_loads_anything_from_another_host",
         "tests/test_layout.py::test_pages_carry_otrees_documented_css_selectors",
         "tests/test_layout.py::test_wait_page_loads_bootstrap_and_jquery_from_grove",
+        "tests/test_live_async.py::test_a_chat_with_a_slow_model_stores_each_step_as_it_yields",
         "tests/test_live_async.py::test_a_falsy_answer_ends_the_method",
         "tests/test_live_async.py::test_a_step_that_awaits_too_long_is_cancelled_and_rolled_back",
         "tests/test_live_async.py::test_a_step_that_raises_keeps_what_the_steps_before_it_stored",
@@ -147,6 +154,7 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_live_pages.py::test_a_message_for_a_page_the_participant_left_is_refused",
         "tests/test_live_pages.py::test_a_message_sent_twice_with_one_id_runs_once",
         "tests/test_live_pages.py::test_a_wait_page_with_a_live_method",
+        "tests/test_live_pages.py::test_an_unknown_participant_or_a_bad_message_closes_the_socket",
         "tests/test_live_pages.py::test_bots_call_live_method_when_the_first_of_the_group_arrives",
         "tests/test_live_pages.py::test_error_message_and_before_next_page_after_live_traffic",
         "tests/test_live_pages.py::test_messages_for_a_disconnected_page_come_on_reconnect_once",
@@ -154,6 +162,8 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_live_pages.py::test_only_a_page_with_a_live_method_loads_the_live_script",
         "tests/test_live_pages.py::test_zero_reaches_the_whole_group_and_no_one_outside_it",
         "tests/test_lost_connections.py::test_a_page_get_post_and_live_message_after_the_pool_lost_its_connections",
+        "tests/test_lost_connections.py::test_a_unit_of_work_on_a_connection_lost_unseen_runs_again_once",
+        "tests/test_lost_connections.py::test_an_idle_connection_is_pinged_before_a_read",
         "tests/test_migrations.py::test_a_database_behind_head_is_refused_until_migrated",
         "tests/test_migrations.py::test_a_database_from_a_newer_grove_is_refused",
         "tests/test_migrations.py::test_a_database_from_before_migrations_is_recognised",
@@ -179,6 +189,7 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_numbers.py::test_integer_field_holds_64_bit_integers",
         "tests/test_numbers.py::test_public_goods_share_of_2_5_points_is_3_points",
         "tests/test_numbers.py::test_refused_german_form_shows_numbers_with_decimal_commas",
+        "tests/test_numbers.py::test_typed_amount_is_rounded_before_max_is_checked_money",
         "tests/test_numbers.py::test_typed_amount_is_rounded_before_max_is_checked_points",
         "tests/test_openapi_spec.py::test_the_spec_is_valid_openapi",
         "tests/test_otree6_market.py::test_a_declared_status_holds_any_value_as_on_otree_5",
@@ -203,11 +214,13 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_participant_actions.py::test_a_revert_racing_the_partners_arrival_never_leaves_a_group_let_through_without_them",
         "tests/test_participant_actions.py::test_revert_goes_back_one_page_within_the_round_and_forgets_a_lone_arrival",
         "tests/test_participant_actions.py::test_revert_never_crosses_a_wait_page_that_let_the_group_through",
+        "tests/test_participant_label_links.py::test_a_start_link_records_the_label_once",
         "tests/test_presence_in_submission.py::test_a_submission_notes_the_participant_in_its_one_write",
         "tests/test_presence_in_submission.py::test_the_timeout_sweeps_submission_is_not_a_sighting",
         "tests/test_push_many_messages.py::test_a_unit_of_work_publishes_two_thousand_messages_and_every_one_arrives",
         "tests/test_rest_api.py::test_otree_doc_create_session_example",
         "tests/test_rest_api.py::test_qualtrics_shapes_for_session_vars",
+        "tests/test_rest_call_api.py::test_documented_examples_in_process",
         "tests/test_room_labels.py::test_damaged_browser_cookie_is_replaced",
         "tests/test_room_labels.py::test_label_of_200_characters_is_stored_by_vars_post_and_room",
         "tests/test_room_push.py::test_a_held_status_answers_when_a_session_is_created_in_the_room",
@@ -235,6 +248,7 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_set_players.py::test_a_players_id_in_subsession_is_its_participants_id_in_session",
         "tests/test_set_players.py::test_set_players_in_a_wait_page_swaps_the_roles_shown_afterwards",
         "tests/test_set_players.py::test_set_players_numbers_the_players_in_the_lists_order",
+        "tests/test_set_players.py::test_set_players_refuses_numbers_duplicates_and_other_rounds_players",
         "tests/test_sqlite_checkpoints.py::test_writers_leave_checkpoints_to_the_thread_and_the_log_stays_bounded",
         "tests/test_statement_budget.py::test_a_completion_moving_everyone_to_the_next_round_costs_the_same_for_more_players",
         "tests/test_statement_budget.py::test_a_page_get_sends_few_statements",
@@ -274,6 +288,7 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_urn_studies.py::test_the_seed_comes_from_secrets_at_first_use",
         "tests/test_vars_through_temporaries.py::test_vars_changed_through_other_players_are_saved",
         "tests/test_vars_through_temporaries.py::test_vars_changed_through_temporaries_are_saved",
+        "tests/test_wait_page_absent_members.py::test_members_moved_on_arrive_at_the_next_wait_page_and_may_finish",
         "tests/test_wait_release_push.py::test_a_completed_wait_page_tells_its_group_only",
         "tests/test_wait_release_push.py::test_a_released_status_request_moves_its_participant_on_and_names_the_page",
         "tests/test_wait_release_push.py::test_the_admins_advance_releases_a_waiting_participants_held_status",
