@@ -5,7 +5,9 @@ and then submit it together, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +15,7 @@ import pytest
 
 from server.bots.html_form import parse_forms
 from tests import databases
+from tests.live_server import live_server
 
 # The lock timeout of the servers these tests start (GROVE_DB_LOCK_TIMEOUT, seconds): short,
 # so that a test whose requests queue on a lock fails in seconds, not in a minute; far more
@@ -94,6 +97,32 @@ class Browser:
 
     def close(self) -> None:
         self.client.close()
+
+
+@contextmanager
+def race_server(
+    tmp_path: Path, backend: Any, project: Path, **extra_env: str
+) -> Iterator[tuple[str, Path]]:
+    """A live server with two workers on ``backend`` (a database of its own under
+    ``tmp_path``) running ``project``, with the lock timeout LOCK_TIMEOUT and ``extra_env``;
+    yields its base URL and the path of its log (for ``log_summary``)."""
+    database_url = databases.database_url(tmp_path, project.name, backend)
+    log_path = tmp_path / "server.log"
+    env = {"GROVE_PROJECT_ROOT": str(project), "GROVE_DB_LOCK_TIMEOUT": LOCK_TIMEOUT, **extra_env}
+    with live_server(database_url, workers=2, log_path=log_path, extra_env=env) as base:
+        yield base, log_path
+
+
+@contextmanager
+def browsers_of(base: str, session: dict[str, Any]) -> Iterator[list[Browser]]:
+    """A Browser for each participant of ``session`` (``create_session``'s detail), each on
+    their first page; closed at the end."""
+    browsers = [Browser(base, p["code"]).start() for p in session["participants"]]
+    try:
+        yield browsers
+    finally:
+        for browser in browsers:
+            browser.close()
 
 
 def at_once(actions: list[Callable[[], Any]]) -> list[Any]:

@@ -24,19 +24,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests import databases
 from tests.hook_races import (
-    LOCK_TIMEOUT,
     REST_HEADERS,
     REST_KEY,
-    Browser,
     at_once,
     backends,
+    browsers_of,
     create_session,
     log_summary,
+    race_server,
     session_detail,
 )
-from tests.live_server import live_server
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "member_vars"
 PARTICIPANTS = 6
@@ -65,22 +63,13 @@ def _set_field(base: str, session_code: str, code: str) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", backends())
 def test_partner_hooks_and_apis_writing_a_participants_vars_at_once(tmp_path, backend):
-    database_url = databases.database_url(tmp_path, "members", backend)
-    log_path = tmp_path / "server.log"
-    env = {
-        "GROVE_PROJECT_ROOT": str(PROJECT),
-        "GROVE_DB_LOCK_TIMEOUT": LOCK_TIMEOUT,
-        "OTREE_REST_KEY": REST_KEY,
-    }
-    with live_server(database_url, workers=2, log_path=log_path, extra_env=env) as base:
+    with race_server(tmp_path, backend, PROJECT, OTREE_REST_KEY=REST_KEY) as (base, log_path):
         session = create_session(base, "members", PARTICIPANTS)
         codes = [p["code"] for p in session["participants"]]
-        browsers = [Browser(base, code).start() for code in codes]
         posts = [lambda code=code: _post_vars(base, code) for code in codes]
         fields = [lambda code=code: _set_field(base, session["code"], code) for code in codes]
-        statuses = at_once([browser.submit for browser in browsers] + posts + fields)
-        for browser in browsers:
-            browser.close()
+        with browsers_of(base, session) as browsers:
+            statuses = at_once([browser.submit for browser in browsers] + posts + fields)
         after = session_detail(base, session["code"])
     outcome = (
         Counter(statuses[:PARTICIPANTS]),

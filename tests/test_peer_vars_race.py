@@ -26,17 +26,15 @@ from pathlib import Path
 
 import pytest
 
-from tests import databases
 from tests.hook_races import (
-    LOCK_TIMEOUT,
-    Browser,
     at_once,
     backends,
+    browsers_of,
     create_session,
     log_summary,
+    race_server,
     session_detail,
 )
-from tests.live_server import live_server
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "peer_vars"
 PARTICIPANTS = 10
@@ -45,15 +43,10 @@ PARTICIPANTS = 10
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", backends())
 def test_hooks_writing_other_groups_participant_vars_while_they_submit(tmp_path, backend):
-    database_url = databases.database_url(tmp_path, "peers", backend)
-    log_path = tmp_path / "server.log"
-    env = {"GROVE_PROJECT_ROOT": str(PROJECT), "GROVE_DB_LOCK_TIMEOUT": LOCK_TIMEOUT}
-    with live_server(database_url, workers=2, log_path=log_path, extra_env=env) as base:
+    with race_server(tmp_path, backend, PROJECT) as (base, log_path):
         session = create_session(base, "peers", PARTICIPANTS)
-        browsers = [Browser(base, p["code"]).start() for p in session["participants"]]
-        statuses = at_once([browser.submit for browser in browsers])
-        for browser in browsers:
-            browser.close()
+        with browsers_of(base, session) as browsers:
+            statuses = at_once([browser.submit for browser in browsers])
         after = session_detail(base, session["code"])
     participant_vars = [p["vars"] for p in after["participants"]]
     outcome = (Counter(statuses), participant_vars)

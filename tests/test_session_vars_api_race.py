@@ -30,18 +30,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests import databases
 from tests.databases import BOTH
 from tests.hook_races import (
-    LOCK_TIMEOUT,
-    Browser,
     at_once,
     backends,
+    browsers_of,
     create_session,
     log_summary,
+    race_server,
     session_detail,
 )
-from tests.live_server import live_server
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "session_vars_api"
 PARTICIPANTS = 6
@@ -63,16 +61,11 @@ def _post(base: str, number: int, session_code: str) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", backends())
 def test_session_vars_posts_while_participants_write_session_vars(tmp_path, backend):
-    database_url = databases.database_url(tmp_path, "notes", backend)
-    log_path = tmp_path / "server.log"
-    env = {"GROVE_PROJECT_ROOT": str(PROJECT), "GROVE_DB_LOCK_TIMEOUT": LOCK_TIMEOUT}
-    with live_server(database_url, workers=2, log_path=log_path, extra_env=env) as base:
+    with race_server(tmp_path, backend, PROJECT) as (base, log_path):
         session = create_session(base, "notes", PARTICIPANTS, room_name="lab")
-        browsers = [Browser(base, p["code"]).start() for p in session["participants"]]
         posts = [lambda i=i: _post(base, i, session["code"]) for i in range(POSTS)]
-        statuses = at_once([browser.submit for browser in browsers] + posts)
-        for browser in browsers:
-            browser.close()
+        with browsers_of(base, session) as browsers:
+            statuses = at_once([browser.submit for browser in browsers] + posts)
         after = session_detail(base, session["code"])
     outcome = (Counter(statuses[:PARTICIPANTS]), Counter(statuses[PARTICIPANTS:]), after["vars"])
     expected_vars = {"n": PARTICIPANTS, **{f"k{i}": i for i in range(POSTS)}}
@@ -88,16 +81,11 @@ def test_session_vars_posts_while_participants_submit_pages_without_hooks(tmp_pa
     fault, a guard for its fix, which must keep the posts' session lock and stamps from
     deadlocking with submissions that never touch session.vars; PostgreSQL logged no
     deadlock in the run checked)."""
-    database_url = databases.database_url(tmp_path, "plain", backend)
-    log_path = tmp_path / "server.log"
-    env = {"GROVE_PROJECT_ROOT": str(PROJECT), "GROVE_DB_LOCK_TIMEOUT": LOCK_TIMEOUT}
-    with live_server(database_url, workers=2, log_path=log_path, extra_env=env) as base:
+    with race_server(tmp_path, backend, PROJECT) as (base, log_path):
         session = create_session(base, "plain", PLAIN_PARTICIPANTS, room_name="lab")
-        browsers = [Browser(base, p["code"]).start() for p in session["participants"]]
         posts = [lambda i=i: _post(base, i, session["code"]) for i in range(POSTS)]
-        statuses = at_once([browser.submit for browser in browsers] + posts)
-        for browser in browsers:
-            browser.close()
+        with browsers_of(base, session) as browsers:
+            statuses = at_once([browser.submit for browser in browsers] + posts)
         after = session_detail(base, session["code"])
     outcome = (
         Counter(statuses[:PLAIN_PARTICIPANTS]),

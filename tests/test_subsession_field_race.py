@@ -27,16 +27,14 @@ from pathlib import Path
 
 import pytest
 
-from tests import databases
 from tests.hook_races import (
-    LOCK_TIMEOUT,
-    Browser,
     at_once,
     backends,
+    browsers_of,
     create_session,
     log_summary,
+    race_server,
 )
-from tests.live_server import live_server
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "subsession_counter"
 PARTICIPANTS = 10
@@ -45,16 +43,11 @@ PARTICIPANTS = 10
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", backends())
 def test_participants_of_different_groups_adding_to_a_subsession_field_at_once(tmp_path, backend):
-    database_url = databases.database_url(tmp_path, "tally", backend)
-    log_path = tmp_path / "server.log"
-    env = {"GROVE_PROJECT_ROOT": str(PROJECT), "GROVE_DB_LOCK_TIMEOUT": LOCK_TIMEOUT}
-    with live_server(database_url, workers=2, log_path=log_path, extra_env=env) as base:
+    with race_server(tmp_path, backend, PROJECT) as (base, log_path):
         session = create_session(base, "tally", PARTICIPANTS)
-        browsers = [Browser(base, p["code"]).start() for p in session["participants"]]
-        statuses = at_once([browser.submit for browser in browsers])
-        page = browsers[0].current()
-        for browser in browsers:
-            browser.close()
+        with browsers_of(base, session) as browsers:
+            statuses = at_once([browser.submit for browser in browsers])
+            page = browsers[0].current()
     [n] = re.findall(r'<p id="n">(\d+)</p>', page)
     outcome = (Counter(statuses), int(n))
     assert outcome == (Counter({303: PARTICIPANTS}), PARTICIPANTS), log_summary(
