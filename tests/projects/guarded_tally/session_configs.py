@@ -1,0 +1,9 @@
+SESSION_CONFIGS = [
+    dict(name="guarded", app_sequence=["guarded"], num_demo_participants=10),
+    dict(
+        name="guarded_slow_first",
+        app_sequence=["guarded"],
+        num_demo_participants=4,
+        slow_first=True,
+    ),
+]
