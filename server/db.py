@@ -141,6 +141,11 @@ UNIT_OF_WORK_ATTEMPTS = 5
 # Session.info key (PostgreSQL): {table: {id, ...}} of the rows this unit of work holds a lock
 # on or wrote (``note_rows_held``); run again, it locks them first, in LOCK ORDER.
 _ROWS_HELD_KEY = "grove_rows_held"
+# Session.info key (PostgreSQL): why this attempt must be run again (RunAgainWithLocks, or an
+# abort as a deadlock or serialization failure), noted where it was raised, so that an app
+# hook that catches the exception (``try: ... except Exception: pass``) cannot make the unit
+# go on in an aborted transaction (a 500) or commit a row written unchecked.
+_RUN_AGAIN_KEY = "grove_run_again"
 
 
 class RunAgainWithLocks(Exception):
@@ -295,6 +300,12 @@ def note_rows_held(db: Session, table: sa.Table, ids: Iterable[int]) -> None:
     db.info.setdefault(_ROWS_HELD_KEY, {}).setdefault(table, set()).update(ids)
 
 
+def note_run_again(db: Session, reason: str) -> None:
+    """PostgreSQL: note that this attempt of ``db``'s unit of work must be run again
+    (``Database.run``) whatever the code that saw the exception did with it."""
+    db.info.setdefault(_RUN_AGAIN_KEY, reason)
+
+
 def rows_held(db: Session) -> dict[sa.Table, set[int]]:
     """The rows ``note_rows_held`` noted in this unit of work, by table."""
     held: dict[sa.Table, set[int]] = db.info.get(_ROWS_HELD_KEY, {})
@@ -400,6 +411,19 @@ def _retryable(error: BaseException) -> str | None:
     original = getattr(error, "orig", None)
     sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     return RETRYABLE_SQLSTATES.get(str(sqlstate)) if sqlstate else None
+
+
+def _note_retryable_abort(context: sa.engine.ExceptionContext) -> None:
+    """PostgreSQL's ``handle_error``: a statement of a unit of work aborted as a deadlock or a
+    serialization failure marks the unit to be run again (``note_run_again``), even if app
+    code catches the error and goes on (its next statement would fail the transaction)."""
+    db = current_unit()
+    if db is None:
+        return
+    sqlstate = getattr(context.original_exception, "sqlstate", None)
+    reason = RETRYABLE_SQLSTATES.get(str(sqlstate)) if sqlstate else None
+    if reason is not None:
+        note_run_again(db, reason)
 
 
 def normalise_database_url(url: str) -> str:
@@ -764,6 +788,7 @@ class Database:
             _configure_sqlite(self.engine, lock_timeout_ms, self._file_identity, self._checkpointer)
         else:
             _detect_disconnects(self.engine)
+            sa.event.listen(self.engine, "handle_error", _note_retryable_abort)
         self._sqlite_write_lock = threading.Lock()
         # Bumped when a unit of work lets go of the thread lock or reports progress: waiters
         # compare it to tell a moving queue from a stuck writer.
@@ -1240,7 +1265,10 @@ class Database:
         (at most UNIT_OF_WORK_ATTEMPTS times, after a short random pause), first locking
         every row its last attempt held or wrote (``note_rows_held``), in LOCK ORDER, so that
         it reads them as the last committed unit left them: nothing of it was committed or
-        acknowledged, so the caller sees one unit of work either way. So is, once, a unit
+        acknowledged, so the caller sees one unit of work either way. Such a failure is
+        noted in the unit's session where it is raised (``note_run_again``), so a unit whose
+        own code caught it (an app hook's ``try: ... except Exception``) is run again too,
+        not committed or failed by its next statement. So is, once, a unit
         of work whose connection was lost before its COMMIT was sent (LOST CONNECTIONS).
         """
         if session is None and self.group_commit:
@@ -1255,15 +1283,20 @@ class Database:
                 with self.transaction(session) as db:
                     attempt_db = db
                     db.info.pop(_ROWS_HELD_KEY, None)
+                    db.info.pop(_RUN_AGAIN_KEY, None)
                     if lock_first:
                         _lock_rows_first(db, lock_first)
                     try:
-                        return unit_of_work(db)
+                        result = unit_of_work(db)
                     except sa.exc.DBAPIError as error:
                         if error.connection_invalidated and not reconnected:
                             # Raised by the unit's own statements: no COMMIT was sent.
                             raise _LostBeforeCommit() from error
                         raise
+                    swallowed = db.info.get(_RUN_AGAIN_KEY)
+                    if swallowed is not None:  # caught by the unit's code: not committed
+                        raise RunAgainWithLocks(swallowed)
+                    return result
             except _LostBeforeCommit as lost:
                 reconnected = True  # at most once, so not counted as an attempt
                 logger.warning(
@@ -1275,6 +1308,10 @@ class Database:
                     if isinstance(error, sa.exc.DBAPIError)
                     else f"a row it wrote was locked or changed meanwhile: {error}"
                 )
+                if reason is None and attempt_db is not None:
+                    # A failure that follows one the unit's code caught (InFailedSqlTransaction
+                    # after a swallowed deadlock or RunAgainWithLocks).
+                    reason = attempt_db.info.get(_RUN_AGAIN_KEY)
                 if reason is None or self.is_sqlite:
                     raise
                 if attempt == UNIT_OF_WORK_ATTEMPTS:

@@ -34,7 +34,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 
-from server.db import RunAgainWithLocks, note_rows_held, rows_held
+from server.db import RunAgainWithLocks, note_rows_held, note_run_again, rows_held
 from server.model_bases import BaseGroup, BaseSubsession
 from server.models.base import LOADED_JSON, TracksJsonVars, stored_json
 from server.models.core import ExperimentSession, Participant
@@ -105,7 +105,9 @@ def _lock_and_compare(db: Session, table: sa.Table, rows: list[tuple[Any, dict[s
     except sa.exc.DBAPIError as error:
         sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
         if sqlstate == _LOCK_NOT_AVAILABLE:
-            raise RunAgainWithLocks(f"a row of {table.name} is held by another writer") from None
+            reason = f"a row of {table.name} is held by another writer"
+            note_run_again(db, reason)
+            raise RunAgainWithLocks(reason) from None
         raise
     for row, loaded in rows:
         values = current.get(row.id)
@@ -117,7 +119,9 @@ def _lock_and_compare(db: Session, table: sa.Table, rows: list[tuple[Any, dict[s
                 continue
             now = stored_json(value) if key in json_columns else value
             if now != loaded[key]:
-                raise RunAgainWithLocks(f"{table.name} row {row.id} changed since it was read")
+                reason = f"{table.name} row {row.id} changed since it was read"
+                note_run_again(db, reason)
+                raise RunAgainWithLocks(reason)
 
 
 @functools.lru_cache(maxsize=1024)
