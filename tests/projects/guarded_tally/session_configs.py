@@ -6,4 +6,5 @@ SESSION_CONFIGS = [
         num_demo_participants=4,
         slow_first=True,
     ),
+    dict(name="shown_wait", app_sequence=["shown_wait"], num_demo_participants=16),
 ]
