@@ -385,7 +385,8 @@ class FuzzingBots(BotRunner):
     async def _submit(self, client, code, url, html, page_name, submission, result) -> None:
         valid = self._form_data(html, page_name, submission)
         form = page_form(html)
-        engine = self._db.get_bind()
+        bind = self._db.get_bind()  # a SQLite read session is bound to its kept connection
+        engine = bind.engine if isinstance(bind, sa.Connection) else bind
         for name in form.names():
             kind = form.kind(name)
             if kind in ("hidden", "submit", "button"):
