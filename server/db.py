@@ -934,17 +934,7 @@ class Database:
         batch running leads one; writers that come meanwhile queue and run in it, or lead
         the next."""
         ticket = _Ticket()
-        with self._batch_lock:
-            if self._leading:
-                self._pending.append(ticket)
-            else:
-                self._leading = ticket.granted = ticket.leads = True
-        if not ticket.leads:
-            try:
-                self._wait_for_turn(ticket)
-            except BaseException:
-                self._leave_queue(ticket)
-                raise
+        self._join_batch(ticket)
         if ticket.leads:
             with self._lead_batch() as db:
                 yield db
@@ -960,12 +950,9 @@ class Database:
         if batch.failure is not None:
             raise self._batch_failure(batch)
 
-    def _run_batched(self, unit_of_work: Callable[[Session], T]) -> T:
-        """``run`` in a group commit (GROUP COMMIT): as ``_batched_unit``, but a queued unit
-        is run by the batch's leader (``_Ticket.work``), so this thread waits for one
-        wake-up, not for its turn, the end of its unit and the COMMIT."""
-        ticket = _Ticket()
-        ticket.work, ticket.context = unit_of_work, contextvars.copy_context()
+    def _join_batch(self, ticket: _Ticket) -> None:
+        """Lead a batch with ``ticket`` if none is running (``ticket.leads``), else queue it
+        and wait for its turn (WAITING AND FAILING), leaving the queue on any failure."""
         with self._batch_lock:
             if self._leading:
                 self._pending.append(ticket)
@@ -977,6 +964,14 @@ class Database:
             except BaseException:
                 self._leave_queue(ticket)
                 raise
+
+    def _run_batched(self, unit_of_work: Callable[[Session], T]) -> T:
+        """``run`` in a group commit (GROUP COMMIT): as ``_batched_unit``, but a queued unit
+        is run by the batch's leader (``_Ticket.work``), so this thread waits for one
+        wake-up, not for its turn, the end of its unit and the COMMIT."""
+        ticket = _Ticket()
+        ticket.work, ticket.context = unit_of_work, contextvars.copy_context()
+        self._join_batch(ticket)
         if ticket.leads:
             with self._lead_batch() as db:  # the batch rings the bell, once
                 return unit_of_work(db)
