@@ -27,12 +27,17 @@ REST_KEY = "hook-races-key"
 REST_HEADERS = {"Authorization": f"Bearer {REST_KEY}"}
 
 
-def backends() -> list[Any]:
+def backends(known_fault_on_postgresql: str | None = None, *, strict: bool = True) -> list[Any]:
     """``BOTH`` for ``@pytest.mark.parametrize("backend", ...)``, both halves slow (servers
-    with two workers)."""
+    with two workers); with ``known_fault_on_postgresql``, the PostgreSQL half is an xfail for
+    that reason, strict (it fails the run once the fault is fixed) unless the fault shows in
+    only some runs (``strict=False``)."""
+    postgresql = [pytest.mark.slow, pytest.mark.postgres]
+    if known_fault_on_postgresql is not None:
+        postgresql.append(pytest.mark.xfail(strict=strict, reason=known_fault_on_postgresql))
     return [
         pytest.param(databases.SQLITE, marks=[pytest.mark.slow, pytest.mark.sqlite]),
-        pytest.param(databases.POSTGRESQL, marks=[pytest.mark.slow, pytest.mark.postgres]),
+        pytest.param(databases.POSTGRESQL, marks=postgresql),
     ]
 
 

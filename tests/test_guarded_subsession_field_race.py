@@ -29,16 +29,15 @@ from pathlib import Path
 
 import pytest
 
-from tests import databases
 from tests.hook_races import (
-    LOCK_TIMEOUT,
     Browser,
     at_once,
     backends,
+    browsers_of,
     create_session,
     log_summary,
+    race_server,
 )
-from tests.live_server import live_server
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "guarded_tally"
 PARTICIPANTS = 10
@@ -47,16 +46,11 @@ PARTICIPANTS = 10
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", backends())
 def test_a_hook_that_swallows_an_exception_of_its_flush_loses_no_count(tmp_path, backend):
-    database_url = databases.database_url(tmp_path, "guarded", backend)
-    log_path = tmp_path / "server.log"
-    env = {"GROVE_PROJECT_ROOT": str(PROJECT), "GROVE_DB_LOCK_TIMEOUT": LOCK_TIMEOUT}
-    with live_server(database_url, workers=2, log_path=log_path, extra_env=env) as base:
+    with race_server(tmp_path, backend, PROJECT) as (base, log_path):
         session = create_session(base, "guarded", PARTICIPANTS)
-        browsers = [Browser(base, p["code"]).start() for p in session["participants"]]
-        statuses = at_once([browser.submit for browser in browsers])
-        page = browsers[0].current()
-        for browser in browsers:
-            browser.close()
+        with browsers_of(base, session) as browsers:
+            statuses = at_once([browser.submit for browser in browsers])
+            page = browsers[0].current()
     [n] = re.findall(r'<p id="n">(\d+)</p>', page)
     outcome = (Counter(statuses), int(n))
     assert outcome == (Counter({303: PARTICIPANTS}), PARTICIPANTS), log_summary(
@@ -68,13 +62,10 @@ def test_a_hook_that_swallows_an_exception_of_its_flush_loses_no_count(tmp_path,
 @pytest.mark.parametrize("backend", backends())
 def test_a_hook_that_swallows_a_changed_rows_run_again_loses_no_count(tmp_path, backend):
     """The first participant reads the count and takes a second; the second participant reads
-        it, adds one and is answered meanwhile (another group's: its unit does not wait for the
-    first one's group). The first one's flush finds the row free but
-        changed: RunAgainWithLocks, swallowed by the hook's ``try``; then the commit's flush."""
-    database_url = databases.database_url(tmp_path, "guarded", backend)
-    log_path = tmp_path / "server.log"
-    env = {"GROVE_PROJECT_ROOT": str(PROJECT), "GROVE_DB_LOCK_TIMEOUT": LOCK_TIMEOUT}
-    with live_server(database_url, workers=2, log_path=log_path, extra_env=env) as base:
+    it, adds one and is answered meanwhile (another group's: its unit does not wait for the
+    first one's group). The first one's flush finds the row free but changed:
+    RunAgainWithLocks, swallowed by the hook's ``try``; then the commit's flush."""
+    with race_server(tmp_path, backend, PROJECT) as (base, log_path):
         session = create_session(base, "guarded_slow_first", 4)
         # Participants 1 and 3: of different groups (a submission locks its group).
         first, _, second, _ = session["participants"]

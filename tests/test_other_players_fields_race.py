@@ -22,35 +22,30 @@ from pathlib import Path
 
 import pytest
 
-from tests import databases
-from tests.hook_races import LOCK_TIMEOUT, Browser, at_once, backends, create_session, log_summary
-from tests.live_server import live_server
+from tests.hook_races import (
+    at_once,
+    backends,
+    browsers_of,
+    create_session,
+    log_summary,
+    race_server,
+)
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "player_tally"
 PARTICIPANTS = 10
 
 
-def _backends() -> list[object]:
-    sqlite, postgresql = backends()
-    known = pytest.mark.xfail(
-        strict=True, reason="player rows a hook writes unlocked are not checked (PostgreSQL)"
-    )
-    return [sqlite, pytest.param(*postgresql.values, marks=[*postgresql.marks, known])]
+KNOWN_FAULT = "player rows a hook writes unlocked are not checked (PostgreSQL)"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", _backends())
+@pytest.mark.parametrize("backend", backends(KNOWN_FAULT))
 def test_hooks_adding_to_every_players_field_while_those_players_submit(tmp_path, backend):
-    database_url = databases.database_url(tmp_path, "players", backend)
-    log_path = tmp_path / "server.log"
-    env = {"GROVE_PROJECT_ROOT": str(PROJECT), "GROVE_DB_LOCK_TIMEOUT": LOCK_TIMEOUT}
-    with live_server(database_url, workers=2, log_path=log_path, extra_env=env) as base:
+    with race_server(tmp_path, backend, PROJECT) as (base, log_path):
         session = create_session(base, "players", PARTICIPANTS)
-        browsers = [Browser(base, p["code"]).start() for p in session["participants"]]
-        statuses = at_once([browser.submit for browser in browsers])
-        page = browsers[0].current()
-        for browser in browsers:
-            browser.close()
+        with browsers_of(base, session) as browsers:
+            statuses = at_once([browser.submit for browser in browsers])
+            page = browsers[0].current()
     [hits] = re.findall(r'<p id="n">([\d,]+)</p>', page)
     outcome = (Counter(statuses), hits)
     expected = (Counter({303: PARTICIPANTS}), ",".join([str(PARTICIPANTS)] * PARTICIPANTS))

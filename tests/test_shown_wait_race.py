@@ -8,8 +8,9 @@ failed, with requests answered 503 ("another writer held a row this request need
 than 3 s"): at 312ead6 4 and 8 of 16 (2 runs; in the second, 2 Start submissions refused and
 their partners left on the wait page, n 12 of 16), at de3712b 2-7 of 16 (4 runs; in one, 4
 Start submissions refused, n 8). Which row waited is not known yet (the retries log at INFO).
-SQLite, like oTree, brings all 16 through with n 16. Recorded as a strict xfail on
-PostgreSQL."""
+SQLite, like oTree, brings all 16 through with n 16. Recorded as an xfail on PostgreSQL, not
+strict: on an idle machine (load 1-3, 2026-12-03 15:37Z) one run of three brought all 16
+through, so a strict marker would fail CI at random; the fault still shows in most runs."""
 
 from __future__ import annotations
 
@@ -20,36 +21,31 @@ from pathlib import Path
 
 import pytest
 
-from tests import databases
-from tests.hook_races import LOCK_TIMEOUT, Browser, at_once, backends, create_session, log_summary
-from tests.live_server import live_server
+from tests.hook_races import (
+    at_once,
+    backends,
+    browsers_of,
+    create_session,
+    log_summary,
+    race_server,
+)
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "guarded_tally"
 PARTICIPANTS = 16
 
 
-def _backends() -> list[object]:
-    sqlite, postgresql = backends()
-    known = pytest.mark.xfail(
-        strict=True, reason="last arrivals' is_displayed writing the subsession: 503s"
-    )
-    return [sqlite, pytest.param(*postgresql.values, marks=[*postgresql.marks, known])]
+KNOWN_FAULT = "last arrivals' is_displayed writing the subsession: 503s"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", _backends())
+@pytest.mark.parametrize("backend", backends(KNOWN_FAULT, strict=False))
 def test_is_displayed_after_a_wait_page_adding_to_a_subsession_field(tmp_path, backend):
-    database_url = databases.database_url(tmp_path, "shown", backend)
-    log_path = tmp_path / "server.log"
-    env = {"GROVE_PROJECT_ROOT": str(PROJECT), "GROVE_DB_LOCK_TIMEOUT": LOCK_TIMEOUT}
-    with live_server(database_url, workers=2, log_path=log_path, extra_env=env) as base:
+    with race_server(tmp_path, backend, PROJECT) as (base, log_path):
         session = create_session(base, "shown_wait", PARTICIPANTS)
-        browsers = [Browser(base, p["code"]).start() for p in session["participants"]]
-        statuses = at_once([browser.submit_and_arrive for browser in browsers])
-        time.sleep(1)  # the wait pages' releases reach everyone
-        pages = [browser.current() for browser in browsers]
-        for browser in browsers:
-            browser.close()
+        with browsers_of(base, session) as browsers:
+            statuses = at_once([browser.submit_and_arrive for browser in browsers])
+            time.sleep(1)  # the wait pages' releases reach everyone
+            pages = [browser.current() for browser in browsers]
     counts = [re.findall(r'<p id="n">(\d+)</p>', page) for page in pages]
     outcome = (Counter(statuses), counts)
     expected = (Counter({(303, 200): PARTICIPANTS}), [[str(PARTICIPANTS)]] * PARTICIPANTS)
