@@ -162,9 +162,11 @@ def _sqlite_stamp(app_name: str | None, column: str) -> sa.Update:
     )
 
 
-# Participant columns that no export shows: a change to these alone stamps nothing (a refused
-# form notes the participant as seen, and the next ?since= pull must not return them).
-_NOT_EXPORTED = frozenset({"last_seen", "changed_seq", "changed_at", "row_version"})
+# Columns Grove itself sets as it writes a participant or session row (presence, change stamps,
+# the session's version), which no export shows: a change to these alone stamps nothing (a
+# refused form notes the participant as seen, and the next ?since= pull must not return them);
+# nor are they values an app hook read and wrote back (``server/unlocked_writes.py``).
+BOOKKEEPING_COLUMNS = frozenset({"last_seen", "changed_seq", "changed_at", "row_version"})
 
 
 def _modified(db: Session, row: Any) -> bool:
@@ -177,7 +179,7 @@ def _changes_export_data(db: Session, row: Any) -> bool:
     # changed (one set to what it was is not a change).
     state = sa.inspect(row)
     return any(
-        key not in _NOT_EXPORTED and state.attrs[key].history.has_changes()
+        key not in BOOKKEEPING_COLUMNS and state.attrs[key].history.has_changes()
         for key in state.committed_state
     )
 
@@ -216,7 +218,7 @@ def _stamp_related(db: Session, _context: Any) -> None:
     subsessions: dict[Any, set[int]] = {}
     for row in (*db.new, *db.dirty):
         if isinstance(row, (Participant, ExperimentSession)):
-            # Stamped in its own INSERT or UPDATE (not when only _NOT_EXPORTED changed).
+            # Stamped in its own INSERT or UPDATE (not when only BOOKKEEPING_COLUMNS changed).
             # A session's change stamps its own row (before_flush).
             if (
                 isinstance(row, Participant)

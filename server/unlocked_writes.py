@@ -34,6 +34,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 
+from server.change_sequence import BOOKKEEPING_COLUMNS
 from server.db import RunAgainWithLocks, note_rows_held, note_run_again, rows_held
 from server.model_bases import BaseGroup, BaseSubsession
 from server.models.base import LOADED_JSON, TracksJsonVars, stored_json
@@ -41,9 +42,6 @@ from server.models.core import ExperimentSession, Participant
 
 _CHECKED = (ExperimentSession, Participant, BaseSubsession, BaseGroup)
 _LOCK_NOT_AVAILABLE = "55P03"
-# Columns Grove itself sets as it writes a row (change stamps, presence, the session's
-# version): not values an app hook read and wrote back.
-_BOOKKEEPING = frozenset({"changed_seq", "changed_at", "last_seen", "row_version"})
 
 
 @event.listens_for(Session, "before_flush")
@@ -81,7 +79,7 @@ def _loaded_values_changed(row: Any) -> dict[str, Any]:
     json_columns = row._json_columns if isinstance(row, TracksJsonVars) else ()
     changed: dict[str, Any] = {}
     for key, value in state.committed_state.items():
-        if key in _BOOKKEEPING or key not in columns:
+        if key in BOOKKEEPING_COLUMNS or key not in columns:
             continue  # Grove's own stamps, or a relationship
         if key in json_columns:
             if key in json_loaded:
