@@ -132,10 +132,17 @@ def _import_file(path: Path, module_name: str) -> ModuleType:
 
 
 def import_project_file(root: Path, filename: str) -> ModuleType | None:
-    """Import ``root/filename`` under a name unique to this project, or None if missing."""
+    """Import ``root/filename`` under a name unique to this project, or None if missing.
+
+    The project's folder is put on ``sys.path`` first: oTree runs from it, so its
+    ``settings.py`` (and an app) may import a helper module beside it (``from lab_rooms
+    import ROOMS``), which the installed ``otree`` command would not find otherwise.
+    """
     path = Path(root) / filename
     if not path.is_file():
         return None
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
     module_name = f"grove_project_{abs(hash(str(Path(root).resolve()))):x}_{path.stem}"
     if module_name in sys.modules:
         return sys.modules[module_name]

@@ -500,7 +500,12 @@ def _session_configs_file(root: Path) -> tuple[types.ModuleType, str]:
     configs_file = import_project_file(root, "session_configs.py")
     settings_file = import_project_file(root, "settings.py")
     in_settings = settings_file is not None and hasattr(settings_file, "SESSION_CONFIGS")
-    if configs_file is not None and in_settings:
+    # settings.py that imports the list from session_configs.py (``from session_configs
+    # import SESSION_CONFIGS``, as an oTree project may) defines it once, not twice.
+    in_settings_only_as_imported = getattr(settings_file, "SESSION_CONFIGS", None) == getattr(
+        configs_file, "SESSION_CONFIGS", None
+    )
+    if configs_file is not None and in_settings and not in_settings_only_as_imported:
         raise ConfigurationError(
             f"{root}: SESSION_CONFIGS is defined in both settings.py and session_configs.py; "
             "keep one (oTree's layout has it in settings.py)"
@@ -552,9 +557,8 @@ def load_project(settings: Settings) -> Project:
         directory = _find_app(root, name) if name.isidentifier() else None
         if directory is not None:
             directories[name] = directory
-    # Helper modules at the root import as in oTree (which runs from the root).
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
+    # Helper modules at the root import as in oTree (which runs from the root): reading
+    # the configs' file put the root on sys.path (import_project_file).
     _activate_apps(directories, None)
     # The apps' tables only: theirs refer to Grove's own (Base.metadata) by column, so Grove's
     # 21 tables are not copied into each project's MetaData (about 8 ms a start).

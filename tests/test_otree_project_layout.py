@@ -10,8 +10,10 @@ that names the file and says what to do.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -344,6 +346,54 @@ def test_app_in_both_places_is_refused(tmp_path):
     shutil.copytree(root / "intro", root / "apps" / "intro")
     with pytest.raises(ConfigurationError, match=r"app 'intro' is in two places"):
         _load(root)
+
+
+def _otree_test(root: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``otree test bargain`` run in the project's folder, as its user runs it: through a
+    console script like pip's (``python -m`` would put the folder on ``sys.path`` itself)."""
+    script = tmp_path / "bin" / "otree"
+    script.parent.mkdir()
+    script.write_text("import sys\nfrom server.__main__ import main\nsys.exit(main())\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTREE_", "GROVE_"))}
+    env.pop("DATABASE_URL", None)
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return subprocess.run(
+        [sys.executable, str(script), "test", "bargain"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_settings_may_import_a_module_beside_it(tmp_path):
+    # oTree runs from the project's folder, so settings.py can import a helper module there.
+    root = _copy(tmp_path)
+    settings = root / "settings.py"
+    text = settings.read_text()
+    start, end = text.index("ROOMS = ["), text.index("ADMIN_USERNAME")
+    (root / "lab_rooms.py").write_text(text[start:end])
+    settings.write_text(text[:start] + "from lab_rooms import ROOMS\n\n" + text[end:])
+    done = _otree_test(root, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ": OK (" in done.stdout, done.stdout
+
+
+def test_settings_may_import_its_session_configs_from_session_configs_py(tmp_path):
+    # An oTree project that keeps SESSION_CONFIGS in a module of its own and imports it
+    # into settings.py (as bench/projects.py builds oTree's copy) has one list, not two.
+    root = _copy(tmp_path)
+    settings = root / "settings.py"
+    text = settings.read_text()
+    start, end = text.index("SESSION_CONFIGS = ["), text.index("SESSION_CONFIG_DEFAULTS")
+    (root / "session_configs.py").write_text(text[start:end])
+    settings.write_text(
+        text[:start] + "from session_configs import SESSION_CONFIGS\n\n" + text[end:]
+    )
+    done = _otree_test(root, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ": OK (" in done.stdout, done.stdout
 
 
 def test_session_configs_in_both_files_are_refused(tmp_path):
