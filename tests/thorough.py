@@ -224,6 +224,8 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_otree_project_layout.py::test_a_mixed_project_imports_an_app_in_apps_from_one_at_the_root",
         "tests/test_otree_project_layout.py::test_a_symlink_in_a_static_folder_cannot_lead_out",
         "tests/test_otree_project_layout.py::test_bots_of_apps_at_the_root_pass",
+        "tests/test_otree_project_layout.py::test_settings_may_import_a_module_beside_it",
+        "tests/test_otree_project_layout.py::test_settings_may_import_its_session_configs_from_session_configs_py",
         "tests/test_otree_project_layout.py::test_static_paths_stay_inside_the_static_folders",
         "tests/test_otree_project_layout.py::test_three_rounds_in_pairs_over_http",
         "tests/test_page_commands.py::test_every_participant_page_opens_the_page_socket",
