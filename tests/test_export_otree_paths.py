@@ -5,6 +5,8 @@ oTree pulls the same CSV as from Grove's ``/api/export/...``."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -89,3 +91,25 @@ def test_otree_export_paths_need_the_key(keyed):
         for path in ("/api/export_wide", "/api/export_app?app=trust", "/api/export_page_times"):
             assert_error_shape(client.get(path), 403)
     app.state.grove.db.dispose()
+
+
+def test_otree_export_paths_download_under_otrees_file_names(keyed, api):
+    # oTree 6 names each download <name>-<date>.csv (views/export.py), with or without
+    # session_code; a script that saves the server's name (curl -OJ, wget
+    # --content-disposition) and then opens PageTimes-*.csv finds the file on Grove too.
+    [trust] = play(keyed, "trust")
+    for path, stem in [
+        ("/api/export_wide", "all_apps_wide"),
+        (f"/api/export_wide?session_code={trust}&format=csv_bom", "all_apps_wide"),
+        ("/api/export_app?app=trust", "trust"),
+        (f"/api/export_app_custom?app=trust&session_code={trust}", "trust_custom_export"),
+        ("/api/export_page_times", "PageTimes"),
+        (f"/api/export_chat?session_code={trust}", "ChatMessages"),
+    ]:
+        before = dt.datetime.now(dt.UTC).date()
+        response = api.get(path)
+        after = dt.datetime.now(dt.UTC).date()
+        assert response.status_code == 200, response.text
+        assert response.headers["content-disposition"] in {
+            f'attachment; filename="{stem}-{day.isoformat()}.csv"' for day in (before, after)
+        }, path

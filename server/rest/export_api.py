@@ -6,6 +6,8 @@ pass it back as ``?since=`` to get only the participants whose data changed afte
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -80,6 +82,20 @@ OTREE_TABLES = {
     "/api/export_page_times": "page_times",
     "/api/export_chat": "chat",
 }
+# The names oTree 6 gives these downloads (its views/export.py: <name>-<date>.csv), where an
+# app's table is named after the app and a custom export <app>_<function>.
+OTREE_FILE_NAMES = {
+    "all_apps_wide": "all_apps_wide",
+    "page_times": "PageTimes",
+    "chat": "ChatMessages",
+}
+
+
+def _otree_download(answer: ExportAnswer, name: str) -> StreamingResponse:
+    """The export under oTree 6's file name for it, ``<name>-<date>.csv`` (the UTC date, as
+    Grove's own names), so a script that keeps the server's name finds oTree's file."""
+    filename = f"{name}-{dt.datetime.now(dt.UTC):%Y-%m-%d}.csv"
+    return export_response(dataclasses.replace(answer, filename=filename))
 
 
 def otree_export(
@@ -88,7 +104,7 @@ def otree_export(
     """GET /api/export_wide, /api/export_page_times, /api/export_chat (oTree 6's paths)."""
     table = OTREE_TABLES[request.url.path.rstrip("/")]
     export = ExportRequest(table=table, session_code=params.session_code, format=params.format)
-    return export_response(open_export(app.db, app.project, export))
+    return _otree_download(open_export(app.db, app.project, export), OTREE_FILE_NAMES[table])
 
 
 def otree_export_app(
@@ -96,7 +112,7 @@ def otree_export_app(
 ) -> Response:
     """GET /api/export_app?app=...: one app's table (oTree 6's path)."""
     export = ExportRequest(table=params.app, session_code=params.session_code, format=params.format)
-    return export_response(open_export(app.db, app.project, export))
+    return _otree_download(open_export(app.db, app.project, export), params.app)
 
 
 def otree_export_app_custom(
@@ -110,4 +126,5 @@ def otree_export_app_custom(
         format=params.format,
         function=params.function_name,
     )
-    return export_response(open_export(app.db, app.project, export))
+    answer = open_export(app.db, app.project, export)
+    return _otree_download(answer, f"{params.app}_{params.function_name}")
