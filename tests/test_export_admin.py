@@ -71,3 +71,39 @@ def test_export_page_links_download_the_bots_values(admin_settings, admin):
     assert [row["sent_amount"] for row in custom["rows"]] == [40, 40]
     assert admin.get("/export/no_such_table").status_code == 404
     assert admin.get("/export/trust?format=xls").status_code == 400
+
+
+def test_otrees_admin_export_paths_download_the_same_behind_the_login(admin_settings, admin):
+    # oTree 6's admin links (its Data page /ExportIndex, and /ExportWide, /ExportPageTimes,
+    # /ExportChat with ?format=csv_bom and ?session_code=) work where an admin bookmarked them.
+    oTree_paths = ("/ExportIndex", "/ExportWide", "/ExportPageTimes", "/ExportChat")
+    for path in oTree_paths:
+        response = admin.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/login?next=")
+    [trust] = run_bots(admin_settings, "trust", database_url=admin_settings.database_url)
+    assert trust.ok, trust.error
+    log_in(admin, PASSWORD)
+    index = admin.get("/ExportIndex", follow_redirects=False)
+    assert (index.status_code, index.headers["location"]) == (303, "/export")
+    code = trust.session_code
+    for otree_path, grove_path, name in [
+        (
+            f"/ExportWide?session_code={code}",
+            f"/export/all_apps_wide?session={code}",
+            "all_apps_wide",
+        ),
+        ("/ExportPageTimes", "/export/page_times", "PageTimes"),
+        (f"/ExportChat?session_code={code}", f"/export/chat?session={code}", "ChatMessages"),
+    ]:
+        response = admin.get(otree_path)
+        assert response.status_code == 200, otree_path
+        assert response.text == admin.get(grove_path).text, otree_path
+        assert re.fullmatch(
+            rf'attachment; filename="{name}-\d{{4}}-\d\d-\d\d\.csv"',
+            response.headers["content-disposition"],
+        )
+    with_bom = admin.get("/ExportWide?format=csv_bom")
+    assert with_bom.content.decode("utf-8").startswith("\ufeffparticipant.id_in_session,")
+    assert admin.get("/ExportWide?format=json").status_code == 400
+    assert admin.get("/ExportWide?session_code=nosuchsession").status_code == 404

@@ -91,7 +91,7 @@ OTREE_FILE_NAMES = {
 }
 
 
-def _otree_download(answer: ExportAnswer, name: str) -> StreamingResponse:
+def otree_download(answer: ExportAnswer, name: str) -> StreamingResponse:
     """The export under oTree 6's file name for it, ``<name>-<date>.csv`` (the UTC date, as
     Grove's own names), so a script that keeps the server's name finds oTree's file."""
     filename = f"{name}-{dt.datetime.now(dt.UTC):%Y-%m-%d}.csv"
@@ -104,7 +104,7 @@ def otree_export(
     """GET /api/export_wide, /api/export_page_times, /api/export_chat (oTree 6's paths)."""
     table = OTREE_TABLES[request.url.path.rstrip("/")]
     export = ExportRequest(table=table, session_code=params.session_code, format=params.format)
-    return _otree_download(open_export(app.db, app.project, export), OTREE_FILE_NAMES[table])
+    return otree_download(open_export(app.db, app.project, export), OTREE_FILE_NAMES[table])
 
 
 def otree_export_app(
@@ -112,7 +112,7 @@ def otree_export_app(
 ) -> Response:
     """GET /api/export_app?app=...: one app's table (oTree 6's path)."""
     export = ExportRequest(table=params.app, session_code=params.session_code, format=params.format)
-    return _otree_download(open_export(app.db, app.project, export), params.app)
+    return otree_download(open_export(app.db, app.project, export), params.app)
 
 
 def otree_export_app_custom(
@@ -127,4 +127,4 @@ def otree_export_app_custom(
         function=params.function_name,
     )
     answer = open_export(app.db, app.project, export)
-    return _otree_download(answer, f"{params.app}_{params.function_name}")
+    return otree_download(answer, f"{params.app}_{params.function_name}")
