@@ -47,3 +47,33 @@ def test_broken_json_labelled_as_a_form_is_a_400_about_json(api):
         api.post(f"{V1}/sessions/", content='{"config": "trust",', headers={**ADMIN, **FORM}), 400
     )
     assert "JSON" in error["error"]
+
+
+PLAIN = {"Content-Type": "text/plain;charset=UTF-8"}
+
+
+def test_a_json_body_labelled_as_plain_text_is_read_as_json(api):
+    # fetch(url, {method: "POST", body: JSON.stringify(...)}) without a Content-Type, .NET's
+    # StringContent and Qualtrics' "Plain Text" body send JSON as text/plain; oTree reads it.
+    body = '{"session_config_name": "trust", "num_participants": 2}'
+    created = api.post("/api/sessions/", content=body, headers={**HEADERS, **PLAIN})
+    assert created.status_code == 200, created.text
+    code = created.json()["code"]
+    participant = api.get(f"/api/sessions/{code}", headers=HEADERS).json()["participants"][0]
+    posted = api.post(
+        f"/api/participant_vars/{participant['code']}",
+        content='{"vars": {"age": 25, "ok": true}}',
+        headers={**HEADERS, **PLAIN},
+    )
+    assert posted.status_code == 200, posted.text
+    [stored] = [
+        p
+        for p in api.get(f"/api/sessions/{code}", headers=HEADERS).json()["participants"]
+        if p["code"] == participant["code"]
+    ]
+    assert stored["vars"] == {"age": 25, "ok": True}
+    # Plain text that is no JSON object is still refused, saying what to send.
+    refused = assert_error_shape(
+        api.post("/api/sessions/", content="trust 2", headers={**HEADERS, **PLAIN}), 415
+    )
+    assert "application/json" in refused["error"]

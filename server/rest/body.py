@@ -95,16 +95,22 @@ def _is_json(content_type: str) -> bool:
 def _looks_like_json(text: str) -> bool:
     """A form-typed body that is a JSON object: ``curl -d '{"config": "trust"}'`` without
     ``-H 'Content-Type: application/json'`` sends form's type. oTree reads any body as JSON, so
-    its users' curl lines do this; no form has a field whose name starts with ``{``."""
+    its users' curl lines do this; no form has a field whose name starts with ``{``. The same
+    for a JSON object sent as ``text/plain`` (``fetch`` with a string body and no
+    Content-Type, .NET's ``StringContent``, Qualtrics' "Plain Text" body)."""
     return text.lstrip().startswith("{")
+
+
+# Types whose body is read as JSON when it is a JSON object (``_looks_like_json``).
+JSON_WHEN_AN_OBJECT = (FORM_TYPE, "text/plain")
 
 
 async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
     """The request's parameters: query string merged under a JSON or form body. A query
     key given more than once is a list.
 
-    A form-typed body that is a JSON object (curl's ``-d '{...}'`` without a Content-Type)
-    is read as JSON, as oTree reads it.
+    A form-typed or plain-text body that is a JSON object (curl's ``-d '{...}'`` without a
+    Content-Type; ``fetch`` with a string body) is read as JSON, as oTree reads it.
 
     RequestError 400 for a string no database can store (a NUL character anywhere, or a lone
     surrogate from a JSON escape), whatever the field, and for JSON that
@@ -131,7 +137,9 @@ async def read_parameters(request: Request, limit: int) -> dict[str, Any]:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise RequestError(400, "the request body is not valid UTF-8") from None
-        if _is_json(content_type) or (content_type == FORM_TYPE and _looks_like_json(text)):
+        if _is_json(content_type) or (
+            content_type in JSON_WHEN_AN_OBJECT and _looks_like_json(text)
+        ):
             try:
                 parsed = loads_strict(text)
             except JSONInputError as exc:
