@@ -126,6 +126,13 @@ def session_home(request: Request) -> Response:
     return RedirectResponse(f"/SessionStartLinks/{request.path_params['code']}", status_code=303)
 
 
+def otree_split_screen(request: Request) -> Response:
+    """oTree's split screen of a demo session (``/SessionSplitScreen/<code>``): the Links
+    tab's split view, which frames every participant's page side by side."""
+    code = quote(request.path_params["code"], safe="")
+    return RedirectResponse(f"/SessionStartLinks/{code}?view=split", status_code=303)
+
+
 def session_page_context(
     request: Request, session: AdminSessionRow, *, can_manage: bool
 ) -> dict[str, Any]:
@@ -242,5 +249,6 @@ routes = [
     Route("/sessions/{code:str}/delete", delete_confirmation, methods=["GET"]),
     Route("/sessions/{code:str}/delete", delete, methods=["POST"]),
     Route("/SessionStartLinks/{code:str}", session_start_links, methods=["GET"]),
+    Route("/SessionSplitScreen/{code:str}", otree_split_screen, methods=["GET"]),
     Route("/SessionPayments/{code:str}", session_payments_tab, methods=["GET"]),
 ]
