@@ -81,6 +81,11 @@ class BotFileError(GroveError):
     """A bot file that cannot be used: it fails to import, or defines no ``PlayerBot``."""
 
 
+class MissingBotFile(BotError):
+    """A bot reached a page of an app that has no ``tests.py`` (``load_player_bot`` found
+    none). Reported as its message alone: the traceback would only show Grove's runner."""
+
+
 def load_player_bot(settings: Settings, app_name: str) -> type[Bot] | None:
     """The ``PlayerBot`` class of the app's ``tests.py`` (``<app>/tests.py`` or
     ``apps/<app>/tests.py``), or None if the app has no bots.
@@ -198,6 +203,8 @@ class BotRunner:
             with grove.db.read() as bot_db:
                 self._db = bot_db
                 await self._play(client, codes, result)
+        except MissingBotFile as exc:
+            result.error = str(exc)
         except Exception as exc:
             result.error = "".join(traceback.format_exception(exc)).rstrip()
         result.seconds = time.perf_counter() - started
@@ -349,7 +356,10 @@ class BotRunner:
             return "finished"
         if isinstance(step, str):
             location = self._project.apps[step].location
-            raise BotError(f"{place}: {location}/tests.py has no PlayerBot")
+            raise MissingBotFile(
+                f"{location}/tests.py does not exist: `otree test` needs a PlayerBot for every "
+                "app of the session config that shows a page"
+            )
         bot, submission = step
         self._check_page(bot, submission, page_name, app_name, round_number)
         self._call_live_method(bot, submission, code)
