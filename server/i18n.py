@@ -33,6 +33,9 @@ _GERMAN: dict[str, str] = {
     "Please wait": "Bitte warten",
     "Waiting for the other participants.": "Warten auf die anderen Teilnehmenden.",
     "Waiting for the other participant.": "Warten auf die andere Person.",
+    "Waiting to form a group with other participants.": (
+        "Warten auf andere Teilnehmende, um eine Gruppe zu bilden."
+    ),
     "Time left to complete this page:": "Verbleibende Zeit für diese Seite:",
     "Please fix the errors.": "Bitte korrigieren Sie die Fehler.",
     "Yes": "Ja",

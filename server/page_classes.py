@@ -55,7 +55,8 @@ class WaitPage(_DisplayHooks):
     wait_for_all_groups: ClassVar[bool] = False
     group_by_arrival_time: ClassVar[bool] = False
     title_text: ClassVar[str] = "Please wait"
-    body_text: ClassVar[str] = "Waiting for the other participants."
+    # None: oTree's default, by whom the page waits for (participant_pages.wait_body_text).
+    body_text: ClassVar[str | None] = None
     template_name: ClassVar[str | None] = None
     after_all_players_arrive: ClassVar[Any] = None
     timeout_seconds: ClassVar[float | None] = None

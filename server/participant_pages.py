@@ -807,7 +807,7 @@ def _render(
     }
     if entry.is_wait_page:
         context["title_text"] = gettext(entry.page_cls.title_text)
-        context["body_text"] = gettext(entry.page_cls.body_text)
+        context["body_text"] = gettext(wait_body_text(db, entry.page_cls, player))
         context["status_url"] = url + "/status"
     context.update(page.hook_context)
     html = render(entry, context)
@@ -819,6 +819,31 @@ def _render(
             "before_next_page instead."
         )
     return html
+
+
+def wait_body_text(db: Session, page_cls: Any, player: Any) -> str:
+    """The text of wait page ``page_cls`` for ``player``: the page's ``body_text``, else
+    oTree 6.0.15's default (``WaitPage._get_default_body_text``): on a
+    ``group_by_arrival_time`` page "Waiting to form a group with other participants.",
+    otherwise by the number of other players of the group (of the subsession, with
+    ``wait_for_all_groups``): "the other participant." for one, "the other participants."
+    for more, and no text for none. English; the caller translates it."""
+    if page_cls.body_text is not None:
+        return str(page_cls.body_text)
+    if page_cls.group_by_arrival_time:
+        return "Waiting to form a group with other participants."
+    player_cls = type(player)
+    if page_cls.wait_for_all_groups:
+        scope = player_cls.subsession_id == player.subsession_id
+    else:
+        scope = player_cls.group_id == player.group_id
+    members = db.scalar(sa.select(sa.func.count()).select_from(player_cls).where(scope)) or 0
+    others = members - 1
+    if others > 1:
+        return "Waiting for the other participants."
+    if others == 1:
+        return "Waiting for the other participant."
+    return ""
 
 
 def _has_writes(db: Session) -> bool:
