@@ -46,6 +46,9 @@ class Settings:
     auth_level: str | None = None
     rest_key: str | None = None
     production: bool = False
+    # The debug panel under participants' pages (oTree's devserver shows one): on only when
+    # GROVE_DEBUG_INFO is set (`otree devserver` sets it) and never in production.
+    debug_info: bool = False
     language_code: str = "en"
     real_world_currency_code: str = "USD"
     use_points: bool = True
@@ -263,6 +266,7 @@ def load_settings(root: Path, environ: Mapping[str, str]) -> Settings:
         auth_level=auth_level.upper() if isinstance(auth_level, str) else None,
         rest_key=environ.get("OTREE_REST_KEY") or None,
         production=production,
+        debug_info=_env_bool(environ, "GROVE_DEBUG_INFO") and not production,
         api_rate_limit_per_minute=rate_limit,
         language_code=_typed(module, "LANGUAGE_CODE", str, "en"),
         real_world_currency_code=currency_code,

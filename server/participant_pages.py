@@ -809,6 +809,8 @@ def _render(
         context["title_text"] = gettext(entry.page_cls.title_text)
         context["body_text"] = gettext(wait_body_text(db, entry.page_cls, player))
         context["status_url"] = url + "/status"
+    # For the development server's debug panel (server/web/debug_panel.py).
+    context["grove_debug_vars"] = {k: v for k, v in page.hook_context.items() if k != "js_vars"}
     context.update(page.hook_context)
     html = render(entry, context)
     if _has_writes(db):

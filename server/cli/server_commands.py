@@ -60,7 +60,7 @@ def devserver(args: argparse.Namespace) -> int:
     from server.cli.serving import HTTP_PROTOCOL
 
     uvicorn.run(
-        "server.asgi:app_from_environment",
+        "server.asgi:devserver_app",
         factory=True,
         host=host,
         port=port,

@@ -14,6 +14,7 @@ from server.i18n import gettext
 from server.participant_pages import PageRenderer
 from server.project import PageEntry
 from server.templating import page_template_name, render_template, script_safe_json
+from server.web.debug_panel import with_debug_panel
 
 
 @jinja2.pass_context
@@ -152,6 +153,9 @@ def page_renderer(grove: Grove) -> PageRenderer:
         context = dict(context)
         context["js_vars"] = script_safe_json(context.get("js_vars") or {})
         template = grove.templates.get_template(_template_for(grove, entry, context))
-        return render_template(template, context)
+        html = render_template(template, context)
+        if grove.settings.debug_info:
+            html = with_debug_panel(html, entry, context)
+        return html
 
     return render
