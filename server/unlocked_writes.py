@@ -10,8 +10,9 @@ row, each write it back (one's change lost), or each hold its own participant wh
 for the other's (a deadlock).
 
 Before a flush writes such a row, this hook locks it without waiting (``FOR NO KEY UPDATE
-NOWAIT``, the lock the UPDATE takes anyway) and reads the columns the unit changes: if
-another transaction holds the row, or committed a change to one of those columns since the
+NOWAIT``, the lock the UPDATE takes anyway) and reads the columns the unit changes (and
+the session's version counter, which any change of the row bumps): if another transaction
+holds the row, or committed a change to one of those columns (or to the session) since the
 unit read it, nothing is written and RunAgainWithLocks is raised; ``Database.run`` runs the
 unit again from the start with every row its attempt held or wrote locked first, in LOCK
 ORDER (``db.note_rows_held``), so the second attempt reads them as the last committed unit
@@ -21,7 +22,10 @@ more). Player rows are left out: a player's row is written under their participa
 their group's lock. On SQLite, whose write lock serializes every unit of work, nothing is
 checked. The session row also has a version counter (``row_version``): its UPDATE names the
 version read, so a write that got past this check anyway (a unit with its own session, a
-Core write) cannot overwrite a newer one unnoticed either.
+Core write) cannot overwrite a newer one unnoticed either; the check compares that version
+too, so a session changed meanwhile in a column the unit did not change (an admin's
+description) is run again as RunAgainWithLocks, noted where it is raised, rather than failing
+the flush with StaleDataError, which an app hook's ``try`` could swallow.
 """
 
 from __future__ import annotations
@@ -94,6 +98,13 @@ def _lock_and_compare(db: Session, table: sa.Table, rows: list[tuple[Any, dict[s
     statement, and check that those columns are unchanged; RunAgainWithLocks if one is held
     elsewhere or changed."""
     mapper = sa.inspect(type(rows[0][0]))
+    version_key = _version_key(mapper)
+    if version_key is not None:
+        # The version as read, compared too: another unit's change to a column this one did
+        # not change (an admin's description) bumps it, and the flush's UPDATE, naming the
+        # version read, would match no row (StaleDataError, which an app hook's ``try`` may
+        # swallow: the transaction is then unusable and its next statement a 500).
+        rows = [(row, _with_version(row, version_key, loaded)) for row, loaded in rows]
     keys = tuple(sorted({key for _row, loaded in rows for key in loaded}))
     try:
         found = db.connection().execute(
@@ -120,6 +131,22 @@ def _lock_and_compare(db: Session, table: sa.Table, rows: list[tuple[Any, dict[s
                 reason = f"{table.name} row {row.id} changed since it was read"
                 note_run_again(db, reason)
                 raise RunAgainWithLocks(reason)
+
+
+def _version_key(mapper: Any) -> str | None:
+    """The attribute of ``mapper``'s version counter (``version_id_col``), or None."""
+    column = mapper.version_id_col
+    if column is None:
+        return None
+    key: str = mapper.get_property_by_column(column).key
+    return key
+
+
+def _with_version(row: Any, key: str, loaded: dict[str, Any]) -> dict[str, Any]:
+    """``loaded`` with the row's version counter as read (the flush has not changed it yet),
+    when it was read."""
+    version = sa.inspect(row).dict.get(key)
+    return loaded if version is None else {**loaded, key: version}
 
 
 @functools.lru_cache(maxsize=1024)

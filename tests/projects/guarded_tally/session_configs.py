@@ -6,5 +6,6 @@ SESSION_CONFIGS = [
         num_demo_participants=4,
         slow_first=True,
     ),
+    dict(name="guarded_vars", app_sequence=["guarded_vars"], num_demo_participants=1),
     dict(name="shown_wait", app_sequence=["shown_wait"], num_demo_participants=16),
 ]
