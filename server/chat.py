@@ -2,6 +2,14 @@
 
 A chat box's channel and nickname are signed into a token when the page renders, so a
 participant can only write to (and read) the channels their pages gave them.
+
+A box asks for the messages after the largest id it has shown (``messages_after``), so within
+a channel ids must commit in the order they are taken. SQLite serializes writers; PostgreSQL
+takes an id at the INSERT, and two messages' transactions may commit the other way round (a
+slow COMMIT): a box that polled between them would never show the earlier one. On
+PostgreSQL a message's unit of work therefore takes a lock of its session and channel
+(``pg_advisory_xact_lock``, LOCK ORDER 4, after its participant) before the INSERT, held until
+it commits: the next message of the channel takes its id after that.
 """
 
 from __future__ import annotations
@@ -99,6 +107,7 @@ def post_message(db: Session, participant: Participant, seat: ChatSeat, body: An
     problem = unstorable_character(body)
     if problem is not None:
         raise InvalidArguments(f"a message cannot contain {problem}", field="body")
+    _lock_channel(db, participant.session_id, seat.channel)
     message = ChatMessage(
         session_id=participant.session_id,
         channel=seat.channel,
@@ -109,6 +118,25 @@ def post_message(db: Session, participant: Participant, seat: ChatSeat, body: An
     db.add(message)
     db.flush()
     return message
+
+
+# PostgreSQL's two-key advisory lock (its key space is apart from one-key locks such as the
+# schema's): the session's id, and the channel's name hashed.
+_LOCK_CHANNEL = sa.select(
+    sa.func.pg_advisory_xact_lock(
+        sa.bindparam("session_id", type_=sa.Integer),
+        sa.func.hashtext(sa.bindparam("channel", type_=sa.Text)),
+    )
+)
+
+
+def _lock_channel(db: Session, session_id: int, channel: str) -> None:
+    """PostgreSQL: hold the channel's lock until this unit of work ends, so that its message
+    takes an id only after the channel's previous message committed (module docstring); a
+    wait longer than the lock timeout fails as any lock's (DatabaseBusy). Nothing on SQLite,
+    whose write transaction holds everything already."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(_LOCK_CHANNEL, {"session_id": session_id, "channel": channel})
 
 
 def messages_after(
