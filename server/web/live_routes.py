@@ -10,7 +10,9 @@ script (``server/static/grove-live.js``) speaks JSON:
   runs (``server.live_pages.send_live_message``), and the server answers
   ``{"type": "ack", "id": key, "ok": true}`` (or ``"ok": false`` with ``"error"``, and
   ``"retry": true`` when the database was busy or unavailable and nothing ran: the page sends
-  it again); a message sent again with the same key (after a reconnect) is acknowledged, not
+  it again; an async live method's later step that the database could not store is a failed
+  step, without ``retry``: its first unit of work, receipt included, had committed); a
+  message sent again with the same key (after a reconnect) is acknowledged, not
   run again;
 * from the server, ``{"type": "message", "id": n, "data": data}`` for each answer addressed
   to this page (``liveRecv(data)``; ids tell copies apart).
@@ -133,7 +135,13 @@ class _LivePage:
                 True,  # steps_later: an async method's awaits hold no thread
             )
             if result.later is not None:
-                result = await result.later.finish()
+                try:
+                    result = await result.later.finish()
+                except (DatabaseBusy, DatabaseUnavailable) as error:
+                    # The message's first unit of work committed (its receipt among it): sent
+                    # again, it would be a duplicate, acknowledged as run. A step the database
+                    # could not store fails as a step that raises.
+                    raise _StepNotStored(str(error)) from error
         except ParticipantNotFound:
             await self.websocket.close(CLOSE_NOT_FOUND)
             return False
@@ -143,7 +151,8 @@ class _LivePage:
         except Exception as exc:
             # As oTree: the page is told that it failed, the server log says why.
             logger.exception("live_method of participant %s, page %d failed", self.code, self.index)
-            reply.update(ok=False, error=f"Error in live_method: {type(exc).__name__}")
+            name = type(exc.__cause__ if isinstance(exc, _StepNotStored) else exc).__name__
+            reply.update(ok=False, error=f"Error in live_method: {name}")
         else:
             self.scope = result.scope
             if result.status == "not_on_page":
@@ -155,6 +164,12 @@ class _LivePage:
             # answer for seconds): what the method stored stays, nobody is left to tell.
             return False
         return True
+
+
+class _StepNotStored(Exception):
+    """A step of an async live method, after its first unit of work committed, that the
+    database could not store (DatabaseBusy, DatabaseUnavailable): answered as a failed step,
+    never with ``retry``."""
 
 
 def _not_json(constant: str) -> Any:
