@@ -338,6 +338,24 @@ def stamp_participant(db: Session, participant_id: int) -> dict[str, Any]:
     return {"changed_seq": number, "changed_at": stamp.at}
 
 
+def stamp_participants(db: Session, participant_ids: Iterable[int]) -> None:
+    """Stamp these participants as changed by this transaction, with Core UPDATEs (one per
+    chunk of ids): for a write the flush hooks do not see that changes what their exports
+    show, a Core INSERT of their rows (a wait page's page-times rows for members its
+    completion does not move, who may change nothing more). Participants this transaction
+    stamped already are left out. The caller holds their rows' locks (LOCK ORDER 3)."""
+    stamp = _stamp_of(db)
+    ids = sorted(set(participant_ids) - stamp.participants)
+    if not ids:
+        return
+    values = stamp_participant(db, ids[0])
+    stamp.participants.update(ids)
+    table: sa.Table = Participant.__table__  # type: ignore[assignment]
+    connection = db.connection()
+    for chunk in _chunks(ids):
+        connection.execute(table.update().where(table.c.id.in_(chunk)).values(**values))
+
+
 @event.listens_for(Session, "after_rollback")
 def _forget_stamp(db: Session) -> None:
     # Any rollback, a savepoint's too: its counter bump may be undone with it, and with it

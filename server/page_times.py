@@ -7,6 +7,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from server.change_sequence import stamp_participants
 from server.models.core import Participant, utcnow
 from server.models.export_log import PageCompletion
 from server.project import PageEntry
@@ -60,7 +61,11 @@ def record_passing_completions(
             )
         )
     )
-    record_wait_page_completions(db, [p for p in participants if p.id not in recorded], entry)
+    unrecorded = [p for p in participants if p.id not in recorded]
+    record_wait_page_completions(db, unrecorded, entry)
+    # Their participant rows are not otherwise changed by this unit of work: stamped, so an
+    # incremental pull (?since=) returns the new rows.
+    stamp_participants(db, [p.id for p in unrecorded])
 
 
 def _completion_row(
