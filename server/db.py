@@ -1297,15 +1297,17 @@ class Database:
                 logger.warning(
                     "database connection lost (%s); unit of work run again", lost.__cause__
                 )
-            except (sa.exc.DBAPIError, StaleDataError, RunAgainWithLocks) as error:
-                reason = (
-                    _retryable(error)
-                    if isinstance(error, sa.exc.DBAPIError)
-                    else f"a row it wrote was locked or changed meanwhile: {error}"
-                )
+            except Exception as error:
+                reason: str | None = None
+                if isinstance(error, sa.exc.DBAPIError):
+                    reason = _retryable(error)
+                elif isinstance(error, StaleDataError | RunAgainWithLocks):
+                    reason = f"a row it wrote was locked or changed meanwhile: {error}"
                 if reason is None and attempt_db is not None:
-                    # A failure that follows one the unit's code caught (InFailedSqlTransaction
-                    # after a swallowed deadlock or RunAgainWithLocks).
+                    # A failure that follows one the unit's code caught: InFailedSqlTransaction
+                    # after a swallowed deadlock or RunAgainWithLocks, or SQLAlchemy's "Can't
+                    # operate on closed transaction" after a flush aborted as a deadlock, or
+                    # whatever the code raised next.
                     reason = attempt_db.info.get(_RUN_AGAIN_KEY)
                 if reason is None or self.is_sqlite:
                     raise

@@ -15,6 +15,15 @@ to update 1 row(s); 0 were matched", the count left at 0.
 Now server/unlocked_writes.py compares the session's version too: the changed row is run
 again as RunAgainWithLocks (noted where it is raised, whatever the hook does with it), and
 the participant's submission answers 303 with the count at 1 (2 runs).
+
+The second test (found the same day): a deadlock that PostgreSQL detects inside a flush (two
+participants each writing their own player row, then the other's: player rows are written
+without the check above) and that the hook's ``try`` swallows. The engine's ``handle_error``
+notes it, but the flush's failure closes the session's transaction, and the page completion's
+next statement raised SQLAlchemy's InvalidRequestError ("Can't operate on closed
+transaction"), which ``Database.run`` did not run again: measured before the fix (1 run), one
+submission 303, the other 500 with its count 0. Now any failure of a unit whose attempt was
+noted to be run again runs it again: both 303, both counts 1 (2 runs).
 """
 
 from __future__ import annotations
@@ -31,7 +40,9 @@ from tests.hook_races import (
     REST_HEADERS,
     REST_KEY,
     Browser,
+    at_once,
     backends,
+    browsers_of,
     create_session,
     log_summary,
     race_server,
@@ -71,3 +82,19 @@ def test_a_session_changed_meanwhile_under_a_hook_that_swallows_its_flush(tmp_pa
     found = re.findall(r'<p id="n">(\d+)</p>', page)
     outcome = (status, described, found)
     assert outcome == (303, [200], ["1"]), log_summary(log_path.read_text(), outcome)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", backends())
+def test_a_deadlock_in_a_flush_a_hook_swallows_is_run_again(tmp_path, backend):
+    """Each of two participants (each alone in a group) writes their own player row, then the
+    other's: PostgreSQL aborts one unit as a deadlock inside the flush of the second write,
+    which the hook's ``try`` swallows."""
+    with race_server(tmp_path, backend, PROJECT) as (base, log_path):
+        session = create_session(base, "guarded_peers", 2)
+        with browsers_of(base, session) as browsers:
+            statuses = at_once([browser.submit for browser in browsers])
+            pages = [browser.current() for browser in browsers]
+    counts = [re.findall(r'<p id="n">(\d+)</p>', page) for page in pages]
+    outcome = (sorted(statuses), counts)
+    assert outcome == ([303, 303], [["1"], ["1"]]), log_summary(log_path.read_text(), outcome)

@@ -7,5 +7,6 @@ SESSION_CONFIGS = [
         slow_first=True,
     ),
     dict(name="guarded_vars", app_sequence=["guarded_vars"], num_demo_participants=1),
+    dict(name="guarded_peers", app_sequence=["guarded_peers"], num_demo_participants=2),
     dict(name="shown_wait", app_sequence=["shown_wait"], num_demo_participants=16),
 ]
