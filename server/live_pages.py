@@ -84,6 +84,10 @@ TURN_STAMP_SECONDS = 10.0
 # How often a message that waits for the participant's running async live method looks
 # whether it has ended, in seconds.
 TURN_POLL_SECONDS = 0.05
+# Tries to give a participant's turn back when the database fails (``_end_turn``), and the
+# seconds between them.
+END_TURN_ATTEMPTS = 10
+END_TURN_RETRY_SECONDS = 1.0
 # The most characters a page's message id may have (the client's ids are far shorter).
 MAX_MESSAGE_KEY = 64
 # The longest one step of an async live method (its code up to the next ``yield``) may run,
@@ -340,14 +344,25 @@ def _wait_for_turn(database: Database, code: str) -> None:
         time.sleep(TURN_POLL_SECONDS)
 
 
-def _end_turn(database: Database, turn: int) -> None:
+def _end_turn(database: Database, turn: int, attempts: int | None = None) -> None:
     """Give the participant's turn back (their next async live method may run). Should the
-    database fail here, the turn goes stale and is taken over (``_turn_stale_before``): the
-    method's own outcome stands, the failure is logged."""
+    database fail here (busy or unavailable: the step that failed before may have met the
+    same), it is tried again in a background thread every END_TURN_RETRY_SECONDS, up to
+    ``attempts`` tries in all, rather than leaving the participant's next async live
+    message to wait, in a request thread, until the turn goes stale (``_turn_stale_before``,
+    minutes); after the last, the turn goes stale and is taken over as before. The method's
+    own outcome stands; the failure is logged. ``attempts``: END_TURN_ATTEMPTS if None."""
+    attempts = END_TURN_ATTEMPTS if attempts is None else attempts
     try:
         database.run(lambda db: db.execute(sa.delete(LiveReceipt).where(LiveReceipt.id == turn)))
     except (DatabaseBusy, DatabaseUnavailable) as error:
-        logger.warning("an async live method's turn was not given back (%s)", error)
+        if attempts <= 1:
+            logger.warning("an async live method's turn was not given back (%s)", error)
+            return
+        logger.info("an async live method's turn is given back later (%s)", error)
+        later = threading.Timer(END_TURN_RETRY_SECONDS, _end_turn, (database, turn, attempts - 1))
+        later.daemon = True
+        later.start()
 
 
 @dataclass

@@ -112,3 +112,26 @@ def test_the_first_unit_of_work_busy_is_still_sent_again(live_app, database_url,
             again = _send(sender, "b-2", data)
         counter = _counter(live_app)
     assert (again["ok"], counter) == (True, 11), again
+
+
+def test_the_turn_is_given_back_once_the_database_is_free_again(live_app, database_url, tmp_path):
+    """The failed step's method ends while the database is still busy, so its turn cannot be
+    given back at once; the participant's next async live message runs as soon as it can,
+    not once the turn has gone stale (ASYNC_STEP_SECONDS, 30 s here, plus 40 s). Before: the
+    next message waited 70 s (SQLite, 1 run)."""
+    release = tmp_path / "release"
+    with TestClient(live_app) as client:
+        pages = _pages(client)
+        with client.websocket_connect(_socket_url(pages[0])) as sender:
+            _hello(sender, time.time())
+            sender.send_json({"type": "send", "id": "t-1", "data": {"release": str(release)}})
+            assert _next(sender, "message")["data"] == {"step": 1, "counter": 1}
+            with _database_held(database_url):
+                release.touch()
+                assert _next(sender, "ack")["ok"] is False
+            started = time.monotonic()
+            ack = _send(sender, "t-2", {"release": str(release)})
+            waited = time.monotonic() - started
+        counter = _counter(live_app)
+    assert (ack["ok"], counter) == (True, 12), ack
+    assert waited < 20, waited
