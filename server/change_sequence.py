@@ -32,6 +32,16 @@ is not simply the largest number seen:
   returns only newer changes. This is the snapshot rule of PostgreSQL's logical replication
   and transactional-outbox readers, and needs no lock shared by writers.
 
+A cursor names the database it came from: ``c<number>-<identity>``, the identity chosen when
+the database's tables were created (a new database, ``resetdb``, or migration 0014 for one made
+before; ``grove_database_identity``). Numbers of two databases cannot be compared: a cursor
+from before a ``resetdb`` or from another server, answered as this database's, made an empty
+answer whose older ``next_since`` skipped every change numbered up to it, for good. So a pull
+refuses (ForeignCursor, HTTP 409) a cursor naming another identity, and one ahead of this
+database (a number no cursor of it can hold yet: a backup restored keeps the identity but
+hands out the numbers after it again; only until it has passed them can that be told). The
+``c<number>`` cursors handed out before identities are checked for the latter only.
+
 Locks: a participant's own stamp rides in the UPDATE of their row, a session's in the UPDATE
 of the session's row. Stamping the other members of a changed group or subsession locks their
 participant rows in ascending id after the group's (LOCK ORDER steps 2 then 3 of
@@ -47,17 +57,18 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from server.errors import InvalidArguments
+from server.errors import ForeignCursor, InvalidArguments
 from server.listing_bounds import utc_bound
 from server.model_bases import BaseGroup, BasePlayer, BaseSubsession
 from server.models.core import ExperimentSession, Participant, utcnow
-from server.models.export_log import ChangeCounter
+from server.models.export_log import ChangeCounter, DatabaseIdentity
 
 _STATE = "grove_change_stamp"
 # PostgreSQL: the writing transaction's id, its sequence number (module docstring).
@@ -382,32 +393,69 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
 # --- reading --------------------------------------------------------------------------------
 
 
-def current_cursor(db: Session) -> str:
-    """The ``next_since`` of a pull reading in ``db``'s snapshot (see the module docstring).
+@dataclass(frozen=True)
+class PullPosition:
+    """Where this database's change sequence stands in a pull's snapshot.
 
-    Call it first in the read transaction, before the rows are read.
-    """
+    ``identity``: the database's (``grove_database_identity``; None if it has none, then
+    cursors are in the old form ``c<number>``); ``number``: the cursor's number (module
+    docstring); ``newest``: the largest number a cursor this database handed out can hold
+    (SQLite: the counter; PostgreSQL: one below the next transaction id)."""
+
+    identity: str | None
+    number: int
+    newest: int
+
+    @property
+    def cursor(self) -> str:
+        """``next_since``: ``c<number>-<identity>`` (``c<number>`` without an identity)."""
+        if self.identity is None:
+            return f"{CURSOR_PREFIX}{self.number}"
+        return f"{CURSOR_PREFIX}{self.number}-{self.identity}"
+
+
+_IDENTITY = sa.select(DatabaseIdentity.token).where(DatabaseIdentity.id == 1).scalar_subquery()
+_PG_POSITION = sa.text(
+    "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint, "
+    "(SELECT token FROM grove_database_identity WHERE id = 1) FROM pg_current_snapshot() AS s"
+)
+_SQLITE_POSITION = sa.select(
+    sa.select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar_subquery(), _IDENTITY
+)
+
+
+def current_position(db: Session) -> PullPosition:
+    """Where a pull reading in ``db``'s snapshot stands (see the module docstring), in one
+    statement. Call it first in the read transaction, before the rows are read."""
     if _is_postgres(db):
-        xmin = db.execute(
-            sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-        ).scalar_one()
-        return f"{CURSOR_PREFIX}{int(xmin) - 1}"
-    value = db.execute(sa.select(ChangeCounter.value).where(ChangeCounter.id == 1)).scalar()
-    return f"{CURSOR_PREFIX}{int(value or 0)}"
+        xmin, xmax, identity = db.execute(_PG_POSITION).one()
+        # Every transaction a cursor of this database names began before its pull: below xmax.
+        return PullPosition(identity, int(xmin) - 1, int(xmax) - 1)
+    value, identity = db.execute(_SQLITE_POSITION).one()
+    return PullPosition(identity, int(value or 0), int(value or 0))
 
 
-_CURSOR = re.compile(rf"^{CURSOR_PREFIX}(\d{{1,19}})$")
+# ``c<number>``, and since database identities ``c<number>-<identity>``.
+_CURSOR = re.compile(rf"^{CURSOR_PREFIX}(\d{{1,19}})(?:-([0-9a-fA-F]{{1,32}}))?$")
 _EPOCH = re.compile(r"^\d{1,12}(\.\d+)?$")
+START_OVER = "Start over: pull again without since, and replace the rows you kept with its answer."
 
 
-def since_condition(since: str | None) -> Any:
+def since_condition(since: str | None, position: PullPosition | None = None) -> Any:
     """The WHERE clause on ``grove_participant`` for ``?since=``, or None for no filter.
 
-    ``since`` is a cursor from an earlier answer (``c<number>``, exact), epoch seconds or an
-    ISO 8601 time (``2026-11-30T12:00:00Z``; without a zone, UTC; with an offset, that moment):
-    the rows whose data changed at or after that wall-clock time, a convenience that trusts
+    ``since`` is a cursor from an earlier answer (``c<number>-<identity>``, or ``c<number>``
+    as Grove wrote it before databases had an identity; exact), epoch seconds or an ISO 8601
+    time (``2026-11-30T12:00:00Z``; without a zone, UTC; with an offset, that moment): the
+    rows whose data changed at or after that wall-clock time, a convenience that trusts
     the server's clock. Raises InvalidArguments (field ``since``) for anything else, or a time
     no UTC date can hold.
+
+    With the pull's ``position``, a cursor is checked against this database: one naming
+    another database's identity (a database reset, another server's), or one ahead of this
+    database's changes (a backup restored, or another server's old-form cursor), raises
+    ForeignCursor. Answered as this database's, it would skip this database's changes
+    numbered up to it, for good. Without ``position``, only the form is checked.
     """
     if since is None or since == "":
         return None
@@ -415,6 +463,8 @@ def since_condition(since: str | None) -> Any:
     cursor = _CURSOR.match(text)
     if cursor and int(cursor.group(1)) < 2**63:
         number = int(cursor.group(1))
+        if position is not None:
+            _check_cursor(text, number, cursor.group(2), position)
         return _changed(Participant.changed_seq > number, ExperimentSession.changed_seq > number)
     if _EPOCH.match(text):
         try:
@@ -430,12 +480,30 @@ def since_condition(since: str | None) -> Any:
             moment = dt.datetime.fromisoformat(text)
         except ValueError:
             raise InvalidArguments(
-                f"since must be a cursor from next_since (c123), epoch seconds or an ISO 8601 "
-                f"time, not {since!r}",
+                f"since must be a cursor from next_since (c123-...), epoch seconds or an "
+                f"ISO 8601 time, not {since!r}",
                 field="since",
             ) from None
         moment = utc_bound(moment, "since")  # SQLite would drop the offset
     return _changed(Participant.changed_at >= moment, ExperimentSession.changed_at >= moment)
+
+
+def _check_cursor(text: str, number: int, identity: str | None, position: PullPosition) -> None:
+    """Raise ForeignCursor unless cursor ``text`` may be this database's (see
+    ``since_condition``). An old-form cursor names no database: only its number is checked."""
+    if identity is not None and identity.lower() != position.identity:
+        raise ForeignCursor(
+            f"since: the cursor {text} came from another database (this one was reset with "
+            "resetdb or replaced, or the cursor is another server's): its changes are not "
+            f"this database's. {START_OVER}"
+        )
+    if number > position.newest:
+        raise ForeignCursor(
+            f"since: the cursor {text} is ahead of this database (which is at "
+            f"{position.cursor}): the database was restored from a backup or reset, or the "
+            f"cursor is another server's, and its changes up to there would be missed. "
+            f"{START_OVER}"
+        )
 
 
 def _changed(participant_changed: Any, session_changed: Any) -> Any:

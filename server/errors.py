@@ -43,6 +43,14 @@ class Conflict(GroveError):
     exists already, is defined in a settings file and so read-only, or is in use."""
 
 
+class ForeignCursor(Conflict):
+    """An export's ``since`` is a cursor this database did not hand out (another database's,
+    or one ahead of this database's changes): answered as this database's, changes would be
+    missed, so the caller must start over with a full pull (HTTP 409, field ``since``)."""
+
+    field = "since"
+
+
 class SessionFull(GroveError):
     """Every participant of the session has already been handed out."""
 

@@ -30,6 +30,7 @@ from server.cli.program import command_text
 from server.db import Database
 from server.errors import SchemaMismatch
 from server.models.base import Base
+from server.models.export_log import assign_identity
 from server.project import Project
 
 logger = logging.getLogger("grove")
@@ -64,6 +65,7 @@ def _grove_tables(connection: sa.Connection, *, upgrade: bool) -> list[str]:
         # None of them is there (the state says so, under the schema lock): no has_table each.
         Base.metadata.create_all(connection, checkfirst=False)
         schema_versions.stamp_new(connection)
+        assign_identity(connection)
         return [f"Grove's tables: created at revision {head}"]
     if state.kind == "unknown":
         raise SchemaMismatch(
@@ -200,7 +202,8 @@ def migrate_database(
 
 def reset_database(db: Database, project: Project) -> None:
     """Drop every table (the project's and any left over) and create them anew, at the
-    newest revision of Grove's tables."""
+    newest revision of Grove's tables, with a new identity (a cursor from before is another
+    database's: ``server/change_sequence.py``)."""
     reflected = sa.MetaData()
     reflected.reflect(db.engine)
     reflected.drop_all(db.engine)
@@ -209,3 +212,4 @@ def reset_database(db: Database, project: Project) -> None:
         Base.metadata.create_all(connection)
         project.metadata.create_all(connection)
         schema_versions.stamp_new(connection)
+        assign_identity(connection)

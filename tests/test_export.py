@@ -346,7 +346,8 @@ def test_bad_export_requests(api, path, status, field):
 
 
 def test_empty_database_exports_headers_only(api):
-    for since in ("c9223372036854775807", "0001-01-01", "9999-12-31T23:59:59%2B14:00"):
+    # (A cursor ahead of an empty database is another database's: tests/test_export_cursors.py.)
+    for since in ("c0", "0001-01-01", "9999-12-31T23:59:59%2B14:00"):
         assert json_rows(api.get(f"/api/export/all_apps_wide?format=json&since={since}")) == []
     for table in ("all_apps_wide", "page_times", "chat", "urn_assignments", "survey"):
         response = api.get(f"/api/export/{table}")

@@ -195,7 +195,7 @@ ENDPOINTS: list[Endpoint] = [
         data.data,
         sm.SessionDataQuery,
         EXPORT,
-        (*READ, 404),
+        (*READ, 404, 409),  # 409: a since cursor from another database
         scope="read",
     ),
     Endpoint(
@@ -206,7 +206,7 @@ ENDPOINTS: list[Endpoint] = [
         data.data_csv,
         sm.SessionExportQuery,
         EXPORT,
-        (*READ, 404),
+        (*READ, 404, 409),  # 409: a since cursor from another database
         scope="read",
     ),
     Endpoint(
@@ -217,7 +217,7 @@ ENDPOINTS: list[Endpoint] = [
         data.data_json,
         sm.SessionExportQuery,
         EXPORT,
-        (*READ, 404),
+        (*READ, 404, 409),  # 409: a since cursor from another database
         scope="read",
     ),
     Endpoint(
@@ -228,7 +228,7 @@ ENDPOINTS: list[Endpoint] = [
         data.page_times,
         sm.PageTimesQuery,
         EXPORT,
-        (*READ, 404),
+        (*READ, 404, 409),  # 409: a since cursor from another database
         scope="read",
     ),
     # --- session configs (server/admin_api/configs.py) -----------------------------------------

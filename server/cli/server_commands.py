@@ -112,7 +112,10 @@ def resetdb(args: argparse.Namespace) -> int:
             print("Cancelled.")
             return 1
     context = load_context(prepare=False)
-    reset_database(context.db, context.project)
+    try:
+        reset_database(context.db, context.project)
+    finally:
+        context.db.dispose()
     print("The database has been reset.")
     return 0
 

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from server.change_sequence import current_cursor, since_condition
+from server.change_sequence import current_position, since_condition
 from server.data_export import tables
 from server.data_export.cells import csv_value, json_value
 from server.data_export.custom import custom_export_names, custom_table
@@ -198,8 +198,11 @@ def _produce(database: Database, project: Project, request: ExportRequest) -> It
                     "postgresql_readonly": True,
                 }
             )
-        cursor = current_cursor(db)
-        scope = resolve_scope(db, request.session_code, since_condition(request.since))
+        position = current_position(db)
+        cursor = position.cursor
+        # A cursor another database handed out is refused (ForeignCursor), not answered.
+        condition = since_condition(request.since, position)
+        scope = resolve_scope(db, request.session_code, condition)
         if request.function is not None and request.function in extra_model_names(
             project, request.table
         ):

@@ -1,9 +1,11 @@
-"""Tables of the data export: page completions (the page-times export) and the change counter
-that orders incremental pulls on SQLite (``server/change_sequence.py``)."""
+"""Tables of the data export: page completions (the page-times export), the change counter
+that orders incremental pulls on SQLite and the database identity their cursors carry
+(``server/change_sequence.py``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -47,3 +49,31 @@ class ChangeCounter(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     value: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class DatabaseIdentity(Base):
+    """One row: the name a database got when its tables were created (a new database,
+    ``resetdb``, or migration 0014 for one made before), which every export cursor carries,
+    so a cursor from another database (reset, another server's) is told apart from this
+    one's (``server/change_sequence.py``). A backup restored keeps it."""
+
+    __tablename__ = "grove_database_identity"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(sa.String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+def new_identity_token() -> str:
+    """A fresh database identity: 16 random hexadecimal digits (64 bits)."""
+    return secrets.token_hex(8)
+
+
+def assign_identity(connection: sa.Connection) -> str:
+    """Give the database in ``connection`` a new identity (its tables were just created);
+    returns the token. Runs inside the caller's transaction."""
+    token = new_identity_token()
+    table: sa.Table = DatabaseIdentity.__table__  # type: ignore[assignment]
+    connection.execute(table.delete())
+    connection.execute(table.insert().values(id=1, token=token, created_at=utcnow()))
+    return token

@@ -118,7 +118,8 @@ SINCE_HELP = (
     "Only participants whose data changed since: the next_since of an earlier answer "
     "(exact: a change committed after that pull is never missed; a participant written "
     "during the pull may come again), or, by the server's clock, epoch seconds or an ISO "
-    "8601 time. Deleted participants are not reported."
+    "8601 time. Deleted participants are not reported. A cursor from another database (reset, "
+    "another server's) or ahead of this one (a backup restored) is a 409: pull without since."
 )
 
 

@@ -19,6 +19,8 @@ from server.rest.spec import EXPORT, HTML, Endpoint, build_spec
 READ = (400, 403, 413, 415)
 WRITE = (400, 403, 404, 413, 415)
 EXPORT_ERRORS = (400, 403, 404)
+# The exports that take since: 409 for a cursor from another database.
+SINCE_EXPORT_ERRORS = (*EXPORT_ERRORS, 409)
 URN_ERRORS = (400, 401, 404)
 
 
@@ -99,7 +101,7 @@ ENDPOINTS: list[Endpoint] = [
         export_api.session_data,
         models.SessionDataQuery,
         EXPORT,
-        EXPORT_ERRORS,
+        SINCE_EXPORT_ERRORS,
     ),
     Endpoint(
         "GET",
@@ -110,7 +112,7 @@ ENDPOINTS: list[Endpoint] = [
         export_api.export_table,
         models.ExportQuery,
         EXPORT,
-        EXPORT_ERRORS,
+        SINCE_EXPORT_ERRORS,
     ),
     Endpoint(
         "GET",
@@ -121,7 +123,7 @@ ENDPOINTS: list[Endpoint] = [
         export_api.export_custom,
         models.ExportQuery,
         EXPORT,
-        EXPORT_ERRORS,
+        SINCE_EXPORT_ERRORS,
     ),
     *[
         Endpoint(
