@@ -367,6 +367,16 @@ def stamp_participants(db: Session, participant_ids: Iterable[int]) -> None:
         connection.execute(table.update().where(table.c.id.in_(chunk)).values(**values))
 
 
+def stamp_new_rows(db: Session) -> dict[str, Any]:
+    """The change stamp of participants a unit of work INSERTs without the ORM (a session's
+    participants, in one Core executemany, which the flush hook does not see), as
+    ``changed_seq`` and ``changed_at`` values to put in every row: a plain number (on
+    PostgreSQL the transaction's id, read once if the unit of work does not know it yet).
+    New participants are changes: the next ``?since=`` pull returns them."""
+    stamp = _stamp_of(db)
+    return {"changed_seq": _sequence_value(db, stamp), "changed_at": stamp.at}
+
+
 @event.listens_for(Session, "after_rollback")
 def _forget_stamp(db: Session) -> None:
     # Any rollback, a savepoint's too: its counter bump may be undone with it, and with it

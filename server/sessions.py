@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from server.change_sequence import stamp_new_rows
 from server.codes import new_code, new_codes
 from server.currency import RealWorldCurrency
 from server.db import report_progress
@@ -185,11 +186,14 @@ def create_session(
     # returned in order ran one statement per row on SQLite.
     num_pages = len(project.page_sequence(config["app_sequence"]))
     participants = Participant.__table__
+    # The flush hook does not see Core INSERTs: the rows carry the transaction's stamp.
+    stamp = stamp_new_rows(db)
     _insert_rows(
         db,
         Participant,
         [
             {
+                **stamp,
                 "session_id": session.id,
                 "code": code,
                 "id_in_session": number,

@@ -241,3 +241,22 @@ def test_a_database_migrated_to_identities_keeps_the_cursors_it_handed_out(setti
         assert pull(client, unchanged["next_since"])["rows"] == pull(client, held)["rows"]
     finally:
         stop(app, client)
+
+
+def test_a_session_created_after_a_pull_is_in_the_next_pull(settings):
+    """Its participants are new rows of the wide table even before anyone starts: a script
+    that only pulls changes must get them, as a full pull does (one who never starts would
+    otherwise be missing from its table for good)."""
+    app, client = started(settings)
+    try:
+        cursor = pull(client)["next_since"]
+        body = {"session_config_name": "trust", "num_participants": 2}
+        created = client.post("/api/sessions", json=body)
+        assert created.status_code in (200, 201), created.text
+        code = created.json()["code"]
+        changed = pull(client, cursor)
+        assert [row["session.code"] for row in changed["rows"]] == [code, code]
+        assert changed["next_since"] != cursor
+        assert pull(client, changed["next_since"])["rows"] == []
+    finally:
+        stop(app, client)
