@@ -71,7 +71,6 @@ def old_form(cursor: str) -> str:
     return match.group(1)
 
 
-@pytest.mark.slow
 def test_a_cursor_from_before_resetdb_is_refused_not_answered_empty(settings, monkeypatch):
     app, client = started(settings)
     play(settings, "trust")
