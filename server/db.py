@@ -50,7 +50,11 @@ that writes a row its unit of work did not lock (session.vars, a subsession or a
 group's field, another participant's vars) never waits for it while holding its own:
 ``server/unlocked_writes.py`` locks it without waiting just before the write, and a unit that
 finds it held, or changed since it read it, is run again with every row it held and wrote
-locked first, in this order (``note_rows_held``).
+locked first, in this order (``note_rows_held``, ``note_rows_wanted``). Such an attempt
+writes nothing more (each later flush raises RunAgainWithLocks again, and a wait page's
+move of its members ends there rather than go on one member at a time): it would else
+write the row it could not lock in a plain UPDATE that waits for its holder, holding its own
+group and participants meanwhile.
 
 WAITING AND FAILING. No unit of work waits for a write lock longer than the lock timeout
 (``Database(lock_timeout=)``, ``GROVE_DB_LOCK_TIMEOUT``) without progress: it fails with
@@ -141,6 +145,10 @@ UNIT_OF_WORK_ATTEMPTS = 5
 # Session.info key (PostgreSQL): {table: {id, ...}} of the rows this unit of work holds a lock
 # on or wrote (``note_rows_held``); run again, it locks them first, in LOCK ORDER.
 _ROWS_HELD_KEY = "grove_rows_held"
+# Session.info key (PostgreSQL): {table: {id, ...}} of rows this attempt wrote without their
+# lock and has not locked (``note_rows_wanted``): run again, it locks them first too, but
+# this attempt writes none of them unchecked.
+_ROWS_WANTED_KEY = "grove_rows_wanted"
 # Session.info key (PostgreSQL): why this attempt must be run again (RunAgainWithLocks, or an
 # abort as a deadlock or serialization failure), noted where it was raised, so that an app
 # hook that catches the exception (``try: ... except Exception: pass``) cannot make the unit
@@ -300,10 +308,27 @@ def note_rows_held(db: Session, table: sa.Table, ids: Iterable[int]) -> None:
     db.info.setdefault(_ROWS_HELD_KEY, {}).setdefault(table, set()).update(ids)
 
 
+def note_rows_wanted(db: Session, table: sa.Table, ids: Iterable[int]) -> None:
+    """PostgreSQL: note that this unit of work writes these rows of ``table`` without
+    holding their lock yet (``server/unlocked_writes.py``): if it is run again, it locks them
+    first, as the rows it held (``note_rows_held``). Unlike those, they are still checked
+    before each write of this attempt: one that could not lock them must not write them
+    blind, waiting for their holder while it holds its own rows (a deadlock, or requests
+    queued behind it on its group until the lock timeout)."""
+    db.info.setdefault(_ROWS_WANTED_KEY, {}).setdefault(table, set()).update(ids)
+
+
 def note_run_again(db: Session, reason: str) -> None:
     """PostgreSQL: note that this attempt of ``db``'s unit of work must be run again
     (``Database.run``) whatever the code that saw the exception did with it."""
     db.info.setdefault(_RUN_AGAIN_KEY, reason)
+
+
+def run_again_noted(db: Session) -> str | None:
+    """Why this attempt of ``db``'s unit of work must be run again (``note_run_again``), or
+    None: an attempt so noted is rolled back whatever it does next."""
+    reason: str | None = db.info.get(_RUN_AGAIN_KEY)
+    return reason
 
 
 def rows_held(db: Session) -> dict[sa.Table, set[int]]:
@@ -1278,6 +1303,7 @@ class Database:
                 with self.transaction(session) as db:
                     attempt_db = db
                     db.info.pop(_ROWS_HELD_KEY, None)
+                    db.info.pop(_ROWS_WANTED_KEY, None)
                     db.info.pop(_RUN_AGAIN_KEY, None)
                     if lock_first:
                         _lock_rows_first(db, lock_first)
@@ -1320,8 +1346,9 @@ class Database:
                     logger.warning("unit of work aborted %d times, the last: %s", attempt, reason)
                     raise busy from error
                 if attempt_db is not None:
-                    for table, ids in attempt_db.info.pop(_ROWS_HELD_KEY, {}).items():
-                        lock_first.setdefault(table, set()).update(ids)
+                    for key in (_ROWS_HELD_KEY, _ROWS_WANTED_KEY):
+                        for table, ids in attempt_db.info.pop(key, {}).items():
+                            lock_first.setdefault(table, set()).update(ids)
                 logger.info("unit of work aborted (%s); attempt %d again", reason, attempt + 1)
                 time.sleep(random.uniform(0.001, 0.02 * attempt))
                 attempt += 1

@@ -17,7 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, object_session
 
 from server import player_cache
-from server.db import dialect_insert, lock_ids_in_order, note_rows_held
+from server.db import (
+    RunAgainWithLocks,
+    dialect_insert,
+    lock_ids_in_order,
+    note_rows_held,
+    run_again_noted,
+)
 from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
 from server.page_channel import publish_check, publish_released
@@ -734,15 +740,22 @@ def _moved_in_savepoint(
     """Move ``members`` past wait page ``entry`` in one savepoint (``_move_on_the_waiting``):
     True, or False with all of it undone when app code raised on the way. A database error
     is raised, not swallowed: the whole unit of work is retried or fails, and no member is
-    left behind for a reason that has nothing to do with their pages."""
+    left behind for a reason that has nothing to do with their pages. So is anything raised
+    once the attempt is to be run again (``db.run_again_noted``: a RunAgainWithLocks from a
+    row written unlocked, which app code may also have caught and replaced): the attempt ends
+    there, and lets go of the group and its members' rows at once, instead of moving the
+    members one at a time for nothing (its writes are rolled back) while other requests of
+    the group queue behind it."""
     try:
         with db.begin_nested():
             for member in members:
                 _move_past(db, project, member, entry)
             record_wait_page_completions(db, members, entry)
-    except sa.exc.DBAPIError:
+    except (sa.exc.DBAPIError, RunAgainWithLocks):
         raise
     except Exception:
+        if run_again_noted(db) is not None:
+            raise
         return False
     return True
 

@@ -15,17 +15,20 @@ the session's version counter, which any change of the row bumps): if another tr
 holds the row, or committed a change to one of those columns (or to the session) since the
 unit read it, nothing is written and RunAgainWithLocks is raised; ``Database.run`` runs the
 unit again from the start with every row its attempt held or wrote locked first, in LOCK
-ORDER (``db.note_rows_held``), so the second attempt reads them as the last committed unit
-left them and cannot lose or be lost. A unit never waits for such a row while holding its own
-(no deadlock), and a unit whose row was free and unchanged writes it at once (one statement
-more). Player rows are left out: a player's row is written under their participant's or
-their group's lock. On SQLite, whose write lock serializes every unit of work, nothing is
-checked. The session row also has a version counter (``row_version``): its UPDATE names the
-version read, so a write that got past this check anyway (a unit with its own session, a
-Core write) cannot overwrite a newer one unnoticed either; the check compares that version
-too, so a session changed meanwhile in a column the unit did not change (an admin's
-description) is run again as RunAgainWithLocks, noted where it is raised, rather than failing
-the flush with StaleDataError, which an app hook's ``try`` could swallow.
+ORDER (``db.note_rows_held``, ``db.note_rows_wanted``), so the second attempt reads them as
+the last committed unit left them and cannot lose or be lost. A row counts as held only once
+this check locked it: an attempt whose check failed writes nothing more (its later flushes
+raise RunAgainWithLocks at once, whatever app code or a savepoint did with the first), so a
+unit never waits for such a row while holding its own (no deadlock), and a unit whose row was
+free and unchanged writes it at once (one statement more). Player rows are left out: a
+player's row is written under their participant's or their group's lock. On SQLite, whose
+write lock serializes every unit of work, nothing is checked. The session row also has a
+version counter (``row_version``): its UPDATE names the version read, so a write that got
+past this check anyway (a unit with its own session, a Core write) cannot overwrite a newer
+one unnoticed either; the check compares that version too, so a session changed meanwhile in
+a column the unit did not change (an admin's description) is run again as
+RunAgainWithLocks, noted where it is raised, rather than failing the flush with
+StaleDataError, which an app hook's ``try`` could swallow.
 """
 
 from __future__ import annotations
@@ -39,7 +42,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 
 from server.change_sequence import BOOKKEEPING_COLUMNS
-from server.db import RunAgainWithLocks, note_rows_held, note_run_again, rows_held
+from server.db import (
+    RunAgainWithLocks,
+    note_rows_held,
+    note_rows_wanted,
+    note_run_again,
+    rows_held,
+    run_again_noted,
+)
 from server.model_bases import BaseGroup, BaseSubsession
 from server.models.base import LOADED_JSON, TracksJsonVars, stored_json
 from server.models.core import ExperimentSession, Participant
@@ -52,6 +62,12 @@ _LOCK_NOT_AVAILABLE = "55P03"
 def _check_rows_written_unlocked(db: Session, _context: Any, _instances: Any) -> None:
     if db.get_bind().dialect.name != "postgresql":
         return
+    doomed = run_again_noted(db)
+    if doomed is not None:
+        # This attempt is rolled back and run again whatever it does next (an app hook or a
+        # savepoint caught its RunAgainWithLocks): it writes nothing more, so it takes no
+        # further lock and waits for none while it holds its own.
+        raise RunAgainWithLocks(doomed)
     held = rows_held(db)
     written: list[tuple[Any, sa.Table, dict[str, Any]]] = []
     for row in db.dirty:
@@ -64,13 +80,15 @@ def _check_rows_written_unlocked(db: Session, _context: Any, _instances: Any) ->
         if loaded:
             written.append((row, table, loaded))
     # All noted before any is checked: a unit run again locks every one of them first, not
-    # only the first found held (which would take an attempt per row).
+    # only the first found held (which would take an attempt per row). Noted as held only
+    # once locked: a row this attempt could not lock is checked again at its next write.
     by_table: dict[sa.Table, list[tuple[Any, dict[str, Any]]]] = {}
     for row, table, loaded in written:
-        note_rows_held(db, table, (row.id,))
+        note_rows_wanted(db, table, (row.id,))
         by_table.setdefault(table, []).append((row, loaded))
     for table in sorted(by_table, key=lambda t: t.name):
         _lock_and_compare(db, table, by_table[table])
+        note_rows_held(db, table, [row.id for row, _loaded in by_table[table]])
 
 
 def _loaded_values_changed(row: Any) -> dict[str, Any]:
