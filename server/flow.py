@@ -740,12 +740,12 @@ def _moved_in_savepoint(
     """Move ``members`` past wait page ``entry`` in one savepoint (``_move_on_the_waiting``):
     True, or False with all of it undone when app code raised on the way. A database error
     is raised, not swallowed: the whole unit of work is retried or fails, and no member is
-    left behind for a reason that has nothing to do with their pages. So is anything raised
-    once the attempt is to be run again (``db.run_again_noted``: a RunAgainWithLocks from a
-    row written unlocked, which app code may also have caught and replaced): the attempt ends
-    there, and lets go of the group and its members' rows at once, instead of moving the
-    members one at a time for nothing (its writes are rolled back) while other requests of
-    the group queue behind it."""
+    left behind for a reason that has nothing to do with their pages. So is a
+    RunAgainWithLocks (a row written unlocked was held or changed), and anything raised once
+    the attempt is to be run again (``db.run_again_noted``: app code may have caught that
+    and raised its own), as a RunAgainWithLocks: the attempt ends there and lets go of the
+    group and its members' rows at once, instead of moving the members one at a time for
+    nothing (its writes are rolled back) while other requests of the group queue behind it."""
     try:
         with db.begin_nested():
             for member in members:
@@ -753,9 +753,10 @@ def _moved_in_savepoint(
             record_wait_page_completions(db, members, entry)
     except (sa.exc.DBAPIError, RunAgainWithLocks):
         raise
-    except Exception:
-        if run_again_noted(db) is not None:
-            raise
+    except Exception as error:
+        reason = run_again_noted(db)
+        if reason is not None:
+            raise RunAgainWithLocks(reason) from error
         return False
     return True
 
