@@ -20,7 +20,8 @@ Now such an attempt ends at once and writes nothing more (tests/test_wait_comple
 shows it alone). Measured after the fix, on the 2-core machine shared with other test runs:
 7 runs of 7 of this scenario brought all 16 through with n 16 at load 21-23, and the test
 passed 4 runs of 5 at load 20-28 while test_wait_page_subsession_race ran alongside (whose
-SQLite half failed 1 run of 3 there too). What is left is the counter's own queue: units run
+SQLite half failed 1 run of 3 there too), and 5 of 5 at load 9-12 while
+test_wait_completion_run_again ran alongside. What is left is the counter's own queue: units run
 again lock the subsession row first and the 8 groups' last arrivals take it one after
 another, as oTree runs one request at a time; the longest lock wait sampled was 2.7 s of the
 3 s lock timeout, at load 21."""
