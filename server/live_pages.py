@@ -52,14 +52,14 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from server import flow, player_cache, push
-from server.db import Database, dialect_insert, in_unit, lock_ids_in_order
+from server.db import Database, dialect_insert, in_unit, lock_ids_in_order, note_rows_held
 from server.errors import DatabaseBusy, DatabaseUnavailable, GroveError, ParticipantNotFound
 from server.json_data import safe_json
 from server.models.base import TracksJsonVars, flag_changed_json, stored_json
@@ -629,6 +629,7 @@ def call_live_method(
         db.execute(
             sa.select(Participant.id).where(Participant.id == peek.id).with_for_update()
         ).all()
+        note_rows_held(db, cast(sa.Table, Participant.__table__), (peek.id,))
         db.expire_all()
         player_cache.forget(db)
         participant = get_participant(db, code)

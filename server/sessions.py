@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 from server.change_sequence import stamp_new_rows
 from server.codes import new_code, new_codes
 from server.currency import RealWorldCurrency
-from server.db import report_progress
+from server.db import note_rows_held, report_progress
 from server.errors import (
     ConfigurationError,
     InvalidArguments,
@@ -179,13 +179,17 @@ def create_session(
     )
     db.add(session)
     db.flush()
+    # Every row made here is this unit's alone until it commits (no other transaction sees
+    # it), so creating_session may write them without the check of rows written unlocked
+    # (server/unlocked_writes.py, PostgreSQL), which would lock and read them again.
+    note_rows_held(db, _table(ExperimentSession), [session.id])
     prepare_session_study(db, session)
     # Rows are written with Core executemany INSERTs (one statement, or a few batches, per
     # table and round), without RETURNING: the ids are read back in one SELECT per table and
     # round. A 2,000-participant session is thousands of rows, and ORM bulk INSERTs with ids
     # returned in order ran one statement per row on SQLite.
     num_pages = len(project.page_sequence(config["app_sequence"]))
-    participants = Participant.__table__
+    participants = _table(Participant)
     # The flush hook does not see Core INSERTs: the rows carry the transaction's stamp.
     stamp = stamp_new_rows(db)
     _insert_rows(
@@ -213,6 +217,7 @@ def create_session(
             .order_by(participants.c.id_in_session)
         )
     )
+    note_rows_held(db, participants, participant_ids)
     for app_name in config["app_sequence"]:
         _create_app_rows(db, project, app_name, session, participant_ids)
     for app_name in config["app_sequence"]:
@@ -256,7 +261,8 @@ def _create_app_rows(
         _apply_initials(subsession, app.fields["subsession"])
         db.add(subsession)
         db.flush()
-        groups = app.group_cls.__table__
+        note_rows_held(db, _table(app.subsession_cls), [subsession.id])
+        groups = _table(app.group_cls)
         group_initials = _initials(app.fields["group"])
         _insert_rows(
             db,
@@ -279,6 +285,7 @@ def _create_app_rows(
                 .order_by(groups.c.id_in_subsession)
             )
         )
+        note_rows_held(db, groups, group_ids)
         player_initials = _initials(app.fields["player"])
         _insert_rows(
             db,
@@ -312,6 +319,10 @@ def _insert_rows(db: Session, model: type[Any], rows: list[dict[str, Any]]) -> N
     if unknown:
         raise ValueError(f"{table.description} has no column keyed {sorted(unknown)}")
     db.execute(sa.insert(table), rows)
+
+
+def _table(model: type[Any]) -> sa.Table:
+    return cast(sa.Table, model.__table__)
 
 
 def _initials(fields: Mapping[str, Any]) -> dict[str, Any]:
