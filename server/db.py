@@ -47,7 +47,8 @@ hooks may still write rows in an order no rule can fix (a hook writing another g
 players), so on PostgreSQL a unit of work aborted as a deadlock or serialization failure is
 run again from the start (``Database.run``), before anything was acknowledged. An app hook
 that writes a row its unit of work did not lock (session.vars, a subsession or another
-group's field, another participant's vars) never waits for it while holding its own:
+group's field, another participant's vars, a player whose group and participant it does not
+hold) never waits for it while holding its own:
 ``server/unlocked_writes.py`` locks it without waiting just before the write, and a unit that
 finds it held, or changed since it read it, is run again with every row it held and wrote
 locked first, in this order (``note_rows_held``, ``note_rows_wanted``). Such an attempt
