@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import jinja2
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from server.config import Settings
 from server.db import Database
+from server.http.thread_hop import run_in_thread
 from server.project import Project
 from server.templating import render_template
 
@@ -41,11 +41,11 @@ class Grove:
     blocking_on_loop: bool = False
 
     async def run_blocking(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``function(*args, **kwargs)`` in a worker thread (on the event loop when
-        ``blocking_on_loop``); its result, or what it raised."""
+        """``function(*args, **kwargs)`` in a worker thread (``server/http/thread_hop.py``; on
+        the event loop when ``blocking_on_loop``); its result, or what it raised."""
         if self.blocking_on_loop:
             return _outside_the_running_loop(function, *args, **kwargs)
-        return await run_in_threadpool(function, *args, **kwargs)
+        return await run_in_thread(function, *args, **kwargs)
 
     def render(
         self, template: str, context: dict[str, Any], status_code: int = 200
