@@ -101,3 +101,14 @@ def test_a_cancelled_call_keeps_its_token_until_the_function_returns():
     while_running, after = asyncio.run(scenario())
     assert while_running == 1
     assert after == 0
+
+
+def test_calls_one_after_another_run_on_one_thread():
+    """The most recently idle thread takes the next call, and is idle before its caller hears
+    of the result: one client's requests keep one thread (and its SQLite read connection)
+    instead of starting others."""
+
+    async def scenario() -> set[int]:
+        return {await run_in_thread(threading.get_ident) for _ in range(200)}
+
+    assert len(asyncio.run(scenario())) == 1
