@@ -4,14 +4,17 @@ data changed after a pull.
 Every unit of work that changes what a participant's wide export row shows stamps that
 participant's row (``grove_participant.changed_seq`` and ``changed_at``) in the same
 transaction: a change to the participant, to one of their player rows, or to their group or
-subsession (every member). A change to their session stamps the session's own row instead
-(``grove_session.changed_seq`` and ``changed_at``, in the row's own UPDATE), and a pull
-returns every participant of a session stamped after its cursor: session.vars written by a
-hook costs no UPDATE of every participant of the session, and takes none of their row locks
-(on PostgreSQL such a unit of work, holding its own participant, deadlocked with the other
-participants' units writing session.vars at once). The stamping is a SQLAlchemy flush hook,
-so no use case has to remember it; it costs one extra UPDATE per flush that changes a player,
-group or subsession row, and none for rows already stamped in the transaction.
+subsession (every member), and an app's ExtraModel row created, changed or deleted, for whom
+its links lead to (``_extra_model_leads``: a live method that only writes such a row changes
+what the app's custom export, and the model's own export, show). A change to their session
+stamps the session's own row instead (``grove_session.changed_seq`` and ``changed_at``, in the
+row's own UPDATE), and a pull returns every participant of a session stamped after its cursor:
+session.vars written by a hook costs no UPDATE of every participant of the session, and takes
+none of their row locks (on PostgreSQL such a unit of work, holding its own participant,
+deadlocked with the other participants' units writing session.vars at once). The stamping is a
+SQLAlchemy flush hook, so no use case has to remember it; it costs one extra UPDATE per flush
+that changes a player, group, subsession or ExtraModel row, and none for rows already stamped
+in the transaction.
 
 A pull reads the rows with ``changed_seq > since`` and answers a cursor, ``next_since``, for
 the next pull. Commit order is not the order in which transactions take numbers, so the cursor
@@ -63,8 +66,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm.util import identity_key
 
 from server.errors import ForeignCursor, InvalidArguments
+from server.extra_model import ExtraModel
 from server.listing_bounds import utc_bound
 from server.model_bases import BaseGroup, BasePlayer, BaseSubsession
 from server.models.core import ExperimentSession, Participant, utcnow
@@ -227,6 +232,11 @@ def _stamp_related(db: Session, _context: Any) -> None:
     participant_ids: set[int] = set()
     groups: dict[Any, set[int]] = {}
     subsessions: dict[Any, set[int]] = {}
+    # Players (by model, their ids) an ExtraModel row links to, not loaded in this session.
+    unloaded_players: dict[Any, set[int]] = {}
+    for row in db.deleted:
+        if isinstance(row, ExtraModel):
+            _extra_model_leads(db, row, participant_ids, unloaded_players, groups, subsessions)
     for row in (*db.new, *db.dirty):
         if isinstance(row, (Participant, ExperimentSession)):
             # Stamped in its own INSERT or UPDATE (not when only BOOKKEEPING_COLUMNS changed).
@@ -248,7 +258,9 @@ def _stamp_related(db: Session, _context: Any) -> None:
             groups.setdefault(type(row), set()).add(row.id)
         elif isinstance(row, BaseSubsession) and not is_new:
             subsessions.setdefault(type(row), set()).add(row.id)
-    if not (participant_ids or groups or subsessions):
+        elif isinstance(row, ExtraModel):
+            _extra_model_leads(db, row, participant_ids, unloaded_players, groups, subsessions)
+    if not (participant_ids or groups or subsessions or unloaded_players):
         return
     stamp = _stamp_of(db)
     participant_ids -= stamp.participants
@@ -257,6 +269,9 @@ def _stamp_related(db: Session, _context: Any) -> None:
     targets: list[tuple[str | None, str, list[int]]] = [
         (None, "id", chunk) for chunk in _chunks(sorted(participant_ids))
     ]
+    for model, ids in unloaded_players.items():
+        app_name = model.__table__.name.rsplit("_", 1)[0]
+        targets.extend((app_name, "id", chunk) for chunk in _chunks(sorted(ids)))
     for model, ids, done, column in (
         *((m, i, stamp.groups, "group_id") for m, i in groups.items()),
         *((m, i, stamp.subsessions, "subsession_id") for m, i in subsessions.items()),
@@ -308,6 +323,73 @@ def _stamp_related(db: Session, _context: Any) -> None:
         ).first()
         if stamp.value is None and answered is not None:
             stamp.value = int(answered[0])
+
+
+def _extra_model_leads(
+    db: Session,
+    row: ExtraModel,
+    participant_ids: set[int],
+    players: dict[Any, set[int]],
+    groups: dict[Any, set[int]],
+    subsessions: dict[Any, set[int]],
+) -> None:
+    """Note whom a new, changed or deleted ExtraModel row's links lead to (the rows linked
+    now, and those a changed link linked before): a player link its participant (in
+    ``players``, by player id, when the player is not loaded), a participant link that
+    participant, a group or subsession link every member (as a changed group or subsession),
+    a link to another ExtraModel row whom that row leads to. A session link, and a row with no
+    link set, lead to nobody: the ExtraModel's export returns such rows in every ``?since=``
+    pull (``server/data_export/extra.py``)."""
+    if row not in db.new and row not in db.deleted and not _modified(db, row):
+        return
+    seen: set[int] = set()
+    pending: list[Any] = [row]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for target, linked_id in _linked_ids(current):
+            if issubclass(target, Participant):
+                participant_ids.add(linked_id)
+            elif issubclass(target, BasePlayer):
+                player = db.identity_map.get(identity_key(target, linked_id))
+                if player is not None:
+                    participant_ids.add(player.participant_id)
+                else:
+                    players.setdefault(target, set()).add(linked_id)
+            elif issubclass(target, BaseGroup):
+                groups.setdefault(target, set()).add(linked_id)
+            elif issubclass(target, BaseSubsession):
+                subsessions.setdefault(target, set()).add(linked_id)
+            elif issubclass(target, ExtraModel):
+                with db.no_autoflush:  # a SELECT only if that row is not loaded
+                    linked = db.get(target, linked_id)
+                if linked is not None:
+                    pending.append(linked)
+
+
+def _linked_ids(row: ExtraModel) -> Iterable[tuple[type, int]]:
+    """(the link's target model, the id of a row it links to) for each link of ``row``: the
+    row linked now and, for a link changed since the load, the one linked before; read from
+    the relationship where it was set or loaded (a row just created has no ``<link>_id`` yet
+    before its flush), else from the ``<link>_id`` column."""
+    state = sa.inspect(row)
+    for name, link in type(row)._grove_links.items():
+        ids: set[int] = set()
+        for value in _history_values(state, name):
+            identity = sa.inspect(value).identity
+            if identity is not None:
+                ids.add(int(identity[0]))
+        ids.update(int(value) for value in _history_values(state, f"{name}_id"))
+        for linked_id in ids:
+            yield link.to, linked_id
+
+
+def _history_values(state: Any, name: str) -> list[Any]:
+    # ``history``, not ``load_history()``: a relationship not loaded is not loaded for it.
+    history = state.attrs[name].history
+    return [v for v in (*history.added, *history.unchanged, *history.deleted) if v is not None]
 
 
 def transaction_id_column() -> Any:

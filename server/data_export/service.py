@@ -155,12 +155,6 @@ def check_request(project: Project, request: ExportRequest) -> None:
                 f"(its custom exports: {', '.join(offered) or 'none'}; its ExtraModels: "
                 f"{', '.join(models) or 'none'})"
             )
-        if request.since is not None and request.function in models:
-            raise InvalidArguments(
-                f"since does not apply to the ExtraModel {request.function} (its rows are "
-                "not a participant's)",
-                field="since",
-            )
     if request.since is not None and request.table in WITHOUT_SINCE:
         raise InvalidArguments(
             f"since does not apply to {request.table} (its rows are not participants' data)",
