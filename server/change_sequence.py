@@ -156,25 +156,53 @@ def _sequence_value(db: Session, stamp: _Stamp) -> int:
     return int(stamp.value)
 
 
-@functools.lru_cache(maxsize=512)
-def _sqlite_stamp(app_name: str | None, column: str) -> sa.Update:
-    """SQLite: the UPDATE that stamps (``:seq``, ``:at``) the participants whose ``column``
-    is in ``:ids`` (``app_name`` None: the participant table's own column), or whose player
-    of ``app_name`` has its ``column`` in ``:ids``. Built once per table and column, so a
-    flush hook's statement is not built and its cache key not worked out at every flush."""
+def _stamp_condition(app_name: str | None, column: str) -> Any:
+    """The participants whose ``column`` is in ``:ids`` (``app_name`` None: the participant
+    table's own column), or whose player of ``app_name`` has its ``column`` in ``:ids``."""
     table: sa.Table = Participant.__table__  # type: ignore[assignment]
     ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
     if app_name is None:
-        condition = table.c[column].in_(ids)
-    else:
-        players = sa.table(f"{app_name}_player", sa.column("participant_id"), sa.column(column))
-        condition = table.c.id.in_(
-            sa.select(players.c.participant_id).where(players.c[column].in_(ids))
-        )
+        return table.c[column].in_(ids)
+    players = sa.table(f"{app_name}_player", sa.column("participant_id"), sa.column(column))
+    return table.c.id.in_(sa.select(players.c.participant_id).where(players.c[column].in_(ids)))
+
+
+@functools.lru_cache(maxsize=512)
+def _sqlite_stamp(app_name: str | None, column: str) -> sa.Update:
+    """SQLite: the UPDATE that stamps (``:seq``, ``:at``) the participants of
+    ``_stamp_condition``. Built once per table and column, so a flush hook's statement is not
+    built and its cache key not worked out at every flush."""
+    table: sa.Table = Participant.__table__  # type: ignore[assignment]
     return (
         table.update()
-        .where(condition)
+        .where(_stamp_condition(app_name, column))
         .values(changed_seq=sa.bindparam("seq"), changed_at=sa.bindparam("at"))
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _postgres_stamp(app_name: str | None, column: str, numbered: bool) -> sa.Update:
+    """PostgreSQL: the UPDATE that stamps the participants of ``_stamp_condition`` with
+    ``:at`` and the number ``:seq`` (``numbered``) or the transaction's id, and answers the
+    number. Built once per table, column and kind, as ``_sqlite_stamp``.
+
+    One statement: row locks in ascending id (LOCK ORDER step 3; a CTE with FOR UPDATE is run
+    apart, in its ORDER BY, not in the UPDATE's scan order), then the stamp, whose number the
+    first stamped row answers (no round trip to read it first)."""
+    table: sa.Table = Participant.__table__  # type: ignore[assignment]
+    locked = (
+        sa.select(table.c.id)
+        .where(_stamp_condition(app_name, column))
+        .order_by(table.c.id)
+        .with_for_update()
+        .cte("stamped")
+    )
+    number = sa.bindparam("seq", type_=sa.BigInteger) if numbered else _XACT_ID
+    return (
+        table.update()
+        .where(table.c.id.in_(sa.select(locked.c.id)))
+        .values(changed_seq=number, changed_at=sa.bindparam("at"))
+        .returning(table.c.changed_seq)
     )
 
 
@@ -264,7 +292,6 @@ def _stamp_related(db: Session, _context: Any) -> None:
         return
     stamp = _stamp_of(db)
     participant_ids -= stamp.participants
-    table: sa.Table = Participant.__table__  # type: ignore[assignment]
     # (app whose players link them, or None; the column; ids in it) of the rows to stamp
     targets: list[tuple[str | None, str, list[int]]] = [
         (None, "id", chunk) for chunk in _chunks(sorted(participant_ids))
@@ -293,33 +320,11 @@ def _stamp_related(db: Session, _context: Any) -> None:
                 _sqlite_stamp(app_name, column), {"ids": chunk, "seq": value, "at": stamp.at}
             )
         return
-    conditions: list[Any] = []
     for app_name, column, chunk in targets:
-        if app_name is None:
-            conditions.append(table.c[column].in_(chunk))
-            continue
-        players = sa.table(f"{app_name}_player", sa.column("participant_id"), sa.column(column))
-        conditions.append(
-            table.c.id.in_(sa.select(players.c.participant_id).where(players.c[column].in_(chunk)))
-        )
-    for condition in conditions:
-        # One statement: row locks in ascending id (LOCK ORDER step 3; a CTE with FOR UPDATE
-        # is run apart, in its ORDER BY, not in the UPDATE's scan order), then the stamp,
-        # whose number the first stamped row answers (no round trip to read it first).
-        locked = (
-            sa.select(table.c.id)
-            .where(condition)
-            .order_by(table.c.id)
-            .with_for_update()
-            .cte("stamped")
-        )
         known = _known_number(db, stamp)
-        number = _XACT_ID if known is None else sa.literal(known, sa.BigInteger)
         answered = connection.execute(
-            table.update()
-            .where(table.c.id.in_(sa.select(locked.c.id)))
-            .values(changed_seq=number, changed_at=stamp.at)
-            .returning(table.c.changed_seq)
+            _postgres_stamp(app_name, column, known is not None),
+            {"ids": chunk, "at": stamp.at, **({} if known is None else {"seq": known})},
         ).first()
         if stamp.value is None and answered is not None:
             stamp.value = int(answered[0])
