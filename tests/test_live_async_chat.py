@@ -439,3 +439,27 @@ def test_vars_set_by_the_page_while_a_method_awaits_are_kept(client, live_app, t
             sa.select(live_pages.Participant.vars).where(live_pages.Participant.code == code)
         ).one()
     assert stored == {"questions": 1, "left_lab": True}
+
+
+def test_a_row_an_async_step_stores_is_in_the_next_incremental_pull(client, live_app):
+    # The step writes only an ExtraModel row, stored at its yield (README, "Incremental
+    # pulls"): the participant is stamped, and the model's export brings the row.
+    page = _lab_page(client)
+    code = page.split("/")[2]
+    pulls = {}
+    for path in ("/api/export/live_async", "/api/export/live_async/Message"):
+        pulls[path] = client.get(path, params={"format": "json"}).json()["next_since"]
+    with client.websocket_connect(_socket_url(page)) as ws:
+        _hello(ws, time.time())
+        _ack, answer = _ask(ws, "s-1", {"kind": "take_back", "text": "kept", "keep": True})
+        assert answer == {"drafts": 1}
+    app_rows = client.get(
+        "/api/export/live_async",
+        params={"format": "json", "since": pulls["/api/export/live_async"]},
+    ).json()["rows"]
+    assert [row["participant.code"] for row in app_rows] == [code]
+    rows = client.get(
+        "/api/export/live_async/Message",
+        params={"format": "json", "since": pulls["/api/export/live_async/Message"]},
+    ).json()["rows"]
+    assert [(row["role"], row["text"]) for row in rows] == [("draft", "kept")]
