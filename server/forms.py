@@ -18,6 +18,7 @@ from server.fields import (
     normalise_choices,
 )
 from server.i18n import gettext
+from server.null_fields import stored_value
 from server.project import AppSpec
 
 
@@ -234,7 +235,7 @@ def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any)
                 choices=choices,
                 minimum=minimum,
                 maximum=maximum,
-                value=getattr(form_object, name, None),
+                value=stored_value(form_object, name),  # None when never set
             )
         )
     return PageForm(bound_fields)
