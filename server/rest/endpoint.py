@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -20,6 +19,7 @@ from server.api_keys import Scope, scope_allows
 from server.errors import GroveError
 from server.http.context import Grove, grove
 from server.http.errors import json_error, retry_after, status_for
+from server.http.thread_hop import run_in_thread
 from server.rate_limit import count_api_request, count_api_request_at_once
 from server.rest.auth import Caller, authenticate, require_scope, settings_key_caller
 from server.rest.body import read_parameters
@@ -90,7 +90,7 @@ async def enforce_rate_limit(request: Request, app: Grove, caller: Caller) -> No
     if limit:
         key_user = caller.user or f"anonymous:{request.client.host if request.client else ''}"
         if count_api_request_at_once(app.db, key_user, limit) is None:
-            await run_in_threadpool(count_api_request, app.db, key_user, limit)
+            await run_in_thread(count_api_request, app.db, key_user, limit)
 
 
 def serve(
@@ -116,7 +116,7 @@ def serve(
             # The server's own key is checked here; only per-user keys need the database.
             caller = settings_key_caller(request)
             if caller is None:
-                caller = await run_in_threadpool(
+                caller = await run_in_thread(
                     authenticate,
                     request,
                     unauthenticated_status,
@@ -127,7 +127,7 @@ def serve(
             await enforce_rate_limit(request, app, caller)
             raw = await read_parameters(request, app.settings.max_body_bytes)
             raw.pop("api_key", None)
-            result = await run_in_threadpool(handler, request, app, caller, validate(params, raw))
+            result = await run_in_thread(handler, request, app, caller, validate(params, raw))
         except RequestError as exc:
             errors = exc.errors or (
                 [{"field": exc.field, "message": exc.message}] if exc.field else []

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from server.errors import GroveError
 from server.http.context import Grove, grove
 from server.http.errors import retry_after, status_for
+from server.http.thread_hop import run_in_thread
 from server.participant_vars import participant_label_key
 from server.randomization import api_use_cases
 from server.rest.auth import Caller, authenticate, require_scope, settings_key_caller
@@ -40,11 +40,11 @@ async def _reference_call(request: Request, action: Any) -> Response:
         # The server's own key is checked here; only per-user keys need the database.
         caller = settings_key_caller(request)
         if caller is None:
-            caller = await run_in_threadpool(authenticate, request, 401)
+            caller = await run_in_thread(authenticate, request, 401)
         await enforce_rate_limit(request, app, caller)
         params = await read_parameters(request, app.settings.max_body_bytes)
         params.pop("api_key", None)
-        results = await run_in_threadpool(action, app, caller, params)
+        results = await run_in_thread(action, app, caller, params)
     except RequestError as exc:
         return _answer(exc.status, exc.message)
     except GroveError as exc:
