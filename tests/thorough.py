@@ -24,6 +24,22 @@ import pytest
 
 SLOW_FUNCTIONS: frozenset[str] = frozenset(
     [
+        "tests/test_lost_connections.py::test_a_worker_with_over_1024_files_open_still_uses_the_pool",
+        "tests/test_null_fields.py::test_export_after_bots_leaves_unset_fields_empty",
+        "tests/test_otree_admin_paths.py::test_otree_admin_addresses_open_groves_pages",
+        "tests/test_live_auction.py::test_the_group_call_live_method_gets_shows_the_live_methods_writes",
+        "tests/test_urn_service.py::test_no_rng_state_or_seed_in_participant_pages",
+        "tests/test_security_room_status.py::test_only_a_label_of_the_file_arriving_waits",
+        "tests/test_page_hooks_write_then_query.py::test_a_change_a_hook_made_before_a_query_is_saved",
+        "tests/test_room_welcome_pages.py::test_without_welcome_page_ok_the_start_form_waits_for_a_click",
+        "tests/test_form_error_words.py::test_a_choice_not_offered_and_a_text_too_long",
+        "tests/test_app_skip.py::test_who_skips_the_game_does_not_hold_up_its_wait_page",
+        "tests/test_arrival_grouping_presence.py::test_a_player_arriving_after_a_long_page_is_grouped_at_once",
+        "tests/test_wait_page_skipped_by_one.py::test_the_member_who_skips_has_the_wait_pages_completion_time",
+        "tests/test_bot_buttons.py::test_a_next_button_outside_the_form_is_a_submit_button_for_the_bot",
+        "tests/test_bots.py::test_passing_project_passes_and_must_fail_is_checked",
+        "tests/test_audit_log.py::test_log_bounds_page_and_since_offsets",
+        "tests/test_arrival_grouping_presence.py::test_the_regrouping_sweep_does_not_group_a_player_who_left",
         "tests/test_admin_api_cli.py::test_create_then_list_every_page",
         "tests/test_admin_api_data.py::test_one_apps_table_and_json",
         "tests/test_admin_api_data.py::test_unknown_session_and_no_key",
