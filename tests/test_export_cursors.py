@@ -184,7 +184,7 @@ def test_a_cursor_from_after_the_backup_a_database_was_restored_from_is_refused(
     app, client = started(settings)
     play(settings, "trust")
     path = databases.sqlite_file(settings.database_url)
-    backup = tmp_path / "backup.sqlite3"
+    backup = databases.sqlite_file(databases.database_url(tmp_path, "backup", databases.SQLITE))
     source, copy = sqlite3.connect(path), sqlite3.connect(backup)
     try:
         source.backup(copy)

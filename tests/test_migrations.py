@@ -63,7 +63,12 @@ class Entry(Page):
 
 
 class Done(Page):
-    pass
+    @staticmethod
+    def vars_for_template(player):
+        # An old row's new field is None: read as oTree allows it (field_maybe_none).
+        return dict(
+            values=" ".join(f"{{name}}={{player.field_maybe_none(name)}}" for name in {names!r})
+        )
 
 
 page_sequence = [Entry, Done]
@@ -72,7 +77,7 @@ page_sequence = [Entry, Done]
 
 def write_project(root: Path, **fields: str) -> Path:
     """A project whose ``diary`` Player declares ``fields`` (name -> ``models.X(...)``); its
-    Done page shows each field as ``name=value``."""
+    Done page shows each field as ``name=value`` (None for one never set)."""
     app = root / "apps" / "diary"
     app.mkdir(parents=True, exist_ok=True)
     (root / "settings.py").write_text('SECRET_KEY = "migrations-test"\n')
@@ -84,9 +89,8 @@ def write_project(root: Path, **fields: str) -> Path:
     (app / "Entry.html").write_text(
         "{{ block content }}{{ formfields }}{{ next_button }}{{ endblock }}\n"
     )
-    shown = " ".join(f"{name}={{{{ player.{name} }}}}" for name in fields)
     (app / "Done.html").write_text(
-        f'{{{{ block content }}}}<p id="values">{shown}</p>{{{{ endblock }}}}\n'
+        '{{ block content }}<p id="values">{{ values }}</p>{{ endblock }}\n'
     )
     return root
 
