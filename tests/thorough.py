@@ -24,6 +24,19 @@ import pytest
 
 SLOW_FUNCTIONS: frozenset[str] = frozenset(
     [
+        "tests/test_wait_page_skipped_by_one.py::test_a_wait_page_nobody_displays_does_not_run_after_all_players_arrive",
+        "tests/test_wait_page_move_database_error.py::test_a_database_error_moving_the_members_fails_the_last_arrival",
+        "tests/test_null_fields.py::test_a_page_that_reads_no_unset_field_renders_its_empty_form",
+        "tests/test_live_pages.py::test_a_pages_later_messages_lock_without_looking_first",
+        "tests/test_room_welcome_pages.py::test_a_room_without_labels_answers_ok",
+        "tests/test_bot_template_cache.py::test_a_project_where_the_cache_cannot_be_made_runs_without_it",
+        "tests/test_security_admin_login.py::test_the_admin_cookie_counts_when_each_cookie_comes_in_a_header_of_its_own",
+        "tests/test_participant_fields.py::test_a_participant_field_is_stored_and_read_on_a_later_request",
+        "tests/test_app_skip.py::test_a_select_left_on_its_empty_option_stores_empty_text",
+        "tests/test_export.py::test_chat_export_escapes_formulas_in_csv_only",
+        "tests/test_i18n.py::test_message_pages_in_german",
+        "tests/test_bot_buttons.py::test_a_button_value_the_page_does_not_offer_fails_the_bot",
+        "tests/test_label_whitespace.py::test_a_room_with_a_label_file_takes_the_label_with_whitespace",
         "tests/test_wait_page_default_text.py::test_a_wait_page_without_body_text_counts_whom_it_waits_for",
         "tests/test_rooms.py::test_vars_posted_for_arrived_participants_merge_and_reach_the_next_export_pull",
         "tests/test_wait_poll_answers.py::test_a_poll_whose_page_was_closed_finds_its_participant_moved_on_by_the_release",
