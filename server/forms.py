@@ -206,18 +206,17 @@ def _bounds(
 def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any) -> PageForm:
     """The bound form of a page, with the stored values as initial values."""
     model_fields = app.fields_of(type(form_object)) if form_object is not None else {}
-    names = form_field_names(page_cls, player)
     bound_fields: list[BoundField] = []
-    # oTree builds its form, <field>_choices, _min and _max called, with the form's object
-    # unchecked: they read its fields that are None freely.
-    with reading_freely(type(form_object)):
-        for name in names:
-            model_field = model_fields.get(name)
-            if model_field is None:
-                raise LookupError(
-                    f"{app.location}: page {page_cls.__name__} lists form field {name!r}, which "
-                    f"is not a field of {type(form_object).__name__}"
-                )
+    for name in form_field_names(page_cls, player):
+        model_field = model_fields.get(name)
+        if model_field is None:
+            raise LookupError(
+                f"{app.location}: page {page_cls.__name__} lists form field {name!r}, which "
+                f"is not a field of {type(form_object).__name__}"
+            )
+        # oTree builds its form, <field>_choices, _min and _max calls included, with the
+        # form's object unchecked: they read its fields that are None freely.
+        with reading_freely(type(form_object)):
             dynamic_choices = _call_hook(app, f"{name}_choices", form_object)
             choices = model_field.choices
             if model_field.default_choices:
@@ -226,22 +225,22 @@ def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any)
             if dynamic_choices is not None:
                 choices = normalise_choices(dynamic_choices)
             minimum, maximum = _bounds(app, name, model_field, choices, form_object)
-            bound_fields.append(
-                BoundField(
-                    name=name,
-                    field=model_field,
-                    # The model's label is the experimenter's HTML, as in oTree (``<b>``, ``<i>``).
-                    label_text=(
-                        Markup(model_field.label)
-                        if model_field.label is not None
-                        else default_label(name)
-                    ),
-                    choices=choices,
-                    minimum=minimum,
-                    maximum=maximum,
-                    value=stored_value(form_object, name),  # None when never set
-                )
+        bound_fields.append(
+            BoundField(
+                name=name,
+                field=model_field,
+                # The model's label is the experimenter's HTML, as in oTree (``<b>``, ``<i>``).
+                label_text=(
+                    Markup(model_field.label)
+                    if model_field.label is not None
+                    else default_label(name)
+                ),
+                choices=choices,
+                minimum=minimum,
+                maximum=maximum,
+                value=stored_value(form_object, name),  # None when never set
             )
+        )
     return PageForm(bound_fields)
 
 
