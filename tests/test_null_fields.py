@@ -8,8 +8,6 @@ with a TypeError naming ``<model>.<field>``, every ``reads_*`` config passes. oT
 for the fields of rows it loaded only: in ``creating_session`` the players and groups it has
 just created read freely (the subsession raises), as does a group just formed by arrival in
 its ``after_all_players_arrive``; ExtraModel, participant and session fields never raise.
-(``raises_in_live_method`` alone is read from oTree's code, not run: its bots cannot call a
-live method, and its live handler loads the player afresh, as its page hooks do.)
 
 Grove's own reads (forms, wait pages, exports, admin data) keep reading None.
 """
@@ -46,7 +44,6 @@ RAISES = {
     "raises_in_after_all_players_arrive": "group.total",
     "raises_on_subsession_in_creating_session": "subsession.bonus",
     "raises_in_field_display": "player.answer",
-    "raises_in_live_method": "player.amount",
 }
 READS = [
     "reads_with_field_maybe_none",

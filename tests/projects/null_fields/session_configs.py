@@ -14,7 +14,6 @@ MODES = [
     "raises_in_after_all_players_arrive",
     "raises_on_subsession_in_creating_session",
     "raises_in_field_display",
-    "raises_in_live_method",
     "reads_with_field_maybe_none",
     "reads_players_and_groups_in_creating_session",
     "reads_extra_model_field",

@@ -91,16 +91,6 @@ class Question(Page):
             player.amount = player.amount + 1
 
 
-class Live(Page):
-    @staticmethod
-    def is_displayed(player: Player):
-        return mode(player) == "raises_in_live_method"
-
-    @staticmethod
-    def live_method(player: Player, data):
-        return {player.id_in_group: player.amount}
-
-
 class Sync(WaitPage):
     @staticmethod
     def after_all_players_arrive(group: Group):
@@ -112,4 +102,4 @@ class Results(Page):
     pass
 
 
-page_sequence = [Question, Live, Sync, Results]
+page_sequence = [Question, Sync, Results]

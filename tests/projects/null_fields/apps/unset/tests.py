@@ -1,6 +1,6 @@
 from server.api import Bot, expect
 
-from . import Live, Question, Results
+from . import Question, Results
 
 
 class PlayerBot(Bot):
@@ -10,11 +10,4 @@ class PlayerBot(Bot):
         expect(self.player.field_maybe_none("answer"), None)
         yield Question, dict(answer=2)
         expect(self.player.answer, 2)
-        if self.session.config["mode"] == "raises_in_live_method":
-            yield Live
         yield Results
-
-
-def call_live_method(method, **kwargs):
-    if kwargs["page_class"] is Live:
-        method(1, {})
