@@ -18,7 +18,7 @@ from server.fields import (
     normalise_choices,
 )
 from server.i18n import gettext
-from server.null_fields import reading_freely, stored_value
+from server.null_fields import stored_value
 from server.project import AppSpec
 
 
@@ -214,17 +214,14 @@ def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any)
                 f"{app.location}: page {page_cls.__name__} lists form field {name!r}, which "
                 f"is not a field of {type(form_object).__name__}"
             )
-        # oTree builds its form, <field>_choices, _min and _max calls included, with the
-        # form's object unchecked: they read its fields that are None freely.
-        with reading_freely(type(form_object)):
-            dynamic_choices = _call_hook(app, f"{name}_choices", form_object)
-            choices = model_field.choices
-            if model_field.default_choices:
-                # A BooleanField's own Yes/No, in LANGUAGE_CODE's language.
-                choices = [(value, gettext(label)) for value, label in choices or []]
-            if dynamic_choices is not None:
-                choices = normalise_choices(dynamic_choices)
-            minimum, maximum = _bounds(app, name, model_field, choices, form_object)
+        dynamic_choices = _call_hook(app, f"{name}_choices", form_object)
+        choices = model_field.choices
+        if model_field.default_choices:
+            # A BooleanField's own Yes/No, in LANGUAGE_CODE's language.
+            choices = [(value, gettext(label)) for value, label in choices or []]
+        if dynamic_choices is not None:
+            choices = normalise_choices(dynamic_choices)
+        minimum, maximum = _bounds(app, name, model_field, choices, form_object)
         bound_fields.append(
             BoundField(
                 name=name,

@@ -7,9 +7,7 @@ error. Measured on oTree 6.0.15 (tests/test_null_fields.py): it raises wherever 
 reads such a field of a row loaded from the database (page hooks, live methods, templates,
 bots' ``tests.py``, ``in_round``), for declared fields of every type; ExtraModel, Participant
 and Session fields never raise; in ``creating_session`` the players and groups it has just
-created read freely, the subsession does not; a group just formed by arrival reads freely in
-its ``after_all_players_arrive``, the form's object in ``<field>_choices``, ``_min`` and
-``_max`` (oTree builds the form unchecked) and the players a ``custom_export`` is given.
+created read freely, the subsession does not.
 
 Grove does this with the attribute that SQLAlchemy puts on the class for each declared
 field (:class:`NullCheckedField`, a subclass of its ``InstrumentedAttribute``): the check
@@ -28,7 +26,9 @@ from typing import Any
 
 from sqlalchemy.orm.attributes import InstrumentedAttribute
 
-# The classes whose fields read freely here and now (see the module's docstring for where).
+# The classes whose fields read freely here and now: the players and groups creating_session
+# meets, the group just formed by arrival in its after_all_players_arrive (oTree has just
+# created them, and checks only the rows it loaded).
 _read_freely: ContextVar[tuple[type, ...]] = ContextVar("grove_null_fields_read_freely", default=())
 
 

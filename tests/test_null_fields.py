@@ -52,7 +52,6 @@ READS = [
     "reads_participant_label",
     "reads_after_setting",
     "reads_group_formed_by_arrival",
-    "reads_in_choices_hook",
 ]
 
 
@@ -89,8 +88,7 @@ def test_otree_test_names_the_field_and_the_bots_line(monkeypatch, capsys, tmp_p
 
 
 def test_export_after_bots_leaves_unset_fields_empty(monkeypatch, capsys, tmp_path):
-    """The export (Grove's own reading) writes an empty cell for a field never set, and so
-    does the app's custom_export, which reads it: oTree hands it the players unchecked."""
+    """The export (Grove's own reading) writes an empty cell for a field never set."""
     root = copied_project(NULL_FIELDS, tmp_path / "project")
     monkeypatch.setenv("GROVE_PROJECT_ROOT", str(root))
 
@@ -104,10 +102,6 @@ def test_export_after_bots_leaves_unset_fields_empty(monkeypatch, capsys, tmp_pa
     assert {(r["player.answer"], r["player.amount"], r["group.total"]) for r in rows} == {
         ("2", "", "")
     }
-    with (tmp_path / "out" / "unset_custom.csv").open() as handle:
-        custom = list(csv.DictReader(handle))
-    assert len(custom) == 4
-    assert {(r["answer"], r["amount"]) for r in custom} == {("2", "")}
 
 
 def _session(client: TestClient, config: str) -> list[str]:
@@ -136,7 +130,7 @@ def client(tmp_path: Path):
 @pytest.mark.parametrize(
     ("config", "line"),
     [
-        ("raises_in_vars_for_template", "(in apps/unset/__init__.py, line 73, in <lambda>)"),
+        ("raises_in_vars_for_template", "(in apps/unset/__init__.py, line 59, in <lambda>)"),
         ("raises_in_template", "unset/Question.html"),
     ],
 )

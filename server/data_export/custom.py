@@ -13,7 +13,6 @@ from server.data_export.tables import Table
 from server.db import in_unit
 from server.errors import InvalidArguments
 from server.models.core import Participant
-from server.null_fields import reading_freely
 from server.project import Project
 
 
@@ -93,24 +92,19 @@ def custom_table(
             field="function",
         )
     function = getattr(project.apps[app_name].module, function_name)
-    # oTree hands the function its players unchecked: their fields that are None read freely.
-    player_cls = project.apps[app_name].player_cls
-    with reading_freely(player_cls):
-        produced = function(Players(db, project, scope, app_name))
-    rows = _in_unit(db, iter(produced), player_cls)
+    rows = _in_unit(db, iter(function(Players(db, project, scope, app_name))))
     header = next(rows, None)
     columns = [str(name) for name in header] if header is not None else []
     return Table(columns, (list(row) for row in rows))
 
 
-def _in_unit(db: Session, rows: Iterator[Any], player_cls: type) -> Iterator[Any]:
+def _in_unit(db: Session, rows: Iterator[Any]) -> Iterator[Any]:
     """The function's rows, each produced with ``db`` as the current unit of work: an
     ExtraModel's ``Trial.filter()`` (no row to ask) reads this export's snapshot, though a
-    streamed answer asks for each chunk from another context. Fields of ``player_cls`` that
-    are None read freely there."""
+    streamed answer asks for each chunk from another context."""
     end = object()
     while True:
-        with in_unit(db), reading_freely(player_cls):
+        with in_unit(db):
             row = next(rows, end)
         if row is end:
             return

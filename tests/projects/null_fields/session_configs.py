@@ -19,7 +19,6 @@ MODES = [
     "reads_extra_model_field",
     "reads_participant_label",
     "reads_after_setting",
-    "reads_in_choices_hook",
 ]
 SESSION_CONFIGS = [
     dict(name=mode, app_sequence=["unset"], num_demo_participants=2, mode=mode) for mode in MODES

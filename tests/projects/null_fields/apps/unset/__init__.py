@@ -43,20 +43,6 @@ def creating_session(subsession: Subsession):
         player.filled = 7
 
 
-def answer_choices(player: Player):
-    if mode(player) == "reads_in_choices_hook":
-        # oTree builds the form with the player unchecked (so also on a form error).
-        assert player.amount is None
-    return [1, 2, 3]
-
-
-def custom_export(players):
-    # oTree hands a custom export its players unchecked.
-    yield ["code", "answer", "amount"]
-    for player in players:
-        yield [player.participant.code, player.answer, player.amount]
-
-
 class Question(Page):
     form_model = "player"
     form_fields = ["answer"]
