@@ -26,7 +26,6 @@ from server.db import (
 )
 from server.forms import PageForm, auto_submitted_values, build_form, validate_submission
 from server.models.core import Participant, WaitPageArrival, WaitPageCompletion, utcnow
-from server.null_fields import reading_freely
 from server.page_channel import publish_check, publish_released
 from server.page_classes import Page
 from server.page_times import (
@@ -827,10 +826,4 @@ def _run_after_all_players_arrive(project: Project, entry: PageEntry, player: An
     target = (
         player.subsession if getattr(entry.page_cls, "wait_for_all_groups", False) else player.group
     )
-    if getattr(entry.page_cls, "group_by_arrival_time", False):
-        # The group has just been formed: oTree reads its fields that are None freely there,
-        # as those of any object it has just created (server/null_fields.py).
-        with reading_freely(type(target)):
-            hook(target)
-    else:
-        hook(target)
+    hook(target)

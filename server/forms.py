@@ -18,7 +18,6 @@ from server.fields import (
     normalise_choices,
 )
 from server.i18n import gettext
-from server.null_fields import stored_value
 from server.project import AppSpec
 
 
@@ -235,7 +234,7 @@ def build_form(app: AppSpec, page_cls: type[Any], player: Any, form_object: Any)
                 choices=choices,
                 minimum=minimum,
                 maximum=maximum,
-                value=stored_value(form_object, name),  # None when never set
+                value=getattr(form_object, name, None),
             )
         )
     return PageForm(bound_fields)

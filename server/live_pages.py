@@ -65,7 +65,6 @@ from server.json_data import safe_json
 from server.models.base import TracksJsonVars, flag_changed_json, stored_json
 from server.models.core import Participant
 from server.models.push import LiveReceipt
-from server.null_fields import stored_value
 from server.participant_pages import lock_participant, lock_participant_in_scope
 from server.project import AppSpec, PageEntry, Project
 from server.sessions import get_participant
@@ -436,7 +435,7 @@ class _StepChanges:
         for target, changed in self.values:
             for key, value in changed.items():
                 keys = self.touched.get((id(target), key))
-                fresh = stored_value(target, key) if keys is not None else None
+                fresh = getattr(target, key) if keys is not None else None
                 if keys is not None and isinstance(fresh, dict):
                     for name in [name for name in value if name not in keys | fresh.keys()]:
                         del value[name]  # removed meanwhile
@@ -450,7 +449,7 @@ class _StepChanges:
         for target, name, value in self.held:
             if (id(target), name) in changed_keys or sa.inspect(target).detached:
                 continue
-            fresh = stored_value(target, name)
+            fresh = getattr(target, name)
             if fresh is not value and _made_equal(value, fresh) is value:
                 set_committed_value(target, name, value)
         for target in self.added:

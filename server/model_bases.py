@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, object_session
 
 from server import player_cache
 from server.currency import Currency
-from server.null_fields import stored_value
 
 
 class BaseConstants:
@@ -43,13 +42,11 @@ class _AppModel:
         return db
 
     def field_maybe_none(self, name: str) -> Any:
-        """The value of a field, None included: reading ``player.abc`` when it is None raises
-        TypeError (server/null_fields.py), as in oTree, whose helper this is."""
-        return stored_value(self, name)
+        """The value of a field, or None when it has not been set (oTree's helper)."""
+        return getattr(self, name)
 
     def field_display(self, name: str) -> str:
-        """The label of the chosen choice of a field with choices; TypeError when the field
-        is None, as oTree's (it reads the field as app code does)."""
+        """The label of the chosen choice of a field with choices."""
         value = getattr(self, name)
         field = self._grove_app.fields_of(type(self)).get(name)
         for choice_value, label in (field.choices or []) if field else []:

@@ -21,7 +21,6 @@ from server.errors import (
     SessionNotFound,
 )
 from server.models.core import ExperimentSession, Participant, check_declared_fields
-from server.null_fields import reading_freely
 from server.project import RESERVED_CONFIG_KEYS, Project
 from server.randomization.session_urn import prepare_session_study, randomize_participant
 from server.room_channel import publish_room_change
@@ -231,13 +230,10 @@ def create_session(
             .where(app.subsession_cls.session_id == session.id)
             .order_by(app.subsession_cls.round_number)
         ).all()
-        # oTree checks reads of None in creating_session on the subsession only: the players
-        # and groups are the ones it has just created (server/null_fields.py).
-        with reading_freely(app.player_cls, app.group_cls):
-            for subsession in subsessions:
-                hook(subsession)
-                db.flush()
-                report_progress(db)
+        for subsession in subsessions:
+            hook(subsession)
+            db.flush()
+            report_progress(db)
     if config.get("mock_exogenous_data") and (is_demo or for_bots):
         mock = project.mock_exogenous_data
         if mock is not None:

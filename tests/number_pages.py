@@ -22,7 +22,6 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.bots.html_form import page_form
 from server.config import load_settings
-from server.null_fields import stored_value
 from tests import databases
 from tests.conftest import create_demo_session
 
@@ -169,7 +168,7 @@ def stored_player(app: Any, app_name: str = "number_fields", player_id: int | No
         if player_id is not None:
             query = query.where(player_cls.id == player_id)
         player = db.scalars(query).first()
-        return {column: stored_value(player, column) for column in _columns(player_cls)}
+        return {column: getattr(player, column) for column in _columns(player_cls)}
 
 
 def _columns(player_cls: type) -> list[str]:

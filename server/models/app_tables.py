@@ -15,7 +15,6 @@ from sqlalchemy.orm import registry, relationship
 from server.errors import ConfigurationError
 from server.fields import Field, LongStringField, NumberField, StringField, check_text
 from server.models.core import ExperimentSession, Participant
-from server.null_fields import check_null_reads
 
 RESERVED_NAMES = frozenset(
     {
@@ -229,7 +228,5 @@ def map_app_classes(
             ),
         },
     )
-    for cls, table, kind in zip(classes, tables, ("subsession", "group", "player"), strict=True):
+    for cls, table in zip(classes, tables, strict=True):
         check_values_on_assignment(cls, table)
-        declared = [column.key for column in table.columns if "grove_field" in column.info]
-        check_null_reads(cls, declared, kind)
