@@ -26,7 +26,6 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
     [
         "tests/test_wait_page_skipped_by_one.py::test_a_wait_page_nobody_displays_does_not_run_after_all_players_arrive",
         "tests/test_wait_page_move_database_error.py::test_a_database_error_moving_the_members_fails_the_last_arrival",
-        "tests/test_null_fields.py::test_a_page_that_reads_no_unset_field_renders_its_empty_form",
         "tests/test_live_pages.py::test_a_pages_later_messages_lock_without_looking_first",
         "tests/test_room_welcome_pages.py::test_a_room_without_labels_answers_ok",
         "tests/test_bot_template_cache.py::test_a_project_where_the_cache_cannot_be_made_runs_without_it",
@@ -61,7 +60,6 @@ SLOW_FUNCTIONS: frozenset[str] = frozenset(
         "tests/test_bot_config_reaches_other_apps.py::test_one_config_whose_template_includes_another_apps_template",
         "tests/test_bot_buttons.py::test_a_choice_made_with_named_submit_buttons_is_the_clicked_button",
         "tests/test_lost_connections.py::test_a_worker_with_over_1024_files_open_still_uses_the_pool",
-        "tests/test_null_fields.py::test_export_after_bots_leaves_unset_fields_empty",
         "tests/test_otree_admin_paths.py::test_otree_admin_addresses_open_groves_pages",
         "tests/test_live_auction.py::test_the_group_call_live_method_gets_shows_the_live_methods_writes",
         "tests/test_urn_service.py::test_no_rng_state_or_seed_in_participant_pages",
