@@ -310,6 +310,15 @@ def _stamp_related(db: Session, _context: Any) -> None:
         done.update((app_name, i) for i in new_ids)
         targets.extend((app_name, column, chunk) for chunk in _chunks(new_ids))
     stamp.participants.update(participant_ids)
+    _run_stamps(db, stamp, targets)
+
+
+def _run_stamps(
+    db: Session, stamp: _Stamp, targets: list[tuple[str | None, str, list[int]]]
+) -> None:
+    """Stamp the participants of each target (app whose players link them, or None; the
+    column; ids in it) with this transaction's stamp, through the cached statements
+    (``_sqlite_stamp``, ``_postgres_stamp``)."""
     if not targets:
         return
     connection = db.connection()
@@ -437,21 +446,18 @@ def stamp_participant(db: Session, participant_id: int) -> dict[str, Any]:
 
 
 def stamp_participants(db: Session, participant_ids: Iterable[int]) -> None:
-    """Stamp these participants as changed by this transaction, with Core UPDATEs (one per
-    chunk of ids): for a write the flush hooks do not see that changes what their exports
-    show, a Core INSERT of their rows (a wait page's page-times rows for members its
-    completion does not move, who may change nothing more). Participants this transaction
-    stamped already are left out. The caller holds their rows' locks (LOCK ORDER 3)."""
+    """Stamp these participants as changed by this transaction, with the flush hook's own
+    cached UPDATEs (one per chunk of ids): for a write the flush hooks do not see that
+    changes what their exports show, a Core INSERT of their rows (a wait page's page-times
+    rows for members its completion does not move, who may change nothing more).
+    Participants this transaction stamped already are left out. The caller holds their
+    rows' locks (LOCK ORDER 3)."""
     stamp = _stamp_of(db)
     ids = sorted(set(participant_ids) - stamp.participants)
     if not ids:
         return
-    values = stamp_participant(db, ids[0])
     stamp.participants.update(ids)
-    table: sa.Table = Participant.__table__  # type: ignore[assignment]
-    connection = db.connection()
-    for chunk in _chunks(ids):
-        connection.execute(table.update().where(table.c.id.in_(chunk)).values(**values))
+    _run_stamps(db, stamp, [(None, "id", chunk) for chunk in _chunks(ids)])
 
 
 def stamp_new_rows(db: Session) -> dict[str, Any]:
