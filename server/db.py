@@ -358,7 +358,7 @@ def _lock_rows_first(db: Session, rows: dict[sa.Table, set[int]]) -> None:
     UPDATE, as its UPDATE does; the others FOR UPDATE, as ``lock_ids_in_order``)."""
     for table in sorted(rows, key=_lock_order):
         ids = sorted(rows[table])
-        db.execute(_row_lock_statement(table, table.name == "grove_session"), {"ids": ids}).all()
+        db.execute(row_lock_statement(table, table.name == "grove_session"), {"ids": ids}).all()
     db.info[_ROWS_HELD_KEY] = {table: set(ids) for table, ids in rows.items()}
 
 
@@ -374,20 +374,23 @@ def lock_ids_in_order(db: Session, model: Any, ids: Iterable[int]) -> None:
     wanted = sorted(set(ids))
     if wanted:
         table = model.__table__
-        db.execute(_row_lock_statement(table), {"ids": wanted}).all()
+        db.execute(row_lock_statement(table), {"ids": wanted}).all()
         note_rows_held(db, table, wanted)
 
 
 @functools.lru_cache(maxsize=1024)
-def _row_lock_statement(table: sa.Table, key_share: bool = False) -> sa.Select[Any]:
+def row_lock_statement(
+    table: sa.Table, key_share: bool = False, nowait: bool = False
+) -> sa.Select[Any]:
     """``SELECT id ... WHERE id IN :ids ORDER BY id FOR UPDATE`` for ``table``, built once per
     table: building it and working out its cache key anew was about a tenth of a page
     submission's CPU time on PostgreSQL (every submission locks its group). With
     ``key_share``, FOR NO KEY UPDATE: the lock an UPDATE of the row's other columns takes,
-    which leaves inserting rows that refer to it free."""
+    which leaves inserting rows that refer to it free. With ``nowait``, NOWAIT: a row another
+    transaction holds fails the statement at once (``server/unlocked_writes.py``)."""
     ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
     query = sa.select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id)
-    return query.with_for_update(key_share=key_share)
+    return query.with_for_update(key_share=key_share, nowait=nowait)
 
 
 def dialect_insert(db: Session, model: Any) -> postgresql.Insert | sqlite.Insert:

@@ -57,6 +57,7 @@ from server.db import (
     note_rows_held,
     note_rows_wanted,
     note_run_again,
+    row_lock_statement,
     rows_held,
     run_again_noted,
 )
@@ -164,7 +165,9 @@ def _lock_without_waiting(db: Session, table: sa.Table, ids: set[int]) -> None:
     the FOR UPDATE of ``lock_ids_in_order`` and the participant's locked read) without
     waiting; RunAgainWithLocks if another transaction holds one."""
     try:
-        db.connection().execute(_row_locks(table), {"ids": sorted(ids)}).all()
+        db.connection().execute(
+            row_lock_statement(table, key_share=True, nowait=True), {"ids": sorted(ids)}
+        ).all()
     except sa.exc.DBAPIError as error:
         _run_again_if_held(db, table, error)
         raise
@@ -250,18 +253,6 @@ def _run_again_if_held(db: Session, table: sa.Table, error: sa.exc.DBAPIError) -
         reason = f"a row of {table.name} is held by another writer"
         note_run_again(db, reason)
         raise RunAgainWithLocks(reason) from None
-
-
-@functools.lru_cache(maxsize=1024)
-def _row_locks(table: sa.Table) -> sa.Select[Any]:
-    """SELECT the ids ``:ids`` of ``table`` FOR NO KEY UPDATE NOWAIT, built once per table."""
-    ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
-    return (
-        sa.select(table.c.id)
-        .where(table.c.id.in_(ids))
-        .order_by(table.c.id)
-        .with_for_update(nowait=True, key_share=True)
-    )
 
 
 @functools.lru_cache(maxsize=1024)
